@@ -1,0 +1,475 @@
+//! The domain events: what can be said about an incident, and the payload of each kind.
+//!
+//! Every event belongs to one incident (its *stream*). Payloads are JSON objects; unknown
+//! fields are refused, optional fields are left out rather than written as `null`. The
+//! schemas are documented in `ARCHITECTURE.md`; this module is their single definition.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Invalid;
+use crate::figure::Figure;
+use crate::time::{IncidentDate, Published};
+
+/// The version of the payload schemas this build writes.
+pub const PAYLOAD_SCHEMA_VERSION: u32 = 1;
+
+/// Longest accepted text field (a summary, a note), in bytes.
+pub const MAX_TEXT_LEN: usize = 16 * 1024;
+
+/// Longest accepted incident id or source name, in bytes.
+pub const MAX_NAME_LEN: usize = 200;
+
+/// A point on the map, WGS 84.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Coordinates {
+    /// Latitude in degrees, -90 to 90.
+    pub lat: f64,
+    /// Longitude in degrees, -180 to 180.
+    pub lon: f64,
+    /// How precise the point is (`exact`, `city`, `district`, a dataset's own code...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<String>,
+}
+
+/// Extra attributes a dataset keeps that chronicle has no field for (ACLED's `notes`, UCDP's
+/// `where_prec`...): kept verbatim so nothing of the original row is lost.
+pub type Attributes = BTreeMap<String, serde_json::Value>;
+
+/// The details of an incident, given when it is first reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentDetails {
+    /// When it happened.
+    pub date: IncidentDate,
+    /// The country, if not implied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// The province (admin 1), in the gazetteer's canonical spelling once normalised.
+    pub province: String,
+    /// The province as the input spelled it, when normalisation changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province_as_given: Option<String>,
+    /// The district (admin 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// The town, village or place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    /// Where it happened, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordinates: Option<Coordinates>,
+    /// What kind of incident (suicide car bombing, roadside bomb, checkpoint attack...).
+    pub category: String,
+    /// Who or what was targeted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Who is alleged to have done it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perpetrator: Option<String>,
+    /// One or two sentences on what happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Who first reported the incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Where the first report can be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
+    /// Dataset attributes kept verbatim.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: Attributes,
+}
+
+/// A change to an incident's details; only the fields given change.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Amendment {
+    /// New date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<IncidentDate>,
+    /// New country.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// New province.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// The new province as the input spelled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province_as_given: Option<String>,
+    /// New district.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// New locality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    /// New coordinates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordinates: Option<Coordinates>,
+    /// New category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// New target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// New alleged perpetrator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perpetrator: Option<String>,
+    /// New summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Attributes to set (merged over the existing ones).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: Attributes,
+    /// Why the details changed.
+    pub reason: String,
+}
+
+/// A source's casualty figures for an incident (a first report or a correction).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CasualtyReport {
+    /// Who made the claim (AFP, Ministry of Defense, UCDP GED 23.1...).
+    pub source: String,
+    /// When the source published it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Published>,
+    /// People killed, not counting attackers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub killed: Option<Figure>,
+    /// People wounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wounded: Option<Figure>,
+    /// Attackers killed, counted apart from their victims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attackers_killed: Option<Figure>,
+    /// Killed broken down by group (civilians, security forces, side A...), as given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub killed_breakdown: BTreeMap<String, Figure>,
+    /// A remark on the figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Where the report can be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
+    /// Why the figures changed (required for corrections).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Dataset attributes kept verbatim.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: Attributes,
+}
+
+/// A claim or a denial of responsibility.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Responsibility {
+    /// The group claiming or denying.
+    pub actor: String,
+    /// Who reported the claim or denial.
+    pub source: String,
+    /// When it was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Published>,
+    /// A remark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Where it can be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
+}
+
+/// The retraction of an earlier event entered in error. The retracted event stays in the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retraction {
+    /// The id of the retracted event.
+    pub event: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A merge of a duplicate incident (the event's stream) into another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Merge {
+    /// The incident the duplicate is merged into.
+    pub into: String,
+    /// Why they are one incident.
+    pub reason: String,
+}
+
+/// An event's payload, one variant per kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// `incident_reported`: an incident first reported; opens its stream.
+    IncidentReported(IncidentDetails),
+    /// `casualties_reported`: a source's casualty figures.
+    CasualtiesReported(CasualtyReport),
+    /// `casualties_corrected`: a source corrects its own earlier figures (supersedes them).
+    CasualtiesCorrected(CasualtyReport),
+    /// `responsibility_claimed`.
+    ResponsibilityClaimed(Responsibility),
+    /// `responsibility_denied`.
+    ResponsibilityDenied(Responsibility),
+    /// `incident_amended`: details changed.
+    IncidentAmended(Amendment),
+    /// `event_retracted`: an earlier event was entered in error.
+    EventRetracted(Retraction),
+    /// `incident_merged`: this incident is a duplicate of another.
+    IncidentMerged(Merge),
+}
+
+/// Every kind, in the order of the documentation.
+pub const KINDS: [&str; 8] = [
+    "incident_reported",
+    "casualties_reported",
+    "casualties_corrected",
+    "responsibility_claimed",
+    "responsibility_denied",
+    "incident_amended",
+    "event_retracted",
+    "incident_merged",
+];
+
+impl Payload {
+    /// The kind's name as stored in the `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Payload::IncidentReported(_) => KINDS[0],
+            Payload::CasualtiesReported(_) => KINDS[1],
+            Payload::CasualtiesCorrected(_) => KINDS[2],
+            Payload::ResponsibilityClaimed(_) => KINDS[3],
+            Payload::ResponsibilityDenied(_) => KINDS[4],
+            Payload::IncidentAmended(_) => KINDS[5],
+            Payload::EventRetracted(_) => KINDS[6],
+            Payload::IncidentMerged(_) => KINDS[7],
+        }
+    }
+
+    /// Reads a payload of `kind` from JSON, refusing unknown kinds and fields.
+    pub fn from_json(kind: &str, payload: serde_json::Value) -> Result<Payload, Invalid> {
+        fn de<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Invalid> {
+            serde_json::from_value(v).map_err(|e| payload_error(&e.to_string()))
+        }
+        if !payload.is_object() {
+            return Err(Invalid::new(
+                "payload",
+                payload.to_string(),
+                "a payload is a JSON object",
+            ));
+        }
+        Ok(match kind {
+            "incident_reported" => Payload::IncidentReported(de(payload)?),
+            "casualties_reported" => Payload::CasualtiesReported(de(payload)?),
+            "casualties_corrected" => Payload::CasualtiesCorrected(de(payload)?),
+            "responsibility_claimed" => Payload::ResponsibilityClaimed(de(payload)?),
+            "responsibility_denied" => Payload::ResponsibilityDenied(de(payload)?),
+            "incident_amended" => Payload::IncidentAmended(de(payload)?),
+            "event_retracted" => Payload::EventRetracted(de(payload)?),
+            "incident_merged" => Payload::IncidentMerged(de(payload)?),
+            other => {
+                return Err(Invalid::new(
+                    "kind",
+                    other,
+                    format!("unknown event kind; the kinds are {}", KINDS.join(", ")),
+                ))
+            }
+        })
+    }
+
+    /// The payload as a JSON value.
+    pub fn to_json(&self) -> serde_json::Value {
+        let v = match self {
+            Payload::IncidentReported(p) => serde_json::to_value(p),
+            Payload::CasualtiesReported(p) | Payload::CasualtiesCorrected(p) => {
+                serde_json::to_value(p)
+            }
+            Payload::ResponsibilityClaimed(p) | Payload::ResponsibilityDenied(p) => {
+                serde_json::to_value(p)
+            }
+            Payload::IncidentAmended(p) => serde_json::to_value(p),
+            Payload::EventRetracted(p) => serde_json::to_value(p),
+            Payload::IncidentMerged(p) => serde_json::to_value(p),
+        };
+        // The payload types hold only strings, integers, finite floats and maps of them,
+        // which always serialize.
+        v.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The canonical JSON text stored in the log: compact, keys sorted.
+    pub fn canonical_json(&self) -> String {
+        // serde_json's Map is a BTreeMap (the `preserve_order` feature is off), so
+        // serializing a Value sorts keys at every level.
+        self.to_json().to_string()
+    }
+
+    /// The source the payload speaks for, if any.
+    pub fn source(&self) -> Option<&str> {
+        match self {
+            Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r) => Some(&r.source),
+            Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => Some(&r.source),
+            Payload::IncidentReported(d) => d.source.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// When the source published it, if the payload says.
+    pub fn published(&self) -> Option<Published> {
+        match self {
+            Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r) => r.published,
+            Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => r.published,
+            _ => None,
+        }
+    }
+}
+
+/// Turns a serde message ("unknown field `kiled`, expected one of ... at line 1 column 9")
+/// into a refusal naming the field.
+fn payload_error(message: &str) -> Invalid {
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string();
+    let field = message
+        .split('`')
+        .nth(1)
+        .map(|f| format!("payload.{f}"))
+        .unwrap_or_else(|| "payload".to_string());
+    Invalid::new(field, "", message)
+}
+
+/// An event as a client submits it, before the log gives it a sequence number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// A client-chosen event id; the engine makes a UUIDv7 when absent.
+    pub id: Option<String>,
+    /// The incident (stream) it belongs to.
+    pub incident: String,
+    /// What it says.
+    pub payload: Payload,
+    /// The version the client expects the incident to be at (0: the incident must be new).
+    pub expected_version: Option<u64>,
+}
+
+/// One line of the JSON Lines schema of `chronicle append` and `chronicle log --json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventLine {
+    /// Event id (optional on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The incident.
+    pub incident: String,
+    /// The event kind.
+    pub kind: String,
+    /// The payload object.
+    pub payload: serde_json::Value,
+    /// Expected incident version (input only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+    /// Sequence number (output only; ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Version in the incident's stream (output only; ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// Payload schema version (output only; input must match when given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<u32>,
+    /// Recorded time (output only; ignored on input: the engine sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<String>,
+    /// Recorder (output only; ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_by: Option<String>,
+    /// Hash (output only; ignored on input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+}
+
+impl EventLine {
+    /// Reads one line of JSON Lines into an event to append.
+    pub fn parse(line: &str) -> Result<NewEvent, Invalid> {
+        let parsed: EventLine = serde_json::from_str(line).map_err(|e| {
+            let msg = e.to_string();
+            let mut inv = payload_error(&msg);
+            inv.field = msg
+                .split('`')
+                .nth(1)
+                .filter(|_| msg.contains("field"))
+                .unwrap_or("line")
+                .to_string();
+            inv.problem = format!("{}; each line is a JSON object with `incident`, `kind` and `payload` (and optionally `id`, `expected_version`)", inv.problem);
+            inv
+        })?;
+        parsed.into_new_event()
+    }
+
+    /// Validates the parts of a line that need no log.
+    pub fn into_new_event(self) -> Result<NewEvent, Invalid> {
+        if let Some(v) = self.schema_version {
+            if v != PAYLOAD_SCHEMA_VERSION {
+                return Err(Invalid::new(
+                    "schema_version",
+                    v,
+                    format!(
+                        "this chronicle writes payload schema version {PAYLOAD_SCHEMA_VERSION}"
+                    ),
+                ));
+            }
+        }
+        let payload = Payload::from_json(&self.kind, self.payload)?;
+        Ok(NewEvent {
+            id: self.id,
+            incident: self.incident,
+            payload,
+            expected_version: self.expected_version,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_json_sorts_keys_and_drops_absent_fields() {
+        let p = Payload::from_json(
+            "casualties_reported",
+            json!({"wounded": "22-35", "source": "AFP", "killed": 17}),
+        )
+        .unwrap();
+        assert_eq!(
+            p.canonical_json(),
+            r#"{"killed":17,"source":"AFP","wounded":"22-35"}"#
+        );
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let e = Payload::from_json("casualties_reported", json!({"source": "AFP", "kiled": 3}))
+            .unwrap_err();
+        assert_eq!(e.field, "payload.kiled");
+        assert!(e.problem.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn unknown_kind_lists_the_kinds() {
+        let e = Payload::from_json("casualties", json!({})).unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("incident_reported, casualties_reported"));
+    }
+
+    #[test]
+    fn line_parse_names_missing_field() {
+        let e = EventLine::parse(r#"{"kind":"incident_reported","payload":{}}"#).unwrap_err();
+        assert_eq!(e.field, "incident", "{e}");
+    }
+}

@@ -1,0 +1,174 @@
+//! `verify`: recomputes the whole hash chain and checks everything the log promises.
+
+use std::collections::HashMap;
+
+use crate::error::Result;
+use crate::event::PAYLOAD_SCHEMA_VERSION;
+use crate::hash::{self, GENESIS};
+use crate::log::{Checkpoint, EventFilter, EventLog, APPEND_ONLY_MESSAGE, TRIGGERS};
+
+/// The first thing found wrong with the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The sequence number of the first bad event (or where one is missing); `None` for
+    /// problems of the log as a whole (missing triggers).
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// How many events were checked.
+    pub events: u64,
+    /// The last event checked: the checkpoint a reader can keep.
+    pub head: Option<Checkpoint>,
+    /// The first failure, if any.
+    pub failure: Option<Failure>,
+    /// The checkpoint that was checked, if one was given, and whether it still holds.
+    pub checkpoint: Option<(Checkpoint, bool)>,
+}
+
+impl VerifyReport {
+    /// True when nothing is wrong.
+    pub fn is_intact(&self) -> bool {
+        self.failure.is_none() && self.checkpoint.as_ref().is_none_or(|(_, ok)| *ok)
+    }
+}
+
+impl EventLog {
+    /// Recomputes the hash chain over every event and checks sequence contiguity, stream
+    /// versions, recorded times that never go backwards, payloads that fit their kind, the
+    /// append-only triggers and, if given, that the log still extends `checkpoint`.
+    ///
+    /// Problems found in the log are reported in the [`VerifyReport`], not as errors; an
+    /// error means the file could not be read at all.
+    pub fn verify(&self, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport> {
+        let mut report = VerifyReport {
+            events: 0,
+            head: None,
+            failure: None,
+            checkpoint: None,
+        };
+        let mut checkpoint_ok = None;
+        let mut prev = GENESIS;
+        let mut prev_recorded = String::new();
+        let mut versions: HashMap<String, u64> = HashMap::new();
+        let mut expected_seq = 1u64;
+        self.scan(&EventFilter::default(), |event| {
+            if report.failure.is_some() {
+                return Ok(());
+            }
+            let fail = |problem: String| Some(Failure {
+                seq: Some(event.seq.min(expected_seq)),
+                problem,
+            });
+            if event.seq != expected_seq {
+                report.failure = fail(format!(
+                    "the sequence has a gap: expected seq {expected_seq}, found seq {} (an event was deleted or the rows were rewritten)",
+                    event.seq
+                ));
+                return Ok(());
+            }
+            let computed = hash::event_hash(&prev, &event.hashed_fields());
+            if hash::parse_hex(&event.hash) != Some(computed) {
+                report.failure = fail(format!(
+                    "hash mismatch: stored {}, computed {} (the event or one before it was altered, or events were reordered)",
+                    event.hash,
+                    hex::encode(computed)
+                ));
+                return Ok(());
+            }
+            if event.recorded_time().is_none() {
+                report.failure = fail(format!("recorded time {:?} is not a UTC time", event.recorded_at));
+                return Ok(());
+            }
+            if event.recorded_at < prev_recorded {
+                report.failure = fail(format!(
+                    "recorded time goes backwards: {} after {}",
+                    event.recorded_at, prev_recorded
+                ));
+                return Ok(());
+            }
+            let version = versions.entry(event.incident.clone()).or_insert(0);
+            if event.version != *version + 1 {
+                report.failure = fail(format!(
+                    "incident `{}` jumps from version {} to {}",
+                    event.incident, version, event.version
+                ));
+                return Ok(());
+            }
+            *version += 1;
+            if event.schema_version > PAYLOAD_SCHEMA_VERSION {
+                report.failure = fail(format!(
+                    "payload schema version {} is newer than this chronicle knows ({PAYLOAD_SCHEMA_VERSION})",
+                    event.schema_version
+                ));
+                return Ok(());
+            }
+            if let Err(e) = event.payload() {
+                report.failure = fail(e.to_string());
+                return Ok(());
+            }
+            if let Some(cp) = checkpoint {
+                if cp.seq == event.seq {
+                    checkpoint_ok = Some(cp.hash == event.hash);
+                }
+            }
+            prev = computed;
+            prev_recorded = event.recorded_at.clone();
+            report.events += 1;
+            report.head = Some(Checkpoint {
+                seq: event.seq,
+                hash: event.hash,
+            });
+            expected_seq += 1;
+            Ok(())
+        })?;
+        if report.failure.is_none() {
+            if let Some(problem) = self.trigger_problem()? {
+                report.failure = Some(Failure { seq: None, problem });
+            }
+        }
+        if let Some(cp) = checkpoint {
+            report.checkpoint = Some((cp.clone(), checkpoint_ok.unwrap_or(false)));
+        }
+        Ok(report)
+    }
+
+    /// Are the append-only triggers in place, unaltered?
+    fn trigger_problem(&self) -> Result<Option<String>> {
+        let err = self.sqlite_err();
+        let mut missing = Vec::new();
+        for name in TRIGGERS {
+            let sql: Option<String> = self
+                .connection()
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1 AND tbl_name = 'events'",
+                    [name],
+                    |r| r.get(0),
+                )
+                .map(Some)
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    e => Err(e),
+                })
+                .map_err(&err)?;
+            let intact = match (name, sql) {
+                (_, None) => false,
+                ("events_contiguous", Some(sql)) => sql.contains("RAISE(ABORT"),
+                (_, Some(sql)) => sql.contains(APPEND_ONLY_MESSAGE),
+            };
+            if !intact {
+                missing.push(name);
+            }
+        }
+        Ok((!missing.is_empty()).then(|| {
+            format!(
+                "the append-only triggers are missing or altered: {} (someone changed the schema; events can then be rewritten without the log refusing it)",
+                missing.join(", ")
+            )
+        }))
+    }
+}
