@@ -12,6 +12,7 @@ pub mod event;
 pub mod figure;
 pub mod hash;
 pub mod log;
+pub mod project;
 pub mod time;
 mod validate;
 pub mod verify;
