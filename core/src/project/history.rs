@@ -86,6 +86,15 @@ pub fn changes(
     policy: &BestPolicy,
 ) -> Vec<Change> {
     let mut out = Vec::new();
+    if old.is_some() && new.is_none() {
+        // Gone from view: its last state is in the previous entry; listing every field as
+        // removed would only repeat it.
+        return vec![Change {
+            field: "shown".into(),
+            old: Some("yes".into()),
+            new: Some("no".into()),
+        }];
+    }
     let detail =
         |s: Option<&IncidentState>, f: &dyn Fn(&IncidentState) -> Option<String>| s.and_then(f);
     type Get = fn(&IncidentState) -> Option<String>;
@@ -243,6 +252,7 @@ impl EventLog {
             });
             let mut changes = changes(old, state, &policy);
             if state.is_none() {
+                changes.clear();
                 changes.push(Change {
                     field: "shown".into(),
                     old: Some("yes".into()),

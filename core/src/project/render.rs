@@ -122,12 +122,12 @@ fn date_prose(i: &Incident) -> String {
         .unwrap_or_else(|_| i.date.clone())
 }
 
-/// A published time as prose: `30 July 2020` or `30 July 2020 14:05 UTC`.
+/// A published time as prose: `30 July 2020` or `30 July 2020 14:05` (UTC).
 pub fn published_prose(p: Option<&str>) -> String {
     match p.map(str::parse::<Published>) {
         None => "-".into(),
         Some(Ok(Published::Day(d))) => d.format("%-d %B %Y").to_string(),
-        Some(Ok(Published::At(t))) => t.format("%-d %B %Y %H:%M UTC").to_string(),
+        Some(Ok(Published::At(t))) => t.format("%-d %B %Y %H:%M").to_string(),
         Some(Err(_)) => p.unwrap_or("-").to_string(),
     }
 }
@@ -470,11 +470,9 @@ pub fn history(h: &History, width: usize) -> String {
         if e.changes.is_empty() {
             out.push_str("  (no change to the view)\n");
         }
-        out.push_str(&truncate(
-            &format!("  id {}  hash {}", e.event_id, e.hash),
-            width,
-        ));
+        out.push_str(&truncate(&format!("  id {}", e.event_id), width));
         out.push('\n');
+        out.push_str(&format!("  hash {}\n", e.hash));
     }
     out
 }

@@ -367,6 +367,10 @@ pub(crate) fn compute(
     last_seq: u64,
 ) -> Result<Option<IncidentState>> {
     let err = sqlite_err(path);
+    // A stream merged into another is shown only as part of it.
+    if root_at(conn, root, seq).map_err(&err)? != root {
+        return Ok(None);
+    }
     let members = members(conn, root, seq).map_err(&err)?;
     let events = member_events(conn, &members, seq).map_err(&err)?;
     Ok(fold_group(root, &members, &events, known_by, last_seq))
