@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod figure;
 pub mod hash;
+pub mod jsonl;
 pub mod log;
 pub mod time;
 mod validate;

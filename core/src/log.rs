@@ -291,7 +291,7 @@ fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
                 " (the disk is full: free some space and retry; nothing was written)"
             }
             Some(rusqlite::ErrorCode::DatabaseCorrupt) | Some(rusqlite::ErrorCode::NotADatabase) => {
-                " (the file is damaged or truncated: restore it from a backup; `chronicle verify` on a copy tells how far it is intact)"
+                " (the file is damaged or truncated; it was not changed: restore it from a backup)"
             }
             Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
                 " (another process held the log for too long; retry)"
@@ -303,7 +303,7 @@ fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
         };
         Error::Sqlite {
             path: path.to_path_buf(),
-            source,
+            cause: source,
             hint,
         }
     }
@@ -313,7 +313,7 @@ fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
 fn sniff(path: &Path) -> Result<Option<[u8; 100]>> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
