@@ -10,6 +10,7 @@
 pub mod error;
 pub mod event;
 pub mod figure;
+pub mod gazetteer;
 pub mod hash;
 pub mod jsonl;
 pub mod log;
