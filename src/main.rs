@@ -31,6 +31,10 @@ struct Cli {
     #[arg(long = "by", global = true, value_name = "NAME")]
     recorded_by: Option<String>,
 
+    /// Accept province names the gazetteer does not know, recording them as written.
+    #[arg(long, global = true)]
+    allow_unknown_place: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -129,15 +133,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let db = cli.db;
     match cli.command {
         Command::Init => write::init(&db),
-        Command::Append(args) => write::append(&db, write::context(cli.recorded_by)?, args),
-        Command::Report(args) => write::report(&db, write::context(cli.recorded_by)?, args),
-        Command::Correct(args) => write::correct(&db, write::context(cli.recorded_by)?, args),
-        Command::Amend(args) => write::amend(&db, write::context(cli.recorded_by)?, args),
-        Command::Responsibility(args) => {
-            write::responsibility(&db, write::context(cli.recorded_by)?, args)
-        }
-        Command::Retract(args) => write::retract(&db, write::context(cli.recorded_by)?, args),
-        Command::Merge(args) => write::merge(&db, write::context(cli.recorded_by)?, args),
+        Command::Append(args) => write::append(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Report(args) => write::report(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Correct(args) => write::correct(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Amend(args) => write::amend(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Responsibility(args) => write::responsibility(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Retract(args) => write::retract(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Merge(args) => write::merge(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
         Command::Log(args) => read::log(&db, args),
         Command::Verify(args) => read::verify(&db, args),
         Command::Completions { shell } => {

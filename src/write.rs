@@ -15,7 +15,7 @@ use chronicle_core::{EventLog, Invalid, Location, NewEvent, Payload};
 const FAKE_NOW_VAR: &str = "CHRONICLE_FAKE_NOW";
 
 /// Who records, and the clock: `--by`, else `CHRONICLE_USER`, else the OS user.
-pub fn context(by: Option<String>) -> anyhow::Result<AppendContext> {
+pub fn context(by: Option<String>, allow_unknown_place: bool) -> anyhow::Result<AppendContext> {
     let recorded_by = by
         .or_else(|| {
             std::env::var("CHRONICLE_USER")
@@ -30,7 +30,11 @@ pub fn context(by: Option<String>) -> anyhow::Result<AppendContext> {
         ),
         Err(_) => Clock::System,
     };
-    Ok(AppendContext { recorded_by, clock })
+    Ok(AppendContext {
+        recorded_by,
+        clock,
+        allow_unknown_place,
+    })
 }
 
 pub fn init(db: &Path) -> anyhow::Result<()> {

@@ -408,3 +408,74 @@ fn puli_alam_into(s: &Scratch, db: &str) {
         s.ok(&full);
     }
 }
+
+#[test]
+fn province_names_are_normalised_and_unknown_ones_refused() {
+    let s = Scratch::new();
+    s.ok(&[
+        "report",
+        "--incident",
+        "h",
+        "--date",
+        "2020-07-01",
+        "--province",
+        "Hilmand province",
+        "--category",
+        "IED",
+        "--source",
+        "UCDP",
+        "--killed",
+        "2",
+    ]);
+    let dump = s.dump();
+    assert!(
+        dump.contains(r#""province":"Helmand","province_as_given":"Hilmand province""#),
+        "{dump}"
+    );
+    let (code, _, err) = s.run(&[
+        "report",
+        "--incident",
+        "x",
+        "--date",
+        "2020-07-01",
+        "--province",
+        "Hilmandd",
+        "--category",
+        "IED",
+        "--source",
+        "UCDP",
+        "--killed",
+        "2",
+    ]);
+    assert_eq!(code, 2);
+    insta::assert_snapshot!(err, @r#"error: field `payload.province`, value "Hilmandd": unknown province "Hilmandd" in the Afghanistan gazetteer: did you mean Helmand (Hilmand)? Use a province name, alias or ISO 3166-2 code from the gazetteer, or pass --allow-unknown-place to record it as written."#);
+    assert_eq!(s.dump(), dump);
+    s.ok(&[
+        "--allow-unknown-place",
+        "report",
+        "--incident",
+        "x",
+        "--date",
+        "2020-07-01",
+        "--province",
+        "Hilmandd",
+        "--category",
+        "IED",
+        "--source",
+        "UCDP",
+        "--killed",
+        "2",
+    ]);
+    s.ok(&[
+        "amend",
+        "--incident",
+        "h",
+        "--province",
+        "Paktya",
+        "--reason",
+        "moved",
+    ]);
+    assert!(s
+        .dump()
+        .contains(r#""province":"Paktia","province_as_given":"Paktya""#));
+}

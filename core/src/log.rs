@@ -129,6 +129,8 @@ pub struct AppendContext {
     pub recorded_by: String,
     /// Source of recorded times.
     pub clock: Clock,
+    /// Accept province names the gazetteer does not know (kept as written).
+    pub allow_unknown_place: bool,
 }
 
 impl AppendContext {
@@ -137,6 +139,7 @@ impl AppendContext {
         AppendContext {
             recorded_by: recorded_by.into(),
             clock: Clock::System,
+            allow_unknown_place: false,
         }
     }
 }
@@ -707,10 +710,12 @@ impl Appender<'_> {
                 });
             }
         }
-        validate::event(&self.tx, &mut event).map_err(|e| match e {
-            validate::Refusal::Invalid(inv) => Error::Invalid(inv),
-            validate::Refusal::Sqlite(e) => err(e),
-        })?;
+        validate::event(&self.tx, &mut event, self.ctx.allow_unknown_place).map_err(
+            |e| match e {
+                validate::Refusal::Invalid(inv) => Error::Invalid(inv),
+                validate::Refusal::Sqlite(e) => err(e),
+            },
+        )?;
         // Validation may have normalised the payload (place names).
         let payload_json = if matches!(
             event.payload,
