@@ -32,8 +32,15 @@ fn events_db_verifies_and_equals_the_fixture() {
     let fixture = repo_root().join("tests/fixtures/july-2020.jsonl");
     fresh.ok(&["append", fixture.to_str().unwrap()]);
     let expected = comparable(&fresh.dump());
-    assert_eq!(demo.len(), expected.len(), "events.db is stale: rebuild it with scripts/build-demo-log");
+    assert_eq!(
+        demo.len(),
+        expected.len(),
+        "events.db is stale: rebuild it with scripts/build-demo-log"
+    );
     for (got, want) in demo.iter().zip(&expected) {
-        assert_eq!(got, want, "events.db is stale: rebuild it with scripts/build-demo-log");
+        assert_eq!(
+            got, want,
+            "events.db is stale: rebuild it with scripts/build-demo-log"
+        );
     }
 }
