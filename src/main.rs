@@ -1,1 +1,192 @@
-fn main() {}
+//! `chronicle`: the command line over `chronicle-core`. It parses arguments, calls the library
+//! and prints; all domain logic and all SQL live in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+mod read;
+mod write;
+
+/// Exit codes, documented in `--help` and the README.
+const EXIT_HELP: &str = "Exit codes: 0 success; 2 bad input or usage (nothing was written); 1 anything else (I/O, a corrupt or foreign database file, a failed verification).";
+
+/// chronicle: an event-sourced chronology of incidents. Every report and every revision is kept
+/// in an append-only, tamper-evident SQLite log; views are rebuilt from it.
+#[derive(Debug, Parser)]
+#[command(name = "chronicle", version, about, after_help = EXIT_HELP, max_term_width = 100)]
+struct Cli {
+    /// The event log file.
+    #[arg(
+        long,
+        global = true,
+        env = "CHRONICLE_DB",
+        default_value = "events.db",
+        value_name = "PATH"
+    )]
+    db: PathBuf,
+
+    /// Who records the events (default: $CHRONICLE_USER, else the OS user).
+    #[arg(long = "by", global = true, value_name = "NAME")]
+    recorded_by: Option<String>,
+
+    /// Accept province names the gazetteer does not know, recording them as written.
+    #[arg(long, global = true)]
+    allow_unknown_place: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create an event log (an existing log is left as it is; anything else is never overwritten).
+    #[command(after_help = "Example:\n  chronicle --db july-2020.db init")]
+    Init,
+    /// Append events from JSON Lines (a file, or - for standard input), all or none.
+    #[command(
+        after_help = "Each line: {\"incident\": ID, \"kind\": KIND, \"payload\": {...}} with optional \"id\" and \"expected_version\"; see ARCHITECTURE.md for the payload of each kind.\n\nExamples:\n  chronicle append tests/fixtures/july-2020.jsonl\n  chronicle log --json | chronicle --db copy.db append -"
+    )]
+    Append(write::AppendArgs),
+    /// Record a source's casualty figures (and, for a new incident, the incident itself).
+    #[command(
+        after_help = "A figure is 17, at-least:14, 22-35 or 22-35~30 (a range with a best estimate).\n\nExamples:\n  chronicle report --incident 2020-07-30-puli-alam --date 2020-07-30 --province Logar \\\n      --district \"Puli Alam\" --category \"suicide car bombing\" --source AFP --killed 17 --wounded 21\n  chronicle report --incident 2020-07-30-puli-alam --source \"Ministry of Defense\" --killed 8 --wounded 30"
+    )]
+    Report(write::ReportArgs),
+    /// Record a source's correction of its own earlier figures.
+    #[command(
+        after_help = "Example:\n  chronicle correct --incident 2020-07-30-puli-alam --source AFP --killed 19 --reason \"AFP raised its toll\""
+    )]
+    Correct(write::CorrectArgs),
+    /// Change an incident's details (date, place, category...).
+    #[command(
+        after_help = "Example:\n  chronicle amend --incident 2020-07-30-puli-alam --district \"Pul-e Alam\" --reason \"spelling of the district\""
+    )]
+    Amend(write::AmendArgs),
+    /// Record a claim or a denial of responsibility.
+    #[command(
+        after_help = "Example:\n  chronicle responsibility --incident 2020-07-30-puli-alam --actor Taliban --source \"Taliban spokesman\" --denied --published 2020-07-30"
+    )]
+    Responsibility(write::ResponsibilityArgs),
+    /// Retract an event entered in error (it stays in the log, marked retracted).
+    #[command(
+        after_help = "Example:\n  chronicle retract 0190f5c2-... --reason \"entered twice\""
+    )]
+    Retract(write::RetractArgs),
+    /// Merge a duplicate incident into another.
+    #[command(
+        after_help = "Example:\n  chronicle merge 2020-07-30-logar-bombing --into 2020-07-30-puli-alam --reason \"same attack\""
+    )]
+    Merge(write::MergeArgs),
+    /// Show the raw events.
+    #[command(
+        after_help = "Examples:\n  chronicle log --incident 2020-07-30-puli-alam\n  chronicle log --json > backup.jsonl"
+    )]
+    Log(read::LogArgs),
+    /// Check the hash chain, the sequence and the append-only triggers.
+    #[command(
+        after_help = "Prints the head checkpoint (SEQ:HASH); keep it, and later check that the log still extends it.\nExit 0 when the log is intact, 1 when it is not.\n\nExamples:\n  chronicle verify\n  chronicle verify --checkpoint 42:9f2c..."
+    )]
+    Verify(read::VerifyArgs),
+    /// Print shell completions.
+    #[command(
+        after_help = "Example:\n  chronicle completions bash > /etc/bash_completion.d/chronicle"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// An error that has already been reported and carries its exit code.
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if let Some(Exit(code)) = err.downcast_ref::<Exit>() {
+                return ExitCode::from(*code);
+            }
+            eprintln!("error: {err:#}");
+            let bad_input = err
+                .downcast_ref::<chronicle_core::Error>()
+                .is_some_and(chronicle_core::Error::is_bad_input)
+                || err.downcast_ref::<chronicle_core::Invalid>().is_some();
+            ExitCode::from(if bad_input { 2 } else { 1 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let db = cli.db;
+    match cli.command {
+        Command::Init => write::init(&db),
+        Command::Append(args) => write::append(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Report(args) => write::report(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Correct(args) => write::correct(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Amend(args) => write::amend(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Responsibility(args) => write::responsibility(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Retract(args) => write::retract(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Merge(args) => write::merge(
+            &db,
+            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Log(args) => read::log(&db, args),
+        Command::Verify(args) => read::verify(&db, args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "chronicle",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -111,7 +111,7 @@ impl std::error::Error for Invalid {}
 #[non_exhaustive]
 pub enum Error {
     /// The input was refused; nothing was written.
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] Invalid),
 
     /// An append stated the version it expected an incident to be at, and it is elsewhere.
@@ -175,25 +175,23 @@ pub enum Error {
     },
 
     /// SQLite failed.
-    #[error("{path}: {source}{hint}")]
+    #[error("{path}: {cause}{hint}")]
     Sqlite {
         /// The database file.
         path: PathBuf,
         /// The SQLite error.
-        #[source]
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
         /// A hint on what to do, possibly empty.
         hint: &'static str,
     },
 
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 

@@ -252,7 +252,17 @@ impl Payload {
     /// Reads a payload of `kind` from JSON, refusing unknown kinds and fields.
     pub fn from_json(kind: &str, payload: serde_json::Value) -> Result<Payload, Invalid> {
         fn de<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Invalid> {
-            serde_json::from_value(v).map_err(|e| payload_error(&e.to_string()))
+            serde_path_to_error::deserialize(v).map_err(|e| {
+                let path = e.path().to_string();
+                let mut inv = payload_error(&e.inner().to_string());
+                if path != "."
+                    && !inv.field.ends_with(&format!(".{path}"))
+                    && !e.inner().to_string().contains("unknown field")
+                {
+                    inv.field = format!("payload.{path}");
+                }
+                inv
+            })
         }
         if !payload.is_object() {
             return Err(Invalid::new(

@@ -10,7 +10,9 @@
 pub mod error;
 pub mod event;
 pub mod figure;
+pub mod gazetteer;
 pub mod hash;
+pub mod jsonl;
 pub mod log;
 pub mod project;
 pub mod time;

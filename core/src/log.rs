@@ -129,6 +129,8 @@ pub struct AppendContext {
     pub recorded_by: String,
     /// Source of recorded times.
     pub clock: Clock,
+    /// Accept province names the gazetteer does not know (kept as written).
+    pub allow_unknown_place: bool,
 }
 
 impl AppendContext {
@@ -137,6 +139,7 @@ impl AppendContext {
         AppendContext {
             recorded_by: recorded_by.into(),
             clock: Clock::System,
+            allow_unknown_place: false,
         }
     }
 }
@@ -291,7 +294,7 @@ pub(crate) fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ 
                 " (the disk is full: free some space and retry; nothing was written)"
             }
             Some(rusqlite::ErrorCode::DatabaseCorrupt) | Some(rusqlite::ErrorCode::NotADatabase) => {
-                " (the file is damaged or truncated: restore it from a backup; `chronicle verify` on a copy tells how far it is intact)"
+                " (the file is damaged or truncated; it was not changed: restore it from a backup)"
             }
             Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
                 " (another process held the log for too long; retry)"
@@ -303,7 +306,7 @@ pub(crate) fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ 
         };
         Error::Sqlite {
             path: path.to_path_buf(),
-            source,
+            cause: source,
             hint,
         }
     }
@@ -313,7 +316,7 @@ pub(crate) fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ 
 fn sniff(path: &Path) -> Result<Option<[u8; 100]>> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -711,10 +714,12 @@ impl Appender<'_> {
                 });
             }
         }
-        validate::event(&self.tx, &mut event).map_err(|e| match e {
-            validate::Refusal::Invalid(inv) => Error::Invalid(inv),
-            validate::Refusal::Sqlite(e) => err(e),
-        })?;
+        validate::event(&self.tx, &mut event, self.ctx.allow_unknown_place).map_err(
+            |e| match e {
+                validate::Refusal::Invalid(inv) => Error::Invalid(inv),
+                validate::Refusal::Sqlite(e) => err(e),
+            },
+        )?;
         // Validation may have normalised the payload (place names).
         let payload_json = if matches!(
             event.payload,

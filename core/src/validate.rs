@@ -11,6 +11,7 @@ use crate::event::{
     Amendment, CasualtyReport, Coordinates, IncidentDetails, NewEvent, Payload, Responsibility,
     MAX_NAME_LEN, MAX_TEXT_LEN,
 };
+use crate::gazetteer::Gazetteer;
 
 /// Why validation failed.
 #[derive(Debug)]
@@ -346,13 +347,81 @@ fn has_reported(conn: &Connection, incident: &str, source: &str) -> rusqlite::Re
     Ok(false)
 }
 
-/// Checks an event against the rules and the log.
-pub(crate) fn event(conn: &Connection, event: &mut NewEvent) -> Checked {
+/// The gazetteer for a country given by name or ISO code (Afghanistan when none is given).
+fn gazetteer_for(country: Option<&str>) -> Option<&'static Gazetteer> {
+    let afghanistan = Gazetteer::afghanistan();
+    match country {
+        None => Some(afghanistan),
+        Some(c) => Gazetteer::builtin(c).or_else(|| {
+            [afghanistan]
+                .into_iter()
+                .find(|g| g.country().eq_ignore_ascii_case(c.trim()))
+        }),
+    }
+}
+
+/// Normalises a province name to the gazetteer's spelling, keeping the raw spelling.
+fn normalise_province(
+    country: Option<&str>,
+    province: &mut String,
+    as_given: &mut Option<String>,
+    allow_unknown: bool,
+) -> Result<(), Invalid> {
+    let Some(gazetteer) = gazetteer_for(country) else {
+        if allow_unknown {
+            return Ok(());
+        }
+        return Err(Invalid::new(
+            "payload.country",
+            country.unwrap_or_default(),
+            "chronicle has no gazetteer for this country, so its province names cannot be checked; pass --allow-unknown-place to record them as written",
+        ));
+    };
+    match gazetteer.resolve(province) {
+        Ok(p) => {
+            if p.name != *province {
+                if as_given.is_none() {
+                    *as_given = Some(province.clone());
+                }
+                *province = p.name.clone();
+            }
+            Ok(())
+        }
+        Err(_) if allow_unknown => Ok(()),
+        Err(unknown) => Err(Invalid::new(
+            "payload.province",
+            province.as_str(),
+            unknown.to_string(),
+        )),
+    }
+}
+
+/// The incident's country as last stated by its details (None: not stated).
+fn country_of(conn: &Connection, incident: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT json_extract(payload, '$.country') FROM events
+         WHERE incident = ?1 AND kind IN ('incident_reported', 'incident_amended')
+           AND json_extract(payload, '$.country') IS NOT NULL
+         ORDER BY seq DESC LIMIT 1",
+        [incident],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Checks an event against the rules and the log, normalising place names.
+pub(crate) fn event(conn: &Connection, event: &mut NewEvent, allow_unknown_place: bool) -> Checked {
     name("incident", &event.incident)?;
     let incident = event.incident.as_str();
     match &mut event.payload {
         Payload::IncidentReported(d) => {
             details(d)?;
+            normalise_province(
+                d.country.as_deref(),
+                &mut d.province,
+                &mut d.province_as_given,
+                allow_unknown_place,
+            )?;
             if let Some(seq) = conn
                 .query_row(
                     "SELECT seq FROM events WHERE incident = ?1 LIMIT 1",
@@ -392,6 +461,18 @@ pub(crate) fn event(conn: &Connection, event: &mut NewEvent) -> Checked {
         Payload::IncidentAmended(a) => {
             amendment(a)?;
             active(conn, incident)?;
+            if let Some(province) = a.province.as_mut() {
+                let country = match &a.country {
+                    Some(c) => Some(c.clone()),
+                    None => country_of(conn, incident)?,
+                };
+                normalise_province(
+                    country.as_deref(),
+                    province,
+                    &mut a.province_as_given,
+                    allow_unknown_place,
+                )?;
+            }
         }
         Payload::EventRetracted(r) => {
             reason(&r.reason)?;

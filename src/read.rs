@@ -1,0 +1,141 @@
+//! Commands that read the log: `log` and `verify`.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use chronicle_core::log::Checkpoint;
+use chronicle_core::{EventFilter, EventLog};
+
+use crate::Exit;
+
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// Only this incident's events.
+    #[arg(long)]
+    incident: Option<String>,
+    /// Only events of this kind (incident_reported, casualties_reported, ...).
+    #[arg(long)]
+    kind: Option<String>,
+    /// Only events after this sequence number.
+    #[arg(long, value_name = "SEQ")]
+    since: Option<u64>,
+    /// JSON Lines in the schema `chronicle append` reads.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn log(db: &Path, args: LogArgs) -> anyhow::Result<()> {
+    let log = EventLog::open(db)?;
+    if let Some(kind) = &args.kind {
+        if !chronicle_core::event::KINDS.contains(&kind.as_str()) {
+            return Err(chronicle_core::Invalid::new(
+                "--kind",
+                kind,
+                format!(
+                    "unknown kind; the kinds are {}",
+                    chronicle_core::event::KINDS.join(", ")
+                ),
+            )
+            .into());
+        }
+    }
+    let filter = EventFilter {
+        incident: args.incident,
+        kind: args.kind,
+        since_seq: args.since,
+        until_seq: None,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut count = 0u64;
+    let scanned = log.scan(&filter, |event| {
+        count += 1;
+        let written = if args.json {
+            serde_json::to_string(&event.to_line())
+                .map_err(std::io::Error::other)
+                .and_then(|line| writeln!(out, "{line}"))
+        } else {
+            writeln!(
+                out,
+                "#{seq}  {at}  by {by}\n    {incident} v{version}  {kind}\n    {payload}\n    id {id}  hash {hash}",
+                seq = event.seq,
+                at = event.recorded_at,
+                by = event.recorded_by,
+                incident = event.incident,
+                version = event.version,
+                kind = event.kind,
+                payload = event.payload,
+                id = event.id,
+                hash = event.hash,
+            )
+        };
+        written.map_err(|source| chronicle_core::Error::Io {
+            path: "<stdout>".into(),
+            cause: source,
+        })
+    });
+    match scanned {
+        // A reader that stops early (`chronicle log | head`) is not an error.
+        Err(chronicle_core::Error::Io { cause: source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            return Ok(())
+        }
+        other => other?,
+    }
+    if count == 0 && !args.json {
+        writeln!(out, "no events")?;
+    }
+    match out.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to standard output"),
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// A checkpoint taken earlier (SEQ:HASH): check that the log still extends it.
+    #[arg(long, value_name = "SEQ:HASH")]
+    checkpoint: Option<String>,
+}
+
+pub fn verify(db: &Path, args: VerifyArgs) -> anyhow::Result<()> {
+    let checkpoint: Option<Checkpoint> = args.checkpoint.as_deref().map(str::parse).transpose()?;
+    let log = EventLog::open(db)?;
+    let report = log.verify(checkpoint.as_ref())?;
+    let path = db.display();
+    match &report.failure {
+        None => println!("{path}: {} events, hash chain intact, sequence contiguous, append-only triggers in place", report.events),
+        Some(f) => match f.seq {
+            Some(seq) => {
+                println!("{path}: FAILED at seq {seq}: {}", f.problem);
+                if report.events > 0 {
+                    println!("events 1..{} verified before the failure", report.events);
+                }
+            }
+            None => {
+                println!("{path}: FAILED: {}", f.problem);
+                println!("the hash chain of all {} events is intact", report.events);
+            }
+        },
+    }
+    if let Some((cp, ok)) = &report.checkpoint {
+        if *ok {
+            println!("checkpoint {cp}: the log still extends it");
+        } else {
+            println!("checkpoint {cp}: NOT matched: the event at seq {} is missing or differs (history before it was rewritten, or the checkpoint comes from another log)", cp.seq);
+        }
+    }
+    match &report.head {
+        Some(head) if report.failure.is_none() => println!("head checkpoint {head}"),
+        Some(head) => println!("last good checkpoint {head}"),
+        None if report.failure.is_none() => println!("the log is empty"),
+        None => {}
+    }
+    if report.is_intact() {
+        Ok(())
+    } else {
+        Err(Exit(1).into())
+    }
+}

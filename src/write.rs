@@ -1,0 +1,511 @@
+//! Commands that append to the log.
+
+use std::io::BufReader;
+use std::path::Path;
+
+use chronicle_core::event::{
+    Amendment, CasualtyReport, Coordinates, IncidentDetails, Merge, Responsibility, Retraction,
+};
+use chronicle_core::figure::Figure;
+use chronicle_core::log::{AppendContext, Appended, Clock};
+use chronicle_core::time::{IncidentDate, Published};
+use chronicle_core::{EventLog, Invalid, Location, NewEvent, Payload};
+
+/// Test-only: a fixed recorded time (RFC 3339), so that ids, times and hashes are reproducible.
+const FAKE_NOW_VAR: &str = "CHRONICLE_FAKE_NOW";
+
+/// Who records, and the clock: `--by`, else `CHRONICLE_USER`, else the OS user.
+pub fn context(by: Option<String>, allow_unknown_place: bool) -> anyhow::Result<AppendContext> {
+    let recorded_by = by
+        .or_else(|| {
+            std::env::var("CHRONICLE_USER")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+        })
+        .unwrap_or_else(whoami::username);
+    let clock = match std::env::var(FAKE_NOW_VAR) {
+        Ok(t) => Clock::Fixed(
+            chronicle_core::time::parse_time_point(&t)
+                .map_err(|e| Invalid::new(FAKE_NOW_VAR, &t, e.to_string()))?,
+        ),
+        Err(_) => Clock::System,
+    };
+    Ok(AppendContext {
+        recorded_by,
+        clock,
+        allow_unknown_place,
+    })
+}
+
+pub fn init(db: &Path) -> anyhow::Result<()> {
+    let (log, created) = EventLog::init(db)?;
+    if created {
+        println!("created an empty event log at {}", log.path().display());
+    } else {
+        let n = log.head()?.map_or(0, |h| h.seq);
+        println!(
+            "{} is already a chronicle log ({n} events); left as it is",
+            log.path().display()
+        );
+    }
+    Ok(())
+}
+
+fn print_appended(results: &[Appended]) {
+    let mut new = 0;
+    for r in results {
+        match r {
+            Appended::New {
+                seq,
+                id,
+                incident,
+                version,
+                kind,
+            } => {
+                new += 1;
+                println!("appended seq {seq}: {kind} on {incident} (v{version}), event {id}");
+            }
+            Appended::Duplicate { seq, id } => {
+                println!(
+                    "already in the log: event {id} at seq {seq} (same content; nothing appended)"
+                );
+            }
+        }
+    }
+    if results.len() > 1 {
+        println!("{new} appended, {} already present", results.len() - new);
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AppendArgs {
+    /// JSON Lines file, or - for standard input.
+    #[arg(default_value = "-", value_name = "FILE|-")]
+    file: String,
+}
+
+pub fn append(db: &Path, ctx: AppendContext, args: AppendArgs) -> anyhow::Result<()> {
+    let mut log = EventLog::open(db)?;
+    let results = if args.file == "-" {
+        let stdin = std::io::stdin();
+        log.append(&ctx, chronicle_core::jsonl::read_events(stdin.lock(), "-"))?
+    } else {
+        let file = std::fs::File::open(&args.file).map_err(|source| chronicle_core::Error::Io {
+            path: args.file.clone().into(),
+            cause: source,
+        })?;
+        log.append(
+            &ctx,
+            chronicle_core::jsonl::read_events(BufReader::new(file), &args.file),
+        )?
+    };
+    if results.is_empty() {
+        println!("no events in {}; nothing appended", args.file);
+    }
+    print_appended(&results);
+    Ok(())
+}
+
+fn parse<T: std::str::FromStr>(flag: &str, value: &Option<String>) -> anyhow::Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .as_deref()
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|e| Invalid::new(flag, v, e.to_string()).into())
+        })
+        .transpose()
+}
+
+/// Figure flags shared by `report` and `correct`.
+#[derive(Debug, clap::Args)]
+pub struct FigureArgs {
+    /// The source making the claim (AFP, "Ministry of Defense", ...).
+    #[arg(long)]
+    source: String,
+    /// When the source published it: a date (2020-07-30) or an RFC 3339 time.
+    #[arg(long, value_name = "TIME")]
+    published: Option<String>,
+    /// People killed, not counting attackers: 17, at-least:14, 22-35 or 22-35~30.
+    #[arg(long, value_name = "FIGURE")]
+    killed: Option<String>,
+    /// People wounded.
+    #[arg(long, value_name = "FIGURE")]
+    wounded: Option<String>,
+    /// Attackers killed, counted apart from their victims.
+    #[arg(long, value_name = "FIGURE")]
+    attackers_killed: Option<String>,
+    /// A remark on the figures.
+    #[arg(long)]
+    note: Option<String>,
+    /// Where the report can be read (a URL).
+    #[arg(long, value_name = "URL")]
+    citation: Option<String>,
+}
+
+impl FigureArgs {
+    fn report(&self, reason: Option<String>) -> anyhow::Result<CasualtyReport> {
+        Ok(CasualtyReport {
+            source: self.source.clone(),
+            published: parse::<Published>("--published", &self.published)?,
+            killed: parse::<Figure>("--killed", &self.killed)?,
+            wounded: parse::<Figure>("--wounded", &self.wounded)?,
+            attackers_killed: parse::<Figure>("--attackers-killed", &self.attackers_killed)?,
+            killed_breakdown: Default::default(),
+            note: self.note.clone(),
+            citation: self.citation.clone(),
+            reason,
+            attributes: Default::default(),
+        })
+    }
+}
+
+/// Incident detail flags shared by `report` (for a new incident) and `amend`.
+#[derive(Debug, clap::Args)]
+pub struct DetailArgs {
+    /// When it happened: 2020-07-30, 2020-W29, 2020-07, 2020 or 2020-07-14/2020-07-16.
+    #[arg(long)]
+    date: Option<String>,
+    /// Country.
+    #[arg(long)]
+    country: Option<String>,
+    /// Province (admin 1).
+    #[arg(long)]
+    province: Option<String>,
+    /// District (admin 2).
+    #[arg(long)]
+    district: Option<String>,
+    /// Town, village or place.
+    #[arg(long)]
+    locality: Option<String>,
+    /// Latitude (with --lon).
+    #[arg(long, requires = "lon", allow_hyphen_values = true)]
+    lat: Option<f64>,
+    /// Longitude (with --lat).
+    #[arg(long, requires = "lat", allow_hyphen_values = true)]
+    lon: Option<f64>,
+    /// Category (suicide car bombing, roadside bomb, checkpoint attack, armed clash...).
+    #[arg(long)]
+    category: Option<String>,
+    /// Who or what was targeted.
+    #[arg(long)]
+    target: Option<String>,
+    /// Alleged perpetrator.
+    #[arg(long)]
+    perpetrator: Option<String>,
+    /// One or two sentences on what happened.
+    #[arg(long)]
+    summary: Option<String>,
+}
+
+impl DetailArgs {
+    fn any(&self) -> bool {
+        self.date.is_some()
+            || self.country.is_some()
+            || self.province.is_some()
+            || self.district.is_some()
+            || self.locality.is_some()
+            || self.lat.is_some()
+            || self.category.is_some()
+            || self.target.is_some()
+            || self.perpetrator.is_some()
+            || self.summary.is_some()
+    }
+
+    fn coordinates(&self) -> Option<Coordinates> {
+        Some(Coordinates {
+            lat: self.lat?,
+            lon: self.lon?,
+            precision: None,
+        })
+    }
+
+    fn amendment(&self, reason: String) -> anyhow::Result<Amendment> {
+        Ok(Amendment {
+            date: parse::<IncidentDate>("--date", &self.date)?,
+            country: self.country.clone(),
+            province: self.province.clone(),
+            province_as_given: None,
+            district: self.district.clone(),
+            locality: self.locality.clone(),
+            coordinates: self.coordinates(),
+            category: self.category.clone(),
+            target: self.target.clone(),
+            perpetrator: self.perpetrator.clone(),
+            summary: self.summary.clone(),
+            attributes: Default::default(),
+            reason,
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The incident id, a readable slug such as 2020-07-30-puli-alam.
+    #[arg(long)]
+    incident: String,
+    #[command(flatten)]
+    figures: FigureArgs,
+    #[command(flatten)]
+    details: DetailArgs,
+    /// Refuse unless the incident is at this version (0: it must be new).
+    #[arg(long, value_name = "N")]
+    expect_version: Option<u64>,
+}
+
+fn one(
+    incident: &str,
+    payload: Payload,
+    expected_version: Option<u64>,
+) -> chronicle_core::Result<(Location, NewEvent)> {
+    Ok((
+        Location::default(),
+        NewEvent {
+            id: None,
+            incident: incident.to_string(),
+            payload,
+            expected_version,
+        },
+    ))
+}
+
+pub fn report(db: &Path, ctx: AppendContext, args: ReportArgs) -> anyhow::Result<()> {
+    let mut log = EventLog::open(db)?;
+    let report = args.figures.report(None)?;
+    let d = &args.details;
+    let results = log.transaction(&ctx, |tx| {
+        let mut out = Vec::new();
+        let exists = tx.stream_version(&args.incident)? > 0;
+        let mut expected = args.expect_version;
+        if exists {
+            if d.any() {
+                return Err(Invalid::new(
+                    "--date/--province/...",
+                    &args.incident,
+                    "this incident already exists, so its details cannot be given with a report; change them with `chronicle amend`",
+                )
+                .into());
+            }
+        } else {
+            let missing: Vec<&str> = [("--date", d.date.is_none()), ("--province", d.province.is_none()), ("--category", d.category.is_none())]
+                .into_iter()
+                .filter_map(|(flag, missing)| missing.then_some(flag))
+                .collect();
+            if !missing.is_empty() {
+                return Err(Invalid::new(
+                    "--incident",
+                    &args.incident,
+                    format!("no such incident yet; to report a new one also give {} (or check the id with `chronicle log`)", missing.join(", ")),
+                )
+                .into());
+            }
+            let date = parse::<IncidentDate>("--date", &d.date).map_err(to_core)?.ok_or_else(|| Invalid::new("--date", "", "required"))?;
+            let details = IncidentDetails {
+                date,
+                country: d.country.clone(),
+                province: d.province.clone().unwrap_or_default(),
+                province_as_given: None,
+                district: d.district.clone(),
+                locality: d.locality.clone(),
+                coordinates: d.coordinates(),
+                category: d.category.clone().unwrap_or_default(),
+                target: d.target.clone(),
+                perpetrator: d.perpetrator.clone(),
+                summary: d.summary.clone(),
+                source: Some(report.source.clone()),
+                citation: report.citation.clone(),
+                attributes: Default::default(),
+            };
+            out.push(tx.append(NewEvent {
+                id: None,
+                incident: args.incident.clone(),
+                payload: Payload::IncidentReported(details),
+                expected_version: expected.take(),
+            })?);
+        }
+        out.push(tx.append(NewEvent {
+            id: None,
+            incident: args.incident.clone(),
+            payload: Payload::CasualtiesReported(report.clone()),
+            expected_version: expected,
+        })?);
+        Ok(out)
+    })?;
+    print_appended(&results);
+    Ok(())
+}
+
+fn to_core(e: anyhow::Error) -> chronicle_core::Error {
+    match e.downcast::<chronicle_core::Error>() {
+        Ok(e) => e,
+        Err(e) => match e.downcast::<Invalid>() {
+            Ok(i) => i.into(),
+            Err(e) => Invalid::new("input", "", e.to_string()).into(),
+        },
+    }
+}
+
+fn append_one(
+    db: &Path,
+    ctx: &AppendContext,
+    incident: &str,
+    payload: Payload,
+    expected: Option<u64>,
+) -> anyhow::Result<()> {
+    let mut log = EventLog::open(db)?;
+    let results = log.append(ctx, [one(incident, payload, expected)])?;
+    print_appended(&results);
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CorrectArgs {
+    /// The incident.
+    #[arg(long)]
+    incident: String,
+    #[command(flatten)]
+    figures: FigureArgs,
+    /// Why the figures changed.
+    #[arg(long)]
+    reason: String,
+    /// Refuse unless the incident is at this version.
+    #[arg(long, value_name = "N")]
+    expect_version: Option<u64>,
+}
+
+pub fn correct(db: &Path, ctx: AppendContext, args: CorrectArgs) -> anyhow::Result<()> {
+    let report = args.figures.report(Some(args.reason.clone()))?;
+    append_one(
+        db,
+        &ctx,
+        &args.incident,
+        Payload::CasualtiesCorrected(report),
+        args.expect_version,
+    )
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AmendArgs {
+    /// The incident.
+    #[arg(long)]
+    incident: String,
+    #[command(flatten)]
+    details: DetailArgs,
+    /// Why the details changed.
+    #[arg(long)]
+    reason: String,
+    /// Refuse unless the incident is at this version.
+    #[arg(long, value_name = "N")]
+    expect_version: Option<u64>,
+}
+
+pub fn amend(db: &Path, ctx: AppendContext, args: AmendArgs) -> anyhow::Result<()> {
+    let amendment = args.details.amendment(args.reason.clone())?;
+    append_one(
+        db,
+        &ctx,
+        &args.incident,
+        Payload::IncidentAmended(amendment),
+        args.expect_version,
+    )
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("stance").required(true).args(["claimed", "denied"])))]
+pub struct ResponsibilityArgs {
+    /// The incident.
+    #[arg(long)]
+    incident: String,
+    /// The group claiming or denying.
+    #[arg(long)]
+    actor: String,
+    /// Who reported the claim or denial.
+    #[arg(long)]
+    source: String,
+    /// The actor claimed responsibility.
+    #[arg(long)]
+    claimed: bool,
+    /// The actor denied responsibility.
+    #[arg(long)]
+    denied: bool,
+    /// When it was published: a date or an RFC 3339 time.
+    #[arg(long, value_name = "TIME")]
+    published: Option<String>,
+    /// A remark.
+    #[arg(long)]
+    note: Option<String>,
+    /// Where it can be read.
+    #[arg(long, value_name = "URL")]
+    citation: Option<String>,
+    /// Refuse unless the incident is at this version.
+    #[arg(long, value_name = "N")]
+    expect_version: Option<u64>,
+}
+
+pub fn responsibility(
+    db: &Path,
+    ctx: AppendContext,
+    args: ResponsibilityArgs,
+) -> anyhow::Result<()> {
+    let statement = Responsibility {
+        actor: args.actor,
+        source: args.source,
+        published: parse::<Published>("--published", &args.published)?,
+        note: args.note,
+        citation: args.citation,
+    };
+    let payload = if args.claimed {
+        Payload::ResponsibilityClaimed(statement)
+    } else {
+        Payload::ResponsibilityDenied(statement)
+    };
+    append_one(db, &ctx, &args.incident, payload, args.expect_version)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RetractArgs {
+    /// The id of the event to retract (see `chronicle log`).
+    event: String,
+    /// Why it was entered in error.
+    #[arg(long)]
+    reason: String,
+}
+
+pub fn retract(db: &Path, ctx: AppendContext, args: RetractArgs) -> anyhow::Result<()> {
+    let log = EventLog::open(db)?;
+    let target = log.event_by_id(&args.event)?.ok_or_else(|| {
+        Invalid::new(
+            "EVENT_ID",
+            &args.event,
+            "no event with this id is in the log (find ids with `chronicle log`)",
+        )
+    })?;
+    drop(log);
+    let payload = Payload::EventRetracted(Retraction {
+        event: args.event,
+        reason: args.reason,
+    });
+    append_one(db, &ctx, &target.incident, payload, None)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The duplicate incident.
+    duplicate: String,
+    /// The incident it duplicates.
+    #[arg(long)]
+    into: String,
+    /// Why they are one incident.
+    #[arg(long)]
+    reason: String,
+}
+
+pub fn merge(db: &Path, ctx: AppendContext, args: MergeArgs) -> anyhow::Result<()> {
+    let payload = Payload::IncidentMerged(Merge {
+        into: args.into,
+        reason: args.reason,
+    });
+    append_one(db, &ctx, &args.duplicate, payload, None)
+}

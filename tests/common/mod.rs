@@ -1,0 +1,167 @@
+//! Shared helpers for the CLI tests: a scratch directory with a log, a fixed clock and user.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// A scratch directory holding `events.db`.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// A scratch directory with an initialised log.
+    pub fn new() -> Scratch {
+        let s = Scratch::empty();
+        s.ok(&["init"]);
+        s
+    }
+
+    /// A scratch directory with no log.
+    pub fn empty() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("events.db")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The command, run in the scratch dir against its log, at a fixed time.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_at("2020-07-31T08:00:00Z", args)
+    }
+
+    pub fn cmd_at(&self, now: &str, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("chronicle").unwrap();
+        c.current_dir(self.dir.path())
+            .env("CHRONICLE_DB", self.db())
+            .env("CHRONICLE_FAKE_NOW", now)
+            .env("CHRONICLE_USER", "editor")
+            .env_remove("CHRONICLE_PLUGIN_PATH")
+            .args(args);
+        c
+    }
+
+    /// Runs and returns (exit code, stdout, stderr) with the scratch path replaced by `[DIR]`.
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        self.run_output(self.cmd(args).output().unwrap())
+    }
+
+    pub fn run_at(&self, now: &str, args: &[&str]) -> (i32, String, String) {
+        self.run_output(self.cmd_at(now, args).output().unwrap())
+    }
+
+    pub fn run_output(&self, out: Output) -> (i32, String, String) {
+        let clean = |b: &[u8]| {
+            String::from_utf8_lossy(b).replace(&self.dir.path().display().to_string(), "[DIR]")
+        };
+        (
+            out.status.code().unwrap_or(-1),
+            clean(&out.stdout),
+            clean(&out.stderr),
+        )
+    }
+
+    /// Runs, asserts success, returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.run(args);
+        assert_eq!(code, 0, "chronicle {args:?} failed:\n{out}\n{err}");
+        out
+    }
+
+    pub fn ok_at(&self, now: &str, args: &[&str]) -> String {
+        let (code, out, err) = self.run_at(now, args);
+        assert_eq!(code, 0, "chronicle {args:?} failed:\n{out}\n{err}");
+        out
+    }
+
+    /// Runs with standard input.
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
+        self.run_output(self.cmd(args).write_stdin(stdin).output().unwrap())
+    }
+
+    /// The whole log as JSON Lines (for "nothing changed" checks).
+    pub fn dump(&self) -> String {
+        self.ok(&["log", "--json"])
+    }
+
+    /// Writes a file into the scratch dir.
+    pub fn write(&self, name: &str, contents: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+}
+
+/// The Puli Alam scenario: first report by AFP, the Ministry of Defense, a denial.
+pub fn puli_alam(s: &Scratch) {
+    s.ok_at(
+        "2020-07-30T14:00:00Z",
+        &[
+            "report",
+            "--incident",
+            "2020-07-30-puli-alam",
+            "--date",
+            "2020-07-30",
+            "--province",
+            "Logar",
+            "--district",
+            "Puli Alam",
+            "--category",
+            "suicide car bombing",
+            "--target",
+            "Afghan security forces",
+            "--source",
+            "AFP",
+            "--published",
+            "2020-07-30T13:00:00Z",
+            "--killed",
+            "17",
+            "--wounded",
+            "21",
+        ],
+    );
+    s.ok_at(
+        "2020-07-30T16:00:00Z",
+        &[
+            "report",
+            "--incident",
+            "2020-07-30-puli-alam",
+            "--source",
+            "Ministry of Defense",
+            "--published",
+            "2020-07-30",
+            "--killed",
+            "8",
+            "--wounded",
+            "30",
+        ],
+    );
+    s.ok_at(
+        "2020-07-30T18:00:00Z",
+        &[
+            "responsibility",
+            "--incident",
+            "2020-07-30-puli-alam",
+            "--actor",
+            "Taliban",
+            "--source",
+            "Taliban spokesman",
+            "--denied",
+            "--published",
+            "2020-07-30",
+        ],
+    );
+}
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}

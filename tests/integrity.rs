@@ -1,0 +1,228 @@
+//! Tamper evidence, the append-only triggers, and concurrent writers.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{puli_alam, Scratch};
+use rusqlite::Connection;
+
+fn open_raw(s: &Scratch) -> Connection {
+    Connection::open(s.db()).unwrap()
+}
+
+fn drop_triggers(conn: &Connection) {
+    conn.execute_batch(
+        "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete; DROP TRIGGER events_contiguous;",
+    )
+    .unwrap();
+}
+
+fn head(s: &Scratch) -> String {
+    let out = s.ok(&["verify"]);
+    out.lines()
+        .find_map(|l| l.strip_prefix("head checkpoint "))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn triggers_refuse_update_and_delete() {
+    let s = Scratch::new();
+    puli_alam(&s);
+    let conn = open_raw(&s);
+    let update = conn
+        .execute("UPDATE events SET payload = '{}' WHERE seq = 2", [])
+        .unwrap_err()
+        .to_string();
+    assert!(update.contains("append-only"), "{update}");
+    let delete = conn
+        .execute("DELETE FROM events WHERE seq = 4", [])
+        .unwrap_err()
+        .to_string();
+    assert!(delete.contains("append-only"), "{delete}");
+    let gap = conn
+        .execute(
+            "INSERT INTO events (seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash)
+             VALUES (9, 'x', 'y', 1, 'k', '{}', 1, '2020', 'me', 'h')",
+            [],
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(gap.contains("without gaps"), "{gap}");
+    s.ok(&["verify"]);
+}
+
+/// Each tampering, done with the triggers dropped, is caught, naming the first bad event.
+#[test]
+fn verify_names_the_first_tampered_event() {
+    let cases: Vec<(&str, &str)> = vec![
+        ("changed payload", "UPDATE events SET payload = replace(payload, '\"killed\":8', '\"killed\":80') WHERE seq = 3"),
+        ("changed recorded time", "UPDATE events SET recorded_at = '2020-07-30T17:00:00.000000Z' WHERE seq = 3"),
+        ("changed recorder", "UPDATE events SET recorded_by = 'someone else' WHERE seq = 2"),
+        ("deleted row", "DELETE FROM events WHERE seq = 2"),
+        ("reordered pair", "UPDATE events SET seq = -2 WHERE seq = 2; UPDATE events SET seq = 2 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = -2"),
+        ("forged event appended", "INSERT INTO events SELECT 5, 'forged', incident, 5, kind, payload, schema_version, recorded_at, recorded_by, hash FROM events WHERE seq = 4"),
+        ("time going backwards, hashes recomputed", "UPDATE events SET recorded_at = '2020-07-30T10:00:00.000000Z' WHERE seq = 4"),
+    ];
+    let mut transcript = String::new();
+    for (what, sql) in cases {
+        let s = Scratch::new();
+        puli_alam(&s);
+        let conn = open_raw(&s);
+        drop_triggers(&conn);
+        conn.execute_batch(sql).unwrap();
+        if what.contains("hashes recomputed") {
+            rechain(&conn);
+        }
+        drop(conn);
+        let (code, out, err) = s.run(&["verify"]);
+        assert_eq!(code, 1, "{what}: {out}{err}");
+        transcript.push_str(&format!("## {what}\n{out}{err}\n"));
+    }
+    insta::assert_snapshot!(transcript);
+}
+
+/// Recomputes every hash as a forger who knows the algorithm would.
+fn rechain(conn: &Connection) {
+    use chronicle_core::hash::{event_hash, GENESIS};
+    let path = conn.path().unwrap().to_string();
+    let events = chronicle_core::EventLog::open(&path)
+        .unwrap()
+        .events(&Default::default())
+        .unwrap();
+    let mut prev = GENESIS;
+    for event in events {
+        let h = event_hash(&prev, &event.hashed_fields());
+        conn.execute(
+            "UPDATE events SET hash = ?1 WHERE seq = ?2",
+            rusqlite::params![hex::encode(h), event.seq],
+        )
+        .unwrap();
+        prev = h;
+    }
+}
+
+#[test]
+fn a_rewritten_chain_is_caught_by_an_earlier_checkpoint() {
+    let s = Scratch::new();
+    puli_alam(&s);
+    let checkpoint = head(&s);
+    s.ok(&["verify", "--checkpoint", &checkpoint]);
+    // A forger changes a figure and recomputes every hash: the chain is self-consistent...
+    let conn = open_raw(&s);
+    drop_triggers(&conn);
+    conn.execute_batch("UPDATE events SET payload = replace(payload, '\"killed\":17', '\"killed\":7') WHERE seq = 2").unwrap();
+    rechain(&conn);
+    conn.execute_batch(&chronicle_core_triggers()).unwrap();
+    drop(conn);
+    s.ok(&["verify"]);
+    // ...but no longer extends the checkpoint a reader kept.
+    let (code, out, _) = s.run(&["verify", "--checkpoint", &checkpoint]);
+    assert_eq!(code, 1);
+    assert!(out.contains("NOT matched"), "{out}");
+    // Deleting the tail is caught by the checkpoint too.
+    let s = Scratch::new();
+    puli_alam(&s);
+    let checkpoint = head(&s);
+    let conn = open_raw(&s);
+    drop_triggers(&conn);
+    conn.execute_batch("DELETE FROM events WHERE seq = 4")
+        .unwrap();
+    drop(conn);
+    let (code, out, _) = s.run(&["verify", "--checkpoint", &checkpoint]);
+    assert_eq!(code, 1, "{out}");
+    insta::assert_snapshot!(out.replace(&checkpoint, "[CHECKPOINT]"));
+}
+
+fn chronicle_core_triggers() -> String {
+    let msg = chronicle_core::log::APPEND_ONLY_MESSAGE;
+    format!(
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, '{msg}'); END;
+         CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, '{msg}'); END;
+         CREATE TRIGGER events_contiguous BEFORE INSERT ON events WHEN NEW.seq IS NOT (SELECT IFNULL(MAX(seq), 0) + 1 FROM events) BEGIN SELECT RAISE(ABORT, 'gap'); END;"
+    )
+}
+
+#[test]
+fn dropped_triggers_fail_verification() {
+    let s = Scratch::new();
+    puli_alam(&s);
+    drop_triggers(&open_raw(&s));
+    let (code, out, _) = s.run(&["verify"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("append-only triggers are missing"), "{out}");
+}
+
+#[test]
+fn bad_checkpoint_text_is_bad_input() {
+    let s = Scratch::new();
+    let (code, _, err) = s.run(&["verify", "--checkpoint", "12:nothex"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("SEQ:HASH"), "{err}");
+}
+
+/// Two real processes append at once, many times each: no gaps, nothing lost.
+#[test]
+fn concurrent_processes_lose_nothing() {
+    let s = Scratch::new();
+    s.ok(&[
+        "report",
+        "--incident",
+        "a",
+        "--date",
+        "2020-07-30",
+        "--province",
+        "Logar",
+        "--category",
+        "x",
+        "--source",
+        "S0",
+        "--killed",
+        "1",
+    ]);
+    const PER_WRITER: usize = 40;
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let input: String = (0..PER_WRITER)
+                .map(|i| format!("{{\"incident\":\"a\",\"kind\":\"casualties_reported\",\"payload\":{{\"source\":\"writer{w}-{i}\",\"killed\":{i}}}}}\n"))
+                .collect();
+            let db = s.db();
+            std::thread::spawn(move || {
+                let mut ok = 0;
+                for line in input.lines() {
+                    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("chronicle"))
+                        .args(["--db", db.to_str().unwrap(), "--by", "writer", "append", "-"])
+                        .stdin(std::process::Stdio::piped())
+                        .stdout(std::process::Stdio::piped())
+                        .stderr(std::process::Stdio::piped())
+                        .spawn()
+                        .and_then(|mut child| {
+                            use std::io::Write;
+                            child.stdin.take().unwrap().write_all(format!("{line}\n").as_bytes())?;
+                            child.wait_with_output()
+                        })
+                        .unwrap();
+                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                    ok += 1;
+                }
+                ok
+            })
+        })
+        .collect();
+    let appended: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert_eq!(appended, 2 * PER_WRITER);
+    let out = s.ok(&["verify"]);
+    assert!(
+        out.contains(&format!("{} events", 2 + 2 * PER_WRITER)),
+        "{out}"
+    );
+    let dump = s.dump();
+    for w in 0..2 {
+        for i in 0..PER_WRITER {
+            assert!(
+                dump.contains(&format!("\"writer{w}-{i}\"")),
+                "writer{w}-{i} lost"
+            );
+        }
+    }
+}
