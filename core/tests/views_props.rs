@@ -144,8 +144,8 @@ fn run(log: &mut EventLog, batches: &[Vec<Op>]) -> Vec<(u64, DateTime<Utc>)> {
     for (b, ops) in batches.iter().enumerate() {
         let at = base() + Duration::hours(b as i64);
         let ctx = AppendContext {
-            recorded_by: "prop".into(),
             clock: Clock::Fixed(at),
+            ..AppendContext::new("prop")
         };
         let events: Vec<NewEvent> = ops.iter().filter_map(|op| to_event(log, op)).collect();
         let batch = events.iter().cloned().map(|e| Ok((Location::default(), e)));

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 /// Appends JSON Lines events as one batch, recorded at `at` by `who`.
 pub fn append_at(log: &mut EventLog, at: &str, who: &str, lines: &[String]) {
     let ctx = AppendContext {
-        recorded_by: who.to_string(),
         clock: Clock::Fixed(at.parse::<DateTime<Utc>>().unwrap()),
+        ..AppendContext::new(who)
     };
     let events: Vec<_> = lines
         .iter()
