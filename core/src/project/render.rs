@@ -23,10 +23,16 @@ pub fn truncate(s: &str, width: usize) -> String {
     s.chars().take(width - 1).collect::<String>() + "…"
 }
 
-/// An aligned table no wider than `width`: the widest columns are narrowed first (never
-/// below 6 characters) and their cells cut with an ellipsis. Columns flagged in `right` are
-/// right-aligned (numbers).
-pub fn table(headers: &[&str], right: &[bool], rows: &[Vec<String>], width: usize) -> String {
+/// An aligned table no wider than `width`: the widest of the columns flagged in `shrink`
+/// are narrowed first (then, if need be, any column; never below 6 characters) and their
+/// cells cut with an ellipsis. Columns flagged in `right` are right-aligned (numbers).
+pub fn table(
+    headers: &[&str],
+    right: &[bool],
+    shrink: &[bool],
+    rows: &[Vec<String>],
+    width: usize,
+) -> String {
     let cols = headers.len();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -37,17 +43,19 @@ pub fn table(headers: &[&str], right: &[bool], rows: &[Vec<String>], width: usiz
     }
     let gaps = 2 * cols.saturating_sub(1);
     while widths.iter().sum::<usize>() + gaps > width {
-        let Some((i, w)) = widths
-            .iter()
-            .copied()
-            .enumerate()
-            .max_by_key(|(i, w)| (*w, usize::MAX - i))
-        else {
+        let pick = |only_shrinkable: bool| {
+            widths
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(i, w)| {
+                    *w > 6 && (!only_shrinkable || shrink.get(*i).copied().unwrap_or(false))
+                })
+                .max_by_key(|(i, w)| (*w, usize::MAX - i))
+        };
+        let Some((i, w)) = pick(true).or_else(|| pick(false)) else {
             break;
         };
-        if w <= 6 {
-            break;
-        }
         widths[i] = w - 1;
     }
     let line = |cells: Vec<String>| -> String {
@@ -247,13 +255,14 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
         out.push_str(&table(
             &[
                 "Source",
-                "Published",
+                "Published (UTC)",
                 "Killed",
                 "Wounded",
                 "Attackers",
                 "Seq",
             ],
             &[false, false, true, true, true, true],
+            &[true, false, false, false, false, false],
             &rows,
             width,
         ));
@@ -317,6 +326,7 @@ pub fn timeline(incidents: &[Incident], width: usize) -> String {
             "Date", "Province", "Category", "Killed", "Wounded", "Src", "Incident",
         ],
         &[false, false, false, true, true, true, false],
+        &[false, true, true, false, false, false, true],
         &rows,
         width,
     );
@@ -369,6 +379,7 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
     let mut out = table(
         &[heading, "Incidents", "Killed", "Wounded"],
         &[false, true, true, true],
+        &[true, false, false, false],
         &rows,
         width,
     );
@@ -414,6 +425,7 @@ pub fn sources(rows: &[SourceSummary], width: usize) -> String {
             "Resp.",
         ],
         &[false, true, true, true, true, true, true],
+        &[true, false, false, false, false, false, false],
         &rows,
         width,
     );
@@ -532,6 +544,7 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
         out.push_str(&table(
             &["Date", "Province", "Range", "Reports", "Incident"],
             &[false, false, true, false, false],
+            &[false, true, false, true, true],
             &rows,
             width,
         ));
@@ -598,7 +611,7 @@ mod tests {
             "a very long source name that cannot possibly fit".to_string(),
             "12".to_string(),
         ]];
-        let t = table(&["Source", "N"], &[false, true], &rows, 20);
+        let t = table(&["Source", "N"], &[false, true], &[true, false], &rows, 20);
         for line in t.lines() {
             assert!(line.chars().count() <= 20, "{line:?}");
         }
