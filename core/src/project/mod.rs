@@ -287,9 +287,7 @@ impl EventLog {
     pub fn show(&self, incident: &str, q: &Query) -> Result<Incident> {
         let seq = self.resolve_point(q.point)?;
         let root = store::root_at(self.connection(), incident, seq).map_err(self.sqlite_err())?;
-        let state = store::states_at(self.connection(), self.path(), seq)?
-            .into_iter()
-            .find(|s| s.incident == root);
+        let state = store::state_of(self.connection(), self.path(), &root, seq)?;
         let state = match (state, q.known_by) {
             (Some(s), Some(t)) => store::compute(
                 self.connection(),

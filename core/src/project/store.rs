@@ -554,6 +554,25 @@ pub(crate) fn states_at(conn: &Connection, path: &Path, seq: u64) -> Result<Vec<
     rows.iter().map(|(json, s)| parse_state(json, *s)).collect()
 }
 
+/// One incident's state after event `seq`, if it was in view then: one indexed lookup.
+pub(crate) fn state_of(
+    conn: &Connection,
+    path: &Path,
+    incident: &str,
+    seq: u64,
+) -> Result<Option<IncidentState>> {
+    let row: Option<(String, u64)> = conn
+        .query_row(
+            "SELECT state, from_seq FROM incident_states WHERE incident = ?1 AND from_seq <= ?2
+             AND (to_seq IS NULL OR to_seq > ?2) ORDER BY from_seq DESC LIMIT 1",
+            params![incident, seq],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(sqlite_err(path))?;
+    row.map(|(json, from)| parse_state(&json, from)).transpose()
+}
+
 /// The versions of one incident's state, in order: `(from_seq, to_seq, state)`.
 pub(crate) fn versions(
     conn: &Connection,
