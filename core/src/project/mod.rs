@@ -218,6 +218,7 @@ fn state_order(a: &IncidentState, b: &IncidentState) -> std::cmp::Ordering {
 impl EventLog {
     /// The sequence number a point names. `seq:N` beyond the log is refused.
     pub fn resolve_point(&self, point: Point) -> Result<u64> {
+        store::require_current(self.connection(), self.path())?;
         let err = self.sqlite_err();
         let head: u64 = self
             .connection()

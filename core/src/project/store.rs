@@ -163,9 +163,28 @@ pub(crate) fn ensure(conn: &Connection, path: &Path) -> Result<()> {
     if status(conn).map_err(&err)? == Status::Current {
         return Ok(());
     }
+    if conn.is_readonly(rusqlite::MAIN_DB).map_err(&err)? {
+        // A read-only log still opens for `log` and `verify`; view queries refuse
+        // (see `require_current`).
+        return Ok(());
+    }
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(&err)?;
     catch_up(&tx, path)?;
     tx.commit().map_err(&err)
+}
+
+/// Refuses to answer from views that are not up to date (only a read-only log whose views
+/// are behind can be open with such views).
+pub(crate) fn require_current(conn: &Connection, path: &Path) -> Result<()> {
+    if status(conn).map_err(sqlite_err(path))? == Status::Current {
+        return Ok(());
+    }
+    Err(crate::error::Invalid::new(
+        "--db",
+        path.display(),
+        "the views of this read-only log are behind the log (an older chronicle wrote it); copy the log somewhere writable and run the command there, which brings them up to date",
+    )
+    .into())
 }
 
 /// Inside a write transaction: catches the views up from their checkpoint, or rebuilds them
