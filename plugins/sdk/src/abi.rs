@@ -49,7 +49,7 @@ pub const MAX_EXTENSION_BYTES: usize = 32;
 /// A byte buffer allocated by the plugin.
 ///
 /// The host reads `len` bytes from `data`, copies them, and then calls the
-/// plugin's `free` with the same `data` and `len`, whatever the status. The
+/// plugin's `free_fn` with the same `data` and `len`, whatever the status. The
 /// host never frees it with its own allocator.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -116,9 +116,9 @@ pub struct PluginDeclarationV1 {
     /// One-line description, NUL-terminated UTF-8.
     pub description: *const c_char,
     /// The export function.
-    pub export: Option<ExportFn>,
+    pub export_fn: Option<ExportFn>,
     /// Frees what `export` returned.
-    pub free: Option<FreeFn>,
+    pub free_fn: Option<FreeFn>,
 }
 
 /// The size of the version-1 declaration: the smallest `struct_size` a
@@ -211,7 +211,7 @@ mod tests {
             assert_eq!(offset_of!(PluginDeclarationV1, struct_size), 0);
             assert_eq!(offset_of!(PluginDeclarationV1, text), 4);
             assert_eq!(offset_of!(PluginDeclarationV1, name), 8);
-            assert_eq!(offset_of!(PluginDeclarationV1, free), 48);
+            assert_eq!(offset_of!(PluginDeclarationV1, free_fn), 48);
             assert_eq!(DECLARATION_V1_SIZE, 56);
             assert_eq!(size_of::<Buffer>(), 16);
         }

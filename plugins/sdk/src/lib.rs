@@ -107,7 +107,9 @@ pub mod __private {
     use crate::abi::{Buffer, PluginDeclarationV1, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
     use crate::Exporter;
     use std::any::Any;
+    use std::cell::{Cell, RefCell};
     use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::Once;
 
     /// A declaration that can live in a `static` (it only holds pointers to
     /// other statics and functions, which are never written).
@@ -167,6 +169,33 @@ pub mod __private {
         }
     }
 
+    thread_local! {
+        /// Set while this thread runs an export through the ABI.
+        static IN_EXPORT: Cell<bool> = const { Cell::new(false) };
+        /// Where the last panic inside an export happened.
+        static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Install (once) a panic hook that stays quiet for panics inside an
+    /// export: their message and location go back to the host in the
+    /// status-2 message instead of being printed by the plugin on the host's
+    /// stderr. Other panics go to the hook that was there before. The hook
+    /// belongs to the plugin's own copy of `std`, so the host's is untouched.
+    fn install_panic_hook() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if IN_EXPORT.with(Cell::get) {
+                    let location = info.location().map(|l| l.to_string());
+                    PANIC_LOCATION.with(|l| *l.borrow_mut() = location);
+                } else {
+                    previous(info);
+                }
+            }));
+        });
+    }
+
     fn into_buffer(bytes: Vec<u8>) -> Buffer {
         let boxed = bytes.into_boxed_slice();
         let len = boxed.len();
@@ -189,16 +218,22 @@ pub mod __private {
         if out.is_null() {
             return STATUS_ERROR;
         }
+        install_panic_hook();
+        let was_in_export = IN_EXPORT.with(|f| f.replace(true));
         let result = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: guaranteed by the caller.
             let (doc, options) = unsafe { (bytes(doc, doc_len), bytes(options, options_len)) };
             crate::export_json::<E>(doc, options)
         }));
+        IN_EXPORT.with(|f| f.set(was_in_export));
         let (status, payload) = match result {
             Ok(Ok(bytes)) => (STATUS_OK, bytes),
             Ok(Err(message)) => (STATUS_ERROR, message.into_bytes()),
             Err(panic) => {
-                let message = format!("panicked: {}", panic_message(&*panic));
+                let message = match PANIC_LOCATION.with(|l| l.borrow_mut().take()) {
+                    Some(at) => format!("panicked at {at}: {}", panic_message(&*panic)),
+                    None => format!("panicked: {}", panic_message(&*panic)),
+                };
                 // Dropping a payload can itself panic; never let that escape.
                 let _ = catch_unwind(AssertUnwindSafe(move || drop(panic)));
                 (STATUS_PANIC, message.into_bytes())
@@ -266,8 +301,8 @@ macro_rules! export_plugin {
                     version: __VERSION.as_ptr().cast(),
                     extension: __EXTENSION.as_ptr().cast(),
                     description: __DESCRIPTION.as_ptr().cast(),
-                    export: Some(__export),
-                    free: Some(__free),
+                    export_fn: Some(__export),
+                    free_fn: Some(__free),
                 });
 
             unsafe extern "C" fn __export(
@@ -366,9 +401,12 @@ mod tests {
             (STATUS_ERROR, "asked to fail")
         );
         let (status, out) = call(&doc, br#"{"mode":"panic"}"#);
-        assert_eq!(
-            (status, text(out).as_str()),
-            (STATUS_PANIC, "panicked: asked to panic")
+        assert_eq!(status, STATUS_PANIC);
+        let message = text(out);
+        assert!(
+            message.starts_with("panicked at plugins/sdk/src/lib.rs:")
+                && message.ends_with(": asked to panic"),
+            "{message}"
         );
         let (status, out) = call(b"not json", b"");
         assert_eq!(status, STATUS_ERROR);
@@ -430,6 +468,6 @@ mod tests {
         assert_eq!(s(decl.version), "1.2.3");
         assert_eq!(s(decl.extension), "txt");
         assert_eq!(s(decl.description), "Counts incidents");
-        assert!(decl.export.is_some() && decl.free.is_some());
+        assert!(decl.export_fn.is_some() && decl.free_fn.is_some());
     }
 }
