@@ -130,7 +130,7 @@ fn incidents() -> Vec<Incident> {
     };
 
     let kunduz = Incident {
-        target: Some("Afghan security forces checkpoints".to_owned()),
+        target: Some("Afghan security forces".to_owned()),
         perpetrator: Some("Taliban".to_owned()),
         summary: Some(
             "Taliban insurgents attacked multiple checkpoints, killing at least 14 members \

@@ -219,10 +219,11 @@ impl Range {
     }
 
     /// The extent and the best figure when it is not obvious from the
-    /// extent: `17`, `8–17 (best 12)`, `14+`, `unknown`.
+    /// extent: `17`, `8–17 (best 12)`, `14+`; `not reported` when no
+    /// source gave a figure.
     pub fn describe(&self) -> String {
         let Some(span) = self.span("–") else {
-            return "unknown".to_owned();
+            return "not reported".to_owned();
         };
         match (self.best, self.low, self.high) {
             (Some(best), Some(low), Some(high)) if low != high => {
@@ -765,7 +766,7 @@ mod tests {
             ..Range::exact(14)
         };
         assert_eq!(open.describe(), "14+");
-        assert_eq!(Range::default().describe(), "unknown");
+        assert_eq!(Range::default().describe(), "not reported");
         assert_eq!(Range::default().span("-"), None);
         let sum = r.add(&open).add(&Range::default());
         assert_eq!(
