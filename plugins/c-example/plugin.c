@@ -5,7 +5,7 @@
  * not parse JSON (a real C plugin would use a JSON library); it shows the
  * ABI: declaration, output ownership, error messages, the free function.
  * The option "fail" makes it return an error with that option's value as the
- * message.
+ * message; any other option is refused.
  *
  * Build (Linux):
  *   cc -std=c99 -shared -fPIC -I plugins/include \
@@ -51,7 +51,7 @@ static int32_t export_fn(const uint8_t *doc, size_t doc_len,
     const char *key = "\"fail\":\"";
     char text[512];
     int n;
-    size_t i;
+    size_t i, total = doc_len;
 
     if (out == NULL) return CHRONICLE_STATUS_ERROR;
     /* {"fail":"message"}: return the message as an error. */
@@ -63,12 +63,26 @@ static int32_t export_fn(const uint8_t *doc, size_t doc_len,
                         CHRONICLE_STATUS_ERROR);
         }
     }
+    /* Any other option is a mistake the user should hear about. */
+    if (options_len > 2) {
+        static const char unknown[] =
+            "unknown option: the c-example format only takes the option fail";
+        return give(out, unknown, sizeof unknown - 1, CHRONICLE_STATUS_ERROR);
+    }
+    /* Without a JSON parser, at least refuse a truncated document. */
+    while (doc_len > 0 && (doc[doc_len - 1] == ' ' || doc[doc_len - 1] == '\n' ||
+                           doc[doc_len - 1] == '\r' || doc[doc_len - 1] == '\t'))
+        doc_len--;
+    if (doc == NULL || doc_len == 0 || doc[0] != '{' || doc[doc_len - 1] != '}') {
+        static const char truncated[] = "the view document is not a JSON object";
+        return give(out, truncated, sizeof truncated - 1, CHRONICLE_STATUS_ERROR);
+    }
     n = snprintf(text, sizeof text,
                  "chronicle C example plugin\n"
                  "view document: %lu bytes, schema chronicle.views/1: %s\n"
                  "sources' figures: %lu\n"
                  "options: %lu bytes\n",
-                 (unsigned long)doc_len,
+                 (unsigned long)total,
                  count(doc, doc_len, "\"chronicle.views/1\"") ? "yes" : "no",
                  (unsigned long)count(doc, doc_len, "\"event_id\""),
                  (unsigned long)options_len);
