@@ -72,11 +72,19 @@ fn each_format_through_its_shared_library() {
     ] {
         let out = export(&host, format, options);
         // Byte-identical to the direct call of the Exporter impl.
-        assert_eq!(
-            out.trim_end(),
-            plugin_snapshot(format, crate_snapshot).trim_end(),
-            "{format} {options:?}"
-        );
+        let direct = plugin_snapshot(format, crate_snapshot);
+        if out.trim_end() != direct.trim_end() {
+            let line = out
+                .lines()
+                .zip(direct.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(out.lines().count().min(direct.lines().count()));
+            panic!(
+                "{format} {options:?}: the shared library's output differs from the crate's \
+                 snapshot from line {} on",
+                line + 1
+            );
+        }
         // And deterministic across calls.
         assert_eq!(out, export(&host, format, options));
         let name = format!("via_host_{format}_{crate_snapshot}");

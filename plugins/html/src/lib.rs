@@ -79,7 +79,8 @@ p.lede { color: var(--muted); margin: 0 0 1em; }
 .card .detail { color: var(--muted); font-size: .85em; }
 .card.killed .value { color: var(--killed); }
 .card.wounded .value { color: var(--wounded); }
-table { border-collapse: collapse; width: 100%; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; min-width: 760px; }
 th, td { text-align: left; vertical-align: top; padding: 8px 10px; border-bottom: 1px solid var(--rule); }
 th { font-size: .85em; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 td.date { white-space: nowrap; }
@@ -100,9 +101,11 @@ svg .axis { stroke: #8c959f; stroke-width: 1; }
 svg .grid { stroke: #eaeef2; stroke-width: 1; }
 .legend { display: flex; flex-wrap: wrap; gap: 16px; color: var(--muted); font-size: .85em; margin: .3em 0 .6em; }
 .swatch { display: inline-block; width: 22px; height: 10px; vertical-align: middle; margin-right: 5px; }
+ol.sources { overflow-wrap: anywhere; }
 ol.sources li { margin-bottom: .3em; }
 footer { color: var(--muted); font-size: .85em; border-top: 1px solid var(--rule); margin-top: 2em; padding-top: .8em; }
 code { font-size: .9em; word-break: break-all; }
+@media (max-width: 640px) { main { padding: 16px 14px 8px; } h1 { font-size: 1.5em; } }
 "#;
 
 /// The extent of a range for a table cell: `8–17`, `14+`, `—`.
@@ -801,11 +804,11 @@ pub fn render(doc: &ViewDocument) -> String {
         );
         out.push_str("</div>\n");
 
-        out.push_str("<h2>Timeline</h2>\n<table>\n<thead><tr><th>Date</th><th>Place</th><th>Incident</th><th>Killed</th><th>Wounded</th><th>Sources' figures</th></tr></thead>\n<tbody>\n");
+        out.push_str("<h2>Timeline</h2>\n<div class=\"table-wrap\">\n<table>\n<thead><tr><th>Date</th><th>Place</th><th>Incident</th><th>Killed</th><th>Wounded</th><th>Sources' figures</th></tr></thead>\n<tbody>\n");
         for i in &doc.incidents {
             timeline_row(&mut out, i);
         }
-        out.push_str("</tbody>\n</table>\n");
+        out.push_str("</tbody>\n</table>\n</div>\n");
         let _ = writeln!(
             out,
             "<p class=\"meta\">Ranges run from the lowest to the highest figure any source gave; \
