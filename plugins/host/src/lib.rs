@@ -335,3 +335,16 @@ fn options_json(options: &BTreeMap<String, String>) -> Vec<u8> {
     // A map of strings always serializes.
     serde_json::to_vec(options).unwrap_or_else(|_| b"{}".to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    /// The CLI may share a host between threads and wrap its errors in
+    /// `anyhow`.
+    #[test]
+    fn host_and_errors_cross_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<super::PluginHost>();
+        send_sync::<super::HostError>();
+        send_sync::<super::CheckReport>();
+    }
+}
