@@ -47,6 +47,19 @@ fn big_batch(incidents: usize) -> String {
     out
 }
 
+/// The current views, then the views after `rebuild`: they must be equal.
+fn assert_views_equal_rebuild(db: &Path) {
+    let views = |args: &[&str]| {
+        let out = chronicle(db).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let before = (views(&["timeline", "--json"]), views(&["sources", "--json"]));
+    views(&["rebuild"]);
+    let after = (views(&["timeline", "--json"]), views(&["sources", "--json"]));
+    assert!(before == after, "the incrementally maintained views differ from a rebuild");
+}
+
 fn event_count(db: &Path) -> u64 {
     let out = chronicle(db).arg("verify").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -114,6 +127,7 @@ fn sigkill_during_append_lands_whole_or_not_at_all() {
             n == 0 || n == total,
             "trial {trial}: {n} events after SIGKILL: the batch half-landed"
         );
+        assert_views_equal_rebuild(&db);
         if n == total {
             landed += 1;
         } else {
@@ -254,6 +268,7 @@ fn concurrent_writers_and_readers() {
         .filter(|l| l.contains("\"source\":\"w"))
         .count() as u64;
     assert_eq!(reports, ok);
+    assert_views_equal_rebuild(&db);
     eprintln!("{writers} writers x {per_writer} appends: {ok} appended, {refused} refused as stale, 0 lost; {reads} verifies during the writes, all consistent");
 }
 
