@@ -18,6 +18,9 @@ pub const PAYLOAD_SCHEMA_VERSION: u32 = 1;
 /// Longest accepted text field (a summary, a note), in bytes.
 pub const MAX_TEXT_LEN: usize = 16 * 1024;
 
+/// Largest accepted event payload (its canonical JSON), in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
 /// Longest accepted incident id or source name, in bytes.
 pub const MAX_NAME_LEN: usize = 200;
 

@@ -211,7 +211,13 @@ impl<'de> Deserialize<'de> for Figure {
                 }
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Figure, E> {
-                Err(E::custom(format!("{v} is not a whole number")))
+                if v.fract() == 0.0 && v.abs() > MAX_COUNT as f64 {
+                    Err(E::custom(format!(
+                        "{v:e} is larger than the maximum count {MAX_COUNT}"
+                    )))
+                } else {
+                    Err(E::custom(format!("{v} is not a whole number")))
+                }
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Figure, E> {
                 v.parse().map_err(E::custom)

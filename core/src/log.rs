@@ -14,7 +14,7 @@ use rusqlite::{
 };
 
 use crate::error::{Error, Invalid, Result};
-use crate::event::{EventLine, NewEvent, Payload, PAYLOAD_SCHEMA_VERSION};
+use crate::event::{EventLine, NewEvent, Payload, MAX_PAYLOAD_BYTES, PAYLOAD_SCHEMA_VERSION};
 use crate::hash::{self, HashedFields, GENESIS};
 use crate::time::{format_recorded, parse_recorded};
 use crate::validate;
@@ -290,6 +290,9 @@ fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
             Some(rusqlite::ErrorCode::ReadOnly) => {
                 " (the file or its directory is read-only: check permissions, or copy the log somewhere writable)"
             }
+            Some(rusqlite::ErrorCode::SystemIoFailure) => {
+                " (a read or write failed: the disk may be full or failing; nothing was committed)"
+            }
             Some(rusqlite::ErrorCode::DiskFull) => {
                 " (the disk is full: free some space and retry; nothing was written)"
             }
@@ -364,7 +367,27 @@ impl EventLog {
         };
         let app_id = i32::from_be_bytes([header[68], header[69], header[70], header[71]]);
         let user_version = i32::from_be_bytes([header[60], header[61], header[62], header[63]]);
-        let conn = Self::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        // A log on a read-only medium cannot get its WAL index (`-shm`) created: read it as
+        // immutable instead. Reads work; any write fails with a "read-only" error.
+        let conn = match Self::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE) {
+            Err(Error::Sqlite { cause, .. })
+                if cause.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen) =>
+            {
+                let escaped = path
+                    .display()
+                    .to_string()
+                    .replace('%', "%25")
+                    .replace('?', "%3f")
+                    .replace('#', "%23");
+                let uri = format!("file:{escaped}?immutable=1");
+                Self::connect(
+                    Path::new(&uri),
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(|_| sqlite_err(path)(cause))?
+            }
+            other => other?,
+        };
         if app_id != APPLICATION_ID {
             let tables = Self::table_names(&conn, path)?;
             let reason = if tables.is_empty() {
@@ -680,6 +703,17 @@ impl Appender<'_> {
     pub fn append(&mut self, mut event: NewEvent) -> Result<Appended> {
         let err = sqlite_err(self.path);
         let payload_json = event.payload.canonical_json();
+        if payload_json.len() > MAX_PAYLOAD_BYTES {
+            return Err(Invalid::new(
+                "payload",
+                "",
+                format!(
+                    "the payload is {} bytes, more than the limit of {MAX_PAYLOAD_BYTES} bytes for one event; shorten its text or attributes",
+                    payload_json.len()
+                ),
+            )
+            .into());
+        }
         if let Some(id) = &event.id {
             validate::event_id(id)?;
             if let Some(existing) = event_by_id(&self.tx, id).map_err(&err)? {

@@ -1,0 +1,131 @@
+//! Hostile input against the library: arbitrary bytes as JSON Lines never panic and never
+//! half-write; extreme values are refused with a message; SQL metacharacters are just text.
+#![allow(clippy::unwrap_used)]
+
+use chronicle_core::jsonl::read_events;
+use chronicle_core::log::{AppendContext, Clock};
+use chronicle_core::EventLog;
+use proptest::prelude::*;
+
+fn ctx() -> AppendContext {
+    AppendContext {
+        recorded_by: "fuzz".into(),
+        clock: Clock::Fixed("2020-07-31T00:00:00Z".parse().unwrap()),
+        allow_unknown_place: false,
+    }
+}
+
+const SEED: &str = concat!(
+    r#"{"incident":"a","kind":"incident_reported","payload":{"date":"2020-07-30","province":"Logar","category":"x"}}"#,
+    "\n",
+    r#"{"incident":"a","kind":"casualties_reported","payload":{"source":"AFP","killed":17,"wounded":"22-35"}}"#,
+    "\n"
+);
+
+fn dump(log: &EventLog) -> Vec<String> {
+    log.events(&Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{}|{}|{}|{}", e.seq, e.incident, e.kind, e.payload))
+        .collect()
+}
+
+/// Appends `input`; on failure the log must be exactly as before.
+fn append_all_or_nothing(log: &mut EventLog, input: &[u8]) -> bool {
+    let before = dump(log);
+    let result = log.append(&ctx(), read_events(input, "fuzz.jsonl"));
+    match result {
+        Ok(_) => true,
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(!msg.is_empty());
+            assert_eq!(dump(log), before, "a refused batch changed the log: {msg}");
+            false
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Arbitrary bytes after a valid prefix: no panic, and all or nothing.
+    #[test]
+    fn arbitrary_bytes_never_half_write(noise in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = EventLog::init(dir.path().join("e.db")).unwrap();
+        let mut input = SEED.as_bytes().to_vec();
+        input.extend_from_slice(&noise);
+        let landed = append_all_or_nothing(&mut log, &input);
+        let n = dump(&log).len();
+        prop_assert!(n == 0 || (landed && n >= 2), "{n} events after a batch that landed={landed}");
+    }
+
+    /// Mutations of a valid line (flipped bytes) are refused cleanly or accepted whole.
+    #[test]
+    fn mutated_lines_are_refused_cleanly(pos in 0usize..200, byte in any::<u8>()) {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = EventLog::init(dir.path().join("e.db")).unwrap();
+        let mut input = SEED.as_bytes().to_vec();
+        let at = pos % input.len();
+        input[at] = byte;
+        append_all_or_nothing(&mut log, &input);
+    }
+}
+
+fn refusal(line: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = EventLog::init(dir.path().join("e.db")).unwrap();
+    log.append(&ctx(), read_events(SEED.as_bytes(), "seed"))
+        .unwrap();
+    let before = dump(&log);
+    let err = log
+        .append(&ctx(), read_events(line.as_bytes(), "hostile.jsonl"))
+        .unwrap_err();
+    assert_eq!(dump(&log), before);
+    err.to_string()
+}
+
+#[test]
+fn extreme_values_are_refused_with_a_message() {
+    let nested = format!(
+        r#"{{"incident":"a","kind":"casualties_reported","payload":{{"source":"AFP","killed":1,"attributes":{{"x":{}{}}}}}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let cases = [
+        ("deeply nested JSON", nested),
+        ("huge number", r#"{"incident":"a","kind":"casualties_reported","payload":{"source":"AFP","killed":123456789012345678901234567890}}"#.to_string()),
+        ("count above the maximum", r#"{"incident":"a","kind":"casualties_reported","payload":{"source":"AFP","killed":"at-least:99999999999"}}"#.to_string()),
+        ("control character in a name", "{\"incident\":\"a\",\"kind\":\"casualties_reported\",\"payload\":{\"source\":\"A\\u0000FP\",\"killed\":1}}".to_string()),
+        ("huge text", format!(r#"{{"incident":"a","kind":"casualties_reported","payload":{{"source":"AFP","killed":1,"note":"{}"}}}}"#, "x".repeat(20_000))),
+        ("huge payload", format!(r#"{{"incident":"a","kind":"casualties_reported","payload":{{"source":"AFP","killed":1,"attributes":{{"blob":"{}"}}}}}}"#, "x".repeat(70_000))),
+        ("float count", r#"{"incident":"a","kind":"casualties_reported","payload":{"source":"AFP","killed":1.5}}"#.to_string()),
+    ];
+    let mut transcript = String::new();
+    for (what, line) in cases {
+        transcript.push_str(&format!("## {what}\n{}\n\n", refusal(&line)));
+    }
+    insta::assert_snapshot!(transcript);
+}
+
+#[test]
+fn sql_metacharacters_are_only_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, _) = EventLog::init(dir.path().join("e.db")).unwrap();
+    let evil = r#"x'); DROP TABLE events; -- \" %_ ; SELECT * FROM sqlite_master"#;
+    let line = serde_json::json!({
+        "incident": evil,
+        "kind": "incident_reported",
+        "payload": {"date": "2020-07-30", "province": "Logar", "category": evil, "summary": evil, "district": evil}
+    })
+    .to_string();
+    log.append(&ctx(), read_events(line.as_bytes(), "x"))
+        .unwrap();
+    let report = serde_json::json!({"incident": evil, "kind": "casualties_reported", "payload": {"source": evil, "killed": 1, "note": evil}}).to_string();
+    log.append(&ctx(), read_events(report.as_bytes(), "x"))
+        .unwrap();
+    let events = log.events(&Default::default()).unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].incident, evil);
+    assert!(log.verify(None).unwrap().is_intact());
+}
