@@ -32,6 +32,16 @@ fn events(s: &Scratch) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The counts of an import's summary, by label.
+fn summary(out: &str) -> BTreeMap<String, u64> {
+    out.lines()
+        .filter_map(|l| {
+            let (label, n) = l.rsplit_once("  ")?;
+            Some((label.trim().to_string(), n.trim().parse().ok()?))
+        })
+        .collect()
+}
+
 /// A CSV file read with the csv crate: the header and the rows as maps.
 fn read_csv(path: &Path) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
     let mut reader = csv::Reader::from_path(path).unwrap();
@@ -541,4 +551,43 @@ fn text_interaction_codes_import_like_numeric_ones() {
     assert!(out.contains("incidents new  105"), "{out}");
     let all = events(&s);
     assert_eq!(all[0]["payload"]["attributes"]["inter1"], "State forces");
+}
+
+#[test]
+fn an_editors_retractions_and_merges_are_respected() {
+    let s = Scratch::new();
+    s.ok(&["import", "--from", "acled", p(&acled_sample())]);
+    let report_id = events(&s)
+        .iter()
+        .find(|e| e["incident"] == "acled-AFG62470" && e["kind"] == "casualties_reported")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.ok(&["retract", &report_id, "--reason", "figures entered twice"]);
+    s.ok(&[
+        "merge",
+        "acled-AFG63558",
+        "--into",
+        "acled-AFG63303",
+        "--reason",
+        "same clash, reported twice",
+    ]);
+    // The same file: the retracted report is added again; the merged incident is unchanged.
+    let out = s.ok(&["import", "--from", "acled", p(&acled_sample())]);
+    let counts = summary(&out);
+    assert_eq!(counts["unchanged"], 104, "{out}");
+    assert_eq!(counts["reports re-added"], 1, "{out}");
+    assert!(!out.contains("note:"), "{out}");
+    // A revision of the merged incident is not applied, and says so.
+    let before = events(&s).len();
+    let out = s.ok(&["import", "--from", "acled", p(&acled_revised(&s))]);
+    assert!(
+        out.contains("note: acled-AFG63558: merged into `acled-AFG63303` by an editor; this row's revision is not applied"),
+        "{out}"
+    );
+    let counts = summary(&out);
+    assert_eq!(counts["amendments"], 1, "{out}");
+    assert_eq!(counts["not applied (retracted or merged)"], 1, "{out}");
+    assert_eq!(events(&s).len(), before + 1);
 }

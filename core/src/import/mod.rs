@@ -888,6 +888,12 @@ impl Run<'_> {
             self.summary.new_incidents += 1;
             return Ok(());
         };
+        if let (Some(new), Some(old)) = (m.revision, current.revision) {
+            if new < old {
+                self.summary.outdated += 1;
+                return Ok(());
+            }
+        }
         match &current.status {
             Status::Active => {}
             Status::Retracted { seq } => {
@@ -899,17 +905,20 @@ impl Run<'_> {
                 return Ok(());
             }
             Status::Merged { into } => {
-                self.summary.not_applied += 1;
-                self.summary.notices.push(format!(
-                    "{}: merged into `{into}` by an editor; this row's revision is not applied (review it against `{into}`)",
-                    m.incident
-                ));
-                return Ok(());
-            }
-        }
-        if let (Some(new), Some(old)) = (m.revision, current.revision) {
-            if new < old {
-                self.summary.outdated += 1;
+                let same = amendment(&current.details, &details, &m.reason).is_none()
+                    && current
+                        .report
+                        .as_ref()
+                        .is_some_and(|old| same_report(old, &report));
+                if same {
+                    self.summary.unchanged += 1;
+                } else {
+                    self.summary.not_applied += 1;
+                    self.summary.notices.push(format!(
+                        "{}: merged into `{into}` by an editor; this row's revision is not applied (review it against `{into}`)",
+                        m.incident
+                    ));
+                }
                 return Ok(());
             }
         }
@@ -1019,7 +1028,7 @@ impl Run<'_> {
             let Some(current) = self.current(app.connection(), &incident)? else {
                 continue;
             };
-            if current.status != Status::Active {
+            if matches!(current.status, Status::Retracted { .. }) {
                 continue;
             }
             let reason = format!(
@@ -1231,4 +1240,118 @@ fn same_report(old: &CasualtyReport, new: &CasualtyReport) -> bool {
         r
     };
     strip(old) == strip(new)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::event::Coordinates;
+
+    fn details() -> IncidentDetails {
+        IncidentDetails {
+            date: "2022-03-18".parse().unwrap(),
+            country: Some("Afghanistan".into()),
+            province: "Kabul".into(),
+            province_as_given: None,
+            district: Some("Paghman".into()),
+            locality: Some("Paghman".into()),
+            coordinates: Some(Coordinates {
+                lat: 34.5884,
+                lon: 68.958,
+                precision: Some("geo_precision:1".into()),
+            }),
+            category: "Armed clash".into(),
+            target: None,
+            perpetrator: Some("National Resistance Front".into()),
+            summary: None,
+            source: Some("ACLED".into()),
+            citation: None,
+            attributes: [
+                ("inter1".to_string(), serde_json::json!("2")),
+                ("assoc_actor_1".to_string(), serde_json::json!("X")),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn an_amendment_holds_only_what_changed_and_folds_back_to_the_new_details() {
+        let old = details();
+        assert_eq!(amendment(&old, &old, "r"), None);
+        let mut new = details();
+        new.date = "2022-03".parse().unwrap();
+        new.province = "Helmand".into();
+        new.province_as_given = Some("Hilmand".into());
+        new.attributes
+            .insert("inter1".into(), serde_json::json!("State forces"));
+        new.attributes.remove("assoc_actor_1");
+        let a = amendment(&old, &new, "ACLED revision (timestamp 2)").unwrap();
+        assert_eq!(a.district, None, "unchanged fields are left out");
+        assert_eq!(a.category, None);
+        assert_eq!(a.province_as_given.as_deref(), Some("Hilmand"));
+        assert_eq!(a.attributes["assoc_actor_1"], serde_json::Value::Null);
+        let mut folded = old.clone();
+        fold(&mut folded, &a);
+        assert_eq!(folded, new);
+    }
+
+    #[test]
+    fn an_emptied_field_is_not_cleared() {
+        let old = details();
+        let mut new = details();
+        new.district = None;
+        assert_eq!(amendment(&old, &new, "r"), None);
+    }
+
+    #[test]
+    fn a_report_differs_by_its_figures_not_its_timestamp() {
+        let report = |killed: u64, ts: &str| CasualtyReport {
+            source: "ACLED".into(),
+            published: None,
+            killed: Some(crate::Figure::Exact(killed)),
+            wounded: None,
+            attackers_killed: None,
+            killed_breakdown: Default::default(),
+            note: None,
+            citation: None,
+            reason: None,
+            attributes: [("timestamp".to_string(), serde_json::json!(ts))]
+                .into_iter()
+                .collect(),
+        };
+        assert!(same_report(&report(3, "1"), &report(3, "2")));
+        assert!(!same_report(&report(3, "1"), &report(5, "1")));
+    }
+
+    #[test]
+    fn revisions_are_read_from_acled_ids() {
+        assert_eq!(
+            revision_of("acled:AFG1:1658822400:b5ed5664:corrected@2", "acled"),
+            Some(1_658_822_400)
+        );
+        assert_eq!(revision_of("acled:AFG1:retracted@2", "acled"), None);
+        assert_eq!(revision_of("0190f5c2-0000", "acled"), None);
+    }
+
+    #[test]
+    fn dates_in_the_forms_the_datasets_write() {
+        let d = |s: &str| parse_date(s).map(|d| d.to_string());
+        assert_eq!(d("2022-01-05").as_deref(), Some("2022-01-05"));
+        assert_eq!(d("2022-01-05 00:00:00.000").as_deref(), Some("2022-01-05"));
+        assert_eq!(d("05 January 2022").as_deref(), Some("2022-01-05"));
+        assert_eq!(d("05-January-2022").as_deref(), Some("2022-01-05"));
+        assert_eq!(
+            d("2022-01-05 13:00:00"),
+            None,
+            "a time of day is not a date"
+        );
+        assert_eq!(d("2022-02-30"), None);
+        assert_eq!(
+            d("05/01/2022"),
+            None,
+            "ambiguous day/month order is refused"
+        );
+    }
 }
