@@ -507,6 +507,39 @@ fn files_of_the_wrong_shape_get_clear_errors() {
         err.contains("ragged.csv:2: field `row`: has 2 fields where the header has 31"),
         "{err}"
     );
+    let mut latin1 = format!("{}\n", header.join(",")).into_bytes();
+    let (_, rows) = read_csv(&acled_sample());
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(header.iter().map(|h| rows[0][h].as_str()))
+        .unwrap();
+    let good = w.into_inner().unwrap();
+    let good = String::from_utf8(good)
+        .unwrap()
+        .replace(",Ghazni,", ",\u{1}hazni,");
+    latin1.extend(good.bytes().map(|b| if b == 1 { 0xC9 } else { b }));
+    let latin1_path = s.path("latin1.csv");
+    std::fs::write(&latin1_path, latin1).unwrap();
+    let (code, _, err) = s.run(&["import", "--from", "acled", p(&latin1_path)]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("latin1.csv:2: field `admin1`: is not valid UTF-8"),
+        "{err}"
+    );
+    let (code, out, _) = s.run(&[
+        "import",
+        "--from",
+        "acled",
+        "--skip-invalid",
+        p(&latin1_path),
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("skipped [DIR]/latin1.csv:2: field `admin1`"),
+        "{out}"
+    );
+    assert_eq!(s.dump(), "");
     let (code, _, err) = s.run(&["import", "--from", "ucdp", "--deleted", p(&ragged)]);
     assert_eq!(code, 2);
     assert!(

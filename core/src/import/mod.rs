@@ -675,7 +675,7 @@ impl Run<'_> {
                         e.kind(),
                         csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
                     );
-                    let invalid = csv_invalid(e, file)?;
+                    let invalid = csv_invalid(e, file, columns.names())?;
                     if options.skip_invalid && recoverable {
                         self.summary.rows_read += 1;
                         self.unknown_ids = true;
@@ -1132,14 +1132,19 @@ fn file_name(path: &str) -> &str {
 
 /// A CSV reading error as a refusal at the record's line.
 fn csv_error(e: csv::Error, file: &str) -> Error {
-    match csv_invalid(e, file) {
+    match csv_invalid(e, file, &[]) {
         Ok(invalid) => invalid.into(),
         Err(e) => e,
     }
 }
 
 /// A CSV reading error as a refusal at the record's line (`Err` for I/O errors).
-fn csv_invalid(e: csv::Error, file: &str) -> std::result::Result<Invalid, Error> {
+/// `columns` names the fields (the header), when known.
+fn csv_invalid(
+    e: csv::Error,
+    file: &str,
+    columns: &[String],
+) -> std::result::Result<Invalid, Error> {
     let line = e.position().map_or(0, csv::Position::line);
     let at = if line > 0 {
         Location::line(file, line)
@@ -1151,7 +1156,10 @@ fn csv_invalid(e: csv::Error, file: &str) -> std::result::Result<Invalid, Error>
     };
     let invalid = match e.kind() {
         csv::ErrorKind::Utf8 { err, .. } => Invalid::new(
-            format!("field {}", err.field() + 1),
+            columns
+                .get(err.field())
+                .cloned()
+                .unwrap_or_else(|| format!("field {}", err.field() + 1)),
             "",
             format!(
                 "is not valid UTF-8 (bad byte after {} bytes); save the file as UTF-8",
