@@ -624,3 +624,17 @@ fn an_editors_retractions_and_merges_are_respected() {
     assert_eq!(counts["not applied (retracted or merged)"], 1, "{out}");
     assert_eq!(events(&s).len(), before + 1);
 }
+
+#[test]
+fn killed_by_province_follows_a_revised_full_release() {
+    let s = Scratch::new();
+    s.ok(&["import", "--from", "acled", p(&acled_sample())]);
+    let v2 = acled_revised(&s);
+    s.ok(&["import", "--from", "acled", "--full-release", p(&v2)]);
+    let from_log = killed_by_province_from_log(&s);
+    let from_csv = killed_by_province_from_csv(&v2, "admin1", "fatalities");
+    assert_eq!(from_log, from_csv);
+    // AFG63558 (Kabul) went from 3 to 5.
+    let before = killed_by_province_from_csv(&acled_sample(), "admin1", "fatalities");
+    assert_eq!(from_log["Kabul"], before["Kabul"] + 2);
+}
