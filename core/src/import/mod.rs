@@ -543,8 +543,9 @@ pub fn province(
     }
 }
 
-/// Reading `E` back from its JSON text, as the log stores it: floats then compare equal to
-/// what a later read of the log gives.
+/// The value as it reads back from its JSON text, the form the log stores: a float parsed
+/// from the log then compares equal to the mapped one, so unchanged coordinates are not
+/// mistaken for changed ones.
 fn as_stored<T: Serialize + DeserializeOwned + Clone>(value: &T) -> T {
     serde_json::to_string(value)
         .ok()
@@ -614,8 +615,8 @@ fn revision_of(id: &str, prefix: &str) -> Option<i64> {
     let mut parts = id.strip_prefix(prefix)?.strip_prefix(':')?.split(':');
     parts.next()?;
     let rev = parts.next()?;
-    // UCDP ids have no revision: `ucdp:KEY:HASH:what`; a hash is hex, never all digits of
-    // this length, but only ACLED ids are asked.
+    // UCDP ids carry no revision (`ucdp:KEY:HASH:what`): their second part is a hash, which
+    // may happen to be all digits, so callers ask only for ACLED ids.
     rev.parse().ok()
 }
 
