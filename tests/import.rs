@@ -638,3 +638,26 @@ fn killed_by_province_follows_a_revised_full_release() {
     let before = killed_by_province_from_csv(&acled_sample(), "admin1", "fatalities");
     assert_eq!(from_log["Kabul"], before["Kabul"] + 2);
 }
+
+#[test]
+fn event_ids_derive_from_the_data_not_the_clock() {
+    let ids = |now: &str, by: &str| {
+        let s = Scratch::new();
+        s.ok_at(
+            now,
+            &["--by", by, "import", "--from", "ucdp", p(&ucdp_sample())],
+        );
+        events(&s)
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let a = ids("2023-06-01T00:00:00Z", "alice");
+    let b = ids("2024-01-01T00:00:00Z", "bob");
+    assert_eq!(a, b);
+    assert!(a.iter().all(|id| id.starts_with("ucdp:")));
+    assert_eq!(a.len(), 270);
+    assert!(a
+        .iter()
+        .any(|id| id.starts_with("ucdp:406097:") && id.ends_with(":report")));
+}
