@@ -661,3 +661,35 @@ fn event_ids_derive_from_the_data_not_the_clock() {
         .iter()
         .any(|id| id.starts_with("ucdp:406097:") && id.ends_with(":report")));
 }
+
+#[test]
+fn a_row_too_large_for_one_event_is_malformed_and_skippable() {
+    let s = Scratch::new();
+    let (mut header, rows) = read_csv(&acled_sample());
+    let mut rows: Vec<_> = rows.into_iter().take(2).collect();
+    for i in 1..=5 {
+        let column = format!("extra{i}");
+        header.push(column.clone());
+        for (n, row) in rows.iter_mut().enumerate() {
+            let value = if n == 1 {
+                "x".repeat(15_000)
+            } else {
+                String::new()
+            };
+            row.insert(column.clone(), value);
+        }
+    }
+    let path = s.path("wide.csv");
+    write_csv(&path, &header, &rows);
+    let (code, _, err) = s.run(&["import", "--from", "acled", p(&path)]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("wide.csv:3: field `row`: its values make an event of")
+            && err.contains("more than the log's limit of 65536 bytes"),
+        "{err}"
+    );
+    assert_eq!(s.dump(), "");
+    let out = s.ok(&["import", "--from", "acled", "--skip-invalid", p(&path)]);
+    assert_eq!(summary(&out)["incidents new"], 1, "{out}");
+    assert_eq!(summary(&out)["skipped"], 1, "{out}");
+}

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Invalid, Location, Result};
 use crate::event::{
     Amendment, Attributes, CasualtyReport, IncidentDetails, NewEvent, Payload, Retraction,
-    MAX_NAME_LEN, MAX_TEXT_LEN,
+    MAX_NAME_LEN, MAX_PAYLOAD_BYTES, MAX_TEXT_LEN,
 };
 use crate::figure::MAX_COUNT;
 use crate::gazetteer::Gazetteer;
@@ -694,7 +694,7 @@ impl Run<'_> {
                 Dataset::Acled => acled::map(&row, &map_ctx),
                 Dataset::Ucdp => ucdp::map(&row, &map_ctx),
             };
-            let mapped = match mapped {
+            let mapped = match mapped.and_then(fits) {
                 Ok(m) => m,
                 Err(invalid) => {
                     let invalid = invalid.at(at);
@@ -1120,6 +1120,27 @@ impl Run<'_> {
             ));
         }
         Ok(())
+    }
+}
+
+/// Refuses a row whose events would exceed the log's payload limit, as a malformed row (so
+/// `--skip-invalid` can skip it) rather than as a failed append.
+fn fits(m: Mapped) -> Result<Mapped, Invalid> {
+    let sizes = [
+        Payload::IncidentReported(m.details.clone())
+            .canonical_json()
+            .len(),
+        Payload::CasualtiesReported(m.report.clone())
+            .canonical_json()
+            .len(),
+    ];
+    match sizes.into_iter().max() {
+        Some(size) if size > MAX_PAYLOAD_BYTES => Err(Invalid::new(
+            "row",
+            "",
+            format!("its values make an event of {size} bytes, more than the log's limit of {MAX_PAYLOAD_BYTES} bytes"),
+        )),
+        _ => Ok(m),
     }
 }
 
