@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 const PROGRESS_AFTER: Duration = Duration::from_millis(300);
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum From {
+pub enum DatasetArg {
     /// ACLED export (31 columns; numeric or text interaction codes).
     Acled,
     /// UCDP GED event data (49 columns, GED 20.1 and later).
@@ -24,7 +24,7 @@ pub enum From {
 pub struct ImportArgs {
     /// The dataset the file comes from.
     #[arg(long, value_enum)]
-    from: From,
+    from: DatasetArg,
     /// The CSV file (optional with --deleted).
     #[arg(value_name = "FILE.csv", required_unless_present = "deleted")]
     file: Option<PathBuf>,
@@ -102,8 +102,8 @@ impl Progress {
 
 pub fn import(db: &Path, ctx: AppendContext, args: ImportArgs) -> anyhow::Result<()> {
     let dataset = match args.from {
-        From::Acled => Dataset::Acled,
-        From::Ucdp => Dataset::Ucdp,
+        DatasetArg::Acled => Dataset::Acled,
+        DatasetArg::Ucdp => Dataset::Ucdp,
     };
     if args.deleted.is_some() && dataset != Dataset::Acled {
         return Err(Invalid::new(
