@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 mod import;
 mod read;
+mod views;
 mod write;
 
 /// Exit codes, documented in `--help` and the README.
@@ -95,6 +96,37 @@ enum Command {
         after_help = "Prints the head checkpoint (SEQ:HASH); keep it, and later check that the log still extends it.\nExit 0 when the log is intact, 1 when it is not.\n\nExamples:\n  chronicle verify\n  chronicle verify --checkpoint 42:9f2c..."
     )]
     Verify(read::VerifyArgs),
+    /// Show one incident: its details, each source's figures, the reconciled ranges.
+    #[command(
+        after_help = "Examples:\n  chronicle show 2020-07-30-puli-alam\n  chronicle show 2020-07-30-puli-alam --known-by 2020-07-30T18:00:00Z --best latest"
+    )]
+    Show(views::ShowArgs),
+    /// List incidents in date order.
+    #[command(
+        after_help = "Example:\n  chronicle timeline --from 2020-07-01 --to 2020-07-31 --province Kunduz"
+    )]
+    Timeline(views::ListArgs),
+    /// Totals of killed and wounded (low, best, high), grouped.
+    #[command(
+        after_help = "Group with --by province (the default), month, category or source.\n\nExample:\n  chronicle summary --by month --as-of 2020-07-31"
+    )]
+    Summary(views::SummaryArgs),
+    /// Per source: reports, corrections, how often it stands alone or disagrees.
+    Sources(views::ListArgs),
+    /// The views as one JSON document (schema chronicle.views/1).
+    Export(views::ListArgs),
+    /// Every change to an incident, with the event (seq, hash) behind each.
+    History(views::HistoryArgs),
+    /// Check an aggregate claim against the log (exit 0 whatever the verdict).
+    #[command(
+        after_help = "Example:\n  chronicle audit --province Kunduz --from 2020-07-01 --to 2020-07-31 --killed 14"
+    )]
+    Audit(views::AuditArgs),
+    /// Which incidents and figures changed between two points (times or seq:N).
+    #[command(after_help = "Example:\n  chronicle diff --from 2020-07-30 --to seq:40")]
+    Diff(views::DiffArgs),
+    /// Drop the view tables and replay the whole log.
+    Rebuild,
     /// Print shell completions.
     #[command(
         after_help = "Example:\n  chronicle completions bash > /etc/bash_completion.d/chronicle"
@@ -179,6 +211,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             write::context(cli.recorded_by, cli.allow_unknown_place)?,
             args,
         ),
+        Command::Show(args) => views::show(&db, args),
+        Command::Timeline(args) => views::timeline(&db, args),
+        Command::Summary(args) => views::summary(&db, cli.recorded_by, args),
+        Command::Sources(args) => views::sources(&db, args),
+        Command::Export(args) => views::export(&db, args),
+        Command::History(args) => views::history(&db, args),
+        Command::Audit(args) => views::audit(&db, args),
+        Command::Diff(args) => views::diff(&db, args),
+        Command::Rebuild => views::rebuild(&db),
         Command::Log(args) => read::log(&db, args),
         Command::Verify(args) => read::verify(&db, args),
         Command::Completions { shell } => {

@@ -15,6 +15,7 @@ pub mod hash;
 pub mod import;
 pub mod jsonl;
 pub mod log;
+pub mod project;
 pub mod time;
 mod validate;
 pub mod verify;

@@ -284,7 +284,7 @@ pub struct EventLog {
     path: PathBuf,
 }
 
-fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+pub(crate) fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |source| {
         let hint = match source.sqlite_error_code() {
             Some(rusqlite::ErrorCode::ReadOnly) => {
@@ -416,6 +416,7 @@ impl EventLog {
             });
         }
         log.migrate()?;
+        crate::project::store::ensure(&log.conn, &log.path)?;
         Ok(log)
     }
 
@@ -450,6 +451,7 @@ impl EventLog {
             path: path.to_path_buf(),
         };
         log.migrate()?;
+        crate::project::store::ensure(&log.conn, &log.path)?;
         Ok((log, true))
     }
 
@@ -566,6 +568,8 @@ impl EventLog {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
+        // Views left behind (by an older chronicle, or a plain INSERT) catch up first.
+        crate::project::store::catch_up(&tx, &path)?;
         let head = tx
             .query_row(
                 "SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1",
@@ -801,6 +805,8 @@ impl Appender<'_> {
                 ])
             })
             .map_err(&err)?;
+        // The views change in the same transaction as the log.
+        crate::project::store::apply(&self.tx, self.path, &recorded, Some(&event.payload))?;
         self.seq = seq;
         self.prev_hash = hash;
         Ok(Appended::New {

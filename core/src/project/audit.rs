@@ -1,0 +1,229 @@
+//! `audit`: checks an aggregate claim ("Fatalities: 14 in Kunduz Province, July 2020")
+//! against the log.
+//!
+//! The supported range is the summary total of the incidents in scope (sums of their lows,
+//! bests and highs). A claim below the low end is `below`; above a closed high end, `above`;
+//! otherwise `within`. For a claim below, the audit also finds the smallest sets of incidents
+//! a count would have had to leave out for the claim to hold.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::log::EventLog;
+use crate::project::doc::{Incident, Range};
+use crate::project::fold::Measure;
+use crate::project::{document, Query};
+
+/// Where a claim falls against the supported range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Inside the range.
+    Within,
+    /// Below the low end: the log has more.
+    Below,
+    /// Above the high end: the log has fewer.
+    Above,
+}
+
+impl Verdict {
+    /// `within`, `below`, `above`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Within => "within",
+            Verdict::Below => "below",
+            Verdict::Above => "above",
+        }
+    }
+}
+
+/// What is claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    /// Killed or wounded.
+    pub measure: Measure,
+    /// The claimed total.
+    pub value: u64,
+}
+
+/// The answer of an audit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// `killed` or `wounded`.
+    pub measure: String,
+    /// The claimed total.
+    pub claimed: u64,
+    /// The range the log supports.
+    pub supported: Range,
+    /// Where the claim falls.
+    pub verdict: Verdict,
+    /// The incidents in scope, with the reports behind their figures.
+    pub incidents: Vec<Incident>,
+    /// For a claim below the range: each smallest set of incidents (ids) whose leaving out
+    /// would make the claim fall within the rest's range (at most five sets).
+    pub leave_out: Vec<Vec<String>>,
+    /// The sequence number of the last event considered.
+    pub log_seq: u64,
+}
+
+fn measure_of(i: &Incident, m: Measure) -> &Range {
+    match m {
+        Measure::Killed => &i.killed,
+        Measure::Wounded => &i.wounded,
+        Measure::AttackersKilled => &i.attackers_killed,
+    }
+}
+
+/// Where `value` falls against `r`.
+pub fn verdict(value: u64, r: &Range) -> Verdict {
+    match (r.low, r.high) {
+        (Some(low), _) if value < low => Verdict::Below,
+        (Some(_), Some(high)) if value > high && !r.open_high => Verdict::Above,
+        (None, None) if value > 0 => Verdict::Above,
+        _ => Verdict::Within,
+    }
+}
+
+/// Steps `idx` (k ascending indexes below n) to the next combination; false after the last.
+fn next_combination(idx: &mut [usize], n: usize) -> bool {
+    let k = idx.len();
+    for i in (0..k).rev() {
+        if idx[i] < n - k + i {
+            idx[i] += 1;
+            for j in i + 1..k {
+                idx[j] = idx[j - 1] + 1;
+            }
+            return true;
+        }
+    }
+    false
+}
+
+/// The smallest sets of `ranges` (by index) to drop so that `value` falls within the sum of
+/// the rest. Searches sets of growing size; gives up past a fixed amount of work.
+fn leave_out(value: u64, ranges: &[(usize, Range)]) -> Vec<Vec<usize>> {
+    const BUDGET: usize = 200_000;
+    let n = ranges.len();
+    let mut work = 0;
+    let mut found = Vec::new();
+    for k in 1..=n {
+        let mut idx: Vec<usize> = (0..k).collect();
+        loop {
+            work += 1;
+            if work > BUDGET {
+                return found;
+            }
+            let mut rest = Range::default();
+            for (j, (_, r)) in ranges.iter().enumerate() {
+                if !idx.contains(&j) {
+                    crate::project::reconcile::add(&mut rest, r);
+                }
+            }
+            let low = rest.low.unwrap_or(0);
+            let fits = value >= low && (rest.open_high || rest.high.unwrap_or(0) >= value);
+            if fits {
+                found.push(idx.iter().map(|j| ranges[*j].0).collect());
+                if found.len() == 5 {
+                    return found;
+                }
+            }
+            if !next_combination(&mut idx, n) {
+                break;
+            }
+        }
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    found
+}
+
+impl EventLog {
+    /// Checks `claim` against the incidents in `q`'s scope (`audit`).
+    pub fn audit(&self, claim: Claim, q: &Query) -> Result<AuditReport> {
+        let snap = self.snapshot(q)?;
+        let doc = document(&snap, q);
+        let supported = match claim.measure {
+            Measure::Wounded => doc.totals.wounded,
+            _ => doc.totals.killed,
+        };
+        let verdict = verdict(claim.value, &supported);
+        let leave_out = if verdict == Verdict::Below {
+            let ranges: Vec<(usize, Range)> = doc
+                .incidents
+                .iter()
+                .enumerate()
+                .map(|(i, inc)| (i, *measure_of(inc, claim.measure)))
+                .filter(|(_, r)| r.low.is_some())
+                .collect();
+            leave_out(claim.value, &ranges)
+                .into_iter()
+                .map(|set| {
+                    set.into_iter()
+                        .map(|i| doc.incidents[i].incident.clone())
+                        .collect()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(AuditReport {
+            measure: claim.measure.name().to_string(),
+            claimed: claim.value,
+            supported,
+            verdict,
+            incidents: doc.incidents,
+            leave_out,
+            log_seq: snap.seq,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(low: u64, high: u64, open: bool) -> Range {
+        Range {
+            low: Some(low),
+            best: Some(low),
+            high: Some(high),
+            open_high: open,
+        }
+    }
+
+    #[test]
+    fn kunduz_claim_holds_only_without_the_20_july_attack() {
+        let ranges = [(0, r(14, 14, true)), (1, r(13, 13, false))];
+        let mut total = Range::default();
+        for (_, x) in &ranges {
+            crate::project::reconcile::add(&mut total, x);
+        }
+        assert_eq!(verdict(14, &total), Verdict::Below);
+        assert_eq!(leave_out(14, &ranges), vec![vec![1]]);
+        assert_eq!(verdict(40, &total), Verdict::Within, "27+ is open");
+        assert_eq!(verdict(26, &total), Verdict::Below);
+    }
+
+    #[test]
+    fn above_a_closed_range() {
+        assert_eq!(verdict(30, &r(8, 17, false)), Verdict::Above);
+        assert_eq!(verdict(17, &r(8, 17, false)), Verdict::Within);
+        assert_eq!(verdict(1, &Range::default()), Verdict::Above);
+        assert_eq!(verdict(0, &Range::default()), Verdict::Within);
+    }
+
+    #[test]
+    fn leave_out_finds_pairs_when_no_single_will_do() {
+        let ranges = [
+            (0, r(5, 5, false)),
+            (1, r(5, 5, false)),
+            (2, r(5, 5, false)),
+        ];
+        assert_eq!(
+            leave_out(5, &ranges),
+            vec![vec![0, 1], vec![0, 2], vec![1, 2]]
+        );
+        assert!(leave_out(3, &ranges).is_empty());
+    }
+}

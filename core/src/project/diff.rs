@@ -1,0 +1,75 @@
+//! `diff`: which incidents and which figures changed between two points of the log.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::log::EventLog;
+use crate::project::history::{changes, Change};
+use crate::project::{BestPolicy, Filter, Point, Query};
+
+/// How an incident changed between the two points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentDiff {
+    /// The incident.
+    pub incident: String,
+    /// `added` (not in view at the first point), `removed` (not at the second) or `changed`.
+    pub status: String,
+    /// What changed.
+    pub changes: Vec<Change>,
+}
+
+/// The differences between two points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diff {
+    /// The first point's sequence number.
+    pub from_seq: u64,
+    /// The second point's sequence number.
+    pub to_seq: u64,
+    /// The incidents that differ, by id.
+    pub incidents: Vec<IncidentDiff>,
+}
+
+impl EventLog {
+    /// The incidents (passing `filter` at either point) that differ between `from` and `to`.
+    pub fn diff(&self, from: Point, to: Point, filter: &Filter, best: &BestPolicy) -> Result<Diff> {
+        let at = |point| {
+            self.snapshot(&Query {
+                point,
+                known_by: None,
+                best: best.clone(),
+                filter: filter.clone(),
+            })
+        };
+        let (a, b) = (at(from)?, at(to)?);
+        let mut both: BTreeMap<&str, (Option<_>, Option<_>)> = BTreeMap::new();
+        for s in &a.states {
+            both.entry(&s.incident).or_default().0 = Some(s);
+        }
+        for s in &b.states {
+            both.entry(&s.incident).or_default().1 = Some(s);
+        }
+        let mut incidents = Vec::new();
+        for (id, (old, new)) in both {
+            let status = match (old, new) {
+                (None, Some(_)) => "added",
+                (Some(_), None) => "removed",
+                _ => "changed",
+            };
+            let changes = changes(old, new, best);
+            if !changes.is_empty() {
+                incidents.push(IncidentDiff {
+                    incident: id.to_string(),
+                    status: status.to_string(),
+                    changes,
+                });
+            }
+        }
+        Ok(Diff {
+            from_seq: a.seq,
+            to_seq: b.seq,
+            incidents,
+        })
+    }
+}

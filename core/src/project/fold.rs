@@ -1,0 +1,342 @@
+//! The fold: an incident's view state from the events of its streams.
+//!
+//! An incident's view depends only on the events of its own stream and of the streams merged
+//! into it (its *members*): retractions live in the stream of the event they retract, and a
+//! merge lives in the duplicate's stream. [`fold_group`] computes the state from those events;
+//! it is pure, so the materialized views, a rebuild, a time-travel query and the tests all
+//! compute an incident the same way.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{IncidentDetails, Payload};
+use crate::figure::Figure;
+use crate::time::{parse_recorded, Published};
+
+/// An event as the fold needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct Ev {
+    pub seq: u64,
+    pub id: String,
+    pub incident: String,
+    pub recorded_at: String,
+    pub payload: Payload,
+}
+
+/// A claim or denial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stance {
+    /// Responsibility claimed.
+    Claimed,
+    /// Responsibility denied.
+    Denied,
+}
+
+impl Stance {
+    /// `claimed` or `denied`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stance::Claimed => "claimed",
+            Stance::Denied => "denied",
+        }
+    }
+}
+
+/// A source's current figures on an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceState {
+    /// The source.
+    pub source: String,
+    /// Published time of the latest report or correction that gave one.
+    pub published: Option<Published>,
+    /// Killed.
+    pub killed: Option<Figure>,
+    /// Wounded.
+    pub wounded: Option<Figure>,
+    /// Attackers killed.
+    pub attackers_killed: Option<Figure>,
+    /// Latest note given.
+    pub note: Option<String>,
+    /// Latest citation given.
+    pub citation: Option<String>,
+    /// The event that last changed the figures.
+    pub event_seq: u64,
+    /// Its id.
+    pub event_id: String,
+    /// Its recorded time.
+    pub recorded_at: String,
+    /// A correction applies since the last report.
+    pub corrected: bool,
+    /// Reports in force.
+    pub reports: u64,
+    /// Corrections in force.
+    pub corrections: u64,
+    /// The first event of this source on the incident (orders the sources).
+    pub first_seq: u64,
+}
+
+impl SourceState {
+    /// The figure for a measure.
+    pub fn figure(&self, m: Measure) -> Option<&Figure> {
+        match m {
+            Measure::Killed => self.killed.as_ref(),
+            Measure::Wounded => self.wounded.as_ref(),
+            Measure::AttackersKilled => self.attackers_killed.as_ref(),
+        }
+    }
+
+    /// When this source's current figures were published, for the `latest` policy: the
+    /// published time (a bare day counts from its start), else the recorded time.
+    pub fn latest_key(&self) -> (Option<DateTime<Utc>>, u64) {
+        let t = self
+            .published
+            .map(|p| p.earliest())
+            .or_else(|| parse_recorded(&self.recorded_at));
+        (t, self.event_seq)
+    }
+}
+
+/// The three counts the views reconcile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Killed, not counting attackers.
+    Killed,
+    /// Wounded.
+    Wounded,
+    /// Attackers killed.
+    AttackersKilled,
+}
+
+impl Measure {
+    /// All three.
+    pub const ALL: [Measure; 3] = [Measure::Killed, Measure::Wounded, Measure::AttackersKilled];
+
+    /// `killed`, `wounded`, `attackers_killed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Measure::Killed => "killed",
+            Measure::Wounded => "wounded",
+            Measure::AttackersKilled => "attackers_killed",
+        }
+    }
+}
+
+/// A claim or denial in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RespState {
+    /// The group.
+    pub actor: String,
+    /// Claimed or denied.
+    pub stance: Stance,
+    /// Who reported it.
+    pub source: String,
+    /// When published.
+    pub published: Option<Published>,
+    /// Its event.
+    pub event_seq: u64,
+}
+
+/// An incident's view, independent of the reconciliation policy. Stored as JSON in
+/// `incident_states.state` and `view_incidents.state`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentState {
+    /// The incident id.
+    pub incident: String,
+    /// Current details: the first report with the amendments in force applied.
+    pub details: IncidentDetails,
+    /// Sources in order of their first report.
+    pub sources: Vec<SourceState>,
+    /// Claims and denials in force, in log order.
+    pub responsibility: Vec<RespState>,
+    /// Members merged into it, sorted.
+    pub merged_from: Vec<String>,
+    /// The event that produced this state.
+    pub last_seq: u64,
+}
+
+/// The moment from which a claim counts as published, for `--known-by`: its published time;
+/// a bare day counts from the **end** of that day (UTC), when it is certainly public; a claim
+/// with no published time counts from its recorded time (we had it then).
+pub(crate) fn published_by(published: Option<Published>, recorded_at: &str) -> DateTime<Utc> {
+    match published {
+        Some(Published::At(t)) => t,
+        Some(Published::Day(d)) => {
+            let end = NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999).unwrap_or(NaiveTime::MIN);
+            d.and_time(end).and_utc()
+        }
+        None => parse_recorded(recorded_at).unwrap_or(DateTime::<Utc>::MAX_UTC),
+    }
+}
+
+fn apply_amendment(d: &mut IncidentDetails, a: &crate::event::Amendment) {
+    if let Some(v) = a.date {
+        d.date = v;
+    }
+    if let Some(v) = &a.country {
+        d.country = Some(v.clone());
+    }
+    if let Some(v) = &a.province {
+        d.province = v.clone();
+        d.province_as_given = a.province_as_given.clone();
+    }
+    if let Some(v) = &a.district {
+        d.district = Some(v.clone());
+    }
+    if let Some(v) = &a.locality {
+        d.locality = Some(v.clone());
+    }
+    if let Some(v) = &a.coordinates {
+        d.coordinates = Some(v.clone());
+    }
+    if let Some(v) = &a.category {
+        d.category = v.clone();
+    }
+    if let Some(v) = &a.target {
+        d.target = Some(v.clone());
+    }
+    if let Some(v) = &a.perpetrator {
+        d.perpetrator = Some(v.clone());
+    }
+    if let Some(v) = &a.summary {
+        d.summary = Some(v.clone());
+    }
+    for (k, v) in &a.attributes {
+        d.attributes.insert(k.clone(), v.clone());
+    }
+}
+
+/// The state of incident `root` from `events`: every event of `root`'s stream and of the
+/// streams merged into it, up to the point of the view, in sequence order. `None` when the
+/// incident is not shown (no first report in force; or, with `known_by`, no claim about it
+/// was published by then).
+///
+/// Rules:
+/// - an event is *in force* unless a retraction of it is among `events`;
+/// - a stream counts only while its first report (`incident_reported`) is in force;
+/// - details: the root's first report, then the root's amendments in force, in order (a
+///   merged duplicate's own details are superseded by the root's);
+/// - a source's figures: a report sets all three figures (those it leaves out become
+///   unknown); a correction sets only the figures it gives; both in log order, across all
+///   member streams;
+/// - with `known_by`, sourced claims (reports, corrections, claims and denials) count only
+///   from [`published_by`]; editorial events (first reports, amendments, merges,
+///   retractions) always apply.
+pub(crate) fn fold_group(
+    root: &str,
+    members: &[String],
+    events: &[Ev],
+    known_by: Option<DateTime<Utc>>,
+    last_seq: u64,
+) -> Option<IncidentState> {
+    let retracted: HashSet<&str> = events
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Payload::EventRetracted(r) => Some(r.event.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut opened: HashMap<&str, &IncidentDetails> = HashMap::new();
+    for e in events {
+        if let Payload::IncidentReported(d) = &e.payload {
+            if !retracted.contains(e.id.as_str()) {
+                opened.entry(e.incident.as_str()).or_insert(d);
+            }
+        }
+    }
+    let mut details = (*opened.get(root)?).clone();
+    let mut sources: Vec<SourceState> = Vec::new();
+    let mut responsibility = Vec::new();
+    for e in events {
+        if retracted.contains(e.id.as_str()) || !opened.contains_key(e.incident.as_str()) {
+            continue;
+        }
+        let known =
+            |p: Option<Published>| known_by.is_none_or(|t| published_by(p, &e.recorded_at) <= t);
+        match &e.payload {
+            Payload::IncidentAmended(a) if e.incident == root => apply_amendment(&mut details, a),
+            Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r)
+                if known(r.published) =>
+            {
+                let correction = matches!(e.payload, Payload::CasualtiesCorrected(_));
+                let i = match sources.iter().position(|s| s.source == r.source) {
+                    Some(i) => i,
+                    None => {
+                        sources.push(SourceState {
+                            source: r.source.clone(),
+                            published: None,
+                            killed: None,
+                            wounded: None,
+                            attackers_killed: None,
+                            note: None,
+                            citation: None,
+                            event_seq: e.seq,
+                            event_id: e.id.clone(),
+                            recorded_at: e.recorded_at.clone(),
+                            corrected: false,
+                            reports: 0,
+                            corrections: 0,
+                            first_seq: e.seq,
+                        });
+                        sources.len() - 1
+                    }
+                };
+                let s = &mut sources[i];
+                if correction {
+                    s.killed = r.killed.or(s.killed);
+                    s.wounded = r.wounded.or(s.wounded);
+                    s.attackers_killed = r.attackers_killed.or(s.attackers_killed);
+                    s.published = r.published.or(s.published);
+                    s.note = r.note.clone().or(s.note.take());
+                    s.citation = r.citation.clone().or(s.citation.take());
+                    s.corrected = true;
+                    s.corrections += 1;
+                } else {
+                    s.killed = r.killed;
+                    s.wounded = r.wounded;
+                    s.attackers_killed = r.attackers_killed;
+                    s.published = r.published;
+                    s.note = r.note.clone();
+                    s.citation = r.citation.clone();
+                    s.corrected = false;
+                    s.reports += 1;
+                }
+                s.event_seq = e.seq;
+                s.event_id = e.id.clone();
+                s.recorded_at = e.recorded_at.clone();
+            }
+            Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r)
+                if known(r.published) =>
+            {
+                responsibility.push(RespState {
+                    actor: r.actor.clone(),
+                    stance: if matches!(e.payload, Payload::ResponsibilityClaimed(_)) {
+                        Stance::Claimed
+                    } else {
+                        Stance::Denied
+                    },
+                    source: r.source.clone(),
+                    published: r.published,
+                    event_seq: e.seq,
+                });
+            }
+            _ => {}
+        }
+    }
+    if known_by.is_some() && sources.is_empty() && responsibility.is_empty() {
+        return None;
+    }
+    let mut merged_from: Vec<String> = members.iter().filter(|m| *m != root).cloned().collect();
+    merged_from.sort();
+    merged_from.dedup();
+    Some(IncidentState {
+        incident: root.to_string(),
+        details,
+        sources,
+        responsibility,
+        merged_from,
+        last_seq,
+    })
+}

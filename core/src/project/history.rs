@@ -1,0 +1,290 @@
+//! `history`: every change to an incident's view, with the event behind each change.
+//!
+//! Built from the versions in `incident_states`: each version was made by one event, and the
+//! difference between consecutive versions is what that event changed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Invalid, Result};
+use crate::event::Payload;
+use crate::log::{EventFilter, EventLog};
+use crate::project::fold::{IncidentState, Measure};
+use crate::project::reconcile::{self, BestPolicy};
+use crate::project::store;
+
+/// One thing that changed: a field, its old and its new value (`None`: absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// What changed: `district`, `AFP killed`, `killed (reconciled)`, `responsibility`...
+    pub field: String,
+    /// Before.
+    pub old: Option<String>,
+    /// After.
+    pub new: Option<String>,
+}
+
+/// One event in an incident's history and what it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Sequence number.
+    pub seq: u64,
+    /// The event's hash.
+    pub hash: String,
+    /// The event's id.
+    pub event_id: String,
+    /// Its kind.
+    pub kind: String,
+    /// The stream it was appended to (a merged duplicate's id for its own events).
+    pub stream: String,
+    /// When it was recorded.
+    pub recorded_at: String,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// The source it speaks for.
+    pub source: Option<String>,
+    /// When the source published it.
+    pub published: Option<String>,
+    /// The reason or remark given (amendments, corrections, retractions, merges).
+    pub note: Option<String>,
+    /// What changed in the view.
+    pub changes: Vec<Change>,
+}
+
+/// The history of one incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// The incident.
+    pub incident: String,
+    /// The incident it is now shown under, when it was merged into another.
+    pub now_part_of: Option<String>,
+    /// The changes, in log order.
+    pub entries: Vec<HistoryEntry>,
+}
+
+fn opt_eq(field: String, old: Option<String>, new: Option<String>, out: &mut Vec<Change>) {
+    if old != new {
+        out.push(Change { field, old, new });
+    }
+}
+
+fn range_text(r: &crate::project::Range) -> Option<String> {
+    let (low, high) = (r.low?, r.high?);
+    let plus = if r.open_high { "+" } else { "" };
+    Some(
+        if low == high {
+            format!("{low}{plus}")
+        } else {
+            format!("{low}-{high}{plus}")
+        } + &r.best.map(|b| format!(" (best {b})")).unwrap_or_default(),
+    )
+}
+
+/// What changed between two states of an incident (either may be absent).
+pub fn changes(
+    old: Option<&IncidentState>,
+    new: Option<&IncidentState>,
+    policy: &BestPolicy,
+) -> Vec<Change> {
+    let mut out = Vec::new();
+    if old.is_some() && new.is_none() {
+        // Gone from view: its last state is in the previous entry; listing every field as
+        // removed would only repeat it.
+        return vec![Change {
+            field: "shown".into(),
+            old: Some("yes".into()),
+            new: Some("no".into()),
+        }];
+    }
+    let detail =
+        |s: Option<&IncidentState>, f: &dyn Fn(&IncidentState) -> Option<String>| s.and_then(f);
+    type Get = fn(&IncidentState) -> Option<String>;
+    let fields: [(&str, Get); 10] = [
+        ("date", |s| Some(s.details.date.to_string())),
+        ("country", |s| s.details.country.clone()),
+        ("province", |s| Some(s.details.province.clone())),
+        ("district", |s| s.details.district.clone()),
+        ("locality", |s| s.details.locality.clone()),
+        ("coordinates", |s| {
+            s.details
+                .coordinates
+                .as_ref()
+                .map(|c| format!("{}, {}", c.lat, c.lon))
+        }),
+        ("category", |s| Some(s.details.category.clone())),
+        ("target", |s| s.details.target.clone()),
+        ("perpetrator", |s| s.details.perpetrator.clone()),
+        ("summary", |s| s.details.summary.clone()),
+    ];
+    for (name, get) in fields {
+        opt_eq(
+            name.to_string(),
+            detail(old, &get),
+            detail(new, &get),
+            &mut out,
+        );
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for s in old.iter().chain(new.iter()) {
+        for src in &s.sources {
+            if !names.contains(&src.source.as_str()) {
+                names.push(&src.source);
+            }
+        }
+    }
+    for name in names {
+        let find = |s: Option<&IncidentState>| {
+            s.and_then(|s| s.sources.iter().find(|x| x.source == name).cloned())
+        };
+        let (a, b) = (find(old), find(new));
+        for m in Measure::ALL {
+            opt_eq(
+                format!("{name} {}", m.name().replace('_', " ")),
+                a.as_ref().and_then(|x| x.figure(m).map(|f| f.prose())),
+                b.as_ref().and_then(|x| x.figure(m).map(|f| f.prose())),
+                &mut out,
+            );
+        }
+    }
+    for m in [Measure::Killed, Measure::Wounded, Measure::AttackersKilled] {
+        let r = |s: Option<&IncidentState>| {
+            s.and_then(|s| range_text(&reconcile::range(&s.sources, m, policy)))
+        };
+        opt_eq(
+            format!("{} (reconciled)", m.name().replace('_', " ")),
+            r(old),
+            r(new),
+            &mut out,
+        );
+    }
+    let resp = |s: Option<&IncidentState>| -> Vec<String> {
+        s.map(|s| {
+            s.responsibility
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {} (per {}, seq {})",
+                        r.actor,
+                        r.stance.as_str(),
+                        r.source,
+                        r.event_seq
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let (ra, rb) = (resp(old), resp(new));
+    for gone in ra.iter().filter(|r| !rb.contains(r)) {
+        out.push(Change {
+            field: "responsibility".into(),
+            old: Some(gone.clone()),
+            new: None,
+        });
+    }
+    for added in rb.iter().filter(|r| !ra.contains(r)) {
+        out.push(Change {
+            field: "responsibility".into(),
+            old: None,
+            new: Some(added.clone()),
+        });
+    }
+    let merged = |s: Option<&IncidentState>| {
+        s.filter(|s| !s.merged_from.is_empty())
+            .map(|s| s.merged_from.join(", "))
+    };
+    opt_eq("merged from".into(), merged(old), merged(new), &mut out);
+    out
+}
+
+impl EventLog {
+    /// Every change to an incident's view, in log order (`history`).
+    pub fn history(&self, incident: &str) -> Result<History> {
+        let versions = store::versions(self.connection(), self.path(), incident)?;
+        if versions.is_empty() {
+            return Err(Invalid::new(
+                "incident",
+                incident,
+                "no such incident in the views (list the incidents with `chronicle timeline`)",
+            )
+            .into());
+        }
+        let head = self.resolve_point(crate::project::Point::Head)?;
+        let root = store::root_at(self.connection(), incident, head).map_err(self.sqlite_err())?;
+        let mut entries = Vec::new();
+        let mut prev: Option<&IncidentState> = None;
+        let policy = BestPolicy::default();
+        let mut steps: Vec<(u64, Option<&IncidentState>)> = Vec::new();
+        for (from, to, state) in &versions {
+            steps.push((*from, Some(state)));
+            let continued = versions.iter().any(|(f, _, _)| Some(*f) == *to);
+            if let (Some(to), false) = (to, continued) {
+                steps.push((*to, None));
+            }
+        }
+        for (seq, state) in steps {
+            let old = prev;
+            let event = self
+                .events(&EventFilter {
+                    since_seq: Some(seq - 1),
+                    until_seq: Some(seq),
+                    ..EventFilter::default()
+                })?
+                .into_iter()
+                .next();
+            let Some(event) = event else { continue };
+            let payload = event.payload().ok();
+            let note = payload.as_ref().and_then(|p| match p {
+                Payload::IncidentAmended(a) => Some(a.reason.clone()),
+                Payload::CasualtiesCorrected(r) | Payload::CasualtiesReported(r) => {
+                    r.reason.clone().or_else(|| r.note.clone())
+                }
+                Payload::EventRetracted(r) => {
+                    Some(format!("retracts event {}: {}", r.event, r.reason))
+                }
+                Payload::IncidentMerged(m) => Some(format!(
+                    "{} merged into {}: {}",
+                    event.incident, m.into, m.reason
+                )),
+                Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => {
+                    r.note.clone()
+                }
+                Payload::IncidentReported(_) => None,
+            });
+            let mut changes = changes(old, state, &policy);
+            if state.is_none() {
+                changes.clear();
+                changes.push(Change {
+                    field: "shown".into(),
+                    old: Some("yes".into()),
+                    new: Some(match &payload {
+                        Some(Payload::IncidentMerged(m)) => format!("no: merged into {}", m.into),
+                        _ => "no: its first report was retracted".into(),
+                    }),
+                });
+            }
+            entries.push(HistoryEntry {
+                seq,
+                hash: event.hash.clone(),
+                event_id: event.id.clone(),
+                kind: event.kind.clone(),
+                stream: event.incident.clone(),
+                recorded_at: event.recorded_at.clone(),
+                recorded_by: event.recorded_by.clone(),
+                source: payload
+                    .as_ref()
+                    .and_then(|p| p.source().map(str::to_string)),
+                published: payload
+                    .as_ref()
+                    .and_then(|p| p.published().map(|t| t.to_string())),
+                note,
+                changes,
+            });
+            prev = state;
+        }
+        Ok(History {
+            incident: incident.to_string(),
+            now_part_of: (root != incident).then_some(root),
+            entries,
+        })
+    }
+}

@@ -1,0 +1,473 @@
+//! The views (projections) of the log: incidents as they stand, a timeline, summaries,
+//! sources, an incident's history, audits of aggregate claims and diffs between two points.
+//!
+//! The views are materialized in SQLite tables beside the log ([`store`]), updated in the
+//! transaction of every append, versioned per incident for time travel, and rebuildable from
+//! the log. Queries read them at a [`Point`] (the head, after event N, as recorded at a time)
+//! and optionally keep only what sources had published by a time (`known_by`). The
+//! document types are in [`doc`]; human output in [`render`]. See `PROJECTIONS.md`.
+
+pub mod audit;
+pub mod diff;
+pub mod doc;
+mod fold;
+pub mod history;
+pub mod reconcile;
+pub mod render;
+pub(crate) mod store;
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Invalid, Result};
+use crate::log::EventLog;
+use crate::time::{format_recorded, parse_time_point};
+
+pub use doc::{Document, Group, Incident, Range};
+pub use fold::{IncidentState, Measure, RespState, SourceState, Stance};
+pub use reconcile::BestPolicy;
+pub use store::VIEWS_VERSION;
+
+/// A point in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Point {
+    /// The latest event.
+    #[default]
+    Head,
+    /// After event N (`seq:N`).
+    AtSeq(u64),
+    /// What the log held at this recorded time: after the last event recorded at or before it.
+    AsOf(DateTime<Utc>),
+}
+
+impl FromStr for Point {
+    type Err = Invalid;
+    /// `head`, `seq:N`, or a time (a bare date meaning the end of that day, UTC).
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        let s = s.trim();
+        if s == "head" {
+            return Ok(Point::Head);
+        }
+        if let Some(n) = s.strip_prefix("seq:") {
+            return n.parse().map(Point::AtSeq).map_err(|_| {
+                Invalid::new("point", s, "`seq:N` takes a sequence number, e.g. seq:42")
+            });
+        }
+        parse_time_point(s).map(Point::AsOf).map_err(|e| {
+            Invalid::new(
+                "point",
+                s,
+                format!("{e}; or `seq:N` for the state after event N, or `head`"),
+            )
+        })
+    }
+}
+
+impl fmt::Display for Point {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Point::Head => f.write_str("head"),
+            Point::AtSeq(n) => write!(f, "seq:{n}"),
+            Point::AsOf(t) => f.write_str(&format_recorded(*t)),
+        }
+    }
+}
+
+/// Which incidents a view covers. Text filters compare without regard to case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Incidents whose date starts on or after this day.
+    pub from: Option<NaiveDate>,
+    /// Incidents whose date starts on or before this day.
+    pub to: Option<NaiveDate>,
+    /// Only this province.
+    pub province: Option<String>,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Only incidents with figures, a claim or a denial from this source.
+    pub source: Option<String>,
+}
+
+impl Filter {
+    /// Does the incident pass?
+    pub fn admits(&self, s: &IncidentState) -> bool {
+        let eq = |a: &str, b: &Option<String>| b.as_ref().is_none_or(|b| a.eq_ignore_ascii_case(b));
+        let start = s.details.date.start;
+        self.from.is_none_or(|d| start >= d)
+            && self.to.is_none_or(|d| start <= d)
+            && eq(&s.details.province, &self.province)
+            && eq(&s.details.category, &self.category)
+            && self.source.as_ref().is_none_or(|src| {
+                s.sources.iter().any(|x| x.source.eq_ignore_ascii_case(src))
+                    || s.responsibility
+                        .iter()
+                        .any(|x| x.source.eq_ignore_ascii_case(src))
+            })
+    }
+
+    fn doc(&self) -> doc::FiltersDoc {
+        doc::FiltersDoc {
+            from: self.from.map(|d| d.format("%Y-%m-%d").to_string()),
+            to: self.to.map(|d| d.format("%Y-%m-%d").to_string()),
+            province: self.province.clone(),
+            category: self.category.clone(),
+            source: self.source.clone(),
+        }
+    }
+}
+
+/// A view request: where in the log, what sources had published by when, which policy, which
+/// incidents.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// The point in the log (recorded time or sequence).
+    pub point: Point,
+    /// Keep only what sources had published by this time (see `PROJECTIONS.md`).
+    pub known_by: Option<DateTime<Utc>>,
+    /// How `best` is chosen.
+    pub best: BestPolicy,
+    /// Which incidents.
+    pub filter: Filter,
+}
+
+/// How a summary groups incidents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupBy {
+    /// By province.
+    #[default]
+    Province,
+    /// By the month the incident's date starts in (`2020-07`).
+    Month,
+    /// By category.
+    Category,
+    /// By source, summing each source's own figures (an incident counts once per source
+    /// that gave figures on it, so the groups overlap).
+    Source,
+}
+
+impl FromStr for GroupBy {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        match s.trim() {
+            "province" => Ok(GroupBy::Province),
+            "month" => Ok(GroupBy::Month),
+            "category" => Ok(GroupBy::Category),
+            "source" => Ok(GroupBy::Source),
+            _ => Err(Invalid::new(
+                "--by",
+                s,
+                "a summary groups by province, month, category or source",
+            )),
+        }
+    }
+}
+
+impl GroupBy {
+    /// `province`, `month`, `category`, `source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Province => "province",
+            GroupBy::Month => "month",
+            GroupBy::Category => "category",
+            GroupBy::Source => "source",
+        }
+    }
+}
+
+/// One row of the sources view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceSummary {
+    /// The source.
+    pub source: String,
+    /// Incidents it gave figures on.
+    pub incidents: u64,
+    /// Its reports in force.
+    pub reports: u64,
+    /// Its corrections in force.
+    pub corrections: u64,
+    /// Incidents where it is the only source with figures.
+    pub alone: u64,
+    /// Incidents where its point figure differs from another source's.
+    pub disagrees: u64,
+    /// Claims and denials of responsibility it reported.
+    pub responsibility: u64,
+}
+
+/// The incidents of a view at a point, with where that point is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The last event included (0 for an empty log).
+    pub seq: u64,
+    /// Its hash.
+    pub hash: Option<String>,
+    /// The incidents in view, sorted by date start then id.
+    pub states: Vec<IncidentState>,
+}
+
+fn state_order(a: &IncidentState, b: &IncidentState) -> std::cmp::Ordering {
+    a.details
+        .date
+        .start
+        .cmp(&b.details.date.start)
+        .then_with(|| a.incident.cmp(&b.incident))
+}
+
+impl EventLog {
+    /// The sequence number a point names. `seq:N` beyond the log is refused.
+    pub fn resolve_point(&self, point: Point) -> Result<u64> {
+        store::require_current(self.connection(), self.path())?;
+        let err = self.sqlite_err();
+        let head: u64 = self
+            .connection()
+            .query_row("SELECT IFNULL(MAX(seq), 0) FROM events", [], |r| r.get(0))
+            .map_err(&err)?;
+        match point {
+            Point::Head => Ok(head),
+            Point::AtSeq(n) if n <= head => Ok(n),
+            Point::AtSeq(n) => Err(Invalid::new(
+                "--at-seq",
+                n,
+                format!("the log has {head} events; give a sequence number from 0 to {head}"),
+            )
+            .into()),
+            Point::AsOf(t) => self
+                .connection()
+                .query_row(
+                    "SELECT IFNULL(MAX(seq), 0) FROM events WHERE recorded_at <= ?1",
+                    [format_recorded(t)],
+                    |r| r.get(0),
+                )
+                .map_err(&err),
+        }
+    }
+
+    fn hash_of(&self, seq: u64) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.connection()
+            .query_row("SELECT hash FROM events WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.sqlite_err())
+    }
+
+    /// The incidents in view for a query: the states at its point, restricted to what was
+    /// published by `known_by` if given, filtered and sorted.
+    pub fn snapshot(&self, q: &Query) -> Result<Snapshot> {
+        let seq = self.resolve_point(q.point)?;
+        let mut states = store::states_at(self.connection(), self.path(), seq)?;
+        if let Some(t) = q.known_by {
+            let mut known = Vec::with_capacity(states.len());
+            for s in &states {
+                if let Some(k) = store::compute(
+                    self.connection(),
+                    self.path(),
+                    &s.incident,
+                    seq,
+                    Some(t),
+                    s.last_seq,
+                )? {
+                    known.push(k);
+                }
+            }
+            states = known;
+        }
+        states.retain(|s| q.filter.admits(s));
+        states.sort_by(state_order);
+        Ok(Snapshot {
+            seq,
+            hash: self.hash_of(seq)?,
+            states,
+        })
+    }
+
+    /// One incident (`show`). A merged duplicate's id shows the incident it was merged into.
+    pub fn show(&self, incident: &str, q: &Query) -> Result<Incident> {
+        let seq = self.resolve_point(q.point)?;
+        let root = store::root_at(self.connection(), incident, seq).map_err(self.sqlite_err())?;
+        let state = store::state_of(self.connection(), self.path(), &root, seq)?;
+        let state = match (state, q.known_by) {
+            (Some(s), Some(t)) => store::compute(
+                self.connection(),
+                self.path(),
+                &root,
+                seq,
+                Some(t),
+                s.last_seq,
+            )?,
+            (s, _) => s,
+        };
+        state
+            .map(|s| reconcile::incident_doc(&s, &q.best))
+            .ok_or_else(|| {
+                Error::Invalid(Invalid::new(
+                    "incident",
+                    incident,
+                    "no such incident in view at this point (list the incidents with `chronicle timeline`)",
+                ))
+            })
+    }
+
+    /// The incidents in date order (`timeline`).
+    pub fn timeline(&self, q: &Query) -> Result<Vec<Incident>> {
+        Ok(self
+            .snapshot(q)?
+            .states
+            .iter()
+            .map(|s| reconcile::incident_doc(s, &q.best))
+            .collect())
+    }
+
+    /// Totals grouped by a key (`summary`).
+    pub fn summary(&self, q: &Query, by: GroupBy) -> Result<Vec<Group>> {
+        Ok(summarize(&self.snapshot(q)?.states, &q.best, by))
+    }
+
+    /// Per source: reports, corrections, incidents where it stands alone or disagrees.
+    pub fn sources(&self, q: &Query) -> Result<Vec<SourceSummary>> {
+        Ok(sources_of(&self.snapshot(q)?.states))
+    }
+
+    /// The whole document (`export`).
+    pub fn export(&self, q: &Query) -> Result<Document> {
+        let snap = self.snapshot(q)?;
+        Ok(document(&snap, q))
+    }
+
+    /// Drops the view tables and replays the whole log, in one transaction. Returns how many
+    /// events were replayed.
+    pub fn rebuild_views(&mut self) -> Result<u64> {
+        let err = self.sqlite_err();
+        let tx = rusqlite::Transaction::new_unchecked(
+            self.connection(),
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(&err)?;
+        let n = store::rebuild(&tx, self.path())?;
+        tx.commit().map_err(&err)?;
+        Ok(n)
+    }
+
+    /// The last sequence number the views have applied.
+    pub fn views_checkpoint(&self) -> Result<u64> {
+        store::checkpoint(self.connection()).map_err(self.sqlite_err())
+    }
+}
+
+/// Groups states into summary groups.
+pub fn summarize(states: &[IncidentState], best: &BestPolicy, by: GroupBy) -> Vec<Group> {
+    let measure = |s: &IncidentState, m| reconcile::range(&s.sources, m, best);
+    match by {
+        GroupBy::Source => reconcile::group(states.iter().flat_map(|s| {
+            s.sources.iter().map(|src| {
+                (
+                    src.source.clone(),
+                    reconcile::figure_range(src.killed.as_ref()),
+                    reconcile::figure_range(src.wounded.as_ref()),
+                )
+            })
+        })),
+        _ => reconcile::group(states.iter().map(|s| {
+            let key = match by {
+                GroupBy::Province => s.details.province.clone(),
+                GroupBy::Month => s.details.date.start.format("%Y-%m").to_string(),
+                _ => s.details.category.clone(),
+            };
+            (
+                key,
+                measure(s, Measure::Killed),
+                measure(s, Measure::Wounded),
+            )
+        })),
+    }
+}
+
+fn source_row<'a>(
+    by: &'a mut std::collections::BTreeMap<String, SourceSummary>,
+    name: &str,
+) -> &'a mut SourceSummary {
+    by.entry(name.to_string()).or_insert_with(|| SourceSummary {
+        source: name.to_string(),
+        incidents: 0,
+        reports: 0,
+        corrections: 0,
+        alone: 0,
+        disagrees: 0,
+        responsibility: 0,
+    })
+}
+
+/// The sources view of a set of states.
+pub fn sources_of(states: &[IncidentState]) -> Vec<SourceSummary> {
+    let mut by: std::collections::BTreeMap<String, SourceSummary> = Default::default();
+    for s in states {
+        for src in &s.sources {
+            let row = source_row(&mut by, &src.source);
+            row.incidents += 1;
+            row.reports += src.reports;
+            row.corrections += src.corrections;
+            row.alone += u64::from(reconcile::stands_alone(s, &src.source));
+            row.disagrees += u64::from(reconcile::disagrees(s, &src.source));
+        }
+        for r in &s.responsibility {
+            source_row(&mut by, &r.source).responsibility += 1;
+        }
+    }
+    by.into_values().collect()
+}
+
+/// The export document of a snapshot.
+pub fn document(snap: &Snapshot, q: &Query) -> Document {
+    let incidents: Vec<Incident> = snap
+        .states
+        .iter()
+        .map(|s| reconcile::incident_doc(s, &q.best))
+        .collect();
+    let mut killed = Range::default();
+    let mut wounded = Range::default();
+    for i in &incidents {
+        reconcile::add(&mut killed, &i.killed);
+        reconcile::add(&mut wounded, &i.wounded);
+    }
+    let point = match (q.known_by, q.point) {
+        (Some(t), _) => doc::PointDoc {
+            kind: "known_by".into(),
+            value: Some(format_recorded(t)),
+        },
+        (None, Point::Head) => doc::PointDoc {
+            kind: "head".into(),
+            value: None,
+        },
+        (None, Point::AtSeq(n)) => doc::PointDoc {
+            kind: "at_seq".into(),
+            value: Some(format!("seq:{n}")),
+        },
+        (None, Point::AsOf(t)) => doc::PointDoc {
+            kind: "as_of".into(),
+            value: Some(format_recorded(t)),
+        },
+    };
+    Document {
+        schema: doc::SCHEMA.to_string(),
+        provenance: doc::Provenance {
+            log_seq: snap.seq,
+            log_hash: snap.hash.clone(),
+            point,
+            policy: doc::PolicyDoc {
+                best: q.best.to_string(),
+            },
+            generator: format!("chronicle {}", env!("CARGO_PKG_VERSION")),
+            filters: q.filter.doc(),
+        },
+        totals: doc::Totals {
+            incidents: incidents.len() as u64,
+            killed,
+            wounded,
+            by_province: summarize(&snap.states, &q.best, GroupBy::Province),
+        },
+        incidents,
+    }
+}

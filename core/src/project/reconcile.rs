@@ -1,0 +1,401 @@
+//! Reconciliation: from the sources' current figures to one range per count.
+//!
+//! - `low` is the smallest number any source's figure allows ([`Figure::lower`]);
+//! - `high` is the largest number any source's figure gives ([`Figure::upper`], or N for
+//!   "at least N"); `open_high` is true when that largest number is an "at least N" (the
+//!   count may be higher: written `N+`);
+//! - `best` follows a [`BestPolicy`]; the default is the median of the sources' point
+//!   figures ([`Figure::point`]), the lower median when their number is even.
+//!
+//! A source's own low, best and high are never assumed to be in order: `lower`, `upper` and
+//! `point` handle figures whose best lies outside their range.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Invalid;
+use crate::figure::Figure;
+use crate::project::doc::{
+    CoordinatesDoc, FigureDoc, Group, Incident, LatLon, Range, ResponsibilityDoc, SourceFigures,
+};
+use crate::project::fold::{IncidentState, Measure, SourceState};
+
+/// How `best` is chosen among the sources' current point figures.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BestPolicy {
+    /// The median (the lower median for an even number of sources). The default: one
+    /// outlying source cannot move it far, and it is always a figure some source gave.
+    #[default]
+    Median,
+    /// The smallest point figure (the most conservative).
+    Min,
+    /// The largest point figure.
+    Max,
+    /// The point figure of the source that published most recently (by published time, a
+    /// bare day counting from its start; else recorded time; ties by sequence number).
+    Latest,
+    /// This source's point figure; where it gave none, the median.
+    Source(String),
+}
+
+impl fmt::Display for BestPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BestPolicy::Median => f.write_str("median"),
+            BestPolicy::Min => f.write_str("min"),
+            BestPolicy::Max => f.write_str("max"),
+            BestPolicy::Latest => f.write_str("latest"),
+            BestPolicy::Source(s) => write!(f, "source:{s}"),
+        }
+    }
+}
+
+impl FromStr for BestPolicy {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
+        Ok(match s.trim() {
+            "median" => BestPolicy::Median,
+            "min" => BestPolicy::Min,
+            "max" => BestPolicy::Max,
+            "latest" => BestPolicy::Latest,
+            other => match other.strip_prefix("source:") {
+                Some(name) if !name.trim().is_empty() => {
+                    BestPolicy::Source(name.trim().to_string())
+                }
+                _ => return Err(Invalid::new(
+                    "--best",
+                    s,
+                    "the policies are median, min, max, latest and source:NAME (e.g. source:AFP)",
+                )),
+            },
+        })
+    }
+}
+
+fn median(mut points: Vec<u64>) -> Option<u64> {
+    points.sort_unstable();
+    if points.is_empty() {
+        None
+    } else {
+        Some(points[(points.len() - 1) / 2])
+    }
+}
+
+/// The reconciled range of one count over the sources' current figures.
+pub fn range(sources: &[SourceState], m: Measure, policy: &BestPolicy) -> Range {
+    let given: Vec<(&SourceState, &Figure)> = sources
+        .iter()
+        .filter_map(|s| s.figure(m).map(|f| (s, f)))
+        .collect();
+    if given.is_empty() {
+        return Range::default();
+    }
+    let low = given.iter().map(|(_, f)| f.lower()).min();
+    let high = given
+        .iter()
+        .map(|(_, f)| f.upper().unwrap_or_else(|| f.lower()))
+        .max();
+    let open_high = given
+        .iter()
+        .any(|(_, f)| f.upper().is_none() && Some(f.lower()) == high);
+    let points: Vec<u64> = given.iter().map(|(_, f)| f.point()).collect();
+    let best = match policy {
+        BestPolicy::Median => median(points),
+        BestPolicy::Min => points.iter().copied().min(),
+        BestPolicy::Max => points.iter().copied().max(),
+        BestPolicy::Latest => given
+            .iter()
+            .max_by_key(|(s, _)| s.latest_key())
+            .map(|(_, f)| f.point()),
+        BestPolicy::Source(name) => given
+            .iter()
+            .find(|(s, _)| &s.source == name)
+            .map(|(_, f)| f.point())
+            .or_else(|| median(points)),
+    };
+    Range {
+        low,
+        best,
+        high,
+        open_high,
+    }
+}
+
+/// True when two sources' point figures differ for this count.
+fn differs(sources: &[SourceState], m: Measure) -> bool {
+    let mut points = sources
+        .iter()
+        .filter_map(|s| s.figure(m).map(Figure::point));
+    match points.next() {
+        Some(first) => points.any(|p| p != first),
+        None => false,
+    }
+}
+
+/// True when sources disagree: two of them give different point figures for killed,
+/// wounded or attackers killed.
+pub fn disputed(state: &IncidentState) -> bool {
+    Measure::ALL.iter().any(|m| differs(&state.sources, *m))
+}
+
+/// Does `source` stand alone on the incident (the only source with figures)?
+pub fn stands_alone(state: &IncidentState, source: &str) -> bool {
+    state.sources.len() == 1 && state.sources[0].source == source
+}
+
+/// Does `source`'s point figure differ from another source's for some count?
+pub fn disagrees(state: &IncidentState, source: &str) -> bool {
+    let Some(me) = state.sources.iter().find(|s| s.source == source) else {
+        return false;
+    };
+    Measure::ALL.iter().any(|m| {
+        me.figure(*m).is_some_and(|mine| {
+            state
+                .sources
+                .iter()
+                .filter(|o| o.source != source)
+                .filter_map(|o| o.figure(*m))
+                .any(|theirs| theirs.point() != mine.point())
+        })
+    })
+}
+
+/// Adds `r` into `total` (sums of lows, bests and highs; open if any part is open).
+pub fn add(total: &mut Range, r: &Range) {
+    fn sum(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.saturating_add(b)),
+            (a, None) => a,
+            (None, b) => b,
+        }
+    }
+    total.low = sum(total.low, r.low);
+    total.best = sum(total.best, r.best);
+    total.high = sum(total.high, r.high);
+    total.open_high |= r.open_high;
+}
+
+/// A source's own figure as a range (for summaries by source).
+pub fn figure_range(f: Option<&Figure>) -> Range {
+    match f {
+        None => Range::default(),
+        Some(f) => Range {
+            low: Some(f.lower()),
+            best: Some(f.point()),
+            high: Some(f.upper().unwrap_or_else(|| f.lower())),
+            open_high: f.upper().is_none(),
+        },
+    }
+}
+
+/// The gazetteer's code and centroid for a province. Not wired yet: always unknown.
+pub fn place_of(_province: &str) -> (Option<String>, Option<LatLon>) {
+    (None, None)
+}
+
+/// The document form of an incident's state under a policy.
+pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
+    let d = &state.details;
+    let (province_code, province_centroid) = place_of(&d.province);
+    let published = |p: Option<crate::time::Published>| p.map(|p| p.to_string());
+    Incident {
+        incident: state.incident.clone(),
+        date: d.date.to_string(),
+        date_start: d.date.start.format("%Y-%m-%d").to_string(),
+        date_end: d.date.end.format("%Y-%m-%d").to_string(),
+        date_precision: d.date.precision.as_str().to_string(),
+        country: d.country.clone(),
+        province: d.province.clone(),
+        province_code,
+        province_centroid,
+        district: d.district.clone(),
+        locality: d.locality.clone(),
+        coordinates: d.coordinates.as_ref().map(|c| CoordinatesDoc {
+            lat: c.lat,
+            lon: c.lon,
+            precision: c.precision.clone(),
+        }),
+        category: d.category.clone(),
+        target: d.target.clone(),
+        perpetrator: d.perpetrator.clone(),
+        summary: d.summary.clone(),
+        killed: range(&state.sources, Measure::Killed, policy),
+        wounded: range(&state.sources, Measure::Wounded, policy),
+        attackers_killed: range(&state.sources, Measure::AttackersKilled, policy),
+        disputed: disputed(state),
+        sources: state
+            .sources
+            .iter()
+            .map(|s| SourceFigures {
+                source: s.source.clone(),
+                published: published(s.published),
+                killed: s.killed.as_ref().map(FigureDoc::from),
+                wounded: s.wounded.as_ref().map(FigureDoc::from),
+                attackers_killed: s.attackers_killed.as_ref().map(FigureDoc::from),
+                note: s.note.clone(),
+                citation: s.citation.clone(),
+                event_seq: s.event_seq,
+                event_id: s.event_id.clone(),
+                corrected: s.corrected,
+            })
+            .collect(),
+        responsibility: state
+            .responsibility
+            .iter()
+            .map(|r| ResponsibilityDoc {
+                actor: r.actor.clone(),
+                stance: r.stance.as_str().to_string(),
+                source: r.source.clone(),
+                published: published(r.published),
+                event_seq: r.event_seq,
+            })
+            .collect(),
+        merged_from: state.merged_from.clone(),
+        last_seq: state.last_seq,
+    }
+}
+
+/// Groups incidents by a key, summing their killed and wounded.
+pub fn group(items: impl IntoIterator<Item = (String, Range, Range)>) -> Vec<Group> {
+    let mut groups: std::collections::BTreeMap<String, Group> = Default::default();
+    for (key, killed, wounded) in items {
+        let g = groups.entry(key.clone()).or_insert_with(|| Group {
+            key,
+            incidents: 0,
+            killed: Range::default(),
+            wounded: Range::default(),
+        });
+        g.incidents += 1;
+        add(&mut g.killed, &killed);
+        add(&mut g.wounded, &wounded);
+    }
+    groups.into_values().collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn src(name: &str, killed: &str, seq: u64) -> SourceState {
+        SourceState {
+            source: name.into(),
+            published: None,
+            killed: Some(killed.parse().unwrap()),
+            wounded: None,
+            attackers_killed: None,
+            note: None,
+            citation: None,
+            event_seq: seq,
+            event_id: format!("e{seq}"),
+            recorded_at: "2026-01-01T00:00:00.000000Z".into(),
+            corrected: false,
+            reports: 1,
+            corrections: 0,
+            first_seq: seq,
+        }
+    }
+
+    fn r(low: u64, best: u64, high: u64, open_high: bool) -> Range {
+        Range {
+            low: Some(low),
+            best: Some(best),
+            high: Some(high),
+            open_high,
+        }
+    }
+
+    #[test]
+    fn puli_alam_median_is_the_lower_one() {
+        let s = [src("AFP", "17", 1), src("MoD", "8", 2)];
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Median),
+            r(8, 8, 17, false)
+        );
+        assert_eq!(range(&s, Measure::Killed, &BestPolicy::Max).best, Some(17));
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Latest).best,
+            Some(8)
+        );
+        assert_eq!(
+            range(&s, Measure::Killed, &"source:AFP".parse().unwrap()).best,
+            Some(17)
+        );
+        assert_eq!(
+            range(&s, Measure::Killed, &"source:UN".parse().unwrap()).best,
+            Some(8),
+            "an absent source falls back to the median"
+        );
+    }
+
+    #[test]
+    fn at_least_bounds_from_below_and_opens_the_top() {
+        let s = [src("a", "at-least:14", 1)];
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Median),
+            r(14, 14, 14, true)
+        );
+        let s = [src("a", "at-least:14", 1), src("b", "20", 2)];
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Median),
+            r(14, 14, 20, false)
+        );
+        let s = [
+            src("a", "at-least:30", 1),
+            src("b", "20", 2),
+            src("c", "25", 3),
+        ];
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Median),
+            r(20, 25, 30, true)
+        );
+    }
+
+    #[test]
+    fn ranges_contribute_both_ends_even_out_of_order() {
+        let s = [src("a", "22-35", 1), src("b", "30", 2)];
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Median),
+            r(22, 22, 35, false)
+        );
+        // UCDP-style: best 18 outside 12-17.
+        let s = [src("ucdp", "12-17~18", 1)];
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Median),
+            r(12, 18, 18, false)
+        );
+    }
+
+    #[test]
+    fn no_figures_no_range() {
+        let s = [src("a", "3", 1)];
+        assert_eq!(
+            range(&s, Measure::Wounded, &BestPolicy::Median),
+            Range::default()
+        );
+    }
+
+    #[test]
+    fn policy_text_round_trips_and_refuses_junk() {
+        for p in [
+            "median",
+            "min",
+            "max",
+            "latest",
+            "source:Ministry of Defense",
+        ] {
+            assert_eq!(p.parse::<BestPolicy>().unwrap().to_string(), p);
+        }
+        assert!("mean".parse::<BestPolicy>().is_err());
+        assert!("source:".parse::<BestPolicy>().is_err());
+    }
+
+    #[test]
+    fn sums_keep_nulls_apart() {
+        let mut t = Range::default();
+        add(&mut t, &r(1, 2, 3, false));
+        add(&mut t, &Range::default());
+        add(&mut t, &r(10, 10, 10, true));
+        assert_eq!(t, r(11, 12, 13, true));
+    }
+}

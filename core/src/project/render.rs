@@ -1,0 +1,644 @@
+//! Human output of the views: aligned tables that fit a terminal width (long cells are cut
+//! with an ellipsis), dates and counts written as people write them.
+
+use crate::project::audit::{AuditReport, Verdict};
+use crate::project::diff::Diff;
+use crate::project::doc::{FigureDoc, Group, Incident, Range};
+use crate::project::history::{Change, History};
+use crate::project::{GroupBy, SourceSummary};
+use crate::time::{IncidentDate, Published};
+
+/// The default output width.
+pub const DEFAULT_WIDTH: usize = 80;
+
+/// Cuts `s` to `width` characters, ending with `…` when cut.
+pub fn truncate(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    s.chars().take(width - 1).collect::<String>() + "…"
+}
+
+/// An aligned table no wider than `width`: the widest of the columns flagged in `shrink`
+/// are narrowed first (then, if need be, any column; never below 6 characters) and their
+/// cells cut with an ellipsis. Columns flagged in `right` are right-aligned (numbers).
+pub fn table(
+    headers: &[&str],
+    right: &[bool],
+    shrink: &[bool],
+    rows: &[Vec<String>],
+    width: usize,
+) -> String {
+    let cols = headers.len();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate().take(cols) {
+            let first_line = cell.lines().next().unwrap_or("");
+            widths[i] = widths[i].max(first_line.chars().count());
+        }
+    }
+    let gaps = 2 * cols.saturating_sub(1);
+    while widths.iter().sum::<usize>() + gaps > width {
+        let pick = |only_shrinkable: bool| {
+            widths
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(i, w)| {
+                    *w > 6 && (!only_shrinkable || shrink.get(*i).copied().unwrap_or(false))
+                })
+                .max_by_key(|(i, w)| (*w, usize::MAX - i))
+        };
+        let Some((i, w)) = pick(true).or_else(|| pick(false)) else {
+            break;
+        };
+        widths[i] = w - 1;
+    }
+    let line = |cells: Vec<String>| -> String {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let cell = truncate(cell.lines().next().unwrap_or(""), widths[i]);
+            let pad = widths[i] - cell.chars().count();
+            if i > 0 {
+                out.push_str("  ");
+            }
+            if right.get(i).copied().unwrap_or(false) {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(&cell);
+            } else {
+                out.push_str(&cell);
+                if i + 1 < cells.len() {
+                    out.push_str(&" ".repeat(pad));
+                }
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = line(headers.iter().map(|h| h.to_string()).collect());
+    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect()));
+    for row in rows {
+        out.push_str(&line(row.clone()));
+    }
+    out
+}
+
+/// A range as a table cell: `8-17 (8)`, `14+ (14)`, `-` when unknown.
+pub fn range_cell(r: &Range) -> String {
+    match (r.low, r.high) {
+        (Some(low), Some(high)) => {
+            let plus = if r.open_high { "+" } else { "" };
+            let span = if low == high {
+                format!("{low}{plus}")
+            } else {
+                format!("{low}-{high}{plus}")
+            };
+            match r.best {
+                Some(b) if low != high || r.open_high => format!("{span} ({b})"),
+                _ => span,
+            }
+        }
+        _ => "-".to_string(),
+    }
+}
+
+/// A range in prose: `8-17 killed`, `at least 14 killed`, `8 to at least 14 killed`,
+/// `killed unknown`; with ` (disputed)` when flagged.
+pub fn range_prose(r: &Range, noun: &str, disputed: bool) -> String {
+    let text = match (r.low, r.high) {
+        (Some(low), Some(high)) if low == high && r.open_high => format!("at least {low} {noun}"),
+        (Some(low), Some(high)) if low == high => format!("{low} {noun}"),
+        (Some(low), Some(high)) if r.open_high => format!("{low} to at least {high} {noun}"),
+        (Some(low), Some(high)) => format!("{low}-{high} {noun}"),
+        _ => return format!("{noun}: no figures"),
+    };
+    if disputed {
+        text + " (disputed)"
+    } else {
+        text
+    }
+}
+
+/// An incident's date as prose, from its document form.
+fn date_prose(i: &Incident) -> String {
+    i.date
+        .parse::<IncidentDate>()
+        .map(|d| d.prose())
+        .unwrap_or_else(|_| i.date.clone())
+}
+
+/// A published time as prose: `30 July 2020` or `30 July 2020 14:05` (UTC).
+pub fn published_prose(p: Option<&str>) -> String {
+    match p.map(str::parse::<Published>) {
+        None => "-".into(),
+        Some(Ok(Published::Day(d))) => d.format("%-d %B %Y").to_string(),
+        Some(Ok(Published::At(t))) => t.format("%-d %B %Y %H:%M").to_string(),
+        Some(Err(_)) => p.unwrap_or("-").to_string(),
+    }
+}
+
+fn fig(f: &Option<FigureDoc>) -> String {
+    f.as_ref().map_or("-".into(), |f| f.text.clone())
+}
+
+fn place(i: &Incident) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in [&i.locality, &i.district].into_iter().flatten() {
+        if !parts.contains(&p.as_str()) {
+            parts.push(p);
+        }
+    }
+    parts.push(&i.province);
+    if let Some(c) = &i.country {
+        parts.push(c);
+    }
+    parts.join(", ")
+}
+
+fn wrap(text: &str, indent: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty()
+            && indent.len() + line.chars().count() + 1 + word.chars().count() > width
+        {
+            out.push_str(indent);
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(indent);
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `show`: one incident.
+pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
+    let mut out = format!("{}\n", truncate(&i.incident, width));
+    out.push_str(&wrap(
+        &format!("{}, {}", date_prose(i), place(i)),
+        "  ",
+        width,
+    ));
+    let mut what = i.category.clone();
+    if let Some(t) = &i.target {
+        what.push_str(&format!("; target: {t}"));
+    }
+    if let Some(p) = &i.perpetrator {
+        what.push_str(&format!("; alleged perpetrator: {p}"));
+    }
+    out.push_str(&wrap(&what, "  ", width));
+    let mut counts = format!(
+        "{}, {}",
+        range_prose(
+            &i.killed,
+            "killed",
+            i.disputed && i.killed.low != i.killed.high
+        ),
+        range_prose(
+            &i.wounded,
+            "wounded",
+            i.disputed && i.wounded.low != i.wounded.high
+        )
+    );
+    if i.attackers_killed.low.is_some() {
+        counts.push_str(&format!(
+            ", {}",
+            range_prose(&i.attackers_killed, "attackers killed", false)
+        ));
+    }
+    out.push_str(&wrap(&counts, "  ", width));
+    let best = |r: &Range, noun: &str| r.best.map(|b| format!("{b} {noun}"));
+    let bests: Vec<String> = [best(&i.killed, "killed"), best(&i.wounded, "wounded")]
+        .into_iter()
+        .flatten()
+        .collect();
+    if !bests.is_empty() {
+        out.push_str(&wrap(
+            &format!("best estimate ({policy}): {}", bests.join(", ")),
+            "  ",
+            width,
+        ));
+    }
+    if let Some(s) = &i.summary {
+        out.push_str(&wrap(s, "  ", width));
+    }
+    out.push('\n');
+    if i.sources.is_empty() {
+        out.push_str("No source has given figures.\n");
+    } else {
+        let rows: Vec<Vec<String>> = i
+            .sources
+            .iter()
+            .map(|s| {
+                vec![
+                    s.source.clone() + if s.corrected { " (corr.)" } else { "" },
+                    published_prose(s.published.as_deref()),
+                    fig(&s.killed),
+                    fig(&s.wounded),
+                    fig(&s.attackers_killed),
+                    s.event_seq.to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &[
+                "Source",
+                "Published (UTC)",
+                "Killed",
+                "Wounded",
+                "Attackers",
+                "Seq",
+            ],
+            &[false, false, true, true, true, true],
+            &[true, false, false, false, false, false],
+            &rows,
+            width,
+        ));
+        for s in i.sources.iter().filter(|s| s.note.is_some()) {
+            out.push_str(&wrap(
+                &format!("{}: {}", s.source, s.note.as_deref().unwrap_or("")),
+                "  ",
+                width,
+            ));
+        }
+    }
+    if !i.responsibility.is_empty() {
+        out.push_str("\nResponsibility:\n");
+        for r in &i.responsibility {
+            out.push_str(&wrap(
+                &format!(
+                    "{} {} (per {}, published {}, seq {})",
+                    r.actor,
+                    r.stance,
+                    r.source,
+                    published_prose(r.published.as_deref()),
+                    r.event_seq
+                ),
+                "  ",
+                width,
+            ));
+        }
+    }
+    if !i.merged_from.is_empty() {
+        out.push_str(&wrap(
+            &format!("\nMerged from: {}", i.merged_from.join(", ")),
+            "",
+            width,
+        ));
+    }
+    out.push_str(&format!("Last changed by event seq {}.\n", i.last_seq));
+    out
+}
+
+/// `timeline`: incidents in date order.
+pub fn timeline(incidents: &[Incident], width: usize) -> String {
+    if incidents.is_empty() {
+        return "No incidents.\n".into();
+    }
+    let rows: Vec<Vec<String>> = incidents
+        .iter()
+        .map(|i| {
+            vec![
+                date_prose(i),
+                i.province.clone(),
+                i.category.clone(),
+                range_cell(&i.killed),
+                range_cell(&i.wounded),
+                format!("{}{}", i.sources.len(), if i.disputed { "*" } else { "" }),
+                i.incident.clone(),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &[
+            "Date", "Province", "Category", "Killed", "Wounded", "Src", "Incident",
+        ],
+        &[false, false, false, true, true, true, false],
+        &[false, true, true, false, false, false, true],
+        &rows,
+        width,
+    );
+    out.push_str(&wrap(
+        "Killed and wounded: low-high (best); N+ means at least N. Src: sources with figures, * when they disagree.",
+        "",
+        width,
+    ));
+    out
+}
+
+/// `summary`: groups with their totals.
+pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
+    if groups.is_empty() {
+        return "No incidents.\n".into();
+    }
+    let mut rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| {
+            vec![
+                g.key.clone(),
+                g.incidents.to_string(),
+                range_cell(&g.killed),
+                range_cell(&g.wounded),
+            ]
+        })
+        .collect();
+    let heading = match by {
+        GroupBy::Province => "Province",
+        GroupBy::Month => "Month",
+        GroupBy::Category => "Category",
+        GroupBy::Source => "Source",
+    };
+    if by != GroupBy::Source {
+        let mut killed = Range::default();
+        let mut wounded = Range::default();
+        let mut n = 0;
+        for g in groups {
+            crate::project::reconcile::add(&mut killed, &g.killed);
+            crate::project::reconcile::add(&mut wounded, &g.wounded);
+            n += g.incidents;
+        }
+        rows.push(vec![
+            "Total".into(),
+            n.to_string(),
+            range_cell(&killed),
+            range_cell(&wounded),
+        ]);
+    }
+    let mut out = table(
+        &[heading, "Incidents", "Killed", "Wounded"],
+        &[false, true, true, true],
+        &[true, false, false, false],
+        &rows,
+        width,
+    );
+    out.push_str(&wrap(
+        if by == GroupBy::Source {
+            "Each source's own figures, summed: low-high (best); N+ means at least N. An incident counts under every source that gave figures on it."
+        } else {
+            "Sums of the incidents' lows, bests and highs: low-high (best); N+ means at least N."
+        },
+        "",
+        width,
+    ));
+    out
+}
+
+/// `sources`: per source.
+pub fn sources(rows: &[SourceSummary], width: usize) -> String {
+    if rows.is_empty() {
+        return "No sources.\n".into();
+    }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|s| {
+            vec![
+                s.source.clone(),
+                s.incidents.to_string(),
+                s.reports.to_string(),
+                s.corrections.to_string(),
+                s.alone.to_string(),
+                s.disagrees.to_string(),
+                s.responsibility.to_string(),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &[
+            "Source",
+            "Incidents",
+            "Reports",
+            "Corr.",
+            "Alone",
+            "Disagrees",
+            "Resp.",
+        ],
+        &[false, true, true, true, true, true, true],
+        &[true, false, false, false, false, false, false],
+        &rows,
+        width,
+    );
+    out.push_str(&wrap(
+        "Alone: incidents where it is the only source with figures. Disagrees: incidents where its figure differs from another source's. Resp.: claims and denials it reported.",
+        "",
+        width,
+    ));
+    out
+}
+
+fn change_line(c: &Change) -> String {
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    format!("{}: {} -> {}", c.field, show(&c.old), show(&c.new))
+}
+
+/// `history`: each event and what it changed.
+pub fn history(h: &History, width: usize) -> String {
+    let mut out = format!("History of {}\n", h.incident);
+    if let Some(root) = &h.now_part_of {
+        out.push_str(&format!(
+            "Now shown as part of {root} (see `chronicle history {root}`).\n"
+        ));
+    }
+    for e in &h.entries {
+        out.push('\n');
+        out.push_str(&truncate(
+            &format!(
+                "seq {}  {}  {}  by {}",
+                e.seq, e.recorded_at, e.kind, e.recorded_by
+            ),
+            width,
+        ));
+        out.push('\n');
+        let mut who = Vec::new();
+        if e.stream != h.incident {
+            who.push(format!("in {}", e.stream));
+        }
+        if let Some(s) = &e.source {
+            who.push(format!("source {s}"));
+        }
+        if let Some(p) = &e.published {
+            who.push(format!("published {}", published_prose(Some(p))));
+        }
+        if !who.is_empty() {
+            out.push_str(&wrap(&who.join(", "), "  ", width));
+        }
+        if let Some(n) = &e.note {
+            out.push_str(&wrap(&format!("note: {n}"), "  ", width));
+        }
+        for c in &e.changes {
+            out.push_str(&wrap(&change_line(c), "  ", width));
+        }
+        if e.changes.is_empty() {
+            out.push_str("  (no change to the view)\n");
+        }
+        out.push_str(&truncate(&format!("  id {}", e.event_id), width));
+        out.push('\n');
+        out.push_str(&format!("  hash {}\n", e.hash));
+    }
+    out
+}
+
+/// `audit`: the verdict, the supported range and the incidents behind it.
+pub fn audit(a: &AuditReport, width: usize) -> String {
+    let noun = a.measure.replace('_', " ");
+    let mut out = wrap(
+        &format!(
+            "Claim: {} {noun}. The log supports {} (best {}): the claim is {}.",
+            a.claimed,
+            range_prose(&a.supported, &noun, false),
+            a.supported.best.map_or("-".into(), |b| b.to_string()),
+            match a.verdict {
+                Verdict::Within => "within the range",
+                Verdict::Below => "below the range (the log has more)",
+                Verdict::Above => "above the range (the log has fewer)",
+            }
+        ),
+        "",
+        width,
+    );
+    out.push('\n');
+    if a.incidents.is_empty() {
+        out.push_str("No incidents in scope.\n");
+    } else {
+        let rows: Vec<Vec<String>> = a
+            .incidents
+            .iter()
+            .map(|i| {
+                let r = if a.measure == "wounded" {
+                    &i.wounded
+                } else {
+                    &i.killed
+                };
+                let reports: Vec<String> = i
+                    .sources
+                    .iter()
+                    .map(|s| {
+                        let f = if a.measure == "wounded" {
+                            &s.wounded
+                        } else {
+                            &s.killed
+                        };
+                        format!("{} {} (seq {})", s.source, fig(f), s.event_seq)
+                    })
+                    .collect();
+                vec![
+                    date_prose(i),
+                    i.province.clone(),
+                    range_cell(r),
+                    reports.join("; "),
+                    i.incident.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["Date", "Province", "Range", "Reports", "Incident"],
+            &[false, false, true, false, false],
+            &[false, true, false, true, true],
+            &rows,
+            width,
+        ));
+    }
+    if !a.leave_out.is_empty() {
+        out.push('\n');
+        let sets: Vec<String> = a
+            .leave_out
+            .iter()
+            .map(|set| {
+                set.iter()
+                    .map(|id| {
+                        a.incidents
+                            .iter()
+                            .find(|i| &i.incident == id)
+                            .map_or(id.clone(), |i| {
+                                format!("{} ({}, {})", id, date_prose(i), i.province)
+                            })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            })
+            .collect();
+        out.push_str(&wrap(
+            &format!(
+                "The claim would hold only leaving out {}.",
+                sets.join(", or ")
+            ),
+            "",
+            width,
+        ));
+    } else if a.verdict == Verdict::Below {
+        out.push_str("\nNo smaller selection of these incidents matches the claim.\n");
+    }
+    out
+}
+
+/// `diff`: the incidents that changed between two points.
+pub fn diff(d: &Diff, width: usize) -> String {
+    let mut out = format!("Changes from seq {} to seq {}\n", d.from_seq, d.to_seq);
+    if d.incidents.is_empty() {
+        out.push_str("No incident changed.\n");
+    }
+    for i in &d.incidents {
+        out.push_str(&format!(
+            "\n{} ({})\n",
+            truncate(&i.incident, width.saturating_sub(12)),
+            i.status
+        ));
+        for c in &i.changes {
+            out.push_str(&wrap(&change_line(c), "  ", width));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_fit_the_width_and_cut_with_an_ellipsis() {
+        let rows = vec![vec![
+            "a very long source name that cannot possibly fit".to_string(),
+            "12".to_string(),
+        ]];
+        let t = table(&["Source", "N"], &[false, true], &[true, false], &rows, 20);
+        for line in t.lines() {
+            assert!(line.chars().count() <= 20, "{line:?}");
+        }
+        assert!(t.contains('…'), "{t}");
+    }
+
+    #[test]
+    fn ranges_read_as_people_write_them() {
+        let r = |low, best, high, open_high| Range {
+            low: Some(low),
+            best: Some(best),
+            high: Some(high),
+            open_high,
+        };
+        assert_eq!(
+            range_prose(&r(8, 8, 17, false), "killed", true),
+            "8-17 killed (disputed)"
+        );
+        assert_eq!(
+            range_prose(&r(14, 14, 14, true), "killed", false),
+            "at least 14 killed"
+        );
+        assert_eq!(
+            range_prose(&Range::default(), "wounded", false),
+            "wounded: no figures"
+        );
+        assert_eq!(range_cell(&r(27, 27, 27, true)), "27+ (27)");
+        assert_eq!(range_cell(&r(13, 13, 13, false)), "13");
+    }
+}

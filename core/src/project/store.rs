@@ -1,0 +1,621 @@
+//! The materialized views: their tables, their incremental maintenance inside each append
+//! transaction, catch-up from the checkpoint, rebuild, and reading the states at a point.
+//!
+//! Every event triggers the recomputation of the incidents it can change: the *root* of its
+//! stream (the incident it is shown under, following merges in force) before and after the
+//! event. The root's state is recomputed by [`fold_group`] from the events of its member
+//! streams (indexed reads, never the whole log), versioned in `incident_states`, and copied
+//! into the current-view tables.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use crate::error::{Error, Result};
+use crate::event::Payload;
+use crate::log::{sqlite_err, RecordedEvent};
+use crate::project::fold::{fold_group, Ev, IncidentState, Measure};
+use crate::project::reconcile::{self, BestPolicy};
+
+/// The version of the view tables. Changing the tables or what the fold computes bumps it:
+/// a log whose views carry another version is rebuilt when opened.
+pub const VIEWS_VERSION: i64 = 1;
+
+/// The view tables, created together; see `PROJECTIONS.md`.
+const CREATE: &str = r#"
+CREATE TABLE views_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE incident_states (
+    incident TEXT    NOT NULL,
+    from_seq INTEGER NOT NULL,
+    to_seq   INTEGER,
+    state    TEXT    NOT NULL,
+    PRIMARY KEY (incident, from_seq)
+);
+CREATE TABLE view_incident_ids (
+    incident  TEXT PRIMARY KEY,
+    first_seq INTEGER NOT NULL
+);
+CREATE TABLE view_incidents (
+    incident TEXT PRIMARY KEY,
+    date TEXT NOT NULL, date_start TEXT NOT NULL, date_end TEXT NOT NULL, date_precision TEXT NOT NULL,
+    country TEXT, province TEXT NOT NULL, district TEXT, locality TEXT, category TEXT NOT NULL,
+    target TEXT, perpetrator TEXT, summary TEXT,
+    killed_low INTEGER, killed_best INTEGER, killed_high INTEGER, killed_open_high INTEGER NOT NULL,
+    wounded_low INTEGER, wounded_best INTEGER, wounded_high INTEGER, wounded_open_high INTEGER NOT NULL,
+    attackers_killed_low INTEGER, attackers_killed_best INTEGER, attackers_killed_high INTEGER,
+    attackers_killed_open_high INTEGER NOT NULL,
+    disputed INTEGER NOT NULL,
+    sources INTEGER NOT NULL,
+    merged_from TEXT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE INDEX view_incidents_date ON view_incidents (date_start, incident);
+CREATE TABLE view_source_figures (
+    incident TEXT NOT NULL,
+    source TEXT NOT NULL,
+    published TEXT,
+    killed TEXT, killed_low INTEGER, killed_high INTEGER, killed_point INTEGER,
+    wounded TEXT, wounded_low INTEGER, wounded_high INTEGER, wounded_point INTEGER,
+    attackers_killed TEXT, attackers_killed_low INTEGER, attackers_killed_high INTEGER,
+    attackers_killed_point INTEGER,
+    note TEXT, citation TEXT,
+    event_seq INTEGER NOT NULL, event_id TEXT NOT NULL,
+    corrected INTEGER NOT NULL, reports INTEGER NOT NULL, corrections INTEGER NOT NULL,
+    alone INTEGER NOT NULL, disagrees INTEGER NOT NULL,
+    PRIMARY KEY (incident, source)
+);
+CREATE INDEX view_source_figures_source ON view_source_figures (source);
+CREATE TABLE view_responsibility (
+    incident TEXT NOT NULL,
+    event_seq INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    stance TEXT NOT NULL,
+    source TEXT NOT NULL,
+    published TEXT,
+    PRIMARY KEY (incident, event_seq)
+);
+CREATE VIEW view_sources AS
+    SELECT source, SUM(reports) AS reports, SUM(corrections) AS corrections,
+           COUNT(*) AS incidents, SUM(alone) AS alone, SUM(disagrees) AS disagrees
+    FROM view_source_figures GROUP BY source;
+"#;
+
+/// Everything [`CREATE`] makes, for rebuild.
+const DROP: &str = r#"
+DROP VIEW IF EXISTS view_sources;
+DROP TABLE IF EXISTS view_responsibility;
+DROP TABLE IF EXISTS view_source_figures;
+DROP TABLE IF EXISTS view_incidents;
+DROP TABLE IF EXISTS view_incident_ids;
+DROP TABLE IF EXISTS incident_states;
+DROP TABLE IF EXISTS views_meta;
+"#;
+
+/// How the views stand against the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Up to date.
+    Current,
+    /// Correct up to this sequence number; the log goes further.
+    Behind(u64),
+    /// Missing, of another version, or not matching the log: rebuild.
+    Rebuild,
+}
+
+fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM views_meta WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+pub(crate) fn status(conn: &Connection) -> rusqlite::Result<Status> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'views_meta')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(Status::Rebuild);
+    }
+    if meta(conn, "views_version")?.and_then(|v| v.parse::<i64>().ok()) != Some(VIEWS_VERSION) {
+        return Ok(Status::Rebuild);
+    }
+    let seq: u64 = meta(conn, "checkpoint_seq")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let hash = meta(conn, "checkpoint_hash")?.unwrap_or_default();
+    if seq > 0 {
+        let stored: Option<String> = conn
+            .query_row("SELECT hash FROM events WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if stored.as_deref() != Some(hash.as_str()) {
+            return Ok(Status::Rebuild);
+        }
+    }
+    let head: u64 = conn.query_row("SELECT IFNULL(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+    Ok(if head > seq {
+        Status::Behind(seq)
+    } else {
+        Status::Current
+    })
+}
+
+/// The views' checkpoint: the last sequence number applied (0: none).
+pub(crate) fn checkpoint(conn: &Connection) -> rusqlite::Result<u64> {
+    Ok(meta(conn, "checkpoint_seq")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Brings the views up to date when they are not, in their own write transaction. Called when
+/// a log is opened; a log whose views are current is not written to.
+pub(crate) fn ensure(conn: &Connection, path: &Path) -> Result<()> {
+    let err = sqlite_err(path);
+    if status(conn).map_err(&err)? == Status::Current {
+        return Ok(());
+    }
+    if conn.is_readonly(rusqlite::MAIN_DB).map_err(&err)? {
+        // A read-only log still opens for `log` and `verify`; view queries refuse
+        // (see `require_current`).
+        return Ok(());
+    }
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(&err)?;
+    catch_up(&tx, path)?;
+    tx.commit().map_err(&err)
+}
+
+/// Refuses to answer from views that are not up to date (only a read-only log whose views
+/// are behind can be open with such views).
+pub(crate) fn require_current(conn: &Connection, path: &Path) -> Result<()> {
+    if status(conn).map_err(sqlite_err(path))? == Status::Current {
+        return Ok(());
+    }
+    Err(crate::error::Invalid::new(
+        "--db",
+        path.display(),
+        "the views of this read-only log are behind the log (an older chronicle wrote it); copy the log somewhere writable and run the command there, which brings them up to date",
+    )
+    .into())
+}
+
+/// Inside a write transaction: catches the views up from their checkpoint, or rebuilds them
+/// when they are missing, of another version or do not match the log.
+pub(crate) fn catch_up(conn: &Connection, path: &Path) -> Result<()> {
+    match status(conn).map_err(sqlite_err(path))? {
+        Status::Current => Ok(()),
+        Status::Behind(seq) => replay(conn, path, seq).map(|_| ()),
+        Status::Rebuild => rebuild(conn, path).map(|_| ()),
+    }
+}
+
+/// Inside a write transaction: drops the view tables and replays the whole log. Returns the
+/// number of events replayed.
+pub(crate) fn rebuild(conn: &Connection, path: &Path) -> Result<u64> {
+    let err = sqlite_err(path);
+    conn.execute_batch(DROP).map_err(&err)?;
+    conn.execute_batch(CREATE).map_err(&err)?;
+    conn.execute(
+        "INSERT INTO views_meta (key, value) VALUES ('views_version', ?1), ('checkpoint_seq', '0'), ('checkpoint_hash', '')",
+        [VIEWS_VERSION.to_string()],
+    )
+    .map_err(&err)?;
+    replay(conn, path, 0)
+}
+
+/// Applies every event after `after`, streaming them in sequence order.
+fn replay(conn: &Connection, path: &Path, after: u64) -> Result<u64> {
+    let err = sqlite_err(path);
+    let mut stmt = conn
+        .prepare(
+            "SELECT seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash
+             FROM events WHERE seq > ?1 ORDER BY seq",
+        )
+        .map_err(&err)?;
+    let mut rows = stmt.query([after]).map_err(&err)?;
+    let mut n = 0;
+    while let Some(row) = rows.next().map_err(&err)? {
+        let event = RecordedEvent {
+            seq: row.get(0).map_err(&err)?,
+            id: row.get(1).map_err(&err)?,
+            incident: row.get(2).map_err(&err)?,
+            version: row.get(3).map_err(&err)?,
+            kind: row.get(4).map_err(&err)?,
+            payload: row.get(5).map_err(&err)?,
+            schema_version: row.get(6).map_err(&err)?,
+            recorded_at: row.get(7).map_err(&err)?,
+            recorded_by: row.get(8).map_err(&err)?,
+            hash: row.get(9).map_err(&err)?,
+        };
+        // An event whose payload does not parse (only a tampered log has one) is left out
+        // of the views; `chronicle verify` reports it.
+        let payload = event.payload().ok();
+        apply(conn, path, &event, payload.as_ref())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Updates the views for one appended event (inside the append's transaction).
+pub(crate) fn apply(
+    conn: &Connection,
+    path: &Path,
+    event: &RecordedEvent,
+    payload: Option<&Payload>,
+) -> Result<()> {
+    let err = sqlite_err(path);
+    if let Some(payload) = payload {
+        let mut roots = vec![root_at(conn, &event.incident, event.seq).map_err(&err)?];
+        if matches!(
+            payload,
+            Payload::IncidentMerged(_) | Payload::EventRetracted(_)
+        ) {
+            let before = root_at(conn, &event.incident, event.seq - 1).map_err(&err)?;
+            if !roots.contains(&before) {
+                roots.push(before);
+            }
+        }
+        for root in roots {
+            let state = compute(conn, path, &root, event.seq, None, event.seq)?;
+            write_state(conn, path, &root, event.seq, state.as_ref())?;
+        }
+    }
+    conn.execute(
+        "UPDATE views_meta SET value = CASE key WHEN 'checkpoint_seq' THEN ?1 ELSE ?2 END
+         WHERE key IN ('checkpoint_seq', 'checkpoint_hash')",
+        params![event.seq.to_string(), event.hash],
+    )
+    .map_err(&err)?;
+    Ok(())
+}
+
+/// The merge in force of stream `incident` after event `seq`: the latest merge in its stream
+/// that no retraction in its stream undoes.
+fn merge_in_force(conn: &Connection, incident: &str, seq: u64) -> rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, json_extract(payload, '$.into') FROM events
+         WHERE incident = ?1 AND kind = 'incident_merged' AND seq <= ?2 ORDER BY seq DESC",
+    )?;
+    let merges = stmt
+        .query_map(params![incident, seq], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut retracted = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'event_retracted'
+         AND json_extract(payload, '$.event') = ?1 AND seq <= ?2 AND incident = ?3)",
+    )?;
+    for (id, into) in merges {
+        let Some(into) = into else { continue };
+        if !retracted.query_row(params![id, seq, incident], |r| r.get::<_, bool>(0))? {
+            return Ok(Some(into));
+        }
+    }
+    Ok(None)
+}
+
+/// The incident stream `incident` is shown under after event `seq`: follows merges in force.
+pub(crate) fn root_at(conn: &Connection, incident: &str, seq: u64) -> rusqlite::Result<String> {
+    let mut seen = vec![incident.to_string()];
+    while let Some(cur) = seen.last() {
+        match merge_in_force(conn, cur, seq)? {
+            Some(into) if !seen.contains(&into) => seen.push(into),
+            _ => break,
+        }
+    }
+    Ok(seen.pop().unwrap_or_else(|| incident.to_string()))
+}
+
+/// `root` and every stream whose merges in force lead to it, after event `seq`.
+fn members(conn: &Connection, root: &str, seq: u64) -> rusqlite::Result<Vec<String>> {
+    let mut all = vec![root.to_string()];
+    let mut seen: HashSet<String> = all.iter().cloned().collect();
+    let mut i = 0;
+    while i < all.len() {
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT incident FROM events WHERE kind = 'incident_merged'
+             AND json_extract(payload, '$.into') = ?1 AND seq <= ?2",
+        )?;
+        let candidates = stmt
+            .query_map(params![all[i], seq], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for c in candidates {
+            if !seen.contains(&c) && merge_in_force(conn, &c, seq)?.as_deref() == Some(&all[i]) {
+                seen.insert(c.clone());
+                all.push(c);
+            }
+        }
+        i += 1;
+    }
+    Ok(all)
+}
+
+/// The events of `members` up to `seq`, parsed, in sequence order.
+fn member_events(conn: &Connection, members: &[String], seq: u64) -> rusqlite::Result<Vec<Ev>> {
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, id, incident, recorded_at, kind, payload FROM events
+         WHERE incident = ?1 AND seq <= ?2 ORDER BY seq",
+    )?;
+    for m in members {
+        let rows = stmt.query_map(params![m, seq], |r| {
+            Ok((
+                r.get::<_, u64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        for row in rows {
+            let (seq, id, incident, recorded_at, kind, payload) = row?;
+            let parsed = serde_json::from_str(&payload)
+                .ok()
+                .and_then(|v| Payload::from_json(&kind, v).ok());
+            if let Some(payload) = parsed {
+                out.push(Ev {
+                    seq,
+                    id,
+                    incident,
+                    recorded_at,
+                    payload,
+                });
+            }
+        }
+    }
+    out.sort_by_key(|e| e.seq);
+    Ok(out)
+}
+
+/// The state of `root` after event `seq`, recomputed from its member streams.
+pub(crate) fn compute(
+    conn: &Connection,
+    path: &Path,
+    root: &str,
+    seq: u64,
+    known_by: Option<DateTime<Utc>>,
+    last_seq: u64,
+) -> Result<Option<IncidentState>> {
+    let err = sqlite_err(path);
+    // A stream merged into another is shown only as part of it.
+    if root_at(conn, root, seq).map_err(&err)? != root {
+        return Ok(None);
+    }
+    let members = members(conn, root, seq).map_err(&err)?;
+    let events = member_events(conn, &members, seq).map_err(&err)?;
+    Ok(fold_group(root, &members, &events, known_by, last_seq))
+}
+
+fn figure_cols(
+    f: Option<&crate::figure::Figure>,
+) -> (Option<String>, Option<u64>, Option<u64>, Option<u64>) {
+    match f {
+        None => (None, None, None, None),
+        Some(f) => (Some(f.prose()), Some(f.lower()), f.upper(), Some(f.point())),
+    }
+}
+
+/// Versions `root`'s state at `seq` and replaces its current-view rows.
+fn write_state(
+    conn: &Connection,
+    path: &Path,
+    root: &str,
+    seq: u64,
+    state: Option<&IncidentState>,
+) -> Result<()> {
+    let err = sqlite_err(path);
+    conn.prepare_cached(
+        "UPDATE incident_states SET to_seq = ?2 WHERE incident = ?1 AND to_seq IS NULL",
+    )
+    .and_then(|mut s| s.execute(params![root, seq]))
+    .map_err(&err)?;
+    for table in [
+        "view_incidents",
+        "view_source_figures",
+        "view_responsibility",
+    ] {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE incident = ?1"))
+            .and_then(|mut s| s.execute([root]))
+            .map_err(&err)?;
+    }
+    let Some(state) = state else { return Ok(()) };
+    let json = serde_json::to_string(state).map_err(|e| Error::Corrupt {
+        seq,
+        problem: format!("the view state of `{root}` does not serialize: {e}"),
+    })?;
+    conn.prepare_cached(
+        "INSERT INTO incident_states (incident, from_seq, to_seq, state) VALUES (?1, ?2, NULL, ?3)",
+    )
+    .and_then(|mut s| s.execute(params![root, seq, json]))
+    .map_err(&err)?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO view_incident_ids (incident, first_seq) VALUES (?1, ?2)",
+    )
+    .and_then(|mut s| s.execute(params![root, seq]))
+    .map_err(&err)?;
+    let doc = reconcile::incident_doc(state, &BestPolicy::Median);
+    let merged = serde_json::to_string(&state.merged_from).unwrap_or_else(|_| "[]".into());
+    conn.prepare_cached(
+        "INSERT INTO view_incidents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            doc.incident,
+            doc.date,
+            doc.date_start,
+            doc.date_end,
+            doc.date_precision,
+            doc.country,
+            doc.province,
+            doc.district,
+            doc.locality,
+            doc.category,
+            doc.target,
+            doc.perpetrator,
+            doc.summary,
+            doc.killed.low,
+            doc.killed.best,
+            doc.killed.high,
+            doc.killed.open_high,
+            doc.wounded.low,
+            doc.wounded.best,
+            doc.wounded.high,
+            doc.wounded.open_high,
+            doc.attackers_killed.low,
+            doc.attackers_killed.best,
+            doc.attackers_killed.high,
+            doc.attackers_killed.open_high,
+            doc.disputed,
+            state.sources.len() as u64,
+            merged,
+            state.last_seq,
+            json,
+        ])
+    })
+    .map_err(&err)?;
+    for s in &state.sources {
+        let k = figure_cols(s.figure(Measure::Killed));
+        let w = figure_cols(s.figure(Measure::Wounded));
+        let a = figure_cols(s.figure(Measure::AttackersKilled));
+        conn.prepare_cached(
+            "INSERT INTO view_source_figures VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
+             ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                root,
+                s.source,
+                s.published.map(|p| p.to_string()),
+                k.0,
+                k.1,
+                k.2,
+                k.3,
+                w.0,
+                w.1,
+                w.2,
+                w.3,
+                a.0,
+                a.1,
+                a.2,
+                a.3,
+                s.note,
+                s.citation,
+                s.event_seq,
+                s.event_id,
+                s.corrected,
+                s.reports,
+                s.corrections,
+                reconcile::stands_alone(state, &s.source),
+                reconcile::disagrees(state, &s.source),
+            ])
+        })
+        .map_err(&err)?;
+    }
+    for r in &state.responsibility {
+        conn.prepare_cached("INSERT INTO view_responsibility VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .and_then(|mut st| {
+                st.execute(params![
+                    root,
+                    r.event_seq,
+                    r.actor,
+                    r.stance.as_str(),
+                    r.source,
+                    r.published.map(|p| p.to_string()),
+                ])
+            })
+            .map_err(&err)?;
+    }
+    Ok(())
+}
+
+fn parse_state(json: &str, seq: u64) -> Result<IncidentState> {
+    serde_json::from_str(json).map_err(|e| Error::Corrupt {
+        seq,
+        problem: format!("a stored view state does not parse ({e}); run `chronicle rebuild`"),
+    })
+}
+
+/// Every incident's state after event `seq` (the current states when `seq` is the views'
+/// checkpoint): one indexed lookup per incident that existed by then.
+pub(crate) fn states_at(conn: &Connection, path: &Path, seq: u64) -> Result<Vec<IncidentState>> {
+    let err = sqlite_err(path);
+    let current = checkpoint(conn).map_err(&err)?;
+    let (sql, args): (&str, Vec<u64>) = if seq >= current {
+        ("SELECT state, last_seq FROM view_incidents", vec![])
+    } else {
+        (
+            "SELECT s.state, s.from_seq FROM view_incident_ids i
+             JOIN incident_states s ON s.incident = i.incident
+              AND s.from_seq = (SELECT MAX(from_seq) FROM incident_states
+                                WHERE incident = i.incident AND from_seq <= ?1)
+             WHERE i.first_seq <= ?1 AND (s.to_seq IS NULL OR s.to_seq > ?1)",
+            vec![seq],
+        )
+    };
+    let mut stmt = conn.prepare(sql).map_err(&err)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
+        })
+        .map_err(&err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(&err)?;
+    rows.iter().map(|(json, s)| parse_state(json, *s)).collect()
+}
+
+/// One incident's state after event `seq`, if it was in view then: one indexed lookup.
+pub(crate) fn state_of(
+    conn: &Connection,
+    path: &Path,
+    incident: &str,
+    seq: u64,
+) -> Result<Option<IncidentState>> {
+    let row: Option<(String, u64)> = conn
+        .query_row(
+            "SELECT state, from_seq FROM incident_states WHERE incident = ?1 AND from_seq <= ?2
+             AND (to_seq IS NULL OR to_seq > ?2) ORDER BY from_seq DESC LIMIT 1",
+            params![incident, seq],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(sqlite_err(path))?;
+    row.map(|(json, from)| parse_state(&json, from)).transpose()
+}
+
+/// The versions of one incident's state, in order: `(from_seq, to_seq, state)`.
+pub(crate) fn versions(
+    conn: &Connection,
+    path: &Path,
+    incident: &str,
+) -> Result<Vec<(u64, Option<u64>, IncidentState)>> {
+    let err = sqlite_err(path);
+    let mut stmt = conn
+        .prepare(
+            "SELECT from_seq, to_seq, state FROM incident_states WHERE incident = ?1 ORDER BY from_seq",
+        )
+        .map_err(&err)?;
+    let rows = stmt
+        .query_map([incident], |r| {
+            Ok((
+                r.get::<_, u64>(0)?,
+                r.get::<_, Option<u64>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(&err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(&err)?;
+    rows.into_iter()
+        .map(|(from, to, json)| Ok((from, to, parse_state(&json, from)?)))
+        .collect()
+}

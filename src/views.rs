@@ -1,0 +1,306 @@
+//! The view commands: `show`, `timeline`, `summary`, `sources`, `export`, `history`, `audit`,
+//! `diff` and `rebuild`. They parse, call the library and print; the views and their
+//! rendering live in `chronicle_core::project`.
+
+use std::io::Write;
+use std::path::Path;
+
+use chronicle_core::project::audit::Claim;
+use chronicle_core::project::render;
+use chronicle_core::project::{BestPolicy, Filter, GroupBy, Measure, Point, Query};
+use chronicle_core::time::parse_time_point;
+use chronicle_core::{EventLog, Invalid};
+
+/// Where in the log, which policy, which output.
+#[derive(Debug, clap::Args)]
+pub struct ViewArgs {
+    /// What the log said at this recorded time (a bare date: the end of that day, UTC).
+    #[arg(long, value_name = "TIME", conflicts_with = "at_seq")]
+    as_of: Option<String>,
+    /// The state after event N.
+    #[arg(long, value_name = "N")]
+    at_seq: Option<u64>,
+    /// Only what sources had published by this time (see PROJECTIONS.md for undated events).
+    #[arg(long, value_name = "TIME")]
+    known_by: Option<String>,
+    /// How the best figure is chosen: median, min, max, latest or source:NAME.
+    #[arg(long, value_name = "POLICY", default_value = "median")]
+    best: String,
+    #[command(flatten)]
+    out: OutArgs,
+}
+
+/// Output format.
+#[derive(Debug, clap::Args)]
+pub struct OutArgs {
+    /// JSON (schema chronicle.views/1, see PROJECTIONS.md).
+    #[arg(long)]
+    json: bool,
+    /// Width of the tables (default: $COLUMNS, else 80).
+    #[arg(long, value_name = "COLUMNS")]
+    width: Option<usize>,
+}
+
+impl OutArgs {
+    fn width(&self) -> usize {
+        self.width
+            .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+            .unwrap_or(render::DEFAULT_WIDTH)
+            .max(20)
+    }
+}
+
+/// Which incidents.
+#[derive(Debug, clap::Args)]
+pub struct FilterArgs {
+    /// Incidents whose date starts on or after this day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    from: Option<String>,
+    /// Incidents whose date starts on or before this day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    to: Option<String>,
+    /// Only this province.
+    #[arg(long)]
+    province: Option<String>,
+    /// Only this category.
+    #[arg(long)]
+    category: Option<String>,
+    /// Only incidents this source gave figures, a claim or a denial on.
+    #[arg(long)]
+    source: Option<String>,
+}
+
+fn day(flag: &str, s: &Option<String>) -> Result<Option<chrono::NaiveDate>, Invalid> {
+    s.as_deref()
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                .map_err(|_| Invalid::new(flag, d, "a day is YYYY-MM-DD, e.g. 2020-07-01"))
+        })
+        .transpose()
+}
+
+impl FilterArgs {
+    fn filter(&self) -> Result<Filter, Invalid> {
+        Ok(Filter {
+            from: day("--from", &self.from)?,
+            to: day("--to", &self.to)?,
+            province: self.province.clone(),
+            category: self.category.clone(),
+            source: self.source.clone(),
+        })
+    }
+}
+
+fn time(flag: &str, s: &str) -> Result<chrono::DateTime<chrono::Utc>, Invalid> {
+    parse_time_point(s).map_err(|e| Invalid::new(flag, s, e.to_string()))
+}
+
+impl ViewArgs {
+    fn query(&self, filter: Filter) -> Result<Query, Invalid> {
+        let point = match (&self.as_of, self.at_seq) {
+            (Some(t), _) => Point::AsOf(time("--as-of", t)?),
+            (None, Some(n)) => Point::AtSeq(n),
+            (None, None) => Point::Head,
+        };
+        Ok(Query {
+            point,
+            known_by: self
+                .known_by
+                .as_deref()
+                .map(|t| time("--known-by", t))
+                .transpose()?,
+            best: self.best.parse::<BestPolicy>()?,
+            filter,
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The incident id (a merged duplicate's id shows the incident it was merged into).
+    incident: String,
+    #[command(flatten)]
+    view: ViewArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    view: ViewArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+/// `summary` groups with the global `--by` (province, month, category or source; default
+/// province): that flag also names the recorder of appends, and clap allows one `--by`.
+#[derive(Debug, clap::Args)]
+pub struct SummaryArgs {
+    #[command(flatten)]
+    view: ViewArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The incident id.
+    incident: String,
+    #[command(flatten)]
+    out: OutArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("claim").required(true).args(["killed", "wounded"]))]
+pub struct AuditArgs {
+    /// The claimed number killed.
+    #[arg(long, value_name = "N")]
+    killed: Option<u64>,
+    /// The claimed number wounded.
+    #[arg(long, value_name = "N", conflicts_with = "killed")]
+    wounded: Option<u64>,
+    #[command(flatten)]
+    view: ViewArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The first point: a time (a bare date: the end of that day, UTC) or seq:N.
+    #[arg(long, value_name = "POINT")]
+    from: String,
+    /// The second point (default: the head).
+    #[arg(long, value_name = "POINT", default_value = "head")]
+    to: String,
+    /// How the best figure is chosen: median, min, max, latest or source:NAME.
+    #[arg(long, value_name = "POLICY", default_value = "median")]
+    best: String,
+    /// Only this province.
+    #[arg(long)]
+    province: Option<String>,
+    /// Only this category.
+    #[arg(long)]
+    category: Option<String>,
+    /// Only incidents this source gave figures, a claim or a denial on.
+    #[arg(long)]
+    source: Option<String>,
+    #[command(flatten)]
+    out: OutArgs,
+}
+
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    print(&(serde_json::to_string_pretty(value)? + "\n"))
+}
+
+pub fn show(db: &Path, args: ShowArgs) -> anyhow::Result<()> {
+    let log = EventLog::open(db)?;
+    let q = args.view.query(Filter::default())?;
+    let incident = log.show(&args.incident, &q)?;
+    if args.view.out.json {
+        return print_json(&incident);
+    }
+    print(&render::incident(
+        &incident,
+        &q.best.to_string(),
+        args.view.out.width(),
+    ))
+}
+
+pub fn timeline(db: &Path, args: ListArgs) -> anyhow::Result<()> {
+    let log = EventLog::open(db)?;
+    let incidents = log.timeline(&args.view.query(args.filter.filter()?)?)?;
+    if args.view.out.json {
+        return print_json(&incidents);
+    }
+    print(&render::timeline(&incidents, args.view.out.width()))
+}
+
+pub fn summary(db: &Path, by: Option<String>, args: SummaryArgs) -> anyhow::Result<()> {
+    let log = EventLog::open(db)?;
+    let by: GroupBy = by.as_deref().unwrap_or("province").parse()?;
+    let groups = log.summary(&args.view.query(args.filter.filter()?)?, by)?;
+    if args.view.out.json {
+        return print_json(&groups);
+    }
+    print(&render::summary(&groups, by, args.view.out.width()))
+}
+
+pub fn sources(db: &Path, args: ListArgs) -> anyhow::Result<()> {
+    let log = EventLog::open(db)?;
+    let rows = log.sources(&args.view.query(args.filter.filter()?)?)?;
+    if args.view.out.json {
+        return print_json(&rows);
+    }
+    print(&render::sources(&rows, args.view.out.width()))
+}
+
+pub fn export(db: &Path, args: ListArgs) -> anyhow::Result<()> {
+    let log = EventLog::open(db)?;
+    print_json(&log.export(&args.view.query(args.filter.filter()?)?)?)
+}
+
+pub fn history(db: &Path, args: HistoryArgs) -> anyhow::Result<()> {
+    let log = EventLog::open(db)?;
+    let history = log.history(&args.incident)?;
+    if args.out.json {
+        return print_json(&history);
+    }
+    print(&render::history(&history, args.out.width()))
+}
+
+pub fn audit(db: &Path, args: AuditArgs) -> anyhow::Result<()> {
+    let log = EventLog::open(db)?;
+    let claim = match (args.killed, args.wounded) {
+        (Some(value), _) => Claim {
+            measure: Measure::Killed,
+            value,
+        },
+        (None, Some(value)) => Claim {
+            measure: Measure::Wounded,
+            value,
+        },
+        (None, None) => {
+            return Err(
+                Invalid::new("--killed", "", "give the claimed --killed N or --wounded N").into(),
+            )
+        }
+    };
+    let report = log.audit(claim, &args.view.query(args.filter.filter()?)?)?;
+    if args.view.out.json {
+        return print_json(&report);
+    }
+    print(&render::audit(&report, args.view.out.width()))
+}
+
+pub fn diff(db: &Path, args: DiffArgs) -> anyhow::Result<()> {
+    let log = EventLog::open(db)?;
+    let from: Point = args.from.parse()?;
+    let to: Point = args.to.parse()?;
+    let filter = Filter {
+        province: args.province,
+        category: args.category,
+        source: args.source,
+        ..Filter::default()
+    };
+    let d = log.diff(from, to, &filter, &args.best.parse::<BestPolicy>()?)?;
+    if args.out.json {
+        return print_json(&d);
+    }
+    print(&render::diff(&d, args.out.width()))
+}
+
+pub fn rebuild(db: &Path) -> anyhow::Result<()> {
+    let mut log = EventLog::open(db)?;
+    let n = log.rebuild_views()?;
+    print(&format!(
+        "Rebuilt the views from {n} events (views version {}).\n",
+        chronicle_core::project::VIEWS_VERSION
+    ))
+}
