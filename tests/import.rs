@@ -113,6 +113,22 @@ fn killed_by_province_from_log(s: &Scratch) -> BTreeMap<String, u64> {
     totals
 }
 
+/// Killed per province (the best figure) from `chronicle summary --by province --json`.
+fn killed_by_province_from_summary(s: &Scratch) -> BTreeMap<String, u64> {
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["summary", "--by", "province", "--json"])).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["key"].as_str().unwrap().to_string(),
+                g["killed"]["best"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// Killed per province computed from the CSV alone: `column` summed per `province_column`,
 /// the province names resolved with the gazetteer (an empty name counts as `unknown`).
 fn killed_by_province_from_csv(
@@ -219,6 +235,7 @@ fn killed_by_province_matches_the_csv() {
     let from_log = killed_by_province_from_log(&s);
     let from_csv = killed_by_province_from_csv(&acled_sample(), "admin1", "fatalities");
     assert_eq!(from_log, from_csv);
+    assert_eq!(killed_by_province_from_summary(&s), from_csv);
     assert_eq!(from_csv.values().sum::<u64>(), 137);
     assert!(from_log.len() >= 20, "{from_log:?}");
 
@@ -227,6 +244,7 @@ fn killed_by_province_matches_the_csv() {
     let from_log = killed_by_province_from_log(&s);
     let from_csv = killed_by_province_from_csv(&ucdp_sample(), "adm_1", "best");
     assert_eq!(from_log, from_csv);
+    assert_eq!(killed_by_province_from_summary(&s), from_csv);
     // UCDP's "Hilmand province" is counted as Helmand; the two country-wide events apart.
     assert!(from_log.contains_key("Helmand") && !from_log.contains_key("Hilmand province"));
     assert!(from_log.contains_key("unknown"));
@@ -322,6 +340,9 @@ fn a_revised_release_appends_corrections_amendments_and_retractions() {
         &["import", "--from", "acled", "--full-release", p(&v2)],
     );
     step("2022-09-01T00:00:00Z", &["log", "--since", "210"]);
+    step("2022-09-01T00:00:00Z", &["history", "acled-AFG63558"]);
+    step("2022-09-01T00:00:00Z", &["history", "acled-AFG62470"]);
+    step("2022-09-01T00:00:00Z", &["history", "acled-AFG63876"]);
     // The same release again: nothing.
     step(
         "2022-09-02T00:00:00Z",
@@ -400,6 +421,7 @@ fn a_new_ucdp_release_corrects_the_figures_it_revised() {
     );
     assert!(out.contains("unchanged      134"), "{out}");
     insta::assert_snapshot!(s.ok(&["log", "--since", "270"]));
+    insta::assert_snapshot!("ucdp_history", s.ok(&["history", "ucdp-351342"]));
 }
 
 /// A small ACLED file with quoted commas and line breaks, and (optionally) a bad row.
@@ -634,6 +656,7 @@ fn killed_by_province_follows_a_revised_full_release() {
     let from_log = killed_by_province_from_log(&s);
     let from_csv = killed_by_province_from_csv(&v2, "admin1", "fatalities");
     assert_eq!(from_log, from_csv);
+    assert_eq!(killed_by_province_from_summary(&s), from_csv);
     // AFG63558 (Kabul) went from 3 to 5.
     let before = killed_by_province_from_csv(&acled_sample(), "admin1", "fatalities");
     assert_eq!(from_log["Kabul"], before["Kabul"] + 2);
