@@ -29,10 +29,6 @@ struct Cli {
     )]
     db: PathBuf,
 
-    /// Who records the events (default: $CHRONICLE_USER, else the OS user).
-    #[arg(long = "by", global = true, value_name = "NAME")]
-    recorded_by: Option<String>,
-
     /// Accept province names the gazetteer does not know, recording them as written.
     #[arg(long, global = true)]
     allow_unknown_place: bool,
@@ -173,37 +169,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init => write::init(&db),
         Command::Append(args) => write::append(
             &db,
-            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
             args,
         ),
         Command::Report(args) => write::report(
             &db,
-            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
             args,
         ),
         Command::Correct(args) => write::correct(
             &db,
-            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
             args,
         ),
         Command::Amend(args) => write::amend(
             &db,
-            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
             args,
         ),
         Command::Responsibility(args) => write::responsibility(
             &db,
-            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
             args,
         ),
         Command::Retract(args) => write::retract(
             &db,
-            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
             args,
         ),
         Command::Merge(args) => write::merge(
             &db,
-            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
             args,
         ),
         Command::Import(args) => import::import(
@@ -213,7 +209,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Show(args) => views::show(&db, args),
         Command::Timeline(args) => views::timeline(&db, args),
-        Command::Summary(args) => views::summary(&db, cli.recorded_by, args),
+        Command::Summary(args) => views::summary(&db, args),
         Command::Sources(args) => views::sources(&db, args),
         Command::Export(args) => views::export(&db, args),
         Command::History(args) => views::history(&db, args),

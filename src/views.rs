@@ -131,10 +131,11 @@ pub struct ListArgs {
     filter: FilterArgs,
 }
 
-/// `summary` groups with the global `--by` (province, month, category or source; default
-/// province): that flag also names the recorder of appends, and clap allows one `--by`.
 #[derive(Debug, clap::Args)]
 pub struct SummaryArgs {
+    /// Group the totals by province, month, category or source.
+    #[arg(long, value_name = "GROUP", default_value = "province", value_parser = ["province", "month", "category", "source"])]
+    by: String,
     #[command(flatten)]
     view: ViewArgs,
     #[command(flatten)]
@@ -222,9 +223,9 @@ pub fn timeline(db: &Path, args: ListArgs) -> anyhow::Result<()> {
     print(&render::timeline(&incidents, args.view.out.width()))
 }
 
-pub fn summary(db: &Path, by: Option<String>, args: SummaryArgs) -> anyhow::Result<()> {
+pub fn summary(db: &Path, args: SummaryArgs) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
-    let by: GroupBy = by.as_deref().unwrap_or("province").parse()?;
+    let by: GroupBy = args.by.parse()?;
     let groups = log.summary(&args.view.query(args.filter.filter()?)?, by)?;
     if args.view.out.json {
         return print_json(&groups);

@@ -77,8 +77,18 @@ fn print_appended(results: &[Appended]) {
     }
 }
 
+/// Who records the events: `--by`, else `$CHRONICLE_USER`, else the OS user.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Recorder {
+    /// Who records the events (default: $CHRONICLE_USER, else the OS user).
+    #[arg(long = "by", value_name = "NAME")]
+    pub by: Option<String>,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct AppendArgs {
+    #[command(flatten)]
+    pub recorder: Recorder,
     /// JSON Lines file, or - for standard input.
     #[arg(default_value = "-", value_name = "FILE|-")]
     file: String,
@@ -243,6 +253,8 @@ impl DetailArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
+    #[command(flatten)]
+    pub recorder: Recorder,
     /// The incident id, a readable slug such as 2020-07-30-puli-alam.
     #[arg(long)]
     incident: String,
@@ -362,6 +374,8 @@ fn append_one(
 
 #[derive(Debug, clap::Args)]
 pub struct CorrectArgs {
+    #[command(flatten)]
+    pub recorder: Recorder,
     /// The incident.
     #[arg(long)]
     incident: String,
@@ -388,6 +402,8 @@ pub fn correct(db: &Path, ctx: AppendContext, args: CorrectArgs) -> anyhow::Resu
 
 #[derive(Debug, clap::Args)]
 pub struct AmendArgs {
+    #[command(flatten)]
+    pub recorder: Recorder,
     /// The incident.
     #[arg(long)]
     incident: String,
@@ -415,6 +431,8 @@ pub fn amend(db: &Path, ctx: AppendContext, args: AmendArgs) -> anyhow::Result<(
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("stance").required(true).args(["claimed", "denied"])))]
 pub struct ResponsibilityArgs {
+    #[command(flatten)]
+    pub recorder: Recorder,
     /// The incident.
     #[arg(long)]
     incident: String,
@@ -466,6 +484,8 @@ pub fn responsibility(
 
 #[derive(Debug, clap::Args)]
 pub struct RetractArgs {
+    #[command(flatten)]
+    pub recorder: Recorder,
     /// The id of the event to retract (see `chronicle log`).
     event: String,
     /// Why it was entered in error.
@@ -492,6 +512,8 @@ pub fn retract(db: &Path, ctx: AppendContext, args: RetractArgs) -> anyhow::Resu
 
 #[derive(Debug, clap::Args)]
 pub struct MergeArgs {
+    #[command(flatten)]
+    pub recorder: Recorder,
     /// The duplicate incident.
     duplicate: String,
     /// The incident it duplicates.

@@ -191,7 +191,7 @@ fn concurrent_processes_lose_nothing() {
                 let mut ok = 0;
                 for line in input.lines() {
                     let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("chronicle"))
-                        .args(["--db", db.to_str().unwrap(), "--by", "writer", "append", "-"])
+                        .args(["--db", db.to_str().unwrap(), "append", "--by", "writer", "-"])
                         .stdin(std::process::Stdio::piped())
                         .stdout(std::process::Stdio::piped())
                         .stderr(std::process::Stdio::piped())

@@ -1,0 +1,343 @@
+//! The `geojson` export format: an RFC 7946 FeatureCollection with one
+//! Point feature per incident.
+//!
+//! - Coordinates are `[longitude, latitude]` (RFC 7946 order), from the
+//!   incident's reported coordinates, else its province centroid; the
+//!   property `coordinate_source` says which (`"reported"` or
+//!   `"province_centroid"`). An incident with neither has `"geometry": null`
+//!   (allowed by RFC 7946 section 3.2) and `coordinate_source: null`.
+//! - The provenance is the foreign member `"chronicle"` of the collection.
+//! - No `crs` member (RFC 7946 removed it: coordinates are WGS 84).
+//!
+//! Options: none. Output: pretty-printed JSON with a final newline.
+
+use chronicle_plugin_sdk::{Exporter, Incident, Options, Range, ViewDocument};
+use serde::Serialize;
+
+/// The GeoJSON exporter.
+#[derive(Debug)]
+pub struct GeoJson;
+
+impl Exporter for GeoJson {
+    const NAME: &'static str = "geojson";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const EXTENSION: &'static str = "geojson";
+    const DESCRIPTION: &'static str =
+        "RFC 7946 FeatureCollection: one point per incident (reported coordinates or province centroid)";
+    const TEXT: bool = true;
+
+    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
+        options.check_known(&[])?;
+        let mut out = serde_json::to_vec_pretty(&collection(doc)).map_err(|e| e.to_string())?;
+        out.push(b'\n');
+        Ok(out)
+    }
+}
+
+chronicle_plugin_sdk::export_plugin!(GeoJson);
+
+#[derive(Serialize)]
+struct FeatureCollection<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    chronicle: Provenance<'a>,
+    features: Vec<Feature<'a>>,
+}
+
+/// The `"chronicle"` foreign member.
+#[derive(Serialize)]
+struct Provenance<'a> {
+    schema: &'a str,
+    log_seq: u64,
+    log_hash: &'a str,
+    point: &'a chronicle_plugin_sdk::Point,
+    policy: &'a str,
+    generator: &'a str,
+    filters: &'a chronicle_plugin_sdk::Filters,
+    exporter: ExporterInfo<'a>,
+}
+
+#[derive(Serialize)]
+struct ExporterInfo<'a> {
+    name: &'a str,
+    version: &'a str,
+}
+
+#[derive(Serialize)]
+struct Feature<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    geometry: Option<Geometry>,
+    properties: Properties<'a>,
+}
+
+#[derive(Serialize)]
+struct Geometry {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    coordinates: [f64; 2],
+}
+
+#[derive(Serialize)]
+struct Properties<'a> {
+    incident: &'a str,
+    date: &'a str,
+    date_start: &'a str,
+    date_end: &'a str,
+    date_precision: &'static str,
+    country: Option<&'a str>,
+    province: &'a str,
+    province_code: Option<&'a str>,
+    district: Option<&'a str>,
+    locality: Option<&'a str>,
+    coordinate_source: Option<&'static str>,
+    coordinate_precision: Option<&'a str>,
+    category: &'a str,
+    target: Option<&'a str>,
+    perpetrator: Option<&'a str>,
+    summary: Option<&'a str>,
+    killed: &'a Range,
+    wounded: &'a Range,
+    attackers_killed: &'a Range,
+    disputed: bool,
+    sources: Vec<&'a str>,
+    last_seq: u64,
+}
+
+/// Whether a point can be written as an RFC 7946 position.
+fn valid(lat: f64, lon: f64) -> bool {
+    (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)
+}
+
+fn feature(i: &Incident) -> Feature<'_> {
+    // A point outside the WGS 84 ranges would make the file invalid: fall
+    // back to the centroid, else write no geometry.
+    let point = i
+        .map_point()
+        .filter(|(p, _)| valid(p.lat, p.lon))
+        .or_else(|| {
+            i.province_centroid
+                .filter(|c| valid(c.lat, c.lon))
+                .map(|c| (c, chronicle_plugin_sdk::CoordinateSource::ProvinceCentroid))
+        });
+    Feature {
+        kind: "Feature",
+        id: &i.incident,
+        geometry: point.map(|(p, _)| Geometry {
+            kind: "Point",
+            coordinates: [p.lon, p.lat],
+        }),
+        properties: Properties {
+            incident: &i.incident,
+            date: &i.date,
+            date_start: &i.date_start,
+            date_end: &i.date_end,
+            date_precision: i.date_precision.as_str(),
+            country: i.country.as_deref(),
+            province: &i.province,
+            province_code: i.province_code.as_deref(),
+            district: i.district.as_deref(),
+            locality: i.locality.as_deref(),
+            coordinate_source: point.map(|(_, source)| source.as_str()),
+            coordinate_precision: match point {
+                Some((_, chronicle_plugin_sdk::CoordinateSource::Reported)) => {
+                    i.coordinates.as_ref().and_then(|c| c.precision.as_deref())
+                }
+                Some(_) => Some("province"),
+                None => None,
+            },
+            category: &i.category,
+            target: i.target.as_deref(),
+            perpetrator: i.perpetrator.as_deref(),
+            summary: i.summary.as_deref(),
+            killed: &i.killed,
+            wounded: &i.wounded,
+            attackers_killed: &i.attackers_killed,
+            disputed: i.disputed,
+            sources: i.sources.iter().map(|s| s.source.as_str()).collect(),
+            last_seq: i.last_seq,
+        },
+    }
+}
+
+fn collection(doc: &ViewDocument) -> FeatureCollection<'_> {
+    let p = &doc.provenance;
+    FeatureCollection {
+        kind: "FeatureCollection",
+        chronicle: Provenance {
+            schema: &doc.schema,
+            log_seq: p.log_seq,
+            log_hash: &p.log_hash,
+            point: &p.point,
+            policy: &p.policy.best,
+            generator: &p.generator,
+            filters: &p.filters,
+            exporter: ExporterInfo {
+                name: GeoJson::NAME,
+                version: GeoJson::VERSION,
+            },
+        },
+        features: doc.incidents.iter().map(feature).collect(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chronicle_plugin_sdk::testing::{export_document, export_sample, sample_document};
+    use serde_json::Value;
+
+    /// Check the RFC 7946 rules that apply to what this plugin writes.
+    /// Returns the problems found.
+    pub fn rfc7946_problems(v: &Value) -> Vec<String> {
+        let mut problems = Vec::new();
+        let obj = match v.as_object() {
+            Some(o) => o,
+            None => return vec!["the top level is not an object".into()],
+        };
+        if obj.get("type") != Some(&Value::from("FeatureCollection")) {
+            problems.push("type is not FeatureCollection".into());
+        }
+        if obj.contains_key("crs") {
+            problems.push("a crs member (removed by RFC 7946, section 4)".into());
+        }
+        // Section 7.1: foreign members must not be GeoJSON members of
+        // another kind of object.
+        for reserved in ["coordinates", "geometries", "geometry", "properties"] {
+            if obj.contains_key(reserved) {
+                problems.push(format!("FeatureCollection has a `{reserved}` member"));
+            }
+        }
+        let Some(features) = obj.get("features").and_then(Value::as_array) else {
+            problems.push("features is not an array".into());
+            return problems;
+        };
+        for (n, f) in features.iter().enumerate() {
+            let Some(f) = f.as_object() else {
+                problems.push(format!("feature {n} is not an object"));
+                continue;
+            };
+            if f.get("type") != Some(&Value::from("Feature")) {
+                problems.push(format!("feature {n}: type is not Feature"));
+            }
+            if let Some(id) = f.get("id") {
+                if !(id.is_string() || id.is_number()) {
+                    problems.push(format!("feature {n}: id is neither string nor number"));
+                }
+            }
+            match f.get("properties") {
+                Some(Value::Object(_)) | Some(Value::Null) => {}
+                _ => problems.push(format!("feature {n}: properties missing or not an object")),
+            }
+            match f.get("geometry") {
+                Some(Value::Null) => {}
+                Some(Value::Object(g)) => {
+                    if g.get("type") != Some(&Value::from("Point")) {
+                        problems.push(format!("feature {n}: geometry is not a Point"));
+                    }
+                    let pos = g.get("coordinates").and_then(Value::as_array);
+                    match pos {
+                        Some(pos) if (2..=3).contains(&pos.len()) => {
+                            let nums: Vec<f64> = pos.iter().filter_map(Value::as_f64).collect();
+                            if nums.len() != pos.len() {
+                                problems.push(format!("feature {n}: a coordinate is not a number"));
+                            } else {
+                                if !(-180.0..=180.0).contains(&nums[0]) {
+                                    problems.push(format!(
+                                        "feature {n}: longitude {} out of range",
+                                        nums[0]
+                                    ));
+                                }
+                                if !(-90.0..=90.0).contains(&nums[1]) {
+                                    problems.push(format!(
+                                        "feature {n}: latitude {} out of range",
+                                        nums[1]
+                                    ));
+                                }
+                            }
+                        }
+                        _ => problems.push(format!(
+                            "feature {n}: a position must have two or three numbers"
+                        )),
+                    }
+                }
+                _ => problems.push(format!("feature {n}: geometry missing")),
+            }
+        }
+        problems
+    }
+
+    fn parse(bytes: Vec<u8>) -> Value {
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn sample_snapshot() {
+        let out = String::from_utf8(export_sample::<GeoJson>(&[]).unwrap()).unwrap();
+        insta::assert_snapshot!("sample", out);
+    }
+
+    #[test]
+    fn sample_follows_rfc_7946() {
+        let v = parse(export_sample::<GeoJson>(&[]).unwrap());
+        assert_eq!(rfc7946_problems(&v), Vec::<String>::new());
+        let features = v["features"].as_array().unwrap();
+        assert_eq!(features.len(), 5);
+        // Puli Alam: reported coordinates, longitude first.
+        let puli = &features[4];
+        assert_eq!(
+            puli["geometry"]["coordinates"],
+            serde_json::json!([69.0227, 33.9953])
+        );
+        assert_eq!(puli["properties"]["coordinate_source"], "reported");
+        // Nangarhar: the province centroid.
+        assert_eq!(
+            features[0]["properties"]["coordinate_source"],
+            "province_centroid"
+        );
+        assert_eq!(
+            features[0]["geometry"]["coordinates"],
+            serde_json::json!([70.62, 34.17])
+        );
+        // Faryab: no coordinates, no centroid.
+        assert_eq!(features[3]["geometry"], Value::Null);
+        assert_eq!(features[3]["properties"]["coordinate_source"], Value::Null);
+        assert_eq!(v["chronicle"]["log_seq"], 15);
+        assert_eq!(v["chronicle"]["exporter"]["name"], "geojson");
+    }
+
+    #[test]
+    fn the_validator_catches_mistakes() {
+        let mut v = parse(export_sample::<GeoJson>(&[]).unwrap());
+        v["crs"] = serde_json::json!({"type": "name"});
+        v["features"][0]["geometry"]["coordinates"] = serde_json::json!([34.17, 170.62]);
+        v["features"][1]["geometry"]["coordinates"] = serde_json::json!([1.0]);
+        v["features"][2]["properties"] = serde_json::json!(3);
+        let problems = rfc7946_problems(&v);
+        assert_eq!(problems.len(), 4, "{problems:?}");
+    }
+
+    #[test]
+    fn latitude_and_longitude_are_not_swapped_for_southern_western_points() {
+        let mut doc = sample_document();
+        doc.incidents[4].coordinates.as_mut().unwrap().lat = -12.5;
+        doc.incidents[4].coordinates.as_mut().unwrap().lon = -77.25;
+        let v = parse(export_document::<GeoJson>(&doc, &[]).unwrap());
+        assert_eq!(
+            v["features"][4]["geometry"]["coordinates"],
+            serde_json::json!([-77.25, -12.5])
+        );
+        assert!(rfc7946_problems(&v).is_empty());
+        doc.incidents[4].coordinates.as_mut().unwrap().lat = 95.0;
+        let v = parse(export_document::<GeoJson>(&doc, &[]).unwrap());
+        let puli = &v["features"][4];
+        assert_eq!(
+            puli["geometry"]["coordinates"],
+            serde_json::json!([69.19, 34.01])
+        );
+        assert_eq!(puli["properties"]["coordinate_source"], "province_centroid");
+        assert!(rfc7946_problems(&v).is_empty());
+    }
+}

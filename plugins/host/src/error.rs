@@ -1,0 +1,267 @@
+//! Everything that can go wrong finding, loading or running a plugin.
+
+use std::path::PathBuf;
+
+/// Whether a group/others-writable path is a directory or a library file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    /// A plugin directory.
+    Directory,
+    /// A plugin library.
+    Library,
+}
+
+impl std::fmt::Display for PathKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PathKind::Directory => "plugin directory",
+            PathKind::Library => "plugin library",
+        })
+    }
+}
+
+/// An error from the plugin host. Every message names the path involved.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// A directory given with `--plugin-dir` does not exist.
+    #[error("plugin directory {} does not exist", path.display())]
+    DirNotFound {
+        /// The directory.
+        path: PathBuf,
+    },
+
+    /// A plugin directory exists but is not a directory.
+    #[error("plugin directory {} is not a directory", path.display())]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+
+    /// A plugin directory or file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+
+    /// A directory or library is writable by group or others.
+    #[error(
+        "refusing to load from {kind} {path}: it is writable by group or others (mode {mode:04o}), \
+         so whoever can write to it could make chronicle run their code. Fix it with \
+         `chmod go-w {path}`, or pass --trust-plugin-dir if you trust everyone who can write to it",
+        path = path.display()
+    )]
+    Untrusted {
+        /// The path.
+        path: PathBuf,
+        /// Directory or library.
+        kind: PathKind,
+        /// Its permission bits.
+        mode: u32,
+    },
+
+    /// The file could not be loaded as a shared library.
+    #[error("{} is not a loadable shared library: {reason}", path.display())]
+    NotALibrary {
+        /// The file.
+        path: PathBuf,
+        /// What the dynamic loader said.
+        reason: String,
+    },
+
+    /// The library does not export a symbol every plugin has.
+    #[error(
+        "{} is not a chronicle plugin: it does not export `{symbol}` \
+         (is it a library for another program, or built for another plugin ABI?)",
+        path.display()
+    )]
+    MissingSymbol {
+        /// The library.
+        path: PathBuf,
+        /// The symbol looked for.
+        symbol: String,
+    },
+
+    /// The plugin was built for a newer plugin ABI than this host knows.
+    #[error(
+        "{} was built for plugin ABI version {found}, but this chronicle supports {}: \
+         upgrade chronicle, or use a plugin built for ABI version {max}",
+        path.display(),
+        versions(*min, *max)
+    )]
+    AbiTooNew {
+        /// The library.
+        path: PathBuf,
+        /// The version it reports.
+        found: u32,
+        /// Oldest supported.
+        min: u32,
+        /// Newest supported.
+        max: u32,
+    },
+
+    /// The plugin was built for an older plugin ABI than this host loads.
+    #[error(
+        "{} was built for plugin ABI version {found}, but this chronicle supports {}: \
+         rebuild the plugin with a current chronicle-plugin-sdk",
+        path.display(),
+        versions(*min, *max)
+    )]
+    AbiTooOld {
+        /// The library.
+        path: PathBuf,
+        /// The version it reports.
+        found: u32,
+        /// Oldest supported.
+        min: u32,
+        /// Newest supported.
+        max: u32,
+    },
+
+    /// The plugin's declaration is unusable.
+    #[error("{} has an invalid plugin declaration: {reason}", path.display())]
+    InvalidDeclaration {
+        /// The library.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// Two plugins claim the same format.
+    #[error(
+        "two plugins claim the format `{format}`: {} and {}; remove one of them \
+         (nothing was loaded)",
+        first.display(),
+        second.display()
+    )]
+    DuplicateFormat {
+        /// The format name.
+        format: String,
+        /// The plugin found first.
+        first: PathBuf,
+        /// The plugin found second.
+        second: PathBuf,
+    },
+
+    /// A plugin claims the name of a built-in format.
+    #[error(
+        "{} claims the format `{format}`, which is built into chronicle; rename the plugin's \
+         format (nothing was loaded)",
+        path.display()
+    )]
+    ReservedFormat {
+        /// The format name.
+        format: String,
+        /// The library.
+        path: PathBuf,
+    },
+
+    /// No plugin provides the format asked for.
+    #[error(
+        "no plugin provides the format `{format}`; available: {}",
+        list(available)
+    )]
+    UnknownFormat {
+        /// The format asked for.
+        format: String,
+        /// The formats plugins provide.
+        available: Vec<String>,
+    },
+
+    /// The plugin reported an error.
+    #[error("the {format} plugin ({}) failed: {message}", path.display())]
+    PluginFailed {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// Its message.
+        message: String,
+    },
+
+    /// The plugin panicked (and the SDK caught it).
+    #[error("the {format} plugin ({}) crashed and recovered: {message}", path.display())]
+    PluginPanicked {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// Its message.
+        message: String,
+    },
+
+    /// The plugin returned a status code the ABI does not define.
+    #[error(
+        "the {format} plugin ({}) returned the unknown status code {status} \
+         (expected 0, 1 or 2)",
+        path.display()
+    )]
+    UnknownStatus {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// The status returned.
+        status: i32,
+    },
+
+    /// A text format returned bytes that are not UTF-8.
+    #[error(
+        "the {format} plugin ({}) declares text output but returned bytes that are not \
+         UTF-8 (first invalid byte at offset {valid_up_to})",
+        path.display()
+    )]
+    InvalidUtf8 {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// Length of the valid prefix.
+        valid_up_to: usize,
+    },
+
+    /// The plugin returned more than [`MAX_OUTPUT_BYTES`](crate::MAX_OUTPUT_BYTES).
+    #[error(
+        "the {format} plugin ({}) returned {len} bytes, more than the maximum of {max} bytes",
+        path.display()
+    )]
+    OutputTooLarge {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// Bytes returned.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+
+    /// The plugin returned a buffer that breaks the ABI (null with a length).
+    #[error("the {format} plugin ({}) returned an invalid buffer: {reason}", path.display())]
+    InvalidOutput {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn versions(min: u32, max: u32) -> String {
+    if min == max {
+        format!("only version {max}")
+    } else {
+        format!("versions {min} to {max}")
+    }
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none (no plugins found)".to_owned()
+    } else {
+        names.join(", ")
+    }
+}

@@ -1,0 +1,350 @@
+//! Discover, load and run chronicle export plugins.
+//!
+//! Plugins are shared libraries with the C ABI of `chronicle_plugin.h`
+//! (see the `chronicle-plugin-sdk` crate). The host:
+//! - searches directories in order ([`SearchPath`]): `--plugin-dir`
+//!   directories, then `CHRONICLE_PLUGIN_PATH`, then the per-user
+//!   directory, then the directory of the running executable;
+//! - considers only files named like `libchronicle_plugin_*.so` (see
+//!   [`is_plugin_file_name`]);
+//! - refuses directories and libraries that group or others can write to,
+//!   unless told to trust them;
+//! - reads the ABI version first, then the declaration, and validates it;
+//! - refuses the whole set when two plugins claim one format or a plugin
+//!   claims a built-in format;
+//! - keeps every library it opened loaded until the process exits.
+//!
+//! ```no_run
+//! use chronicle_plugin_host::{HostOptions, PluginHost, SearchPath};
+//! use std::collections::BTreeMap;
+//!
+//! let host = PluginHost::discover(&SearchPath::standard(&[]), &HostOptions::default())?;
+//! for p in host.formats() {
+//!     println!("{} {} ({})", p.name, p.version, p.path.display());
+//! }
+//! let doc = chronicle_plugin_sdk::testing::sample_document_json();
+//! let out = host.export("markdown", &doc, &BTreeMap::new())?;
+//! std::fs::write(format!("chronology.{}", out.extension), &out.bytes)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod check;
+mod error;
+mod load;
+mod search;
+pub mod testing;
+
+pub use check::{check_library, CheckItem, CheckOutcome, CheckReport};
+pub use chronicle_plugin_sdk::abi::{ABI_VERSION, MAX_OUTPUT_BYTES, MIN_SUPPORTED_ABI_VERSION};
+pub use error::{HostError, PathKind};
+pub use search::{
+    is_plugin_file_name, plugin_file_name, user_plugin_dir, DirOrigin, SearchDir, SearchPath,
+    LIBRARY_STEM_PREFIXES, PLUGIN_PATH_ENV,
+};
+
+use load::LoadedPlugin;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Formats built into chronicle, which no plugin may claim.
+pub const BUILTIN_FORMATS: &[&str] = &["json"];
+
+/// How the host treats what it finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostOptions {
+    /// Load from directories and files that group or others can write to
+    /// (`--trust-plugin-dir`).
+    pub trust_plugin_dirs: bool,
+    /// Format names no plugin may claim (the built-in formats).
+    pub reserved_formats: Vec<String>,
+}
+
+impl Default for HostOptions {
+    /// Not trusting writable directories; [`BUILTIN_FORMATS`] reserved.
+    fn default() -> Self {
+        HostOptions {
+            trust_plugin_dirs: false,
+            reserved_formats: BUILTIN_FORMATS.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}
+
+/// What a plugin declares, and where it was loaded from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginInfo {
+    /// Format name.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// The plugin ABI version it was built for.
+    pub abi_version: u32,
+    /// One-line description.
+    pub description: String,
+    /// File extension of the output, without the dot.
+    pub extension: String,
+    /// Whether the output is UTF-8 text.
+    pub text: bool,
+    /// The library file.
+    pub path: PathBuf,
+    /// The kind of directory discovery found it in; `None` when loaded
+    /// directly by [`check_library`].
+    pub origin: Option<DirOrigin>,
+}
+
+/// The result of an export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOutput {
+    /// The exported bytes (UTF-8 when `text`).
+    pub bytes: Vec<u8>,
+    /// Suggested file extension, without the dot.
+    pub extension: String,
+    /// Whether `bytes` is UTF-8 text.
+    pub text: bool,
+}
+
+/// The loaded plugins, by format name.
+#[derive(Debug, Clone, Default)]
+pub struct PluginHost {
+    plugins: BTreeMap<String, LoadedPlugin>,
+    warnings: Vec<String>,
+}
+
+/// What one directory yielded.
+struct Scanned {
+    plugins: Vec<LoadedPlugin>,
+    warnings: Vec<String>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> HostError + '_ {
+    move |source| HostError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The plugin library files of a directory, sorted by name, plus
+/// warnings about libraries that do not follow the naming rule.
+fn candidates(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>), HostError> {
+    let mut files = Vec::new();
+    let mut warnings = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if !path.is_file() {
+            continue;
+        }
+        if is_plugin_file_name(&name) {
+            files.push(path);
+        } else if search::is_library_file_name(&name) {
+            warnings.push(format!(
+                "ignored {}: plugin libraries are named {}",
+                path.display(),
+                plugin_file_name("chronicle_plugin_NAME")
+            ));
+        }
+    }
+    files.sort();
+    warnings.sort();
+    Ok((files, warnings))
+}
+
+fn scan(
+    dir: &SearchDir,
+    options: &HostOptions,
+    seen_files: &mut BTreeSet<PathBuf>,
+) -> Result<Scanned, HostError> {
+    let configured = dir.origin.is_configured();
+    let mut out = Scanned {
+        plugins: Vec::new(),
+        warnings: Vec::new(),
+    };
+    check_trust_dir(&dir.path, options)?;
+    let (files, warnings) = candidates(&dir.path)?;
+    if configured {
+        out.warnings.extend(warnings);
+    }
+    for file in files {
+        let canonical = std::fs::canonicalize(&file).map_err(io_err(&file))?;
+        if !seen_files.insert(canonical) {
+            continue;
+        }
+        let loaded = load::check_trust(&file, PathKind::Library, options.trust_plugin_dirs)
+            .and_then(|()| load::load(&file));
+        match loaded {
+            Ok(mut plugin) => {
+                plugin.info.origin = Some(dir.origin);
+                out.plugins.push(plugin);
+            }
+            Err(e) if configured => return Err(e),
+            Err(e) => out.warnings.push(format!("skipped: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+fn check_trust_dir(dir: &Path, options: &HostOptions) -> Result<(), HostError> {
+    load::check_trust(dir, PathKind::Directory, options.trust_plugin_dirs)
+}
+
+impl PluginHost {
+    /// Search `search` for plugins and load them.
+    ///
+    /// In configured directories (`--plugin-dir`, `CHRONICLE_PLUGIN_PATH`,
+    /// the user directory) every error is fatal: a missing `--plugin-dir`,
+    /// a writable directory or library, a library that fails to load or
+    /// declares itself badly, two plugins claiming one format, a plugin
+    /// claiming a reserved format. Nothing is registered then. Missing
+    /// `CHRONICLE_PLUGIN_PATH` entries and a missing user directory are
+    /// skipped (with a warning for the former).
+    ///
+    /// The executable's directory is searched last and leniently (it is
+    /// searched without being asked for, and a build directory holds many
+    /// libraries): a library there that fails, or whose format is already
+    /// provided, is skipped with a warning.
+    pub fn discover(search: &SearchPath, options: &HostOptions) -> Result<PluginHost, HostError> {
+        let mut host = PluginHost {
+            plugins: BTreeMap::new(),
+            warnings: search.ignored.clone(),
+        };
+        let mut seen_dirs = BTreeSet::new();
+        let mut seen_files = BTreeSet::new();
+        for dir in &search.dirs {
+            match std::fs::metadata(&dir.path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => match dir.origin {
+                    DirOrigin::PluginDir => {
+                        return Err(HostError::DirNotFound {
+                            path: dir.path.clone(),
+                        })
+                    }
+                    DirOrigin::EnvVar => {
+                        host.warnings.push(format!(
+                            "ignored {} in {PLUGIN_PATH_ENV}: it does not exist",
+                            dir.path.display()
+                        ));
+                        continue;
+                    }
+                    DirOrigin::UserDir | DirOrigin::ExeDir => continue,
+                },
+                Err(source) => {
+                    return Err(HostError::Io {
+                        path: dir.path.clone(),
+                        source,
+                    })
+                }
+                Ok(meta) if !meta.is_dir() => {
+                    return Err(HostError::NotADirectory {
+                        path: dir.path.clone(),
+                    })
+                }
+                Ok(_) => {}
+            }
+            let canonical = std::fs::canonicalize(&dir.path).map_err(io_err(&dir.path))?;
+            if !seen_dirs.insert(canonical) {
+                continue;
+            }
+            match scan(dir, options, &mut seen_files) {
+                Ok(scanned) => {
+                    host.warnings.extend(scanned.warnings);
+                    for plugin in scanned.plugins {
+                        host.register(plugin, dir.origin, options)?;
+                    }
+                }
+                Err(e) if dir.origin.is_configured() => return Err(e),
+                Err(e) => host.warnings.push(format!("skipped: {e}")),
+            }
+        }
+        Ok(host)
+    }
+
+    fn register(
+        &mut self,
+        plugin: LoadedPlugin,
+        origin: DirOrigin,
+        options: &HostOptions,
+    ) -> Result<(), HostError> {
+        let name = plugin.info.name.clone();
+        let lenient = !origin.is_configured();
+        if options.reserved_formats.contains(&name) {
+            if lenient {
+                self.warnings.push(format!(
+                    "skipped {}: it claims the format `{name}`, which is built into chronicle",
+                    plugin.info.path.display()
+                ));
+                return Ok(());
+            }
+            return Err(HostError::ReservedFormat {
+                format: name,
+                path: plugin.info.path,
+            });
+        }
+        if let Some(existing) = self.plugins.get(&name) {
+            if lenient {
+                self.warnings.push(format!(
+                    "skipped {}: the format `{name}` is already provided by {}",
+                    plugin.info.path.display(),
+                    existing.info.path.display()
+                ));
+                return Ok(());
+            }
+            return Err(HostError::DuplicateFormat {
+                format: name,
+                first: existing.info.path.clone(),
+                second: plugin.info.path,
+            });
+        }
+        self.plugins.insert(name, plugin);
+        Ok(())
+    }
+
+    /// The loaded plugins, sorted by format name.
+    pub fn formats(&self) -> Vec<PluginInfo> {
+        self.plugins.values().map(|p| p.info.clone()).collect()
+    }
+
+    /// The plugin providing `format`, if any.
+    pub fn get(&self, format: &str) -> Option<&PluginInfo> {
+        self.plugins.get(format).map(|p| &p.info)
+    }
+
+    /// Things skipped or ignored during discovery, one sentence each.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Render `doc_json` (a `chronicle.views/1` document) with the plugin
+    /// for `format`, passing `options` as a JSON object of strings.
+    pub fn export(
+        &self,
+        format: &str,
+        doc_json: &[u8],
+        options: &BTreeMap<String, String>,
+    ) -> Result<ExportOutput, HostError> {
+        let Some(plugin) = self.plugins.get(format) else {
+            return Err(HostError::UnknownFormat {
+                format: format.to_owned(),
+                available: self.plugins.keys().cloned().collect(),
+            });
+        };
+        plugin.export(doc_json, &options_json(options))
+    }
+}
+
+/// Options as the JSON object the ABI passes.
+fn options_json(options: &BTreeMap<String, String>) -> Vec<u8> {
+    // A map of strings always serializes.
+    serde_json::to_vec(options).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The CLI may share a host between threads and wrap its errors in
+    /// `anyhow`.
+    #[test]
+    fn host_and_errors_cross_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<super::PluginHost>();
+        send_sync::<super::HostError>();
+        send_sync::<super::CheckReport>();
+    }
+}

@@ -1,0 +1,344 @@
+//! Opening libraries, reading declarations and calling plugins: the only
+//! unsafe code of the host.
+
+use crate::error::{HostError, PathKind};
+use crate::{ExportOutput, PluginInfo};
+use chronicle_plugin_sdk::abi::{
+    self, AbiVersionFn, Buffer, DeclareV1Fn, ExportFn, FreeFn, PluginDeclarationV1, ABI_VERSION,
+    DECLARATION_V1_SIZE, MAX_MESSAGE_BYTES, MAX_OUTPUT_BYTES, MIN_SUPPORTED_ABI_VERSION,
+};
+use libloading::Library;
+use std::ffi::{c_char, CStr};
+use std::path::Path;
+
+/// A loaded plugin: its description and its two functions. The library it
+/// came from is never unloaded, so the function pointers stay valid for the
+/// life of the process.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadedPlugin {
+    pub(crate) info: PluginInfo,
+    export_fn: ExportFn,
+    free_fn: FreeFn,
+}
+
+/// Refuse `path` when group or others may write to it (Unix), unless
+/// `trust` is set.
+pub(crate) fn check_trust(path: &Path, kind: PathKind, trust: bool) -> Result<(), HostError> {
+    if trust {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).map_err(|source| HostError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o022 != 0 {
+            return Err(HostError::Untrusted {
+                path: path.to_path_buf(),
+                kind,
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, kind);
+    Ok(())
+}
+
+/// Open a library and keep it open for the life of the process.
+///
+/// Opening runs the library's initialisers: callers check trust first.
+fn open(path: &Path) -> Result<&'static Library, HostError> {
+    #[cfg(unix)]
+    let lib = {
+        use libloading::os::unix::{Library as UnixLibrary, RTLD_LOCAL, RTLD_NOW};
+        // RTLD_NOW: an unresolved symbol fails here, with a message,
+        // instead of aborting the process at the first call.
+        // SAFETY: loading a library runs its initialisers; plugins are
+        // trusted code (directories are checked for write access first).
+        unsafe { UnixLibrary::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map(Library::from)
+    };
+    #[cfg(not(unix))]
+    // SAFETY: as above.
+    let lib = unsafe { Library::new(path) };
+    let lib = lib.map_err(|e| {
+        // dlerror() repeats the path: keep only the loader's reason.
+        let reason = e.to_string();
+        let prefix = format!("{}: ", path.display());
+        HostError::NotALibrary {
+            path: path.to_path_buf(),
+            reason: reason.strip_prefix(&prefix).unwrap_or(&reason).to_owned(),
+        }
+    })?;
+    // Never unloaded: unloading Rust (and many C) libraries is unsafe once
+    // they have run (thread-locals, atexit handlers), and plugins are few.
+    Ok(Box::leak(Box::new(lib)))
+}
+
+fn symbol<T: Copy>(lib: &'static Library, name: &[u8], path: &Path) -> Result<T, HostError> {
+    // SAFETY: `T` is the documented C signature of the symbol; the library
+    // stays loaded forever, so the copied function pointer stays valid.
+    unsafe { lib.get::<T>(name) }
+        .map(|s| *s)
+        .map_err(|_| HostError::MissingSymbol {
+            path: path.to_path_buf(),
+            symbol: String::from_utf8_lossy(name.strip_suffix(b"\0").unwrap_or(name)).into_owned(),
+        })
+}
+
+fn invalid(path: &Path, reason: impl Into<String>) -> HostError {
+    HostError::InvalidDeclaration {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Read a NUL-terminated UTF-8 string field of the declaration.
+fn string_field(ptr: *const c_char, field: &str, path: &Path) -> Result<String, HostError> {
+    if ptr.is_null() {
+        return Err(invalid(path, format!("`{field}` is a null pointer")));
+    }
+    // SAFETY: the ABI requires a NUL-terminated string that lives as long
+    // as the library (forever).
+    let s = unsafe { CStr::from_ptr(ptr) };
+    s.to_str()
+        .map(str::to_owned)
+        .map_err(|_| invalid(path, format!("`{field}` is not UTF-8")))
+}
+
+/// Load the library at `path` and read its declaration.
+pub(crate) fn load(path: &Path) -> Result<LoadedPlugin, HostError> {
+    let lib = open(path)?;
+    let abi_version_fn: AbiVersionFn = symbol(lib, abi::ABI_VERSION_SYMBOL, path)?;
+    // SAFETY: the symbol has this signature in every ABI version.
+    let version = unsafe { abi_version_fn() };
+    if version > ABI_VERSION {
+        return Err(HostError::AbiTooNew {
+            path: path.to_path_buf(),
+            found: version,
+            min: MIN_SUPPORTED_ABI_VERSION,
+            max: ABI_VERSION,
+        });
+    }
+    if version < MIN_SUPPORTED_ABI_VERSION {
+        return Err(HostError::AbiTooOld {
+            path: path.to_path_buf(),
+            found: version,
+            min: MIN_SUPPORTED_ABI_VERSION,
+            max: ABI_VERSION,
+        });
+    }
+    // Only version 1 exists; a later host dispatches on `version` here.
+    let declare: DeclareV1Fn = symbol(lib, abi::DECLARE_V1_SYMBOL, path)?;
+    // SAFETY: the documented signature of the version-1 declaration symbol.
+    let ptr = unsafe { declare() };
+    if ptr.is_null() {
+        return Err(invalid(
+            path,
+            "chronicle_plugin_declare_v1 returned a null pointer",
+        ));
+    }
+    if ptr.align_offset(std::mem::align_of::<PluginDeclarationV1>()) != 0 {
+        return Err(invalid(path, "the declaration pointer is misaligned"));
+    }
+    // Read the size first: the struct may be smaller than ours.
+    // SAFETY: non-null and aligned; `struct_size` is the first field of
+    // every revision of the declaration.
+    let size = unsafe { std::ptr::addr_of!((*ptr).struct_size).read() };
+    if (size as usize) < DECLARATION_V1_SIZE {
+        return Err(invalid(
+            path,
+            format!(
+                "struct_size is {size} bytes, smaller than the {DECLARATION_V1_SIZE} bytes of a \
+                 version-1 declaration"
+            ),
+        ));
+    }
+    // SAFETY: the plugin states the struct has at least our size.
+    let decl = unsafe { ptr.read() };
+    let name = string_field(decl.name, "name", path)?;
+    if !abi::is_valid_format_name(&name) {
+        return Err(invalid(
+            path,
+            format!(
+                "the format name {name:?} is not valid (it must match [a-z0-9][a-z0-9_-]* and \
+                 be at most {} bytes)",
+                abi::MAX_NAME_BYTES
+            ),
+        ));
+    }
+    let version_str = string_field(decl.version, "version", path)?;
+    if version_str.trim().is_empty() {
+        return Err(invalid(path, "`version` is empty"));
+    }
+    let extension = string_field(decl.extension, "extension", path)?;
+    if !abi::is_valid_extension(&extension) {
+        return Err(invalid(
+            path,
+            format!(
+                "the extension {extension:?} is not valid (letters, digits, '.', '_' and '-', \
+                 not starting with '.', at most {} bytes)",
+                abi::MAX_EXTENSION_BYTES
+            ),
+        ));
+    }
+    let description = string_field(decl.description, "description", path)?;
+    let text = match decl.text {
+        0 => false,
+        1 => true,
+        other => return Err(invalid(path, format!("`text` is {other}, expected 0 or 1"))),
+    };
+    let export_fn = decl
+        .export_fn
+        .ok_or_else(|| invalid(path, "`export_fn` is a null pointer"))?;
+    let free_fn = decl
+        .free_fn
+        .ok_or_else(|| invalid(path, "`free_fn` is a null pointer"))?;
+    Ok(LoadedPlugin {
+        info: PluginInfo {
+            name,
+            version: version_str,
+            abi_version: version,
+            description,
+            extension,
+            text,
+            path: path.to_path_buf(),
+            origin: None,
+        },
+        export_fn,
+        free_fn,
+    })
+}
+
+/// What came back from one call, before interpretation.
+enum Returned {
+    Ok(Vec<u8>),
+    Error(String),
+    Panic(String),
+    Unknown(i32),
+    TooLarge(usize),
+    NullWithLength(usize),
+}
+
+fn message(bytes: &[u8]) -> String {
+    let cut = &bytes[..bytes.len().min(MAX_MESSAGE_BYTES)];
+    let mut m = String::from_utf8_lossy(cut).trim_end().to_owned();
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        m.push_str(" […message cut]");
+    }
+    m
+}
+
+impl LoadedPlugin {
+    /// Call the export function and copy out what it returned. The plugin's
+    /// buffer is always handed back to its `free_fn`.
+    fn call(&self, doc_json: &[u8], options_json: &[u8]) -> Returned {
+        let mut out = Buffer::EMPTY;
+        // SAFETY: the pointers and lengths describe live slices; `out` is a
+        // valid, initialised Buffer. The function pointer stays valid since
+        // the library is never unloaded.
+        let status = unsafe {
+            (self.export_fn)(
+                doc_json.as_ptr(),
+                doc_json.len(),
+                options_json.as_ptr(),
+                options_json.len(),
+                &mut out,
+            )
+        };
+        let returned = if out.data.is_null() {
+            if out.len != 0 {
+                return Returned::NullWithLength(out.len);
+            }
+            match status {
+                abi::STATUS_OK => Returned::Ok(Vec::new()),
+                abi::STATUS_ERROR => Returned::Error(String::new()),
+                abi::STATUS_PANIC => Returned::Panic(String::new()),
+                other => Returned::Unknown(other),
+            }
+        } else {
+            let copy = |limit: usize| {
+                // SAFETY: the ABI says `data` is valid for `len` bytes until
+                // it is freed; we read at most `len`.
+                unsafe { std::slice::from_raw_parts(out.data, out.len.min(limit)) }.to_vec()
+            };
+            match status {
+                abi::STATUS_OK if out.len > MAX_OUTPUT_BYTES => Returned::TooLarge(out.len),
+                abi::STATUS_OK => Returned::Ok(copy(out.len)),
+                abi::STATUS_ERROR => Returned::Error(message(&copy(MAX_MESSAGE_BYTES + 1))),
+                abi::STATUS_PANIC => Returned::Panic(message(&copy(MAX_MESSAGE_BYTES + 1))),
+                other => Returned::Unknown(other),
+            }
+        };
+        if !out.data.is_null() {
+            // SAFETY: hands the plugin's own buffer back, exactly once.
+            unsafe { (self.free_fn)(out.data, out.len) };
+        }
+        returned
+    }
+
+    /// Run the plugin and check what it returned.
+    pub(crate) fn export(
+        &self,
+        doc_json: &[u8],
+        options_json: &[u8],
+    ) -> Result<ExportOutput, HostError> {
+        let format = || self.info.name.clone();
+        let path = || self.info.path.clone();
+        match self.call(doc_json, options_json) {
+            Returned::Ok(bytes) => {
+                if self.info.text {
+                    if let Err(e) = std::str::from_utf8(&bytes) {
+                        return Err(HostError::InvalidUtf8 {
+                            format: format(),
+                            path: path(),
+                            valid_up_to: e.valid_up_to(),
+                        });
+                    }
+                }
+                Ok(ExportOutput {
+                    bytes,
+                    extension: self.info.extension.clone(),
+                    text: self.info.text,
+                })
+            }
+            Returned::Error(message) => Err(HostError::PluginFailed {
+                format: format(),
+                path: path(),
+                message: if message.is_empty() {
+                    "(no message)".to_owned()
+                } else {
+                    message
+                },
+            }),
+            Returned::Panic(message) => Err(HostError::PluginPanicked {
+                format: format(),
+                path: path(),
+                message: if message.is_empty() {
+                    "(no message)".to_owned()
+                } else {
+                    message
+                },
+            }),
+            Returned::Unknown(status) => Err(HostError::UnknownStatus {
+                format: format(),
+                path: path(),
+                status,
+            }),
+            Returned::TooLarge(len) => Err(HostError::OutputTooLarge {
+                format: format(),
+                path: path(),
+                len,
+                max: MAX_OUTPUT_BYTES,
+            }),
+            Returned::NullWithLength(len) => Err(HostError::InvalidOutput {
+                format: format(),
+                path: path(),
+                reason: format!("a null pointer with a length of {len} bytes"),
+            }),
+        }
+    }
+}

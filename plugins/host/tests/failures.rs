@@ -1,0 +1,350 @@
+//! Every way a plugin can be broken gives a clear error naming the path,
+//! never a crash of the host. Each message is pinned in a snapshot.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use chronicle_plugin_host::{
+    check_library, DirOrigin, HostError, HostOptions, PluginHost, SearchPath,
+};
+use std::path::PathBuf;
+use support::*;
+
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        settings().bind(|| insta::assert_snapshot!($name, $value))
+    };
+}
+
+#[test]
+fn a_file_that_is_not_a_shared_library() {
+    let dir = plugin_dir();
+    let file = dir.path().join(chronicle_plugin_host::plugin_file_name(
+        "chronicle_plugin_notes",
+    ));
+    std::fs::write(
+        &file,
+        "Puli Alam, 30 July 2020: AFP 17 killed, Ministry of Defense 8 killed.\n".repeat(20),
+    )
+    .unwrap();
+    set_mode(&file, 0o644);
+    let err = discover_err(&[dir.path()]);
+    assert!(err.contains(&file.display().to_string()), "{err}");
+    // The reason is the dynamic loader's own words (glibc's here).
+    #[cfg(target_os = "linux")]
+    snap!("not_a_library", err);
+    // The same through `plugins check`.
+    let err = check_library(&file, &HostOptions::default()).unwrap_err();
+    assert!(matches!(err, HostError::NotALibrary { .. }));
+}
+
+#[test]
+fn a_library_without_the_plugin_symbols() {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_no_symbols", "other");
+    snap!("missing_symbols", discover_err(&[dir.path()]));
+}
+
+#[test]
+fn an_abi_version_too_new() {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_abi_too_new", "future");
+    snap!("abi_too_new", discover_err(&[dir.path()]));
+}
+
+#[test]
+fn an_abi_version_too_old() {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_abi_too_old", "past");
+    snap!("abi_too_old", discover_err(&[dir.path()]));
+}
+
+#[test]
+fn a_declaration_with_a_null_pointer() {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_null_name", "null");
+    snap!("null_name", discover_err(&[dir.path()]));
+}
+
+#[test]
+fn a_declaration_with_a_too_small_struct_size() {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_small_struct", "small");
+    snap!("small_struct", discover_err(&[dir.path()]));
+}
+
+#[test]
+fn a_declaration_with_an_invalid_name() {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_bad_name", "bad_name");
+    snap!("bad_name", discover_err(&[dir.path()]));
+}
+
+#[test]
+fn two_plugins_claiming_the_same_format_in_two_directories() {
+    let first = plugin_dir();
+    let second = plugin_dir();
+    let a = install(first.path(), "chronicle_testplugin_misbehave", "misbehave");
+    let b = install(
+        second.path(),
+        "chronicle_testplugin_misbehave",
+        "misbehave_copy",
+    );
+    let err = discover_err(&[first.path(), second.path()]);
+    assert!(err.contains(&a.display().to_string()) && err.contains(&b.display().to_string()));
+    // Which directory is which in the redacted snapshot: the first one given.
+    assert!(err.find(&a.display().to_string()) < err.find(&b.display().to_string()));
+    snap!("duplicate_format", err);
+}
+
+#[test]
+fn two_plugins_claiming_the_same_format_in_one_directory() {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_misbehave", "a");
+    install(dir.path(), "chronicle_testplugin_misbehave", "b");
+    snap!("duplicate_format_same_dir", discover_err(&[dir.path()]));
+}
+
+#[test]
+fn the_same_directory_twice_is_not_a_conflict() {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_misbehave", "misbehave");
+    let host = discover(&[dir.path(), dir.path()]).unwrap();
+    assert_eq!(host.formats().len(), 1);
+}
+
+#[test]
+fn a_plugin_claiming_a_built_in_format() {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_claims_json", "json");
+    snap!("reserved_format", discover_err(&[dir.path()]));
+
+    // The reserved list is the caller's.
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_misbehave", "misbehave");
+    let options = HostOptions {
+        reserved_formats: vec!["json".into(), "misbehave".into()],
+        ..HostOptions::default()
+    };
+    let err = PluginHost::discover(&search(&[dir.path()]), &options).unwrap_err();
+    assert!(matches!(err, HostError::ReservedFormat { ref format, .. } if format == "misbehave"));
+}
+
+fn misbehave_host() -> (tempfile::TempDir, PluginHost) {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_misbehave", "misbehave");
+    let host = discover(&[dir.path()]).unwrap();
+    (dir, host)
+}
+
+fn export_err(host: &PluginHost, mode: &str) -> String {
+    host.export("misbehave", &sample(), &opts(&[("mode", mode)]))
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn a_plugin_that_returns_an_error() {
+    let (_dir, host) = misbehave_host();
+    snap!("plugin_error", export_err(&host, "error"));
+}
+
+#[test]
+fn a_plugin_that_panics_does_not_take_the_host_down() {
+    let (_dir, host) = misbehave_host();
+    snap!("plugin_panic", export_err(&host, "panic"));
+    // The host and the plugin keep working afterwards.
+    let out = host.export("misbehave", &sample(), &opts(&[])).unwrap();
+    assert_eq!(out.bytes, b"misbehave: 5 incidents");
+}
+
+#[test]
+fn output_that_is_not_utf8_for_a_text_format() {
+    let (_dir, host) = misbehave_host();
+    snap!("non_utf8", export_err(&host, "non-utf8"));
+}
+
+#[test]
+fn output_larger_than_the_maximum() {
+    let (_dir, host) = misbehave_host();
+    snap!("too_large", export_err(&host, "huge"));
+}
+
+#[test]
+fn an_unknown_status_code_and_the_buffer_is_still_freed() {
+    let dir = plugin_dir();
+    let path = install(dir.path(), "chronicle_testplugin_bad_status", "bad_status");
+    let host = discover(&[dir.path()]).unwrap();
+    let err = host
+        .export("bad-status", &sample(), &opts(&[]))
+        .unwrap_err()
+        .to_string();
+    snap!("unknown_status", err);
+    // The host handed the plugin's buffer back to the plugin's free.
+    // SAFETY: the library is already loaded (and never unloaded); the
+    // symbol has this signature.
+    let live = unsafe {
+        let lib = libloading::Library::new(&path).unwrap();
+        let f = lib
+            .get::<unsafe extern "C" fn() -> i64>(b"chronicle_testplugin_live_buffers\0")
+            .unwrap();
+        let live = f();
+        std::mem::forget(lib);
+        live
+    };
+    assert_eq!(live, 0);
+}
+
+#[test]
+fn an_unknown_format() {
+    let (_dir, host) = misbehave_host();
+    let err = host.export("pdf", &sample(), &opts(&[])).unwrap_err();
+    snap!("unknown_format", err.to_string());
+}
+
+#[test]
+fn a_missing_plugin_dir() {
+    let dir = plugin_dir();
+    let missing = dir.path().join("no-such-dir");
+    snap!("missing_dir", discover_err(&[&missing]));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_writable_by_others_is_refused_unless_trusted() {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_misbehave", "misbehave");
+    set_mode(dir.path(), 0o777);
+    snap!("untrusted_dir", discover_err(&[dir.path()]));
+    let trusting = HostOptions {
+        trust_plugin_dirs: true,
+        ..HostOptions::default()
+    };
+    let host = PluginHost::discover(&search(&[dir.path()]), &trusting).unwrap();
+    assert!(host.get("misbehave").is_some());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_library_writable_by_group_is_refused() {
+    let dir = plugin_dir();
+    let lib = install(dir.path(), "chronicle_testplugin_misbehave", "misbehave");
+    set_mode(&lib, 0o775);
+    snap!("untrusted_library", discover_err(&[dir.path()]));
+    let err = check_library(&lib, &HostOptions::default()).unwrap_err();
+    assert!(matches!(err, HostError::Untrusted { .. }));
+}
+
+#[test]
+fn the_executable_directory_skips_what_is_broken() {
+    // Searched without being asked for, the executable's directory only
+    // warns: a build directory holds stale and unrelated libraries.
+    let configured = plugin_dir();
+    let exe = plugin_dir();
+    install(
+        configured.path(),
+        "chronicle_testplugin_misbehave",
+        "misbehave",
+    );
+    install(
+        exe.path(),
+        "chronicle_testplugin_misbehave",
+        "misbehave_again",
+    );
+    install(exe.path(), "chronicle_testplugin_abi_too_new", "future");
+    install(exe.path(), "chronicle_testplugin_claims_json", "json");
+    install(exe.path(), "chronicle_testplugin_bad_status", "bad_status");
+    let mut path = search(&[configured.path()]);
+    path.push(exe.path().to_path_buf(), DirOrigin::ExeDir);
+    let host = PluginHost::discover(&path, &HostOptions::default()).unwrap();
+    let found: Vec<(String, DirOrigin)> = host
+        .formats()
+        .into_iter()
+        .map(|p| (p.name, p.origin.unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("bad-status".to_owned(), DirOrigin::ExeDir),
+            ("misbehave".to_owned(), DirOrigin::PluginDir),
+        ]
+    );
+    snap!("exe_dir_warnings", host.warnings().join("\n"));
+}
+
+#[test]
+fn missing_env_dirs_and_user_dir_are_skipped() {
+    let dir = plugin_dir();
+    install(dir.path(), "chronicle_testplugin_misbehave", "misbehave");
+    let gone = dir.path().join("gone");
+    let env = std::env::join_paths([gone.clone(), dir.path().to_path_buf()]).unwrap();
+    let path = SearchPath::from_parts(&[], Some(&env), Some(dir.path().join("user")), None);
+    let host = PluginHost::discover(&path, &HostOptions::default()).unwrap();
+    assert!(host.get("misbehave").is_some());
+    assert_eq!(host.formats()[0].origin, Some(DirOrigin::EnvVar));
+    snap!("missing_env_dir", host.warnings().join("\n"));
+}
+
+#[test]
+fn files_that_do_not_follow_the_naming_rule_are_ignored_with_a_warning() {
+    let dir = plugin_dir();
+    let lib = lib("chronicle_testplugin_misbehave");
+    let odd = dir
+        .path()
+        .join(chronicle_plugin_host::plugin_file_name("myformat"));
+    std::fs::copy(lib, &odd).unwrap();
+    std::fs::write(dir.path().join("README.txt"), "not a plugin").unwrap();
+    let host = discover(&[dir.path()]).unwrap();
+    assert!(host.formats().is_empty());
+    snap!("naming_rule_warning", host.warnings().join("\n"));
+}
+
+#[test]
+fn check_reports_a_plugin_that_breaks_at_run_time() {
+    let path: PathBuf = lib("chronicle_testplugin_bad_status");
+    let report = check_library(&path, &HostOptions::default()).unwrap();
+    assert!(!report.passed());
+    snap!("check_bad_status", report.to_string());
+}
+
+#[test]
+fn check_passes_a_well_behaved_plugin() {
+    let dir = plugin_dir();
+    let path = install(dir.path(), "chronicle_testplugin_misbehave", "misbehave");
+    let report = check_library(&path, &HostOptions::default()).unwrap();
+    assert!(report.passed(), "{report}");
+    snap!("check_misbehave", report.to_string());
+    let out = report.sample_output.unwrap();
+    assert_eq!(out.bytes, b"misbehave: 5 incidents");
+}
+
+#[test]
+fn check_flags_a_reserved_name_and_the_file_name() {
+    let report = check_library(
+        &lib("chronicle_testplugin_claims_json"),
+        &HostOptions::default(),
+    )
+    .unwrap();
+    assert!(!report.passed());
+    snap!("check_claims_json", report.to_string());
+}
+
+#[test]
+fn exports_run_concurrently() {
+    let (_dir, host) = misbehave_host();
+    let doc = sample();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (host, doc) = (&host, &doc);
+                s.spawn(move || {
+                    let mode = if i % 2 == 0 { "ok" } else { "panic" };
+                    host.export("misbehave", doc, &opts(&[("mode", mode)]))
+                        .is_ok()
+                })
+            })
+            .collect();
+        let ok: Vec<bool> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(ok, [true, false, true, false, true, false, true, false]);
+    });
+}

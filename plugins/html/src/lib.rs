@@ -1,0 +1,909 @@
+//! The `html` export format: one self-contained page.
+//!
+//! Inline CSS and inline SVG only: no script, no external resource, so the
+//! page renders the same offline, in a mail client or archived. Contents:
+//! summary figures; the timeline as a table (every source's figures,
+//! disputed incidents highlighted); an SVG bar chart of killed and wounded
+//! per day and one per province, each range drawn from low to high with
+//! the best figure marked; the sources with their citations; a footer and
+//! `<meta>` tags stating the provenance.
+//!
+//! Options: none.
+
+use chronicle_plugin_sdk::view::{civil_from_days, days_from_civil, human_date, parse_day};
+use chronicle_plugin_sdk::{
+    DatePrecision, Exporter, Incident, Options, Range, SourceFigures, ViewDocument,
+};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// The HTML exporter.
+#[derive(Debug)]
+pub struct Html;
+
+impl Exporter for Html {
+    const NAME: &'static str = "html";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const EXTENSION: &'static str = "html";
+    const DESCRIPTION: &'static str =
+        "Self-contained HTML page: timeline table and SVG charts per day and per province";
+    const TEXT: bool = true;
+
+    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
+        options.check_known(&[])?;
+        Ok(render(doc).into_bytes())
+    }
+}
+
+chronicle_plugin_sdk::export_plugin!(Html);
+
+/// Escape text for HTML content and quoted attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A link to a citation when it is an http(s) URL, else the escaped text.
+fn citation_html(citation: &str, label: &str) -> String {
+    if citation.starts_with("https://") || citation.starts_with("http://") {
+        format!("<a href=\"{}\">{}</a>", esc(citation), esc(label))
+    } else {
+        esc(citation)
+    }
+}
+
+const STYLE: &str = r#"
+:root { --killed: #b2182b; --killed-range: #eea3a3; --wounded: #2166ac; --wounded-range: #a9c9e8;
+        --ink: #1f2328; --muted: #59636e; --rule: #d8dee4; --disputed: #fff3cd; --badge: #b35900; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #f3f4f6; color: var(--ink);
+       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1100px; margin: 0 auto; padding: 28px 32px 16px; background: #fff; }
+h1 { font-size: 1.9em; line-height: 1.2; margin: 0 0 .2em; }
+h2 { font-size: 1.3em; margin: 1.6em 0 .5em; padding-bottom: .2em; border-bottom: 1px solid var(--rule); }
+p.lede { color: var(--muted); margin: 0 0 1em; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 1em 0; }
+.card { border: 1px solid var(--rule); border-radius: 8px; padding: 10px 16px; min-width: 170px; }
+.card .label { color: var(--muted); font-size: .85em; text-transform: uppercase; letter-spacing: .04em; }
+.card .value { font-size: 1.5em; font-weight: 650; }
+.card .detail { color: var(--muted); font-size: .85em; }
+.card.killed .value { color: var(--killed); }
+.card.wounded .value { color: var(--wounded); }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; min-width: 760px; }
+th, td { text-align: left; vertical-align: top; padding: 8px 10px; border-bottom: 1px solid var(--rule); }
+th { font-size: .85em; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+td.date { white-space: nowrap; }
+td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.num .best { display: block; color: var(--muted); font-size: .85em; }
+tr.disputed td { background: var(--disputed); }
+.badge { display: inline-block; margin-left: 4px; padding: 0 6px; border-radius: 4px; background: var(--badge);
+         color: #fff; font-size: .75em; font-weight: 650; text-transform: uppercase; letter-spacing: .03em; }
+.category { font-weight: 650; }
+.meta, .figures { color: var(--muted); font-size: .9em; }
+ul.figures { margin: 0; padding-left: 1.1em; }
+ul.figures li.differs { color: var(--ink); }
+figure { margin: 0 0 1em; }
+figcaption { color: var(--muted); font-size: .9em; }
+svg { display: block; width: 100%; height: auto; }
+svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; font-size: 12px; fill: #3d444d; }
+svg .axis { stroke: #8c959f; stroke-width: 1; }
+svg .grid { stroke: #eaeef2; stroke-width: 1; }
+.legend { display: flex; flex-wrap: wrap; gap: 16px; color: var(--muted); font-size: .85em; margin: .3em 0 .6em; }
+.swatch { display: inline-block; width: 22px; height: 10px; vertical-align: middle; margin-right: 5px; }
+ol.sources { overflow-wrap: anywhere; }
+ol.sources li { margin-bottom: .3em; }
+footer { color: var(--muted); font-size: .85em; border-top: 1px solid var(--rule); margin-top: 2em; padding-top: .8em; }
+code { font-size: .9em; word-break: break-all; }
+@media (max-width: 640px) { main { padding: 16px 14px 8px; } h1 { font-size: 1.5em; } }
+"#;
+
+/// The extent of a range for a table cell: `8–17`, `14+`, `—`.
+fn span_text(r: &Range) -> String {
+    r.span("–").unwrap_or_else(|| "—".to_owned())
+}
+
+fn range_cell(r: &Range, disputed: bool) -> String {
+    let mut cell = esc(&span_text(r));
+    if disputed {
+        cell.push_str("<span class=\"badge\">disputed</span>");
+    }
+    if let (Some(best), Some(low), Some(high)) = (r.best, r.low, r.high) {
+        if low != high {
+            let _ = write!(cell, "<span class=\"best\">best {best}</span>");
+        }
+    }
+    cell
+}
+
+fn source_item(s: &SourceFigures, differs: bool) -> String {
+    let mut parts = Vec::new();
+    if let Some(f) = &s.killed {
+        parts.push(format!("{} killed", esc(&f.text)));
+    }
+    if let Some(f) = &s.wounded {
+        parts.push(format!("{} wounded", esc(&f.text)));
+    }
+    if let Some(f) = &s.attackers_killed {
+        if f.text.contains("attacker") {
+            parts.push(format!("{} killed", esc(&f.text)));
+        } else {
+            parts.push(format!("{} attackers killed", esc(&f.text)));
+        }
+    }
+    let figures = if parts.is_empty() {
+        "no figures".to_owned()
+    } else {
+        parts.join(", ")
+    };
+    let mut item = format!(
+        "<li{}><strong>{}</strong>",
+        if differs { " class=\"differs\"" } else { "" },
+        esc(&s.source)
+    );
+    if let Some(p) = &s.published {
+        let _ = write!(item, " ({})", esc(&human_date(p)));
+    }
+    let _ = write!(item, ": {figures}");
+    if s.corrected {
+        item.push_str(" (corrected)");
+    }
+    if let Some(c) = &s.citation {
+        let _ = write!(item, " [{}]", citation_html(c, "source"));
+    }
+    if let Some(n) = &s.note {
+        let _ = write!(item, "<br><em>{}</em>", esc(n));
+    }
+    item.push_str("</li>");
+    item
+}
+
+fn timeline_row(out: &mut String, i: &Incident) {
+    let _ = write!(
+        out,
+        "<tr id=\"{}\"{}>",
+        esc(&i.incident),
+        if i.disputed {
+            " class=\"disputed\""
+        } else {
+            ""
+        }
+    );
+    let _ = write!(out, "<td class=\"date\">{}</td>", esc(&human_date(&i.date)));
+    let _ = write!(out, "<td>{}</td>", esc(&i.place()));
+    let _ = write!(
+        out,
+        "<td><span class=\"category\">{}</span>",
+        esc(&i.category)
+    );
+    if let Some(s) = &i.summary {
+        let _ = write!(out, "<br>{}", esc(s));
+    }
+    let mut meta = Vec::new();
+    if let Some(t) = &i.target {
+        meta.push(format!("Target: {}", esc(t)));
+    }
+    if let Some(p) = &i.perpetrator {
+        meta.push(format!("Perpetrator: {}", esc(p)));
+    }
+    for r in &i.responsibility {
+        let mut m = format!(
+            "{} {} responsibility ({}",
+            esc(&r.actor),
+            r.stance.as_str(),
+            esc(&r.source)
+        );
+        if let Some(p) = &r.published {
+            let _ = write!(m, ", {}", esc(&human_date(p)));
+        }
+        m.push(')');
+        meta.push(m);
+    }
+    if !i.attackers_killed.is_unknown() {
+        meta.push(format!(
+            "Attackers killed: {}",
+            esc(&span_text(&i.attackers_killed))
+        ));
+    }
+    if !meta.is_empty() {
+        let _ = write!(out, "<div class=\"meta\">{}</div>", meta.join(" · "));
+    }
+    out.push_str("</td>");
+    let killed_disputed = i.disputed && differs(i, |s| s.killed.as_ref().map(|f| f.text.as_str()));
+    let wounded_disputed =
+        i.disputed && differs(i, |s| s.wounded.as_ref().map(|f| f.text.as_str()));
+    let _ = write!(
+        out,
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td>",
+        range_cell(&i.killed, killed_disputed),
+        range_cell(&i.wounded, wounded_disputed)
+    );
+    out.push_str("<td><ul class=\"figures\">");
+    for s in &i.sources {
+        out.push_str(&source_item(s, i.disputed));
+    }
+    out.push_str("</ul></td></tr>\n");
+}
+
+/// Whether the sources give different values for a figure.
+fn differs(i: &Incident, pick: fn(&SourceFigures) -> Option<&str>) -> bool {
+    let mut values: Vec<&str> = i.sources.iter().filter_map(pick).collect();
+    values.sort_unstable();
+    values.dedup();
+    values.len() > 1
+}
+
+/// Round up to 1, 2 or 5 times a power of ten.
+fn nice_ceiling(v: u64) -> u64 {
+    let mut base = 1u64;
+    loop {
+        for m in [1, 2, 5] {
+            if base.saturating_mul(m) >= v {
+                return base.saturating_mul(m);
+            }
+        }
+        base = base.saturating_mul(10);
+    }
+}
+
+fn top(r: &Range) -> u64 {
+    r.high.or(r.best).or(r.low).unwrap_or(0)
+}
+
+/// One labelled value pair (killed, wounded) on a chart.
+struct Bar {
+    label: String,
+    sublabel: String,
+    killed: Range,
+    wounded: Range,
+}
+
+fn f(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+/// Draw one range as a bar along an axis.
+///
+/// `pos(v)` maps a value to the coordinate along the value axis; the bar
+/// spans `across..across + thickness` on the other axis. Solid from 0 to
+/// `low` (what every source reports at least), light from `low` to `high`
+/// (where the sources disagree), a dark tick at `best`, and a dashed
+/// extension past `high` when it is open-ended ("at least").
+fn range_bar(
+    out: &mut String,
+    r: &Range,
+    vertical: bool,
+    across: f64,
+    thickness: f64,
+    pos: &dyn Fn(u64) -> f64,
+    colors: (&str, &str),
+) {
+    let Some(high) = r.high.or(r.best).or(r.low) else {
+        return;
+    };
+    let low = r.low.or(r.best).unwrap_or(high);
+    let (solid, light) = colors;
+    let rect = |out: &mut String, a: u64, b: u64, fill: &str, extra: &str| {
+        let (p0, p1) = (pos(a), pos(b));
+        let (lo, len) = (p0.min(p1), (p1 - p0).abs());
+        if vertical {
+            let _ = write!(
+                out,
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"{extra}/>",
+                f(across),
+                f(lo),
+                f(thickness),
+                f(len)
+            );
+        } else {
+            let _ = write!(
+                out,
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"{extra}/>",
+                f(lo),
+                f(across),
+                f(len),
+                f(thickness)
+            );
+        }
+    };
+    rect(out, 0, low, solid, "");
+    if high > low {
+        rect(out, low, high, light, "");
+    }
+    let line = |out: &mut String, at: f64, from: f64, to: f64, stroke: &str, extra: &str| {
+        if vertical {
+            let _ = write!(
+                out,
+                "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{stroke}\"{extra}/>",
+                f(from),
+                f(at),
+                f(to),
+                f(at)
+            );
+        } else {
+            let _ = write!(
+                out,
+                "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{stroke}\"{extra}/>",
+                f(at),
+                f(from),
+                f(at),
+                f(to)
+            );
+        }
+    };
+    if let Some(best) = r.best {
+        if high > low {
+            line(
+                out,
+                pos(best),
+                across - 3.0,
+                across + thickness + 3.0,
+                "#111",
+                " stroke-width=\"2.5\"",
+            );
+        }
+    }
+    if r.open_high {
+        // A dashed continuation: the true figure may be higher.
+        let start = pos(high);
+        let end = if vertical { start - 14.0 } else { start + 14.0 };
+        let mid = across + thickness / 2.0;
+        if vertical {
+            let _ = write!(
+                out,
+                "<line x1=\"{m}\" y1=\"{}\" x2=\"{m}\" y2=\"{}\" stroke=\"{solid}\" stroke-width=\"2\" stroke-dasharray=\"3 2\"/>",
+                f(start),
+                f(end),
+                m = f(mid)
+            );
+        } else {
+            let _ = write!(
+                out,
+                "<line x1=\"{}\" y1=\"{m}\" x2=\"{}\" y2=\"{m}\" stroke=\"{solid}\" stroke-width=\"2\" stroke-dasharray=\"3 2\"/>",
+                f(start),
+                f(end),
+                m = f(mid)
+            );
+        }
+    }
+}
+
+const KILLED: (&str, &str) = ("#b2182b", "#eea3a3");
+const WOUNDED: (&str, &str) = ("#2166ac", "#a9c9e8");
+
+/// A vertical bar chart, one slot per bar pair.
+fn column_chart(title: &str, bars: &[Bar], caption: &str) -> String {
+    let (w, h) = (1000.0_f64, 340.0_f64);
+    let (left, right, top_m, bottom) = (48.0, 44.0, 28.0, 62.0);
+    let plot_w = w - left - right;
+    let plot_h = h - top_m - bottom;
+    let max = nice_ceiling(
+        bars.iter()
+            .map(|b| top(&b.killed).max(top(&b.wounded)))
+            .max()
+            .unwrap_or(0)
+            .max(1),
+    );
+    let y = |v: u64| top_m + plot_h - (v as f64 / max as f64) * plot_h;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<svg viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        esc(title)
+    );
+    let _ = write!(out, "<title>{}</title>", esc(title));
+    // Grid and value axis.
+    let step = (max / 5).max(1);
+    let mut v = 0;
+    while v <= max {
+        let _ = write!(
+            out,
+            "<line class=\"grid\" x1=\"{left}\" y1=\"{yy}\" x2=\"{x2}\" y2=\"{yy}\"/>\
+             <text x=\"{tx}\" y=\"{ty}\" text-anchor=\"end\">{v}</text>",
+            yy = f(y(v)),
+            x2 = f(w - right),
+            tx = f(left - 6.0),
+            ty = f(y(v) + 4.0)
+        );
+        v += step;
+    }
+    let _ = write!(
+        out,
+        "<line class=\"axis\" x1=\"{left}\" y1=\"{b}\" x2=\"{x2}\" y2=\"{b}\"/>",
+        b = f(top_m + plot_h),
+        x2 = f(w - right)
+    );
+    let n = bars.len().max(1) as f64;
+    let slot = plot_w / n;
+    let bw = (slot * 0.34).min(30.0);
+    let label_every = ((22.0 / slot).ceil() as usize).max(1);
+    for (k, b) in bars.iter().enumerate() {
+        let cx = left + slot * (k as f64 + 0.5);
+        range_bar(&mut out, &b.killed, true, cx - bw - 1.0, bw, &y, KILLED);
+        range_bar(&mut out, &b.wounded, true, cx + 1.0, bw, &y, WOUNDED);
+        // Labels grow away from the pair (killed leftwards, wounded
+        // rightwards) so that they do not cover the other bar.
+        for (r, x, anchor) in [
+            (&b.killed, cx - 1.0, "end"),
+            (&b.wounded, cx + 1.0, "start"),
+        ] {
+            if let Some(text) = r.span("–") {
+                let lift = if r.open_high { 18.0 } else { 4.0 };
+                let _ = write!(
+                    out,
+                    "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
+                    f(x),
+                    f(y(top(r)) - lift),
+                    esc(&text)
+                );
+            }
+        }
+        if k % label_every == 0 {
+            let _ = write!(
+                out,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                f(cx),
+                f(top_m + plot_h + 16.0),
+                esc(&b.label)
+            );
+        }
+        if !b.sublabel.is_empty() {
+            let _ = write!(
+                out,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"start\">{}</text>",
+                f(cx - slot / 2.0),
+                f(top_m + plot_h + 34.0),
+                esc(&b.sublabel)
+            );
+        }
+    }
+    out.push_str("</svg>");
+    format!(
+        "<figure>{}{out}<figcaption>{}</figcaption></figure>\n",
+        legend(),
+        esc(caption)
+    )
+}
+
+/// A horizontal bar chart, one row per bar pair.
+fn row_chart(title: &str, bars: &[Bar], caption: &str) -> String {
+    let row = 40.0_f64;
+    let (left, right, top_m, bottom) = (150.0, 90.0, 10.0, 28.0);
+    let w = 1000.0_f64;
+    let h = top_m + bottom + row * bars.len().max(1) as f64;
+    let plot_w = w - left - right;
+    let max = nice_ceiling(
+        bars.iter()
+            .map(|b| top(&b.killed).max(top(&b.wounded)))
+            .max()
+            .unwrap_or(0)
+            .max(1),
+    );
+    let x = |v: u64| left + (v as f64 / max as f64) * plot_w;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<svg viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        esc(title)
+    );
+    let _ = write!(out, "<title>{}</title>", esc(title));
+    let step = (max / 5).max(1);
+    let mut v = 0;
+    let bottom_y = top_m + row * bars.len().max(1) as f64;
+    while v <= max {
+        let _ = write!(
+            out,
+            "<line class=\"grid\" x1=\"{xx}\" y1=\"{top_m}\" x2=\"{xx}\" y2=\"{b}\"/>\
+             <text x=\"{xx}\" y=\"{ty}\" text-anchor=\"middle\">{v}</text>",
+            xx = f(x(v)),
+            b = f(bottom_y),
+            ty = f(bottom_y + 16.0)
+        );
+        v += step;
+    }
+    let _ = write!(
+        out,
+        "<line class=\"axis\" x1=\"{left}\" y1=\"{top_m}\" x2=\"{left}\" y2=\"{}\"/>",
+        f(bottom_y)
+    );
+    for (k, b) in bars.iter().enumerate() {
+        let y0 = top_m + row * k as f64 + 6.0;
+        let _ = write!(
+            out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            f(left - 8.0),
+            f(y0 + 17.0),
+            esc(&b.label)
+        );
+        range_bar(&mut out, &b.killed, false, y0, 12.0, &x, KILLED);
+        range_bar(&mut out, &b.wounded, false, y0 + 14.0, 12.0, &x, WOUNDED);
+        for (r, yy, what) in [
+            (&b.killed, y0 + 10.0, "killed"),
+            (&b.wounded, y0 + 24.0, "wounded"),
+        ] {
+            let text = if r.is_unknown() {
+                format!("{what}: not reported")
+            } else {
+                r.describe()
+            };
+            let extra = if r.open_high { 18.0 } else { 6.0 };
+            let _ = write!(
+                out,
+                "<text x=\"{}\" y=\"{}\">{}</text>",
+                f(x(top(r)) + extra),
+                f(yy),
+                esc(&text)
+            );
+        }
+    }
+    out.push_str("</svg>");
+    format!(
+        "<figure>{}{out}<figcaption>{}</figcaption></figure>\n",
+        legend(),
+        esc(caption)
+    )
+}
+
+fn legend() -> String {
+    format!(
+        "<div class=\"legend\">\
+         <span><span class=\"swatch\" style=\"background:{}\"></span>killed (reported by all)</span>\
+         <span><span class=\"swatch\" style=\"background:{}\"></span>killed (range where sources differ)</span>\
+         <span><span class=\"swatch\" style=\"background:{}\"></span>wounded (reported by all)</span>\
+         <span><span class=\"swatch\" style=\"background:{}\"></span>wounded (range)</span>\
+         <span><span class=\"swatch\" style=\"background:#111;height:3px\"></span>best figure</span>\
+         <span><span class=\"swatch\" style=\"border-top:2px dashed #555;height:0\"></span>at least (may be higher)</span>\
+         </div>",
+        KILLED.0, KILLED.1, WOUNDED.0, WOUNDED.1
+    )
+}
+
+/// Killed and wounded per day, over the day-precise incidents.
+fn per_day(doc: &ViewDocument) -> Option<String> {
+    let mut days: BTreeMap<i64, (Range, Range)> = BTreeMap::new();
+    let mut imprecise = 0;
+    for i in &doc.incidents {
+        match (i.date_precision, parse_day(&i.date_start)) {
+            (DatePrecision::Day, Some((y, m, d))) => {
+                let e = days.entry(days_from_civil(y, m, d)).or_default();
+                e.0 = e.0.add(&i.killed);
+                e.1 = e.1.add(&i.wounded);
+            }
+            _ => imprecise += 1,
+        }
+    }
+    let (&first, _) = days.first_key_value()?;
+    let (&last, _) = days.last_key_value()?;
+    // A continuous axis shows the quiet days too, up to about two months.
+    let keys: Vec<i64> = if last - first <= 62 {
+        (first..=last).collect()
+    } else {
+        days.keys().copied().collect()
+    };
+    let mut previous_month = None;
+    let bars: Vec<Bar> = keys
+        .iter()
+        .map(|day| {
+            let (y, m, d) = civil_from_days(*day);
+            let (killed, wounded) = days.get(day).copied().unwrap_or_default();
+            let month = (y, m);
+            let sublabel = if previous_month != Some(month) {
+                previous_month = Some(month);
+                human_date(&format!("{y:04}-{m:02}"))
+            } else {
+                String::new()
+            };
+            Bar {
+                label: d.to_string(),
+                sublabel,
+                killed,
+                wounded,
+            }
+        })
+        .collect();
+    let mut caption =
+        "Killed and wounded per day, summed over the incidents of each day.".to_owned();
+    if imprecise > 0 {
+        let _ = write!(
+            caption,
+            " Not shown: {imprecise} incident{} whose date is not known to the day.",
+            if imprecise == 1 { "" } else { "s" }
+        );
+    }
+    Some(column_chart("Killed and wounded per day", &bars, &caption))
+}
+
+fn per_province(doc: &ViewDocument) -> Option<String> {
+    if doc.totals.by_province.is_empty() {
+        return None;
+    }
+    let bars: Vec<Bar> = doc
+        .totals
+        .by_province
+        .iter()
+        .map(|g| Bar {
+            label: g.key.clone(),
+            sublabel: String::new(),
+            killed: g.killed,
+            wounded: g.wounded,
+        })
+        .collect();
+    Some(row_chart(
+        "Killed and wounded per province",
+        &bars,
+        "Killed (upper bar) and wounded (lower bar) per province, summed over its incidents.",
+    ))
+}
+
+fn sources_section(doc: &ViewDocument) -> String {
+    // Source -> (reports, citations in order of first appearance).
+    let mut sources: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
+    for i in &doc.incidents {
+        for s in &i.sources {
+            let e = sources.entry(&s.source).or_default();
+            e.0 += 1;
+            if let Some(c) = &s.citation {
+                if !e.1.contains(&c.as_str()) {
+                    e.1.push(c);
+                }
+            }
+        }
+    }
+    let mut out = String::from("<ol class=\"sources\">\n");
+    for (name, (reports, citations)) in &sources {
+        let _ = write!(
+            out,
+            "<li><strong>{}</strong>: {reports} report{}",
+            esc(name),
+            if *reports == 1 { "" } else { "s" }
+        );
+        for c in citations {
+            let _ = write!(out, "<br>{}", citation_html(c, c));
+        }
+        if citations.is_empty() {
+            out.push_str("<br><em>no citation recorded</em>");
+        }
+        out.push_str("</li>\n");
+    }
+    out.push_str("</ol>\n");
+    out
+}
+
+fn span(doc: &ViewDocument) -> Option<String> {
+    let start = doc.incidents.iter().map(|i| i.date_start.as_str()).min()?;
+    let end = doc.incidents.iter().map(|i| i.date_end.as_str()).max()?;
+    Some(if start == end {
+        human_date(start)
+    } else {
+        human_date(&format!("{start}/{end}"))
+    })
+}
+
+fn provenance_text(doc: &ViewDocument) -> String {
+    let p = &doc.provenance;
+    let mut text = format!(
+        "log checkpoint seq {} (hash <code>{}</code>), point {}, policy {}; generated by {}; \
+         exported by the {} plugin {}",
+        p.log_seq,
+        if p.log_hash.is_empty() {
+            "none".to_owned()
+        } else {
+            esc(&p.log_hash)
+        },
+        esc(&p.point.describe()),
+        esc(&p.policy.best),
+        esc(&p.generator),
+        Html::NAME,
+        Html::VERSION
+    );
+    let filters: Vec<String> = p
+        .filters
+        .entries()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", esc(v)))
+        .collect();
+    if !filters.is_empty() {
+        let _ = write!(text, "; filters {}", filters.join(", "));
+    }
+    text
+}
+
+fn card(out: &mut String, class: &str, label: &str, value: &str, detail: &str) {
+    let _ = write!(
+        out,
+        "<div class=\"card {class}\"><div class=\"label\">{label}</div>\
+         <div class=\"value\">{value}</div><div class=\"detail\">{detail}</div></div>"
+    );
+}
+
+fn best_detail(r: &Range) -> String {
+    match (r.best, r.low, r.high) {
+        (Some(best), Some(low), Some(high)) if low != high => format!("best estimate {best}"),
+        _ if r.open_high => "at least; may be higher".to_owned(),
+        _ if r.is_unknown() => "not reported".to_owned(),
+        _ => "all sources agree".to_owned(),
+    }
+}
+
+/// Render the page.
+pub fn render(doc: &ViewDocument) -> String {
+    let p = &doc.provenance;
+    let title = match span(doc) {
+        Some(s) => format!("Chronology: {s}"),
+        None => "Chronology".to_owned(),
+    };
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = writeln!(
+        out,
+        "<meta name=\"generator\" content=\"chronicle-plugin-{} {}; {}\">",
+        Html::NAME,
+        Html::VERSION,
+        esc(&p.generator)
+    );
+    for (name, value) in [
+        ("chronicle:schema", doc.schema.clone()),
+        ("chronicle:log-seq", p.log_seq.to_string()),
+        ("chronicle:log-hash", p.log_hash.clone()),
+        ("chronicle:point", p.point.describe()),
+        ("chronicle:policy", p.policy.best.clone()),
+    ] {
+        let _ = writeln!(out, "<meta name=\"{name}\" content=\"{}\">", esc(&value));
+    }
+    let _ = writeln!(out, "<title>{}</title>", esc(&title));
+    let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>\n<main>");
+    let _ = writeln!(out, "<h1>{}</h1>", esc(&title));
+
+    if doc.incidents.is_empty() {
+        out.push_str("<p class=\"lede\">No incidents match this view.</p>\n");
+    } else {
+        let t = &doc.totals;
+        let disputed = doc.incidents.iter().filter(|i| i.disputed).count();
+        let provinces: Vec<String> = t.by_province.iter().map(|g| g.key.clone()).collect();
+        let _ = writeln!(
+            out,
+            "<p class=\"lede\">{} incident{} in {} province{}: {}.</p>",
+            t.incidents,
+            if t.incidents == 1 { "" } else { "s" },
+            provinces.len(),
+            if provinces.len() == 1 { "" } else { "s" },
+            esc(&provinces.join(", "))
+        );
+        out.push_str("<div class=\"cards\">");
+        card(
+            &mut out,
+            "",
+            "Incidents",
+            &t.incidents.to_string(),
+            &format!("{disputed} with disputed figures"),
+        );
+        card(
+            &mut out,
+            "killed",
+            "Killed",
+            &esc(&span_text(&t.killed)),
+            &best_detail(&t.killed),
+        );
+        card(
+            &mut out,
+            "wounded",
+            "Wounded",
+            &esc(&span_text(&t.wounded)),
+            &best_detail(&t.wounded),
+        );
+        out.push_str("</div>\n");
+
+        out.push_str("<h2>Timeline</h2>\n<div class=\"table-wrap\">\n<table>\n<thead><tr><th>Date</th><th>Place</th><th>Incident</th><th>Killed</th><th>Wounded</th><th>Sources' figures</th></tr></thead>\n<tbody>\n");
+        for i in &doc.incidents {
+            timeline_row(&mut out, i);
+        }
+        out.push_str("</tbody>\n</table>\n</div>\n");
+        let _ = writeln!(
+            out,
+            "<p class=\"meta\">Ranges run from the lowest to the highest figure any source gave; \
+             \"best\" follows the {} policy; \"14+\" means at least 14. Highlighted rows have \
+             disputed figures.</p>",
+            esc(&p.policy.best)
+        );
+
+        if let Some(chart) = per_day(doc) {
+            out.push_str("<h2>Per day</h2>\n");
+            out.push_str(&chart);
+        }
+        if let Some(chart) = per_province(doc) {
+            out.push_str("<h2>Per province</h2>\n");
+            out.push_str(&chart);
+        }
+        out.push_str("<h2>Sources</h2>\n");
+        out.push_str(&sources_section(doc));
+    }
+    let _ = writeln!(
+        out,
+        "<footer>Exported from chronicle: {}.</footer>\n</main>\n</body>\n</html>",
+        provenance_text(doc)
+    );
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chronicle_plugin_sdk::testing::{
+        export_document, export_sample, sample_document, totals_of,
+    };
+
+    fn text(bytes: Vec<u8>) -> String {
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn sample_snapshot() {
+        insta::assert_snapshot!("sample", text(export_sample::<Html>(&[]).unwrap()));
+    }
+
+    #[test]
+    fn script_in_a_summary_is_escaped() {
+        let mut doc = sample_document();
+        doc.incidents[4].summary = Some("<script>alert('x')</script> & \"quotes\"".into());
+        doc.incidents[4].sources[0].citation = Some("javascript:alert(1)".into());
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(!out.contains("<script"));
+        assert!(out
+            .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;"));
+        assert!(!out.contains("href=\"javascript:"));
+    }
+
+    #[test]
+    fn self_contained() {
+        let out = text(export_sample::<Html>(&[]).unwrap());
+        // No scripts, stylesheets, images or fonts from elsewhere: the only
+        // URLs are the citations' links and the SVG namespace.
+        for needle in ["<script", "<link", "<img", "@import", "url(", "<iframe"] {
+            assert!(!out.contains(needle), "{needle}");
+        }
+        assert!(out.contains("<meta name=\"chronicle:log-seq\" content=\"15\">"));
+        assert!(out.contains("<tr id=\"2020-07-30-puli-alam\" class=\"disputed\">"));
+        assert_eq!(out.matches("<svg ").count(), 2);
+    }
+
+    #[test]
+    fn imprecise_dates_are_left_out_of_the_day_chart_and_said_so() {
+        let mut doc = sample_document();
+        doc.incidents[1].date = "2020-07".into();
+        doc.incidents[1].date_start = "2020-07-01".into();
+        doc.incidents[1].date_end = "2020-07-31".into();
+        doc.incidents[1].date_precision = DatePrecision::Month;
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(out.contains("Not shown: 1 incident whose date is not known to the day."));
+    }
+
+    #[test]
+    fn empty_document() {
+        let mut doc = sample_document();
+        doc.incidents.clear();
+        doc.totals = totals_of(&doc.incidents);
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(out.contains("No incidents match this view."));
+        assert!(!out.contains("<svg"));
+    }
+
+    #[test]
+    fn nice_ceilings() {
+        assert_eq!(
+            [1, 3, 17, 45, 50, 51, 104].map(nice_ceiling),
+            [1, 5, 20, 50, 50, 100, 200]
+        );
+    }
+}

@@ -1,0 +1,148 @@
+/*
+ * chronicle_plugin.h - the C ABI of chronicle export plugins, version 1.
+ *
+ * An export plugin is a shared library that chronicle loads at run time to
+ * render a view of the chronology (a JSON "view document", schema
+ * "chronicle.views/1") into a format: Markdown, CSV, HTML...
+ *
+ * A plugin exports exactly these two symbols:
+ *
+ *   uint32_t chronicle_plugin_abi_version(void);
+ *       Returns CHRONICLE_PLUGIN_ABI_VERSION. Its shape never changes, in
+ *       any version: the host calls it first and goes on only if it
+ *       supports the version returned.
+ *
+ *   const chronicle_plugin_declaration_v1 *chronicle_plugin_declare_v1(void);
+ *       Returns a pointer to a declaration that stays valid and unchanged
+ *       as long as the library is loaded (a static). A future ABI version N
+ *       adds chronicle_plugin_declare_vN; a plugin may export several.
+ *
+ * The declaration carries its own size (struct_size) and only ever grows at
+ * the end: a host reads the fields it knows and ignores what follows; it
+ * refuses a struct_size smaller than sizeof(chronicle_plugin_declaration_v1).
+ *
+ * Memory: every buffer crosses the boundary as (pointer, length). Input is
+ * owned by the host and valid only during the call. Output (exported bytes
+ * or an error message) is allocated by the plugin; the host copies it and
+ * then passes it back to the plugin's `free` function, whatever the status.
+ * The host never frees plugin memory with its own allocator.
+ *
+ * Libraries are never unloaded: a plugin may keep global state, but should
+ * not need to.
+ *
+ * See plugins/ABI.md in the chronicle repository for the full rules.
+ */
+#ifndef CHRONICLE_PLUGIN_H
+#define CHRONICLE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The ABI version described by this header. */
+#define CHRONICLE_PLUGIN_ABI_VERSION 1u
+
+/* Status codes returned by the export function. */
+#define CHRONICLE_STATUS_OK 0    /* out holds the exported bytes */
+#define CHRONICLE_STATUS_ERROR 1 /* out holds a UTF-8 error message */
+#define CHRONICLE_STATUS_PANIC 2 /* out holds a UTF-8 message: the plugin
+                                    crashed internally and recovered */
+
+/* The largest output a host accepts (256 MiB). Larger output is an error. */
+#define CHRONICLE_MAX_OUTPUT_BYTES (256u * 1024u * 1024u)
+
+/* Error messages longer than this (64 KiB) are cut by the host. */
+#define CHRONICLE_MAX_MESSAGE_BYTES (64u * 1024u)
+
+/* Longest format name and extension, in bytes. */
+#define CHRONICLE_MAX_NAME_BYTES 64u
+#define CHRONICLE_MAX_EXTENSION_BYTES 32u
+
+/* Values of chronicle_plugin_declaration_v1.text. */
+#define CHRONICLE_OUTPUT_BINARY 0u
+#define CHRONICLE_OUTPUT_TEXT 1u /* the host checks the output is UTF-8 */
+
+/* A byte buffer allocated by the plugin. `data` may be NULL only when
+ * `len` is 0. */
+typedef struct chronicle_buffer {
+    uint8_t *data;
+    size_t len;
+} chronicle_buffer;
+
+/*
+ * Render a view document.
+ *
+ *   doc, doc_len          the view document: UTF-8 JSON, schema
+ *                         "chronicle.views/1" (not NUL-terminated)
+ *   options, options_len  the user's options: a UTF-8 JSON object whose
+ *                         values are strings, e.g. {"layout":"acled"}
+ *                         (not NUL-terminated; "{}" when none)
+ *   out                   where to write the result; the host sets it to
+ *                         {NULL, 0} before the call
+ *
+ * Returns CHRONICLE_STATUS_OK with the exported bytes in *out, or
+ * CHRONICLE_STATUS_ERROR / CHRONICLE_STATUS_PANIC with a UTF-8 message in
+ * *out. Any other value is treated by the host as an error. Whatever the
+ * status, a non-NULL out->data is handed back to `free`.
+ *
+ * Must not unwind or longjmp across the boundary. May be called from
+ * several threads at once. The same input must give the same bytes.
+ */
+typedef int32_t (*chronicle_export_fn)(const uint8_t *doc, size_t doc_len,
+                                       const uint8_t *options,
+                                       size_t options_len,
+                                       chronicle_buffer *out);
+
+/* Free a buffer returned by the export function (data and len as
+ * returned). */
+typedef void (*chronicle_free_fn)(uint8_t *data, size_t len);
+
+/*
+ * What a plugin declares about itself. Strings are NUL-terminated UTF-8 and
+ * must stay valid as long as the library is loaded. No field may be NULL.
+ *
+ * Offsets on LP64 platforms (Linux, macOS on 64-bit): struct_size 0,
+ * text 4, name 8, version 16, extension 24, description 32, export_fn 40,
+ * free_fn 48; sizeof 56.
+ */
+typedef struct chronicle_plugin_declaration_v1 {
+    /* sizeof(chronicle_plugin_declaration_v1) as the plugin was compiled. */
+    uint32_t struct_size;
+    /* CHRONICLE_OUTPUT_TEXT or CHRONICLE_OUTPUT_BINARY. */
+    uint32_t text;
+    /* The format name: [a-z0-9][a-z0-9_-]*, at most 64 bytes. */
+    const char *name;
+    /* The plugin's version, e.g. "0.1.0". */
+    const char *version;
+    /* File extension of the output without the dot, e.g. "md":
+     * [A-Za-z0-9][A-Za-z0-9._-]*, at most 32 bytes. */
+    const char *extension;
+    /* One line describing the format. */
+    const char *description;
+    chronicle_export_fn export_fn;
+    chronicle_free_fn free_fn;
+    /* Later revisions append fields here and raise struct_size. */
+} chronicle_plugin_declaration_v1;
+
+/* The two symbols a plugin defines. CHRONICLE_PLUGIN_EXPORT makes them
+ * visible when building with -fvisibility=hidden or on Windows. */
+#if defined(_WIN32)
+#define CHRONICLE_PLUGIN_EXPORT __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define CHRONICLE_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define CHRONICLE_PLUGIN_EXPORT
+#endif
+
+CHRONICLE_PLUGIN_EXPORT uint32_t chronicle_plugin_abi_version(void);
+CHRONICLE_PLUGIN_EXPORT const chronicle_plugin_declaration_v1 *
+chronicle_plugin_declare_v1(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CHRONICLE_PLUGIN_H */

@@ -1,0 +1,219 @@
+//! The C ABI between chronicle (the host) and an export plugin.
+//!
+//! Mirrors `plugins/include/chronicle_plugin.h`; `plugins/ABI.md` explains
+//! the rules. Nothing Rust-specific crosses the boundary: integers, pointers
+//! to bytes, NUL-terminated UTF-8 strings and C function pointers.
+//!
+//! A plugin exports two symbols:
+//! - `uint32_t chronicle_plugin_abi_version(void)`, whose shape never
+//!   changes: the host calls it first and only goes on if it supports the
+//!   version returned;
+//! - `const chronicle_plugin_declaration_v1 *chronicle_plugin_declare_v1(void)`
+//!   (the version is in the name), returning a pointer to a static
+//!   [`PluginDeclarationV1`] that lives as long as the library.
+
+use std::ffi::c_char;
+
+/// The ABI version this SDK implements.
+pub const ABI_VERSION: u32 = 1;
+
+/// The oldest ABI version a host built with this SDK loads.
+pub const MIN_SUPPORTED_ABI_VERSION: u32 = 1;
+
+/// Name of the ABI-version symbol (NUL-terminated).
+pub const ABI_VERSION_SYMBOL: &[u8] = b"chronicle_plugin_abi_version\0";
+
+/// Name of the version-1 declaration symbol (NUL-terminated).
+pub const DECLARE_V1_SYMBOL: &[u8] = b"chronicle_plugin_declare_v1\0";
+
+/// Status: success; the buffer holds the exported bytes.
+pub const STATUS_OK: i32 = 0;
+/// Status: failure; the buffer holds a UTF-8 error message.
+pub const STATUS_ERROR: i32 = 1;
+/// Status: the plugin panicked; the buffer holds a UTF-8 message.
+pub const STATUS_PANIC: i32 = 2;
+
+/// The largest output a host accepts, in bytes (256 MiB). A plugin that
+/// returns more gets an error instead of an export.
+pub const MAX_OUTPUT_BYTES: usize = 256 * 1024 * 1024;
+
+/// Error and panic messages longer than this (64 KiB) are cut by the host.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Longest format name (bytes).
+pub const MAX_NAME_BYTES: usize = 64;
+
+/// Longest file extension (bytes).
+pub const MAX_EXTENSION_BYTES: usize = 32;
+
+/// A byte buffer allocated by the plugin.
+///
+/// The host reads `len` bytes from `data`, copies them, and then calls the
+/// plugin's `free_fn` with the same `data` and `len`, whatever the status. The
+/// host never frees it with its own allocator.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Buffer {
+    /// Start of the bytes; may be null only when `len` is 0.
+    pub data: *mut u8,
+    /// Number of bytes.
+    pub len: usize,
+}
+
+impl Buffer {
+    /// The empty buffer the host passes in before a call.
+    pub const EMPTY: Buffer = Buffer {
+        data: std::ptr::null_mut(),
+        len: 0,
+    };
+}
+
+/// `uint32_t chronicle_plugin_abi_version(void)`
+pub type AbiVersionFn = unsafe extern "C" fn() -> u32;
+
+/// `const chronicle_plugin_declaration_v1 *chronicle_plugin_declare_v1(void)`
+pub type DeclareV1Fn = unsafe extern "C" fn() -> *const PluginDeclarationV1;
+
+/// Renders a view document.
+///
+/// `doc`/`doc_len`: the view document, UTF-8 JSON (schema
+/// `chronicle.views/1`). `options`/`options_len`: a UTF-8 JSON object of
+/// string to string. Both are owned by the host and valid only during the
+/// call. The plugin writes its result to `*out` and returns a status code
+/// ([`STATUS_OK`], [`STATUS_ERROR`], [`STATUS_PANIC`]). It may be called
+/// from several threads at once.
+pub type ExportFn = unsafe extern "C" fn(
+    doc: *const u8,
+    doc_len: usize,
+    options: *const u8,
+    options_len: usize,
+    out: *mut Buffer,
+) -> i32;
+
+/// Frees a [`Buffer`] the plugin returned, given its `data` and `len`.
+pub type FreeFn = unsafe extern "C" fn(data: *mut u8, len: usize);
+
+/// What a plugin declares about itself (ABI version 1).
+///
+/// Grows only at the end: a later minor revision may append fields and
+/// raise `struct_size`; a host reads the fields it knows and ignores the
+/// rest. A host refuses a declaration whose `struct_size` is smaller than
+/// [`DECLARATION_V1_SIZE`].
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct PluginDeclarationV1 {
+    /// `sizeof` the struct as the plugin was compiled.
+    pub struct_size: u32,
+    /// 1 when the output is UTF-8 text, 0 when it is binary.
+    pub text: u32,
+    /// Format name, NUL-terminated: lowercase `[a-z0-9][a-z0-9_-]*`, at most
+    /// [`MAX_NAME_BYTES`] bytes.
+    pub name: *const c_char,
+    /// Plugin version, NUL-terminated UTF-8, e.g. `"0.1.0"`.
+    pub version: *const c_char,
+    /// File extension without the dot, NUL-terminated, e.g. `"md"`.
+    pub extension: *const c_char,
+    /// One-line description, NUL-terminated UTF-8.
+    pub description: *const c_char,
+    /// The export function.
+    pub export_fn: Option<ExportFn>,
+    /// Frees what `export` returned.
+    pub free_fn: Option<FreeFn>,
+}
+
+/// The size of the version-1 declaration: the smallest `struct_size` a
+/// host accepts.
+pub const DECLARATION_V1_SIZE: usize = std::mem::size_of::<PluginDeclarationV1>();
+
+/// Whether `name` is a valid format name: `[a-z0-9][a-z0-9_-]*`, at most
+/// [`MAX_NAME_BYTES`] bytes. Usable in constants (the SDK macro checks
+/// names at compile time).
+pub const fn is_valid_format_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > MAX_NAME_BYTES {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let ok =
+            c.is_ascii_lowercase() || c.is_ascii_digit() || (i > 0 && (c == b'_' || c == b'-'));
+        if !ok {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `ext` is a valid file extension: ASCII letters, digits, `.`, `_`
+/// and `-`, not starting with `.`, 1 to [`MAX_EXTENSION_BYTES`] bytes.
+pub const fn is_valid_extension(ext: &str) -> bool {
+    let b = ext.as_bytes();
+    if b.is_empty() || b.len() > MAX_EXTENSION_BYTES || b[0] == b'.' {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !(c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || c == b'-') {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{offset_of, size_of};
+
+    #[test]
+    fn names() {
+        for ok in [
+            "markdown",
+            "csv",
+            "geojson",
+            "a",
+            "x1",
+            "acled-csv",
+            "my_fmt",
+            "9x",
+        ] {
+            assert!(is_valid_format_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "Markdown",
+            "-x",
+            "_x",
+            "a b",
+            "a.b",
+            "é",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_valid_format_name(bad), "{bad}");
+        }
+        for ok in ["md", "csv", "tar.gz", "HTML", "geo-json"] {
+            assert!(is_valid_extension(ok), "{ok}");
+        }
+        for bad in ["", ".md", "a/b", "a b", &"a".repeat(33)] {
+            assert!(!is_valid_extension(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn layout_matches_the_header() {
+        // The C header states the same offsets for LP64 platforms; the host
+        // tests compile the header with the C compiler and compare.
+        if size_of::<usize>() == 8 {
+            assert_eq!(offset_of!(PluginDeclarationV1, struct_size), 0);
+            assert_eq!(offset_of!(PluginDeclarationV1, text), 4);
+            assert_eq!(offset_of!(PluginDeclarationV1, name), 8);
+            assert_eq!(offset_of!(PluginDeclarationV1, free_fn), 48);
+            assert_eq!(DECLARATION_V1_SIZE, 56);
+            assert_eq!(size_of::<Buffer>(), 16);
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! Helpers for testing plugins: a small built-in chronology and a way to
+//! run an [`Exporter`] on it through the same JSON path the host uses.
+//!
+//! `chronicle plugins check` runs every plugin on [`sample_document`] too.
+//!
+//! The sample holds five incidents of July 2020 in Afghanistan, as reported
+//! in the English Wikipedia article "July 2020 Afghanistan attacks": one
+//! disputed (Puli Alam: AFP 17 killed and 21 wounded, the Ministry of
+//! Defense 8 and 30, the Taliban denied responsibility), two with "at
+//! least" figures, one with attackers killed counted apart, one whose
+//! province has no known centroid (so it cannot be mapped), two with
+//! reported coordinates.
+
+use crate::view::{
+    Coordinates, DatePrecision, Figure, Filters, Group, Incident, LatLon, Options, Point,
+    PointKind, Policy, Provenance, Qualifier, Range, Responsibility, SourceFigures, Stance, Totals,
+    ViewDocument, SCHEMA,
+};
+use crate::Exporter;
+use std::collections::BTreeMap;
+
+const ARTICLE: &str = "https://en.wikipedia.org/wiki/July_2020_Afghanistan_attacks";
+
+fn exact(n: u64) -> Figure {
+    Figure {
+        text: n.to_string(),
+        qualifier: Qualifier::Exact,
+        low: n,
+        high: Some(n),
+        best: Some(n),
+    }
+}
+
+fn at_least(text: &str, n: u64) -> Figure {
+    Figure {
+        text: text.to_owned(),
+        qualifier: Qualifier::AtLeast,
+        low: n,
+        high: None,
+        best: Some(n),
+    }
+}
+
+fn at_least_range(n: u64) -> Range {
+    Range {
+        open_high: true,
+        ..Range::exact(n)
+    }
+}
+
+fn event_id(seq: u64) -> String {
+    format!("01900000-0000-7000-8000-{seq:012}")
+}
+
+fn wikipedia(seq: u64, killed: Option<Figure>, wounded: Option<Figure>) -> SourceFigures {
+    SourceFigures {
+        source: "Wikipedia".to_owned(),
+        published: Some("2020-08-01".to_owned()),
+        killed,
+        wounded,
+        attackers_killed: None,
+        note: None,
+        citation: Some(ARTICLE.to_owned()),
+        event_seq: seq,
+        event_id: event_id(seq),
+        corrected: false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn incident(
+    id: &str,
+    date: &str,
+    province: &str,
+    code: &str,
+    centroid: Option<(f64, f64)>,
+    category: &str,
+    last_seq: u64,
+) -> Incident {
+    Incident {
+        incident: id.to_owned(),
+        date: date.to_owned(),
+        date_start: date.to_owned(),
+        date_end: date.to_owned(),
+        date_precision: DatePrecision::Day,
+        country: Some("Afghanistan".to_owned()),
+        province: province.to_owned(),
+        province_code: Some(code.to_owned()),
+        province_centroid: centroid.map(|(lat, lon)| LatLon { lat, lon }),
+        district: None,
+        locality: None,
+        coordinates: None,
+        category: category.to_owned(),
+        target: None,
+        perpetrator: None,
+        summary: None,
+        killed: Range::default(),
+        wounded: Range::default(),
+        attackers_killed: Range::default(),
+        disputed: false,
+        sources: Vec::new(),
+        responsibility: Vec::new(),
+        merged_from: Vec::new(),
+        last_seq,
+        last_recorded: Some(format!("2020-08-01T09:{:02}:00Z", last_seq)),
+    }
+}
+
+/// The sample incidents, sorted by date then id.
+fn incidents() -> Vec<Incident> {
+    let nangarhar = Incident {
+        target: Some("Afghan police".to_owned()),
+        perpetrator: Some("Taliban".to_owned()),
+        summary: Some(
+            "Four police officers were killed and 11 more wounded by a Taliban suicide bomber."
+                .to_owned(),
+        ),
+        killed: Range::exact(4),
+        wounded: Range::exact(11),
+        sources: vec![wikipedia(2, Some(exact(4)), Some(exact(11)))],
+        ..incident(
+            "2020-07-08-nangarhar-police",
+            "2020-07-08",
+            "Nangarhar",
+            "AF-NAN",
+            Some((34.17, 70.62)),
+            "suicide bombing",
+            2,
+        )
+    };
+
+    let kunduz = Incident {
+        target: Some("Afghan security forces".to_owned()),
+        perpetrator: Some("Taliban".to_owned()),
+        summary: Some(
+            "Taliban insurgents attacked multiple checkpoints, killing at least 14 members \
+             of the Afghan security forces."
+                .to_owned(),
+        ),
+        killed: at_least_range(14),
+        sources: vec![wikipedia(4, Some(at_least("at least 14", 14)), None)],
+        ..incident(
+            "2020-07-12-kunduz-checkpoints",
+            "2020-07-12",
+            "Kunduz",
+            "AF-KDZ",
+            Some((36.73, 68.86)),
+            "armed attack",
+            4,
+        )
+    };
+
+    let aybak = Incident {
+        district: Some("Aybak".to_owned()),
+        locality: Some("Aybak".to_owned()),
+        coordinates: Some(Coordinates {
+            lat: 36.2647,
+            lon: 68.0155,
+            precision: Some("locality".to_owned()),
+        }),
+        target: Some("National Directorate of Security compound".to_owned()),
+        perpetrator: Some("Taliban".to_owned()),
+        summary: Some(
+            "The Taliban attacked a compound of the intelligence agency with a suicide car \
+             bomb and two gunmen. At least 11 intelligence personnel were killed in addition \
+             to all three attackers; 63 people were wounded."
+                .to_owned(),
+        ),
+        killed: at_least_range(11),
+        wounded: Range::exact(63),
+        attackers_killed: Range::exact(3),
+        sources: vec![SourceFigures {
+            attackers_killed: Some(Figure {
+                text: "all three attackers".to_owned(),
+                ..exact(3)
+            }),
+            ..wikipedia(
+                7,
+                Some(at_least("at least 11 intelligence personnel", 11)),
+                Some(exact(63)),
+            )
+        }],
+        ..incident(
+            "2020-07-13-aybak-nds-compound",
+            "2020-07-13",
+            "Samangan",
+            "AF-SAM",
+            Some((35.92, 67.69)),
+            "suicide car bombing",
+            7,
+        )
+    };
+
+    let faryab = Incident {
+        target: Some("worshippers at a mosque".to_owned()),
+        perpetrator: Some("Taliban".to_owned()),
+        summary: Some(
+            "Four people were killed after the Taliban opened fire on them while they were \
+             praying inside a mosque."
+                .to_owned(),
+        ),
+        killed: Range::exact(4),
+        sources: vec![SourceFigures {
+            note: Some(
+                "The article gives no date; it reports the attack as a separate incident \
+                 on the day of the 14 July Kabul bombing."
+                    .to_owned(),
+            ),
+            ..wikipedia(9, Some(exact(4)), None)
+        }],
+        ..incident(
+            "2020-07-14-faryab-mosque",
+            "2020-07-14",
+            "Faryab",
+            "AF-FYB",
+            None,
+            "shooting",
+            9,
+        )
+    };
+
+    let puli_alam = Incident {
+        district: Some("Puli Alam".to_owned()),
+        locality: Some("Puli Alam".to_owned()),
+        coordinates: Some(Coordinates {
+            lat: 33.9953,
+            lon: 69.0227,
+            precision: Some("locality".to_owned()),
+        }),
+        target: Some("Afghan security forces".to_owned()),
+        perpetrator: Some("Taliban (alleged)".to_owned()),
+        summary: Some(
+            "A suicide car bomb exploded in Puli Alam while many shoppers were nearby; it \
+             targeted Afghan security forces."
+                .to_owned(),
+        ),
+        killed: Range {
+            low: Some(8),
+            best: Some(12),
+            high: Some(17),
+            open_high: false,
+        },
+        wounded: Range {
+            low: Some(21),
+            best: Some(25),
+            high: Some(30),
+            open_high: false,
+        },
+        disputed: true,
+        sources: vec![
+            SourceFigures {
+                source: "AFP".to_owned(),
+                published: Some("2020-07-30".to_owned()),
+                killed: Some(exact(17)),
+                wounded: Some(exact(21)),
+                attackers_killed: None,
+                note: None,
+                citation: Some(format!("{ARTICLE}#Puli_Alam_suicide_car_bombing")),
+                event_seq: 12,
+                event_id: event_id(12),
+                corrected: false,
+            },
+            SourceFigures {
+                source: "Ministry of Defense".to_owned(),
+                published: Some("2020-07-30".to_owned()),
+                killed: Some(exact(8)),
+                wounded: Some(exact(30)),
+                attackers_killed: None,
+                note: None,
+                citation: None,
+                event_seq: 13,
+                event_id: event_id(13),
+                corrected: false,
+            },
+        ],
+        responsibility: vec![Responsibility {
+            actor: "Taliban".to_owned(),
+            stance: Stance::Denied,
+            source: "Taliban spokesman".to_owned(),
+            published: Some("2020-07-30".to_owned()),
+            event_seq: 14,
+        }],
+        merged_from: vec!["2020-07-30-logar-car-bomb".to_owned()],
+        ..incident(
+            "2020-07-30-puli-alam",
+            "2020-07-30",
+            "Logar",
+            "AF-LOG",
+            Some((34.01, 69.19)),
+            "suicide car bombing",
+            15,
+        )
+    };
+
+    vec![nangarhar, kunduz, aybak, faryab, puli_alam]
+}
+
+/// Totals over `incidents`, the way the core library sums them
+/// ([`Range::add`]), with provinces sorted by name.
+pub fn totals_of(incidents: &[Incident]) -> Totals {
+    let mut by_province: BTreeMap<&str, Group> = BTreeMap::new();
+    let mut killed = Range::default();
+    let mut wounded = Range::default();
+    for i in incidents {
+        killed = killed.add(&i.killed);
+        wounded = wounded.add(&i.wounded);
+        let g = by_province.entry(&i.province).or_insert_with(|| Group {
+            key: i.province.clone(),
+            incidents: 0,
+            killed: Range::default(),
+            wounded: Range::default(),
+        });
+        g.incidents += 1;
+        g.killed = g.killed.add(&i.killed);
+        g.wounded = g.wounded.add(&i.wounded);
+    }
+    Totals {
+        incidents: incidents.len() as u64,
+        killed,
+        wounded,
+        by_province: by_province.into_values().collect(),
+    }
+}
+
+/// A small chronology: five incidents of July 2020 in Afghanistan, at log
+/// checkpoint 15, rendered at the head of the log with the median policy.
+pub fn sample_document() -> ViewDocument {
+    let incidents = incidents();
+    let totals = totals_of(&incidents);
+    ViewDocument {
+        schema: SCHEMA.to_owned(),
+        provenance: Provenance {
+            log_seq: 15,
+            log_hash: "9f2c4e1ab37d5c08e6f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7".to_owned(),
+            point: Point {
+                kind: PointKind::Head,
+                value: None,
+            },
+            policy: Policy {
+                best: "median".to_owned(),
+            },
+            generator: "chronicle 0.1.0".to_owned(),
+            filters: Filters {
+                date_from: Some("2020-07-01".to_owned()),
+                date_to: Some("2020-07-31".to_owned()),
+                ..Filters::default()
+            },
+        },
+        incidents,
+        totals,
+    }
+}
+
+/// [`sample_document`] as the JSON bytes the host sends to a plugin.
+pub fn sample_document_json() -> Vec<u8> {
+    // Serializing these plain types cannot fail.
+    serde_json::to_vec_pretty(&sample_document()).unwrap_or_default()
+}
+
+/// Options from `(key, value)` pairs.
+pub fn options(pairs: &[(&str, &str)]) -> Options {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// Run `E` on [`sample_document`] through the JSON path the host uses
+/// (document and options serialized, then parsed by the SDK).
+pub fn export_sample<E: Exporter>(pairs: &[(&str, &str)]) -> Result<Vec<u8>, String> {
+    export_document::<E>(&sample_document(), pairs)
+}
+
+/// Run `E` on `doc` through the JSON path the host uses.
+pub fn export_document<E: Exporter>(
+    doc: &ViewDocument,
+    pairs: &[(&str, &str)],
+) -> Result<Vec<u8>, String> {
+    let doc = serde_json::to_vec(doc).map_err(|e| e.to_string())?;
+    let options = serde_json::to_vec(&options(pairs)).map_err(|e| e.to_string())?;
+    crate::export_json::<E>(&doc, &options)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_is_consistent() {
+        let doc = sample_document();
+        let mut sorted = doc.incidents.clone();
+        sorted.sort_by(|a, b| (&a.date_start, &a.incident).cmp(&(&b.date_start, &b.incident)));
+        assert_eq!(sorted, doc.incidents);
+        assert_eq!(doc.totals.incidents, 5);
+        assert_eq!(
+            doc.totals.killed,
+            Range {
+                low: Some(41),
+                best: Some(45),
+                high: Some(50),
+                open_high: true
+            }
+        );
+        let back: ViewDocument = serde_json::from_slice(&sample_document_json()).unwrap();
+        assert_eq!(back, doc);
+    }
+
+    #[test]
+    fn sample_json_shape() {
+        let doc = sample_document();
+        let puli = doc.incidents.last().unwrap();
+        insta::assert_json_snapshot!("puli_alam", puli);
+        insta::assert_json_snapshot!("provenance_and_totals", (&doc.provenance, &doc.totals));
+    }
+}

@@ -1,0 +1,827 @@
+//! The view document: the versioned JSON contract between chronicle and its
+//! export plugins.
+//!
+//! The core library builds a [`ViewDocument`] from a projection of the event
+//! log and serializes it with `serde_json`; the host hands the bytes to a
+//! plugin, whose SDK glue deserializes them back into the same types. The
+//! JSON shape is identified by [`SCHEMA`] (`"chronicle.views/1"`).
+//!
+//! Compatibility rules for schema 1:
+//! - fields are only ever added, never renamed or removed; new fields are
+//!   optional (`Option` + `#[serde(default)]`), so a plugin built against an
+//!   older SDK reads newer documents (unknown fields are ignored);
+//! - a field that can be `null` is an `Option` and is always written (as
+//!   `null` when absent), never skipped;
+//! - anything else (a renamed field, a changed meaning) is schema 2.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The `schema` value of every version-1 view document.
+pub const SCHEMA: &str = "chronicle.views/1";
+
+/// A rendered view of the chronology: what a plugin exports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewDocument {
+    /// Always [`SCHEMA`] for this version of the types.
+    pub schema: String,
+    /// Which state of the log this view shows, and how it was computed.
+    pub provenance: Provenance,
+    /// The incidents, sorted by `date_start`, then by incident id.
+    pub incidents: Vec<Incident>,
+    /// Totals over `incidents`.
+    pub totals: Totals,
+}
+
+/// Which state of the log a view renders and how: every export states it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Checkpoint: the sequence number of the last event applied (0 for an
+    /// empty log).
+    pub log_seq: u64,
+    /// The hash (64 lowercase hex digits) of the event `log_seq`; empty when
+    /// `log_seq` is 0.
+    pub log_hash: String,
+    /// The time-travel point the view was computed at.
+    pub point: Point,
+    /// How a best figure was chosen among disagreeing sources.
+    pub policy: Policy,
+    /// The program that produced the document, e.g. `"chronicle 0.1.0"`.
+    pub generator: String,
+    /// The filters applied to the incidents (empty when none).
+    #[serde(default)]
+    pub filters: Filters,
+}
+
+/// A time-travel point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Point {
+    /// What kind of point.
+    pub kind: PointKind,
+    /// `null` for [`PointKind::Head`]; `"seq:57"` for [`PointKind::AtSeq`];
+    /// an RFC 3339 timestamp for [`PointKind::AsOf`] and [`PointKind::KnownBy`].
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// The kinds of time-travel point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointKind {
+    /// The whole log.
+    Head,
+    /// The log up to and including an event sequence number (recorded time).
+    AtSeq,
+    /// The events recorded by a moment (recorded time).
+    AsOf,
+    /// The reports published by a moment (reported time).
+    KnownBy,
+}
+
+impl PointKind {
+    /// The JSON spelling: `head`, `at_seq`, `as_of`, `known_by`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PointKind::Head => "head",
+            PointKind::AtSeq => "at_seq",
+            PointKind::AsOf => "as_of",
+            PointKind::KnownBy => "known_by",
+        }
+    }
+}
+
+impl Point {
+    /// A one-line description: `head`, `at_seq seq:57`, `as_of 2020-07-31T23:59:59Z`.
+    pub fn describe(&self) -> String {
+        match &self.value {
+            Some(value) => format!("{} {}", self.kind.as_str(), value),
+            None => self.kind.as_str().to_owned(),
+        }
+    }
+}
+
+/// The reconciliation policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// `"median"`, `"min"`, `"max"`, `"latest"` or `"source:NAME"`.
+    pub best: String,
+}
+
+/// Filters applied when the view was built. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filters {
+    /// Earliest incident date included (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_from: Option<String>,
+    /// Latest incident date included (`YYYY-MM-DD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_to: Option<String>,
+    /// Only incidents in this province.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// Only incidents of this category.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Only figures from this source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl Filters {
+    /// The filters that are set, as `(name, value)` pairs in a fixed order.
+    pub fn entries(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("date_from", &self.date_from),
+            ("date_to", &self.date_to),
+            ("province", &self.province),
+            ("category", &self.category),
+            ("source", &self.source),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+        .collect()
+    }
+
+    /// True when no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.entries().is_empty()
+    }
+}
+
+/// A reconciled casualty range over the sources' figures.
+///
+/// Each end is `None` when no source gave that figure. `open_high` is true
+/// when the high end comes from an "at least N" figure: the true number may
+/// be higher (written `14+`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Range {
+    /// The lowest figure any source gave.
+    #[serde(default)]
+    pub low: Option<u64>,
+    /// The figure chosen by the policy.
+    #[serde(default)]
+    pub best: Option<u64>,
+    /// The highest figure any source gave.
+    #[serde(default)]
+    pub high: Option<u64>,
+    /// The high end is a lower bound ("at least").
+    #[serde(default)]
+    pub open_high: bool,
+}
+
+impl Range {
+    /// A range where every source agrees on `n`.
+    pub fn exact(n: u64) -> Range {
+        Range {
+            low: Some(n),
+            best: Some(n),
+            high: Some(n),
+            open_high: false,
+        }
+    }
+
+    /// True when no source gave a figure.
+    pub fn is_unknown(&self) -> bool {
+        self.low.is_none() && self.best.is_none() && self.high.is_none()
+    }
+
+    /// Adds two ranges end by end, as for a total: a missing end counts as
+    /// nothing (`None + Some(3) = Some(3)`, `None + None = None`); the sum is
+    /// open-ended if either part is.
+    pub fn add(&self, other: &Range) -> Range {
+        fn sum(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.saturating_add(b)),
+                (a, None) => a,
+                (None, b) => b,
+            }
+        }
+        Range {
+            low: sum(self.low, other.low),
+            best: sum(self.best, other.best),
+            high: sum(self.high, other.high),
+            open_high: self.open_high || other.open_high,
+        }
+    }
+
+    /// The extent as text, with `sep` between the ends: `17`, `8–17`,
+    /// `14+`, `11–14+`; `None` when unknown. Uses `high`, else `best`, else
+    /// `low` for a missing end.
+    pub fn span(&self, sep: &str) -> Option<String> {
+        let low = self.low.or(self.best).or(self.high)?;
+        let high = self.high.or(self.best).unwrap_or(low);
+        let plus = if self.open_high { "+" } else { "" };
+        if low == high {
+            Some(format!("{low}{plus}"))
+        } else {
+            Some(format!("{low}{sep}{high}{plus}"))
+        }
+    }
+
+    /// The extent and the best figure when it is not obvious from the
+    /// extent: `17`, `8–17 (best 12)`, `14+`; `not reported` when no
+    /// source gave a figure.
+    pub fn describe(&self) -> String {
+        let Some(span) = self.span("–") else {
+            return "not reported".to_owned();
+        };
+        match (self.best, self.low, self.high) {
+            (Some(best), Some(low), Some(high)) if low != high => {
+                format!("{span} (best {best})")
+            }
+            _ => span,
+        }
+    }
+}
+
+/// A per-group total (for example per province).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// The group key, e.g. the province name `"Logar"`.
+    pub key: String,
+    /// Number of incidents in the group.
+    pub incidents: u64,
+    /// Killed, summed over the group's incidents.
+    pub killed: Range,
+    /// Wounded, summed over the group's incidents.
+    pub wounded: Range,
+}
+
+/// Totals over the document's incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Number of incidents.
+    pub incidents: u64,
+    /// Killed, summed over the incidents.
+    pub killed: Range,
+    /// Wounded, summed over the incidents.
+    pub wounded: Range,
+    /// The same per province, sorted by province name.
+    #[serde(default)]
+    pub by_province: Vec<Group>,
+}
+
+/// How precisely an incident's date is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatePrecision {
+    /// `2020-07-30`
+    Day,
+    /// `2020-W29`
+    Week,
+    /// `2020-07`
+    Month,
+    /// `2020`
+    Year,
+    /// `2020-07-14/2020-07-16`
+    Range,
+}
+
+impl DatePrecision {
+    /// The JSON spelling: `day`, `week`, `month`, `year`, `range`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatePrecision::Day => "day",
+            DatePrecision::Week => "week",
+            DatePrecision::Month => "month",
+            DatePrecision::Year => "year",
+            DatePrecision::Range => "range",
+        }
+    }
+}
+
+/// A latitude/longitude pair (WGS 84 degrees).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LatLon {
+    /// Latitude, -90..=90.
+    pub lat: f64,
+    /// Longitude, -180..=180.
+    pub lon: f64,
+}
+
+/// Reported coordinates of an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coordinates {
+    /// Latitude, -90..=90.
+    pub lat: f64,
+    /// Longitude, -180..=180.
+    pub lon: f64,
+    /// What the point stands for, as recorded (e.g. `"locality"`,
+    /// `"district"`); `null` when not stated.
+    #[serde(default)]
+    pub precision: Option<String>,
+}
+
+/// One incident with its reconciled figures and every source's claims.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Stable incident id, e.g. `"2020-07-30-puli-alam"`.
+    pub incident: String,
+    /// The date as given: `2020-07-30`, `2020-07`, `2020`, `2020-W29` or
+    /// `2020-07-14/2020-07-16`.
+    pub date: String,
+    /// First day the date covers (`YYYY-MM-DD`).
+    pub date_start: String,
+    /// Last day the date covers (`YYYY-MM-DD`).
+    pub date_end: String,
+    /// How precise `date` is.
+    pub date_precision: DatePrecision,
+    /// Country name.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Province (admin1), normalised name.
+    pub province: String,
+    /// ISO 3166-2 code of the province, e.g. `"AF-LOG"`.
+    #[serde(default)]
+    pub province_code: Option<String>,
+    /// Centroid of the province, when the gazetteer knows it.
+    #[serde(default)]
+    pub province_centroid: Option<LatLon>,
+    /// District (admin2).
+    #[serde(default)]
+    pub district: Option<String>,
+    /// Town, village or neighbourhood.
+    #[serde(default)]
+    pub locality: Option<String>,
+    /// Reported coordinates of the incident itself.
+    #[serde(default)]
+    pub coordinates: Option<Coordinates>,
+    /// What happened, e.g. `"suicide car bombing"`.
+    pub category: String,
+    /// Who or what was targeted.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Who carried it out, as recorded (e.g. `"Taliban (alleged)"`).
+    #[serde(default)]
+    pub perpetrator: Option<String>,
+    /// A short description.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Victims killed (attackers excluded).
+    pub killed: Range,
+    /// Wounded.
+    pub wounded: Range,
+    /// Attackers killed.
+    #[serde(default)]
+    pub attackers_killed: Range,
+    /// True when the sources' current figures disagree.
+    pub disputed: bool,
+    /// One entry per source with its current figures (after its
+    /// corrections), sorted by `published`, then by source.
+    pub sources: Vec<SourceFigures>,
+    /// Claims and denials of responsibility.
+    #[serde(default)]
+    pub responsibility: Vec<Responsibility>,
+    /// Ids of incidents merged into this one.
+    #[serde(default)]
+    pub merged_from: Vec<String>,
+    /// Sequence number of the last event that changed this incident.
+    pub last_seq: u64,
+    /// Extension (optional, schema 1): when the last event that changed this
+    /// incident was recorded in the log, RFC 3339 UTC
+    /// (`2020-07-31T08:00:00Z`). Used for ACLED's `timestamp` column.
+    #[serde(default)]
+    pub last_recorded: Option<String>,
+}
+
+impl Incident {
+    /// Where the incident happened, most specific first:
+    /// `"Puli Alam, Logar"`, `"Logar"`.
+    pub fn place(&self) -> String {
+        let mut parts: Vec<&str> = Vec::new();
+        for part in [self.locality.as_deref(), self.district.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+        if !parts.contains(&self.province.as_str()) {
+            parts.push(&self.province);
+        }
+        parts.join(", ")
+    }
+
+    /// The point to map the incident at: its reported coordinates, else the
+    /// province centroid, else `None`.
+    pub fn map_point(&self) -> Option<(LatLon, CoordinateSource)> {
+        if let Some(c) = &self.coordinates {
+            return Some((
+                LatLon {
+                    lat: c.lat,
+                    lon: c.lon,
+                },
+                CoordinateSource::Reported,
+            ));
+        }
+        self.province_centroid
+            .map(|c| (c, CoordinateSource::ProvinceCentroid))
+    }
+}
+
+/// Where a mapped point comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoordinateSource {
+    /// The incident's own reported coordinates.
+    Reported,
+    /// The centroid of its province.
+    ProvinceCentroid,
+}
+
+impl CoordinateSource {
+    /// `"reported"` or `"province_centroid"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CoordinateSource::Reported => "reported",
+            CoordinateSource::ProvinceCentroid => "province_centroid",
+        }
+    }
+}
+
+/// One source's current figures for an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFigures {
+    /// Source name, e.g. `"AFP"`, `"Ministry of Defense"`.
+    pub source: String,
+    /// When the source published: RFC 3339 or `YYYY-MM-DD`.
+    #[serde(default)]
+    pub published: Option<String>,
+    /// Victims killed, as the source gave it.
+    #[serde(default)]
+    pub killed: Option<Figure>,
+    /// Wounded, as the source gave it.
+    #[serde(default)]
+    pub wounded: Option<Figure>,
+    /// Attackers killed, as the source gave it.
+    #[serde(default)]
+    pub attackers_killed: Option<Figure>,
+    /// A remark about this report.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Where the report can be read (usually a URL).
+    #[serde(default)]
+    pub citation: Option<String>,
+    /// Sequence number of the event these figures come from.
+    pub event_seq: u64,
+    /// Id of that event.
+    pub event_id: String,
+    /// These figures come from a correction of the source's earlier report.
+    #[serde(default)]
+    pub corrected: bool,
+}
+
+/// A casualty figure as a source stated it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figure {
+    /// The words used: `"17"`, `"at least 14"`, `"22-35"`.
+    pub text: String,
+    /// How to read `low`/`high`.
+    pub qualifier: Qualifier,
+    /// The lowest number the statement allows.
+    pub low: u64,
+    /// The highest number it allows (`None` for "at least").
+    #[serde(default)]
+    pub high: Option<u64>,
+    /// A single number to use for it, when there is one.
+    #[serde(default)]
+    pub best: Option<u64>,
+}
+
+/// How a figure was qualified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Qualifier {
+    /// `"17"`: low = high = best.
+    Exact,
+    /// `"at least 14"`: high is `None`.
+    AtLeast,
+    /// `"22-35"`: low and high.
+    Range,
+}
+
+/// A claim or denial of responsibility.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Responsibility {
+    /// Who claimed or denied, e.g. `"Taliban"`.
+    pub actor: String,
+    /// Claimed or denied.
+    pub stance: Stance,
+    /// Who reported the claim or denial.
+    pub source: String,
+    /// When it was published: RFC 3339 or `YYYY-MM-DD`.
+    #[serde(default)]
+    pub published: Option<String>,
+    /// Sequence number of the event recording it.
+    pub event_seq: u64,
+}
+
+/// Whether an actor claimed or denied responsibility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stance {
+    /// Claimed responsibility.
+    Claimed,
+    /// Denied responsibility.
+    Denied,
+}
+
+impl Stance {
+    /// `"claimed"` or `"denied"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stance::Claimed => "claimed",
+            Stance::Denied => "denied",
+        }
+    }
+}
+
+/// Parse a `YYYY-MM-DD` prefix of `s` (a date or an RFC 3339 timestamp).
+pub fn parse_day(s: &str) -> Option<(i32, u32, u32)> {
+    let b = s.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = s.get(0..4)?.parse().ok()?;
+    let month = s.get(5..7)?.parse().ok()?;
+    let day = s.get(8..10)?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    Some((year, month, day))
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The English name of a month (1..=12).
+pub fn month_name(month: u32) -> Option<&'static str> {
+    MONTHS
+        .get(usize::try_from(month).ok()?.checked_sub(1)?)
+        .copied()
+}
+
+/// A date as an encyclopedia writes it: `30 July 2020`; `July 2020` for
+/// `2020-07`; `2020`; `2020-W29` stays; a range becomes
+/// `14–16 July 2020`. Unparseable input is returned unchanged.
+pub fn human_date(date: &str) -> String {
+    if let Some((a, b)) = date.split_once('/') {
+        return match (parse_day(a), parse_day(b)) {
+            (Some((ya, ma, da)), Some((yb, mb, db))) => {
+                let (Some(na), Some(nb)) = (month_name(ma), month_name(mb)) else {
+                    return date.to_owned();
+                };
+                if ya == yb && ma == mb {
+                    format!("{da}–{db} {nb} {yb}")
+                } else if ya == yb {
+                    format!("{da} {na} – {db} {nb} {yb}")
+                } else {
+                    format!("{da} {na} {ya} – {db} {nb} {yb}")
+                }
+            }
+            _ => date.to_owned(),
+        };
+    }
+    if date.len() >= 10 {
+        if let Some((y, m, d)) = parse_day(date) {
+            if let Some(name) = month_name(m) {
+                return format!("{d} {name} {y}");
+            }
+        }
+    }
+    if date.len() == 7 && date.as_bytes().get(4) == Some(&b'-') {
+        if let (Some(y), Some(m)) = (date.get(0..4), date.get(5..7)) {
+            if let (Ok(y), Some(name)) = (y.parse::<i32>(), m.parse().ok().and_then(month_name)) {
+                return format!("{name} {y}");
+            }
+        }
+    }
+    date.to_owned()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+pub fn days_from_civil(year: i32, month: u32, day: u32) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date `days` days after 1970-01-01 (inverse of [`days_from_civil`]).
+pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    // The casts cannot truncate for any date a chronology holds.
+    (year as i32, month as u32, day as u32)
+}
+
+/// Unix seconds of an RFC 3339 UTC timestamp `YYYY-MM-DDTHH:MM:SSZ`
+/// (fractional seconds ignored, numeric offsets applied); `None` when it
+/// cannot be read.
+pub fn unix_seconds(timestamp: &str) -> Option<i64> {
+    let (y, mo, d) = parse_day(timestamp)?;
+    let rest = timestamp.get(10..)?;
+    let rest = rest.strip_prefix('T').or_else(|| rest.strip_prefix(' '))?;
+    let hh: i64 = rest.get(0..2)?.parse().ok()?;
+    let mm: i64 = rest.get(3..5)?.parse().ok()?;
+    let ss: i64 = rest.get(6..8)?.parse().ok()?;
+    if rest.as_bytes().get(2) != Some(&b':') || rest.as_bytes().get(5) != Some(&b':') {
+        return None;
+    }
+    let mut zone = rest.get(8..)?;
+    if let Some(frac) = zone.strip_prefix('.') {
+        zone = frac.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let offset = match zone {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match zone.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let oh: i64 = zone.get(1..3)?.parse().ok()?;
+            let om: i64 = zone.get(4..6)?.parse().ok()?;
+            if zone.len() != 6 {
+                return None;
+            }
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    if hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86_400 + hh * 3600 + mm * 60 + ss - offset)
+}
+
+/// An object of string options, as given with `--option key=value`.
+///
+/// Plugins should reject options they do not know (see
+/// [`Options::check_known`]) so that a typo is an error, not a silently
+/// ignored setting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Options(pub BTreeMap<String, String>);
+
+impl Options {
+    /// The value of `key`, if given.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// A yes/no option: `true/false`, `yes/no`, `1/0`, `on/off`;
+    /// `default` when not given.
+    pub fn get_bool(&self, key: &str, default: bool) -> Result<bool, String> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" | "on" => Ok(true),
+                "false" | "no" | "0" | "off" => Ok(false),
+                _ => Err(format!(
+                    "option {key}={v}: expected true or false (also yes/no, 1/0, on/off)"
+                )),
+            },
+        }
+    }
+
+    /// One of a fixed set of values; `default` when not given.
+    pub fn get_choice<'a>(
+        &'a self,
+        key: &str,
+        choices: &[&'a str],
+        default: &'a str,
+    ) -> Result<&'a str, String> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => {
+                choices.iter().copied().find(|c| *c == v).ok_or_else(|| {
+                    format!("option {key}={v}: expected one of {}", choices.join(", "))
+                })
+            }
+        }
+    }
+
+    /// An error naming the first option not in `known`.
+    pub fn check_known(&self, known: &[&str]) -> Result<(), String> {
+        match self.0.keys().find(|k| !known.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(k) if known.is_empty() => Err(format!(
+                "unknown option {k:?}: this format takes no options"
+            )),
+            Some(k) => Err(format!(
+                "unknown option {k:?}: this format takes {}",
+                known.join(", ")
+            )),
+        }
+    }
+}
+
+impl FromIterator<(String, String)> for Options {
+    fn from_iter<T: IntoIterator<Item = (String, String)>>(iter: T) -> Self {
+        Options(iter.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_text() {
+        assert_eq!(Range::exact(17).describe(), "17");
+        let r = Range {
+            low: Some(8),
+            best: Some(12),
+            high: Some(17),
+            open_high: false,
+        };
+        assert_eq!(r.describe(), "8–17 (best 12)");
+        assert_eq!(r.span("-").as_deref(), Some("8-17"));
+        let open = Range {
+            open_high: true,
+            ..Range::exact(14)
+        };
+        assert_eq!(open.describe(), "14+");
+        assert_eq!(Range::default().describe(), "not reported");
+        assert_eq!(Range::default().span("-"), None);
+        let sum = r.add(&open).add(&Range::default());
+        assert_eq!(
+            sum,
+            Range {
+                low: Some(22),
+                best: Some(26),
+                high: Some(31),
+                open_high: true
+            }
+        );
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(human_date("2020-07-30"), "30 July 2020");
+        assert_eq!(human_date("2020-07"), "July 2020");
+        assert_eq!(human_date("2020"), "2020");
+        assert_eq!(human_date("2020-W29"), "2020-W29");
+        assert_eq!(human_date("2020-07-14/2020-07-16"), "14–16 July 2020");
+        assert_eq!(
+            human_date("2020-07-30/2020-08-02"),
+            "30 July – 2 August 2020"
+        );
+        assert_eq!(human_date("2020-07-30T12:00:00Z"), "30 July 2020");
+        assert_eq!(human_date("nonsense"), "nonsense");
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(civil_from_days(days_from_civil(2020, 7, 30)), (2020, 7, 30));
+        assert_eq!(civil_from_days(days_from_civil(2000, 2, 29)), (2000, 2, 29));
+        assert_eq!(unix_seconds("2020-07-31T08:00:00Z"), Some(1_596_182_400));
+        assert_eq!(
+            unix_seconds("2020-07-31T10:30:00.25+02:30"),
+            Some(1_596_182_400)
+        );
+        assert_eq!(unix_seconds("2020-07-31"), None);
+    }
+
+    #[test]
+    fn options() {
+        let o: Options = [("layout".to_owned(), "acled".to_owned())]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            o.get_choice("layout", &["default", "acled"], "default"),
+            Ok("acled")
+        );
+        assert_eq!(o.get_bool("provenance", true), Ok(true));
+        assert!(o.check_known(&["layout"]).is_ok());
+        assert_eq!(
+            o.check_known(&["provenance"]).unwrap_err(),
+            "unknown option \"layout\": this format takes provenance"
+        );
+        assert_eq!(
+            o.check_known(&[]).unwrap_err(),
+            "unknown option \"layout\": this format takes no options"
+        );
+    }
+}

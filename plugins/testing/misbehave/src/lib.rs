@@ -1,0 +1,38 @@
+//! A plugin (built with the SDK) that misbehaves on request, for the host's
+//! tests. Option `mode`:
+//! - absent or `ok`: `misbehave: N incidents`;
+//! - `error`: returns an error;
+//! - `panic`: panics (the SDK turns it into status 2);
+//! - `non-utf8`: returns bytes that are not UTF-8 although it declares text;
+//! - `huge`: returns one byte more than the host accepts.
+
+use chronicle_plugin_sdk::abi::MAX_OUTPUT_BYTES;
+use chronicle_plugin_sdk::{Exporter, Options, ViewDocument};
+
+/// Misbehaves as told.
+#[derive(Debug)]
+pub struct Misbehave;
+
+impl Exporter for Misbehave {
+    const NAME: &'static str = "misbehave";
+    const VERSION: &'static str = "0.0.1";
+    const EXTENSION: &'static str = "txt";
+    const DESCRIPTION: &'static str = "Misbehaves as its options say";
+    const TEXT: bool = true;
+
+    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
+        options.check_known(&["mode"])?;
+        match options.get("mode").unwrap_or("ok") {
+            "ok" => Ok(format!("misbehave: {} incidents", doc.incidents.len()).into_bytes()),
+            "error" => Err("the Ministry of Defense figures are missing a source".to_owned()),
+            "panic" => panic!("index out of bounds: the len is 5 but the index is 7"),
+            "non-utf8" => Ok(b"Puli Alam \xff\xfe 17 killed".to_vec()),
+            // Zeroed memory is only touched if the host reads it, which it
+            // must not: it checks the length first.
+            "huge" => Ok(vec![0u8; MAX_OUTPUT_BYTES + 1]),
+            other => Err(format!("unknown mode {other}")),
+        }
+    }
+}
+
+chronicle_plugin_sdk::export_plugin!(Misbehave);
