@@ -22,6 +22,8 @@ pub enum DatasetArg {
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
+    #[command(flatten)]
+    pub recorder: crate::write::Recorder,
     /// The dataset the file comes from.
     #[arg(long, value_enum)]
     from: DatasetArg,

@@ -204,7 +204,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Import(args) => import::import(
             &db,
-            write::context(cli.recorded_by, cli.allow_unknown_place)?,
+            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
             args,
         ),
         Command::Show(args) => views::show(&db, args),

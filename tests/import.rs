@@ -668,7 +668,7 @@ fn event_ids_derive_from_the_data_not_the_clock() {
         let s = Scratch::new();
         s.ok_at(
             now,
-            &["--by", by, "import", "--from", "ucdp", p(&ucdp_sample())],
+            &["import", "--by", by, "--from", "ucdp", p(&ucdp_sample())],
         );
         events(&s)
             .iter()
