@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+mod import;
 mod read;
 mod views;
 mod write;
@@ -76,6 +77,11 @@ enum Command {
         after_help = "Example:\n  chronicle merge 2020-07-30-logar-bombing --into 2020-07-30-puli-alam --reason \"same attack\""
     )]
     Merge(write::MergeArgs),
+    /// Import an ACLED or UCDP GED file; a re-import appends only what the dataset revised.
+    #[command(
+        after_help = "Examples:\n  chronicle import --from ucdp --release \"UCDP GED 23.1\" ged231-afghanistan.csv\n  chronicle import --from acled acled-2022.csv --deleted acled-deleted.csv\n  chronicle import --from ucdp --release \"UCDP GED 24.1\" --full-release ged241-afghanistan.csv\n\nSee IMPORT.md for the mapping and the re-import rules."
+    )]
+    Import(import::ImportArgs),
     /// Show the raw events.
     #[command(
         after_help = "Examples:\n  chronicle log --incident 2020-07-30-puli-alam\n  chronicle log --json > backup.jsonl"
@@ -192,6 +198,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             args,
         ),
         Command::Merge(args) => write::merge(
+            &db,
+            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
+            args,
+        ),
+        Command::Import(args) => import::import(
             &db,
             write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
             args,

@@ -12,6 +12,7 @@ pub mod event;
 pub mod figure;
 pub mod gazetteer;
 pub mod hash;
+pub mod import;
 pub mod jsonl;
 pub mod log;
 pub mod project;

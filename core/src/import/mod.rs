@@ -1,0 +1,1387 @@
+//! Importing curated datasets (ACLED, UCDP GED) into the log, and re-importing newer
+//! releases as corrections, amendments and retractions.
+//!
+//! Each dataset row becomes an incident (`acled-AFG63558`, `ucdp-351342`) opened by an
+//! `incident_reported` event and a `casualties_reported` event whose source is the dataset.
+//! A later import compares every row with the incident's *current* state in the log (its
+//! first report folded with its amendments, and the dataset source's latest report or
+//! correction), read inside the same write transaction, and appends only the difference:
+//! an `incident_amended` with the changed details, a `casualties_corrected` with the new
+//! figures, or an `event_retracted` of the incident's first report for an event the dataset
+//! deleted. Event ids are derived from the dataset, the row id, its revision and a hash of its
+//! content, so the log's idempotency recognises a repeated append too.
+//!
+//! The mapping of each dataset is in [`acled`] and [`ucdp`]; `IMPORT.md` documents it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+
+use chrono::NaiveDate;
+use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Invalid, Location, Result};
+use crate::event::{
+    Amendment, Attributes, CasualtyReport, IncidentDetails, NewEvent, Payload, Retraction,
+    MAX_NAME_LEN, MAX_PAYLOAD_BYTES, MAX_TEXT_LEN,
+};
+use crate::figure::MAX_COUNT;
+use crate::gazetteer::Gazetteer;
+use crate::log::{AppendContext, Appended, Appender, EventLog};
+
+pub mod acled;
+pub mod ucdp;
+
+/// The province recorded when a row names none (UCDP's country-wide events have an empty
+/// `adm_1`). It is not a place the gazetteer knows, so totals by province show it apart.
+pub const UNKNOWN_PROVINCE: &str = "unknown";
+
+/// The datasets chronicle imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dataset {
+    /// ACLED (Armed Conflict Location & Event Data), 31-column export layout.
+    Acled,
+    /// UCDP GED (Georeferenced Event Dataset), 49-column layout of GED 20.1 and later.
+    Ucdp,
+}
+
+impl Dataset {
+    /// The source label used when no release is named: `ACLED` or `UCDP GED`.
+    pub fn default_label(self) -> &'static str {
+        match self {
+            Dataset::Acled => "ACLED",
+            Dataset::Ucdp => "UCDP GED",
+        }
+    }
+
+    /// The prefix of incident ids (`acled-`) and event ids (`acled:`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Dataset::Acled => "acled",
+            Dataset::Ucdp => "ucdp",
+        }
+    }
+
+    /// The column holding the dataset's own event id.
+    pub fn id_column(self) -> &'static str {
+        match self {
+            Dataset::Acled => "event_id_cnty",
+            Dataset::Ucdp => "id",
+        }
+    }
+
+    fn required(self) -> &'static [&'static str] {
+        match self {
+            Dataset::Acled => acled::REQUIRED,
+            Dataset::Ucdp => ucdp::REQUIRED,
+        }
+    }
+}
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Which dataset the file is.
+    pub dataset: Dataset,
+    /// The source label for the dataset's reports (`UCDP GED 23.1`); default
+    /// [`Dataset::default_label`].
+    pub release: Option<String>,
+    /// The file is the dataset's full release: its events absent from the file are retracted.
+    pub full_release: bool,
+    /// Skip malformed rows (listing them) instead of refusing the whole import.
+    pub skip_invalid: bool,
+}
+
+/// A CSV file to read, with the name used in messages.
+#[derive(Debug)]
+pub struct CsvInput<R> {
+    /// The name in messages (the path as the user gave it).
+    pub name: String,
+    /// The bytes.
+    pub reader: R,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportSummary {
+    /// Data rows read (skipped ones included).
+    pub rows_read: u64,
+    /// Entries read from the deleted-events list.
+    pub deleted_read: u64,
+    /// Incidents new to the log.
+    pub new_incidents: u64,
+    /// `casualties_corrected` events appended.
+    pub corrections: u64,
+    /// `casualties_reported` events appended to incidents already in the log (the dataset's
+    /// earlier report had been retracted by an editor).
+    pub reports: u64,
+    /// `incident_amended` events appended.
+    pub amendments: u64,
+    /// `event_retracted` events appended (deleted events, or events absent from a full release).
+    pub retractions: u64,
+    /// Rows (and deleted-list entries) already reflected in the log: nothing appended.
+    pub unchanged: u64,
+    /// ACLED rows older (by `timestamp`) than the revision in the log: ignored.
+    pub outdated: u64,
+    /// Rows that were not applied because an editor retracted or merged their incident.
+    pub not_applied: u64,
+    /// Malformed rows skipped under `skip_invalid`, with why.
+    pub skipped: Vec<Invalid>,
+    /// Remarks on rows not applied and deletions of events not in the log.
+    pub notices: Vec<String>,
+}
+
+/// Imports `rows` (and the ACLED deleted-events list `deleted`) into the log in one
+/// transaction: everything is written, or nothing is.
+///
+/// `progress` is called after each row with the number of bytes of `rows` read so far.
+pub fn import<R: Read, D: Read>(
+    log: &mut EventLog,
+    ctx: &AppendContext,
+    options: &ImportOptions,
+    rows: Option<CsvInput<R>>,
+    deleted: Option<CsvInput<D>>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportSummary> {
+    let dataset = options.dataset;
+    let label = options
+        .release
+        .clone()
+        .unwrap_or_else(|| dataset.default_label().to_string());
+    check_label(&label)?;
+    if deleted.is_some() && dataset != Dataset::Acled {
+        return Err(Invalid::new(
+            "--deleted",
+            "",
+            "a deleted-events list is an ACLED export (event_id_cnty,deleted_timestamp); UCDP publishes none: import its full release with --full-release instead",
+        )
+        .into());
+    }
+    if options.full_release && rows.is_none() {
+        return Err(Invalid::new(
+            "--full-release",
+            "",
+            "--full-release needs the release's file",
+        )
+        .into());
+    }
+    // Province names are resolved by the mapping (refusing unknown ones unless the caller
+    // allows them), so the log may accept them as written: this lets the rows that name no
+    // province through as `unknown`.
+    let import_ctx = AppendContext {
+        allow_unknown_place: true,
+        ..ctx.clone()
+    };
+    let path = log.path().to_path_buf();
+    log.transaction(&import_ctx, |app| {
+        let mut run = Run {
+            dataset,
+            label: &label,
+            allow_unknown_place: ctx.allow_unknown_place,
+            sqlite_path: &path,
+            file: rows.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
+            summary: ImportSummary::default(),
+            seen: HashMap::new(),
+            unknown_ids: false,
+        };
+        if let Some(input) = rows {
+            run.rows(app, input, options, progress)?;
+            if options.full_release {
+                run.retract_absent(app)?;
+            }
+        }
+        if let Some(input) = deleted {
+            run.deleted(app, input)?;
+        }
+        Ok(run.summary)
+    })
+}
+
+fn check_label(label: &str) -> Result<()> {
+    if label.trim().is_empty()
+        || label.trim() != label
+        || label.len() > MAX_NAME_LEN
+        || label.chars().any(char::is_control)
+    {
+        return Err(Invalid::new(
+            "--release",
+            label,
+            "a release label is a source name such as \"UCDP GED 23.1\": not empty, no surrounding blanks or control characters",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A dataset row mapped to chronicle's payloads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped {
+    /// The dataset's own event id (`AFG63558`, `351342`).
+    pub key: String,
+    /// The incident id (`acled-AFG63558`).
+    pub incident: String,
+    /// ACLED's `timestamp` (unix seconds of the row's last change); none for UCDP.
+    pub revision: Option<i64>,
+    /// The incident's details.
+    pub details: IncidentDetails,
+    /// The dataset's report.
+    pub report: CasualtyReport,
+    /// Why a change from this row is recorded ("ACLED revision (timestamp 1658...)").
+    pub reason: String,
+}
+
+/// Everything a mapping needs besides the row.
+#[derive(Debug, Clone)]
+pub struct MapContext<'a> {
+    /// The source label.
+    pub label: &'a str,
+    /// The file name, for reasons ("UCDP GED revision (ged231.csv)").
+    pub file: &'a str,
+    /// Keep province names the gazetteer does not know.
+    pub allow_unknown_place: bool,
+}
+
+/// The header of a dataset file: column names (lowercased, trimmed) and their positions.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl Columns {
+    /// Reads a header, checking that `dataset`'s required columns are all there.
+    pub fn new(header: &csv::StringRecord, dataset: Dataset, file: &str) -> Result<Columns> {
+        let at = || Location::line(file, 1);
+        let names: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+        let mut index = HashMap::new();
+        for (i, name) in names.iter().enumerate() {
+            if name.is_empty() {
+                continue;
+            }
+            if index.insert(name.clone(), i).is_some() {
+                return Err(Invalid::new(
+                    name.as_str(),
+                    "",
+                    "this column appears twice in the header; each column is named once",
+                )
+                .at(at())
+                .into());
+            }
+        }
+        for &column in dataset.required() {
+            if !index.contains_key(column) {
+                let other = match dataset {
+                    Dataset::Acled if index.contains_key("type_of_violence") => {
+                        " (this looks like a UCDP GED file: use --from ucdp)"
+                    }
+                    Dataset::Ucdp if index.contains_key("event_id_cnty") => {
+                        " (this looks like an ACLED file: use --from acled)"
+                    }
+                    _ => "",
+                };
+                return Err(Invalid::new(
+                    column,
+                    "",
+                    format!(
+                        "the {} file has no `{column}` column, which the import needs{other}; the required columns are {}",
+                        dataset.default_label(),
+                        dataset.required().join(", ")
+                    ),
+                )
+                .at(at())
+                .into());
+            }
+        }
+        Ok(Columns { names, index })
+    }
+
+    /// The column names, lowercased, in file order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+/// One record read against its header. Accessors refuse bad values naming the column.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'r> {
+    columns: &'r Columns,
+    record: &'r csv::StringRecord,
+}
+
+impl<'r> Row<'r> {
+    /// A record read against `columns`.
+    pub fn new(columns: &'r Columns, record: &'r csv::StringRecord) -> Self {
+        Row { columns, record }
+    }
+
+    /// The raw value of a column ("" when the column is absent).
+    pub fn raw(&self, column: &str) -> &'r str {
+        self.columns
+            .index
+            .get(column)
+            .and_then(|&i| self.record.get(i))
+            .unwrap_or("")
+    }
+
+    /// Whether the file has this column.
+    pub fn has(&self, column: &str) -> bool {
+        self.columns.index.contains_key(column)
+    }
+
+    /// A name (place, category, actor): trimmed, `None` when empty.
+    pub fn name(&self, column: &str) -> Result<Option<String>, Invalid> {
+        let v = self.raw(column).trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        if v.chars().any(char::is_control) {
+            return Err(Invalid::new(
+                column,
+                v.escape_debug(),
+                "must not contain control characters (newlines, tabs)",
+            ));
+        }
+        if v.len() > MAX_NAME_LEN {
+            return Err(Invalid::new(
+                column,
+                v,
+                format!("is longer than {MAX_NAME_LEN} bytes"),
+            ));
+        }
+        Ok(Some(v.to_string()))
+    }
+
+    /// A name that must be given.
+    pub fn required_name(&self, column: &str) -> Result<String, Invalid> {
+        self.name(column)?
+            .ok_or_else(|| Invalid::new(column, "", "is empty; the import needs it"))
+    }
+
+    /// Free text (notes, articles): line breaks normalised to `\n`, `None` when empty.
+    pub fn text(&self, column: &str) -> Result<Option<String>, Invalid> {
+        let v = self.raw(column).replace("\r\n", "\n").replace('\r', "\n");
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return Err(Invalid::new(
+                column,
+                v.escape_debug(),
+                "must not contain control characters other than line breaks and tabs",
+            ));
+        }
+        if v.len() > MAX_TEXT_LEN {
+            return Err(Invalid::new(
+                column,
+                v,
+                format!("is longer than {MAX_TEXT_LEN} bytes"),
+            ));
+        }
+        Ok(Some(v.to_string()))
+    }
+
+    /// A count of people (a non-negative whole number).
+    pub fn count(&self, column: &str) -> Result<u64, Invalid> {
+        let v = self.raw(column).trim();
+        let bad = |why: &str| Invalid::new(column, v, why.to_string());
+        if v.is_empty() {
+            return Err(bad(
+                "is empty; a count (a whole number, 0 or more) is needed",
+            ));
+        }
+        // Whole numbers written as floats ("3.0") occur in exports from R and pandas.
+        let digits = v.strip_suffix(".0").unwrap_or(v);
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("is not a count (a whole number, 0 or more)"));
+        }
+        match digits.parse::<u64>() {
+            Ok(n) if n <= MAX_COUNT => Ok(n),
+            _ => Err(bad(&format!(
+                "is larger than the maximum count {MAX_COUNT}"
+            ))),
+        }
+    }
+
+    /// A coordinate pair from two columns: both given, or neither.
+    pub fn point(&self, lat_column: &str, lon_column: &str) -> Result<Option<(f64, f64)>, Invalid> {
+        let parse = |column: &str, range: f64| -> Result<Option<f64>, Invalid> {
+            let v = self.raw(column).trim();
+            if v.is_empty() {
+                return Ok(None);
+            }
+            match v.parse::<f64>() {
+                Ok(x) if x.is_finite() && x.abs() <= range => Ok(Some(x)),
+                _ => Err(Invalid::new(
+                    column,
+                    v,
+                    format!("is not a coordinate in decimal degrees (-{range} to {range})"),
+                )),
+            }
+        };
+        match (parse(lat_column, 90.0)?, parse(lon_column, 180.0)?) {
+            (Some(lat), Some(lon)) => Ok(Some((lat, lon))),
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(Invalid::new(
+                lat_column,
+                "",
+                format!("is empty while {lon_column} is given; give both or neither"),
+            )),
+            (Some(_), None) => Err(Invalid::new(
+                lon_column,
+                "",
+                format!("is empty while {lat_column} is given; give both or neither"),
+            )),
+        }
+    }
+
+    /// A calendar date: `2022-01-05` (a time part after it, as UCDP's own CSV writes, is
+    /// ignored when it is midnight), `05 January 2022` or `05-January-2022`.
+    pub fn date(&self, column: &str) -> Result<NaiveDate, Invalid> {
+        let v = self.raw(column).trim();
+        parse_date(v).ok_or_else(|| {
+            Invalid::new(column, v, "is not a date (2022-01-05, or 05 January 2022)")
+        })
+    }
+
+    /// The dataset's own event id: letters, digits, `-`, `_` or `.`, at most 40 bytes.
+    pub fn key(&self, column: &str) -> Result<String, Invalid> {
+        let v = self.raw(column).trim();
+        if v.is_empty()
+            || v.len() > 40
+            || !v
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        {
+            return Err(Invalid::new(
+                column,
+                v,
+                "is not an event id (1 to 40 letters, digits, '-', '_' or '.')",
+            ));
+        }
+        Ok(v.to_string())
+    }
+
+    /// The non-empty values of every column not in `except`, verbatim, as attributes.
+    pub fn attributes(&self, except: &[&str]) -> Attributes {
+        self.columns
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| !name.is_empty() && !except.contains(&name.as_str()))
+            .filter_map(|(i, name)| {
+                let v = self.record.get(i)?;
+                (!v.trim().is_empty()).then(|| (name.clone(), serde_json::Value::from(v)))
+            })
+            .collect()
+    }
+
+    /// The non-empty values of `columns`, verbatim, as attributes.
+    pub fn only(&self, columns: &[&str]) -> Attributes {
+        columns
+            .iter()
+            .filter(|c| !self.raw(c).trim().is_empty())
+            .map(|c| (c.to_string(), serde_json::Value::from(self.raw(c))))
+            .collect()
+    }
+}
+
+fn parse_date(v: &str) -> Option<NaiveDate> {
+    if v.len() >= 10 && v.is_char_boundary(10) {
+        let (day, rest) = v.split_at(10);
+        let midnight = rest.is_empty()
+            || ((rest.starts_with(' ') || rest.starts_with('T'))
+                && rest[1..]
+                    .trim_end_matches('Z')
+                    .chars()
+                    .all(|c| c == '0' || c == ':' || c == '.'));
+        if midnight {
+            if let Ok(d) = NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+                return Some(d);
+            }
+        }
+    }
+    ["%d %B %Y", "%d-%B-%Y"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(v, f).ok())
+}
+
+/// The province as the gazetteer spells it, and the row's spelling when that differs.
+pub fn province(
+    country: &str,
+    raw: Option<String>,
+    column: &str,
+    allow_unknown_place: bool,
+) -> Result<(String, Option<String>), Invalid> {
+    let Some(raw) = raw else {
+        return Ok((UNKNOWN_PROVINCE.to_string(), None));
+    };
+    let afghanistan = Gazetteer::afghanistan();
+    let gazetteer = Gazetteer::builtin(country).or_else(|| {
+        afghanistan
+            .country()
+            .eq_ignore_ascii_case(country)
+            .then_some(afghanistan)
+    });
+    let Some(gazetteer) = gazetteer else {
+        if allow_unknown_place {
+            return Ok((raw, None));
+        }
+        return Err(Invalid::new(
+            "country",
+            country,
+            "chronicle has no gazetteer for this country, so its province names cannot be checked; pass --allow-unknown-place to record them as written",
+        ));
+    };
+    match gazetteer.resolve(&raw) {
+        Ok(p) if p.name == raw => Ok((raw, None)),
+        Ok(p) => Ok((p.name.clone(), Some(raw))),
+        Err(_) if allow_unknown_place => Ok((raw, None)),
+        Err(unknown) => Err(Invalid::new(column, &raw, unknown.to_string())),
+    }
+}
+
+/// The value as it reads back from its JSON text, the form the log stores: a float parsed
+/// from the log then compares equal to the mapped one, so unchanged coordinates are not
+/// mistaken for changed ones.
+fn as_stored<T: Serialize + DeserializeOwned + Clone>(value: &T) -> T {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_else(|| value.clone())
+}
+
+/// Where an incident stands in the log.
+#[derive(Debug, Clone, PartialEq)]
+enum Status {
+    Active,
+    Retracted { seq: u64 },
+    Merged { into: String },
+}
+
+/// An incident's current state, as far as an import needs it.
+#[derive(Debug, Clone)]
+struct Current {
+    version: u64,
+    opened_id: String,
+    status: Status,
+    details: IncidentDetails,
+    /// The source of the dataset's first report on the incident.
+    dataset_source: Option<String>,
+    /// That source's latest report or correction in force.
+    report: Option<CasualtyReport>,
+    /// The newest ACLED revision (timestamp) among the dataset's events in force.
+    revision: Option<i64>,
+}
+
+/// Folds an amendment into details, as views do: given fields replace, attributes merge
+/// (a `null` attribute removes the key).
+fn fold(details: &mut IncidentDetails, a: &Amendment) {
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = &a.$f { details.$f = Some(v.clone()); } )* };
+    }
+    if let Some(d) = a.date {
+        details.date = d;
+    }
+    if let Some(p) = &a.province {
+        details.province = p.clone();
+        details.province_as_given = a.province_as_given.clone();
+    }
+    if let Some(c) = &a.category {
+        details.category = c.clone();
+    }
+    set!(
+        country,
+        district,
+        locality,
+        coordinates,
+        target,
+        perpetrator,
+        summary
+    );
+    for (k, v) in &a.attributes {
+        if v.is_null() {
+            details.attributes.remove(k);
+        } else {
+            details.attributes.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// The revision (ACLED timestamp) an event id of ours carries: `acled:KEY:TS:HASH:what`.
+fn revision_of(id: &str, prefix: &str) -> Option<i64> {
+    let mut parts = id.strip_prefix(prefix)?.strip_prefix(':')?.split(':');
+    parts.next()?;
+    let rev = parts.next()?;
+    // UCDP ids carry no revision (`ucdp:KEY:HASH:what`): their second part is a hash, which
+    // may happen to be all digits, so callers ask only for ACLED ids.
+    rev.parse().ok()
+}
+
+struct Run<'a> {
+    dataset: Dataset,
+    label: &'a str,
+    allow_unknown_place: bool,
+    sqlite_path: &'a std::path::Path,
+    /// The name of the rows file.
+    file: String,
+    summary: ImportSummary,
+    /// Incidents the file holds (by incident id) and their row's revision.
+    seen: HashMap<String, Option<i64>>,
+    /// A skipped row's id could not be read: a full release cannot say what is absent.
+    unknown_ids: bool,
+}
+
+impl Run<'_> {
+    fn sqlite(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
+        |cause| Error::Sqlite {
+            path: self.sqlite_path.to_path_buf(),
+            cause,
+            hint: "",
+        }
+    }
+
+    fn incident_id(&self, key: &str) -> String {
+        format!("{}-{key}", self.dataset.prefix())
+    }
+
+    fn rows<R: Read>(
+        &mut self,
+        app: &mut Appender<'_>,
+        input: CsvInput<R>,
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        let file = input.name.as_str();
+        let mut reader = csv::ReaderBuilder::new().from_reader(input.reader);
+        let header = reader.headers().map_err(|e| csv_error(e, file))?.clone();
+        let columns = Columns::new(&header, self.dataset, file)?;
+        let map_ctx = MapContext {
+            label: self.label,
+            file: file_name(file),
+            allow_unknown_place: self.allow_unknown_place,
+        };
+        let mut record = csv::StringRecord::new();
+        let mut lines: HashMap<String, u64> = HashMap::new();
+        loop {
+            let read = reader.read_record(&mut record);
+            progress(reader.position().byte());
+            match read {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let recoverable = matches!(
+                        e.kind(),
+                        csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                    );
+                    let invalid = csv_invalid(e, file, columns.names())?;
+                    if options.skip_invalid && recoverable {
+                        self.summary.rows_read += 1;
+                        self.unknown_ids = true;
+                        self.summary.skipped.push(invalid);
+                        continue;
+                    }
+                    return Err(invalid.into());
+                }
+            }
+            self.summary.rows_read += 1;
+            let line = record.position().map_or(0, csv::Position::line);
+            let at = Location::line(file, line);
+            let row = Row::new(&columns, &record);
+            let mapped = match self.dataset {
+                Dataset::Acled => acled::map(&row, &map_ctx),
+                Dataset::Ucdp => ucdp::map(&row, &map_ctx),
+            };
+            let mapped = match mapped.and_then(fits) {
+                Ok(m) => m,
+                Err(invalid) => {
+                    let invalid = invalid.at(at);
+                    if !options.skip_invalid {
+                        return Err(invalid.into());
+                    }
+                    match row.key(self.dataset.id_column()) {
+                        Ok(key) => {
+                            self.seen.insert(self.incident_id(&key), None);
+                        }
+                        Err(_) => self.unknown_ids = true,
+                    }
+                    self.summary.skipped.push(invalid);
+                    continue;
+                }
+            };
+            if let Some(first) = lines.insert(mapped.key.clone(), line) {
+                let invalid = Invalid::new(
+                    self.dataset.id_column(),
+                    &mapped.key,
+                    format!("this event id is also on line {first}; a file holds each event once"),
+                )
+                .at(at);
+                if !options.skip_invalid {
+                    return Err(invalid.into());
+                }
+                self.summary.skipped.push(invalid);
+                continue;
+            }
+            self.seen.insert(mapped.incident.clone(), mapped.revision);
+            self.apply(app, mapped)
+                .map_err(|e| e.at(Location::line(file, line)))?;
+        }
+        Ok(())
+    }
+
+    /// The incident's current state, read in the import's transaction.
+    fn current(&self, conn: &Connection, incident: &str) -> Result<Option<Current>> {
+        let err = self.sqlite();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, id, kind, payload, version FROM events WHERE incident = ?1 ORDER BY seq",
+            )
+            .map_err(&err)?;
+        let events = stmt
+            .query_map([incident], |r| {
+                Ok((
+                    r.get::<_, u64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, u64>(4)?,
+                ))
+            })
+            .map_err(&err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(&err)?;
+        let mut parsed = Vec::with_capacity(events.len());
+        for (seq, id, kind, payload, version) in events {
+            let value: serde_json::Value =
+                serde_json::from_str(&payload).map_err(|e| Error::Corrupt {
+                    seq,
+                    problem: format!("payload is not JSON: {e}"),
+                })?;
+            let payload = Payload::from_json(&kind, value).map_err(|e| Error::Corrupt {
+                seq,
+                problem: format!("payload does not fit its kind `{kind}`: {e}"),
+            })?;
+            parsed.push((seq, id, payload, version));
+        }
+        let retracted: HashMap<&str, u64> = parsed
+            .iter()
+            .filter_map(|(seq, _, p, _)| match p {
+                Payload::EventRetracted(r) => Some((r.event.as_str(), *seq)),
+                _ => None,
+            })
+            .collect();
+        let prefix = format!("{}:", self.dataset.prefix());
+        let mut current: Option<Current> = None;
+        let mut reports: Vec<(String, CasualtyReport)> = Vec::new();
+        for (_, id, payload, version) in &parsed {
+            let in_force = !retracted.contains_key(id.as_str());
+            if let Some(c) = current.as_mut() {
+                c.version = *version;
+            }
+            match payload {
+                Payload::IncidentReported(d) => {
+                    current = Some(Current {
+                        version: *version,
+                        opened_id: id.clone(),
+                        status: match retracted.get(id.as_str()) {
+                            Some(&seq) => Status::Retracted { seq },
+                            None => Status::Active,
+                        },
+                        details: d.clone(),
+                        dataset_source: None,
+                        report: None,
+                        revision: None,
+                    });
+                }
+                Payload::IncidentAmended(a) if in_force => {
+                    if let Some(c) = current.as_mut() {
+                        fold(&mut c.details, a);
+                    }
+                }
+                Payload::IncidentMerged(m) if in_force => {
+                    if let Some(c) = current.as_mut() {
+                        if c.status == Status::Active {
+                            c.status = Status::Merged {
+                                into: m.into.clone(),
+                            };
+                        }
+                    }
+                }
+                Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r) => {
+                    if let Some(c) = current.as_mut() {
+                        if c.dataset_source.is_none() && id.starts_with(&prefix) {
+                            c.dataset_source = Some(r.source.clone());
+                        }
+                    }
+                    if in_force {
+                        reports.push((id.clone(), r.clone()));
+                    }
+                }
+                _ => {}
+            }
+            if in_force {
+                if let (Some(c), Some(rev)) =
+                    (current.as_mut(), revision_of(id, self.dataset.prefix()))
+                {
+                    if self.dataset == Dataset::Acled {
+                        c.revision = Some(c.revision.map_or(rev, |r| r.max(rev)));
+                    }
+                }
+            }
+        }
+        if let Some(c) = current.as_mut() {
+            if let Some(source) = &c.dataset_source {
+                c.report = reports
+                    .into_iter()
+                    .rev()
+                    .find(|(_, r)| &r.source == source)
+                    .map(|(_, r)| r);
+            }
+        }
+        Ok(current)
+    }
+
+    fn append(
+        &self,
+        app: &mut Appender<'_>,
+        id: String,
+        incident: &str,
+        payload: Payload,
+    ) -> Result<bool> {
+        let appended = app.append(NewEvent {
+            id: Some(id),
+            incident: incident.to_string(),
+            payload,
+            expected_version: None,
+        })?;
+        Ok(matches!(appended, Appended::New { .. }))
+    }
+
+    fn apply(&mut self, app: &mut Appender<'_>, m: Mapped) -> Result<()> {
+        let details = as_stored(&m.details);
+        let report = as_stored(&m.report);
+        let hash = {
+            let mut h = Sha256::new();
+            h.update(Payload::IncidentReported(details.clone()).canonical_json());
+            h.update(b"\n");
+            h.update(Payload::CasualtiesReported(report.clone()).canonical_json());
+            hex::encode(&h.finalize()[..4])
+        };
+        let base = match m.revision {
+            Some(rev) => format!("{}:{}:{rev}:{hash}", self.dataset.prefix(), m.key),
+            None => format!("{}:{}:{hash}", self.dataset.prefix(), m.key),
+        };
+        let Some(current) = self.current(app.connection(), &m.incident)? else {
+            self.append(
+                app,
+                format!("{base}:incident"),
+                &m.incident,
+                Payload::IncidentReported(details),
+            )?;
+            self.append(
+                app,
+                format!("{base}:report"),
+                &m.incident,
+                Payload::CasualtiesReported(report),
+            )?;
+            self.summary.new_incidents += 1;
+            return Ok(());
+        };
+        if let (Some(new), Some(old)) = (m.revision, current.revision) {
+            if new < old {
+                self.summary.outdated += 1;
+                return Ok(());
+            }
+        }
+        match &current.status {
+            Status::Active => {}
+            Status::Retracted { seq } => {
+                self.summary.not_applied += 1;
+                self.summary.notices.push(format!(
+                    "{}: the file has this event, but the incident's first report was retracted (seq {seq}); left retracted",
+                    m.incident
+                ));
+                return Ok(());
+            }
+            Status::Merged { into } => {
+                let same = amendment(&current.details, &details, &m.reason).is_none()
+                    && current
+                        .report
+                        .as_ref()
+                        .is_some_and(|old| same_report(old, &report));
+                if same {
+                    self.summary.unchanged += 1;
+                } else {
+                    self.summary.not_applied += 1;
+                    self.summary.notices.push(format!(
+                        "{}: merged into `{into}` by an editor; this row's revision is not applied (review it against `{into}`)",
+                        m.incident
+                    ));
+                }
+                return Ok(());
+            }
+        }
+        let mut changed = false;
+        if let Some(amendment) = amendment(&current.details, &details, &m.reason) {
+            let id = format!("{base}:amended@{}", current.version);
+            if self.append(app, id, &m.incident, Payload::IncidentAmended(amendment))? {
+                self.summary.amendments += 1;
+                changed = true;
+            }
+        }
+        let version = app.stream_version(&m.incident)?;
+        match &current.report {
+            Some(old) if same_report(old, &report) => {}
+            Some(old) => {
+                let mut correction = report;
+                correction.source = old.source.clone();
+                correction.reason = Some(m.reason.clone());
+                if correction.source != self.label {
+                    correction
+                        .attributes
+                        .insert("release".into(), self.label.into());
+                }
+                let id = format!("{base}:corrected@{version}");
+                if self.append(
+                    app,
+                    id,
+                    &m.incident,
+                    Payload::CasualtiesCorrected(correction),
+                )? {
+                    self.summary.corrections += 1;
+                    changed = true;
+                }
+            }
+            None => {
+                let id = format!("{base}:report@{version}");
+                if self.append(app, id, &m.incident, Payload::CasualtiesReported(report))? {
+                    self.summary.reports += 1;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            self.summary.unchanged += 1;
+        }
+        Ok(())
+    }
+
+    fn retract(&mut self, app: &mut Appender<'_>, incident: &str, reason: String) -> Result<bool> {
+        let Some(current) = self.current(app.connection(), incident)? else {
+            return Ok(false);
+        };
+        match current.status {
+            Status::Active | Status::Merged { .. } => {
+                let id = format!(
+                    "{}:{}:retracted@{}",
+                    self.dataset.prefix(),
+                    incident
+                        .strip_prefix(&format!("{}-", self.dataset.prefix()))
+                        .unwrap_or(incident),
+                    current.version
+                );
+                let payload = Payload::EventRetracted(Retraction {
+                    event: current.opened_id.clone(),
+                    reason,
+                });
+                if self.append(app, id, incident, payload)? {
+                    self.summary.retractions += 1;
+                } else {
+                    self.summary.unchanged += 1;
+                }
+            }
+            Status::Retracted { .. } => self.summary.unchanged += 1,
+        }
+        Ok(true)
+    }
+
+    /// Retracts the dataset's incidents that a full release no longer has.
+    fn retract_absent(&mut self, app: &mut Appender<'_>) -> Result<()> {
+        if self.unknown_ids {
+            self.summary.notices.push(
+                "a skipped row's event id could not be read, so no event is retracted as absent from this full release; fix the row and import again".into(),
+            );
+            return Ok(());
+        }
+        let prefix = format!("{}:", self.dataset.prefix());
+        let incidents = {
+            let err = self.sqlite();
+            let mut stmt = app
+                .connection()
+                .prepare(
+                    "SELECT incident FROM events WHERE kind = 'incident_reported'
+                     AND substr(id, 1, length(?1)) = ?1 ORDER BY seq",
+                )
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map([&prefix], |r| r.get::<_, String>(0))
+                .map_err(&err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(&err)?;
+            rows
+        };
+        for incident in incidents {
+            if self.seen.contains_key(&incident) {
+                continue;
+            }
+            let Some(current) = self.current(app.connection(), &incident)? else {
+                continue;
+            };
+            if matches!(current.status, Status::Retracted { .. }) {
+                continue;
+            }
+            let reason = format!(
+                "absent from the full release {} ({}): the dataset no longer has this event",
+                self.label,
+                self.summary_file_name()
+            );
+            self.retract(app, &incident, reason)?;
+        }
+        Ok(())
+    }
+
+    fn summary_file_name(&self) -> &str {
+        file_name(&self.file)
+    }
+
+    /// Retracts the events of an ACLED deleted-events list
+    /// (`event_id_cnty,deleted_timestamp`).
+    fn deleted<D: Read>(&mut self, app: &mut Appender<'_>, input: CsvInput<D>) -> Result<()> {
+        let file = input.name.as_str();
+        let mut reader = csv::ReaderBuilder::new().from_reader(input.reader);
+        let header = reader.headers().map_err(|e| csv_error(e, file))?.clone();
+        let names: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+        let find = |column: &str| names.iter().position(|n| n == column);
+        let Some(id_col) = find("event_id_cnty") else {
+            return Err(Invalid::new(
+                "event_id_cnty",
+                "",
+                "the deleted-events list has no `event_id_cnty` column; ACLED's deleted-events export has the columns event_id_cnty,deleted_timestamp",
+            )
+            .at(Location::line(file, 1))
+            .into());
+        };
+        let ts_col = find("deleted_timestamp");
+        let mut record = csv::StringRecord::new();
+        let mut not_in_log = Vec::new();
+        while reader
+            .read_record(&mut record)
+            .map_err(|e| csv_error(e, file))?
+        {
+            self.summary.deleted_read += 1;
+            let line = record.position().map_or(0, csv::Position::line);
+            let at = Location::line(file, line);
+            let key = record.get(id_col).unwrap_or("").trim();
+            if key.is_empty() {
+                return Err(Invalid::new("event_id_cnty", "", "is empty").at(at).into());
+            }
+            let deleted_ts = match ts_col.map(|i| record.get(i).unwrap_or("").trim()) {
+                None | Some("") => None,
+                Some(v) => Some(v.parse::<i64>().map_err(|_| {
+                    Invalid::new("deleted_timestamp", v, "is not a unix time in seconds")
+                        .at(at.clone())
+                })?),
+            };
+            let incident = self.incident_id(key);
+            // A row of this import that ACLED changed after the deletion wins over it.
+            if let (Some(Some(rev)), Some(ts)) = (self.seen.get(&incident), deleted_ts) {
+                if *rev > ts {
+                    self.summary.notices.push(format!(
+                        "{incident}: listed as deleted at {ts}, but the imported file has a later revision ({rev}); not retracted"
+                    ));
+                    continue;
+                }
+            }
+            let reason = match deleted_ts {
+                Some(ts) => format!(
+                    "{} deleted this event (deleted_timestamp {ts}, {})",
+                    self.label,
+                    file_name(file)
+                ),
+                None => format!("{} deleted this event ({})", self.label, file_name(file)),
+            };
+            if !self.retract(app, &incident, reason).map_err(|e| e.at(at))? {
+                not_in_log.push(incident);
+            }
+        }
+        if !not_in_log.is_empty() {
+            let shown: Vec<&str> = not_in_log.iter().take(5).map(String::as_str).collect();
+            self.summary.notices.push(format!(
+                "{} deleted event(s) are not in the log (nothing to retract): {}{}",
+                not_in_log.len(),
+                shown.join(", "),
+                if not_in_log.len() > shown.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a row whose events would exceed the log's payload limit, as a malformed row (so
+/// `--skip-invalid` can skip it) rather than as a failed append.
+fn fits(m: Mapped) -> Result<Mapped, Invalid> {
+    let sizes = [
+        Payload::IncidentReported(m.details.clone())
+            .canonical_json()
+            .len(),
+        Payload::CasualtiesReported(m.report.clone())
+            .canonical_json()
+            .len(),
+    ];
+    match sizes.into_iter().max() {
+        Some(size) if size > MAX_PAYLOAD_BYTES => Err(Invalid::new(
+            "row",
+            "",
+            format!("its values make an event of {size} bytes, more than the log's limit of {MAX_PAYLOAD_BYTES} bytes"),
+        )),
+        _ => Ok(m),
+    }
+}
+
+/// The last component of a path, for reasons recorded in the log.
+fn file_name(path: &str) -> &str {
+    std::path::Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(path)
+}
+
+/// A CSV reading error as a refusal at the record's line.
+fn csv_error(e: csv::Error, file: &str) -> Error {
+    match csv_invalid(e, file, &[]) {
+        Ok(invalid) => invalid.into(),
+        Err(e) => e,
+    }
+}
+
+/// A CSV reading error as a refusal at the record's line (`Err` for I/O errors).
+/// `columns` names the fields (the header), when known.
+fn csv_invalid(
+    e: csv::Error,
+    file: &str,
+    columns: &[String],
+) -> std::result::Result<Invalid, Error> {
+    let line = e.position().map_or(0, csv::Position::line);
+    let at = if line > 0 {
+        Location::line(file, line)
+    } else {
+        Location {
+            file: Some(file.to_string()),
+            line: None,
+        }
+    };
+    let invalid = match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => Invalid::new(
+            columns
+                .get(err.field())
+                .cloned()
+                .unwrap_or_else(|| format!("field {}", err.field() + 1)),
+            "",
+            format!(
+                "is not valid UTF-8 (bad byte after {} bytes); save the file as UTF-8",
+                err.valid_up_to()
+            ),
+        ),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => Invalid::new(
+            "row",
+            "",
+            format!("has {len} fields where the header has {expected_len} (an unquoted comma or a stray quote?)"),
+        ),
+        csv::ErrorKind::Io(io) => {
+            return Err(Error::Io {
+                path: file.into(),
+                cause: std::io::Error::new(io.kind(), io.to_string()),
+            })
+        }
+        _ => Invalid::new("row", "", e.to_string()),
+    };
+    Ok(invalid.at(at))
+}
+
+/// The amendment that brings `current` to `new`, if anything changed. A field the row leaves
+/// empty is not cleared (an amendment cannot clear one); the raw columns in the attributes
+/// still show it.
+fn amendment(current: &IncidentDetails, new: &IncidentDetails, reason: &str) -> Option<Amendment> {
+    fn changed<T: PartialEq + Clone>(old: &Option<T>, new: &Option<T>) -> Option<T> {
+        match new {
+            Some(v) if old.as_ref() != Some(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+    let mut a = Amendment {
+        reason: reason.to_string(),
+        ..Amendment::default()
+    };
+    if current.date != new.date {
+        a.date = Some(new.date);
+    }
+    if current.province != new.province || current.province_as_given != new.province_as_given {
+        a.province = Some(new.province.clone());
+        a.province_as_given = new.province_as_given.clone();
+    }
+    if current.category != new.category {
+        a.category = Some(new.category.clone());
+    }
+    a.country = changed(&current.country, &new.country);
+    a.district = changed(&current.district, &new.district);
+    a.locality = changed(&current.locality, &new.locality);
+    a.coordinates = changed(&current.coordinates, &new.coordinates);
+    a.target = changed(&current.target, &new.target);
+    a.perpetrator = changed(&current.perpetrator, &new.perpetrator);
+    a.summary = changed(&current.summary, &new.summary);
+    let mut attributes = BTreeMap::new();
+    for (k, v) in &new.attributes {
+        if current.attributes.get(k) != Some(v) {
+            attributes.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in &current.attributes {
+        if !v.is_null() && !new.attributes.contains_key(k) {
+            attributes.insert(k.clone(), serde_json::Value::Null);
+        }
+    }
+    a.attributes = attributes;
+    let unchanged = Amendment {
+        reason: a.reason.clone(),
+        ..Amendment::default()
+    };
+    (a != unchanged).then_some(a)
+}
+
+/// Whether two reports by the dataset say the same: figures, note, citation and attributes,
+/// leaving aside when it was published, under which label, why, and ACLED's `timestamp`
+/// (which changes whenever anything in the row does).
+fn same_report(old: &CasualtyReport, new: &CasualtyReport) -> bool {
+    let strip = |r: &CasualtyReport| {
+        let mut r = r.clone();
+        r.source = String::new();
+        r.published = None;
+        r.reason = None;
+        r.attributes.remove("timestamp");
+        r.attributes.remove("release");
+        r
+    };
+    strip(old) == strip(new)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::event::Coordinates;
+
+    fn details() -> IncidentDetails {
+        IncidentDetails {
+            date: "2022-03-18".parse().unwrap(),
+            country: Some("Afghanistan".into()),
+            province: "Kabul".into(),
+            province_as_given: None,
+            district: Some("Paghman".into()),
+            locality: Some("Paghman".into()),
+            coordinates: Some(Coordinates {
+                lat: 34.5884,
+                lon: 68.958,
+                precision: Some("geo_precision:1".into()),
+            }),
+            category: "Armed clash".into(),
+            target: None,
+            perpetrator: Some("National Resistance Front".into()),
+            summary: None,
+            source: Some("ACLED".into()),
+            citation: None,
+            attributes: [
+                ("inter1".to_string(), serde_json::json!("2")),
+                ("assoc_actor_1".to_string(), serde_json::json!("X")),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn an_amendment_holds_only_what_changed_and_folds_back_to_the_new_details() {
+        let old = details();
+        assert_eq!(amendment(&old, &old, "r"), None);
+        let mut new = details();
+        new.date = "2022-03".parse().unwrap();
+        new.province = "Helmand".into();
+        new.province_as_given = Some("Hilmand".into());
+        new.attributes
+            .insert("inter1".into(), serde_json::json!("State forces"));
+        new.attributes.remove("assoc_actor_1");
+        let a = amendment(&old, &new, "ACLED revision (timestamp 2)").unwrap();
+        assert_eq!(a.district, None, "unchanged fields are left out");
+        assert_eq!(a.category, None);
+        assert_eq!(a.province_as_given.as_deref(), Some("Hilmand"));
+        assert_eq!(a.attributes["assoc_actor_1"], serde_json::Value::Null);
+        let mut folded = old.clone();
+        fold(&mut folded, &a);
+        assert_eq!(folded, new);
+    }
+
+    #[test]
+    fn an_emptied_field_is_not_cleared() {
+        let old = details();
+        let mut new = details();
+        new.district = None;
+        assert_eq!(amendment(&old, &new, "r"), None);
+    }
+
+    #[test]
+    fn a_report_differs_by_its_figures_not_its_timestamp() {
+        let report = |killed: u64, ts: &str| CasualtyReport {
+            source: "ACLED".into(),
+            published: None,
+            killed: Some(crate::Figure::Exact(killed)),
+            wounded: None,
+            attackers_killed: None,
+            killed_breakdown: Default::default(),
+            note: None,
+            citation: None,
+            reason: None,
+            attributes: [("timestamp".to_string(), serde_json::json!(ts))]
+                .into_iter()
+                .collect(),
+        };
+        assert!(same_report(&report(3, "1"), &report(3, "2")));
+        assert!(!same_report(&report(3, "1"), &report(5, "1")));
+    }
+
+    #[test]
+    fn revisions_are_read_from_acled_ids() {
+        assert_eq!(
+            revision_of("acled:AFG1:1658822400:b5ed5664:corrected@2", "acled"),
+            Some(1_658_822_400)
+        );
+        assert_eq!(revision_of("acled:AFG1:retracted@2", "acled"), None);
+        assert_eq!(revision_of("0190f5c2-0000", "acled"), None);
+    }
+
+    #[test]
+    fn dates_in_the_forms_the_datasets_write() {
+        let d = |s: &str| parse_date(s).map(|d| d.to_string());
+        assert_eq!(d("2022-01-05").as_deref(), Some("2022-01-05"));
+        assert_eq!(d("2022-01-05 00:00:00.000").as_deref(), Some("2022-01-05"));
+        assert_eq!(d("05 January 2022").as_deref(), Some("2022-01-05"));
+        assert_eq!(d("05-January-2022").as_deref(), Some("2022-01-05"));
+        assert_eq!(
+            d("2022-01-05 13:00:00"),
+            None,
+            "a time of day is not a date"
+        );
+        assert_eq!(d("2022-02-30"), None);
+        assert_eq!(
+            d("05/01/2022"),
+            None,
+            "ambiguous day/month order is refused"
+        );
+    }
+}
