@@ -464,6 +464,10 @@ impl EventLog {
             .map_err(&err)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(&err)?;
+        // Up to 64 MiB of page cache (allocated as used): a large batch keeps its pages in
+        // memory instead of spilling them to the WAL before it commits.
+        conn.pragma_update(None, "cache_size", -65536)
+            .map_err(&err)?;
         Ok(conn)
     }
 
@@ -612,8 +616,10 @@ impl EventLog {
             seq,
             prev_hash,
             recorded_at,
+            cache: crate::project::store::Cache::new(seq),
         };
         let value = body(&mut appender)?;
+        appender.cache.flush(&appender.tx, &path)?;
         appender.tx.commit().map_err(&err)?;
         Ok(value)
     }
@@ -670,14 +676,11 @@ impl EventLog {
 }
 
 pub(crate) fn event_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<RecordedEvent>> {
-    conn.query_row(
-        &format!(
-            "SELECT {} FROM events WHERE id = ?1",
-            RecordedEvent::COLUMNS
-        ),
-        [id],
-        RecordedEvent::from_row,
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {} FROM events WHERE id = ?1",
+        RecordedEvent::COLUMNS
+    ))?
+    .query_row([id], RecordedEvent::from_row)
     .optional()
 }
 
@@ -690,10 +693,13 @@ pub struct Appender<'a> {
     seq: u64,
     prev_hash: [u8; 32],
     recorded_at: String,
+    /// The streams read and the view versions not yet written, for this transaction only.
+    cache: crate::project::store::Cache,
 }
 
 impl Appender<'_> {
-    /// The transaction, for reads that must see what this batch has appended so far.
+    /// The transaction, for reads of the events table that must see what this batch has
+    /// appended so far. The view tables lag behind the batch until it commits.
     pub fn connection(&self) -> &Connection {
         &self.tx
     }
@@ -737,7 +743,17 @@ impl Appender<'_> {
                 });
             }
         }
-        let current = validate::stream_version(&self.tx, &event.incident).map_err(&err)?;
+        let current = self
+            .cache
+            .stream(&self.tx, &event.incident)
+            .map_err(&err)?
+            .version;
+        debug_assert_eq!(
+            Ok(current),
+            validate::stream_version(&self.tx, &event.incident),
+            "version of `{}`",
+            event.incident
+        );
         if let Some(expected) = event.expected_version {
             if expected != current {
                 return Err(Error::VersionConflict {
@@ -748,12 +764,16 @@ impl Appender<'_> {
                 });
             }
         }
-        validate::event(&self.tx, &mut event, self.ctx.allow_unknown_place).map_err(
-            |e| match e {
-                validate::Refusal::Invalid(inv) => Error::Invalid(inv),
-                validate::Refusal::Sqlite(e) => err(e),
-            },
-        )?;
+        validate::event(
+            &self.tx,
+            &mut self.cache,
+            &mut event,
+            self.ctx.allow_unknown_place,
+        )
+        .map_err(|e| match e {
+            validate::Refusal::Invalid(inv) => Error::Invalid(inv),
+            validate::Refusal::Sqlite(e) => err(e),
+        })?;
         // Validation may have normalised the payload (place names).
         let payload_json = if matches!(
             event.payload,
@@ -806,7 +826,13 @@ impl Appender<'_> {
             })
             .map_err(&err)?;
         // The views change in the same transaction as the log.
-        crate::project::store::apply(&self.tx, self.path, &recorded, Some(&event.payload))?;
+        crate::project::store::apply(
+            &self.tx,
+            self.path,
+            &mut self.cache,
+            &recorded,
+            Some(&event.payload),
+        )?;
         self.seq = seq;
         self.prev_hash = hash;
         Ok(Appended::New {

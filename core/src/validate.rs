@@ -4,7 +4,9 @@
 //! Rules that need the log read it inside the append transaction, so they also see the
 //! events appended earlier in the same batch.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
+
+use crate::project::store::Cache;
 
 use crate::error::Invalid;
 use crate::event::{
@@ -239,49 +241,43 @@ enum Status {
     Active,
 }
 
-fn is_retracted(conn: &Connection, event_id: &str) -> rusqlite::Result<Option<u64>> {
-    conn.query_row(
-        "SELECT seq FROM events WHERE kind = 'event_retracted' AND json_extract(payload, '$.event') = ?1",
-        [event_id],
-        |r| r.get(0),
-    )
-    .optional()
+/// The retraction (its seq) of event `id` of stream `incident`, if any: retractions live in
+/// the stream of the event they retract.
+fn is_retracted(
+    conn: &Connection,
+    cache: &mut Cache,
+    incident: &str,
+    id: &str,
+) -> rusqlite::Result<Option<u64>> {
+    Ok(cache.stream(conn, incident)?.retraction_of(id, u64::MAX))
 }
 
-fn status(conn: &Connection, incident: &str) -> rusqlite::Result<Status> {
-    let opened: Option<String> = conn
-        .query_row(
-            "SELECT id FROM events WHERE incident = ?1 AND kind = 'incident_reported'",
-            [incident],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(opened) = opened else {
-        return Ok(Status::Unknown);
+fn status(conn: &Connection, cache: &mut Cache, incident: &str) -> rusqlite::Result<Status> {
+    let stream = cache.stream(conn, incident)?;
+    let opened = stream.events.iter().find_map(|e| match e.payload {
+        Payload::IncidentReported(_) => Some(e.id.as_str()),
+        _ => None,
+    });
+    let found = match opened {
+        None => Status::Unknown,
+        Some(opened) if stream.retraction_of(opened, u64::MAX).is_some() => Status::Retracted,
+        Some(_) => match stream.merge_in_force(u64::MAX) {
+            Some(into) => Status::Merged(into.to_string()),
+            None => Status::Active,
+        },
     };
-    if is_retracted(conn, &opened)?.is_some() {
-        return Ok(Status::Retracted);
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, json_extract(payload, '$.into') FROM events
-         WHERE incident = ?1 AND kind = 'incident_merged' ORDER BY seq DESC",
-    )?;
-    let merges = stmt
-        .query_map([incident], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (id, into) in merges {
-        if is_retracted(conn, &id)?.is_none() {
-            return Ok(Status::Merged(into));
-        }
-    }
-    Ok(Status::Active)
+    #[cfg(debug_assertions)]
+    debug_assert_eq!(
+        found,
+        sql::status(conn, incident)?,
+        "status of `{incident}`"
+    );
+    Ok(found)
 }
 
 /// The incident must exist and take reports.
-fn active(conn: &Connection, incident: &str) -> Checked {
-    match status(conn, incident)? {
+fn active(conn: &Connection, cache: &mut Cache, incident: &str) -> Checked {
+    match status(conn, cache, incident)? {
         Status::Active => Ok(()),
         Status::Unknown => Err(Invalid::new(
             "incident",
@@ -305,21 +301,13 @@ fn active(conn: &Connection, incident: &str) -> Checked {
 }
 
 /// The incident and every incident merged into it (transitively), whose reports count for it.
-fn members(conn: &Connection, incident: &str) -> rusqlite::Result<Vec<String>> {
+fn members(conn: &Connection, cache: &mut Cache, incident: &str) -> rusqlite::Result<Vec<String>> {
     let mut all = vec![incident.to_string()];
     let mut i = 0;
     while i < all.len() {
-        let mut stmt = conn.prepare_cached(
-            "SELECT incident, id FROM events
-             WHERE kind = 'incident_merged' AND json_extract(payload, '$.into') = ?1",
-        )?;
-        let merged = stmt
-            .query_map([&all[i]], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (child, merge_id) in merged {
-            if !all.contains(&child) && is_retracted(conn, &merge_id)?.is_none() {
+        let merged = cache.merges_into(conn, &all[i])?.to_vec();
+        for (child, merge_id, _) in merged {
+            if !all.contains(&child) && is_retracted(conn, cache, &child, &merge_id)?.is_none() {
                 all.push(child);
             }
         }
@@ -329,22 +317,127 @@ fn members(conn: &Connection, incident: &str) -> rusqlite::Result<Vec<String>> {
 }
 
 /// Has `source` a report in force on the incident (or one merged into it)?
-fn has_reported(conn: &Connection, incident: &str, source: &str) -> rusqlite::Result<bool> {
-    for member in members(conn, incident)? {
-        let mut stmt = conn.prepare_cached(
-            "SELECT id FROM events WHERE incident = ?1 AND kind = 'casualties_reported'
-             AND json_extract(payload, '$.source') = ?2",
-        )?;
-        let ids = stmt
-            .query_map([&member, source], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for id in ids {
-            if is_retracted(conn, &id)?.is_none() {
-                return Ok(true);
+fn has_reported(
+    conn: &Connection,
+    cache: &mut Cache,
+    incident: &str,
+    source: &str,
+) -> rusqlite::Result<bool> {
+    let mut found = false;
+    for member in members(conn, cache, incident)? {
+        let stream = cache.stream(conn, &member)?;
+        if stream.events.iter().any(|e| match &e.payload {
+            Payload::CasualtiesReported(r) => {
+                r.source == source && stream.retraction_of(&e.id, u64::MAX).is_none()
             }
+            _ => false,
+        }) {
+            found = true;
+            break;
         }
     }
-    Ok(false)
+    #[cfg(debug_assertions)]
+    debug_assert_eq!(
+        found,
+        sql::has_reported(conn, incident, source)?,
+        "has `{source}` reported on `{incident}`"
+    );
+    Ok(found)
+}
+
+/// The same rules as direct indexed reads of the log; debug builds (the tests) check the
+/// cached answers against them.
+#[cfg(debug_assertions)]
+mod sql {
+    use super::Status;
+    use rusqlite::{Connection, OptionalExtension};
+
+    fn is_retracted(conn: &Connection, event_id: &str) -> rusqlite::Result<Option<u64>> {
+        conn.query_row(
+            "SELECT seq FROM events WHERE kind = 'event_retracted' AND json_extract(payload, '$.event') = ?1",
+            [event_id],
+            |r| r.get(0),
+        )
+        .optional()
+    }
+
+    pub(super) fn status(conn: &Connection, incident: &str) -> rusqlite::Result<Status> {
+        let opened: Option<String> = conn
+            .query_row(
+                "SELECT id FROM events WHERE incident = ?1 AND kind = 'incident_reported'",
+                [incident],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(opened) = opened else {
+            return Ok(Status::Unknown);
+        };
+        if is_retracted(conn, &opened)?.is_some() {
+            return Ok(Status::Retracted);
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, json_extract(payload, '$.into') FROM events
+             WHERE incident = ?1 AND kind = 'incident_merged' ORDER BY seq DESC",
+        )?;
+        let merges = stmt
+            .query_map([incident], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, into) in merges {
+            if is_retracted(conn, &id)?.is_none() {
+                return Ok(Status::Merged(into));
+            }
+        }
+        Ok(Status::Active)
+    }
+
+    /// The incident and every incident merged into it (transitively), whose reports count for it.
+    fn members(conn: &Connection, incident: &str) -> rusqlite::Result<Vec<String>> {
+        let mut all = vec![incident.to_string()];
+        let mut i = 0;
+        while i < all.len() {
+            let mut stmt = conn.prepare_cached(
+                "SELECT incident, id FROM events
+                 WHERE kind = 'incident_merged' AND json_extract(payload, '$.into') = ?1",
+            )?;
+            let merged = stmt
+                .query_map([&all[i]], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for (child, merge_id) in merged {
+                if !all.contains(&child) && is_retracted(conn, &merge_id)?.is_none() {
+                    all.push(child);
+                }
+            }
+            i += 1;
+        }
+        Ok(all)
+    }
+
+    /// Has `source` a report in force on the incident (or one merged into it)?
+    pub(super) fn has_reported(
+        conn: &Connection,
+        incident: &str,
+        source: &str,
+    ) -> rusqlite::Result<bool> {
+        for member in members(conn, incident)? {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id FROM events WHERE incident = ?1 AND kind = 'casualties_reported'
+                 AND json_extract(payload, '$.source') = ?2",
+            )?;
+            let ids = stmt
+                .query_map([&member, source], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for id in ids {
+                if is_retracted(conn, &id)?.is_none() {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
 }
 
 /// The gazetteer for a country given by name or ISO code (Afghanistan when none is given).
@@ -397,20 +490,26 @@ fn normalise_province(
 }
 
 /// The incident's country as last stated by its details (None: not stated).
-fn country_of(conn: &Connection, incident: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
-        "SELECT json_extract(payload, '$.country') FROM events
-         WHERE incident = ?1 AND kind IN ('incident_reported', 'incident_amended')
-           AND json_extract(payload, '$.country') IS NOT NULL
-         ORDER BY seq DESC LIMIT 1",
-        [incident],
-        |r| r.get(0),
-    )
-    .optional()
+fn country_of(
+    conn: &Connection,
+    cache: &mut Cache,
+    incident: &str,
+) -> rusqlite::Result<Option<String>> {
+    let stream = cache.stream(conn, incident)?;
+    Ok(stream.events.iter().rev().find_map(|e| match &e.payload {
+        Payload::IncidentReported(d) => d.country.clone(),
+        Payload::IncidentAmended(a) => a.country.clone(),
+        _ => None,
+    }))
 }
 
 /// Checks an event against the rules and the log, normalising place names.
-pub(crate) fn event(conn: &Connection, event: &mut NewEvent, allow_unknown_place: bool) -> Checked {
+pub(crate) fn event(
+    conn: &Connection,
+    cache: &mut Cache,
+    event: &mut NewEvent,
+    allow_unknown_place: bool,
+) -> Checked {
     name("incident", &event.incident)?;
     let incident = event.incident.as_str();
     match &mut event.payload {
@@ -422,14 +521,7 @@ pub(crate) fn event(conn: &Connection, event: &mut NewEvent, allow_unknown_place
                 &mut d.province_as_given,
                 allow_unknown_place,
             )?;
-            if let Some(seq) = conn
-                .query_row(
-                    "SELECT seq FROM events WHERE incident = ?1 LIMIT 1",
-                    [incident],
-                    |r| r.get::<_, u64>(0),
-                )
-                .optional()?
-            {
+            if let Some(seq) = cache.stream(conn, incident)?.first_seq {
                 return Err(Invalid::new(
                     "incident",
                     incident,
@@ -440,12 +532,12 @@ pub(crate) fn event(conn: &Connection, event: &mut NewEvent, allow_unknown_place
         }
         Payload::CasualtiesReported(r) => {
             report(r, false)?;
-            active(conn, incident)?;
+            active(conn, cache, incident)?;
         }
         Payload::CasualtiesCorrected(r) => {
             report(r, true)?;
-            active(conn, incident)?;
-            if !has_reported(conn, incident, &r.source)? {
+            active(conn, cache, incident)?;
+            if !has_reported(conn, cache, incident, &r.source)? {
                 return Err(Invalid::new(
                     "payload.source",
                     &r.source,
@@ -456,15 +548,15 @@ pub(crate) fn event(conn: &Connection, event: &mut NewEvent, allow_unknown_place
         }
         Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => {
             responsibility(r)?;
-            active(conn, incident)?;
+            active(conn, cache, incident)?;
         }
         Payload::IncidentAmended(a) => {
             amendment(a)?;
-            active(conn, incident)?;
+            active(conn, cache, incident)?;
             if let Some(province) = a.province.as_mut() {
                 let country = match &a.country {
                     Some(c) => Some(c.clone()),
-                    None => country_of(conn, incident)?,
+                    None => country_of(conn, cache, incident)?,
                 };
                 normalise_province(
                     country.as_deref(),
@@ -504,7 +596,7 @@ pub(crate) fn event(conn: &Connection, event: &mut NewEvent, allow_unknown_place
                 )
                 .into());
             }
-            if let Some(seq) = is_retracted(conn, &r.event)? {
+            if let Some(seq) = is_retracted(conn, cache, incident, &r.event)? {
                 return Err(Invalid::new(
                     "payload.event",
                     &r.event,
@@ -524,8 +616,8 @@ pub(crate) fn event(conn: &Connection, event: &mut NewEvent, allow_unknown_place
                 )
                 .into());
             }
-            active(conn, incident)?;
-            match status(conn, &m.into)? {
+            active(conn, cache, incident)?;
+            match status(conn, cache, &m.into)? {
                 Status::Active => {}
                 Status::Merged(further) => {
                     return Err(Invalid::new(

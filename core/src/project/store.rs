@@ -7,7 +7,7 @@
 //! streams (indexed reads, never the whole log), versioned in `incident_states`, and copied
 //! into the current-view tables.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -200,6 +200,15 @@ pub(crate) fn catch_up(conn: &Connection, path: &Path) -> Result<()> {
 /// Inside a write transaction: drops the view tables and replays the whole log. Returns the
 /// number of events replayed.
 pub(crate) fn rebuild(conn: &Connection, path: &Path) -> Result<u64> {
+    rebuild_with(conn, path, None)
+}
+
+/// [`rebuild`], reporting progress (events replayed so far) every [`PROGRESS_EVERY`] events.
+pub(crate) fn rebuild_with(
+    conn: &Connection,
+    path: &Path,
+    progress: Option<&dyn Fn(u64)>,
+) -> Result<u64> {
     let err = sqlite_err(path);
     conn.execute_batch(DROP).map_err(&err)?;
     conn.execute_batch(CREATE).map_err(&err)?;
@@ -208,11 +217,36 @@ pub(crate) fn rebuild(conn: &Connection, path: &Path) -> Result<u64> {
         [VIEWS_VERSION.to_string()],
     )
     .map_err(&err)?;
-    replay(conn, path, 0)
+    replay_with(conn, path, 0, progress)
+}
+
+impl crate::log::EventLog {
+    /// Drops the view tables and replays the whole log in one transaction, like
+    /// `rebuild_views`, calling `progress` with the number of events replayed so far every
+    /// few thousand events and at the end. Returns how many events were replayed.
+    pub fn rebuild_views_with_progress(&mut self, progress: &dyn Fn(u64)) -> Result<u64> {
+        let err = self.sqlite_err();
+        let tx = Transaction::new_unchecked(self.connection(), TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let n = rebuild_with(&tx, self.path(), Some(progress))?;
+        tx.commit().map_err(&err)?;
+        Ok(n)
+    }
 }
 
 /// Applies every event after `after`, streaming them in sequence order.
 fn replay(conn: &Connection, path: &Path, after: u64) -> Result<u64> {
+    replay_with(conn, path, after, None)
+}
+
+/// [`replay`], calling `progress` with the number of events applied so far every
+/// [`PROGRESS_EVERY`] events.
+pub(crate) fn replay_with(
+    conn: &Connection,
+    path: &Path,
+    after: u64,
+    progress: Option<&dyn Fn(u64)>,
+) -> Result<u64> {
     let err = sqlite_err(path);
     let mut stmt = conn
         .prepare(
@@ -221,6 +255,7 @@ fn replay(conn: &Connection, path: &Path, after: u64) -> Result<u64> {
         )
         .map_err(&err)?;
     let mut rows = stmt.query([after]).map_err(&err)?;
+    let mut cache = Cache::new(after);
     let mut n = 0;
     while let Some(row) = rows.next().map_err(&err)? {
         let event = RecordedEvent {
@@ -238,43 +273,374 @@ fn replay(conn: &Connection, path: &Path, after: u64) -> Result<u64> {
         // An event whose payload does not parse (only a tampered log has one) is left out
         // of the views; `chronicle verify` reports it.
         let payload = event.payload().ok();
-        apply(conn, path, &event, payload.as_ref())?;
+        apply(conn, path, &mut cache, &event, payload.as_ref())?;
         n += 1;
+        if let Some(progress) = progress {
+            if n % PROGRESS_EVERY == 0 {
+                progress(n);
+            }
+        }
+    }
+    cache.flush(conn, path)?;
+    if let Some(progress) = progress {
+        progress(n);
     }
     Ok(n)
 }
 
-/// Updates the views for one appended event (inside the append's transaction).
+/// How often (in events) long operations report progress.
+pub const PROGRESS_EVERY: u64 = 4096;
+
+/// Updates the views for one appended event (inside the append's transaction), through the
+/// transaction's [`Cache`]: the event is added to its cached stream, the roots it can change
+/// are recomputed from the cached member streams, and their new versions are queued; the
+/// cache writes them to the tables when it is flushed (before the transaction commits).
 pub(crate) fn apply(
     conn: &Connection,
     path: &Path,
+    cache: &mut Cache,
     event: &RecordedEvent,
     payload: Option<&Payload>,
 ) -> Result<()> {
     let err = sqlite_err(path);
-    if let Some(payload) = payload {
-        let mut roots = vec![root_at(conn, &event.incident, event.seq).map_err(&err)?];
+    cache.record(conn, event, payload).map_err(&err)?;
+    if payload.is_some() {
+        let mut roots = vec![cache
+            .root_at(conn, &event.incident, event.seq)
+            .map_err(&err)?];
         if matches!(
             payload,
-            Payload::IncidentMerged(_) | Payload::EventRetracted(_)
+            Some(Payload::IncidentMerged(_) | Payload::EventRetracted(_))
         ) {
-            let before = root_at(conn, &event.incident, event.seq - 1).map_err(&err)?;
+            let before = cache
+                .root_at(conn, &event.incident, event.seq - 1)
+                .map_err(&err)?;
             if !roots.contains(&before) {
                 roots.push(before);
             }
         }
         for root in roots {
-            let state = compute(conn, path, &root, event.seq, None, event.seq)?;
-            write_state(conn, path, &root, event.seq, state.as_ref())?;
+            let state = cache.compute(conn, &root, event.seq).map_err(&err)?;
+            #[cfg(debug_assertions)]
+            {
+                // Debug builds (the tests) check the cache against the indexed reads.
+                let direct = compute(conn, path, &root, event.seq, None, event.seq)?;
+                debug_assert_eq!(state, direct, "cached view of `{root}` at {}", event.seq);
+            }
+            cache.queue(&root, event.seq, state)?;
         }
     }
-    conn.execute(
-        "UPDATE views_meta SET value = CASE key WHEN 'checkpoint_seq' THEN ?1 ELSE ?2 END
-         WHERE key IN ('checkpoint_seq', 'checkpoint_hash')",
-        params![event.seq.to_string(), event.hash],
-    )
-    .map_err(&err)?;
+    cache.checkpoint = Some((event.seq, event.hash.clone()));
+    if cache.queued >= FLUSH_EVERY {
+        cache.flush(conn, path)?;
+    }
     Ok(())
+}
+
+/// Queued state versions written to the tables at once.
+const FLUSH_EVERY: usize = 4096;
+/// Cached events kept before the stream cache is emptied (it reloads what it needs).
+const CACHE_EVENTS: usize = 50_000;
+
+/// One stream as of the cache's horizon.
+#[derive(Debug, Default)]
+pub(crate) struct Stream {
+    /// The stream's version (its number of events).
+    pub version: u64,
+    /// Its first event.
+    pub first_seq: Option<u64>,
+    /// Its events whose payloads parse, in sequence order.
+    pub events: Vec<Ev>,
+}
+
+impl Stream {
+    /// The retraction (its seq) of event `id` up to `seq`, if any. Retractions live in the
+    /// stream of the event they retract.
+    pub fn retraction_of(&self, id: &str, seq: u64) -> Option<u64> {
+        self.events.iter().find_map(|e| match &e.payload {
+            Payload::EventRetracted(r) if r.event == id && e.seq <= seq => Some(e.seq),
+            _ => None,
+        })
+    }
+
+    /// The merge in force after event `seq`: the latest merge in the stream that no
+    /// retraction undoes.
+    pub fn merge_in_force(&self, seq: u64) -> Option<&str> {
+        self.events.iter().rev().find_map(|e| match &e.payload {
+            Payload::IncidentMerged(m)
+                if e.seq <= seq && self.retraction_of(&e.id, seq).is_none() =>
+            {
+                Some(m.into.as_str())
+            }
+            _ => None,
+        })
+    }
+
+    fn upto(&self, seq: u64) -> &[Ev] {
+        &self.events[..self.events.partition_point(|e| e.seq <= seq)]
+    }
+}
+
+/// A merge of stream `child` into another: `(child, merge event id, merge seq)`.
+pub(crate) type MergeRef = (String, String, u64);
+
+/// A view version waiting to be written.
+#[derive(Debug, Default)]
+struct Queued {
+    /// `(from_seq, state JSON)` in order; `None`: the incident left the view at that seq.
+    versions: Vec<(u64, Option<String>)>,
+    /// The latest state, for the current-view tables.
+    latest: Option<IncidentState>,
+}
+
+/// The state one write transaction keeps between appends: the streams it has read (as of
+/// `horizon`, the last event it has seen; every later event is added as it is appended), the
+/// merges into each incident, and the view versions not yet written. It is only valid inside
+/// one transaction: another process may append between two transactions.
+#[derive(Debug, Default)]
+pub(crate) struct Cache {
+    horizon: u64,
+    streams: HashMap<String, Stream>,
+    merges_into: HashMap<String, Vec<MergeRef>>,
+    cached_events: usize,
+    queue: HashMap<String, Queued>,
+    queued: usize,
+    checkpoint: Option<(u64, String)>,
+}
+
+impl Cache {
+    /// An empty cache for a transaction whose log ends at `horizon`.
+    pub fn new(horizon: u64) -> Self {
+        Cache {
+            horizon,
+            ..Cache::default()
+        }
+    }
+
+    /// The stream of `incident`, read from the log the first time.
+    pub fn stream(&mut self, conn: &Connection, incident: &str) -> rusqlite::Result<&Stream> {
+        if !self.streams.contains_key(incident) {
+            let stream = load_stream(conn, incident, self.horizon)?;
+            self.cached_events += stream.events.len();
+            self.streams.insert(incident.to_string(), stream);
+        }
+        self.streams
+            .get(incident)
+            .ok_or(rusqlite::Error::QueryReturnedNoRows)
+    }
+
+    /// The merges into `incident`, in sequence order.
+    pub fn merges_into(
+        &mut self,
+        conn: &Connection,
+        incident: &str,
+    ) -> rusqlite::Result<&[MergeRef]> {
+        if !self.merges_into.contains_key(incident) {
+            let mut stmt = conn.prepare_cached(
+                "SELECT incident, id, seq FROM events WHERE kind = 'incident_merged'
+                 AND json_extract(payload, '$.into') = ?1 AND seq <= ?2 ORDER BY seq",
+            )?;
+            let merges = stmt
+                .query_map(params![incident, self.horizon], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<Vec<MergeRef>>>()?;
+            self.merges_into.insert(incident.to_string(), merges);
+        }
+        Ok(self
+            .merges_into
+            .get(incident)
+            .map(Vec::as_slice)
+            .unwrap_or_default())
+    }
+
+    /// Adds an appended event to the streams and merges already cached.
+    fn record(
+        &mut self,
+        conn: &Connection,
+        event: &RecordedEvent,
+        payload: Option<&Payload>,
+    ) -> rusqlite::Result<()> {
+        if self.cached_events > CACHE_EVENTS {
+            self.streams.clear();
+            self.merges_into.clear();
+            self.cached_events = 0;
+        }
+        // Read the stream as it was before this event (a replay reads a log that goes further).
+        self.horizon = event.seq - 1;
+        self.stream(conn, &event.incident)?;
+        if let Some(Payload::IncidentMerged(m)) = payload {
+            self.merges_into(conn, &m.into)?;
+            if let Some(list) = self.merges_into.get_mut(&m.into) {
+                list.push((event.incident.clone(), event.id.clone(), event.seq));
+            }
+        }
+        self.horizon = event.seq;
+        if let Some(stream) = self.streams.get_mut(&event.incident) {
+            stream.version = event.version;
+            stream.first_seq.get_or_insert(event.seq);
+            if let Some(payload) = payload {
+                stream.events.push(Ev {
+                    seq: event.seq,
+                    id: event.id.clone(),
+                    incident: event.incident.clone(),
+                    recorded_at: event.recorded_at.clone(),
+                    payload: payload.clone(),
+                });
+                self.cached_events += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The merge in force of stream `incident` after event `seq`.
+    fn merge_in_force(
+        &mut self,
+        conn: &Connection,
+        incident: &str,
+        seq: u64,
+    ) -> rusqlite::Result<Option<String>> {
+        Ok(self
+            .stream(conn, incident)?
+            .merge_in_force(seq)
+            .map(str::to_string))
+    }
+
+    /// The incident stream `incident` is shown under after event `seq` (see [`root_at`]).
+    pub fn root_at(
+        &mut self,
+        conn: &Connection,
+        incident: &str,
+        seq: u64,
+    ) -> rusqlite::Result<String> {
+        let mut seen = vec![incident.to_string()];
+        while let Some(cur) = seen.last() {
+            match self.merge_in_force(conn, cur, seq)? {
+                Some(into) if !seen.contains(&into) => seen.push(into),
+                _ => break,
+            }
+        }
+        Ok(seen.pop().unwrap_or_else(|| incident.to_string()))
+    }
+
+    /// `root` and every stream whose merges in force lead to it, after event `seq`.
+    fn members(
+        &mut self,
+        conn: &Connection,
+        root: &str,
+        seq: u64,
+    ) -> rusqlite::Result<Vec<String>> {
+        let mut all = vec![root.to_string()];
+        let mut i = 0;
+        while i < all.len() {
+            let candidates: Vec<String> = self
+                .merges_into(conn, &all[i])?
+                .iter()
+                .filter(|(_, _, s)| *s <= seq)
+                .map(|(c, _, _)| c.clone())
+                .collect();
+            for c in candidates {
+                if !all.contains(&c)
+                    && self.merge_in_force(conn, &c, seq)?.as_deref() == Some(all[i].as_str())
+                {
+                    all.push(c);
+                }
+            }
+            i += 1;
+        }
+        Ok(all)
+    }
+
+    /// The state of `root` after event `seq` (see [`compute`]), from the cached streams.
+    fn compute(
+        &mut self,
+        conn: &Connection,
+        root: &str,
+        seq: u64,
+    ) -> rusqlite::Result<Option<IncidentState>> {
+        if self.root_at(conn, root, seq)? != root {
+            return Ok(None);
+        }
+        let members = self.members(conn, root, seq)?;
+        if let [only] = members.as_slice() {
+            let events = self.stream(conn, only)?.upto(seq);
+            return Ok(fold_group(root, &members, events, None, seq));
+        }
+        let mut events = Vec::new();
+        for m in &members {
+            events.extend(self.stream(conn, m)?.upto(seq).iter().cloned());
+        }
+        events.sort_by_key(|e| e.seq);
+        Ok(fold_group(root, &members, &events, None, seq))
+    }
+
+    /// Queues `root`'s state at `seq`.
+    fn queue(&mut self, root: &str, seq: u64, state: Option<IncidentState>) -> Result<()> {
+        let json = state
+            .as_ref()
+            .map(|s| {
+                serde_json::to_string(s).map_err(|e| Error::Corrupt {
+                    seq,
+                    problem: format!("the view state of `{root}` does not serialize: {e}"),
+                })
+            })
+            .transpose()?;
+        let q = self.queue.entry(root.to_string()).or_default();
+        q.versions.push((seq, json));
+        q.latest = state;
+        self.queued += 1;
+        Ok(())
+    }
+
+    /// Writes the queued view versions and the checkpoint to the tables.
+    pub fn flush(&mut self, conn: &Connection, path: &Path) -> Result<()> {
+        let err = sqlite_err(path);
+        let mut roots: Vec<(String, Queued)> = self.queue.drain().collect();
+        roots.sort_by_key(|(_, q)| q.versions.first().map(|v| v.0));
+        for (root, q) in roots {
+            write_versions(conn, path, &root, &q)?;
+        }
+        self.queued = 0;
+        if let Some((seq, hash)) = self.checkpoint.take() {
+            conn.prepare_cached(
+                "UPDATE views_meta SET value = CASE key WHEN 'checkpoint_seq' THEN ?1 ELSE ?2 END
+                 WHERE key IN ('checkpoint_seq', 'checkpoint_hash')",
+            )
+            .and_then(|mut s| s.execute(params![seq.to_string(), hash]))
+            .map_err(&err)?;
+        }
+        Ok(())
+    }
+}
+
+/// The stream of `incident` up to event `upto`, from the log.
+fn load_stream(conn: &Connection, incident: &str, upto: u64) -> rusqlite::Result<Stream> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, id, recorded_at, kind, payload, version FROM events
+         WHERE incident = ?1 AND seq <= ?2 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![incident, upto])?;
+    let mut stream = Stream::default();
+    while let Some(r) = rows.next()? {
+        let seq: u64 = r.get(0)?;
+        let version: u64 = r.get(5)?;
+        stream.version = stream.version.max(version);
+        stream.first_seq.get_or_insert(seq);
+        let kind = r.get_ref(3)?.as_str()?;
+        let parsed = serde_json::from_str(r.get_ref(4)?.as_str()?)
+            .ok()
+            .and_then(|v| Payload::from_json(kind, v).ok());
+        if let Some(payload) = parsed {
+            stream.events.push(Ev {
+                seq,
+                id: r.get(1)?,
+                incident: incident.to_string(),
+                recorded_at: r.get(2)?,
+                payload,
+            });
+        }
+    }
+    Ok(stream)
 }
 
 /// The merge in force of stream `incident` after event `seq`: the latest merge in its stream
@@ -404,20 +770,36 @@ fn figure_cols(
     }
 }
 
-/// Versions `root`'s state at `seq` and replaces its current-view rows.
-fn write_state(
-    conn: &Connection,
-    path: &Path,
-    root: &str,
-    seq: u64,
-    state: Option<&IncidentState>,
-) -> Result<()> {
+/// Writes `root`'s queued versions (closing the version open before them) and replaces its
+/// current-view rows with the latest.
+fn write_versions(conn: &Connection, path: &Path, root: &str, q: &Queued) -> Result<()> {
     let err = sqlite_err(path);
+    let Some(&(first, _)) = q.versions.first() else {
+        return Ok(());
+    };
     conn.prepare_cached(
         "UPDATE incident_states SET to_seq = ?2 WHERE incident = ?1 AND to_seq IS NULL",
     )
-    .and_then(|mut s| s.execute(params![root, seq]))
+    .and_then(|mut s| s.execute(params![root, first]))
     .map_err(&err)?;
+    let mut shown = false;
+    for (i, (from, json)) in q.versions.iter().enumerate() {
+        let Some(json) = json else { continue };
+        let to = q.versions.get(i + 1).map(|v| v.0);
+        conn.prepare_cached(
+            "INSERT INTO incident_states (incident, from_seq, to_seq, state) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut s| s.execute(params![root, from, to, json]))
+        .map_err(&err)?;
+        if !shown {
+            shown = true;
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO view_incident_ids (incident, first_seq) VALUES (?1, ?2)",
+            )
+            .and_then(|mut s| s.execute(params![root, from]))
+            .map_err(&err)?;
+        }
+    }
     for table in [
         "view_incidents",
         "view_source_figures",
@@ -427,21 +809,9 @@ fn write_state(
             .and_then(|mut s| s.execute([root]))
             .map_err(&err)?;
     }
-    let Some(state) = state else { return Ok(()) };
-    let json = serde_json::to_string(state).map_err(|e| Error::Corrupt {
-        seq,
-        problem: format!("the view state of `{root}` does not serialize: {e}"),
-    })?;
-    conn.prepare_cached(
-        "INSERT INTO incident_states (incident, from_seq, to_seq, state) VALUES (?1, ?2, NULL, ?3)",
-    )
-    .and_then(|mut s| s.execute(params![root, seq, json]))
-    .map_err(&err)?;
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO view_incident_ids (incident, first_seq) VALUES (?1, ?2)",
-    )
-    .and_then(|mut s| s.execute(params![root, seq]))
-    .map_err(&err)?;
+    let (Some(state), Some((_, Some(json)))) = (&q.latest, q.versions.last()) else {
+        return Ok(());
+    };
     let doc = reconcile::incident_doc(state, &BestPolicy::Median);
     let merged = serde_json::to_string(&state.merged_from).unwrap_or_else(|_| "[]".into());
     conn.prepare_cached(
