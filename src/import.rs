@@ -42,9 +42,6 @@ pub struct ImportArgs {
     /// Skip malformed rows (and list them) instead of refusing the whole import.
     #[arg(long)]
     skip_invalid: bool,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
 }
 
 fn open(path: &Path) -> anyhow::Result<CsvInput<BufReader<std::fs::File>>> {
@@ -102,7 +99,7 @@ impl Progress {
     }
 }
 
-pub fn import(db: &Path, ctx: AppendContext, args: ImportArgs) -> anyhow::Result<()> {
+pub fn import(db: &Path, ctx: AppendContext, args: ImportArgs, quiet: bool) -> anyhow::Result<()> {
     let dataset = match args.from {
         DatasetArg::Acled => Dataset::Acled,
         DatasetArg::Ucdp => Dataset::Ucdp,
@@ -128,7 +125,7 @@ pub fn import(db: &Path, ctx: AppendContext, args: ImportArgs) -> anyhow::Result
         full_release: args.full_release,
         skip_invalid: args.skip_invalid,
     };
-    let mut progress = Progress::new(total, args.quiet);
+    let mut progress = Progress::new(total, quiet);
     let result = import::import(&mut log, &ctx, &options, rows, deleted, &mut |bytes| {
         progress.update(bytes)
     });

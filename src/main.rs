@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 mod import;
+mod progress;
 mod read;
 mod views;
 mod write;
@@ -32,6 +33,10 @@ struct Cli {
     /// Accept province names the gazetteer does not know, recording them as written.
     #[arg(long, global = true)]
     allow_unknown_place: bool,
+
+    /// No progress bars (they are only drawn on a terminal, for operations that take a while).
+    #[arg(long, short, global = true)]
+    quiet: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -171,6 +176,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &db,
             write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
             args,
+            cli.quiet,
         ),
         Command::Report(args) => write::report(
             &db,
@@ -206,6 +212,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &db,
             write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
             args,
+            cli.quiet,
         ),
         Command::Show(args) => views::show(&db, args),
         Command::Timeline(args) => views::timeline(&db, args),
@@ -215,9 +222,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History(args) => views::history(&db, args),
         Command::Audit(args) => views::audit(&db, args),
         Command::Diff(args) => views::diff(&db, args),
+        // The progress bar's rebuild prints what `views::rebuild` prints.
+        Command::Rebuild if progress::Progress::new(cli.quiet, None, "").enabled() => {
+            write::rebuild(&db)
+        }
         Command::Rebuild => views::rebuild(&db),
         Command::Log(args) => read::log(&db, args),
-        Command::Verify(args) => read::verify(&db, args),
+        Command::Verify(args) => read::verify(&db, args, cli.quiet),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

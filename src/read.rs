@@ -100,10 +100,13 @@ pub struct VerifyArgs {
     checkpoint: Option<String>,
 }
 
-pub fn verify(db: &Path, args: VerifyArgs) -> anyhow::Result<()> {
+pub fn verify(db: &Path, args: VerifyArgs, quiet: bool) -> anyhow::Result<()> {
     let checkpoint: Option<Checkpoint> = args.checkpoint.as_deref().map(str::parse).transpose()?;
     let log = EventLog::open(db)?;
-    let report = log.verify(checkpoint.as_ref())?;
+    let progress = crate::progress::Progress::new(quiet, log.head()?.map(|h| h.seq), "verifying");
+    let report = log.verify_with_progress(checkpoint.as_ref(), Some(&|n| progress.update(n)));
+    progress.finish();
+    let report = report?;
     let path = db.display();
     match &report.failure {
         None => println!("{path}: {} events, hash chain intact, sequence contiguous, append-only triggers in place", report.events),

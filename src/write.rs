@@ -94,11 +94,28 @@ pub struct AppendArgs {
     file: String,
 }
 
-pub fn append(db: &Path, ctx: AppendContext, args: AppendArgs) -> anyhow::Result<()> {
+pub fn append(db: &Path, ctx: AppendContext, args: AppendArgs, quiet: bool) -> anyhow::Result<()> {
     let mut log = EventLog::open(db)?;
+    let total = if args.file != "-" && crate::progress::Progress::new(quiet, None, "").enabled() {
+        crate::progress::count_lines(Path::new(&args.file))
+    } else {
+        None
+    };
+    let progress = crate::progress::Progress::new(quiet, total, "appending");
+    let mut read = 0u64;
+    let mut tick = |item| {
+        read += 1;
+        if read % 1024 == 0 {
+            progress.update(read);
+        }
+        item
+    };
     let results = if args.file == "-" {
         let stdin = std::io::stdin();
-        log.append(&ctx, chronicle_core::jsonl::read_events(stdin.lock(), "-"))?
+        log.append(
+            &ctx,
+            chronicle_core::jsonl::read_events(stdin.lock(), "-").map(&mut tick),
+        )
     } else {
         let file = std::fs::File::open(&args.file).map_err(|source| chronicle_core::Error::Io {
             path: args.file.clone().into(),
@@ -106,9 +123,11 @@ pub fn append(db: &Path, ctx: AppendContext, args: AppendArgs) -> anyhow::Result
         })?;
         log.append(
             &ctx,
-            chronicle_core::jsonl::read_events(BufReader::new(file), &args.file),
-        )?
+            chronicle_core::jsonl::read_events(BufReader::new(file), &args.file).map(&mut tick),
+        )
     };
+    progress.finish();
+    let results = results?;
     if results.is_empty() {
         println!("no events in {}; nothing appended", args.file);
     }
@@ -530,4 +549,19 @@ pub fn merge(db: &Path, ctx: AppendContext, args: MergeArgs) -> anyhow::Result<(
         reason: args.reason,
     });
     append_one(db, &ctx, &args.duplicate, payload, None)
+}
+
+/// `chronicle rebuild` with a progress bar (on a terminal; see `views::rebuild` otherwise).
+pub fn rebuild(db: &Path) -> anyhow::Result<()> {
+    let mut log = EventLog::open(db)?;
+    let progress =
+        crate::progress::Progress::new(false, log.head()?.map(|h| h.seq), "rebuilding the views");
+    let n = log.rebuild_views_with_progress(&|n| progress.update(n));
+    progress.finish();
+    println!(
+        "Rebuilt the views from {} events (views version {}).",
+        n?,
+        chronicle_core::project::VIEWS_VERSION
+    );
+    Ok(())
 }

@@ -45,6 +45,16 @@ impl EventLog {
     /// Problems found in the log are reported in the [`VerifyReport`], not as errors; an
     /// error means the file could not be read at all.
     pub fn verify(&self, checkpoint: Option<&Checkpoint>) -> Result<VerifyReport> {
+        self.verify_with_progress(checkpoint, None)
+    }
+
+    /// [`EventLog::verify`], calling `progress` with the number of events checked so far
+    /// few thousand events.
+    pub fn verify_with_progress(
+        &self,
+        checkpoint: Option<&Checkpoint>,
+        progress: Option<&dyn Fn(u64)>,
+    ) -> Result<VerifyReport> {
         let mut report = VerifyReport {
             events: 0,
             head: None,
@@ -56,7 +66,14 @@ impl EventLog {
         let mut prev_recorded = String::new();
         let mut versions: HashMap<String, u64> = HashMap::new();
         let mut expected_seq = 1u64;
+        let mut scanned = 0u64;
         self.scan(&EventFilter::default(), |event| {
+            scanned += 1;
+            if let Some(progress) = progress {
+                if scanned % crate::project::store::PROGRESS_EVERY == 0 {
+                    progress(scanned);
+                }
+            }
             if report.failure.is_some() {
                 return Ok(());
             }
