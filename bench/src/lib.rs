@@ -76,7 +76,10 @@ const CATEGORIES: &[(&str, &str)] = &[
     ("checkpoint attack", "insurgents attacked"),
     ("airstrike", "an airstrike hit"),
     ("targeted killing", "gunmen shot"),
-    ("magnetic bomb", "a magnetic bomb attached to a vehicle killed"),
+    (
+        "magnetic bomb",
+        "a magnetic bomb attached to a vehicle killed",
+    ),
     ("rocket attack", "rockets landed near"),
 ];
 
@@ -91,7 +94,11 @@ const TARGETS: &[&str] = &[
     "election workers",
 ];
 
-const ACTORS: &[&str] = &["Taliban", "Islamic State Khorasan Province", "Haqqani network"];
+const ACTORS: &[&str] = &[
+    "Taliban",
+    "Islamic State Khorasan Province",
+    "Haqqani network",
+];
 
 /// What was generated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -410,6 +417,7 @@ pub fn lines(seed: u64, events: u64) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,1 +1,921 @@
-fn main(){}
+//! `chronicle-bench`: measures the `chronicle` command on synthetic chronologies, each figure
+//! next to a bare baseline measured in the same run (see `BENCHMARKS.md`).
+//!
+//! Every measurement runs in its own child process (the `chronicle` binary, or this binary
+//! re-run with `__child TASK ...` for the baselines), so that its peak RSS can be read with
+//! `wait4`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use rusqlite::Connection;
+
+/// Benchmarks of chronicle against bare SQLite baselines.
+#[derive(Debug, Parser)]
+#[command(name = "chronicle-bench")]
+struct Args {
+    /// Sizes of the chronologies, in events (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', default_value = "10000")]
+    size: Vec<u64>,
+    /// The seed of the generator.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Quick run that only checks that every benchmark still works (few repetitions).
+    #[arg(long)]
+    smoke: bool,
+    /// Where the logs and chronologies go (default: a directory under the system temp dir,
+    /// removed afterwards unless --keep).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Keep the generated files.
+    #[arg(long)]
+    keep: bool,
+    /// The chronicle binary (default: next to this one, built with cargo if missing).
+    #[arg(long)]
+    chronicle: Option<PathBuf>,
+    /// Directory of export plugin libraries, for `export --format X --plugin-dir DIR`.
+    #[arg(long)]
+    plugin_dir: Option<PathBuf>,
+    /// Timed repetitions of the single CLI append (median reported).
+    #[arg(long, default_value_t = 15)]
+    appends: usize,
+    /// Also print the table as Markdown.
+    #[arg(long)]
+    markdown: bool,
+    /// Only write the chronology of the first --size to standard output, as JSON Lines.
+    #[arg(long)]
+    generate: bool,
+    /// Skip the Python `eventsourcing` comparison even when the library is installed.
+    #[arg(long)]
+    no_python: bool,
+}
+
+/// What a child process did: wall time, the time it measured itself (baselines time only
+/// their work, not their set-up), peak RSS, bytes it wrote to stdout.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    wall: Duration,
+    timed: Option<Duration>,
+    max_rss_kb: u64,
+    out_bytes: u64,
+}
+
+impl Run {
+    fn time(&self) -> Duration {
+        self.timed.unwrap_or(self.wall)
+    }
+}
+
+/// Runs `cmd` to completion, counting its stdout, and reads its peak RSS with `wait4`.
+/// A child that prints `TIMED <seconds>` as its last stdout line reports its own timing.
+fn run(cmd: &mut Command, what: &str) -> Result<Run> {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {what}"))?;
+    let mut stdout = child.stdout.take().context("child stdout")?;
+    let mut stderr = child.stderr.take().context("child stderr")?;
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let mut out_bytes = 0u64;
+    let mut tail = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = stdout.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        out_bytes += n as u64;
+        tail.extend_from_slice(&buf[..n]);
+        if tail.len() > 4096 {
+            tail.drain(..tail.len() - 4096);
+        }
+    }
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet reaped (std only reaps in `wait`, never called
+    // here); `status` and `usage` are valid for writes.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    if r != pid {
+        bail!(
+            "wait4 failed for {what}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    let stderr = err_reader.join().unwrap_or_default();
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("{what} failed (status {status}): {}", stderr.trim());
+    }
+    let text = String::from_utf8_lossy(&tail);
+    let timed = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("TIMED "))
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .map(Duration::from_secs_f64);
+    Ok(Run {
+        wall,
+        timed,
+        // Linux reports ru_maxrss in kilobytes.
+        max_rss_kb: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        out_bytes,
+    })
+}
+
+/// One row of the table.
+#[derive(Debug, Clone)]
+struct Row {
+    size: u64,
+    op: String,
+    events: u64,
+    ours: Duration,
+    baseline: Option<(String, Duration)>,
+    /// The target, as the largest acceptable ratio ours/baseline (time).
+    target: Option<f64>,
+    bytes: u64,
+    rss_kb: u64,
+    note: String,
+}
+
+impl Row {
+    fn ratio(&self) -> Option<f64> {
+        self.baseline
+            .as_ref()
+            .map(|(_, b)| self.ours.as_secs_f64() / b.as_secs_f64().max(1e-9))
+    }
+}
+
+struct Bench {
+    args: Args,
+    chronicle: PathBuf,
+    me: PathBuf,
+    dir: PathBuf,
+    rows: Vec<Row>,
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 0.01 {
+        format!("{:.2} ms", s * 1000.0)
+    } else {
+        format!("{s:.3} s")
+    }
+}
+
+impl Bench {
+    fn chronicle(&self, db: &Path) -> Command {
+        let mut c = Command::new(&self.chronicle);
+        c.arg("--quiet").arg("--db").arg(db);
+        c.env_remove("CHRONICLE_DB").env("CHRONICLE_USER", "bench");
+        c
+    }
+
+    fn child(&self, task: &str) -> Command {
+        let mut c = Command::new(&self.me);
+        c.arg("__child").arg(task);
+        c
+    }
+
+    fn say(&self, msg: &str) {
+        eprintln!("[bench] {msg}");
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        size: u64,
+        op: &str,
+        events: u64,
+        ours: &Run,
+        baseline: Option<(&str, Duration)>,
+        target: Option<f64>,
+        bytes: u64,
+        note: &str,
+    ) {
+        let row = Row {
+            size,
+            op: op.to_string(),
+            events,
+            ours: ours.time(),
+            baseline: baseline.map(|(n, d)| (n.to_string(), d)),
+            target,
+            bytes,
+            rss_kb: ours.max_rss_kb,
+            note: note.to_string(),
+        };
+        self.say(&format!(
+            "{op}: {} (baseline {}), peak RSS {} MB",
+            secs(row.ours),
+            row.baseline
+                .as_ref()
+                .map(|(_, d)| secs(*d))
+                .unwrap_or_else(|| "-".into()),
+            row.rss_kb / 1024
+        ));
+        self.rows.push(row);
+    }
+
+    fn size(&mut self, size: u64) -> Result<()> {
+        let dir = self.dir.join(format!("n{size}"));
+        std::fs::create_dir_all(&dir)?;
+        let jsonl = dir.join("events.jsonl");
+        self.say(&format!(
+            "generating {size} events (seed {})",
+            self.args.seed
+        ));
+        let stats = {
+            let mut out = BufWriter::new(File::create(&jsonl)?);
+            let s = chronicle_bench::write_jsonl(self.args.seed, size, &mut out)?;
+            out.flush()?;
+            s
+        };
+        let bytes = stats.bytes;
+        let db = dir.join("log.db");
+        let _ = std::fs::remove_file(&db);
+
+        // 1. Bulk import, against a bare insert of the same rows (same table, indexes and
+        // triggers, same pragmas, one transaction).
+        run(self.chronicle(&db).arg("init"), "chronicle init")?;
+        let ours = run(
+            self.chronicle(&db).arg("append").arg(&jsonl),
+            "chronicle append",
+        )?;
+        let base_db = dir.join("baseline.db");
+        let base = run(
+            self.child("insert").arg(&db).arg(&base_db),
+            "bare insert baseline",
+        )?;
+        self.push(
+            size,
+            "import (append JSONL)",
+            size,
+            &ours,
+            Some(("bare INSERT, same rows and indexes", base.time())),
+            Some(1.0 / 0.6),
+            bytes,
+            &format!("{} incidents", stats.incidents),
+        );
+        if !self.args.no_python && !self.args.smoke {
+            match run(
+                Command::new("python3")
+                    .arg("-c")
+                    .arg(PYTHON_EVENTSOURCING)
+                    .arg(&jsonl)
+                    .arg(dir.join("eventsourcing.db")),
+                "python eventsourcing",
+            ) {
+                Ok(py) => self.push(
+                    size,
+                    "import vs Python eventsourcing",
+                    size,
+                    &ours,
+                    Some(("eventsourcing 9 insert_events, one batch", py.time())),
+                    Some(0.5),
+                    bytes,
+                    &format!(
+                        "eventsourcing: {:.0} events/s, peak RSS {} MB (timed: the insert only)",
+                        size as f64 / py.time().as_secs_f64().max(1e-9),
+                        py.max_rss_kb / 1024
+                    ),
+                ),
+                Err(e) => self.say(&format!("python eventsourcing not measured: {e:#}")),
+            }
+        }
+
+        // 4. Verify, against a bare scan with the same JSON parsing and hashing.
+        let ours = run(self.chronicle(&db).arg("verify"), "chronicle verify")?;
+        let base = run(self.child("scan-hash").arg(&db), "scan+hash baseline")?;
+        self.push(
+            size,
+            "verify",
+            size,
+            &ours,
+            Some(("bare scan + parse + SHA-256 chain", base.time())),
+            Some(1.0 / 0.6),
+            bytes,
+            "",
+        );
+
+        // 3. Rebuild, against a bare scan with the same JSON parsing.
+        let ours = run(self.chronicle(&db).arg("rebuild"), "chronicle rebuild")?;
+        let rebuild = ours.time();
+        let base = run(self.child("scan-parse").arg(&db), "scan+parse baseline")?;
+        self.push(
+            size,
+            "rebuild views",
+            size,
+            &ours,
+            Some(("bare scan + parse", base.time())),
+            Some(2.0),
+            bytes,
+            "",
+        );
+
+        // 5. A view at a point in the middle of the log, and the current view, against the
+        // full rebuild.
+        let mid = (size / 2).max(1).to_string();
+        let ours = run(
+            self.chronicle(&db).args(["summary", "--at-seq", &mid]),
+            "summary --at-seq",
+        )?;
+        self.push(
+            size,
+            "view at --at-seq N/2 (summary)",
+            size,
+            &ours,
+            Some(("full rebuild", rebuild)),
+            Some(0.05),
+            0,
+            "",
+        );
+        let ours = run(self.chronicle(&db).arg("summary"), "summary")?;
+        self.push(
+            size,
+            "current view (summary)",
+            size,
+            &ours,
+            Some(("full rebuild", rebuild)),
+            Some(0.05),
+            0,
+            "",
+        );
+        let ours = run(
+            self.chronicle(&db).args(["timeline", "--at-seq", &mid]),
+            "timeline --at-seq",
+        )?;
+        self.push(
+            size,
+            "view at --at-seq N/2 (timeline)",
+            size,
+            &ours,
+            Some(("full rebuild", rebuild)),
+            Some(0.05),
+            ours.out_bytes,
+            "",
+        );
+
+        // 6. Export, against reading the same states and writing them as JSON.
+        let base = run(self.child("read-states").arg(&db), "read states baseline")?;
+        let ours = run(self.chronicle(&db).arg("export"), "chronicle export")?;
+        self.push(
+            size,
+            "export --format json",
+            size,
+            &ours,
+            Some(("bare read + parse + write of the states", base.time())),
+            None,
+            ours.out_bytes,
+            "",
+        );
+        let plugins = self.plugin_formats()?;
+        if plugins.is_empty() {
+            self.say("export plugins: not measured (no --plugin-dir support or no plugins built)");
+        }
+        for (format, dir_) in plugins {
+            let ours = run(
+                self.chronicle(&db)
+                    .args(["export", "--format", &format, "--plugin-dir"])
+                    .arg(&dir_),
+                "chronicle export plugin",
+            )?;
+            self.push(
+                size,
+                &format!("export --format {format} (plugin)"),
+                size,
+                &ours,
+                Some(("bare read + parse + write of the states", base.time())),
+                None,
+                ours.out_bytes,
+                "",
+            );
+        }
+
+        // 7. Audit and history.
+        let ours = run(
+            self.chronicle(&db)
+                .args(["audit", "--province", "Kunduz", "--killed", "100"]),
+            "chronicle audit",
+        )?;
+        self.push(
+            size,
+            "audit (one province)",
+            size,
+            &ours,
+            Some(("bare read + parse + write of the states", base.time())),
+            None,
+            0,
+            "",
+        );
+        let incident = middle_incident(&jsonl, size)?;
+        let ours = run(
+            self.chronicle(&db).args(["history", &incident]),
+            "chronicle history",
+        )?;
+        let base = run(
+            self.child("history").arg(&db).arg(&incident),
+            "history baseline",
+        )?;
+        self.push(
+            size,
+            "history (one incident)",
+            size,
+            &ours,
+            Some(("bare read + parse of its versions", base.time())),
+            None,
+            ours.out_bytes,
+            "",
+        );
+
+        // 2. Single appends from the CLI, process start to durable commit, against the
+        // sqlite3 shell inserting one row into a copy of the same file, as a whole process.
+        let n = if self.args.smoke {
+            3
+        } else {
+            self.args.appends
+        };
+        let mut ours_t = Vec::new();
+        let mut ours_rss = 0;
+        for i in 0..n {
+            let r = run(
+                self.chronicle(&db).args([
+                    "report",
+                    "--incident",
+                    &incident,
+                    "--source",
+                    &format!("Bench source {i}"),
+                    "--killed",
+                    "3",
+                ]),
+                "chronicle report",
+            )?;
+            ours_rss = ours_rss.max(r.max_rss_kb);
+            ours_t.push(r.wall);
+        }
+        let copy = dir.join("sqlite3-copy.db");
+        let conn = Connection::open(&db)?;
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        drop(conn);
+        std::fs::copy(&db, &copy)?;
+        let sqlite3 = Command::new("sqlite3").arg("-version").output();
+        let base = if sqlite3.is_ok_and(|o| o.status.success()) {
+            run(
+                Command::new("sqlite3").arg(&copy).arg(
+                    "CREATE TABLE IF NOT EXISTS bench_events AS SELECT * FROM events WHERE 0;
+                     CREATE UNIQUE INDEX IF NOT EXISTS bench_id ON bench_events (id);
+                     CREATE UNIQUE INDEX IF NOT EXISTS bench_iv ON bench_events (incident, version);",
+                ),
+                "sqlite3 setup",
+            )?;
+            let mut t = Vec::new();
+            for i in 0..n {
+                let sql = format!(
+                    "PRAGMA synchronous=FULL; INSERT INTO bench_events SELECT seq, id || '-{i}', incident, version + {i} + 1000000, kind, payload, schema_version, recorded_at, recorded_by, hash FROM events WHERE seq = 1;"
+                );
+                t.push(run(Command::new("sqlite3").arg(&copy).arg(sql), "sqlite3")?.wall);
+            }
+            Some(median(&mut t))
+        } else {
+            self.say("sqlite3 shell not found: single-append baseline unavailable");
+            None
+        };
+        let ours = Run {
+            wall: median(&mut ours_t),
+            timed: None,
+            max_rss_kb: ours_rss,
+            out_bytes: 0,
+        };
+        self.push(
+            size,
+            &format!("single CLI append (report), median of {n}"),
+            1,
+            &ours,
+            base.map(|b| ("sqlite3 shell, one INSERT, whole process", b)),
+            Some(2.0),
+            0,
+            if base.is_none() {
+                "sqlite3 unavailable"
+            } else {
+                ""
+            },
+        );
+        if !self.args.keep {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        Ok(())
+    }
+
+    /// `(format, dir)` for each export plugin, when the CLI has `--plugin-dir`.
+    fn plugin_formats(&self) -> Result<Vec<(String, PathBuf)>> {
+        let help = Command::new(&self.chronicle)
+            .args(["export", "--help"])
+            .output()?;
+        if !String::from_utf8_lossy(&help.stdout).contains("--plugin-dir") {
+            return Ok(Vec::new());
+        }
+        let dir = match &self.args.plugin_dir {
+            Some(d) => d.clone(),
+            None => match self.chronicle.parent() {
+                Some(p) => p.to_path_buf(),
+                None => return Ok(Vec::new()),
+            },
+        };
+        let mut out = Vec::new();
+        for format in ["markdown", "csv", "geojson", "html"] {
+            let lib = dir.join(format!("libchronicle_plugin_{format}.so"));
+            if lib.exists() {
+                out.push((format.to_string(), dir.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn print(&self) {
+        let header = [
+            "size",
+            "operation",
+            "events",
+            "ours",
+            "baseline",
+            "ratio",
+            "target",
+            "events/s",
+            "MB/s",
+            "peak RSS",
+        ];
+        let rows: Vec<[String; 10]> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let t = r.ours.as_secs_f64().max(1e-9);
+                [
+                    r.size.to_string(),
+                    r.op.clone(),
+                    r.events.to_string(),
+                    secs(r.ours),
+                    r.baseline
+                        .as_ref()
+                        .map(|(n, d)| format!("{} ({n})", secs(*d)))
+                        .unwrap_or_else(|| "-".into()),
+                    r.ratio()
+                        .map(|x| format!("{x:.2}"))
+                        .unwrap_or_else(|| "-".into()),
+                    match (r.target, r.ratio()) {
+                        (Some(t), Some(x)) => {
+                            format!("<= {t:.2} {}", if x <= t { "ok" } else { "MISSED" })
+                        }
+                        _ => "-".into(),
+                    },
+                    format!("{:.0}", r.events as f64 / t),
+                    if r.bytes > 0 {
+                        format!("{:.1}", r.bytes as f64 / 1e6 / t)
+                    } else {
+                        "-".into()
+                    },
+                    format!("{} MB", r.rss_kb / 1024),
+                ]
+            })
+            .collect();
+        let mut width = header.map(str::len);
+        for r in &rows {
+            for (w, c) in width.iter_mut().zip(r) {
+                *w = (*w).max(c.len());
+            }
+        }
+        let line = |cells: Vec<&str>| {
+            cells
+                .iter()
+                .zip(width)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+        };
+        println!("{}", line(header.to_vec()));
+        for r in &rows {
+            println!("{}", line(r.iter().map(String::as_str).collect()));
+        }
+        for r in self.rows.iter().filter(|r| !r.note.is_empty()) {
+            println!("note ({} events, {}): {}", r.size, r.op, r.note);
+        }
+        // Growth: time per event of the operations that touch every event.
+        println!();
+        println!("time per event (µs) by size:");
+        for op in ["import (append JSONL)", "rebuild views", "verify"] {
+            let per: Vec<String> = self
+                .rows
+                .iter()
+                .filter(|r| r.op == op)
+                .map(|r| {
+                    format!(
+                        "{}: {:.1}",
+                        r.size,
+                        r.ours.as_secs_f64() * 1e6 / r.events as f64
+                    )
+                })
+                .collect();
+            println!("  {op}: {}", per.join(", "));
+        }
+        if self.args.markdown {
+            println!();
+            println!("| {} |", header.join(" | "));
+            println!("|{}", "---|".repeat(header.len()));
+            for r in &rows {
+                println!("| {} |", r.join(" | "));
+            }
+        }
+    }
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// An incident from the middle of the chronology.
+fn middle_incident(jsonl: &Path, size: u64) -> Result<String> {
+    let reader = BufReader::new(File::open(jsonl)?);
+    for (i, line) in reader.lines().enumerate() {
+        let line = line?;
+        if i as u64 >= size / 2 && line.contains("\"incident_reported\"") {
+            let v: serde_json::Value = serde_json::from_str(&line)?;
+            if let Some(s) = v["incident"].as_str() {
+                return Ok(s.to_string());
+            }
+        }
+    }
+    bail!("no incident in the second half of {}", jsonl.display())
+}
+
+/// Batched append with the Python `eventsourcing` library (its SQLite recorder), for the
+/// comparison the issue asks for: every event of the chronology, one `insert_events` call.
+const PYTHON_EVENTSOURCING: &str = r#"
+import json, sys, time, uuid
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteAggregateRecorder
+path, db = sys.argv[1], sys.argv[2]
+events, versions, ids = [], {}, {}
+for line in open(path):
+    e = json.loads(line)
+    inc = e["incident"]
+    oid = ids.setdefault(inc, uuid.uuid5(uuid.NAMESPACE_URL, inc))
+    versions[inc] = versions.get(inc, 0) + 1
+    state = json.dumps(e["payload"], sort_keys=True, separators=(",", ":")).encode()
+    events.append(StoredEvent(originator_id=oid, originator_version=versions[inc], topic="chronicle:" + e["kind"], state=state))
+recorder = SQLiteAggregateRecorder(SQLiteDatastore(db))
+recorder.create_table()
+start = time.perf_counter()
+recorder.insert_events(events)
+print("TIMED", time.perf_counter() - start)
+"#;
+
+/// The baselines, run as `chronicle-bench __child TASK ARGS...`. Each prints
+/// `TIMED <seconds>` for the part it measures.
+fn child(args: &[String]) -> Result<()> {
+    let task = args.first().map(String::as_str).unwrap_or("");
+    match (task, &args[1..]) {
+        ("insert", [from, to]) => baseline_insert(Path::new(from), Path::new(to)),
+        ("scan-parse", [db]) => baseline_scan(Path::new(db), false),
+        ("scan-hash", [db]) => baseline_scan(Path::new(db), true),
+        ("read-states", [db]) => baseline_states(Path::new(db)),
+        ("history", [db, incident]) => baseline_history(Path::new(db), incident),
+        _ => bail!("unknown child task {args:?}"),
+    }
+}
+
+fn open(db: &Path) -> Result<Connection> {
+    let conn = Connection::open(db)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+/// Inserts the rows of `from`'s events table into a new `to` with the same table, indexes
+/// and triggers, in one transaction.
+fn baseline_insert(from: &Path, to: &Path) -> Result<()> {
+    let src = open(from)?;
+    let schema: Vec<String> = src
+        .prepare(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'events' AND sql IS NOT NULL ORDER BY rowid",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    type EventRow = (
+        i64,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+    );
+    let rows: Vec<EventRow> = src
+        .prepare("SELECT seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash FROM events ORDER BY seq")?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    drop(src);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", to.display()));
+    }
+    let mut conn = open(to)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "cache_size", CACHE_SIZE)?;
+    for sql in &schema {
+        conn.execute_batch(sql)?;
+    }
+    let start = Instant::now();
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare("INSERT INTO events (seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?;
+        for r in &rows {
+            stmt.execute(rusqlite::params![
+                r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9
+            ])?;
+        }
+    }
+    tx.commit()?;
+    println!("TIMED {}", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The page cache chronicle gives its connections (KiB, negative as SQLite wants it); the
+/// baseline gets the same.
+const CACHE_SIZE: i64 = -65536;
+
+/// Scans the events table, parsing every payload like the views do, and hashing the chain
+/// like `verify` does when `hash` is set.
+fn baseline_scan(db: &Path, hash: bool) -> Result<()> {
+    let conn = open(db)?;
+    let start = Instant::now();
+    let mut stmt = conn.prepare("SELECT seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash FROM events ORDER BY seq")?;
+    let mut rows = stmt.query([])?;
+    let mut prev = chronicle_core::hash::GENESIS;
+    let mut ok = 0u64;
+    while let Some(r) = rows.next()? {
+        let e = chronicle_core::RecordedEvent {
+            seq: r.get(0)?,
+            id: r.get(1)?,
+            incident: r.get(2)?,
+            version: r.get(3)?,
+            kind: r.get(4)?,
+            payload: r.get(5)?,
+            schema_version: r.get(6)?,
+            recorded_at: r.get(7)?,
+            recorded_by: r.get(8)?,
+            hash: r.get(9)?,
+        };
+        if e.payload().is_ok() {
+            ok += 1;
+        }
+        if hash {
+            prev = chronicle_core::hash::event_hash(&prev, &e.hashed_fields());
+            if chronicle_core::hash::parse_hex(&e.hash) != Some(prev) {
+                bail!("hash mismatch at {}", e.seq);
+            }
+        }
+    }
+    std::hint::black_box(ok);
+    println!("TIMED {}", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Reads the current states, parses them and writes them out as one JSON array.
+fn baseline_states(db: &Path) -> Result<()> {
+    let conn = open(db)?;
+    let start = Instant::now();
+    let mut stmt =
+        conn.prepare("SELECT state FROM view_incidents ORDER BY date_start, incident")?;
+    let states: Vec<serde_json::Value> = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .map(|s| Ok(serde_json::from_str(&s?)?))
+        .collect::<Result<_>>()?;
+    let out = serde_json::to_vec_pretty(&states)?;
+    std::hint::black_box(out.len());
+    println!("TIMED {}", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Reads and parses one incident's state versions.
+fn baseline_history(db: &Path, incident: &str) -> Result<()> {
+    let conn = open(db)?;
+    let start = Instant::now();
+    let mut stmt =
+        conn.prepare("SELECT state FROM incident_states WHERE incident = ?1 ORDER BY from_seq")?;
+    let states: Vec<serde_json::Value> = stmt
+        .query_map([incident], |r| r.get::<_, String>(0))?
+        .map(|s| Ok(serde_json::from_str(&s?)?))
+        .collect::<Result<_>>()?;
+    std::hint::black_box(states.len());
+    println!("TIMED {}", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The chronicle binary: next to this one, else built with cargo (same profile).
+fn find_chronicle(me: &Path) -> Result<PathBuf> {
+    let sibling = me.with_file_name(format!("chronicle{}", std::env::consts::EXE_SUFFIX));
+    if sibling.exists() {
+        return Ok(sibling);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-p", "chronicle", "--bin", "chronicle"]);
+    if !cfg!(debug_assertions) {
+        cmd.arg("--release");
+    }
+    eprintln!("[bench] building the chronicle binary: {cmd:?}");
+    if !cmd.status()?.success() {
+        bail!("building chronicle failed");
+    }
+    if sibling.exists() {
+        Ok(sibling)
+    } else {
+        bail!(
+            "no chronicle binary at {}; pass --chronicle PATH",
+            sibling.display()
+        )
+    }
+}
+
+fn main() -> Result<()> {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("__child") {
+        return child(&argv[2..]);
+    }
+    let args = Args::parse();
+    if args.generate {
+        let size = args.size.first().copied().unwrap_or(10_000);
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        chronicle_bench::write_jsonl(args.seed, size, &mut out)?;
+        out.flush()?;
+        return Ok(());
+    }
+    let me = std::env::current_exe()?;
+    let chronicle = match &args.chronicle {
+        Some(p) => p.clone(),
+        None => find_chronicle(&me)?,
+    };
+    let (dir, temp) = match &args.dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("chronicle-bench-{}", std::process::id())),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let sizes = if args.smoke && args.size == [10_000] {
+        vec![2000]
+    } else {
+        args.size.clone()
+    };
+    let mut bench = Bench {
+        args,
+        chronicle,
+        me,
+        dir: dir.clone(),
+        rows: Vec::new(),
+    };
+    bench.say(&format!(
+        "chronicle {}; {} cores; profile {}",
+        bench.chronicle.display(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if cfg!(debug_assertions) {
+            "debug (figures not meaningful)"
+        } else {
+            "release"
+        }
+    ));
+    for size in sizes {
+        bench.size(size)?;
+    }
+    bench.print();
+    if temp && !bench.args.keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
