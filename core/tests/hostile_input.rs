@@ -7,6 +7,14 @@ use chronicle_core::log::{AppendContext, Clock};
 use chronicle_core::EventLog;
 use proptest::prelude::*;
 
+/// Cases per property: `PROPTEST_CASES` for long runs, else the CI default.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 fn ctx() -> AppendContext {
     AppendContext {
         recorded_by: "fuzz".into(),
@@ -46,7 +54,7 @@ fn append_all_or_nothing(log: &mut EventLog, input: &[u8]) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(300), ..ProptestConfig::default() })]
 
     /// Arbitrary bytes after a valid prefix: no panic, and all or nothing.
     #[test]
@@ -181,7 +189,7 @@ mod csv_importers {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: cases(120), ..ProptestConfig::default() })]
 
         #[test]
         fn mutated_acled_rows(pos in 0usize..100_000, byte in any::<u8>(), skip in any::<bool>()) {
