@@ -7,6 +7,14 @@ use chronicle_core::log::{AppendContext, Clock};
 use chronicle_core::EventLog;
 use proptest::prelude::*;
 
+/// Cases per property: `PROPTEST_CASES` for long runs, else the CI default.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 fn ctx() -> AppendContext {
     AppendContext {
         recorded_by: "fuzz".into(),
@@ -46,7 +54,7 @@ fn append_all_or_nothing(log: &mut EventLog, input: &[u8]) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(300), ..ProptestConfig::default() })]
 
     /// Arbitrary bytes after a valid prefix: no panic, and all or nothing.
     #[test]
@@ -128,4 +136,83 @@ fn sql_metacharacters_are_only_text() {
     assert_eq!(events.len(), 2);
     assert_eq!(events[0].incident, evil);
     assert!(log.verify(None).unwrap().is_intact());
+}
+
+mod csv_importers {
+    use super::*;
+    use chronicle_core::import::{import, CsvInput, Dataset, ImportOptions};
+
+    const ACLED: &str = include_str!("../../tests/data/acled-afghanistan-2022-h1-acledR-dummy.csv");
+    const UCDP: &str = include_str!("../../tests/data/ucdp-ged-231-sample-afghanistan.csv");
+
+    fn try_import(dataset: Dataset, bytes: &[u8], skip_invalid: bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = EventLog::init(dir.path().join("e.db")).unwrap();
+        let options = ImportOptions {
+            dataset,
+            release: None,
+            full_release: false,
+            skip_invalid,
+        };
+        let rows = CsvInput {
+            name: "fuzz.csv".to_string(),
+            reader: bytes,
+        };
+        let result = import(
+            &mut log,
+            &ctx(),
+            &options,
+            Some(rows),
+            None::<CsvInput<&[u8]>>,
+            &mut |_| {},
+        );
+        if let Err(e) = result {
+            assert!(!e.to_string().is_empty());
+            assert!(dump(&log).is_empty(), "a refused import wrote events: {e}");
+        }
+        assert!(log.verify(None).unwrap().is_intact());
+    }
+
+    /// The header and first rows of a real file, then a mutation: never a panic, never a
+    /// half-written import.
+    fn sample(text: &str, rows: usize) -> Vec<u8> {
+        let mut out = String::new();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for record in reader.records().take(rows + 1) {
+            w.write_record(&record.unwrap()).unwrap();
+        }
+        out.push_str(&String::from_utf8(w.into_inner().unwrap()).unwrap());
+        out.into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(120), ..ProptestConfig::default() })]
+
+        #[test]
+        fn mutated_acled_rows(pos in 0usize..100_000, byte in any::<u8>(), skip in any::<bool>()) {
+            let mut bytes = sample(ACLED, 3);
+            let at = pos % bytes.len();
+            bytes[at] = byte;
+            try_import(Dataset::Acled, &bytes, skip);
+        }
+
+        #[test]
+        fn mutated_ucdp_rows(pos in 0usize..100_000, byte in any::<u8>(), skip in any::<bool>()) {
+            let mut bytes = sample(UCDP, 3);
+            let at = pos % bytes.len();
+            bytes[at] = byte;
+            try_import(Dataset::Ucdp, &bytes, skip);
+        }
+
+        #[test]
+        fn arbitrary_bytes_after_a_header(noise in proptest::collection::vec(any::<u8>(), 0..600), ucdp in any::<bool>()) {
+            let (dataset, text) = if ucdp { (Dataset::Ucdp, UCDP) } else { (Dataset::Acled, ACLED) };
+            let mut bytes = sample(text, 0);
+            bytes.extend_from_slice(&noise);
+            try_import(dataset, &bytes, false);
+        }
+    }
 }
