@@ -446,7 +446,31 @@ impl Bench {
         } else {
             self.args.appends
         };
+        // Ours and the baseline alternate, so that both see the same disk (fsync times on a
+        // shared machine drift by several times over a minute).
+        let copy = dir.join("sqlite3-copy.db");
+        let conn = Connection::open(&db)?;
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        drop(conn);
+        std::fs::copy(&db, &copy)?;
+        let sqlite3 = Command::new("sqlite3")
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if sqlite3 {
+            run(
+                Command::new("sqlite3").arg(&copy).arg(
+                    "CREATE TABLE IF NOT EXISTS bench_events AS SELECT * FROM events WHERE 0;
+                     CREATE UNIQUE INDEX IF NOT EXISTS bench_id ON bench_events (id);
+                     CREATE UNIQUE INDEX IF NOT EXISTS bench_iv ON bench_events (incident, version);",
+                ),
+                "sqlite3 setup",
+            )?;
+        } else {
+            self.say("sqlite3 shell not found: single-append baseline unavailable");
+        }
         let mut ours_t = Vec::new();
+        let mut base_t = Vec::new();
         let mut ours_rss = 0;
         for i in 0..n {
             let r = run(
@@ -463,34 +487,14 @@ impl Bench {
             )?;
             ours_rss = ours_rss.max(r.max_rss_kb);
             ours_t.push(r.wall);
-        }
-        let copy = dir.join("sqlite3-copy.db");
-        let conn = Connection::open(&db)?;
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
-        drop(conn);
-        std::fs::copy(&db, &copy)?;
-        let sqlite3 = Command::new("sqlite3").arg("-version").output();
-        let base = if sqlite3.is_ok_and(|o| o.status.success()) {
-            run(
-                Command::new("sqlite3").arg(&copy).arg(
-                    "CREATE TABLE IF NOT EXISTS bench_events AS SELECT * FROM events WHERE 0;
-                     CREATE UNIQUE INDEX IF NOT EXISTS bench_id ON bench_events (id);
-                     CREATE UNIQUE INDEX IF NOT EXISTS bench_iv ON bench_events (incident, version);",
-                ),
-                "sqlite3 setup",
-            )?;
-            let mut t = Vec::new();
-            for i in 0..n {
+            if sqlite3 {
                 let sql = format!(
                     "PRAGMA synchronous=FULL; INSERT INTO bench_events SELECT seq, id || '-{i}', incident, version + {i} + 1000000, kind, payload, schema_version, recorded_at, recorded_by, hash FROM events WHERE seq = 1;"
                 );
-                t.push(run(Command::new("sqlite3").arg(&copy).arg(sql), "sqlite3")?.wall);
+                base_t.push(run(Command::new("sqlite3").arg(&copy).arg(sql), "sqlite3")?.wall);
             }
-            Some(median(&mut t))
-        } else {
-            self.say("sqlite3 shell not found: single-append baseline unavailable");
-            None
-        };
+        }
+        let base = sqlite3.then(|| median(&mut base_t));
         let ours = Run {
             wall: median(&mut ours_t),
             timed: None,
