@@ -479,3 +479,19 @@ fn province_names_are_normalised_and_unknown_ones_refused() {
         .dump()
         .contains(r#""province":"Paktia","province_as_given":"Paktya""#));
 }
+
+#[test]
+fn resubmitting_an_event_whose_place_was_normalised_is_a_no_op() {
+    let s = Scratch::new();
+    let line = "{\"id\":\"x1\",\"incident\":\"a\",\"kind\":\"incident_reported\",\"payload\":{\"date\":\"2020-07-01\",\"province\":\"Hilmand province\",\"category\":\"IED\"}}\n";
+    let (code, _, err) = s.run_stdin(&["append", "-"], line);
+    assert_eq!(code, 0, "{err}");
+    let dump = s.dump();
+    let (code, out, err) = s.run_stdin(&["append", "-"], line);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("already in the log: event x1 at seq 1"),
+        "{out}"
+    );
+    assert_eq!(s.dump(), dump);
+}

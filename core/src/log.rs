@@ -727,10 +727,19 @@ impl Appender<'_> {
         if let Some(id) = &event.id {
             validate::event_id(id)?;
             if let Some(existing) = event_by_id(&self.tx, id).map_err(&err)? {
-                if existing.incident == event.incident
+                let same_content = existing.incident == event.incident
                     && existing.kind == event.payload.kind()
-                    && existing.payload == payload_json
-                {
+                    && (existing.payload == payload_json
+                        || existing.payload
+                            == validate::as_stored(
+                                &self.tx,
+                                &mut self.cache,
+                                &event,
+                                self.ctx.allow_unknown_place,
+                            )
+                            .map_err(&err)?
+                            .canonical_json());
+                if same_content {
                     return Ok(Appended::Duplicate {
                         seq: existing.seq,
                         id: existing.id,

@@ -503,6 +503,44 @@ fn country_of(
     }))
 }
 
+/// The payload as it would be stored: place names normalised as on append. Used to
+/// recognise a resubmitted event (same id) whose stored payload was normalised; names that
+/// do not resolve are left as given.
+pub(crate) fn as_stored(
+    conn: &Connection,
+    cache: &mut Cache,
+    event: &NewEvent,
+    allow_unknown_place: bool,
+) -> rusqlite::Result<Payload> {
+    let mut payload = event.payload.clone();
+    match &mut payload {
+        Payload::IncidentReported(d) => {
+            let _unresolved = normalise_province(
+                d.country.as_deref(),
+                &mut d.province,
+                &mut d.province_as_given,
+                allow_unknown_place,
+            );
+        }
+        Payload::IncidentAmended(a) => {
+            if let Some(province) = a.province.as_mut() {
+                let country = match &a.country {
+                    Some(c) => Some(c.clone()),
+                    None => country_of(conn, cache, &event.incident)?,
+                };
+                let _unresolved = normalise_province(
+                    country.as_deref(),
+                    province,
+                    &mut a.province_as_given,
+                    allow_unknown_place,
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(payload)
+}
+
 /// Checks an event against the rules and the log, normalising place names.
 pub(crate) fn event(
     conn: &Connection,
