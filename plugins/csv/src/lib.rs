@@ -96,7 +96,7 @@ fn provenance_comments(doc: &ViewDocument) -> String {
             Csv::VERSION
         ),
         format!("log_seq: {}", p.log_seq),
-        format!("log_hash: {}", p.log_hash),
+        format!("log_hash: {}", p.log_hash.as_deref().unwrap_or("none")),
         format!("point: {}", p.point.describe()),
         format!("policy: {}", p.policy.best),
         format!("generator: {}", p.generator),
@@ -335,7 +335,7 @@ fn acled_tags(doc: &ViewDocument) -> String {
     format!(
         "chronicle log_seq={}; log_hash={}; point={}; policy={}; plugin={} {}",
         p.log_seq,
-        p.log_hash,
+        p.log_hash.as_deref().unwrap_or("none"),
         p.point.describe(),
         p.policy.best,
         Csv::NAME,
