@@ -51,13 +51,26 @@ fn big_batch(incidents: usize) -> String {
 fn assert_views_equal_rebuild(db: &Path) {
     let views = |args: &[&str]| {
         let out = chronicle(db).args(args).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     };
-    let before = (views(&["timeline", "--json"]), views(&["sources", "--json"]));
+    let before = (
+        views(&["timeline", "--json"]),
+        views(&["sources", "--json"]),
+    );
     views(&["rebuild"]);
-    let after = (views(&["timeline", "--json"]), views(&["sources", "--json"]));
-    assert!(before == after, "the incrementally maintained views differ from a rebuild");
+    let after = (
+        views(&["timeline", "--json"]),
+        views(&["sources", "--json"]),
+    );
+    assert!(
+        before == after,
+        "the incrementally maintained views differ from a rebuild"
+    );
 }
 
 fn event_count(db: &Path) -> u64 {

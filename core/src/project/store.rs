@@ -454,7 +454,7 @@ fn write_state(
             doc.date,
             doc.date_start,
             doc.date_end,
-            doc.date_precision,
+            doc.date_precision.as_str(),
             doc.country,
             doc.province,
             doc.district,
