@@ -430,7 +430,7 @@ pub fn export(db: &Path, args: ExportArgs) -> anyhow::Result<()> {
 /// either untouched or complete, never half-written. The new file gets the permissions of a
 /// file created normally (0666 less the umask), not a temporary file's 0600.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context;
+    use anyhow::Context as _;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -446,15 +446,25 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    // Name `path` in errors, not the temporary file, which the user never sees.
+    // (tempfile's errors end with ` at path "TEMPORARY"`.)
+    let failed = |e: std::io::Error| {
+        let e = e.to_string();
+        let e = e.rsplit_once(" at path \"").map_or(e.as_str(), |(e, _)| e);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "cannot write {}: there is no directory {}",
+            path.display(),
+            dir.display()
+        );
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(failed)?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", tmp.path().display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .map_err(failed)?;
+    tmp.persist(path).map_err(|e| failed(e.error))?;
     // Make the rename itself durable; a failure here leaves a complete file, so ignore it.
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(dir) {
