@@ -579,6 +579,30 @@ fn refusals() {
         ]),
         0
     );
+    #[cfg(unix)]
+    {
+        // A directory others can write to is refused unless trusted.
+        let open_dir = env.plugin_dir("group-writable");
+        env.install(&open_dir, "chronicle_plugin_csv", "chronicle_plugin_csv");
+        set_mode(&open_dir, 0o775);
+        let open_dir = open_dir.to_str().unwrap();
+        assert_eq!(run(&["plugins", "list", "--plugin-dir", open_dir]), 1);
+        assert_eq!(
+            run(&[
+                "export",
+                "--plugin-dir",
+                open_dir,
+                "--trust-plugin-dir",
+                "--format",
+                "csv",
+                "--at-seq",
+                "2",
+                "--option",
+                "provenance=false"
+            ]),
+            0
+        );
+    }
     insta::assert_snapshot!("refusals", transcript);
 }
 
