@@ -5,7 +5,7 @@
 //! transaction of every append, versioned per incident for time travel, and rebuildable from
 //! the log. Queries read them at a [`Point`] (the head, after event N, as recorded at a time)
 //! and optionally keep only what sources had published by a time (`known_by`). The
-//! document types are in [`doc`]; human output in [`render`]. See `PROJECTIONS.md`.
+//! document types are in [`doc`]; human output in [`render`]. See "Projections" in `ARCHITECTURE.md`.
 
 pub mod audit;
 pub mod diff;
@@ -125,7 +125,7 @@ impl Filter {
 pub struct Query {
     /// The point in the log (recorded time or sequence).
     pub point: Point,
-    /// Keep only what sources had published by this time (see `PROJECTIONS.md`).
+    /// Keep only what sources had published by this time (see "Time travel" in `ARCHITECTURE.md`).
     pub known_by: Option<DateTime<Utc>>,
     /// How `best` is chosen.
     pub best: BestPolicy,
