@@ -112,7 +112,7 @@ enum Command {
     Sources(views::ListArgs),
     /// Export the views: the built-in JSON document (schema chronicle.views/1) or a plugin's format.
     #[command(
-        after_help = "Every export states its provenance: the log checkpoint (seq and hash, which `chronicle verify --checkpoint` accepts), the point in time, the policy and the exporter's name and version. Exporting twice at the same point gives the same bytes.\n\nExamples:\n  chronicle export > july-2020.json\n  chronicle export --format html --out july-2020.html\n  chronicle export --format csv --option layout=acled --at-seq 40 --out acled.csv\n  chronicle plugins list"
+        after_help = "Every export states its provenance: the log checkpoint (seq and hash, which `chronicle verify --checkpoint` accepts), the point in time, the policy and the exporter's name and version. Exporting twice at the same point gives the same bytes.\n\nExamples:\n  chronicle export > july-2020.json\n  chronicle export --format html --out july-2020.html\n  chronicle export --format csv --option layout=acled --at-seq 20 --out acled.csv\n  chronicle plugins list"
     )]
     Export(views::ExportArgs),
     /// List the export plugins, or check one.
