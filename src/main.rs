@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 mod import;
+mod plugins;
 mod progress;
 mod read;
 mod views;
@@ -114,8 +115,14 @@ enum Command {
     Summary(views::SummaryArgs),
     /// Per source: reports, corrections, how often it stands alone or disagrees.
     Sources(views::ListArgs),
-    /// The views as one JSON document (schema chronicle.views/1).
-    Export(views::ListArgs),
+    /// Export the views: the built-in JSON document (schema chronicle.views/1) or a plugin's format.
+    #[command(
+        after_help = "Every export states its provenance: the log checkpoint (seq and hash, which `chronicle verify --checkpoint` accepts), the point in time, the policy and the exporter's name and version. Exporting twice at the same point gives the same bytes.\n\nExamples:\n  chronicle export > july-2020.json\n  chronicle export --format html --out july-2020.html\n  chronicle export --format csv --option layout=acled --at-seq 20 --out acled.csv\n  chronicle plugins list"
+    )]
+    Export(views::ExportArgs),
+    /// List the export plugins, or check one.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
     /// Every change to an incident, with the event (seq, hash) behind each.
     History(views::HistoryArgs),
     /// Check an aggregate claim against the log (exit 0 whatever the verdict).
@@ -219,6 +226,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Summary(args) => views::summary(&db, args),
         Command::Sources(args) => views::sources(&db, args),
         Command::Export(args) => views::export(&db, args),
+        Command::Plugins(command) => plugins::run(command),
         Command::History(args) => views::history(&db, args),
         Command::Audit(args) => views::audit(&db, args),
         Command::Diff(args) => views::diff(&db, args),

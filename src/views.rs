@@ -2,38 +2,50 @@
 //! `diff` and `rebuild`. They parse, call the library and print; the views and their
 //! rendering live in `chronicle_core::project`.
 
-use std::io::Write;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use chronicle_core::project::audit::Claim;
+use chronicle_core::project::doc::ExporterInfo;
 use chronicle_core::project::render;
 use chronicle_core::project::{BestPolicy, Filter, GroupBy, Measure, Point, Query};
 use chronicle_core::time::parse_time_point;
 use chronicle_core::{EventLog, Invalid};
+use chronicle_plugin_host::{PluginHost, PluginInfo};
+
+use crate::plugins::PluginArgs;
 
 /// Where in the log, which policy, which output.
 #[derive(Debug, clap::Args)]
 pub struct ViewArgs {
+    #[command(flatten)]
+    point: PointArgs,
+    #[command(flatten)]
+    out: OutArgs,
+}
+
+/// Where in the log, which policy.
+#[derive(Debug, clap::Args)]
+pub struct PointArgs {
     /// What the log said at this recorded time (a bare date: the end of that day, UTC).
     #[arg(long, value_name = "TIME", conflicts_with = "at_seq")]
     as_of: Option<String>,
     /// The state after event N.
     #[arg(long, value_name = "N")]
     at_seq: Option<u64>,
-    /// Only what sources had published by this time (see PROJECTIONS.md for undated events).
+    /// Only what sources had published by this time (see ARCHITECTURE.md, "Time travel", for undated events).
     #[arg(long, value_name = "TIME")]
     known_by: Option<String>,
     /// How the best figure is chosen: median, min, max, latest or source:NAME.
     #[arg(long, value_name = "POLICY", default_value = "median")]
     best: String,
-    #[command(flatten)]
-    out: OutArgs,
 }
 
 /// Output format.
 #[derive(Debug, clap::Args)]
 pub struct OutArgs {
-    /// JSON (schema chronicle.views/1, see PROJECTIONS.md).
+    /// JSON (schema chronicle.views/1, see ARCHITECTURE.md).
     #[arg(long)]
     json: bool,
     /// Width of the tables (default: $COLUMNS, else 80).
@@ -97,6 +109,12 @@ fn time(flag: &str, s: &str) -> Result<chrono::DateTime<chrono::Utc>, Invalid> {
 
 impl ViewArgs {
     fn query(&self, filter: Filter) -> Result<Query, Invalid> {
+        self.point.query(filter)
+    }
+}
+
+impl PointArgs {
+    fn query(&self, filter: Filter) -> Result<Query, Invalid> {
         let point = match (&self.as_of, self.at_seq) {
             (Some(t), _) => Point::AsOf(time("--as-of", t)?),
             (None, Some(n)) => Point::AtSeq(n),
@@ -129,6 +147,26 @@ pub struct ListArgs {
     view: ViewArgs,
     #[command(flatten)]
     filter: FilterArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The format: json (built in) or one a plugin provides (see `chronicle plugins list`).
+    #[arg(long, value_name = "NAME", default_value = "json")]
+    format: String,
+    /// Write to FILE instead of standard output. FILE is replaced only once the export has
+    /// succeeded (written beside it, then renamed); a failed export leaves it untouched.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// An option for the format's plugin, KEY=VALUE (repeatable), e.g. layout=acled for csv.
+    #[arg(long = "option", value_name = "KEY=VALUE")]
+    options: Vec<String>,
+    #[command(flatten)]
+    point: PointArgs,
+    #[command(flatten)]
+    filter: FilterArgs,
+    #[command(flatten)]
+    plugins: PluginArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -242,9 +280,197 @@ pub fn sources(db: &Path, args: ListArgs) -> anyhow::Result<()> {
     print(&render::sources(&rows, args.view.out.width()))
 }
 
-pub fn export(db: &Path, args: ListArgs) -> anyhow::Result<()> {
+/// `--option KEY=VALUE`s as a map; a repeated key or one without `=` is refused.
+fn parse_options(pairs: &[String]) -> Result<BTreeMap<String, String>, Invalid> {
+    let mut options = BTreeMap::new();
+    for pair in pairs {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(Invalid::new(
+                "--option",
+                pair,
+                "an option is KEY=VALUE, e.g. layout=acled",
+            ));
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(Invalid::new(
+                "--option",
+                pair,
+                "an option is KEY=VALUE, e.g. layout=acled",
+            ));
+        }
+        if options.insert(key.to_owned(), value.to_owned()).is_some() {
+            return Err(Invalid::new(
+                "--option",
+                pair,
+                format!("option {key} is given twice"),
+            ));
+        }
+    }
+    Ok(options)
+}
+
+/// What renders an export.
+enum Renderer {
+    /// The built-in JSON document.
+    Json,
+    /// A plugin, by its declaration.
+    Plugin(PluginHost, PluginInfo),
+}
+
+impl Renderer {
+    /// The built-in format, or the plugin for `format` (discovering plugins only then: a
+    /// JSON export never loads a library). An unknown format is refused with the list.
+    fn find(
+        format: &str,
+        options: &BTreeMap<String, String>,
+        plugins: &PluginArgs,
+    ) -> anyhow::Result<Renderer> {
+        if format == "json" {
+            if let Some(key) = options.keys().next() {
+                return Err(Invalid::new(
+                    "--option",
+                    key,
+                    "the built-in json format takes no options",
+                )
+                .into());
+            }
+            return Ok(Renderer::Json);
+        }
+        let host = plugins.discover()?;
+        let Some(info) = host.get(format).cloned() else {
+            let mut available: Vec<String> = crate::plugins::BUILTIN
+                .iter()
+                .map(|(name, ..)| format!("{name} (built in)"))
+                .collect();
+            available.extend(host.formats().into_iter().map(|p| p.name));
+            return Err(Invalid::new(
+                "--format",
+                format,
+                format!(
+                    "no such export format; available: {} (plugins are listed by `chronicle plugins list`)",
+                    available.join(", ")
+                ),
+            )
+            .into());
+        };
+        Ok(Renderer::Plugin(host, info))
+    }
+
+    /// The name and version that go into the document's provenance.
+    fn exporter(&self) -> ExporterInfo {
+        match self {
+            Renderer::Json => ExporterInfo {
+                name: "json".to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+            Renderer::Plugin(_, info) => ExporterInfo {
+                name: info.name.clone(),
+                version: info.version.clone(),
+            },
+        }
+    }
+
+    fn is_binary(&self) -> bool {
+        matches!(self, Renderer::Plugin(_, info) if !info.text)
+    }
+}
+
+pub fn export(db: &Path, args: ExportArgs) -> anyhow::Result<()> {
+    let q = args.point.query(args.filter.filter()?)?;
+    let options = parse_options(&args.options)?;
+    let format = args.format.trim();
+    let renderer = Renderer::find(format, &options, &args.plugins)?;
+    if renderer.is_binary() && args.out.is_none() && std::io::stdout().is_terminal() {
+        return Err(Invalid::new(
+            "--format",
+            format,
+            "this format is binary and standard output is a terminal; give --out FILE or redirect the output",
+        )
+        .into());
+    }
     let log = EventLog::open(db)?;
-    print_json(&log.export(&args.view.query(args.filter.filter()?)?)?)
+    let mut doc = log.export(&q)?;
+    doc.provenance.exporter = Some(renderer.exporter());
+    let bytes = match &renderer {
+        Renderer::Json => (serde_json::to_string_pretty(&doc)? + "\n").into_bytes(),
+        Renderer::Plugin(host, info) => {
+            host.export(&info.name, &serde_json::to_vec(&doc)?, &options)?
+                .bytes
+        }
+    };
+    match &args.out {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)?;
+            out.flush()?;
+        }
+        Some(path) => {
+            write_atomically(path, &bytes)?;
+            let p = &doc.provenance;
+            let exporter = renderer.exporter();
+            eprintln!(
+                "wrote {} ({} bytes, {} {}): {} incidents, log checkpoint {}:{}, {}, best {}",
+                path.display(),
+                bytes.len(),
+                exporter.name,
+                exporter.version,
+                doc.totals.incidents,
+                p.log_seq,
+                p.log_hash.as_deref().unwrap_or("-"),
+                p.point.describe(),
+                p.policy.best
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new file beside `path` and renames it over `path`, so that `path` is
+/// either untouched or complete, never half-written. The new file gets the permissions of a
+/// file created normally (0666 less the umask), not a temporary file's 0600.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("--out {}: not a file name", path.display()))?;
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    // Name `path` in errors, not the temporary file, which the user never sees.
+    // (tempfile's errors end with ` at path "TEMPORARY"`.)
+    let failed = |e: std::io::Error| {
+        let e = e.to_string();
+        let e = e.rsplit_once(" at path \"").map_or(e.as_str(), |(e, _)| e);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "cannot write {}: there is no directory {}",
+            path.display(),
+            dir.display()
+        );
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(failed)?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(failed)?;
+    tmp.persist(path).map_err(|e| failed(e.error))?;
+    // Make the rename itself durable; a failure here leaves a complete file, so ignore it.
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 pub fn history(db: &Path, args: HistoryArgs) -> anyhow::Result<()> {

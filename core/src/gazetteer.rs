@@ -211,6 +211,23 @@ impl Gazetteer {
         }
     }
 
+    /// The built-in gazetteer for a country given by its English name or its
+    /// ISO 3166-1 alpha-2 code (both case-insensitive), if there is one.
+    ///
+    /// ```
+    /// use chronicle_core::gazetteer::Gazetteer;
+    /// assert!(Gazetteer::builtin_for_country("afghanistan").is_some());
+    /// assert!(Gazetteer::builtin_for_country("AF").is_some());
+    /// assert!(Gazetteer::builtin_for_country("Pakistan").is_none());
+    /// ```
+    pub fn builtin_for_country(country: &str) -> Option<&'static Gazetteer> {
+        Self::builtin(country).or_else(|| {
+            [Self::afghanistan()]
+                .into_iter()
+                .find(|g| g.country().eq_ignore_ascii_case(country.trim()))
+        })
+    }
+
     /// Parses and validates a gazetteer from JSON text in the
     /// [file format](self#file-format). Errors call the text "JSON string";
     /// use [`Gazetteer::from_path`] to have them name a file.

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::log::EventLog;
 use crate::project::doc::{Incident, Range};
 use crate::project::fold::Measure;
-use crate::project::{document, Query};
+use crate::project::Query;
 
 /// Where a claim falls against the supported range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,7 +116,7 @@ fn leave_out(value: u64, ranges: &[(usize, Range)]) -> Vec<Vec<usize>> {
             let mut rest = Range::default();
             for (j, (_, r)) in ranges.iter().enumerate() {
                 if !idx.contains(&j) {
-                    crate::project::reconcile::add(&mut rest, r);
+                    rest = rest.add(r);
                 }
             }
             let low = rest.low.unwrap_or(0);
@@ -142,7 +142,7 @@ impl EventLog {
     /// Checks `claim` against the incidents in `q`'s scope (`audit`).
     pub fn audit(&self, claim: Claim, q: &Query) -> Result<AuditReport> {
         let snap = self.snapshot(q)?;
-        let doc = document(&snap, q);
+        let doc = self.document_of(&snap, q)?;
         let supported = match claim.measure {
             Measure::Wounded => doc.totals.wounded,
             _ => doc.totals.killed,
@@ -197,7 +197,7 @@ mod tests {
         let ranges = [(0, r(14, 14, true)), (1, r(13, 13, false))];
         let mut total = Range::default();
         for (_, x) in &ranges {
-            crate::project::reconcile::add(&mut total, x);
+            total = total.add(x);
         }
         assert_eq!(verdict(14, &total), Verdict::Below);
         assert_eq!(leave_out(14, &ranges), vec![vec![1]]);

@@ -5,7 +5,7 @@
 //! transaction of every append, versioned per incident for time travel, and rebuildable from
 //! the log. Queries read them at a [`Point`] (the head, after event N, as recorded at a time)
 //! and optionally keep only what sources had published by a time (`known_by`). The
-//! document types are in [`doc`]; human output in [`render`]. See `PROJECTIONS.md`.
+//! document types are in [`doc`]; human output in [`render`]. See "Projections" in `ARCHITECTURE.md`.
 
 pub mod audit;
 pub mod diff;
@@ -108,10 +108,10 @@ impl Filter {
             })
     }
 
-    fn doc(&self) -> doc::FiltersDoc {
-        doc::FiltersDoc {
-            from: self.from.map(|d| d.format("%Y-%m-%d").to_string()),
-            to: self.to.map(|d| d.format("%Y-%m-%d").to_string()),
+    fn doc(&self) -> doc::Filters {
+        doc::Filters {
+            date_from: self.from.map(|d| d.format("%Y-%m-%d").to_string()),
+            date_to: self.to.map(|d| d.format("%Y-%m-%d").to_string()),
             province: self.province.clone(),
             category: self.category.clone(),
             source: self.source.clone(),
@@ -125,7 +125,7 @@ impl Filter {
 pub struct Query {
     /// The point in the log (recorded time or sequence).
     pub point: Point,
-    /// Keep only what sources had published by this time (see `PROJECTIONS.md`).
+    /// Keep only what sources had published by this time (see "Time travel" in `ARCHITECTURE.md`).
     pub known_by: Option<DateTime<Utc>>,
     /// How `best` is chosen.
     pub best: BestPolicy,
@@ -244,6 +244,31 @@ impl EventLog {
         }
     }
 
+    /// Fills each incident's `last_recorded`: when its `last_seq` event was recorded (one
+    /// primary-key lookup per incident).
+    fn fill_last_recorded(&self, incidents: &mut [Incident]) -> Result<()> {
+        use rusqlite::OptionalExtension;
+        let err = self.sqlite_err();
+        let mut stmt = self
+            .connection()
+            .prepare_cached("SELECT recorded_at FROM events WHERE seq = ?1")
+            .map_err(&err)?;
+        for i in incidents {
+            i.last_recorded = stmt
+                .query_row([i.last_seq], |r| r.get(0))
+                .optional()
+                .map_err(&err)?;
+        }
+        Ok(())
+    }
+
+    /// The export document of a snapshot, with the incidents' recorded times.
+    pub(crate) fn document_of(&self, snap: &Snapshot, q: &Query) -> Result<Document> {
+        let mut doc = document(snap, q);
+        self.fill_last_recorded(&mut doc.incidents)?;
+        Ok(doc)
+    }
+
     fn hash_of(&self, seq: u64) -> Result<Option<String>> {
         use rusqlite::OptionalExtension;
         self.connection()
@@ -300,7 +325,7 @@ impl EventLog {
             )?,
             (s, _) => s,
         };
-        state
+        let mut doc = state
             .map(|s| reconcile::incident_doc(&s, &q.best))
             .ok_or_else(|| {
                 Error::Invalid(Invalid::new(
@@ -308,17 +333,21 @@ impl EventLog {
                     incident,
                     "no such incident in view at this point (list the incidents with `chronicle timeline`)",
                 ))
-            })
+            })?;
+        self.fill_last_recorded(std::slice::from_mut(&mut doc))?;
+        Ok(doc)
     }
 
     /// The incidents in date order (`timeline`).
     pub fn timeline(&self, q: &Query) -> Result<Vec<Incident>> {
-        Ok(self
+        let mut incidents: Vec<Incident> = self
             .snapshot(q)?
             .states
             .iter()
             .map(|s| reconcile::incident_doc(s, &q.best))
-            .collect())
+            .collect();
+        self.fill_last_recorded(&mut incidents)?;
+        Ok(incidents)
     }
 
     /// Totals grouped by a key (`summary`).
@@ -331,10 +360,11 @@ impl EventLog {
         Ok(sources_of(&self.snapshot(q)?.states))
     }
 
-    /// The whole document (`export`).
+    /// The whole document (`export`). Its `provenance.exporter` is left `null`: the caller
+    /// that renders it names the format.
     pub fn export(&self, q: &Query) -> Result<Document> {
         let snap = self.snapshot(q)?;
-        Ok(document(&snap, q))
+        self.document_of(&snap, q)
     }
 
     /// Drops the view tables and replays the whole log, in one transaction. Returns how many
@@ -419,7 +449,8 @@ pub fn sources_of(states: &[IncidentState]) -> Vec<SourceSummary> {
     by.into_values().collect()
 }
 
-/// The export document of a snapshot.
+/// The export document of a snapshot (without the incidents' `last_recorded`, which needs the
+/// log: see [`EventLog::export`]).
 pub fn document(snap: &Snapshot, q: &Query) -> Document {
     let incidents: Vec<Incident> = snap
         .states
@@ -429,38 +460,27 @@ pub fn document(snap: &Snapshot, q: &Query) -> Document {
     let mut killed = Range::default();
     let mut wounded = Range::default();
     for i in &incidents {
-        reconcile::add(&mut killed, &i.killed);
-        reconcile::add(&mut wounded, &i.wounded);
+        killed = killed.add(&i.killed);
+        wounded = wounded.add(&i.wounded);
     }
-    let point = match (q.known_by, q.point) {
-        (Some(t), _) => doc::PointDoc {
-            kind: "known_by".into(),
-            value: Some(format_recorded(t)),
-        },
-        (None, Point::Head) => doc::PointDoc {
-            kind: "head".into(),
-            value: None,
-        },
-        (None, Point::AtSeq(n)) => doc::PointDoc {
-            kind: "at_seq".into(),
-            value: Some(format!("seq:{n}")),
-        },
-        (None, Point::AsOf(t)) => doc::PointDoc {
-            kind: "as_of".into(),
-            value: Some(format_recorded(t)),
-        },
+    let (kind, value) = match (q.known_by, q.point) {
+        (Some(t), _) => (doc::PointKind::KnownBy, Some(format_recorded(t))),
+        (None, Point::Head) => (doc::PointKind::Head, None),
+        (None, Point::AtSeq(n)) => (doc::PointKind::AtSeq, Some(format!("seq:{n}"))),
+        (None, Point::AsOf(t)) => (doc::PointKind::AsOf, Some(format_recorded(t))),
     };
     Document {
         schema: doc::SCHEMA.to_string(),
         provenance: doc::Provenance {
             log_seq: snap.seq,
             log_hash: snap.hash.clone(),
-            point,
-            policy: doc::PolicyDoc {
+            point: doc::Point { kind, value },
+            policy: doc::Policy {
                 best: q.best.to_string(),
             },
             generator: format!("chronicle {}", env!("CARGO_PKG_VERSION")),
             filters: q.filter.doc(),
+            exporter: None,
         },
         totals: doc::Totals {
             incidents: incidents.len() as u64,

@@ -15,8 +15,9 @@ use std::str::FromStr;
 
 use crate::error::Invalid;
 use crate::figure::Figure;
+use crate::gazetteer::Gazetteer;
 use crate::project::doc::{
-    CoordinatesDoc, FigureDoc, Group, Incident, LatLon, Range, ResponsibilityDoc, SourceFigures,
+    self, Coordinates, Group, Incident, LatLon, Range, Responsibility, SourceFigures,
 };
 use crate::project::fold::{IncidentState, Measure, SourceState};
 
@@ -160,21 +161,6 @@ pub fn disagrees(state: &IncidentState, source: &str) -> bool {
     })
 }
 
-/// Adds `r` into `total` (sums of lows, bests and highs; open if any part is open).
-pub fn add(total: &mut Range, r: &Range) {
-    fn sum(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-        match (a, b) {
-            (Some(a), Some(b)) => Some(a.saturating_add(b)),
-            (a, None) => a,
-            (None, b) => b,
-        }
-    }
-    total.low = sum(total.low, r.low);
-    total.best = sum(total.best, r.best);
-    total.high = sum(total.high, r.high);
-    total.open_high |= r.open_high;
-}
-
 /// A source's own figure as a range (for summaries by source).
 pub fn figure_range(f: Option<&Figure>) -> Range {
     match f {
@@ -188,29 +174,47 @@ pub fn figure_range(f: Option<&Figure>) -> Range {
     }
 }
 
-/// The gazetteer's code and centroid for a province. Not wired yet: always unknown.
-pub fn place_of(_province: &str) -> (Option<String>, Option<LatLon>) {
-    (None, None)
+/// The gazetteer's ISO 3166-2 code and centroid for a province of a country (given by name or
+/// ISO 3166-1 code; Afghanistan when none is recorded, as when the incident was validated).
+/// Unknown for a country without a built-in gazetteer and for a province the gazetteer does not
+/// know (recorded with `--allow-unknown-place`).
+pub fn place_of(country: Option<&str>, province: &str) -> (Option<String>, Option<LatLon>) {
+    let gazetteer = match country {
+        None => Some(Gazetteer::afghanistan()),
+        Some(c) => Gazetteer::builtin_for_country(c),
+    };
+    match gazetteer.map(|g| g.resolve(province)) {
+        Some(Ok(p)) => (
+            Some(p.code.clone()),
+            Some(LatLon {
+                lat: p.centroid.lat,
+                lon: p.centroid.lon,
+            }),
+        ),
+        _ => (None, None),
+    }
 }
 
-/// The document form of an incident's state under a policy.
+/// The document form of an incident's state under a policy. `last_recorded` is left unknown:
+/// the state does not hold the recorded time of its last event (the queries in
+/// [`crate::project`] fill it in).
 pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
     let d = &state.details;
-    let (province_code, province_centroid) = place_of(&d.province);
+    let (province_code, province_centroid) = place_of(d.country.as_deref(), &d.province);
     let published = |p: Option<crate::time::Published>| p.map(|p| p.to_string());
     Incident {
         incident: state.incident.clone(),
         date: d.date.to_string(),
         date_start: d.date.start.format("%Y-%m-%d").to_string(),
         date_end: d.date.end.format("%Y-%m-%d").to_string(),
-        date_precision: d.date.precision.as_str().to_string(),
+        date_precision: doc::date_precision(d.date.precision),
         country: d.country.clone(),
         province: d.province.clone(),
         province_code,
         province_centroid,
         district: d.district.clone(),
         locality: d.locality.clone(),
-        coordinates: d.coordinates.as_ref().map(|c| CoordinatesDoc {
+        coordinates: d.coordinates.as_ref().map(|c| Coordinates {
             lat: c.lat,
             lon: c.lon,
             precision: c.precision.clone(),
@@ -229,9 +233,9 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
             .map(|s| SourceFigures {
                 source: s.source.clone(),
                 published: published(s.published),
-                killed: s.killed.as_ref().map(FigureDoc::from),
-                wounded: s.wounded.as_ref().map(FigureDoc::from),
-                attackers_killed: s.attackers_killed.as_ref().map(FigureDoc::from),
+                killed: s.killed.as_ref().map(doc::figure),
+                wounded: s.wounded.as_ref().map(doc::figure),
+                attackers_killed: s.attackers_killed.as_ref().map(doc::figure),
                 note: s.note.clone(),
                 citation: s.citation.clone(),
                 event_seq: s.event_seq,
@@ -242,9 +246,9 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
         responsibility: state
             .responsibility
             .iter()
-            .map(|r| ResponsibilityDoc {
+            .map(|r| Responsibility {
                 actor: r.actor.clone(),
-                stance: r.stance.as_str().to_string(),
+                stance: doc::stance(r.stance),
                 source: r.source.clone(),
                 published: published(r.published),
                 event_seq: r.event_seq,
@@ -252,6 +256,7 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
             .collect(),
         merged_from: state.merged_from.clone(),
         last_seq: state.last_seq,
+        last_recorded: None,
     }
 }
 
@@ -266,8 +271,8 @@ pub fn group(items: impl IntoIterator<Item = (String, Range, Range)>) -> Vec<Gro
             wounded: Range::default(),
         });
         g.incidents += 1;
-        add(&mut g.killed, &killed);
-        add(&mut g.wounded, &wounded);
+        g.killed = g.killed.add(&killed);
+        g.wounded = g.wounded.add(&wounded);
     }
     groups.into_values().collect()
 }
@@ -392,10 +397,31 @@ mod tests {
 
     #[test]
     fn sums_keep_nulls_apart() {
-        let mut t = Range::default();
-        add(&mut t, &r(1, 2, 3, false));
-        add(&mut t, &Range::default());
-        add(&mut t, &r(10, 10, 10, true));
+        let t = Range::default()
+            .add(&r(1, 2, 3, false))
+            .add(&Range::default())
+            .add(&r(10, 10, 10, true));
         assert_eq!(t, r(11, 12, 13, true));
+    }
+
+    #[test]
+    fn places_come_from_the_gazetteer() {
+        let (code, centroid) = place_of(None, "Logar");
+        assert_eq!(code.as_deref(), Some("AF-LOG"));
+        let af = Gazetteer::afghanistan().resolve("Logar").unwrap();
+        assert_eq!(
+            centroid,
+            Some(LatLon {
+                lat: af.centroid.lat,
+                lon: af.centroid.lon
+            })
+        );
+        assert_eq!(
+            place_of(Some("Afghanistan"), "Kunduz").0.as_deref(),
+            Some("AF-KDZ")
+        );
+        assert_eq!(place_of(Some("af"), "Helmand").0.as_deref(), Some("AF-HEL"));
+        assert_eq!(place_of(Some("Pakistan"), "Punjab"), (None, None));
+        assert_eq!(place_of(None, "Atlantis"), (None, None));
     }
 }

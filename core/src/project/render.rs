@@ -3,7 +3,7 @@
 
 use crate::project::audit::{AuditReport, Verdict};
 use crate::project::diff::Diff;
-use crate::project::doc::{FigureDoc, Group, Incident, Range};
+use crate::project::doc::{Figure, Group, Incident, Range};
 use crate::project::history::{Change, History};
 use crate::project::{GroupBy, SourceSummary};
 use crate::time::{IncidentDate, Published};
@@ -140,7 +140,7 @@ pub fn published_prose(p: Option<&str>) -> String {
     }
 }
 
-fn fig(f: &Option<FigureDoc>) -> String {
+fn fig(f: &Option<Figure>) -> String {
     f.as_ref().map_or("-".into(), |f| f.text.clone())
 }
 
@@ -281,7 +281,7 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
                 &format!(
                     "{} {} (per {}, published {}, seq {})",
                     r.actor,
-                    r.stance,
+                    r.stance.as_str(),
                     r.source,
                     published_prose(r.published.as_deref()),
                     r.event_seq
@@ -365,8 +365,8 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
         let mut wounded = Range::default();
         let mut n = 0;
         for g in groups {
-            crate::project::reconcile::add(&mut killed, &g.killed);
-            crate::project::reconcile::add(&mut wounded, &g.wounded);
+            killed = killed.add(&g.killed);
+            wounded = wounded.add(&g.wounded);
             n += g.incidents;
         }
         rows.push(vec![

@@ -824,7 +824,7 @@ fn write_versions(conn: &Connection, path: &Path, root: &str, q: &Queued) -> Res
             doc.date,
             doc.date_start,
             doc.date_end,
-            doc.date_precision,
+            doc.date_precision.as_str(),
             doc.country,
             doc.province,
             doc.district,

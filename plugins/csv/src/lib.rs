@@ -8,10 +8,12 @@
 //!   (`at least 14`). Preceded by `# ` comment lines stating the
 //!   provenance, unless `provenance=false`.
 //! - `layout=acled`: the 31 columns of an ACLED export, filled where the
-//!   view has the data and empty otherwise; `fatalities` is the best killed
-//!   figure and `notes` lists disagreeing figures as ACLED does
-//!   ("Fatalities coded as 12 (AFP reported 17; Ministry of Defense
-//!   reported 8)."). No comment lines (ACLED readers do not expect any);
+//!   view has the data and empty otherwise; `fatalities` is every reported
+//!   death, as in ACLED: the best killed figure plus the best attackers
+//!   killed figure (chronicle counts attackers apart, ACLED does not), and
+//!   `notes` lists disagreeing figures as ACLED does ("Fatalities coded as 8
+//!   (AFP reported 17; Ministry of Defense reported 8).") and the attackers
+//!   included. No comment lines (ACLED readers do not expect any);
 //!   the provenance goes into each row's `tags` column instead, unless
 //!   `provenance=false`.
 //! - `provenance=true|false`.
@@ -96,7 +98,7 @@ fn provenance_comments(doc: &ViewDocument) -> String {
             Csv::VERSION
         ),
         format!("log_seq: {}", p.log_seq),
-        format!("log_hash: {}", p.log_hash),
+        format!("log_hash: {}", p.log_hash.as_deref().unwrap_or("none")),
         format!("point: {}", p.point.describe()),
         format!("policy: {}", p.policy.best),
         format!("generator: {}", p.generator),
@@ -303,8 +305,18 @@ fn geo_precision(i: &Incident) -> &'static str {
     }
 }
 
+/// ACLED's `fatalities`: every reported death, attackers included (ACLED
+/// does not count them apart); `None` when no source gave either figure.
+fn acled_fatalities(i: &Incident) -> Option<u64> {
+    i.killed.add(&i.attackers_killed).best
+}
+
+fn attackers(n: u64) -> String {
+    format!("{n} attacker{}", if n == 1 { "" } else { "s" })
+}
+
 /// ACLED-style notes: the summary, then how the fatalities were coded when
-/// the sources disagree.
+/// the sources disagree, and the attackers they include.
 fn acled_notes(i: &Incident) -> String {
     let mut notes = i.summary.clone().unwrap_or_default().trim().to_owned();
     let reported: Vec<String> = i
@@ -316,16 +328,30 @@ fn acled_notes(i: &Incident) -> String {
                 .map(|f| format!("{} reported {}", s.source, f.text))
         })
         .collect();
-    if i.disputed && reported.len() > 1 {
-        if let Some(best) = i.killed.best {
-            if !notes.is_empty() {
-                notes.push(' ');
-            }
-            notes.push_str(&format!(
-                "Fatalities coded as {best} ({}).",
-                reported.join("; ")
-            ));
+    let attackers_killed = i.attackers_killed.best.filter(|n| *n > 0);
+    let coding = match (
+        i.disputed && reported.len() > 1,
+        i.killed.best,
+        attackers_killed,
+    ) {
+        (true, Some(best), None) => Some(format!(
+            "Fatalities coded as {best} ({}).",
+            reported.join("; ")
+        )),
+        (true, Some(best), Some(n)) => Some(format!(
+            "Fatalities coded as {}: {best} killed ({}) and {}.",
+            best.saturating_add(n),
+            reported.join("; "),
+            attackers(n)
+        )),
+        (_, _, Some(n)) => Some(format!("Fatalities include {}.", attackers(n))),
+        _ => None,
+    };
+    if let Some(coding) = coding {
+        if !notes.is_empty() {
+            notes.push(' ');
         }
+        notes.push_str(&coding);
     }
     notes
 }
@@ -335,7 +361,7 @@ fn acled_tags(doc: &ViewDocument) -> String {
     format!(
         "chronicle log_seq={}; log_hash={}; point={}; policy={}; plugin={} {}",
         p.log_seq,
-        p.log_hash,
+        p.log_hash.as_deref().unwrap_or("none"),
         p.point.describe(),
         p.policy.best,
         Csv::NAME,
@@ -395,7 +421,7 @@ fn acled(doc: &ViewDocument, provenance: bool) -> Result<Vec<u8>, String> {
                 .join("; "),
             String::new(),
             acled_notes(i),
-            num(i.killed.best),
+            num(acled_fatalities(i)),
             tags.clone(),
             i.last_recorded
                 .as_deref()
@@ -498,10 +524,40 @@ mod tests {
         ));
         assert_eq!(&puli[6], "Suicide bomb");
         assert_eq!(&puli[24], "1");
+        // ACLED counts every death: at least 11 killed and the three attackers.
+        let aybak = rows
+            .iter()
+            .find(|r| &r[0] == "2020-07-13-aybak-nds-compound")
+            .unwrap();
+        assert_eq!(&aybak[28], "14");
+        assert!(aybak[27].ends_with("Fatalities include 3 attackers."));
         assert!(rows.iter().all(|r| r.len() == 31));
         let no_prov =
             text(export_sample::<Csv>(&[("layout", "acled"), ("provenance", "no")]).unwrap());
         assert!(!no_prov.contains("log_hash"));
+    }
+
+    #[test]
+    fn acled_fatalities_of_a_disputed_incident_with_an_attacker() {
+        let mut doc = sample_document();
+        let puli = doc
+            .incidents
+            .iter_mut()
+            .find(|i| i.incident == "2020-07-30-puli-alam")
+            .unwrap();
+        puli.attackers_killed = Range::exact(1);
+        let rows = parse(&text(
+            export_document::<Csv>(&doc, &[("layout", "acled")]).unwrap(),
+        ));
+        let puli = rows
+            .iter()
+            .find(|r| &r[0] == "2020-07-30-puli-alam")
+            .unwrap();
+        assert_eq!(&puli[28], "13");
+        assert!(puli[27].ends_with(
+            "Fatalities coded as 13: 12 killed (AFP reported 17; Ministry of Defense reported 8) \
+             and 1 attacker."
+        ));
     }
 
     #[test]

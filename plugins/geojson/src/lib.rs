@@ -49,7 +49,7 @@ struct FeatureCollection<'a> {
 struct Provenance<'a> {
     schema: &'a str,
     log_seq: u64,
-    log_hash: &'a str,
+    log_hash: Option<&'a str>,
     point: &'a chronicle_plugin_sdk::Point,
     policy: &'a str,
     generator: &'a str,
@@ -168,7 +168,7 @@ fn collection(doc: &ViewDocument) -> FeatureCollection<'_> {
         chronicle: Provenance {
             schema: &doc.schema,
             log_seq: p.log_seq,
-            log_hash: &p.log_hash,
+            log_hash: p.log_hash.as_deref(),
             point: &p.point,
             policy: &p.policy.best,
             generator: &p.generator,

@@ -38,12 +38,16 @@ pub enum HostError {
     },
 
     /// A plugin directory or file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    ///
+    /// The I/O error is part of the message and deliberately not a
+    /// `source()`: callers that print the error chain (`anyhow`'s `{:#}`)
+    /// would otherwise say it twice.
+    #[error("cannot read {}: {error}", path.display())]
     Io {
         /// The path.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     /// A directory or library is writable by group or others.

@@ -116,9 +116,9 @@ struct Scanned {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> HostError + '_ {
-    move |source| HostError::Io {
+    move |error| HostError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
@@ -226,10 +226,10 @@ impl PluginHost {
                     }
                     DirOrigin::UserDir | DirOrigin::ExeDir => continue,
                 },
-                Err(source) => {
+                Err(error) => {
                     return Err(HostError::Io {
                         path: dir.path.clone(),
-                        source,
+                        error,
                     })
                 }
                 Ok(meta) if !meta.is_dir() => {

@@ -30,9 +30,9 @@ pub(crate) fn check_trust(path: &Path, kind: PathKind, trust: bool) -> Result<()
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).map_err(|source| HostError::Io {
+        let meta = std::fs::metadata(path).map_err(|error| HostError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let mode = meta.permissions().mode() & 0o7777;
         if mode & 0o022 != 0 {
@@ -52,6 +52,12 @@ pub(crate) fn check_trust(path: &Path, kind: PathKind, trust: bool) -> Result<()
 ///
 /// Opening runs the library's initialisers: callers check trust first.
 fn open(path: &Path) -> Result<&'static Library, HostError> {
+    // Given a bare file name, the dynamic loader searches its own path
+    // (LD_LIBRARY_PATH, the system directories) instead of opening that file
+    // in the current directory: always hand it an absolute path.
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let path_given = path;
+    let path = absolute.as_path();
     #[cfg(unix)]
     let lib = {
         use libloading::os::unix::{Library as UnixLibrary, RTLD_LOCAL, RTLD_NOW};
@@ -69,7 +75,7 @@ fn open(path: &Path) -> Result<&'static Library, HostError> {
         let reason = e.to_string();
         let prefix = format!("{}: ", path.display());
         HostError::NotALibrary {
-            path: path.to_path_buf(),
+            path: path_given.to_path_buf(),
             reason: reason.strip_prefix(&prefix).unwrap_or(&reason).to_owned(),
         }
     })?;

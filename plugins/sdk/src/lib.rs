@@ -41,9 +41,9 @@ pub mod testing;
 pub mod view;
 
 pub use view::{
-    CoordinateSource, Coordinates, DatePrecision, Figure, Filters, Group, Incident, LatLon,
-    Options, Point, PointKind, Policy, Provenance, Qualifier, Range, Responsibility, SourceFigures,
-    Stance, Totals, ViewDocument, SCHEMA,
+    CoordinateSource, Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Group, Incident,
+    LatLon, Options, Point, PointKind, Policy, Provenance, Qualifier, Range, Responsibility,
+    SourceFigures, Stance, Totals, ViewDocument, SCHEMA,
 };
 
 /// An export format.

@@ -37,7 +37,7 @@ fn at_least(text: &str, n: u64) -> Figure {
         qualifier: Qualifier::AtLeast,
         low: n,
         high: None,
-        best: Some(n),
+        best: None,
     }
 }
 
@@ -331,7 +331,9 @@ pub fn sample_document() -> ViewDocument {
         schema: SCHEMA.to_owned(),
         provenance: Provenance {
             log_seq: 15,
-            log_hash: "9f2c4e1ab37d5c08e6f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7".to_owned(),
+            log_hash: Some(
+                "9f2c4e1ab37d5c08e6f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7".to_owned(),
+            ),
             point: Point {
                 kind: PointKind::Head,
                 value: None,
@@ -345,6 +347,7 @@ pub fn sample_document() -> ViewDocument {
                 date_to: Some("2020-07-31".to_owned()),
                 ..Filters::default()
             },
+            exporter: None,
         },
         incidents,
         totals,

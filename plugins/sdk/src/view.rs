@@ -39,9 +39,11 @@ pub struct Provenance {
     /// Checkpoint: the sequence number of the last event applied (0 for an
     /// empty log).
     pub log_seq: u64,
-    /// The hash (64 lowercase hex digits) of the event `log_seq`; empty when
-    /// `log_seq` is 0.
-    pub log_hash: String,
+    /// The hash (64 lowercase hex digits) of the event `log_seq`; `null`
+    /// when `log_seq` is 0. `log_seq:log_hash` is a checkpoint that
+    /// `chronicle verify --checkpoint` checks.
+    #[serde(default)]
+    pub log_hash: Option<String>,
     /// The time-travel point the view was computed at.
     pub point: Point,
     /// How a best figure was chosen among disagreeing sources.
@@ -51,6 +53,21 @@ pub struct Provenance {
     /// The filters applied to the incidents (empty when none).
     #[serde(default)]
     pub filters: Filters,
+    /// The format the document was exported with: a plugin's declared name
+    /// and version, or chronicle's built-in `json`. Filled by chronicle
+    /// just before the export; `null` in a document that was not exported
+    /// (and from chronicle before this field existed).
+    #[serde(default)]
+    pub exporter: Option<ExporterInfo>,
+}
+
+/// Which exporter rendered a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExporterInfo {
+    /// The format name, e.g. `"markdown"`.
+    pub name: String,
+    /// The plugin's version (for `json`, chronicle's).
+    pub version: String,
 }
 
 /// A time-travel point.
@@ -107,13 +124,16 @@ pub struct Policy {
     pub best: String,
 }
 
-/// Filters applied when the view was built. Every field is optional.
+/// Filters applied when the view was built (`--from`, `--to`, `--province`,
+/// `--category`, `--source`). Every field is optional; unlike the rest of
+/// the document, filters that were not given are left out. Text filters
+/// compare without regard to case.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filters {
-    /// Earliest incident date included (`YYYY-MM-DD`).
+    /// Only incidents whose date starts on or after this day (`YYYY-MM-DD`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_from: Option<String>,
-    /// Latest incident date included (`YYYY-MM-DD`).
+    /// Only incidents whose date starts on or before this day (`YYYY-MM-DD`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_to: Option<String>,
     /// Only incidents in this province.
@@ -122,7 +142,8 @@ pub struct Filters {
     /// Only incidents of this category.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    /// Only figures from this source.
+    /// Only incidents this source gave figures, a claim or a denial on (the
+    /// incidents keep every source's figures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
@@ -367,9 +388,10 @@ pub struct Incident {
     /// True when the sources' current figures disagree.
     pub disputed: bool,
     /// One entry per source with its current figures (after its
-    /// corrections), sorted by `published`, then by source.
+    /// corrections), in the order the sources first reported on the
+    /// incident (log order).
     pub sources: Vec<SourceFigures>,
-    /// Claims and denials of responsibility.
+    /// Claims and denials of responsibility in force, in log order.
     #[serde(default)]
     pub responsibility: Vec<Responsibility>,
     /// Ids of incidents merged into this one.
@@ -377,9 +399,9 @@ pub struct Incident {
     pub merged_from: Vec<String>,
     /// Sequence number of the last event that changed this incident.
     pub last_seq: u64,
-    /// Extension (optional, schema 1): when the last event that changed this
-    /// incident was recorded in the log, RFC 3339 UTC
-    /// (`2020-07-31T08:00:00Z`). Used for ACLED's `timestamp` column.
+    /// Extension (optional, schema 1): when the event `last_seq` was
+    /// recorded in the log, RFC 3339 UTC as the log stores it
+    /// (`2020-07-31T08:00:00.000000Z`). Used for ACLED's `timestamp` column.
     #[serde(default)]
     pub last_recorded: Option<String>,
 }
@@ -483,7 +505,9 @@ pub struct Figure {
     /// The highest number it allows (`None` for "at least").
     #[serde(default)]
     pub high: Option<u64>,
-    /// A single number to use for it, when there is one.
+    /// The source's own single number: the count for an exact figure, the
+    /// estimate given with a range (`22-35~30`), otherwise `null` (never for
+    /// "at least").
     #[serde(default)]
     pub best: Option<u64>,
 }

@@ -1,0 +1,233 @@
+//! `chronicle plugins list` and `chronicle plugins check`, and the plugin discovery that
+//! `export` shares with them. Discovery, loading and the checks live in
+//! `chronicle-plugin-host`; this module parses flags and prints.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chronicle_plugin_host::{check_library, HostOptions, PluginHost, SearchPath};
+use serde::Serialize;
+
+use crate::Exit;
+
+/// The formats built into chronicle (no plugin may claim them), with their description.
+pub const BUILTIN: &[(&str, &str, &str)] = &[(
+    "json",
+    "json",
+    "The views as one JSON document (schema chronicle.views/1), pretty-printed",
+)];
+
+/// Where to look for plugins, and whether to trust writable places.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PluginArgs {
+    /// Look for plugins in DIR first (repeatable); then $CHRONICLE_PLUGIN_PATH, the per-user
+    /// plugin directory, and the directory of the chronicle executable.
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+/// Whether to load plugins from places others can write to.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrustArgs {
+    /// Load plugins from directories and libraries that group or others can write to
+    /// (refused by default: whoever can write there could make chronicle run their code).
+    #[arg(long)]
+    pub trust_plugin_dir: bool,
+}
+
+impl TrustArgs {
+    /// The host options: `json` reserved, trust as asked.
+    pub fn host_options(&self) -> HostOptions {
+        HostOptions {
+            trust_plugin_dirs: self.trust_plugin_dir,
+            reserved_formats: BUILTIN
+                .iter()
+                .map(|(name, ..)| (*name).to_owned())
+                .collect(),
+        }
+    }
+}
+
+impl PluginArgs {
+    /// Searches the standard path and loads the plugins; prints the host's warnings (skipped
+    /// libraries, ignored entries) on standard error.
+    pub fn discover(&self) -> anyhow::Result<PluginHost> {
+        let host = PluginHost::discover(
+            &SearchPath::standard(&self.plugin_dirs),
+            &self.trust.host_options(),
+        )?;
+        warn(host.warnings());
+        Ok(host)
+    }
+}
+
+/// Prints warnings on standard error, one per line.
+pub fn warn(warnings: &[String]) {
+    let mut err = std::io::stderr().lock();
+    for w in warnings {
+        // Nothing sensible to do when stderr is gone.
+        let _ = writeln!(err, "warning: {w}");
+    }
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PluginsCommand {
+    /// List the export formats: the built-in json and every plugin found.
+    #[command(
+        after_help = "Plugins are searched in: --plugin-dir DIR (repeatable), $CHRONICLE_PLUGIN_PATH, the per-user directory (~/.local/share/chronicle/plugins), then the directory of the chronicle executable.\n\nExample:\n  chronicle plugins list --plugin-dir ./my-plugins"
+    )]
+    List(ListArgs),
+    /// Load one plugin library and run it on a sample chronology (exit 1 when a check fails).
+    #[command(
+        after_help = "Checks: the file name discovery looks for, the format name, exporting the sample, determinism, an invalid document, an unknown option.\n\nExample:\n  chronicle plugins check target/release/libchronicle_plugin_tsv.so"
+    )]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    plugins: PluginArgs,
+    /// JSON: a list of {name, version, abi_version, path, origin, extension, text, description}.
+    #[arg(long)]
+    json: bool,
+    /// Width of the table (default: $COLUMNS, else 80); paths are never cut.
+    #[arg(long, value_name = "COLUMNS")]
+    width: Option<usize>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The plugin library (e.g. target/release/libchronicle_plugin_tsv.so).
+    path: PathBuf,
+    #[command(flatten)]
+    trust: TrustArgs,
+}
+
+/// One row of `plugins list`.
+#[derive(Debug, Serialize)]
+struct Row {
+    name: String,
+    version: String,
+    /// `null` for a built-in format.
+    abi_version: Option<u32>,
+    /// `null` for a built-in format.
+    path: Option<PathBuf>,
+    /// `built-in`, `--plugin-dir`, `CHRONICLE_PLUGIN_PATH`, `user` or `executable`.
+    origin: String,
+    extension: String,
+    text: bool,
+    description: String,
+}
+
+pub fn run(command: PluginsCommand) -> anyhow::Result<()> {
+    match command {
+        PluginsCommand::List(args) => list(args),
+        PluginsCommand::Check(args) => check(&args.path, &args.trust),
+    }
+}
+
+fn rows(host: &PluginHost) -> Vec<Row> {
+    let builtin = BUILTIN.iter().map(|(name, extension, description)| Row {
+        name: (*name).to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        abi_version: None,
+        path: None,
+        origin: "built-in".to_owned(),
+        extension: (*extension).to_owned(),
+        text: true,
+        description: (*description).to_owned(),
+    });
+    let plugins = host.formats().into_iter().map(|p| Row {
+        name: p.name,
+        version: p.version,
+        abi_version: Some(p.abi_version),
+        origin: p.origin.map_or("-", |o| o.label()).to_owned(),
+        path: Some(p.path),
+        extension: p.extension,
+        text: p.text,
+        description: p.description,
+    });
+    builtin.chain(plugins).collect()
+}
+
+fn list(args: ListArgs) -> anyhow::Result<()> {
+    let host = args.plugins.discover()?;
+    let rows = rows(&host);
+    let text = if args.json {
+        serde_json::to_string_pretty(&rows)? + "\n"
+    } else {
+        let width = args
+            .width
+            .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+            .unwrap_or(80);
+        table(&rows, width)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// An aligned table: FORMAT, VERSION, ABI, PATH, DESCRIPTION. Only the description (last) is
+/// cut, with an ellipsis, to fit `width`, and never below 20 characters: a cut path is useless.
+fn table(rows: &[Row], width: usize) -> String {
+    let header = ["FORMAT", "VERSION", "ABI", "PATH", "DESCRIPTION"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.name.clone(),
+                r.version.clone(),
+                r.abi_version.map_or("-".to_owned(), |v| v.to_string()),
+                r.path
+                    .as_deref()
+                    .map_or("(built in)".to_owned(), |p| p.display().to_string()),
+                r.description.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&header.map(str::to_owned)).chain(&cells) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let used: usize = widths.iter().map(|w| w + 2).sum();
+    let room = width.saturating_sub(used).max(20);
+    let line = |row: &[String; 5]| {
+        let mut s = String::new();
+        for (cell, w) in row.iter().zip(widths) {
+            s.push_str(&format!("{cell:<w$}  "));
+        }
+        s.push_str(&cut(&row[4], room));
+        s.trim_end().to_owned() + "\n"
+    };
+    let mut out = line(&header.map(str::to_owned));
+    for row in &cells {
+        out.push_str(&line(row));
+    }
+    out
+}
+
+fn cut(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_owned()
+    } else {
+        s.chars().take(width.saturating_sub(1)).collect::<String>() + "…"
+    }
+}
+
+fn check(path: &Path, trust: &TrustArgs) -> anyhow::Result<()> {
+    let report = check_library(path, &trust.host_options())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{report}")?;
+    out.flush()?;
+    if report.passed() {
+        Ok(())
+    } else {
+        Err(Exit(1).into())
+    }
+}
