@@ -48,15 +48,21 @@ pub struct OutArgs {
     /// JSON (schema chronicle.views/1, see ARCHITECTURE.md).
     #[arg(long)]
     json: bool,
-    /// Width of the tables (default: $COLUMNS, else 80).
+    /// Width of the tables (default: $COLUMNS, else the terminal's width, else 80).
     #[arg(long, value_name = "COLUMNS")]
     width: Option<usize>,
 }
 
 impl OutArgs {
+    /// `--width`, else `$COLUMNS`, else the terminal's width when standard output is one,
+    /// else 80 (stable output for pipes and files; `--json` is the format for programs).
     fn width(&self) -> usize {
         self.width
             .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+            .or_else(|| {
+                terminal_size::terminal_size_of(std::io::stdout())
+                    .map(|(terminal_size::Width(w), _)| usize::from(w))
+            })
             .unwrap_or(render::DEFAULT_WIDTH)
             .max(20)
     }
