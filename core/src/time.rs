@@ -7,34 +7,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// How precisely an incident's date is known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DatePrecision {
-    /// A single day: `2020-07-30`.
-    Day,
-    /// An ISO week: `2020-W29`.
-    Week,
-    /// A month: `2020-07`.
-    Month,
-    /// A year: `2020`.
-    Year,
-    /// An explicit span of days: `2020-07-14/2020-07-16`.
-    Range,
-}
-
-impl DatePrecision {
-    /// The lowercase name (`day`, `week`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DatePrecision::Day => "day",
-            DatePrecision::Week => "week",
-            DatePrecision::Month => "month",
-            DatePrecision::Year => "year",
-            DatePrecision::Range => "range",
-        }
-    }
-}
+/// How precisely an incident's date is known: the view document's type, so the domain and
+/// the `chronicle.views/1` schema cannot drift apart.
+pub use chronicle_plugin_sdk::view::DatePrecision;
 
 /// When an incident happened, as precisely as it is known: a span of days with a precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -18,7 +18,6 @@ pub use chronicle_plugin_sdk::view::{
 
 use crate::figure::Figure as DomainFigure;
 use crate::project::fold;
-use crate::time::DatePrecision as DomainPrecision;
 
 /// A figure as the source stated it, in document form: its prose, qualifier, bounds and the
 /// source's own best (the count for an exact figure, the estimate given with a range, else
@@ -35,17 +34,6 @@ pub fn figure(f: &DomainFigure) -> Figure {
         low: f.lower(),
         high: f.upper(),
         best,
-    }
-}
-
-/// A date precision in document form.
-pub fn date_precision(p: DomainPrecision) -> DatePrecision {
-    match p {
-        DomainPrecision::Day => DatePrecision::Day,
-        DomainPrecision::Week => DatePrecision::Week,
-        DomainPrecision::Month => DatePrecision::Month,
-        DomainPrecision::Year => DatePrecision::Year,
-        DomainPrecision::Range => DatePrecision::Range,
     }
 }
 
@@ -97,15 +85,6 @@ mod tests {
 
     #[test]
     fn domain_and_document_spellings_agree() {
-        for p in [
-            DomainPrecision::Day,
-            DomainPrecision::Week,
-            DomainPrecision::Month,
-            DomainPrecision::Year,
-            DomainPrecision::Range,
-        ] {
-            assert_eq!(date_precision(p).as_str(), p.as_str());
-        }
         for s in [fold::Stance::Claimed, fold::Stance::Denied] {
             assert_eq!(stance(s).as_str(), s.as_str());
         }

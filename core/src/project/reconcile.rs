@@ -207,7 +207,7 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
         date: d.date.to_string(),
         date_start: d.date.start.format("%Y-%m-%d").to_string(),
         date_end: d.date.end.format("%Y-%m-%d").to_string(),
-        date_precision: doc::date_precision(d.date.precision),
+        date_precision: d.date.precision,
         country: d.country.clone(),
         province: d.province.clone(),
         province_code,
