@@ -370,15 +370,7 @@ impl EventLog {
     /// Drops the view tables and replays the whole log, in one transaction. Returns how many
     /// events were replayed.
     pub fn rebuild_views(&mut self) -> Result<u64> {
-        let err = self.sqlite_err();
-        let tx = rusqlite::Transaction::new_unchecked(
-            self.connection(),
-            rusqlite::TransactionBehavior::Immediate,
-        )
-        .map_err(&err)?;
-        let n = store::rebuild(&tx, self.path())?;
-        tx.commit().map_err(&err)?;
-        Ok(n)
+        self.rebuild_views_with_progress(&|_| {})
     }
 
     /// The last sequence number the views have applied.
