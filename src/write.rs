@@ -52,28 +52,71 @@ pub fn init(db: &Path) -> anyhow::Result<()> {
 }
 
 fn print_appended(results: &[Appended]) {
-    let mut new = 0;
+    let mut tally = Tally::default();
     for r in results {
-        match r {
-            Appended::New {
-                seq,
-                id,
-                incident,
-                version,
-                kind,
-            } => {
-                new += 1;
-                println!("appended seq {seq}: {kind} on {incident} (v{version}), event {id}");
+        tally.add(r.clone());
+    }
+    tally.print();
+}
+
+/// The outcomes of a batch: the first few shown in full, the rest counted.
+#[derive(Debug, Default)]
+struct Tally {
+    shown: Vec<Appended>,
+    appended: u64,
+    present: u64,
+    last_seq: Option<u64>,
+}
+
+impl Tally {
+    /// How many outcomes are printed one per line; a larger batch is summarised.
+    const SHOWN: usize = 20;
+
+    fn add(&mut self, outcome: Appended) {
+        match &outcome {
+            Appended::New { seq, .. } => {
+                self.appended += 1;
+                self.last_seq = Some(*seq);
             }
-            Appended::Duplicate { seq, id } => {
-                println!(
-                    "already in the log: event {id} at seq {seq} (same content; nothing appended)"
-                );
-            }
+            Appended::Duplicate { .. } => self.present += 1,
+        }
+        if self.shown.len() < Self::SHOWN {
+            self.shown.push(outcome);
         }
     }
-    if results.len() > 1 {
-        println!("{new} appended, {} already present", results.len() - new);
+
+    fn print(&self) {
+        for r in &self.shown {
+            match r {
+                Appended::New {
+                    seq,
+                    id,
+                    incident,
+                    version,
+                    kind,
+                } => println!("appended seq {seq}: {kind} on {incident} (v{version}), event {id}"),
+                Appended::Duplicate { seq, id } => println!(
+                    "already in the log: event {id} at seq {seq} (same content; nothing appended)"
+                ),
+            }
+        }
+        let total = self.appended + self.present;
+        if total > self.shown.len() as u64 {
+            println!(
+                "... and {} more (see `chronicle log --since SEQ`)",
+                total - self.shown.len() as u64
+            );
+        }
+        if total > 1 {
+            let last = self
+                .last_seq
+                .map(|s| format!("; the log now ends at seq {s}"))
+                .unwrap_or_default();
+            println!(
+                "{} appended, {} already present{last}",
+                self.appended, self.present
+            );
+        }
     }
 }
 
@@ -110,28 +153,31 @@ pub fn append(db: &Path, ctx: AppendContext, args: AppendArgs, quiet: bool) -> a
         }
         item
     };
-    let results = if args.file == "-" {
+    let mut tally = Tally::default();
+    let result = if args.file == "-" {
         let stdin = std::io::stdin();
-        log.append(
+        log.append_each(
             &ctx,
             chronicle_core::jsonl::read_events(stdin.lock(), "-").map(&mut tick),
+            |outcome| tally.add(outcome),
         )
     } else {
         let file = std::fs::File::open(&args.file).map_err(|source| chronicle_core::Error::Io {
             path: args.file.clone().into(),
             cause: source,
         })?;
-        log.append(
+        log.append_each(
             &ctx,
             chronicle_core::jsonl::read_events(BufReader::new(file), &args.file).map(&mut tick),
+            |outcome| tally.add(outcome),
         )
     };
     progress.finish();
-    let results = results?;
-    if results.is_empty() {
+    result?;
+    if tally.appended + tally.present == 0 {
         println!("no events in {}; nothing appended", args.file);
     }
-    print_appended(&results);
+    tally.print();
     Ok(())
 }
 

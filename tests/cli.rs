@@ -495,3 +495,22 @@ fn resubmitting_an_event_whose_place_was_normalised_is_a_no_op() {
     );
     assert_eq!(s.dump(), dump);
 }
+
+#[test]
+fn a_large_batch_is_summarised_not_listed() {
+    let s = Scratch::new();
+    let lines: String = (0..50)
+        .map(|i| format!("{{\"incident\":\"i{i}\",\"kind\":\"incident_reported\",\"payload\":{{\"date\":\"2020-07-01\",\"province\":\"Kabul\",\"category\":\"IED\"}}}}\n"))
+        .collect();
+    let (code, out, err) = s.run_stdin(&["append", "-"], &lines);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 22, "{out}");
+    assert!(
+        out.contains("... and 30 more (see `chronicle log --since SEQ`)"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("50 appended, 0 already present; the log now ends at seq 50\n"),
+        "{out}"
+    );
+}

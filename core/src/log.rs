@@ -549,13 +549,29 @@ impl EventLog {
     where
         I: IntoIterator<Item = Result<(crate::Location, NewEvent)>>,
     {
+        let mut out = Vec::new();
+        self.append_each(ctx, events, |outcome| out.push(outcome))?;
+        Ok(out)
+    }
+
+    /// [`EventLog::append`] for batches of any size: each outcome is handed to `each` instead
+    /// of collected, so memory does not grow with the batch. The outcomes are final only once
+    /// this returns `Ok` (the transaction commits at the end).
+    pub fn append_each<I>(
+        &mut self,
+        ctx: &AppendContext,
+        events: I,
+        mut each: impl FnMut(Appended),
+    ) -> Result<()>
+    where
+        I: IntoIterator<Item = Result<(crate::Location, NewEvent)>>,
+    {
         self.transaction(ctx, |tx| {
-            let mut out = Vec::new();
             for item in events {
                 let (loc, event) = item?;
-                out.push(tx.append(event).map_err(|e| e.at(loc))?);
+                each(tx.append(event).map_err(|e| e.at(loc))?);
             }
-            Ok(out)
+            Ok(())
         })
     }
 
