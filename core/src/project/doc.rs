@@ -17,7 +17,6 @@ pub use chronicle_plugin_sdk::view::{
 };
 
 use crate::figure::Figure as DomainFigure;
-use crate::project::fold;
 
 /// A figure as the source stated it, in document form: its prose, qualifier, bounds and the
 /// source's own best (the count for an exact figure, the estimate given with a range, else
@@ -34,14 +33,6 @@ pub fn figure(f: &DomainFigure) -> Figure {
         low: f.lower(),
         high: f.upper(),
         best,
-    }
-}
-
-/// A stance in document form.
-pub fn stance(s: fold::Stance) -> Stance {
-    match s {
-        fold::Stance::Claimed => Stance::Claimed,
-        fold::Stance::Denied => Stance::Denied,
     }
 }
 
@@ -81,12 +72,5 @@ mod tests {
             (Qualifier::Range, 22, Some(35), Some(30))
         );
         assert_eq!(f("22-35").best, None);
-    }
-
-    #[test]
-    fn domain_and_document_spellings_agree() {
-        for s in [fold::Stance::Claimed, fold::Stance::Denied] {
-            assert_eq!(stance(s).as_str(), s.as_str());
-        }
     }
 }

@@ -25,25 +25,8 @@ pub(crate) struct Ev {
     pub payload: Payload,
 }
 
-/// A claim or denial.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stance {
-    /// Responsibility claimed.
-    Claimed,
-    /// Responsibility denied.
-    Denied,
-}
-
-impl Stance {
-    /// `claimed` or `denied`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stance::Claimed => "claimed",
-            Stance::Denied => "denied",
-        }
-    }
-}
+/// A claim or denial: the view document's type, so the two cannot drift apart.
+pub use chronicle_plugin_sdk::view::Stance;
 
 /// A source's current figures on an incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

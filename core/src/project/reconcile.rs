@@ -248,7 +248,7 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
             .iter()
             .map(|r| Responsibility {
                 actor: r.actor.clone(),
-                stance: doc::stance(r.stance),
+                stance: r.stance,
                 source: r.source.clone(),
                 published: published(r.published),
                 event_seq: r.event_seq,
