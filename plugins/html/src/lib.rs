@@ -646,21 +646,22 @@ fn per_province(doc: &ViewDocument) -> Option<String> {
 }
 
 fn sources_section(doc: &ViewDocument) -> String {
-    // Source -> (reports, citations in order of first appearance).
-    let mut sources: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
+    // Source -> (reports, citations in order of first appearance, the citations seen).
+    type Cited<'a> = (usize, Vec<&'a str>, std::collections::HashSet<&'a str>);
+    let mut sources: BTreeMap<&str, Cited<'_>> = BTreeMap::new();
     for i in &doc.incidents {
         for s in &i.sources {
             let e = sources.entry(&s.source).or_default();
             e.0 += 1;
             if let Some(c) = &s.citation {
-                if !e.1.contains(&c.as_str()) {
+                if e.2.insert(c.as_str()) {
                     e.1.push(c);
                 }
             }
         }
     }
     let mut out = String::from("<ol class=\"sources\">\n");
-    for (name, (reports, citations)) in &sources {
+    for (name, (reports, citations, _)) in &sources {
         let _ = write!(
             out,
             "<li><strong>{}</strong>: {reports} report{}",

@@ -102,6 +102,8 @@ fn provenance_line(doc: &ViewDocument) -> String {
 #[derive(Default)]
 struct Notes {
     texts: Vec<String>,
+    /// Each text's number, so that citing stays linear in the number of sources.
+    numbers: std::collections::HashMap<String, usize>,
 }
 
 impl Notes {
@@ -120,10 +122,11 @@ impl Notes {
             }
             None => text.push_str(" No citation recorded."),
         }
-        if let Some(i) = self.texts.iter().position(|t| *t == text) {
-            return i + 1;
+        if let Some(&n) = self.numbers.get(&text) {
+            return n;
         }
-        self.texts.push(text);
+        self.texts.push(text.clone());
+        self.numbers.insert(text, self.texts.len());
         self.texts.len()
     }
 }
