@@ -442,14 +442,9 @@ mod sql {
 
 /// The gazetteer for a country given by name or ISO code (Afghanistan when none is given).
 fn gazetteer_for(country: Option<&str>) -> Option<&'static Gazetteer> {
-    let afghanistan = Gazetteer::afghanistan();
     match country {
-        None => Some(afghanistan),
-        Some(c) => Gazetteer::builtin(c).or_else(|| {
-            [afghanistan]
-                .into_iter()
-                .find(|g| g.country().eq_ignore_ascii_case(c.trim()))
-        }),
+        None => Some(Gazetteer::afghanistan()),
+        Some(c) => Gazetteer::builtin_for_country(c),
     }
 }
 
