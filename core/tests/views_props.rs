@@ -219,6 +219,22 @@ proptest! {
                 prop_assert_eq!(log.show(inc, &q).ok(), fresh.show(inc, &Query::default()).ok());
             }
         }
+        // An incident's history has an entry exactly where its own view at a point changes
+        // (each state carries the event that made it, so every touch is a change; while it
+        // is merged into another, `show` shows that one, which is not its own view).
+        for inc in INCIDENTS {
+            let at = |n: u64| {
+                log.show(inc, &Query { point: Point::AtSeq(n), ..Query::default() })
+                    .ok()
+                    .filter(|i| i.incident == inc)
+            };
+            let changes: Vec<u64> = (1..=head).filter(|&n| at(n) != at(n - 1)).collect();
+            let entries: Vec<u64> = log
+                .history(inc)
+                .map(|h| h.entries.iter().map(|e| e.seq).collect())
+                .unwrap_or_default();
+            prop_assert_eq!(&entries, &changes, "history of {}", inc);
+        }
         // As-of a batch's recorded time is the state after that batch.
         let (seq, at) = marks[picks[0].index(marks.len())];
         let q = Query { point: Point::AsOf(at), ..Query::default() };

@@ -1,7 +1,7 @@
 //! `history`: every change to an incident's view, with the event behind each change.
 //!
-//! Built from the versions in `incident_states`: each version was made by one event, and the
-//! difference between consecutive versions is what that event changed.
+//! The incident's state is recomputed after each event that touched it (see the views'
+//! `store`): the difference between consecutive states is what that event changed.
 
 use serde::{Deserialize, Serialize};
 
@@ -213,14 +213,7 @@ impl EventLog {
         let mut entries = Vec::new();
         let mut prev: Option<&IncidentState> = None;
         let policy = BestPolicy::default();
-        let mut steps: Vec<(u64, Option<&IncidentState>)> = Vec::new();
-        for (from, to, state) in &versions {
-            steps.push((*from, Some(state)));
-            let continued = versions.iter().any(|(f, _, _)| Some(*f) == *to);
-            if let (Some(to), false) = (to, continued) {
-                steps.push((*to, None));
-            }
-        }
+        let steps = versions.iter().map(|(seq, state)| (*seq, state.as_ref()));
         for (seq, state) in steps {
             let old = prev;
             let event = self

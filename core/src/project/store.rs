@@ -1,11 +1,16 @@
 //! The materialized views: their tables, their incremental maintenance inside each append
 //! transaction, catch-up from the checkpoint, rebuild, and reading the states at a point.
 //!
-//! Every event triggers the recomputation of the incidents it can change: the *root* of its
-//! stream (the incident it is shown under, following merges in force) before and after the
-//! event. The root's state is recomputed by [`fold_group`] from the events of its member
-//! streams (indexed reads, never the whole log), versioned in `incident_states`, and copied
-//! into the current-view tables.
+//! Every event *touches* the incidents it can change: the *root* of its stream (the incident it
+//! is shown under, following merges in force) before and after the event. A write transaction
+//! collects the roots its events touch and, in batches, recomputes each one once with
+//! [`fold_group`] from the events of its member streams (cached, never the whole log) and
+//! writes it to the current-view tables, with the first and the last event that touched it
+//! (`view_incident_ids`).
+//!
+//! No past state is stored. A view at an earlier point `n` takes the current state of every
+//! incident no event after `n` touched (an incident's state changes only at its touches), and
+//! recomputes the few that were touched after `n` from their events up to `n`.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -21,7 +26,7 @@ use crate::project::reconcile::{self, BestPolicy};
 
 /// The version of the view tables. Changing the tables or what the fold computes bumps it:
 /// a log whose views carry another version is rebuilt when opened.
-pub const VIEWS_VERSION: i64 = 1;
+pub const VIEWS_VERSION: i64 = 2;
 
 /// The view tables, created together; see `PROJECTIONS.md`.
 const CREATE: &str = r#"
@@ -29,16 +34,10 @@ CREATE TABLE views_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-CREATE TABLE incident_states (
-    incident TEXT    NOT NULL,
-    from_seq INTEGER NOT NULL,
-    to_seq   INTEGER,
-    state    TEXT    NOT NULL,
-    PRIMARY KEY (incident, from_seq)
-);
 CREATE TABLE view_incident_ids (
     incident  TEXT PRIMARY KEY,
-    first_seq INTEGER NOT NULL
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL
 );
 CREATE TABLE view_incidents (
     incident TEXT PRIMARY KEY,
@@ -93,7 +92,7 @@ DROP TABLE IF EXISTS view_responsibility;
 DROP TABLE IF EXISTS view_source_figures;
 DROP TABLE IF EXISTS view_incidents;
 DROP TABLE IF EXISTS view_incident_ids;
-DROP TABLE IF EXISTS incident_states;
+DROP TABLE IF EXISTS incident_states; -- views version 1 kept a state per version here
 DROP TABLE IF EXISTS views_meta;
 "#;
 
@@ -292,9 +291,9 @@ pub(crate) fn replay_with(
 pub const PROGRESS_EVERY: u64 = 4096;
 
 /// Updates the views for one appended event (inside the append's transaction), through the
-/// transaction's [`Cache`]: the event is added to its cached stream, the roots it can change
-/// are recomputed from the cached member streams, and their new versions are queued; the
-/// cache writes them to the tables when it is flushed (before the transaction commits).
+/// transaction's [`Cache`]: the event is added to its cached stream and the roots it touches
+/// are marked; the cache recomputes and writes them when it is flushed (every
+/// [`FLUSH_EVERY`] events and before the transaction commits).
 pub(crate) fn apply(
     conn: &Connection,
     path: &Path,
@@ -304,40 +303,23 @@ pub(crate) fn apply(
 ) -> Result<()> {
     let err = sqlite_err(path);
     cache.record(conn, event, payload).map_err(&err)?;
-    if payload.is_some() {
-        let mut roots = vec![cache
-            .root_at(conn, &event.incident, event.seq)
-            .map_err(&err)?];
-        if matches!(
-            payload,
-            Some(Payload::IncidentMerged(_) | Payload::EventRetracted(_))
-        ) {
-            let before = cache
-                .root_at(conn, &event.incident, event.seq - 1)
-                .map_err(&err)?;
-            if !roots.contains(&before) {
-                roots.push(before);
-            }
-        }
-        for root in roots {
-            let state = cache.compute(conn, &root, event.seq).map_err(&err)?;
-            #[cfg(debug_assertions)]
-            {
-                // Debug builds (the tests) check the cache against the indexed reads.
-                let direct = compute(conn, path, &root, event.seq, None, event.seq)?;
-                debug_assert_eq!(state, direct, "cached view of `{root}` at {}", event.seq);
-            }
-            cache.queue(&root, event.seq, state)?;
+    if let Some(payload) = payload {
+        for root in cache
+            .touched_by(conn, &event.incident, event.seq, payload)
+            .map_err(&err)?
+        {
+            cache.touch(root, event.seq);
         }
     }
     cache.checkpoint = Some((event.seq, event.hash.clone()));
-    if cache.queued >= FLUSH_EVERY {
+    cache.pending += 1;
+    if cache.pending >= FLUSH_EVERY {
         cache.flush(conn, path)?;
     }
     Ok(())
 }
 
-/// Queued state versions written to the tables at once.
+/// Events applied between two writes of the touched incidents.
 const FLUSH_EVERY: usize = 4096;
 /// Cached events kept before the stream cache is emptied (it reloads what it needs).
 const CACHE_EVENTS: usize = 50_000;
@@ -384,27 +366,25 @@ impl Stream {
 /// A merge of stream `child` into another: `(child, merge event id, merge seq)`.
 pub(crate) type MergeRef = (String, String, u64);
 
-/// A view version waiting to be written.
-#[derive(Debug, Default)]
-struct Queued {
-    /// `(from_seq, state JSON)` in order; `None`: the incident left the view at that seq.
-    versions: Vec<(u64, Option<String>)>,
-    /// The latest state, for the current-view tables.
-    latest: Option<IncidentState>,
+/// The events of a batch that touched one root: the first and the last.
+#[derive(Debug, Clone, Copy)]
+struct Touch {
+    first: u64,
+    last: u64,
 }
 
-/// The state one write transaction keeps between appends: the streams it has read (as of
+/// The state one transaction keeps between appends or reads: the streams it has read (as of
 /// `horizon`, the last event it has seen; every later event is added as it is appended), the
-/// merges into each incident, and the view versions not yet written. It is only valid inside
-/// one transaction: another process may append between two transactions.
+/// merges into each incident, and the roots touched since the last flush. It is only valid
+/// inside one transaction: another process may append between two transactions.
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
     horizon: u64,
     streams: HashMap<String, Stream>,
     merges_into: HashMap<String, Vec<MergeRef>>,
     cached_events: usize,
-    queue: HashMap<String, Queued>,
-    queued: usize,
+    touched: HashMap<String, Touch>,
+    pending: usize,
     checkpoint: Option<(u64, String)>,
 }
 
@@ -454,6 +434,16 @@ impl Cache {
             .unwrap_or_default())
     }
 
+    /// Empties the stream cache once it holds more than [`CACHE_EVENTS`] events (what is needed
+    /// again is reloaded), so memory stays bounded whatever the size of the log.
+    fn trim(&mut self) {
+        if self.cached_events > CACHE_EVENTS {
+            self.streams.clear();
+            self.merges_into.clear();
+            self.cached_events = 0;
+        }
+    }
+
     /// Adds an appended event to the streams and merges already cached.
     fn record(
         &mut self,
@@ -461,11 +451,7 @@ impl Cache {
         event: &RecordedEvent,
         payload: Option<&Payload>,
     ) -> rusqlite::Result<()> {
-        if self.cached_events > CACHE_EVENTS {
-            self.streams.clear();
-            self.merges_into.clear();
-            self.cached_events = 0;
-        }
+        self.trim();
         // Read the stream as it was before this event (a replay reads a log that goes further).
         self.horizon = event.seq - 1;
         self.stream(conn, &event.incident)?;
@@ -551,12 +537,14 @@ impl Cache {
         Ok(all)
     }
 
-    /// The state of `root` after event `seq` (see [`compute`]), from the cached streams.
+    /// The state of `root` after event `seq` (see [`compute`]), from the cached streams,
+    /// labelled as made by event `label` (see [`IncidentState::last_seq`]).
     fn compute(
         &mut self,
         conn: &Connection,
         root: &str,
         seq: u64,
+        label: u64,
     ) -> rusqlite::Result<Option<IncidentState>> {
         if self.root_at(conn, root, seq)? != root {
             return Ok(None);
@@ -564,43 +552,127 @@ impl Cache {
         let members = self.members(conn, root, seq)?;
         if let [only] = members.as_slice() {
             let events = self.stream(conn, only)?.upto(seq);
-            return Ok(fold_group(root, &members, events, None, seq));
+            return Ok(fold_group(root, &members, events, None, label));
         }
         let mut events = Vec::new();
         for m in &members {
             events.extend(self.stream(conn, m)?.upto(seq).iter().cloned());
         }
         events.sort_by_key(|e| e.seq);
-        Ok(fold_group(root, &members, &events, None, seq))
+        Ok(fold_group(root, &members, &events, None, label))
     }
 
-    /// Queues `root`'s state at `seq`.
-    fn queue(&mut self, root: &str, seq: u64, state: Option<IncidentState>) -> Result<()> {
-        let json = state
-            .as_ref()
-            .map(|s| {
-                serde_json::to_string(s).map_err(|e| Error::Corrupt {
-                    seq,
-                    problem: format!("the view state of `{root}` does not serialize: {e}"),
-                })
-            })
-            .transpose()?;
-        let q = self.queue.entry(root.to_string()).or_default();
-        q.versions.push((seq, json));
-        q.latest = state;
-        self.queued += 1;
-        Ok(())
+    /// The roots event `event` touches: the root of its stream after it and, for a merge or
+    /// a retraction (which can move a stream from one root to another), before it.
+    fn touched_by(
+        &mut self,
+        conn: &Connection,
+        incident: &str,
+        seq: u64,
+        payload: &Payload,
+    ) -> rusqlite::Result<Vec<String>> {
+        let mut roots = vec![self.root_at(conn, incident, seq)?];
+        if matches!(
+            payload,
+            Payload::IncidentMerged(_) | Payload::EventRetracted(_)
+        ) {
+            let before = self.root_at(conn, incident, seq - 1)?;
+            if !roots.contains(&before) {
+                roots.push(before);
+            }
+        }
+        Ok(roots)
     }
 
-    /// Writes the queued view versions and the checkpoint to the tables.
+    /// The events up to `seq` that touched `root`, in order. They can only be in `root`'s
+    /// stream or in a stream that was ever merged, directly or not, into it.
+    fn touches(&mut self, conn: &Connection, root: &str, seq: u64) -> rusqlite::Result<Vec<u64>> {
+        let mut streams = vec![root.to_string()];
+        let mut i = 0;
+        while i < streams.len() {
+            let children: Vec<String> = self
+                .merges_into(conn, &streams[i])?
+                .iter()
+                .filter(|(_, _, s)| *s <= seq)
+                .map(|(c, _, _)| c.clone())
+                .collect();
+            for c in children {
+                if !streams.contains(&c) {
+                    streams.push(c);
+                }
+            }
+            i += 1;
+        }
+        let mut candidates: Vec<(u64, String, Payload)> = Vec::new();
+        for stream in &streams {
+            candidates.extend(
+                self.stream(conn, stream)?
+                    .upto(seq)
+                    .iter()
+                    .map(|e| (e.seq, e.incident.clone(), e.payload.clone())),
+            );
+        }
+        candidates.sort_by_key(|c| c.0);
+        let mut out = Vec::new();
+        for (seq, incident, payload) in candidates {
+            if self
+                .touched_by(conn, &incident, seq, &payload)?
+                .iter()
+                .any(|r| r == root)
+            {
+                out.push(seq);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The state of `root` after event `seq`, for a point before the views' checkpoint:
+    /// recomputed from its events, labelled with the last event up to `seq` that touched it.
+    fn state_before(
+        &mut self,
+        conn: &Connection,
+        root: &str,
+        seq: u64,
+    ) -> rusqlite::Result<Option<IncidentState>> {
+        self.trim();
+        match self.touches(conn, root, seq)?.last() {
+            Some(&label) => self.compute(conn, root, seq, label),
+            None => Ok(None),
+        }
+    }
+
+    /// Marks `root` as touched by event `seq`.
+    fn touch(&mut self, root: String, seq: u64) {
+        self.touched
+            .entry(root)
+            .and_modify(|t| t.last = seq)
+            .or_insert(Touch {
+                first: seq,
+                last: seq,
+            });
+    }
+
+    /// Recomputes every root touched since the last flush, once each, writes it to the
+    /// current-view tables, and writes the checkpoint.
     pub fn flush(&mut self, conn: &Connection, path: &Path) -> Result<()> {
         let err = sqlite_err(path);
-        let mut roots: Vec<(String, Queued)> = self.queue.drain().collect();
-        roots.sort_by_key(|(_, q)| q.versions.first().map(|v| v.0));
-        for (root, q) in roots {
-            write_versions(conn, path, &root, &q)?;
+        let mut roots: Vec<(String, Touch)> = self.touched.drain().collect();
+        roots.sort_by_key(|(_, t)| t.last);
+        for (root, touch) in roots {
+            // An incident's state changes only at its touches: as of its last touch it is
+            // its state as of the end of the batch.
+            let state = self
+                .compute(conn, &root, touch.last, touch.last)
+                .map_err(&err)?;
+            #[cfg(debug_assertions)]
+            {
+                // Debug builds (the tests) check the cache against the indexed reads.
+                let direct = compute(conn, path, &root, touch.last, None, touch.last)?;
+                debug_assert_eq!(state, direct, "cached view of `{root}` at {}", touch.last);
+            }
+            write_current(conn, path, &root, touch, state.as_ref())?;
         }
-        self.queued = 0;
+        self.pending = 0;
         if let Some((seq, hash)) = self.checkpoint.take() {
             conn.prepare_cached(
                 "UPDATE views_meta SET value = CASE key WHEN 'checkpoint_seq' THEN ?1 ELSE ?2 END
@@ -770,48 +842,43 @@ fn figure_cols(
     }
 }
 
-/// Writes `root`'s queued versions (closing the version open before them) and replaces its
-/// current-view rows with the latest.
-fn write_versions(conn: &Connection, path: &Path, root: &str, q: &Queued) -> Result<()> {
+/// Writes `root`'s touches of a batch and replaces its current-view rows with `state`
+/// (`None`: not in view).
+fn write_current(
+    conn: &Connection,
+    path: &Path,
+    root: &str,
+    touch: Touch,
+    state: Option<&IncidentState>,
+) -> Result<()> {
     let err = sqlite_err(path);
-    let Some(&(first, _)) = q.versions.first() else {
-        return Ok(());
-    };
-    conn.prepare_cached(
-        "UPDATE incident_states SET to_seq = ?2 WHERE incident = ?1 AND to_seq IS NULL",
-    )
-    .and_then(|mut s| s.execute(params![root, first]))
-    .map_err(&err)?;
-    let mut shown = false;
-    for (i, (from, json)) in q.versions.iter().enumerate() {
-        let Some(json) = json else { continue };
-        let to = q.versions.get(i + 1).map(|v| v.0);
-        conn.prepare_cached(
-            "INSERT INTO incident_states (incident, from_seq, to_seq, state) VALUES (?1, ?2, ?3, ?4)",
+    let first: u64 = conn
+        .prepare_cached(
+            "INSERT INTO view_incident_ids (incident, first_seq, last_seq) VALUES (?1, ?2, ?3)
+             ON CONFLICT (incident) DO UPDATE SET last_seq = excluded.last_seq
+             RETURNING first_seq",
         )
-        .and_then(|mut s| s.execute(params![root, from, to, json]))
+        .and_then(|mut s| s.query_row(params![root, touch.first, touch.last], |r| r.get(0)))
         .map_err(&err)?;
-        if !shown {
-            shown = true;
-            conn.prepare_cached(
-                "INSERT OR IGNORE INTO view_incident_ids (incident, first_seq) VALUES (?1, ?2)",
-            )
-            .and_then(|mut s| s.execute(params![root, from]))
-            .map_err(&err)?;
+    if first < touch.first {
+        // Touched in an earlier batch: it may have rows to replace.
+        for table in [
+            "view_incidents",
+            "view_source_figures",
+            "view_responsibility",
+        ] {
+            conn.prepare_cached(&format!("DELETE FROM {table} WHERE incident = ?1"))
+                .and_then(|mut s| s.execute([root]))
+                .map_err(&err)?;
         }
     }
-    for table in [
-        "view_incidents",
-        "view_source_figures",
-        "view_responsibility",
-    ] {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE incident = ?1"))
-            .and_then(|mut s| s.execute([root]))
-            .map_err(&err)?;
-    }
-    let (Some(state), Some((_, Some(json)))) = (&q.latest, q.versions.last()) else {
+    let Some(state) = state else {
         return Ok(());
     };
+    let json = serde_json::to_string(state).map_err(|e| Error::Corrupt {
+        seq: touch.last,
+        problem: format!("the view state of `{root}` does not serialize: {e}"),
+    })?;
     let doc = reconcile::incident_doc(state, &BestPolicy::Median);
     let merged = serde_json::to_string(&state.merged_from).unwrap_or_else(|_| "[]".into());
     conn.prepare_cached(
@@ -916,76 +983,106 @@ fn parse_state(json: &str, seq: u64) -> Result<IncidentState> {
 }
 
 /// Every incident's state after event `seq` (the current states when `seq` is the views'
-/// checkpoint): one indexed lookup per incident that existed by then.
+/// checkpoint). Before the checkpoint: the current state of every incident touched by then
+/// and not since, and the others (touched after `seq`, usually few) recomputed from their
+/// events up to `seq`.
 pub(crate) fn states_at(conn: &Connection, path: &Path, seq: u64) -> Result<Vec<IncidentState>> {
     let err = sqlite_err(path);
     let current = checkpoint(conn).map_err(&err)?;
-    let (sql, args): (&str, Vec<u64>) = if seq >= current {
-        ("SELECT state, last_seq FROM view_incidents", vec![])
-    } else {
-        (
-            "SELECT s.state, s.from_seq FROM view_incident_ids i
-             JOIN incident_states s ON s.incident = i.incident
-              AND s.from_seq = (SELECT MAX(from_seq) FROM incident_states
-                                WHERE incident = i.incident AND from_seq <= ?1)
-             WHERE i.first_seq <= ?1 AND (s.to_seq IS NULL OR s.to_seq > ?1)",
-            vec![seq],
+    if seq >= current {
+        let mut stmt = conn
+            .prepare("SELECT state, last_seq FROM view_incidents")
+            .map_err(&err)?;
+        let mut rows = stmt.query([]).map_err(&err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(&err)? {
+            let json = r.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(&err)?;
+            out.push(parse_state(json, r.get(1).map_err(&err)?)?);
+        }
+        return Ok(out);
+    }
+    let mut stmt = conn
+        .prepare(
+            "SELECT i.incident, i.last_seq, v.state FROM view_incident_ids i
+             LEFT JOIN view_incidents v ON v.incident = i.incident
+             WHERE i.first_seq <= ?1",
         )
-    };
-    let mut stmt = conn.prepare(sql).map_err(&err)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(args), |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))
-        })
-        .map_err(&err)?
-        .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(&err)?;
-    rows.iter().map(|(json, s)| parse_state(json, *s)).collect()
+    let mut rows = stmt.query([seq]).map_err(&err)?;
+    let mut out = Vec::new();
+    let mut later = Vec::new();
+    while let Some(r) = rows.next().map_err(&err)? {
+        let last: u64 = r.get(1).map_err(&err)?;
+        if last > seq {
+            later.push(r.get::<_, String>(0).map_err(&err)?);
+        } else if let Some(json) = r
+            .get_ref(2)
+            .and_then(|v| Ok(v.as_str_or_null()?))
+            .map_err(&err)?
+        {
+            out.push(parse_state(json, last)?);
+        }
+    }
+    let mut cache = Cache::new(current);
+    for incident in later {
+        if let Some(state) = cache.state_before(conn, &incident, seq).map_err(&err)? {
+            out.push(state);
+        }
+    }
+    Ok(out)
 }
 
-/// One incident's state after event `seq`, if it was in view then: one indexed lookup.
+/// One incident's state after event `seq`, if it was in view then.
 pub(crate) fn state_of(
     conn: &Connection,
     path: &Path,
     incident: &str,
     seq: u64,
 ) -> Result<Option<IncidentState>> {
-    let row: Option<(String, u64)> = conn
+    let err = sqlite_err(path);
+    let row: Option<(u64, u64, Option<String>)> = conn
         .query_row(
-            "SELECT state, from_seq FROM incident_states WHERE incident = ?1 AND from_seq <= ?2
-             AND (to_seq IS NULL OR to_seq > ?2) ORDER BY from_seq DESC LIMIT 1",
-            params![incident, seq],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            "SELECT i.first_seq, i.last_seq, v.state FROM view_incident_ids i
+             LEFT JOIN view_incidents v ON v.incident = i.incident
+             WHERE i.incident = ?1",
+            [incident],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()
-        .map_err(sqlite_err(path))?;
-    row.map(|(json, from)| parse_state(&json, from)).transpose()
+        .map_err(&err)?;
+    match row {
+        Some((first, _, _)) if first > seq => Ok(None),
+        Some((_, last, json)) if last <= seq => {
+            json.map(|json| parse_state(&json, last)).transpose()
+        }
+        Some(_) => {
+            let current = checkpoint(conn).map_err(&err)?;
+            Cache::new(current)
+                .state_before(conn, incident, seq)
+                .map_err(&err)
+        }
+        None => Ok(None),
+    }
 }
 
-/// The versions of one incident's state, in order: `(from_seq, to_seq, state)`.
+/// Every state of one incident, in order: `(seq, state)` for each event that touched it,
+/// `None` while it was not in view (from its first appearance; consecutive absences
+/// collapsed).
 pub(crate) fn versions(
     conn: &Connection,
     path: &Path,
     incident: &str,
-) -> Result<Vec<(u64, Option<u64>, IncidentState)>> {
+) -> Result<Vec<(u64, Option<IncidentState>)>> {
     let err = sqlite_err(path);
-    let mut stmt = conn
-        .prepare(
-            "SELECT from_seq, to_seq, state FROM incident_states WHERE incident = ?1 ORDER BY from_seq",
-        )
-        .map_err(&err)?;
-    let rows = stmt
-        .query_map([incident], |r| {
-            Ok((
-                r.get::<_, u64>(0)?,
-                r.get::<_, Option<u64>>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
-        .map_err(&err)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(&err)?;
-    rows.into_iter()
-        .map(|(from, to, json)| Ok((from, to, parse_state(&json, from)?)))
-        .collect()
+    let head = checkpoint(conn).map_err(&err)?;
+    let mut cache = Cache::new(head);
+    let mut out: Vec<(u64, Option<IncidentState>)> = Vec::new();
+    for seq in cache.touches(conn, incident, head).map_err(&err)? {
+        let state = cache.compute(conn, incident, seq, seq).map_err(&err)?;
+        let shown_before = out.last().is_some_and(|(_, s)| s.is_some());
+        if state.is_some() || shown_before {
+            out.push((seq, state));
+        }
+    }
+    Ok(out)
 }

@@ -29,7 +29,6 @@ pub fn dump_views(log: &EventLog) -> String {
     let mut out = String::new();
     for (table, order) in [
         ("views_meta", "key"),
-        ("incident_states", "incident, from_seq"),
         ("view_incident_ids", "incident"),
         ("view_incidents", "incident"),
         ("view_source_figures", "incident, source"),
