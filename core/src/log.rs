@@ -789,6 +789,13 @@ impl Appender<'_> {
                 });
             }
         }
+        // Validation may normalise place names in these two kinds; keep what was given to
+        // see whether the canonical text must be made again.
+        let given = matches!(
+            event.payload,
+            Payload::IncidentReported(_) | Payload::IncidentAmended(_)
+        )
+        .then(|| event.payload.clone());
         validate::event(
             &self.tx,
             &mut self.cache,
@@ -799,14 +806,9 @@ impl Appender<'_> {
             validate::Refusal::Invalid(inv) => Error::Invalid(inv),
             validate::Refusal::Sqlite(e) => err(e),
         })?;
-        // Validation may have normalised the payload (place names).
-        let payload_json = if matches!(
-            event.payload,
-            Payload::IncidentReported(_) | Payload::IncidentAmended(_)
-        ) {
-            event.payload.canonical_json()
-        } else {
-            payload_json
+        let payload_json = match given {
+            Some(given) if given != event.payload => event.payload.canonical_json(),
+            _ => payload_json,
         };
         let seq = self.seq + 1;
         let id = match event.id.take() {

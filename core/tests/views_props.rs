@@ -6,7 +6,7 @@
 
 mod common;
 
-use chronicle_core::project::{Point, Query};
+use chronicle_core::project::{summarize, BestPolicy, Filter, GroupBy, Point, Query};
 use chronicle_core::{AppendContext, Clock, EventFilter, EventLine, EventLog, Location, NewEvent};
 use chrono::{DateTime, Duration, Utc};
 use common::dump_views;
@@ -213,6 +213,15 @@ proptest! {
             let fresh = prefix(&log, dir.path(), n, k);
             let travelled = body(&log, &Query { point: Point::AtSeq(n), ..Query::default() });
             prop_assert_eq!(&travelled, &body(&fresh, &Query::default()), "at seq {}", n);
+            // The summary read from the reconciled columns equals the one computed from
+            // the states, grouped every way and filtered.
+            for by in [GroupBy::Province, GroupBy::Month, GroupBy::Category] {
+                for filter in [Filter::default(), Filter { province: Some(PROVINCES[0].to_lowercase()), ..Filter::default() }] {
+                    let q = Query { point: Point::AtSeq(n), filter, ..Query::default() };
+                    let states = log.snapshot(&q).unwrap().states;
+                    prop_assert_eq!(log.summary(&q, by).unwrap(), summarize(&states, &BestPolicy::Median, by));
+                }
+            }
             // `show` of each incident agrees too.
             for inc in INCIDENTS {
                 let q = Query { point: Point::AtSeq(n), ..Query::default() };

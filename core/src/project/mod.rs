@@ -94,18 +94,26 @@ pub struct Filter {
 impl Filter {
     /// Does the incident pass?
     pub fn admits(&self, s: &IncidentState) -> bool {
+        self.admits_place(
+            s.details.date.start,
+            &s.details.province,
+            &s.details.category,
+        ) && self.source.as_ref().is_none_or(|src| {
+            s.sources.iter().any(|x| x.source.eq_ignore_ascii_case(src))
+                || s.responsibility
+                    .iter()
+                    .any(|x| x.source.eq_ignore_ascii_case(src))
+        })
+    }
+
+    /// Does an incident of this date, province and category pass the filters other than
+    /// `source`?
+    fn admits_place(&self, start: NaiveDate, province: &str, category: &str) -> bool {
         let eq = |a: &str, b: &Option<String>| b.as_ref().is_none_or(|b| a.eq_ignore_ascii_case(b));
-        let start = s.details.date.start;
         self.from.is_none_or(|d| start >= d)
             && self.to.is_none_or(|d| start <= d)
-            && eq(&s.details.province, &self.province)
-            && eq(&s.details.category, &self.category)
-            && self.source.as_ref().is_none_or(|src| {
-                s.sources.iter().any(|x| x.source.eq_ignore_ascii_case(src))
-                    || s.responsibility
-                        .iter()
-                        .any(|x| x.source.eq_ignore_ascii_case(src))
-            })
+            && eq(province, &self.province)
+            && eq(category, &self.category)
     }
 
     fn doc(&self) -> doc::Filters {
@@ -352,7 +360,31 @@ impl EventLog {
 
     /// Totals grouped by a key (`summary`).
     pub fn summary(&self, q: &Query, by: GroupBy) -> Result<Vec<Group>> {
-        Ok(summarize(&self.snapshot(q)?.states, &q.best, by))
+        let from_columns = q.known_by.is_none()
+            && q.best == BestPolicy::Median
+            && q.filter.source.is_none()
+            && by != GroupBy::Source;
+        if !from_columns {
+            return Ok(summarize(&self.snapshot(q)?.states, &q.best, by));
+        }
+        // The common case reads the reconciled columns instead of every incident's state.
+        let seq = self.resolve_point(q.point)?;
+        let rows = store::summary_rows_at(self.connection(), self.path(), seq)?;
+        Ok(reconcile::group(
+            rows.into_iter()
+                .filter(|r| {
+                    q.filter
+                        .admits_place(r.date_start, &r.province, &r.category)
+                })
+                .map(|r| {
+                    let key = match by {
+                        GroupBy::Province => r.province,
+                        GroupBy::Month => r.date_start.format("%Y-%m").to_string(),
+                        _ => r.category,
+                    };
+                    (key, r.killed, r.wounded)
+                }),
+        ))
     }
 
     /// Per source: reports, corrections, incidents where it stands alone or disagrees.

@@ -852,16 +852,15 @@ fn write_current(
     state: Option<&IncidentState>,
 ) -> Result<()> {
     let err = sqlite_err(path);
-    let first: u64 = conn
-        .prepare_cached(
-            "INSERT INTO view_incident_ids (incident, first_seq, last_seq) VALUES (?1, ?2, ?3)
-             ON CONFLICT (incident) DO UPDATE SET last_seq = excluded.last_seq
-             RETURNING first_seq",
-        )
-        .and_then(|mut s| s.query_row(params![root, touch.first, touch.last], |r| r.get(0)))
+    let known: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM view_incident_ids WHERE incident = ?1)")
+        .and_then(|mut s| s.query_row([root], |r| r.get(0)))
         .map_err(&err)?;
-    if first < touch.first {
+    if known {
         // Touched in an earlier batch: it may have rows to replace.
+        conn.prepare_cached("UPDATE view_incident_ids SET last_seq = ?2 WHERE incident = ?1")
+            .and_then(|mut s| s.execute(params![root, touch.last]))
+            .map_err(&err)?;
         for table in [
             "view_incidents",
             "view_source_figures",
@@ -871,6 +870,12 @@ fn write_current(
                 .and_then(|mut s| s.execute([root]))
                 .map_err(&err)?;
         }
+    } else {
+        conn.prepare_cached(
+            "INSERT INTO view_incident_ids (incident, first_seq, last_seq) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut s| s.execute(params![root, touch.first, touch.last]))
+        .map_err(&err)?;
     }
     let Some(state) = state else {
         return Ok(());
@@ -879,7 +884,10 @@ fn write_current(
         seq: touch.last,
         problem: format!("the view state of `{root}` does not serialize: {e}"),
     })?;
-    let doc = reconcile::incident_doc(state, &BestPolicy::Median);
+    let d = &state.details;
+    let policy = BestPolicy::Median;
+    let [killed, wounded, attackers_killed] =
+        Measure::ALL.map(|m| reconcile::range(&state.sources, m, &policy));
     let merged = serde_json::to_string(&state.merged_from).unwrap_or_else(|_| "[]".into());
     conn.prepare_cached(
         "INSERT INTO view_incidents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
@@ -887,32 +895,32 @@ fn write_current(
     )
     .and_then(|mut s| {
         s.execute(params![
-            doc.incident,
-            doc.date,
-            doc.date_start,
-            doc.date_end,
-            doc.date_precision.as_str(),
-            doc.country,
-            doc.province,
-            doc.district,
-            doc.locality,
-            doc.category,
-            doc.target,
-            doc.perpetrator,
-            doc.summary,
-            doc.killed.low,
-            doc.killed.best,
-            doc.killed.high,
-            doc.killed.open_high,
-            doc.wounded.low,
-            doc.wounded.best,
-            doc.wounded.high,
-            doc.wounded.open_high,
-            doc.attackers_killed.low,
-            doc.attackers_killed.best,
-            doc.attackers_killed.high,
-            doc.attackers_killed.open_high,
-            doc.disputed,
+            state.incident,
+            d.date.to_string(),
+            d.date.start.format("%Y-%m-%d").to_string(),
+            d.date.end.format("%Y-%m-%d").to_string(),
+            d.date.precision.as_str(),
+            d.country,
+            d.province,
+            d.district,
+            d.locality,
+            d.category,
+            d.target,
+            d.perpetrator,
+            d.summary,
+            killed.low,
+            killed.best,
+            killed.high,
+            killed.open_high,
+            wounded.low,
+            wounded.best,
+            wounded.high,
+            wounded.open_high,
+            attackers_killed.low,
+            attackers_killed.best,
+            attackers_killed.high,
+            attackers_killed.open_high,
+            reconcile::disputed(state),
             state.sources.len() as u64,
             merged,
             state.last_seq,
@@ -920,16 +928,18 @@ fn write_current(
         ])
     })
     .map_err(&err)?;
+    let mut insert_source = conn
+        .prepare_cached(
+            "INSERT INTO view_source_figures VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
+             ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+        )
+        .map_err(&err)?;
     for s in &state.sources {
         let k = figure_cols(s.figure(Measure::Killed));
         let w = figure_cols(s.figure(Measure::Wounded));
         let a = figure_cols(s.figure(Measure::AttackersKilled));
-        conn.prepare_cached(
-            "INSERT INTO view_source_figures VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
-             ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
+        insert_source
+            .execute(params![
                 root,
                 s.source,
                 s.published.map(|p| p.to_string()),
@@ -955,13 +965,15 @@ fn write_current(
                 reconcile::stands_alone(state, &s.source),
                 reconcile::disagrees(state, &s.source),
             ])
-        })
-        .map_err(&err)?;
+            .map_err(&err)?;
     }
-    for r in &state.responsibility {
-        conn.prepare_cached("INSERT INTO view_responsibility VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-            .and_then(|mut st| {
-                st.execute(params![
+    if !state.responsibility.is_empty() {
+        let mut insert_claim = conn
+            .prepare_cached("INSERT INTO view_responsibility VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .map_err(&err)?;
+        for r in &state.responsibility {
+            insert_claim
+                .execute(params![
                     root,
                     r.event_seq,
                     r.actor,
@@ -969,8 +981,8 @@ fn write_current(
                     r.source,
                     r.published.map(|p| p.to_string()),
                 ])
-            })
-            .map_err(&err)?;
+                .map_err(&err)?;
+        }
     }
     Ok(())
 }
@@ -1082,6 +1094,87 @@ pub(crate) fn versions(
         let shown_before = out.last().is_some_and(|(_, s)| s.is_some());
         if state.is_some() || shown_before {
             out.push((seq, state));
+        }
+    }
+    Ok(out)
+}
+
+/// An incident's place in a summary: what grouping and filtering by date, province and
+/// category need, and its ranges under the default policy (the columns of `view_incidents`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SummaryRow {
+    pub date_start: chrono::NaiveDate,
+    pub province: String,
+    pub category: String,
+    pub killed: crate::project::Range,
+    pub wounded: crate::project::Range,
+}
+
+impl SummaryRow {
+    fn of(state: &IncidentState) -> Self {
+        SummaryRow {
+            date_start: state.details.date.start,
+            province: state.details.province.clone(),
+            category: state.details.category.clone(),
+            killed: reconcile::range(&state.sources, Measure::Killed, &BestPolicy::Median),
+            wounded: reconcile::range(&state.sources, Measure::Wounded, &BestPolicy::Median),
+        }
+    }
+}
+
+/// [`states_at`] for a summary under the default policy: the reconciled columns of the
+/// incidents not touched after `seq`, without parsing their states, and the incidents touched
+/// after it recomputed.
+pub(crate) fn summary_rows_at(conn: &Connection, path: &Path, seq: u64) -> Result<Vec<SummaryRow>> {
+    let err = sqlite_err(path);
+    let current = checkpoint(conn).map_err(&err)?;
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT i.incident, i.last_seq, v.date_start, v.province, v.category,
+                    v.killed_low, v.killed_best, v.killed_high, v.killed_open_high,
+                    v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high
+             FROM view_incident_ids i LEFT JOIN view_incidents v ON v.incident = i.incident
+             WHERE i.first_seq <= ?1",
+        )
+        .map_err(&err)?;
+    let mut rows = stmt.query([seq]).map_err(&err)?;
+    let mut out = Vec::new();
+    let mut later = Vec::new();
+    let range = |r: &rusqlite::Row<'_>, at: usize| -> rusqlite::Result<crate::project::Range> {
+        Ok(crate::project::Range {
+            low: r.get(at)?,
+            best: r.get(at + 1)?,
+            high: r.get(at + 2)?,
+            open_high: r.get(at + 3)?,
+        })
+    };
+    while let Some(r) = rows.next().map_err(&err)? {
+        let last: u64 = r.get(1).map_err(&err)?;
+        if last > seq {
+            later.push(r.get::<_, String>(0).map_err(&err)?);
+            continue;
+        }
+        let Some(date) = r.get::<_, Option<String>>(2).map_err(&err)? else {
+            continue; // not in view
+        };
+        let date_start = date.parse().map_err(|e| Error::Corrupt {
+            seq: last,
+            problem: format!(
+                "view_incidents.date_start `{date}` is not a date ({e}); run `chronicle rebuild`"
+            ),
+        })?;
+        out.push(SummaryRow {
+            date_start,
+            province: r.get(3).map_err(&err)?,
+            category: r.get(4).map_err(&err)?,
+            killed: range(r, 5).map_err(&err)?,
+            wounded: range(r, 9).map_err(&err)?,
+        });
+    }
+    let mut cache = Cache::new(current);
+    for incident in later {
+        if let Some(state) = cache.state_before(conn, &incident, seq).map_err(&err)? {
+            out.push(SummaryRow::of(&state));
         }
     }
     Ok(out)
