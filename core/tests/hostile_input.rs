@@ -254,3 +254,30 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(500), ..ProptestConfig::default() })]
+
+    /// The fast read of a JSON line (payload straight into its struct) gives what the general
+    /// route (`EventLine`, then its payload) gives, and refuses what it refuses.
+    #[test]
+    fn fast_line_read_agrees_with_the_general_route(pick in any::<prop::sample::Index>(), pos in 0usize..2000, byte in any::<u8>(), mutate in any::<bool>()) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/july-2020.jsonl");
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).collect();
+        let mut bytes = lines[pick.index(lines.len())].as_bytes().to_vec();
+        if mutate {
+            let at = pos % bytes.len();
+            bytes[at] = byte;
+        }
+        let Ok(line) = String::from_utf8(bytes) else { return Ok(()) };
+        let general = serde_json::from_str::<chronicle_core::EventLine>(&line)
+            .map_err(|e| e.to_string())
+            .and_then(|l| l.into_new_event().map_err(|e| e.to_string()));
+        match (chronicle_core::EventLine::parse(&line), general) {
+            (Ok(fast), Ok(general)) => prop_assert_eq!(fast, general),
+            (Err(_), Err(_)) => {}
+            (fast, general) => prop_assert!(false, "fast {:?} but general {:?} for {}", fast, general, line),
+        }
+    }
+}

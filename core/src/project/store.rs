@@ -1134,16 +1134,26 @@ impl SummaryRow {
 pub(crate) fn summary_rows_at(conn: &Connection, path: &Path, seq: u64) -> Result<Vec<SummaryRow>> {
     let err = sqlite_err(path);
     let current = checkpoint(conn).map_err(&err)?;
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT i.incident, i.last_seq, v.date_start, v.province, v.category,
-                    v.killed_low, v.killed_best, v.killed_high, v.killed_open_high,
-                    v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high
+    const COLUMNS: &str = "v.date_start, v.province, v.category,
+        v.killed_low, v.killed_best, v.killed_high, v.killed_open_high,
+        v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high";
+    let sql = if seq >= current {
+        // At the head every incident in view is current: no need for the touches.
+        format!("SELECT v.incident, 0, {COLUMNS} FROM view_incidents v")
+    } else {
+        format!(
+            "SELECT i.incident, i.last_seq, {COLUMNS}
              FROM view_incident_ids i LEFT JOIN view_incidents v ON v.incident = i.incident
-             WHERE i.first_seq <= ?1",
+             WHERE i.first_seq <= ?1"
         )
-        .map_err(&err)?;
-    let mut rows = stmt.query([seq]).map_err(&err)?;
+    };
+    let mut stmt = conn.prepare(&sql).map_err(&err)?;
+    let mut rows = if seq >= current {
+        stmt.query([])
+    } else {
+        stmt.query([seq])
+    }
+    .map_err(&err)?;
     let mut out = Vec::new();
     let mut later = Vec::new();
     let range = |r: &rusqlite::Row<'_>, at: usize| -> rusqlite::Result<crate::project::Range> {
