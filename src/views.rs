@@ -260,11 +260,13 @@ pub fn show(db: &Path, args: ShowArgs) -> anyhow::Result<()> {
 
 pub fn timeline(db: &Path, args: ListArgs) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
-    let incidents = log.timeline(&args.view.query(args.filter.filter()?)?)?;
+    let query = args.view.query(args.filter.filter()?)?;
     if args.view.out.json {
-        return print_json(&incidents);
+        return print_json(&log.timeline(&query)?);
     }
-    print(&render::timeline(&incidents, args.view.out.width()))
+    // The table needs only the columns of the views, not every incident's whole state.
+    let rows = log.timeline_rows(&query)?;
+    print(&render::timeline_rows(&rows, args.view.out.width()))
 }
 
 pub fn summary(db: &Path, args: SummaryArgs) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@
 
 mod common;
 
+use chronicle_core::project::render::TimelineRow;
 use chronicle_core::project::{summarize, BestPolicy, Filter, GroupBy, Point, Query};
 use chronicle_core::{AppendContext, Clock, EventFilter, EventLine, EventLog, Location, NewEvent};
 use chrono::{DateTime, Duration, Utc};
@@ -221,6 +222,13 @@ proptest! {
                     let states = log.snapshot(&q).unwrap().states;
                     prop_assert_eq!(log.summary(&q, by).unwrap(), summarize(&states, &BestPolicy::Median, by));
                 }
+            }
+            // The human timeline read from the columns equals the one made from the
+            // documents.
+            for filter in [Filter::default(), Filter { category: Some("BOMBING".into()), ..Filter::default() }] {
+                let q = Query { point: Point::AtSeq(n), filter, ..Query::default() };
+                let full: Vec<TimelineRow> = log.timeline(&q).unwrap().iter().map(TimelineRow::from).collect();
+                prop_assert_eq!(log.timeline_rows(&q).unwrap(), full);
             }
             // `show` of each incident agrees too.
             for inc in INCIDENTS {

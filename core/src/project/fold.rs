@@ -123,7 +123,7 @@ pub struct RespState {
 }
 
 /// An incident's view, independent of the reconciliation policy. Stored as JSON in
-/// `incident_states.state` and `view_incidents.state`.
+/// `view_incidents.state`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentState {
     /// The incident id.

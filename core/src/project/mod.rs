@@ -2,8 +2,8 @@
 //! sources, an incident's history, audits of aggregate claims and diffs between two points.
 //!
 //! The views are materialized in SQLite tables beside the log ([`store`]), updated in the
-//! transaction of every append, versioned per incident for time travel, and rebuildable from
-//! the log. Queries read them at a [`Point`] (the head, after event N, as recorded at a time)
+//! transaction of every append and rebuildable from the log; a view at an earlier point
+//! recomputes only the incidents touched after it. Queries read them at a [`Point`] (the head, after event N, as recorded at a time)
 //! and optionally keep only what sources had published by a time (`known_by`). The
 //! document types are in [`doc`]; human output in [`render`]. See "Projections" in `ARCHITECTURE.md`.
 
@@ -358,33 +358,70 @@ impl EventLog {
         Ok(incidents)
     }
 
+    /// The incidents of a query as the columns of `view_incidents` give them, filtered and
+    /// sorted like [`EventLog::snapshot`]; `None` when the query needs the whole states (a
+    /// policy other than the default, `known_by`, a source filter).
+    fn rows(&self, q: &Query) -> Result<Option<Vec<store::ViewRow>>> {
+        if q.known_by.is_some() || q.best != BestPolicy::Median || q.filter.source.is_some() {
+            return Ok(None);
+        }
+        let seq = self.resolve_point(q.point)?;
+        let mut rows = store::rows_at(self.connection(), self.path(), seq)?;
+        rows.retain(|r| {
+            q.filter
+                .admits_place(r.date_start, &r.province, &r.category)
+        });
+        rows.sort_by(|a, b| {
+            a.date_start
+                .cmp(&b.date_start)
+                .then_with(|| a.incident.cmp(&b.incident))
+        });
+        Ok(Some(rows))
+    }
+
+    /// The rows of the human `timeline`: read from the columns of the views when the query
+    /// allows (see [`EventLog::timeline`] for the whole documents).
+    pub fn timeline_rows(&self, q: &Query) -> Result<Vec<render::TimelineRow>> {
+        let rows = match self.rows(q)? {
+            Some(rows) => rows
+                .into_iter()
+                .map(|r| render::TimelineRow {
+                    date: r.date,
+                    province: r.province,
+                    category: r.category,
+                    killed: r.killed,
+                    wounded: r.wounded,
+                    sources: r.sources,
+                    disputed: r.disputed,
+                    incident: r.incident,
+                })
+                .collect(),
+            None => self
+                .timeline(q)?
+                .iter()
+                .map(render::TimelineRow::from)
+                .collect(),
+        };
+        Ok(rows)
+    }
+
     /// Totals grouped by a key (`summary`).
     pub fn summary(&self, q: &Query, by: GroupBy) -> Result<Vec<Group>> {
-        let from_columns = q.known_by.is_none()
-            && q.best == BestPolicy::Median
-            && q.filter.source.is_none()
-            && by != GroupBy::Source;
-        if !from_columns {
+        if by == GroupBy::Source {
             return Ok(summarize(&self.snapshot(q)?.states, &q.best, by));
         }
         // The common case reads the reconciled columns instead of every incident's state.
-        let seq = self.resolve_point(q.point)?;
-        let rows = store::summary_rows_at(self.connection(), self.path(), seq)?;
-        Ok(reconcile::group(
-            rows.into_iter()
-                .filter(|r| {
-                    q.filter
-                        .admits_place(r.date_start, &r.province, &r.category)
-                })
-                .map(|r| {
-                    let key = match by {
-                        GroupBy::Province => r.province,
-                        GroupBy::Month => r.date_start.format("%Y-%m").to_string(),
-                        _ => r.category,
-                    };
-                    (key, r.killed, r.wounded)
-                }),
-        ))
+        let Some(rows) = self.rows(q)? else {
+            return Ok(summarize(&self.snapshot(q)?.states, &q.best, by));
+        };
+        Ok(reconcile::group(rows.into_iter().map(|r| {
+            let key = match by {
+                GroupBy::Province => r.province,
+                GroupBy::Month => r.date_start.format("%Y-%m").to_string(),
+                _ => r.category,
+            };
+            (key, r.killed, r.wounded)
+        })))
     }
 
     /// Per source: reports, corrections, incidents where it stands alone or disagrees.

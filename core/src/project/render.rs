@@ -123,11 +123,10 @@ pub fn range_prose(r: &Range, noun: &str, disputed: bool) -> String {
 }
 
 /// An incident's date as prose, from its document form.
-fn date_prose(i: &Incident) -> String {
-    i.date
-        .parse::<IncidentDate>()
+fn date_prose(date: &str) -> String {
+    date.parse::<IncidentDate>()
         .map(|d| d.prose())
-        .unwrap_or_else(|_| i.date.clone())
+        .unwrap_or_else(|_| date.to_string())
 }
 
 /// A published time as prose: `30 July 2020` or `30 July 2020 14:05` (UTC).
@@ -187,7 +186,7 @@ fn wrap(text: &str, indent: &str, width: usize) -> String {
 pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
     let mut out = format!("{}\n", truncate(&i.incident, width));
     out.push_str(&wrap(
-        &format!("{}, {}", date_prose(i), place(i)),
+        &format!("{}, {}", date_prose(&i.date), place(i)),
         "  ",
         width,
     ));
@@ -302,8 +301,50 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
     out
 }
 
+/// One line of the human `timeline`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineRow {
+    /// The incident's date as stored (`2020-07-13`, `2020-07`, ...).
+    pub date: String,
+    /// Province.
+    pub province: String,
+    /// Category.
+    pub category: String,
+    /// Killed, reconciled.
+    pub killed: Range,
+    /// Wounded, reconciled.
+    pub wounded: Range,
+    /// Sources with figures.
+    pub sources: u64,
+    /// Their point figures differ.
+    pub disputed: bool,
+    /// The incident id.
+    pub incident: String,
+}
+
+impl From<&Incident> for TimelineRow {
+    fn from(i: &Incident) -> Self {
+        TimelineRow {
+            date: i.date.clone(),
+            province: i.province.clone(),
+            category: i.category.clone(),
+            killed: i.killed,
+            wounded: i.wounded,
+            sources: i.sources.len() as u64,
+            disputed: i.disputed,
+            incident: i.incident.clone(),
+        }
+    }
+}
+
 /// `timeline`: incidents in date order.
 pub fn timeline(incidents: &[Incident], width: usize) -> String {
+    let rows: Vec<TimelineRow> = incidents.iter().map(TimelineRow::from).collect();
+    timeline_rows(&rows, width)
+}
+
+/// [`timeline`] from its rows.
+pub fn timeline_rows(incidents: &[TimelineRow], width: usize) -> String {
     if incidents.is_empty() {
         return "No incidents.\n".into();
     }
@@ -311,12 +352,12 @@ pub fn timeline(incidents: &[Incident], width: usize) -> String {
         .iter()
         .map(|i| {
             vec![
-                date_prose(i),
+                date_prose(&i.date),
                 i.province.clone(),
                 i.category.clone(),
                 range_cell(&i.killed),
                 range_cell(&i.wounded),
-                format!("{}{}", i.sources.len(), if i.disputed { "*" } else { "" }),
+                format!("{}{}", i.sources, if i.disputed { "*" } else { "" }),
                 i.incident.clone(),
             ]
         })
@@ -533,7 +574,7 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
                     })
                     .collect();
                 vec![
-                    date_prose(i),
+                    date_prose(&i.date),
                     i.province.clone(),
                     range_cell(r),
                     reports.join("; "),
@@ -561,7 +602,7 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
                             .iter()
                             .find(|i| &i.incident == id)
                             .map_or(id.clone(), |i| {
-                                format!("{} ({}, {})", id, date_prose(i), i.province)
+                                format!("{} ({}, {})", id, date_prose(&i.date), i.province)
                             })
                     })
                     .collect::<Vec<_>>()

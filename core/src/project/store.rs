@@ -1112,38 +1112,47 @@ pub(crate) fn versions(
     Ok(out)
 }
 
-/// An incident's place in a summary: what grouping and filtering by date, province and
-/// category need, and its ranges under the default policy (the columns of `view_incidents`).
+/// An incident as the summary and the human timeline need it: its date, place, category,
+/// ranges under the default policy, number of sources and whether they disagree (the
+/// columns of `view_incidents`, read without parsing the state).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct SummaryRow {
+pub(crate) struct ViewRow {
+    pub incident: String,
+    pub date: String,
     pub date_start: chrono::NaiveDate,
     pub province: String,
     pub category: String,
     pub killed: crate::project::Range,
     pub wounded: crate::project::Range,
+    pub sources: u64,
+    pub disputed: bool,
 }
 
-impl SummaryRow {
+impl ViewRow {
     fn of(state: &IncidentState) -> Self {
-        SummaryRow {
+        ViewRow {
+            incident: state.incident.clone(),
+            date: state.details.date.to_string(),
             date_start: state.details.date.start,
             province: state.details.province.clone(),
             category: state.details.category.clone(),
             killed: reconcile::range(&state.sources, Measure::Killed, &BestPolicy::Median),
             wounded: reconcile::range(&state.sources, Measure::Wounded, &BestPolicy::Median),
+            sources: state.sources.len() as u64,
+            disputed: reconcile::disputed(state),
         }
     }
 }
 
-/// [`states_at`] for a summary under the default policy: the reconciled columns of the
-/// incidents not touched after `seq`, without parsing their states, and the incidents touched
-/// after it recomputed.
-pub(crate) fn summary_rows_at(conn: &Connection, path: &Path, seq: u64) -> Result<Vec<SummaryRow>> {
+/// [`states_at`] as [`ViewRow`]s: the columns of the incidents not touched after `seq`,
+/// without parsing their states, and the incidents touched after it recomputed.
+pub(crate) fn rows_at(conn: &Connection, path: &Path, seq: u64) -> Result<Vec<ViewRow>> {
     let err = sqlite_err(path);
     let current = checkpoint(conn).map_err(&err)?;
-    const COLUMNS: &str = "v.date_start, v.province, v.category,
+    const COLUMNS: &str = "v.date, v.date_start, v.province, v.category,
         v.killed_low, v.killed_best, v.killed_high, v.killed_open_high,
-        v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high";
+        v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high,
+        v.sources, v.disputed";
     let sql = if seq >= current {
         // At the head every incident in view is current: no need for the touches.
         format!("SELECT v.incident, 0, {COLUMNS} FROM view_incidents v")
@@ -1172,32 +1181,38 @@ pub(crate) fn summary_rows_at(conn: &Connection, path: &Path, seq: u64) -> Resul
         })
     };
     while let Some(r) = rows.next().map_err(&err)? {
+        let incident: String = r.get(0).map_err(&err)?;
         let last: u64 = r.get(1).map_err(&err)?;
         if last > seq {
-            later.push(r.get::<_, String>(0).map_err(&err)?);
+            later.push(incident);
             continue;
         }
         let Some(date) = r.get::<_, Option<String>>(2).map_err(&err)? else {
             continue; // not in view
         };
-        let date_start = date.parse().map_err(|e| Error::Corrupt {
+        let start: String = r.get(3).map_err(&err)?;
+        let date_start = start.parse().map_err(|e| Error::Corrupt {
             seq: last,
             problem: format!(
-                "view_incidents.date_start `{date}` is not a date ({e}); run `chronicle rebuild`"
+                "view_incidents.date_start `{start}` is not a date ({e}); run `chronicle rebuild`"
             ),
         })?;
-        out.push(SummaryRow {
+        out.push(ViewRow {
+            incident,
+            date,
             date_start,
-            province: r.get(3).map_err(&err)?,
-            category: r.get(4).map_err(&err)?,
-            killed: range(r, 5).map_err(&err)?,
-            wounded: range(r, 9).map_err(&err)?,
+            province: r.get(4).map_err(&err)?,
+            category: r.get(5).map_err(&err)?,
+            killed: range(r, 6).map_err(&err)?,
+            wounded: range(r, 10).map_err(&err)?,
+            sources: r.get(14).map_err(&err)?,
+            disputed: r.get(15).map_err(&err)?,
         });
     }
     let mut cache = Cache::new(current);
     for incident in later {
         if let Some(state) = cache.state_before(conn, &incident, seq).map_err(&err)? {
-            out.push(SummaryRow::of(&state));
+            out.push(ViewRow::of(&state));
         }
     }
     Ok(out)
