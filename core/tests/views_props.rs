@@ -257,6 +257,35 @@ proptest! {
         let q = Query { point: Point::AsOf(at), ..Query::default() };
         prop_assert_eq!(log.resolve_point(q.point).unwrap(), seq);
         prop_assert_eq!(body(&log, &q), body(&log, &Query { point: Point::AtSeq(seq), ..Query::default() }));
+        // Known by earlier and later times: what was known earlier is still known later
+        // (every incident, source and claim shown at t1 is shown at t2 >= t1), and the
+        // timeline (one cache over all incidents) agrees with `show` of each incident
+        // (direct indexed reads).
+        let times = ["2020-07-19T00:00:00Z", "2020-07-20T23:59:59Z", "2020-07-21T12:00:00Z", "2020-07-22T00:00:00Z", "2020-07-23T18:00:00Z", "2020-07-25T01:00:00Z", "2020-07-25T05:30:00Z", "2030-01-01T00:00:00Z"];
+        let (i1, i2) = (picks[1].index(times.len()), picks[2].index(times.len()));
+        let (t1, t2) = (times[i1.min(i2)], times[i1.max(i2)]);
+        let at = Point::AtSeq(picks[0].index(head as usize + 1) as u64);
+        let known = |t: &str| {
+            let q = Query { point: at, known_by: Some(t.parse().unwrap()), ..Query::default() };
+            let timeline = log.timeline(&q).unwrap();
+            for i in &timeline {
+                assert_eq!(log.show(&i.incident, &q).unwrap(), *i, "show vs timeline known by {t}");
+            }
+            timeline
+        };
+        let (early, late) = (known(t1), known(t2));
+        for e in &early {
+            let l = late.iter().find(|l| l.incident == e.incident);
+            prop_assert!(l.is_some(), "{} shown known by {} but not by {}", e.incident, t1, t2);
+            let l = l.unwrap();
+            for s in &e.sources {
+                prop_assert!(l.sources.iter().any(|x| x.source == s.source), "{} of {} known by {} but not {}", s.source, e.incident, t1, t2);
+            }
+            for r in &e.responsibility {
+                prop_assert!(l.responsibility.iter().any(|x| x.event_seq == r.event_seq), "claim {} of {} known by {} but not {}", r.event_seq, e.incident, t1, t2);
+            }
+        }
+        prop_assert!(known(times[0]).is_empty(), "nothing is known before anything was published");
         // Known by a time after every publication and recording: every incident with a
         // sourced claim, as at the head.
         let late = Query { known_by: Some("2030-01-01T00:00:00Z".parse().unwrap()), ..Query::default() };

@@ -293,16 +293,16 @@ impl EventLog {
         let seq = self.resolve_point(q.point)?;
         let mut states = store::states_at(self.connection(), self.path(), seq)?;
         if let Some(t) = q.known_by {
+            // Every incident in view is recomputed from its events; one cache reads each
+            // stream once.
+            let checkpoint = self.views_checkpoint()?;
+            let mut cache = store::Cache::new(checkpoint);
             let mut known = Vec::with_capacity(states.len());
             for s in &states {
-                if let Some(k) = store::compute(
-                    self.connection(),
-                    self.path(),
-                    &s.incident,
-                    seq,
-                    Some(t),
-                    s.last_seq,
-                )? {
+                if let Some(k) = cache
+                    .compute_known(self.connection(), &s.incident, seq, Some(t), s.last_seq)
+                    .map_err(self.sqlite_err())?
+                {
                     known.push(k);
                 }
             }

@@ -553,20 +553,33 @@ impl Cache {
         seq: u64,
         label: u64,
     ) -> rusqlite::Result<Option<IncidentState>> {
+        self.compute_known(conn, root, seq, None, label)
+    }
+
+    /// [`Cache::compute`] keeping only what was published by `known_by` (see [`fold_group`]).
+    pub fn compute_known(
+        &mut self,
+        conn: &Connection,
+        root: &str,
+        seq: u64,
+        known_by: Option<DateTime<Utc>>,
+        label: u64,
+    ) -> rusqlite::Result<Option<IncidentState>> {
+        self.trim();
         if self.root_at(conn, root, seq)? != root {
             return Ok(None);
         }
         let members = self.members(conn, root, seq)?;
         if let [only] = members.as_slice() {
             let events = self.stream(conn, only)?.upto(seq);
-            return Ok(fold_group(root, &members, events, None, label));
+            return Ok(fold_group(root, &members, events, known_by, label));
         }
         let mut events = Vec::new();
         for m in &members {
             events.extend(self.stream(conn, m)?.upto(seq).iter().cloned());
         }
         events.sort_by_key(|e| e.seq);
-        Ok(fold_group(root, &members, &events, None, label))
+        Ok(fold_group(root, &members, &events, known_by, label))
     }
 
     /// The roots event `event` touches: the root of its stream after it and, for a merge or
