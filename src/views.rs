@@ -400,27 +400,38 @@ pub fn export(db: &Path, args: ExportArgs) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
     let mut doc = log.export(&q)?;
     doc.provenance.exporter = Some(renderer.exporter());
-    let bytes = match &renderer {
-        Renderer::Json => (serde_json::to_string_pretty(&doc)? + "\n").into_bytes(),
-        Renderer::Plugin(host, info) => {
+    // The built-in format is written as it is serialized (at 1M events the document is
+    // ~700 MB of JSON: no second copy in memory); a plugin's output is bytes it returned.
+    let plugin_output = match &renderer {
+        Renderer::Json => None,
+        Renderer::Plugin(host, info) => Some(
             host.export(&info.name, &serde_json::to_vec(&doc)?, &options)?
-                .bytes
+                .bytes,
+        ),
+    };
+    let emit = |w: &mut dyn Write| -> std::io::Result<()> {
+        match &plugin_output {
+            Some(bytes) => w.write_all(bytes),
+            None => {
+                serde_json::to_writer_pretty(&mut *w, &doc)?;
+                w.write_all(b"\n")
+            }
         }
     };
     match &args.out {
         None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&bytes)?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            emit(&mut out)?;
             out.flush()?;
         }
         Some(path) => {
-            write_atomically(path, &bytes)?;
+            let written = write_atomically(path, emit)?;
             let p = &doc.provenance;
             let exporter = renderer.exporter();
             eprintln!(
                 "wrote {} ({} bytes, {} {}): {} incidents, log checkpoint {}:{}, {}, best {}",
                 path.display(),
-                bytes.len(),
+                written,
                 exporter.name,
                 exporter.version,
                 doc.totals.incidents,
@@ -434,10 +445,14 @@ pub fn export(db: &Path, args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to a new file beside `path` and renames it over `path`, so that `path` is
-/// either untouched or complete, never half-written. The new file gets the permissions of a
-/// file created normally (0666 less the umask), not a temporary file's 0600.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Writes what `emit` writes to a new file beside `path` and renames it over `path`, so that
+/// `path` is either untouched or complete, never half-written. The new file gets the
+/// permissions of a file created normally (0666 less the umask), not a temporary file's
+/// 0600. Returns the number of bytes written.
+fn write_atomically(
+    path: &Path,
+    emit: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<u64> {
     use anyhow::Context as _;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -469,16 +484,39 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         );
     }
     let mut tmp = builder.tempfile_in(dir).map_err(failed)?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(failed)?;
+    let mut out = Counted {
+        inner: std::io::BufWriter::new(tmp.as_file_mut()),
+        bytes: 0,
+    };
+    emit(&mut out).and_then(|()| out.flush()).map_err(failed)?;
+    let written = out.bytes;
+    drop(out);
+    tmp.as_file().sync_all().map_err(failed)?;
     tmp.persist(path).map_err(|e| failed(e.error))?;
     // Make the rename itself durable; a failure here leaves a complete file, so ignore it.
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
+    Ok(written)
+}
+
+/// A writer that counts the bytes it passes on.
+struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 pub fn history(db: &Path, args: HistoryArgs) -> anyhow::Result<()> {

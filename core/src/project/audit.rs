@@ -142,7 +142,8 @@ impl EventLog {
     /// Checks `claim` against the incidents in `q`'s scope (`audit`).
     pub fn audit(&self, claim: Claim, q: &Query) -> Result<AuditReport> {
         let snap = self.snapshot(q)?;
-        let doc = self.document_of(&snap, q)?;
+        let log_seq = snap.seq;
+        let doc = self.document_of(snap, q)?;
         let supported = match claim.measure {
             Measure::Wounded => doc.totals.wounded,
             _ => doc.totals.killed,
@@ -174,7 +175,7 @@ impl EventLog {
             verdict,
             incidents: doc.incidents,
             leave_out,
-            log_seq: snap.seq,
+            log_seq,
         })
     }
 }

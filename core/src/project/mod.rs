@@ -271,8 +271,8 @@ impl EventLog {
     }
 
     /// The export document of a snapshot, with the incidents' recorded times.
-    pub(crate) fn document_of(&self, snap: &Snapshot, q: &Query) -> Result<Document> {
-        let mut doc = document(snap, q);
+    pub(crate) fn document_of(&self, snap: Snapshot, q: &Query) -> Result<Document> {
+        let mut doc = document_owned(snap, q);
         self.fill_last_recorded(&mut doc.incidents)?;
         Ok(doc)
     }
@@ -433,7 +433,7 @@ impl EventLog {
     /// that renders it names the format.
     pub fn export(&self, q: &Query) -> Result<Document> {
         let snap = self.snapshot(q)?;
-        self.document_of(&snap, q)
+        self.document_of(snap, q)
     }
 
     /// Drops the view tables and replays the whole log, in one transaction. Returns how many
@@ -518,6 +518,26 @@ pub fn document(snap: &Snapshot, q: &Query) -> Document {
         .iter()
         .map(|s| reconcile::incident_doc(s, &q.best))
         .collect();
+    document_of_incidents(snap.seq, snap.hash.clone(), incidents, q)
+}
+
+/// [`document`], consuming the snapshot: each state is dropped once converted, so the states
+/// and the documents are not all in memory at once.
+fn document_owned(snap: Snapshot, q: &Query) -> Document {
+    let incidents: Vec<Incident> = snap
+        .states
+        .into_iter()
+        .map(|s| reconcile::incident_doc(&s, &q.best))
+        .collect();
+    document_of_incidents(snap.seq, snap.hash, incidents, q)
+}
+
+fn document_of_incidents(
+    seq: u64,
+    hash: Option<String>,
+    incidents: Vec<Incident>,
+    q: &Query,
+) -> Document {
     let mut killed = Range::default();
     let mut wounded = Range::default();
     for i in &incidents {
@@ -533,8 +553,8 @@ pub fn document(snap: &Snapshot, q: &Query) -> Document {
     Document {
         schema: doc::SCHEMA.to_string(),
         provenance: doc::Provenance {
-            log_seq: snap.seq,
-            log_hash: snap.hash.clone(),
+            log_seq: seq,
+            log_hash: hash,
             point: doc::Point { kind, value },
             policy: doc::Policy {
                 best: q.best.to_string(),
@@ -547,7 +567,12 @@ pub fn document(snap: &Snapshot, q: &Query) -> Document {
             incidents: incidents.len() as u64,
             killed,
             wounded,
-            by_province: summarize(&snap.states, &q.best, GroupBy::Province),
+            // The incidents' ranges are those of their states under the same policy.
+            by_province: reconcile::group(
+                incidents
+                    .iter()
+                    .map(|i| (i.province.clone(), i.killed, i.wounded)),
+            ),
         },
         incidents,
     }
