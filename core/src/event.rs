@@ -237,6 +237,25 @@ pub const KINDS: [&str; 8] = [
     "incident_merged",
 ];
 
+/// `$de($arg)` read as the struct of event kind `$kind`, wrapped in its [`Payload`] variant:
+/// `Some` of what `$de` returns (a `Result` or an `Option`), `None` for an unknown kind. The
+/// one table from kind names to payload types, for every way of reading a payload.
+macro_rules! by_kind {
+    ($kind:expr, $de:ident($arg:expr)) => {
+        match $kind {
+            "incident_reported" => Some($de($arg).map(Payload::IncidentReported)),
+            "casualties_reported" => Some($de($arg).map(Payload::CasualtiesReported)),
+            "casualties_corrected" => Some($de($arg).map(Payload::CasualtiesCorrected)),
+            "responsibility_claimed" => Some($de($arg).map(Payload::ResponsibilityClaimed)),
+            "responsibility_denied" => Some($de($arg).map(Payload::ResponsibilityDenied)),
+            "incident_amended" => Some($de($arg).map(Payload::IncidentAmended)),
+            "event_retracted" => Some($de($arg).map(Payload::EventRetracted)),
+            "incident_merged" => Some($de($arg).map(Payload::IncidentMerged)),
+            _ => None,
+        }
+    };
+}
+
 impl Payload {
     /// The kind's name as stored in the `kind` column.
     pub fn kind(&self) -> &'static str {
@@ -274,22 +293,12 @@ impl Payload {
                 "a payload is a JSON object",
             ));
         }
-        Ok(match kind {
-            "incident_reported" => Payload::IncidentReported(de(payload)?),
-            "casualties_reported" => Payload::CasualtiesReported(de(payload)?),
-            "casualties_corrected" => Payload::CasualtiesCorrected(de(payload)?),
-            "responsibility_claimed" => Payload::ResponsibilityClaimed(de(payload)?),
-            "responsibility_denied" => Payload::ResponsibilityDenied(de(payload)?),
-            "incident_amended" => Payload::IncidentAmended(de(payload)?),
-            "event_retracted" => Payload::EventRetracted(de(payload)?),
-            "incident_merged" => Payload::IncidentMerged(de(payload)?),
-            other => {
-                return Err(Invalid::new(
-                    "kind",
-                    other,
-                    format!("unknown event kind; the kinds are {}", KINDS.join(", ")),
-                ))
-            }
+        by_kind!(kind, de(payload)).unwrap_or_else(|| {
+            Err(Invalid::new(
+                "kind",
+                kind,
+                format!("unknown event kind; the kinds are {}", KINDS.join(", ")),
+            ))
         })
     }
 
@@ -306,17 +315,7 @@ impl Payload {
         if !text.trim_start().starts_with('{') {
             return None;
         }
-        Some(match kind {
-            "incident_reported" => Payload::IncidentReported(de(text)?),
-            "casualties_reported" => Payload::CasualtiesReported(de(text)?),
-            "casualties_corrected" => Payload::CasualtiesCorrected(de(text)?),
-            "responsibility_claimed" => Payload::ResponsibilityClaimed(de(text)?),
-            "responsibility_denied" => Payload::ResponsibilityDenied(de(text)?),
-            "incident_amended" => Payload::IncidentAmended(de(text)?),
-            "event_retracted" => Payload::EventRetracted(de(text)?),
-            "incident_merged" => Payload::IncidentMerged(de(text)?),
-            _ => return None,
-        })
+        by_kind!(kind, de(text)).flatten()
     }
 
     /// The payload as a JSON value.

@@ -523,6 +523,19 @@ impl Cache {
         root: &str,
         seq: u64,
     ) -> rusqlite::Result<Vec<String>> {
+        self.merged_into(conn, root, seq, true)
+    }
+
+    /// `root` and the streams merged into it, directly or through others, by merges up to
+    /// `seq`: only the merges still in force after `seq` when `in_force`, every merge
+    /// otherwise.
+    fn merged_into(
+        &mut self,
+        conn: &Connection,
+        root: &str,
+        seq: u64,
+        in_force: bool,
+    ) -> rusqlite::Result<Vec<String>> {
         let mut all = vec![root.to_string()];
         let mut i = 0;
         while i < all.len() {
@@ -534,7 +547,8 @@ impl Cache {
                 .collect();
             for c in candidates {
                 if !all.contains(&c)
-                    && self.merge_in_force(conn, &c, seq)?.as_deref() == Some(all[i].as_str())
+                    && (!in_force
+                        || self.merge_in_force(conn, &c, seq)?.as_deref() == Some(all[i].as_str()))
                 {
                     all.push(c);
                 }
@@ -607,22 +621,7 @@ impl Cache {
     /// The events up to `seq` that touched `root`, in order. They can only be in `root`'s
     /// stream or in a stream that was ever merged, directly or not, into it.
     fn touches(&mut self, conn: &Connection, root: &str, seq: u64) -> rusqlite::Result<Vec<u64>> {
-        let mut streams = vec![root.to_string()];
-        let mut i = 0;
-        while i < streams.len() {
-            let children: Vec<String> = self
-                .merges_into(conn, &streams[i])?
-                .iter()
-                .filter(|(_, _, s)| *s <= seq)
-                .map(|(c, _, _)| c.clone())
-                .collect();
-            for c in children {
-                if !streams.contains(&c) {
-                    streams.push(c);
-                }
-            }
-            i += 1;
-        }
+        let streams = self.merged_into(conn, root, seq, false)?;
         let mut candidates: Vec<(u64, String, Payload)> = Vec::new();
         for stream in &streams {
             candidates.extend(
@@ -1025,46 +1024,66 @@ fn parse_state(json: &str, seq: u64) -> Result<IncidentState> {
 /// and not since, and the others (touched after `seq`, usually few) recomputed from their
 /// events up to `seq`.
 pub(crate) fn states_at(conn: &Connection, path: &Path, seq: u64) -> Result<Vec<IncidentState>> {
+    at_point(
+        conn,
+        path,
+        seq,
+        "v.state",
+        |r, last| {
+            let json = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+            Ok(parse_state(json, last))
+        },
+        |state| state,
+    )
+}
+
+/// What the incidents in view after event `seq` are, as `T`: `read` makes one from a row of
+/// `view_incidents` whose first two columns are the incident and its last touch, then
+/// `columns`, for the incidents not touched after `seq`; `of_state` makes one from the state
+/// recomputed for the others.
+fn at_point<T>(
+    conn: &Connection,
+    path: &Path,
+    seq: u64,
+    columns: &str,
+    read: impl Fn(&rusqlite::Row<'_>, u64) -> rusqlite::Result<Result<T>>,
+    of_state: impl Fn(IncidentState) -> T,
+) -> Result<Vec<T>> {
     let err = sqlite_err(path);
     let current = checkpoint(conn).map_err(&err)?;
-    if seq >= current {
-        let mut stmt = conn
-            .prepare("SELECT state, last_seq FROM view_incidents")
-            .map_err(&err)?;
-        let mut rows = stmt.query([]).map_err(&err)?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(&err)? {
-            let json = r.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(&err)?;
-            out.push(parse_state(json, r.get(1).map_err(&err)?)?);
-        }
-        return Ok(out);
-    }
-    let mut stmt = conn
-        .prepare(
-            "SELECT i.incident, i.last_seq, v.state FROM view_incident_ids i
-             LEFT JOIN view_incidents v ON v.incident = i.incident
-             WHERE i.first_seq <= ?1",
+    let at_head = seq >= current;
+    let sql = if at_head {
+        // At the head every incident in view is current: no need for the touches.
+        format!("SELECT v.incident, v.last_seq, {columns} FROM view_incidents v")
+    } else {
+        format!(
+            "SELECT i.incident, i.last_seq, {columns}
+             FROM view_incident_ids i LEFT JOIN view_incidents v ON v.incident = i.incident
+             WHERE i.first_seq <= ?1"
         )
-        .map_err(&err)?;
-    let mut rows = stmt.query([seq]).map_err(&err)?;
+    };
+    let mut stmt = conn.prepare(&sql).map_err(&err)?;
+    let mut rows = if at_head {
+        stmt.query([])
+    } else {
+        stmt.query([seq])
+    }
+    .map_err(&err)?;
     let mut out = Vec::new();
     let mut later = Vec::new();
     while let Some(r) = rows.next().map_err(&err)? {
         let last: u64 = r.get(1).map_err(&err)?;
         if last > seq {
             later.push(r.get::<_, String>(0).map_err(&err)?);
-        } else if let Some(json) = r
-            .get_ref(2)
-            .and_then(|v| Ok(v.as_str_or_null()?))
-            .map_err(&err)?
-        {
-            out.push(parse_state(json, last)?);
+        } else if r.get_ref(2).map_err(&err)? != rusqlite::types::ValueRef::Null {
+            // (NULL: not in view, or no longer.)
+            out.push(read(r, last).map_err(&err)??);
         }
     }
     let mut cache = Cache::new(current);
     for incident in later {
         if let Some(state) = cache.state_before(conn, &incident, seq).map_err(&err)? {
-            out.push(state);
+            out.push(of_state(state));
         }
     }
     Ok(out)
@@ -1160,31 +1179,6 @@ impl ViewRow {
 /// [`states_at`] as [`ViewRow`]s: the columns of the incidents not touched after `seq`,
 /// without parsing their states, and the incidents touched after it recomputed.
 pub(crate) fn rows_at(conn: &Connection, path: &Path, seq: u64) -> Result<Vec<ViewRow>> {
-    let err = sqlite_err(path);
-    let current = checkpoint(conn).map_err(&err)?;
-    const COLUMNS: &str = "v.date, v.date_start, v.province, v.category,
-        v.killed_low, v.killed_best, v.killed_high, v.killed_open_high,
-        v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high,
-        v.sources, v.disputed";
-    let sql = if seq >= current {
-        // At the head every incident in view is current: no need for the touches.
-        format!("SELECT v.incident, 0, {COLUMNS} FROM view_incidents v")
-    } else {
-        format!(
-            "SELECT i.incident, i.last_seq, {COLUMNS}
-             FROM view_incident_ids i LEFT JOIN view_incidents v ON v.incident = i.incident
-             WHERE i.first_seq <= ?1"
-        )
-    };
-    let mut stmt = conn.prepare(&sql).map_err(&err)?;
-    let mut rows = if seq >= current {
-        stmt.query([])
-    } else {
-        stmt.query([seq])
-    }
-    .map_err(&err)?;
-    let mut out = Vec::new();
-    let mut later = Vec::new();
     let range = |r: &rusqlite::Row<'_>, at: usize| -> rusqlite::Result<crate::project::Range> {
         Ok(crate::project::Range {
             low: r.get(at)?,
@@ -1193,40 +1187,39 @@ pub(crate) fn rows_at(conn: &Connection, path: &Path, seq: u64) -> Result<Vec<Vi
             open_high: r.get(at + 3)?,
         })
     };
-    while let Some(r) = rows.next().map_err(&err)? {
-        let incident: String = r.get(0).map_err(&err)?;
-        let last: u64 = r.get(1).map_err(&err)?;
-        if last > seq {
-            later.push(incident);
-            continue;
-        }
-        let Some(date) = r.get::<_, Option<String>>(2).map_err(&err)? else {
-            continue; // not in view
-        };
-        let start: String = r.get(3).map_err(&err)?;
-        let date_start = start.parse().map_err(|e| Error::Corrupt {
-            seq: last,
-            problem: format!(
-                "view_incidents.date_start `{start}` is not a date ({e}); run `chronicle rebuild`"
-            ),
-        })?;
-        out.push(ViewRow {
-            incident,
-            date,
-            date_start,
-            province: r.get(4).map_err(&err)?,
-            category: r.get(5).map_err(&err)?,
-            killed: range(r, 6).map_err(&err)?,
-            wounded: range(r, 10).map_err(&err)?,
-            sources: r.get(14).map_err(&err)?,
-            disputed: r.get(15).map_err(&err)?,
-        });
-    }
-    let mut cache = Cache::new(current);
-    for incident in later {
-        if let Some(state) = cache.state_before(conn, &incident, seq).map_err(&err)? {
-            out.push(ViewRow::of(&state));
-        }
-    }
-    Ok(out)
+    at_point(
+        conn,
+        path,
+        seq,
+        "v.date, v.date_start, v.province, v.category,
+         v.killed_low, v.killed_best, v.killed_high, v.killed_open_high,
+         v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high,
+         v.sources, v.disputed",
+        |r, last| {
+            let start: String = r.get(3)?;
+            let date_start = match start.parse() {
+                Ok(d) => d,
+                Err(e) => {
+                    return Ok(Err(Error::Corrupt {
+                        seq: last,
+                        problem: format!(
+                            "view_incidents.date_start `{start}` is not a date ({e}); run `chronicle rebuild`"
+                        ),
+                    }))
+                }
+            };
+            Ok(Ok(ViewRow {
+                incident: r.get(0)?,
+                date: r.get(2)?,
+                date_start,
+                province: r.get(4)?,
+                category: r.get(5)?,
+                killed: range(r, 6)?,
+                wounded: range(r, 10)?,
+                sources: r.get(14)?,
+                disputed: r.get(15)?,
+            }))
+        },
+        |state| ViewRow::of(&state),
+    )
 }
