@@ -3,9 +3,10 @@
 //!
 //! The views are materialized in SQLite tables beside the log ([`store`]), updated in the
 //! transaction of every append and rebuildable from the log; a view at an earlier point
-//! recomputes only the incidents touched after it. Queries read them at a [`Point`] (the head, after event N, as recorded at a time)
-//! and optionally keep only what sources had published by a time (`known_by`). The
-//! document types are in [`doc`]; human output in [`render`]. See "Projections" in `ARCHITECTURE.md`.
+//! recomputes only the incidents touched after it. Queries read them at a [`Point`] (the
+//! head, after event N, as recorded at a time) and optionally keep only what sources had
+//! published by a time (`known_by`). The document types are in [`doc`]; human output in
+//! [`render`]. See "Projections" in `ARCHITECTURE.md`.
 
 pub mod audit;
 pub mod diff;
