@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chronicle_core::import::{self, CsvInput, Dataset, ImportOptions, ImportSummary};
-use chronicle_core::log::AppendContext;
+use chronicle_core::AppendContext;
 use chronicle_core::{EventLog, Invalid};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use chronicle_core::log::Checkpoint;
+use chronicle_core::Checkpoint;
 use chronicle_core::{EventFilter, EventLog};
 
 use crate::Exit;

@@ -1,16 +1,16 @@
 //! The view commands: `show`, `timeline`, `summary`, `sources`, `export`, `history`, `audit`,
 //! `diff` and `rebuild`. They parse, call the library and print; the views and their
-//! rendering live in `chronicle_core::project`.
+//! rendering live in `chronicle_core::views`.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use chronicle_core::project::audit::Claim;
-use chronicle_core::project::doc::ExporterInfo;
-use chronicle_core::project::render;
-use chronicle_core::project::{BestPolicy, Filter, GroupBy, Measure, Point, Query};
 use chronicle_core::time::parse_time_point;
+use chronicle_core::views::audit::Claim;
+use chronicle_core::views::doc::ExporterInfo;
+use chronicle_core::views::render;
+use chronicle_core::views::{BestPolicy, Filter, GroupBy, Measure, Point, Query};
 use chronicle_core::{EventLog, Invalid};
 use chronicle_plugin_host::{PluginHost, PluginInfo};
 
@@ -574,6 +574,6 @@ pub fn rebuild(db: &Path) -> anyhow::Result<()> {
     let n = log.rebuild_views()?;
     print(&format!(
         "Rebuilt the views from {n} events (views version {}).\n",
-        chronicle_core::project::VIEWS_VERSION
+        chronicle_core::views::VIEWS_VERSION
     ))
 }

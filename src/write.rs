@@ -7,8 +7,8 @@ use chronicle_core::event::{
     Amendment, CasualtyReport, Coordinates, IncidentDetails, Merge, Responsibility, Retraction,
 };
 use chronicle_core::figure::Figure;
-use chronicle_core::log::{AppendContext, Appended, Clock};
 use chronicle_core::time::{IncidentDate, Published};
+use chronicle_core::{AppendContext, Appended, Clock};
 use chronicle_core::{EventLog, Invalid, Location, NewEvent, Payload};
 
 /// Test-only: a fixed recorded time (RFC 3339), so that ids, times and hashes are reproducible.
@@ -607,7 +607,7 @@ pub fn rebuild(db: &Path) -> anyhow::Result<()> {
     println!(
         "Rebuilt the views from {} events (views version {}).",
         n?,
-        chronicle_core::project::VIEWS_VERSION
+        chronicle_core::views::VIEWS_VERSION
     );
     Ok(())
 }

@@ -135,7 +135,7 @@ fn a_rewritten_chain_is_caught_by_an_earlier_checkpoint() {
 }
 
 fn chronicle_core_triggers() -> String {
-    let msg = chronicle_core::log::APPEND_ONLY_MESSAGE;
+    let msg = chronicle_core::APPEND_ONLY_MESSAGE;
     format!(
         "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, '{msg}'); END;
          CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, '{msg}'); END;

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use chronicle_core::project::{Point, Query};
+use chronicle_core::views::{Point, Query};
 use chronicle_core::{AppendContext, Clock, EventLine, EventLog, Location, NewEvent};
 use serde_json::json;
 

@@ -176,12 +176,12 @@ pub enum Error {
 
     /// SQLite failed.
     #[error("{path}: {cause}{hint}")]
-    Sqlite {
-        /// The database file.
+    Storage {
+        /// Where the log is.
         path: PathBuf,
-        /// The SQLite error.
-        cause: rusqlite::Error,
-        /// A hint on what to do, possibly empty.
+        /// What the storage backend said.
+        cause: Box<dyn std::error::Error + Send + Sync>,
+        /// What to do about it (empty when there is nothing to add).
         hint: &'static str,
     },
 

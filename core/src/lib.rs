@@ -1,26 +1,35 @@
 //! # chronicle-core
 //!
 //! The library behind the `chronicle` command: an append-only, tamper-evident event log of
-//! incident reports in SQLite, the domain events that go into it, and the views built from it.
+//! incident reports, the domain events that go into it, and the views built from it.
 //!
 //! The main entry point is [`EventLog`]: [`EventLog::init`] makes a log, [`EventLog::open`]
-//! opens one, [`EventLog::append`] appends a batch of [`NewEvent`]s in one transaction, and
-//! [`EventLog::verify`] checks the hash chain. See `ARCHITECTURE.md` for the map.
+//! opens one, [`EventLog::append`] appends a batch of [`NewEvent`]s in one transaction,
+//! [`EventLog::verify`] checks the hash chain, and the view methods
+//! ([`EventLog::timeline`], [`EventLog::show`], [`EventLog::export`], ...) answer
+//! [`views::Query`]s at any point of the log.
+//!
+//! The layers, each depending only on those before it: [`domain`] (the events and their
+//! rules), [`record`] (the recorded event, its hash chain and JSON Lines), `store` (the
+//! storage boundary: every SQL string), `streams` (the stream cache of a transaction),
+//! [`views`] (the projections), `log` (the [`EventLog`] facade and the append path) and
+//! [`import`] (datasets). See `ARCHITECTURE.md` for the map.
 
-pub mod error;
-pub mod event;
-pub mod figure;
-pub mod gazetteer;
-pub mod hash;
+pub mod domain;
+mod error;
 pub mod import;
-pub mod jsonl;
-pub mod log;
-pub mod project;
-pub mod time;
-mod validate;
-pub mod verify;
+mod log;
+pub mod record;
+mod store;
+mod streams;
+pub mod views;
 
-pub use error::{Error, Invalid, Location, Result};
-pub use event::{EventLine, NewEvent, Payload};
-pub use figure::Figure;
-pub use log::{AppendContext, Appended, Checkpoint, Clock, EventFilter, EventLog, RecordedEvent};
+pub use domain::event::{EventLine, NewEvent, Payload};
+pub use domain::figure::Figure;
+pub use domain::{event, figure, gazetteer, time};
+pub use error::{Error, Invalid, Location, LocationPrefix, Result};
+pub use log::verify::{Failure, VerifyReport};
+pub use log::{AppendContext, Appender, Clock, EventLog};
+pub use record::jsonl::read_events;
+pub use record::{hash, jsonl};
+pub use record::{Appended, Checkpoint, EventFilter, RecordedEvent, APPEND_ONLY_MESSAGE};

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use chronicle_core::jsonl::read_events;
-use chronicle_core::log::{AppendContext, Clock};
 use chronicle_core::EventLog;
+use chronicle_core::{AppendContext, Clock};
 use proptest::prelude::*;
 
 /// Cases per property: `PROPTEST_CASES` for long runs, else the CI default.

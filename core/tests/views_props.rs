@@ -6,8 +6,8 @@
 
 mod common;
 
-use chronicle_core::project::render::TimelineRow;
-use chronicle_core::project::{summarize, BestPolicy, Filter, GroupBy, Point, Query};
+use chronicle_core::views::render::TimelineRow;
+use chronicle_core::views::{summarize, BestPolicy, Filter, GroupBy, Point, Query};
 use chronicle_core::{AppendContext, Clock, EventFilter, EventLine, EventLog, Location, NewEvent};
 use chrono::{DateTime, Duration, Utc};
 use common::dump_views;

@@ -4,10 +4,10 @@
 
 mod common;
 
-use chronicle_core::project::audit::Claim;
-use chronicle_core::project::render::{self, DEFAULT_WIDTH};
-use chronicle_core::project::{BestPolicy, Filter, GroupBy, Measure, Point, Query};
 use chronicle_core::time::parse_time_point;
+use chronicle_core::views::audit::Claim;
+use chronicle_core::views::render::{self, DEFAULT_WIDTH};
+use chronicle_core::views::{BestPolicy, Filter, GroupBy, Measure, Point, Query};
 use chronicle_core::EventLog;
 use common::{append_at, dump_views};
 
@@ -408,18 +408,15 @@ fn views_catch_up_after_plain_inserts_and_rebuild_on_a_new_version() {
     let fresh = EventLog::open(&fresh_path).unwrap();
     assert_eq!(dump_views(&fresh), full);
     // A views version this build does not know triggers a rebuild on open.
-    fresh
-        .connection()
-        .execute(
-            "UPDATE views_meta SET value = '0' WHERE key = 'views_version'",
-            [],
-        )
-        .unwrap();
-    fresh
-        .connection()
-        .execute("DELETE FROM view_incidents", [])
-        .unwrap();
     drop(fresh);
+    let conn = rusqlite::Connection::open(&fresh_path).unwrap();
+    conn.execute(
+        "UPDATE views_meta SET value = '0' WHERE key = 'views_version'",
+        [],
+    )
+    .unwrap();
+    conn.execute("DELETE FROM view_incidents", []).unwrap();
+    drop(conn);
     let fresh = EventLog::open(&fresh_path).unwrap();
     assert_eq!(dump_views(&fresh), full);
 }

@@ -19,10 +19,10 @@
 use chrono::{DateTime, Datelike};
 
 use super::{province, MapContext, Mapped, Row};
+use crate::domain::event::{CasualtyReport, Coordinates, IncidentDetails};
+use crate::domain::figure::Figure;
+use crate::domain::time::{DatePrecision, IncidentDate, Published};
 use crate::error::Invalid;
-use crate::event::{CasualtyReport, Coordinates, IncidentDetails};
-use crate::figure::Figure;
-use crate::time::{DatePrecision, IncidentDate, Published};
 
 /// Columns the mapping cannot do without.
 pub const REQUIRED: &[&str] = &[

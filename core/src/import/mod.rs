@@ -17,19 +17,20 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
 use chrono::NaiveDate;
-use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Invalid, Location, Result};
-use crate::event::{
+use crate::domain::event::{
     Amendment, Attributes, CasualtyReport, IncidentDetails, NewEvent, Payload, Retraction,
-    MAX_NAME_LEN, MAX_PAYLOAD_BYTES, MAX_TEXT_LEN,
+    MAX_NAME_LEN, MAX_PAYLOAD_BYTES,
 };
-use crate::figure::MAX_COUNT;
-use crate::gazetteer::Gazetteer;
-use crate::log::{AppendContext, Appended, Appender, EventLog};
+use crate::domain::figure::MAX_COUNT;
+use crate::domain::gazetteer::Gazetteer;
+use crate::domain::rules;
+use crate::error::{Error, Invalid, Location, Result};
+use crate::log::{AppendContext, Appender, EventLog};
+use crate::record::Appended;
 
 pub mod acled;
 pub mod ucdp;
@@ -174,13 +175,11 @@ pub fn import<R: Read, D: Read>(
         allow_unknown_place: true,
         ..ctx.clone()
     };
-    let path = log.path().to_path_buf();
     log.transaction(&import_ctx, |app| {
         let mut run = Run {
             dataset,
             label: &label,
             allow_unknown_place: ctx.allow_unknown_place,
-            sqlite_path: &path,
             file: rows.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
             summary: ImportSummary::default(),
             seen: HashMap::new(),
@@ -330,26 +329,14 @@ impl<'r> Row<'r> {
         self.columns.index.contains_key(column)
     }
 
-    /// A name (place, category, actor): trimmed, `None` when empty.
+    /// A name (place, category, actor): trimmed, `None` when empty, otherwise held to the
+    /// rules of a name in any event.
     pub fn name(&self, column: &str) -> Result<Option<String>, Invalid> {
         let v = self.raw(column).trim();
         if v.is_empty() {
             return Ok(None);
         }
-        if v.chars().any(char::is_control) {
-            return Err(Invalid::new(
-                column,
-                v.escape_debug(),
-                "must not contain control characters (newlines, tabs)",
-            ));
-        }
-        if v.len() > MAX_NAME_LEN {
-            return Err(Invalid::new(
-                column,
-                v,
-                format!("is longer than {MAX_NAME_LEN} bytes"),
-            ));
-        }
+        rules::name(column, v)?;
         Ok(Some(v.to_string()))
     }
 
@@ -366,20 +353,7 @@ impl<'r> Row<'r> {
         if v.is_empty() {
             return Ok(None);
         }
-        if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            return Err(Invalid::new(
-                column,
-                v.escape_debug(),
-                "must not contain control characters other than line breaks and tabs",
-            ));
-        }
-        if v.len() > MAX_TEXT_LEN {
-            return Err(Invalid::new(
-                column,
-                v,
-                format!("is longer than {MAX_TEXT_LEN} bytes"),
-            ));
-        }
+        rules::text(column, v)?;
         Ok(Some(v.to_string()))
     }
 
@@ -576,40 +550,6 @@ struct Current {
     revision: Option<i64>,
 }
 
-/// Folds an amendment into details, as views do: given fields replace, attributes merge
-/// (a `null` attribute removes the key).
-fn fold(details: &mut IncidentDetails, a: &Amendment) {
-    macro_rules! set {
-        ($($f:ident),*) => { $( if let Some(v) = &a.$f { details.$f = Some(v.clone()); } )* };
-    }
-    if let Some(d) = a.date {
-        details.date = d;
-    }
-    if let Some(p) = &a.province {
-        details.province = p.clone();
-        details.province_as_given = a.province_as_given.clone();
-    }
-    if let Some(c) = &a.category {
-        details.category = c.clone();
-    }
-    set!(
-        country,
-        district,
-        locality,
-        coordinates,
-        target,
-        perpetrator,
-        summary
-    );
-    for (k, v) in &a.attributes {
-        if v.is_null() {
-            details.attributes.remove(k);
-        } else {
-            details.attributes.insert(k.clone(), v.clone());
-        }
-    }
-}
-
 /// The revision (ACLED timestamp) an event id of ours carries: `acled:KEY:TS:HASH:what`.
 fn revision_of(id: &str, prefix: &str) -> Option<i64> {
     let mut parts = id.strip_prefix(prefix)?.strip_prefix(':')?.split(':');
@@ -624,7 +564,6 @@ struct Run<'a> {
     dataset: Dataset,
     label: &'a str,
     allow_unknown_place: bool,
-    sqlite_path: &'a std::path::Path,
     /// The name of the rows file.
     file: String,
     summary: ImportSummary,
@@ -635,14 +574,6 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn sqlite(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
-        |cause| Error::Sqlite {
-            path: self.sqlite_path.to_path_buf(),
-            cause,
-            hint: "",
-        }
-    }
-
     fn incident_id(&self, key: &str) -> String {
         format!("{}-{key}", self.dataset.prefix())
     }
@@ -731,40 +662,15 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// The incident's current state, read in the import's transaction.
-    fn current(&self, conn: &Connection, incident: &str) -> Result<Option<Current>> {
-        let err = self.sqlite();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT seq, id, kind, payload, version FROM events WHERE incident = ?1 ORDER BY seq",
-            )
-            .map_err(&err)?;
-        let events = stmt
-            .query_map([incident], |r| {
-                Ok((
-                    r.get::<_, u64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, u64>(4)?,
-                ))
-            })
-            .map_err(&err)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(&err)?;
-        let mut parsed = Vec::with_capacity(events.len());
-        for (seq, id, kind, payload, version) in events {
-            let value: serde_json::Value =
-                serde_json::from_str(&payload).map_err(|e| Error::Corrupt {
-                    seq,
-                    problem: format!("payload is not JSON: {e}"),
-                })?;
-            let payload = Payload::from_json(&kind, value).map_err(|e| Error::Corrupt {
-                seq,
-                problem: format!("payload does not fit its kind `{kind}`: {e}"),
-            })?;
-            parsed.push((seq, id, payload, version));
-        }
+    /// The incident's current state, read in the import's transaction through its stream
+    /// cache (the events appended earlier in the same import included).
+    fn current(&self, app: &mut Appender<'_>, incident: &str) -> Result<Option<Current>> {
+        let stream = app.stream(incident)?;
+        let parsed: Vec<(u64, String, &Payload, u64)> = stream
+            .events
+            .iter()
+            .map(|e| (e.seq, e.id.clone(), &e.payload, stream.version))
+            .collect();
         let retracted: HashMap<&str, u64> = parsed
             .iter()
             .filter_map(|(seq, _, p, _)| match p {
@@ -797,7 +703,7 @@ impl Run<'_> {
                 }
                 Payload::IncidentAmended(a) if in_force => {
                     if let Some(c) = current.as_mut() {
-                        fold(&mut c.details, a);
+                        c.details.amend(a);
                     }
                 }
                 Payload::IncidentMerged(m) if in_force => {
@@ -873,7 +779,7 @@ impl Run<'_> {
             Some(rev) => format!("{}:{}:{rev}:{hash}", self.dataset.prefix(), m.key),
             None => format!("{}:{}:{hash}", self.dataset.prefix(), m.key),
         };
-        let Some(current) = self.current(app.connection(), &m.incident)? else {
+        let Some(current) = self.current(app, &m.incident)? else {
             self.append(
                 app,
                 format!("{base}:incident"),
@@ -969,7 +875,7 @@ impl Run<'_> {
     }
 
     fn retract(&mut self, app: &mut Appender<'_>, incident: &str, reason: String) -> Result<bool> {
-        let Some(current) = self.current(app.connection(), incident)? else {
+        let Some(current) = self.current(app, incident)? else {
             return Ok(false);
         };
         match current.status {
@@ -1006,27 +912,12 @@ impl Run<'_> {
             return Ok(());
         }
         let prefix = format!("{}:", self.dataset.prefix());
-        let incidents = {
-            let err = self.sqlite();
-            let mut stmt = app
-                .connection()
-                .prepare(
-                    "SELECT incident FROM events WHERE kind = 'incident_reported'
-                     AND substr(id, 1, length(?1)) = ?1 ORDER BY seq",
-                )
-                .map_err(&err)?;
-            let rows = stmt
-                .query_map([&prefix], |r| r.get::<_, String>(0))
-                .map_err(&err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(&err)?;
-            rows
-        };
+        let incidents = app.reads().opened_with_id_prefix(&prefix)?;
         for incident in incidents {
             if self.seen.contains_key(&incident) {
                 continue;
             }
-            let Some(current) = self.current(app.connection(), &incident)? else {
+            let Some(current) = self.current(app, &incident)? else {
                 continue;
             };
             if matches!(current.status, Status::Retracted { .. }) {
@@ -1276,7 +1167,7 @@ fn same_report(old: &CasualtyReport, new: &CasualtyReport) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::event::Coordinates;
+    use crate::domain::event::Coordinates;
 
     fn details() -> IncidentDetails {
         IncidentDetails {
@@ -1308,6 +1199,8 @@ mod tests {
 
     #[test]
     fn an_amendment_holds_only_what_changed_and_folds_back_to_the_new_details() {
+        // Folded with the views' fold (`IncidentDetails::amend`): an attribute the new
+        // revision no longer has is amended to `null`, and kept as `null`.
         let old = details();
         assert_eq!(amendment(&old, &old, "r"), None);
         let mut new = details();
@@ -1323,8 +1216,12 @@ mod tests {
         assert_eq!(a.province_as_given.as_deref(), Some("Hilmand"));
         assert_eq!(a.attributes["assoc_actor_1"], serde_json::Value::Null);
         let mut folded = old.clone();
-        fold(&mut folded, &a);
-        assert_eq!(folded, new);
+        folded.amend(&a);
+        let mut expected = new.clone();
+        expected
+            .attributes
+            .insert("assoc_actor_1".into(), serde_json::Value::Null);
+        assert_eq!(folded, expected);
     }
 
     #[test]

@@ -22,10 +22,10 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 
 use super::{province, MapContext, Mapped, Row};
+use crate::domain::event::{CasualtyReport, Coordinates, IncidentDetails};
+use crate::domain::figure::Figure;
+use crate::domain::time::{DatePrecision, IncidentDate};
 use crate::error::Invalid;
-use crate::event::{CasualtyReport, Coordinates, IncidentDetails};
-use crate::figure::Figure;
-use crate::time::{DatePrecision, IncidentDate};
 
 /// Columns the mapping cannot do without.
 pub const REQUIRED: &[&str] = &[

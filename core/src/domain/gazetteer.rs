@@ -76,7 +76,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 /// The built-in Afghanistan gazetteer, embedded at compile time.
-const AF_JSON: &str = include_str!("../gazetteers/af.json");
+const AF_JSON: &str = include_str!("../../gazetteers/af.json");
 
 /// How the built-in Afghanistan gazetteer names itself in errors.
 const AF_ORIGIN: &str = "built-in gazetteer core/gazetteers/af.json";

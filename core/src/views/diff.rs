@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::log::EventLog;
-use crate::project::history::{changes, Change};
-use crate::project::{BestPolicy, Filter, Point, Query};
+use crate::views::history::{changes, Change};
+use crate::views::{BestPolicy, Filter, Point, Query};
 
 /// How an incident changed between the two points.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +30,7 @@ pub struct Diff {
     pub incidents: Vec<IncidentDiff>,
 }
 
-impl EventLog {
+impl crate::views::Reader<'_> {
     /// The incidents (passing `filter` at either point) that differ between `from` and `to`.
     pub fn diff(&self, from: Point, to: Point, filter: &Filter, best: &BestPolicy) -> Result<Diff> {
         let at = |point| {

@@ -1,12 +1,13 @@
 //! Human output of the views: aligned tables that fit a terminal width (long cells are cut
 //! with an ellipsis), dates and counts written as people write them.
 
-use crate::project::audit::{AuditReport, Verdict};
-use crate::project::diff::Diff;
-use crate::project::doc::{Figure, Group, Incident, Range};
-use crate::project::history::{Change, History};
-use crate::project::{GroupBy, SourceSummary};
-use crate::time::{IncidentDate, Published};
+pub use super::TimelineRow;
+use crate::domain::time::{IncidentDate, Published};
+use crate::views::audit::{AuditReport, Verdict};
+use crate::views::diff::Diff;
+use crate::views::doc::{Figure, Group, Incident, Range};
+use crate::views::history::{Change, History};
+use crate::views::{GroupBy, SourceSummary};
 
 /// The default output width.
 pub const DEFAULT_WIDTH: usize = 80;
@@ -299,42 +300,6 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
     }
     out.push_str(&format!("Last changed by event seq {}.\n", i.last_seq));
     out
-}
-
-/// One line of the human `timeline`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimelineRow {
-    /// The incident's date as stored (`2020-07-13`, `2020-07`, ...).
-    pub date: String,
-    /// Province.
-    pub province: String,
-    /// Category.
-    pub category: String,
-    /// Killed, reconciled.
-    pub killed: Range,
-    /// Wounded, reconciled.
-    pub wounded: Range,
-    /// Sources with figures.
-    pub sources: u64,
-    /// Their point figures differ.
-    pub disputed: bool,
-    /// The incident id.
-    pub incident: String,
-}
-
-impl From<&Incident> for TimelineRow {
-    fn from(i: &Incident) -> Self {
-        TimelineRow {
-            date: i.date.clone(),
-            province: i.province.clone(),
-            category: i.category.clone(),
-            killed: i.killed,
-            wounded: i.wounded,
-            sources: i.sources.len() as u64,
-            disputed: i.disputed,
-            incident: i.incident.clone(),
-        }
-    }
 }
 
 /// `timeline`: incidents in date order.

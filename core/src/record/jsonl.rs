@@ -2,8 +2,8 @@
 
 use std::io::BufRead;
 
+use crate::domain::event::{EventLine, NewEvent};
 use crate::error::{Error, Invalid, Location, Result};
-use crate::event::{EventLine, NewEvent};
 
 /// The longest line accepted, in bytes (an event payload is far smaller; this bounds memory).
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;

@@ -11,19 +11,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{IncidentDetails, Payload};
-use crate::figure::Figure;
-use crate::time::{parse_recorded, Published};
-
-/// An event as the fold needs it.
-#[derive(Debug, Clone)]
-pub(crate) struct Ev {
-    pub seq: u64,
-    pub id: String,
-    pub incident: String,
-    pub recorded_at: String,
-    pub payload: Payload,
-}
+use crate::domain::event::{IncidentDetails, Payload};
+use crate::domain::figure::Figure;
+use crate::domain::time::{parse_recorded, Published};
+use crate::streams::Ev;
 
 /// A claim or denial: the view document's type, so the two cannot drift apart.
 pub use chronicle_plugin_sdk::view::Stance;
@@ -154,43 +145,6 @@ pub(crate) fn published_by(published: Option<Published>, recorded_at: &str) -> D
     }
 }
 
-fn apply_amendment(d: &mut IncidentDetails, a: &crate::event::Amendment) {
-    if let Some(v) = a.date {
-        d.date = v;
-    }
-    if let Some(v) = &a.country {
-        d.country = Some(v.clone());
-    }
-    if let Some(v) = &a.province {
-        d.province = v.clone();
-        d.province_as_given = a.province_as_given.clone();
-    }
-    if let Some(v) = &a.district {
-        d.district = Some(v.clone());
-    }
-    if let Some(v) = &a.locality {
-        d.locality = Some(v.clone());
-    }
-    if let Some(v) = &a.coordinates {
-        d.coordinates = Some(v.clone());
-    }
-    if let Some(v) = &a.category {
-        d.category = v.clone();
-    }
-    if let Some(v) = &a.target {
-        d.target = Some(v.clone());
-    }
-    if let Some(v) = &a.perpetrator {
-        d.perpetrator = Some(v.clone());
-    }
-    if let Some(v) = &a.summary {
-        d.summary = Some(v.clone());
-    }
-    for (k, v) in &a.attributes {
-        d.attributes.insert(k.clone(), v.clone());
-    }
-}
-
 /// The state of incident `root` from `events`: every event of `root`'s stream and of the
 /// streams merged into it, up to the point of the view, in sequence order. `None` when the
 /// incident is not shown (no first report in force; or, with `known_by`, no claim about it
@@ -239,7 +193,7 @@ pub(crate) fn fold_group(
         let known =
             |p: Option<Published>| known_by.is_none_or(|t| published_by(p, &e.recorded_at) <= t);
         match &e.payload {
-            Payload::IncidentAmended(a) if e.incident == root => apply_amendment(&mut details, a),
+            Payload::IncidentAmended(a) if e.incident == root => details.amend(a),
             Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r)
                 if known(r.published) =>
             {

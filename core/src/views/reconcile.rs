@@ -13,13 +13,13 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::domain::figure::Figure;
+use crate::domain::gazetteer::Gazetteer;
 use crate::error::Invalid;
-use crate::figure::Figure;
-use crate::gazetteer::Gazetteer;
-use crate::project::doc::{
+use crate::views::doc::{
     self, Coordinates, Group, Incident, LatLon, Range, Responsibility, SourceFigures,
 };
-use crate::project::fold::{IncidentState, Measure, SourceState};
+use crate::views::fold::{IncidentState, Measure, SourceState};
 
 /// How `best` is chosen among the sources' current point figures.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -201,7 +201,7 @@ pub fn place_of(country: Option<&str>, province: &str) -> (Option<String>, Optio
 pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
     let d = &state.details;
     let (province_code, province_centroid) = place_of(d.country.as_deref(), &d.province);
-    let published = |p: Option<crate::time::Published>| p.map(|p| p.to_string());
+    let published = |p: Option<crate::domain::time::Published>| p.map(|p| p.to_string());
     Incident {
         incident: state.incident.clone(),
         date: d.date.to_string(),

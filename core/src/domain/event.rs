@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::figure::Figure;
+use crate::domain::time::{IncidentDate, Published};
 use crate::error::Invalid;
-use crate::figure::Figure;
-use crate::time::{IncidentDate, Published};
 
 /// The version of the payload schemas this build writes.
 pub const PAYLOAD_SCHEMA_VERSION: u32 = 1;
@@ -128,6 +128,45 @@ pub struct Amendment {
     pub attributes: Attributes,
     /// Why the details changed.
     pub reason: String,
+}
+
+impl IncidentDetails {
+    /// Applies an amendment: every field the amendment gives replaces the current one (a
+    /// province keeps the spelling it was given in `province_as_given`); every attribute it
+    /// gives is set to the given value, `null` included (a `null` attribute records that
+    /// the dataset no longer has a value for it, and shows as `null`). The views and the
+    /// importers both fold amendments with this one function.
+    pub fn amend(&mut self, a: &Amendment) {
+        if let Some(v) = a.date {
+            self.date = v;
+        }
+        if let Some(v) = &a.province {
+            self.province = v.clone();
+            self.province_as_given = a.province_as_given.clone();
+        }
+        if let Some(v) = &a.category {
+            self.category = v.clone();
+        }
+        let optional = [
+            (&mut self.country, &a.country),
+            (&mut self.district, &a.district),
+            (&mut self.locality, &a.locality),
+            (&mut self.target, &a.target),
+            (&mut self.perpetrator, &a.perpetrator),
+            (&mut self.summary, &a.summary),
+        ];
+        for (field, given) in optional {
+            if let Some(v) = given {
+                *field = Some(v.clone());
+            }
+        }
+        if let Some(v) = &a.coordinates {
+            self.coordinates = Some(v.clone());
+        }
+        for (k, v) in &a.attributes {
+            self.attributes.insert(k.clone(), v.clone());
+        }
+    }
 }
 
 /// A source's casualty figures for an incident (a first report or a correction).

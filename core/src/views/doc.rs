@@ -16,7 +16,7 @@ pub use chronicle_plugin_sdk::view::{
     ViewDocument as Document, SCHEMA,
 };
 
-use crate::figure::Figure as DomainFigure;
+use crate::domain::figure::Figure as DomainFigure;
 
 /// A figure as the source stated it, in document form: its prose, qualifier, bounds and the
 /// source's own best (the count for an exact figure, the estimate given with a range, else

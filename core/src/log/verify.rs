@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 
+use crate::domain::event::PAYLOAD_SCHEMA_VERSION;
 use crate::error::Result;
-use crate::event::PAYLOAD_SCHEMA_VERSION;
-use crate::hash::{self, GENESIS};
-use crate::log::{Checkpoint, EventFilter, EventLog, APPEND_ONLY_MESSAGE, TRIGGERS};
+use crate::log::EventLog;
+use crate::record::hash::{self, GENESIS};
+use crate::record::{Checkpoint, EventFilter};
+use crate::views::maintain::PROGRESS_EVERY;
 
 /// The first thing found wrong with the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +72,7 @@ impl EventLog {
         self.scan(&EventFilter::default(), |event| {
             scanned += 1;
             if let Some(progress) = progress {
-                if scanned % crate::project::store::PROGRESS_EVERY == 0 {
+                if scanned % PROGRESS_EVERY == 0 {
                     progress(scanned);
                 }
             }
@@ -154,37 +156,13 @@ impl EventLog {
         Ok(report)
     }
 
-    /// Are the append-only triggers in place, unaltered?
+    /// Are the append-only guards in place, unaltered?
     fn trigger_problem(&self) -> Result<Option<String>> {
-        let err = self.sqlite_err();
-        let mut missing = Vec::new();
-        for name in TRIGGERS {
-            let sql: Option<String> = self
-                .connection()
-                .query_row(
-                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1 AND tbl_name = 'events'",
-                    [name],
-                    |r| r.get(0),
-                )
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    e => Err(e),
-                })
-                .map_err(&err)?;
-            let intact = match (name, sql) {
-                (_, None) => false,
-                ("events_contiguous", Some(sql)) => sql.contains("RAISE(ABORT"),
-                (_, Some(sql)) => sql.contains(APPEND_ONLY_MESSAGE),
-            };
-            if !intact {
-                missing.push(name);
-            }
-        }
-        Ok((!missing.is_empty()).then(|| {
+        let broken = self.store.broken_guards()?;
+        Ok((!broken.is_empty()).then(|| {
             format!(
                 "the append-only triggers are missing or altered: {} (someone changed the schema; events can then be rewritten without the log refusing it)",
-                missing.join(", ")
+                broken.join(", ")
             )
         }))
     }

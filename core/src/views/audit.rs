@@ -9,10 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::log::EventLog;
-use crate::project::doc::{Incident, Range};
-use crate::project::fold::Measure;
-use crate::project::Query;
+use crate::views::doc::{Incident, Range};
+use crate::views::fold::Measure;
+use crate::views::Query;
 
 /// Where a claim falls against the supported range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,7 +137,7 @@ fn leave_out(value: u64, ranges: &[(usize, Range)]) -> Vec<Vec<usize>> {
     found
 }
 
-impl EventLog {
+impl crate::views::Reader<'_> {
     /// Checks `claim` against the incidents in `q`'s scope (`audit`).
     pub fn audit(&self, claim: Claim, q: &Query) -> Result<AuditReport> {
         let snap = self.snapshot(q)?;

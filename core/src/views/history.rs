@@ -5,12 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::event::Payload;
 use crate::error::{Invalid, Result};
-use crate::event::Payload;
-use crate::log::{EventFilter, EventLog};
-use crate::project::fold::{IncidentState, Measure};
-use crate::project::reconcile::{self, BestPolicy};
-use crate::project::store;
+use crate::record::EventFilter;
+use crate::streams::Streams;
+use crate::views::fold::{IncidentState, Measure};
+use crate::views::point;
+use crate::views::reconcile::{self, BestPolicy};
 
 /// One thing that changed: a field, its old and its new value (`None`: absent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +68,7 @@ fn opt_eq(field: String, old: Option<String>, new: Option<String>, out: &mut Vec
     }
 }
 
-fn range_text(r: &crate::project::Range) -> Option<String> {
+fn range_text(r: &crate::views::Range) -> Option<String> {
     let (low, high) = (r.low?, r.high?);
     let plus = if r.open_high { "+" } else { "" };
     Some(
@@ -196,10 +197,10 @@ pub fn changes(
     out
 }
 
-impl EventLog {
+impl crate::views::Reader<'_> {
     /// Every change to an incident's view, in log order (`history`).
     pub fn history(&self, incident: &str) -> Result<History> {
-        let versions = store::versions(self.connection(), self.path(), incident)?;
+        let versions = point::versions(self.db, incident)?;
         if versions.is_empty() {
             return Err(Invalid::new(
                 "incident",
@@ -208,22 +209,24 @@ impl EventLog {
             )
             .into());
         }
-        let head = self.resolve_point(crate::project::Point::Head)?;
-        let root = store::root_at(self.connection(), incident, head).map_err(self.sqlite_err())?;
+        let head = self.resolve_point(crate::views::Point::Head)?;
+        let root = Streams::new(head).root_at(self.db, incident, head)?;
         let mut entries = Vec::new();
         let mut prev: Option<&IncidentState> = None;
         let policy = BestPolicy::default();
         let steps = versions.iter().map(|(seq, state)| (*seq, state.as_ref()));
         for (seq, state) in steps {
             let old = prev;
-            let event = self
-                .events(&EventFilter {
-                    since_seq: Some(seq - 1),
-                    until_seq: Some(seq),
-                    ..EventFilter::default()
-                })?
-                .into_iter()
-                .next();
+            let mut event = None;
+            let filter = EventFilter {
+                since_seq: Some(seq - 1),
+                until_seq: Some(seq),
+                ..EventFilter::default()
+            };
+            self.db.scan(&filter, &mut |e| {
+                event = Some(e);
+                Ok(())
+            })?;
             let Some(event) = event else { continue };
             let payload = event.payload().ok();
             let note = payload.as_ref().and_then(|p| match p {

@@ -13,9 +13,11 @@ pub mod diff;
 pub mod doc;
 mod fold;
 pub mod history;
+pub(crate) mod maintain;
+mod point;
+mod read;
 pub mod reconcile;
 pub mod render;
-pub(crate) mod store;
 
 use std::fmt;
 use std::str::FromStr;
@@ -23,14 +25,50 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Invalid, Result};
-use crate::log::EventLog;
-use crate::time::{format_recorded, parse_time_point};
+use crate::domain::time::{format_recorded, parse_time_point};
+use crate::error::{Invalid, Result};
 
 pub use doc::{Document, Group, Incident, Range};
 pub use fold::{IncidentState, Measure, RespState, SourceState, Stance};
+pub use maintain::VIEWS_VERSION;
+pub(crate) use read::Reader;
 pub use reconcile::BestPolicy;
-pub use store::VIEWS_VERSION;
+
+/// One line of the human `timeline`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineRow {
+    /// The incident's date as stored (`2020-07-13`, `2020-07`, ...).
+    pub date: String,
+    /// Province.
+    pub province: String,
+    /// Category.
+    pub category: String,
+    /// Killed, reconciled.
+    pub killed: Range,
+    /// Wounded, reconciled.
+    pub wounded: Range,
+    /// Sources with figures.
+    pub sources: u64,
+    /// Their point figures differ.
+    pub disputed: bool,
+    /// The incident id.
+    pub incident: String,
+}
+
+impl From<&Incident> for TimelineRow {
+    fn from(i: &Incident) -> Self {
+        TimelineRow {
+            date: i.date.clone(),
+            province: i.province.clone(),
+            category: i.category.clone(),
+            killed: i.killed,
+            wounded: i.wounded,
+            sources: i.sources.len() as u64,
+            disputed: i.disputed,
+            incident: i.incident.clone(),
+        }
+    }
+}
 
 /// A point in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -109,7 +147,7 @@ impl Filter {
 
     /// Does an incident of this date, province and category pass the filters other than
     /// `source`?
-    fn admits_place(&self, start: NaiveDate, province: &str, category: &str) -> bool {
+    pub(crate) fn admits_place(&self, start: NaiveDate, province: &str, category: &str) -> bool {
         let eq = |a: &str, b: &Option<String>| b.as_ref().is_none_or(|b| a.eq_ignore_ascii_case(b));
         self.from.is_none_or(|d| start >= d)
             && self.to.is_none_or(|d| start <= d)
@@ -216,237 +254,12 @@ pub struct Snapshot {
     pub states: Vec<IncidentState>,
 }
 
-fn state_order(a: &IncidentState, b: &IncidentState) -> std::cmp::Ordering {
+pub(crate) fn state_order(a: &IncidentState, b: &IncidentState) -> std::cmp::Ordering {
     a.details
         .date
         .start
         .cmp(&b.details.date.start)
         .then_with(|| a.incident.cmp(&b.incident))
-}
-
-impl EventLog {
-    /// The sequence number a point names. `seq:N` beyond the log is refused.
-    pub fn resolve_point(&self, point: Point) -> Result<u64> {
-        store::require_current(self.connection(), self.path())?;
-        let err = self.sqlite_err();
-        let head: u64 = self
-            .connection()
-            .query_row("SELECT IFNULL(MAX(seq), 0) FROM events", [], |r| r.get(0))
-            .map_err(&err)?;
-        match point {
-            Point::Head => Ok(head),
-            Point::AtSeq(n) if n <= head => Ok(n),
-            Point::AtSeq(n) => Err(Invalid::new(
-                "--at-seq",
-                n,
-                format!("the log has {head} events; give a sequence number from 0 to {head}"),
-            )
-            .into()),
-            Point::AsOf(t) => self
-                .connection()
-                .query_row(
-                    "SELECT IFNULL(MAX(seq), 0) FROM events WHERE recorded_at <= ?1",
-                    [format_recorded(t)],
-                    |r| r.get(0),
-                )
-                .map_err(&err),
-        }
-    }
-
-    /// Fills each incident's `last_recorded`: when its `last_seq` event was recorded (one
-    /// primary-key lookup per incident).
-    fn fill_last_recorded(&self, incidents: &mut [Incident]) -> Result<()> {
-        use rusqlite::OptionalExtension;
-        let err = self.sqlite_err();
-        let mut stmt = self
-            .connection()
-            .prepare_cached("SELECT recorded_at FROM events WHERE seq = ?1")
-            .map_err(&err)?;
-        for i in incidents {
-            i.last_recorded = stmt
-                .query_row([i.last_seq], |r| r.get(0))
-                .optional()
-                .map_err(&err)?;
-        }
-        Ok(())
-    }
-
-    /// The export document of a snapshot, with the incidents' recorded times.
-    pub(crate) fn document_of(&self, snap: Snapshot, q: &Query) -> Result<Document> {
-        let mut doc = document_owned(snap, q);
-        self.fill_last_recorded(&mut doc.incidents)?;
-        Ok(doc)
-    }
-
-    fn hash_of(&self, seq: u64) -> Result<Option<String>> {
-        use rusqlite::OptionalExtension;
-        self.connection()
-            .query_row("SELECT hash FROM events WHERE seq = ?1", [seq], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(self.sqlite_err())
-    }
-
-    /// The incidents in view for a query: the states at its point, restricted to what was
-    /// published by `known_by` if given, filtered and sorted.
-    pub fn snapshot(&self, q: &Query) -> Result<Snapshot> {
-        let seq = self.resolve_point(q.point)?;
-        let mut states = store::states_at(self.connection(), self.path(), seq)?;
-        if let Some(t) = q.known_by {
-            // Every incident in view is recomputed from its events; one cache reads each
-            // stream once.
-            let checkpoint = self.views_checkpoint()?;
-            let mut cache = store::Cache::new(checkpoint);
-            let mut known = Vec::with_capacity(states.len());
-            for s in &states {
-                if let Some(k) = cache
-                    .compute_known(self.connection(), &s.incident, seq, Some(t), s.last_seq)
-                    .map_err(self.sqlite_err())?
-                {
-                    known.push(k);
-                }
-            }
-            states = known;
-        }
-        states.retain(|s| q.filter.admits(s));
-        states.sort_by(state_order);
-        Ok(Snapshot {
-            seq,
-            hash: self.hash_of(seq)?,
-            states,
-        })
-    }
-
-    /// One incident (`show`). A merged duplicate's id shows the incident it was merged into.
-    pub fn show(&self, incident: &str, q: &Query) -> Result<Incident> {
-        let seq = self.resolve_point(q.point)?;
-        let root = store::root_at(self.connection(), incident, seq).map_err(self.sqlite_err())?;
-        let state = store::state_of(self.connection(), self.path(), &root, seq)?;
-        let state = match (state, q.known_by) {
-            (Some(s), Some(t)) => store::compute(
-                self.connection(),
-                self.path(),
-                &root,
-                seq,
-                Some(t),
-                s.last_seq,
-            )?,
-            (s, _) => s,
-        };
-        let mut doc = state
-            .map(|s| reconcile::incident_doc(&s, &q.best))
-            .ok_or_else(|| {
-                Error::Invalid(Invalid::new(
-                    "incident",
-                    incident,
-                    "no such incident in view at this point (list the incidents with `chronicle timeline`)",
-                ))
-            })?;
-        self.fill_last_recorded(std::slice::from_mut(&mut doc))?;
-        Ok(doc)
-    }
-
-    /// The incidents in date order (`timeline`).
-    pub fn timeline(&self, q: &Query) -> Result<Vec<Incident>> {
-        let mut incidents: Vec<Incident> = self
-            .snapshot(q)?
-            .states
-            .iter()
-            .map(|s| reconcile::incident_doc(s, &q.best))
-            .collect();
-        self.fill_last_recorded(&mut incidents)?;
-        Ok(incidents)
-    }
-
-    /// The incidents of a query as the columns of `view_incidents` give them, filtered and
-    /// sorted like [`EventLog::snapshot`]; `None` when the query needs the whole states (a
-    /// policy other than the default, `known_by`, a source filter).
-    fn rows(&self, q: &Query) -> Result<Option<Vec<store::ViewRow>>> {
-        if q.known_by.is_some() || q.best != BestPolicy::Median || q.filter.source.is_some() {
-            return Ok(None);
-        }
-        let seq = self.resolve_point(q.point)?;
-        let mut rows = store::rows_at(self.connection(), self.path(), seq)?;
-        rows.retain(|r| {
-            q.filter
-                .admits_place(r.date_start, &r.province, &r.category)
-        });
-        rows.sort_by(|a, b| {
-            a.date_start
-                .cmp(&b.date_start)
-                .then_with(|| a.incident.cmp(&b.incident))
-        });
-        Ok(Some(rows))
-    }
-
-    /// The rows of the human `timeline`: read from the columns of the views when the query
-    /// allows (see [`EventLog::timeline`] for the whole documents).
-    pub fn timeline_rows(&self, q: &Query) -> Result<Vec<render::TimelineRow>> {
-        let rows = match self.rows(q)? {
-            Some(rows) => rows
-                .into_iter()
-                .map(|r| render::TimelineRow {
-                    date: r.date,
-                    province: r.province,
-                    category: r.category,
-                    killed: r.killed,
-                    wounded: r.wounded,
-                    sources: r.sources,
-                    disputed: r.disputed,
-                    incident: r.incident,
-                })
-                .collect(),
-            None => self
-                .timeline(q)?
-                .iter()
-                .map(render::TimelineRow::from)
-                .collect(),
-        };
-        Ok(rows)
-    }
-
-    /// Totals grouped by a key (`summary`).
-    pub fn summary(&self, q: &Query, by: GroupBy) -> Result<Vec<Group>> {
-        if by == GroupBy::Source {
-            return Ok(summarize(&self.snapshot(q)?.states, &q.best, by));
-        }
-        // The common case reads the reconciled columns instead of every incident's state.
-        let Some(rows) = self.rows(q)? else {
-            return Ok(summarize(&self.snapshot(q)?.states, &q.best, by));
-        };
-        Ok(reconcile::group(rows.into_iter().map(|r| {
-            let key = match by {
-                GroupBy::Province => r.province,
-                GroupBy::Month => r.date_start.format("%Y-%m").to_string(),
-                _ => r.category,
-            };
-            (key, r.killed, r.wounded)
-        })))
-    }
-
-    /// Per source: reports, corrections, incidents where it stands alone or disagrees.
-    pub fn sources(&self, q: &Query) -> Result<Vec<SourceSummary>> {
-        Ok(sources_of(&self.snapshot(q)?.states))
-    }
-
-    /// The whole document (`export`). Its `provenance.exporter` is left `null`: the caller
-    /// that renders it names the format.
-    pub fn export(&self, q: &Query) -> Result<Document> {
-        let snap = self.snapshot(q)?;
-        self.document_of(snap, q)
-    }
-
-    /// Drops the view tables and replays the whole log, in one transaction. Returns how many
-    /// events were replayed.
-    pub fn rebuild_views(&mut self) -> Result<u64> {
-        self.rebuild_views_with_progress(&|_| {})
-    }
-
-    /// The last sequence number the views have applied.
-    pub fn views_checkpoint(&self) -> Result<u64> {
-        store::checkpoint(self.connection()).map_err(self.sqlite_err())
-    }
 }
 
 /// Groups states into summary groups.
@@ -512,7 +325,7 @@ pub fn sources_of(states: &[IncidentState]) -> Vec<SourceSummary> {
 }
 
 /// The export document of a snapshot (without the incidents' `last_recorded`, which needs the
-/// log: see [`EventLog::export`]).
+/// log: see `EventLog::export`).
 pub fn document(snap: &Snapshot, q: &Query) -> Document {
     let incidents: Vec<Incident> = snap
         .states
@@ -524,7 +337,7 @@ pub fn document(snap: &Snapshot, q: &Query) -> Document {
 
 /// [`document`], consuming the snapshot: each state is dropped once converted, so the states
 /// and the documents are not all in memory at once.
-fn document_owned(snap: Snapshot, q: &Query) -> Document {
+pub(crate) fn document_owned(snap: Snapshot, q: &Query) -> Document {
     let incidents: Vec<Incident> = snap
         .states
         .into_iter()

@@ -1,0 +1,267 @@
+//! The rules one event must pass on its own, before the log is read: names, free text,
+//! ids, coordinates, figures, and the province names of the gazetteer. Each refusal names
+//! the field and the value and says what would be accepted. The append path and the
+//! importers share them.
+
+use crate::domain::event::{
+    Amendment, CasualtyReport, Coordinates, IncidentDetails, NewEvent, Payload, Responsibility,
+    MAX_NAME_LEN, MAX_TEXT_LEN,
+};
+use crate::domain::gazetteer::Gazetteer;
+use crate::error::Invalid;
+
+/// Checks everything about `event` that does not need the log, in the order the fields
+/// are reported.
+pub(crate) fn check(event: &NewEvent) -> Result<(), Invalid> {
+    name("incident", &event.incident)?;
+    match &event.payload {
+        Payload::IncidentReported(d) => details(d),
+        Payload::CasualtiesReported(r) => report(r, false),
+        Payload::CasualtiesCorrected(r) => report(r, true),
+        Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => responsibility(r),
+        Payload::IncidentAmended(a) => amendment(a),
+        Payload::EventRetracted(r) => {
+            reason(&r.reason)?;
+            event_id(&r.event).map_err(|e| e.within("payload"))
+        }
+        Payload::IncidentMerged(m) => {
+            reason(&m.reason)?;
+            name("payload.into", &m.into)?;
+            if m.into == event.incident {
+                return Err(Invalid::new(
+                    "payload.into",
+                    &m.into,
+                    "an incident cannot be merged into itself",
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A name: an incident id, source, actor. Non-empty, no surrounding blanks, no control characters.
+pub(crate) fn name(field: &str, value: &str) -> Result<(), Invalid> {
+    if value.trim().is_empty() {
+        return Err(Invalid::new(field, value, "must not be empty"));
+    }
+    if value.trim() != value {
+        return Err(Invalid::new(
+            field,
+            value,
+            "must not begin or end with blanks",
+        ));
+    }
+    if value.len() > MAX_NAME_LEN {
+        return Err(Invalid::new(
+            field,
+            value,
+            format!("is longer than {MAX_NAME_LEN} bytes"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Invalid::new(
+            field,
+            value.escape_debug(),
+            "must not contain control characters (newlines, tabs, escapes)",
+        ));
+    }
+    Ok(())
+}
+
+/// Free text: a summary, note, reason. Newlines and tabs allowed, other control characters not.
+pub(crate) fn text(field: &str, value: &str) -> Result<(), Invalid> {
+    if value.len() > MAX_TEXT_LEN {
+        return Err(Invalid::new(
+            field,
+            value,
+            format!("is longer than {MAX_TEXT_LEN} bytes"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(Invalid::new(
+            field,
+            value.escape_debug(),
+            "must not contain control characters other than newlines and tabs",
+        ));
+    }
+    Ok(())
+}
+
+fn opt_name(field: &str, value: &Option<String>) -> Result<(), Invalid> {
+    value.as_deref().map_or(Ok(()), |v| name(field, v))
+}
+
+fn opt_text(field: &str, value: &Option<String>) -> Result<(), Invalid> {
+    value.as_deref().map_or(Ok(()), |v| text(field, v))
+}
+
+fn reason(value: &str) -> Result<(), Invalid> {
+    if value.trim().is_empty() {
+        return Err(Invalid::new(
+            "payload.reason",
+            value,
+            "a reason is required: say why (it is kept in the log for auditors)",
+        ));
+    }
+    text("payload.reason", value)
+}
+
+/// An event id: the same rules as a name, and at most 100 bytes.
+pub(crate) fn event_id(id: &str) -> Result<(), Invalid> {
+    name("id", id)?;
+    if id.len() > 100 {
+        return Err(Invalid::new("id", id, "is longer than 100 bytes"));
+    }
+    Ok(())
+}
+
+fn coordinates(field: &str, c: &Coordinates) -> Result<(), Invalid> {
+    if !(c.lat.is_finite() && (-90.0..=90.0).contains(&c.lat)) {
+        return Err(Invalid::new(
+            format!("{field}.lat"),
+            c.lat,
+            "a latitude is between -90 and 90",
+        ));
+    }
+    if !(c.lon.is_finite() && (-180.0..=180.0).contains(&c.lon)) {
+        return Err(Invalid::new(
+            format!("{field}.lon"),
+            c.lon,
+            "a longitude is between -180 and 180",
+        ));
+    }
+    opt_name(&format!("{field}.precision"), &c.precision)
+}
+
+fn details(d: &IncidentDetails) -> Result<(), Invalid> {
+    name("payload.province", &d.province)?;
+    name("payload.category", &d.category)?;
+    opt_name("payload.country", &d.country)?;
+    opt_name("payload.province_as_given", &d.province_as_given)?;
+    opt_name("payload.district", &d.district)?;
+    opt_name("payload.locality", &d.locality)?;
+    opt_text("payload.target", &d.target)?;
+    opt_text("payload.perpetrator", &d.perpetrator)?;
+    opt_text("payload.summary", &d.summary)?;
+    opt_name("payload.source", &d.source)?;
+    opt_text("payload.citation", &d.citation)?;
+    if let Some(c) = &d.coordinates {
+        coordinates("payload.coordinates", c)?;
+    }
+    Ok(())
+}
+
+fn amendment(a: &Amendment) -> Result<(), Invalid> {
+    reason(&a.reason)?;
+    let unchanged = Amendment {
+        reason: a.reason.clone(),
+        ..Amendment::default()
+    };
+    if *a == unchanged {
+        return Err(Invalid::new(
+            "payload",
+            "",
+            "an amendment changes at least one detail (date, province, district, locality, coordinates, category, target, perpetrator, summary, country or attributes)",
+        ));
+    }
+    for (field, v) in [
+        ("payload.province", &a.province),
+        ("payload.category", &a.category),
+        ("payload.country", &a.country),
+        ("payload.district", &a.district),
+        ("payload.locality", &a.locality),
+    ] {
+        opt_name(field, v)?;
+    }
+    for (field, v) in [
+        ("payload.target", &a.target),
+        ("payload.perpetrator", &a.perpetrator),
+        ("payload.summary", &a.summary),
+    ] {
+        opt_text(field, v)?;
+    }
+    if let Some(c) = &a.coordinates {
+        coordinates("payload.coordinates", c)?;
+    }
+    Ok(())
+}
+
+fn report(r: &CasualtyReport, correction: bool) -> Result<(), Invalid> {
+    name("payload.source", &r.source)?;
+    if r.killed.is_none()
+        && r.wounded.is_none()
+        && r.attackers_killed.is_none()
+        && r.killed_breakdown.is_empty()
+    {
+        return Err(Invalid::new(
+            "payload",
+            "",
+            "a casualty report gives at least one figure: killed, wounded or attackers_killed",
+        ));
+    }
+    for k in r.killed_breakdown.keys() {
+        name("payload.killed_breakdown", k)?;
+    }
+    opt_text("payload.note", &r.note)?;
+    opt_text("payload.citation", &r.citation)?;
+    match (&r.reason, correction) {
+        (Some(why), true) => reason(why),
+        (None, true) => reason(""),
+        (Some(why), false) => text("payload.reason", why),
+        (None, false) => Ok(()),
+    }
+}
+
+fn responsibility(r: &Responsibility) -> Result<(), Invalid> {
+    name("payload.actor", &r.actor)?;
+    name("payload.source", &r.source)?;
+    opt_text("payload.note", &r.note)?;
+    opt_text("payload.citation", &r.citation)
+}
+
+/// The gazetteer for a country given by name or ISO code (Afghanistan when none is given).
+pub(crate) fn gazetteer_for(country: Option<&str>) -> Option<&'static Gazetteer> {
+    match country {
+        None => Some(Gazetteer::afghanistan()),
+        Some(c) => Gazetteer::builtin_for_country(c),
+    }
+}
+
+/// Normalises a province name to the gazetteer's spelling, keeping the raw spelling.
+pub(crate) fn normalise_province(
+    country: Option<&str>,
+    province: &mut String,
+    as_given: &mut Option<String>,
+    allow_unknown: bool,
+) -> Result<(), Invalid> {
+    let Some(gazetteer) = gazetteer_for(country) else {
+        if allow_unknown {
+            return Ok(());
+        }
+        return Err(Invalid::new(
+            "payload.country",
+            country.unwrap_or_default(),
+            "chronicle has no gazetteer for this country, so its province names cannot be checked; pass --allow-unknown-place to record them as written",
+        ));
+    };
+    match gazetteer.resolve(province) {
+        Ok(p) => {
+            if p.name != *province {
+                if as_given.is_none() {
+                    *as_given = Some(province.clone());
+                }
+                *province = p.name.clone();
+            }
+            Ok(())
+        }
+        Err(_) if allow_unknown => Ok(()),
+        Err(unknown) => Err(Invalid::new(
+            "payload.province",
+            province.as_str(),
+            unknown.to_string(),
+        )),
+    }
+}

@@ -1,0 +1,246 @@
+//! One write transaction on the log: each event validated against the rules and the log,
+//! given its sequence number, version, recorded time, id and chain hash, inserted, and
+//! applied to the views, all before the transaction commits.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::event::{NewEvent, Payload, MAX_PAYLOAD_BYTES, PAYLOAD_SCHEMA_VERSION};
+use crate::domain::rules;
+use crate::domain::time::format_recorded;
+use crate::error::{Error, Invalid, Result};
+use crate::log::validate;
+use crate::record::hash::{self, GENESIS};
+use crate::record::{Appended, RecordedEvent};
+use crate::store::{Reads, Writes};
+use crate::views::maintain::{self, Batch};
+
+/// Where recorded times come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock.
+    System,
+    /// A fixed time (tests and reproducible fixtures): event ids are then derived from the
+    /// time and the sequence number, so the whole log is reproducible.
+    Fixed(DateTime<Utc>),
+}
+
+/// Who appends, and when.
+#[derive(Debug, Clone)]
+pub struct AppendContext {
+    /// Recorded as `recorded_by`.
+    pub recorded_by: String,
+    /// Source of recorded times.
+    pub clock: Clock,
+    /// Accept province names the gazetteer does not know (kept as written).
+    pub allow_unknown_place: bool,
+}
+
+impl AppendContext {
+    /// Appends by `recorded_by` at the system clock's times.
+    pub fn new(recorded_by: impl Into<String>) -> Self {
+        AppendContext {
+            recorded_by: recorded_by.into(),
+            clock: Clock::System,
+            allow_unknown_place: false,
+        }
+    }
+}
+
+/// An open write transaction on the log; see [`EventLog::transaction`].
+pub struct Appender<'a> {
+    tx: Box<dyn Writes + 'a>,
+    ctx: &'a AppendContext,
+    seq: u64,
+    prev_hash: [u8; 32],
+    recorded_at: String,
+    /// The streams read and the view rows not yet written, for this transaction only.
+    batch: Batch,
+}
+
+impl std::fmt::Debug for Appender<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Appender")
+            .field("location", &self.tx.location())
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Appender<'a> {
+    /// Starts appending in the write transaction `tx`, continuing the log after `head`.
+    pub(crate) fn begin(tx: Box<dyn Writes + 'a>, ctx: &'a AppendContext) -> Result<Self> {
+        // Views left behind (by an older chronicle, or a plain INSERT) catch up first.
+        maintain::catch_up(&*tx)?;
+        let (seq, prev_hash, last_recorded) = match tx.head()? {
+            Some(head) => {
+                let h = hash::parse_hex(&head.hash).ok_or_else(|| Error::Corrupt {
+                    seq: head.seq,
+                    problem: "stored hash is not 64 hex digits".into(),
+                })?;
+                (head.seq, h, Some(head.recorded_at))
+            }
+            None => (0, GENESIS, None),
+        };
+        let now = match ctx.clock {
+            Clock::System => Utc::now(),
+            Clock::Fixed(t) => t,
+        };
+        let mut recorded_at = format_recorded(now);
+        // Recorded times never go backwards along the sequence, whatever the clock says.
+        if let Some(last) = last_recorded {
+            if last > recorded_at {
+                recorded_at = last;
+            }
+        }
+        Ok(Appender {
+            tx,
+            ctx,
+            seq,
+            prev_hash,
+            recorded_at,
+            batch: Batch::new(seq),
+        })
+    }
+
+    /// Writes the views of what this transaction appended and commits it.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.batch.flush(&*self.tx)?;
+        self.tx.commit()
+    }
+
+    /// The log as this transaction sees it (with the events it appended so far; the view
+    /// tables lag behind until it commits).
+    pub(crate) fn reads(&self) -> &dyn Reads {
+        &*self.tx
+    }
+
+    /// The incident's current version (0 when it has no events).
+    pub fn stream_version(&mut self, incident: &str) -> Result<u64> {
+        Ok(self.batch.streams.stream(&*self.tx, incident)?.version)
+    }
+
+    /// The stream of `incident` as this transaction sees it (with the events it appended).
+    pub(crate) fn stream(&mut self, incident: &str) -> Result<&crate::streams::Stream> {
+        self.batch.streams.stream(&*self.tx, incident)
+    }
+
+    /// Validates and appends one event.
+    pub fn append(&mut self, mut event: NewEvent) -> Result<Appended> {
+        let payload_json = event.payload.canonical_json();
+        if payload_json.len() > MAX_PAYLOAD_BYTES {
+            return Err(Invalid::new(
+                "payload",
+                "",
+                format!(
+                    "the payload is {} bytes, more than the limit of {MAX_PAYLOAD_BYTES} bytes for one event; shorten its text or attributes",
+                    payload_json.len()
+                ),
+            )
+            .into());
+        }
+        if let Some(id) = &event.id {
+            rules::event_id(id)?;
+            if let Some(existing) = self.tx.event_by_id(id)? {
+                let same_content = existing.incident == event.incident
+                    && existing.kind == event.payload.kind()
+                    && (existing.payload == payload_json
+                        || existing.payload
+                            == validate::as_stored(
+                                &*self.tx,
+                                &mut self.batch.streams,
+                                &event,
+                                self.ctx.allow_unknown_place,
+                            )?
+                            .canonical_json());
+                if same_content {
+                    return Ok(Appended::Duplicate {
+                        seq: existing.seq,
+                        id: existing.id,
+                    });
+                }
+                return Err(Error::IdConflict {
+                    location: Default::default(),
+                    id: id.clone(),
+                    seq: existing.seq,
+                });
+            }
+        }
+        let current = self.stream_version(&event.incident)?;
+        if let Some(expected) = event.expected_version {
+            if expected != current {
+                return Err(Error::VersionConflict {
+                    location: Default::default(),
+                    incident: event.incident.clone(),
+                    expected,
+                    actual: current,
+                });
+            }
+        }
+        // Validation may normalise place names in these two kinds; keep what was given to
+        // see whether the canonical text must be made again.
+        let given = matches!(
+            event.payload,
+            Payload::IncidentReported(_) | Payload::IncidentAmended(_)
+        )
+        .then(|| event.payload.clone());
+        validate::event(
+            &*self.tx,
+            &mut self.batch.streams,
+            &mut event,
+            self.ctx.allow_unknown_place,
+        )?;
+        let payload_json = match given {
+            Some(given) if given != event.payload => event.payload.canonical_json(),
+            _ => payload_json,
+        };
+        let seq = self.seq + 1;
+        let id = match event.id.take() {
+            Some(id) => id,
+            None => self.new_id(seq),
+        };
+        let recorded = RecordedEvent {
+            seq,
+            id,
+            incident: event.incident,
+            version: current + 1,
+            kind: event.payload.kind().to_string(),
+            payload: payload_json,
+            schema_version: PAYLOAD_SCHEMA_VERSION,
+            recorded_at: self.recorded_at.clone(),
+            recorded_by: self.ctx.recorded_by.clone(),
+            hash: String::new(),
+        };
+        let hash = hash::event_hash(&self.prev_hash, &recorded.hashed_fields());
+        let recorded = RecordedEvent {
+            hash: hex::encode(hash),
+            ..recorded
+        };
+        self.tx.insert_event(&recorded)?;
+        // The views change in the same transaction as the log.
+        self.batch
+            .apply(&*self.tx, &recorded, Some(&event.payload))?;
+        self.seq = seq;
+        self.prev_hash = hash;
+        Ok(Appended::New {
+            seq,
+            id: recorded.id,
+            incident: recorded.incident,
+            version: recorded.version,
+            kind: event.payload.kind(),
+        })
+    }
+
+    fn new_id(&self, seq: u64) -> String {
+        match self.ctx.clock {
+            Clock::System => uuid::Uuid::now_v7().to_string(),
+            Clock::Fixed(t) => {
+                let mut random = [0u8; 10];
+                random[2..].copy_from_slice(&seq.to_be_bytes());
+                let millis = u64::try_from(t.timestamp_millis()).unwrap_or(0);
+                uuid::Builder::from_unix_timestamp_millis(millis, &random)
+                    .into_uuid()
+                    .to_string()
+            }
+        }
+    }
+}

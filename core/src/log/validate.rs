@@ -1,0 +1,286 @@
+//! The rules an event must pass against the log before it is appended: the incident it
+//! names exists and takes reports, a correction's source has reported, a retraction's
+//! target is in the same stream and not yet retracted, a merge's target is in force; and
+//! province names are normalised with the incident's country. The rules of one event on
+//! its own are in `domain::rules`, checked first.
+//!
+//! They read the log through the transaction's stream cache, so they also see the events
+//! appended earlier in the same batch.
+
+use crate::domain::event::{NewEvent, Payload};
+use crate::domain::rules::{self, normalise_province};
+use crate::error::{Invalid, Result};
+use crate::store::Reads;
+use crate::streams::Streams;
+
+/// The state of an incident's stream, as far as validation needs it.
+#[derive(Debug, PartialEq, Eq)]
+enum Status {
+    /// No first report.
+    Unknown,
+    /// Its first report was retracted.
+    Retracted,
+    /// Merged into another incident.
+    Merged(String),
+    /// Open for reports.
+    Active,
+}
+
+fn status(db: &dyn Reads, streams: &mut Streams, incident: &str) -> Result<Status> {
+    let stream = streams.stream(db, incident)?;
+    let opened = stream.events.iter().find_map(|e| match e.payload {
+        Payload::IncidentReported(_) => Some(e.id.as_str()),
+        _ => None,
+    });
+    Ok(match opened {
+        None => Status::Unknown,
+        Some(opened) if stream.retraction_of(opened, u64::MAX).is_some() => Status::Retracted,
+        Some(_) => match stream.merge_in_force(u64::MAX) {
+            Some(into) => Status::Merged(into.to_string()),
+            None => Status::Active,
+        },
+    })
+}
+
+/// The incident must exist and take reports.
+fn active(db: &dyn Reads, streams: &mut Streams, incident: &str) -> Result<()> {
+    let problem = match status(db, streams, incident)? {
+        Status::Active => return Ok(()),
+        Status::Unknown => "no such incident: report it first (`chronicle report` with --date, --province and --category, or an `incident_reported` event)".to_string(),
+        Status::Retracted => "this incident's first report was retracted; report it again under a new incident id".to_string(),
+        Status::Merged(into) => format!("this incident was merged into `{into}`; append to `{into}` instead"),
+    };
+    Err(Invalid::new("incident", incident, problem).into())
+}
+
+/// The incident and every incident merged into it (transitively) by a merge in force, whose
+/// reports count for it.
+fn members(db: &dyn Reads, streams: &mut Streams, incident: &str) -> Result<Vec<String>> {
+    let mut all = vec![incident.to_string()];
+    let mut i = 0;
+    while i < all.len() {
+        let merged = streams.merges_into(db, &all[i])?.to_vec();
+        for (child, merge_id, _) in merged {
+            let undone = streams
+                .stream(db, &child)?
+                .retraction_of(&merge_id, u64::MAX)
+                .is_some();
+            if !all.contains(&child) && !undone {
+                all.push(child);
+            }
+        }
+        i += 1;
+    }
+    Ok(all)
+}
+
+/// Has `source` a report in force on the incident (or one merged into it)?
+fn has_reported(
+    db: &dyn Reads,
+    streams: &mut Streams,
+    incident: &str,
+    source: &str,
+) -> Result<bool> {
+    for member in members(db, streams, incident)? {
+        let stream = streams.stream(db, &member)?;
+        if stream.events.iter().any(|e| match &e.payload {
+            Payload::CasualtiesReported(r) => {
+                r.source == source && stream.retraction_of(&e.id, u64::MAX).is_none()
+            }
+            _ => false,
+        }) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The incident's country as last stated by its details (None: not stated).
+fn country_of(db: &dyn Reads, streams: &mut Streams, incident: &str) -> Result<Option<String>> {
+    let stream = streams.stream(db, incident)?;
+    Ok(stream.events.iter().rev().find_map(|e| match &e.payload {
+        Payload::IncidentReported(d) => d.country.clone(),
+        Payload::IncidentAmended(a) => a.country.clone(),
+        _ => None,
+    }))
+}
+
+/// Normalises the province names of `payload` (of an event on `incident`) as on append.
+/// With `strict`, a name that does not resolve is refused (unless `allow_unknown_place`);
+/// otherwise it is left as given.
+fn normalise_places(
+    db: &dyn Reads,
+    streams: &mut Streams,
+    incident: &str,
+    payload: &mut Payload,
+    allow_unknown_place: bool,
+    strict: bool,
+) -> Result<()> {
+    let outcome = match payload {
+        Payload::IncidentReported(d) => normalise_province(
+            d.country.as_deref(),
+            &mut d.province,
+            &mut d.province_as_given,
+            allow_unknown_place,
+        ),
+        Payload::IncidentAmended(a) => {
+            let Some(province) = a.province.as_mut() else {
+                return Ok(());
+            };
+            let country = match &a.country {
+                Some(c) => Some(c.clone()),
+                None => country_of(db, streams, incident)?,
+            };
+            normalise_province(
+                country.as_deref(),
+                province,
+                &mut a.province_as_given,
+                allow_unknown_place,
+            )
+        }
+        _ => Ok(()),
+    };
+    match outcome {
+        Err(invalid) if strict => Err(invalid.into()),
+        _ => Ok(()),
+    }
+}
+
+/// The payload as it would be stored: place names normalised as on append. Used to
+/// recognise a resubmitted event (same id) whose stored payload was normalised; names that
+/// do not resolve are left as given.
+pub(crate) fn as_stored(
+    db: &dyn Reads,
+    streams: &mut Streams,
+    event: &NewEvent,
+    allow_unknown_place: bool,
+) -> Result<Payload> {
+    let mut payload = event.payload.clone();
+    normalise_places(
+        db,
+        streams,
+        &event.incident,
+        &mut payload,
+        allow_unknown_place,
+        false,
+    )?;
+    Ok(payload)
+}
+
+/// Checks an event against the rules and the log, normalising place names.
+pub(crate) fn event(
+    db: &dyn Reads,
+    streams: &mut Streams,
+    event: &mut NewEvent,
+    allow_unknown_place: bool,
+) -> Result<()> {
+    rules::check(event)?;
+    let incident = event.incident.as_str();
+    match &event.payload {
+        Payload::IncidentReported(_) => {
+            normalise_places(
+                db,
+                streams,
+                incident,
+                &mut event.payload,
+                allow_unknown_place,
+                true,
+            )?;
+            if let Some(seq) = streams.stream(db, incident)?.first_seq {
+                return Err(Invalid::new(
+                    "incident",
+                    incident,
+                    format!("this incident already exists (seq {seq}); change its details with `chronicle amend` (an `incident_amended` event), or choose a new incident id"),
+                )
+                .into());
+            }
+        }
+        Payload::CasualtiesReported(_)
+        | Payload::ResponsibilityClaimed(_)
+        | Payload::ResponsibilityDenied(_) => active(db, streams, incident)?,
+        Payload::CasualtiesCorrected(r) => {
+            active(db, streams, incident)?;
+            if !has_reported(db, streams, incident, &r.source)? {
+                return Err(Invalid::new(
+                    "payload.source",
+                    &r.source,
+                    format!("a correction is made by the source that reported, and this source has no report on `{incident}` in force; record a report (`casualties_reported`) instead"),
+                )
+                .into());
+            }
+        }
+        Payload::IncidentAmended(_) => {
+            active(db, streams, incident)?;
+            normalise_places(
+                db,
+                streams,
+                incident,
+                &mut event.payload,
+                allow_unknown_place,
+                true,
+            )?;
+        }
+        Payload::EventRetracted(r) => retraction(db, streams, incident, &r.event)?,
+        Payload::IncidentMerged(m) => {
+            active(db, streams, incident)?;
+            merge_target(db, streams, &m.into)?;
+        }
+    }
+    Ok(())
+}
+
+/// A retraction of event `target` in `incident`'s stream: the event exists, is in this
+/// stream, is not a retraction, and is not retracted yet.
+fn retraction(db: &dyn Reads, streams: &mut Streams, incident: &str, target: &str) -> Result<()> {
+    let Some(event) = db.event_by_id(target)? else {
+        return Err(Invalid::new(
+            "payload.event",
+            target,
+            "no event with this id is in the log (find ids with `chronicle log`)",
+        )
+        .into());
+    };
+    if event.incident != incident {
+        return Err(Invalid::new(
+            "incident",
+            incident,
+            format!(
+                "event {target} belongs to incident `{}`; a retraction goes in the stream of the event it retracts",
+                event.incident
+            ),
+        )
+        .into());
+    }
+    if event.kind == "event_retracted" {
+        return Err(Invalid::new(
+            "payload.event",
+            target,
+            "this event is itself a retraction; a retraction cannot be retracted (append the retracted event again instead)",
+        )
+        .into());
+    }
+    if let Some(seq) = streams
+        .stream(db, incident)?
+        .retraction_of(target, u64::MAX)
+    {
+        return Err(Invalid::new(
+            "payload.event",
+            target,
+            format!("this event was already retracted (seq {seq})"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The incident a merge goes into must be in force.
+fn merge_target(db: &dyn Reads, streams: &mut Streams, into: &str) -> Result<()> {
+    let problem = match status(db, streams, into)? {
+        Status::Active => return Ok(()),
+        Status::Merged(further) => format!(
+            "that incident was itself merged into `{further}`; merge into `{further}` instead"
+        ),
+        Status::Unknown | Status::Retracted => "no such incident in force to merge into".into(),
+    };
+    Err(Invalid::new("payload.into", into, problem).into())
+}

@@ -1,0 +1,291 @@
+//! The storage boundary: every SQL string of the core lives below this module.
+//!
+//! The rest of the core reads and writes the log and the views through three traits:
+//!
+//! - [`Reads`]: events by range, stream and id, the merges into an incident, the views' meta
+//!   data and rows. Both an open store and a write transaction read.
+//! - [`Writes`]: one write transaction, holding the log's write lock from
+//!   [`Store::write`] to [`Writes::commit`]: insert events, replace an incident's view rows,
+//!   reset and index the view tables, move the views' checkpoint. Dropped without a commit,
+//!   it rolls back.
+//! - [`Store`]: an open backend: it reads, opens write transactions, and reports what
+//!   `verify` checks of its schema.
+//!
+//! The backend is chosen when a log is opened and then used as a trait object
+//! (`Box<dyn Store>`): the backend-neutral code above (validation, the stream cache, the
+//! views' maintenance and queries, import) is compiled once, and a second backend is one
+//! more module here. [`sqlite`] is the only backend today.
+//!
+//! Every type that crosses the boundary is plain data ([`RecordedEvent`], [`StreamRow`],
+//! [`IncidentRows`], ...): no backend type leaves this module.
+
+mod sqlite;
+
+use std::path::Path;
+
+use chronicle_plugin_sdk::view::Range;
+
+use crate::error::Result;
+use crate::record::{EventFilter, RecordedEvent};
+
+pub(crate) use sqlite::SqliteStore;
+
+/// The last event of the log, as an append needs it to continue the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Head {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its chain hash, hex.
+    pub hash: String,
+    /// Its recorded time (fixed-width text, so it orders as text).
+    pub recorded_at: String,
+}
+
+/// One event of a stream as the stream cache reads it: the text columns borrowed from the
+/// backend's row, so that only what is kept is copied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamRow<'a> {
+    pub seq: u64,
+    pub version: u64,
+    pub id: &'a str,
+    pub recorded_at: &'a str,
+    pub kind: &'a str,
+    pub payload: &'a str,
+}
+
+/// A merge of stream `child` into another: `(child, merge event id, merge seq)`.
+pub(crate) type MergeRef = (String, String, u64);
+
+/// The views' own record of how far they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ViewsMeta {
+    /// The version of the view tables (`None`: not recorded).
+    pub version: Option<i64>,
+    /// The last event applied (0: none).
+    pub checkpoint_seq: u64,
+    /// That event's hash, as the views saw it.
+    pub checkpoint_hash: String,
+}
+
+/// An incident as the summary and the human timeline need it: the reconciled columns of
+/// its view row under the default policy, read without parsing its state.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ViewRow {
+    pub incident: String,
+    pub date: String,
+    pub date_start: chrono::NaiveDate,
+    pub province: String,
+    pub category: String,
+    pub killed: Range,
+    pub wounded: Range,
+    pub sources: u64,
+    pub disputed: bool,
+}
+
+/// What a reader of the views at a point asks of each incident's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ViewColumns {
+    /// The whole state, as JSON text.
+    State,
+    /// The reconciled columns ([`ViewRow`]).
+    Row,
+}
+
+/// One incident's stored view, as read for a point: the last event that touched it and,
+/// when it is in view, what was asked of it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StoredView {
+    pub incident: String,
+    pub last_seq: u64,
+    pub content: Option<ViewContent>,
+}
+
+/// The content of a stored view row.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ViewContent {
+    State(String),
+    Row(ViewRow),
+}
+
+/// One incident's entry in the views: its first and last touching events and its stored
+/// state (`None`: not in view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ViewEntry {
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub state: Option<String>,
+}
+
+/// A figure as the view tables keep it: its prose, lower and upper bounds (`None`: open)
+/// and point value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FigureColumns {
+    pub prose: Option<String>,
+    pub low: Option<u64>,
+    pub high: Option<u64>,
+    pub point: Option<u64>,
+}
+
+/// The row of `view_incidents`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct IncidentRow {
+    pub incident: String,
+    pub date: String,
+    pub date_start: String,
+    pub date_end: String,
+    pub date_precision: &'static str,
+    pub country: Option<String>,
+    pub province: String,
+    pub district: Option<String>,
+    pub locality: Option<String>,
+    pub category: String,
+    pub target: Option<String>,
+    pub perpetrator: Option<String>,
+    pub summary: Option<String>,
+    pub killed: Range,
+    pub wounded: Range,
+    pub attackers_killed: Range,
+    pub disputed: bool,
+    pub sources: u64,
+    pub merged_from: String,
+    pub last_seq: u64,
+    pub state: String,
+}
+
+/// A row of `view_source_figures`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SourceRow {
+    pub source: String,
+    pub published: Option<String>,
+    pub killed: FigureColumns,
+    pub wounded: FigureColumns,
+    pub attackers_killed: FigureColumns,
+    pub note: Option<String>,
+    pub citation: Option<String>,
+    pub event_seq: u64,
+    pub event_id: String,
+    pub corrected: bool,
+    pub reports: u64,
+    pub corrections: u64,
+    pub alone: bool,
+    pub disagrees: bool,
+}
+
+/// A row of `view_responsibility`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResponsibilityRow {
+    pub event_seq: u64,
+    pub actor: String,
+    pub stance: &'static str,
+    pub source: String,
+    pub published: Option<String>,
+}
+
+/// Every view row of one incident in view.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct IncidentRows {
+    pub incident: IncidentRow,
+    pub sources: Vec<SourceRow>,
+    pub responsibility: Vec<ResponsibilityRow>,
+}
+
+/// Reads of the log and the views.
+pub(crate) trait Reads {
+    /// Where the log is, for messages.
+    fn location(&self) -> &Path;
+
+    /// The last event, or `None` for an empty log.
+    fn head(&self) -> Result<Option<Head>>;
+
+    /// The last sequence number recorded at or before `recorded_at` (0: none).
+    fn last_seq_recorded_by(&self, recorded_at: &str) -> Result<u64>;
+
+    /// When event `seq` was recorded.
+    fn recorded_at(&self, seq: u64) -> Result<Option<String>>;
+
+    /// The hash of event `seq`.
+    fn hash_at(&self, seq: u64) -> Result<Option<String>>;
+
+    /// The events matching `filter`, in sequence order, one at a time.
+    fn scan(
+        &self,
+        filter: &EventFilter,
+        each: &mut dyn FnMut(RecordedEvent) -> Result<()>,
+    ) -> Result<()>;
+
+    /// The event with this id.
+    fn event_by_id(&self, id: &str) -> Result<Option<RecordedEvent>>;
+
+    /// The events of `incident`'s stream up to `upto`, in sequence order.
+    fn stream(
+        &self,
+        incident: &str,
+        upto: u64,
+        each: &mut dyn FnMut(StreamRow<'_>) -> Result<()>,
+    ) -> Result<()>;
+
+    /// The merges into `into` up to `upto`, in sequence order.
+    fn merges_into(&self, into: &str, upto: u64) -> Result<Vec<MergeRef>>;
+
+    /// The incidents opened by a first report whose event id starts with `prefix`, in
+    /// sequence order (an importer's incidents).
+    fn opened_with_id_prefix(&self, prefix: &str) -> Result<Vec<String>>;
+
+    /// The views' meta data; `None` when the view tables do not exist.
+    fn views_meta(&self) -> Result<Option<ViewsMeta>>;
+
+    /// The stored views for a point after event `seq`: at the head (`at_head`), every
+    /// incident in view; before it, every incident first touched by `seq`.
+    fn views_at(
+        &self,
+        seq: u64,
+        at_head: bool,
+        columns: ViewColumns,
+        each: &mut dyn FnMut(StoredView) -> Result<()>,
+    ) -> Result<()>;
+
+    /// One incident's entry in the views.
+    fn view_entry(&self, incident: &str) -> Result<Option<ViewEntry>>;
+}
+
+/// One write transaction: holds the log's write lock until it commits or is dropped (which
+/// rolls it back).
+pub(crate) trait Writes: Reads {
+    /// Inserts an event; the backend refuses one that does not continue the sequence.
+    fn insert_event(&self, event: &RecordedEvent) -> Result<()>;
+
+    /// Drops the view tables and makes them anew, empty, at views version `version`.
+    fn reset_views(&self, version: i64) -> Result<()>;
+
+    /// Makes the view tables' secondary indexes (after a rebuild has filled them).
+    fn index_views(&self) -> Result<()>;
+
+    /// Replaces `incident`'s view rows with `rows` (`None`: not in view) and records its
+    /// touches: `first` if it has none yet, and `last`.
+    fn write_view(
+        &self,
+        incident: &str,
+        first: u64,
+        last: u64,
+        rows: Option<&IncidentRows>,
+    ) -> Result<()>;
+
+    /// Moves the views' checkpoint to event `seq` with hash `hash`.
+    fn set_views_checkpoint(&self, seq: u64, hash: &str) -> Result<()>;
+
+    /// Commits everything written.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// An open backend.
+pub(crate) trait Store: Reads + std::fmt::Debug {
+    /// Starts a write transaction, waiting for other writers.
+    fn write(&mut self) -> Result<Box<dyn Writes + '_>>;
+
+    /// Whether this store can only be read (a log on a read-only medium).
+    fn is_read_only(&self) -> Result<bool>;
+
+    /// The append-only guards (triggers) that are missing or altered, by name: `verify`
+    /// reports them.
+    fn broken_guards(&self) -> Result<Vec<&'static str>>;
+}

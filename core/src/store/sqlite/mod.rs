@@ -1,0 +1,223 @@
+//! The SQLite backend: one file holding the `events` table (guarded by triggers) and the
+//! view tables, written in `BEGIN IMMEDIATE` transactions so that several processes can
+//! append at once without gaps in the sequence.
+//!
+//! [`schema`] opens, makes and migrates the file; [`events`] and [`views`] hold the queries
+//! of the two halves, as methods of [`Db`], a connection borrowed with the path it came
+//! from. [`SqliteStore`] (an open file) and [`SqliteTx`] (a write transaction) both read
+//! through a [`Db`].
+
+mod events;
+mod schema;
+mod views;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::{
+    Head, IncidentRows, MergeRef, Reads, Store, StoredView, StreamRow, ViewColumns, ViewEntry,
+    ViewsMeta, Writes,
+};
+use crate::error::{Error, Result};
+use crate::record::{EventFilter, RecordedEvent};
+
+/// An open SQLite log.
+#[derive(Debug)]
+pub(crate) struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// A write transaction on a [`SqliteStore`].
+#[derive(Debug)]
+pub(crate) struct SqliteTx<'a> {
+    tx: Transaction<'a>,
+    path: &'a Path,
+}
+
+/// A connection and the path of its file, for the queries and their error messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Db<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
+}
+
+impl Db<'_> {
+    /// Maps an SQLite error to the library's, naming the file and what to do.
+    fn err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
+        sqlite_err(self.path)
+    }
+}
+
+/// Maps an SQLite error on the log at `path` to the library's error, with a hint that says
+/// what to do.
+pub(crate) fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |source| {
+        let hint = match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ReadOnly) => {
+                " (the file or its directory is read-only: check permissions, or copy the log somewhere writable)"
+            }
+            Some(rusqlite::ErrorCode::SystemIoFailure) => {
+                " (a read or write failed: the disk may be full or failing; nothing was committed)"
+            }
+            Some(rusqlite::ErrorCode::DiskFull) => {
+                " (the disk is full: free some space and retry; nothing was written)"
+            }
+            Some(rusqlite::ErrorCode::DatabaseCorrupt) | Some(rusqlite::ErrorCode::NotADatabase) => {
+                " (the file is damaged or truncated; it was not changed: restore it from a backup)"
+            }
+            Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+                " (another process held the log for too long; retry)"
+            }
+            Some(rusqlite::ErrorCode::CannotOpen) => {
+                " (the file cannot be opened: check that the path and its directory exist and are readable)"
+            }
+            _ => "",
+        };
+        Error::Storage {
+            path: path.to_path_buf(),
+            cause: Box::new(source),
+            hint,
+        }
+    }
+}
+
+impl SqliteStore {
+    fn db(&self) -> Db<'_> {
+        Db {
+            conn: &self.conn,
+            path: &self.path,
+        }
+    }
+}
+
+impl SqliteTx<'_> {
+    fn db(&self) -> Db<'_> {
+        Db {
+            conn: &self.tx,
+            path: self.path,
+        }
+    }
+}
+
+/// Implements [`Reads`] for a type with a `db()` method by forwarding to its [`Db`].
+macro_rules! reads_through_db {
+    ($t:ty) => {
+        impl Reads for $t {
+            fn location(&self) -> &Path {
+                self.db().path
+            }
+            fn head(&self) -> Result<Option<Head>> {
+                self.db().head()
+            }
+            fn last_seq_recorded_by(&self, recorded_at: &str) -> Result<u64> {
+                self.db().last_seq_recorded_by(recorded_at)
+            }
+            fn recorded_at(&self, seq: u64) -> Result<Option<String>> {
+                self.db().recorded_at(seq)
+            }
+            fn hash_at(&self, seq: u64) -> Result<Option<String>> {
+                self.db().hash_at(seq)
+            }
+            fn scan(
+                &self,
+                filter: &EventFilter,
+                each: &mut dyn FnMut(RecordedEvent) -> Result<()>,
+            ) -> Result<()> {
+                self.db().scan(filter, each)
+            }
+            fn event_by_id(&self, id: &str) -> Result<Option<RecordedEvent>> {
+                self.db().event_by_id(id)
+            }
+            fn stream(
+                &self,
+                incident: &str,
+                upto: u64,
+                each: &mut dyn FnMut(StreamRow<'_>) -> Result<()>,
+            ) -> Result<()> {
+                self.db().stream(incident, upto, each)
+            }
+            fn merges_into(&self, into: &str, upto: u64) -> Result<Vec<MergeRef>> {
+                self.db().merges_into(into, upto)
+            }
+            fn opened_with_id_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+                self.db().opened_with_id_prefix(prefix)
+            }
+            fn views_meta(&self) -> Result<Option<ViewsMeta>> {
+                self.db().views_meta()
+            }
+            fn views_at(
+                &self,
+                seq: u64,
+                at_head: bool,
+                columns: ViewColumns,
+                each: &mut dyn FnMut(StoredView) -> Result<()>,
+            ) -> Result<()> {
+                self.db().views_at(seq, at_head, columns, each)
+            }
+            fn view_entry(&self, incident: &str) -> Result<Option<ViewEntry>> {
+                self.db().view_entry(incident)
+            }
+        }
+    };
+}
+
+reads_through_db!(SqliteStore);
+reads_through_db!(SqliteTx<'_>);
+
+impl Store for SqliteStore {
+    fn write(&mut self) -> Result<Box<dyn Writes + '_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite_err(&self.path))?;
+        Ok(Box::new(SqliteTx {
+            tx,
+            path: &self.path,
+        }))
+    }
+
+    fn is_read_only(&self) -> Result<bool> {
+        self.conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(sqlite_err(&self.path))
+    }
+
+    fn broken_guards(&self) -> Result<Vec<&'static str>> {
+        self.db().broken_guards()
+    }
+}
+
+impl Writes for SqliteTx<'_> {
+    fn insert_event(&self, event: &RecordedEvent) -> Result<()> {
+        self.db().insert_event(event)
+    }
+
+    fn reset_views(&self, version: i64) -> Result<()> {
+        self.db().reset_views(version)
+    }
+
+    fn index_views(&self) -> Result<()> {
+        self.db().index_views()
+    }
+
+    fn write_view(
+        &self,
+        incident: &str,
+        first: u64,
+        last: u64,
+        rows: Option<&IncidentRows>,
+    ) -> Result<()> {
+        self.db().write_view(incident, first, last, rows)
+    }
+
+    fn set_views_checkpoint(&self, seq: u64, hash: &str) -> Result<()> {
+        self.db().set_views_checkpoint(seq, hash)
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        let path = self.path;
+        self.tx.commit().map_err(sqlite_err(path))
+    }
+}

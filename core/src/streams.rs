@@ -1,0 +1,332 @@
+//! The stream cache of one transaction: the incidents' streams read from the store once and
+//! kept up to date as events are appended, the merges into each incident, and the answers
+//! built on them (the merge in force, the root an incident is shown under, the members of
+//! a root, the events that touched it).
+//!
+//! Validation asks it about the streams an event refers to; the views' maintenance and
+//! time travel fold incidents from it. It is only valid inside one transaction (or one read
+//! of a log no one appends to): another process may append between two transactions.
+
+use std::collections::HashMap;
+
+use crate::domain::event::Payload;
+use crate::error::Result;
+use crate::record::RecordedEvent;
+use crate::store::{MergeRef, Reads};
+
+/// Cached events kept before the stream cache is emptied (it reloads what it needs).
+const CACHE_EVENTS: usize = 50_000;
+
+/// An event as the streams and the fold need it: its payload parsed.
+#[derive(Debug, Clone)]
+pub(crate) struct Ev {
+    pub seq: u64,
+    pub id: String,
+    pub incident: String,
+    pub recorded_at: String,
+    pub payload: Payload,
+}
+
+/// A stored payload, parsed; `None` when it does not parse (only a tampered log has one:
+/// `chronicle verify` reports it, and the views leave the event out).
+pub(crate) fn parse_payload(kind: &str, text: &str) -> Option<Payload> {
+    Payload::from_json_text(kind, text).or_else(|| {
+        serde_json::from_str(text)
+            .ok()
+            .and_then(|v| Payload::from_json(kind, v).ok())
+    })
+}
+
+/// One stream as of the cache's horizon.
+#[derive(Debug, Default)]
+pub(crate) struct Stream {
+    /// The stream's version (its number of events).
+    pub version: u64,
+    /// Its first event.
+    pub first_seq: Option<u64>,
+    /// Its events whose payloads parse, in sequence order.
+    pub events: Vec<Ev>,
+}
+
+impl Stream {
+    /// Reads `incident`'s stream up to event `upto` from the store.
+    fn load(db: &(impl Reads + ?Sized), incident: &str, upto: u64) -> Result<Stream> {
+        let mut stream = Stream::default();
+        db.stream(incident, upto, &mut |row| {
+            stream.version = stream.version.max(row.version);
+            stream.first_seq.get_or_insert(row.seq);
+            if let Some(payload) = parse_payload(row.kind, row.payload) {
+                stream.events.push(Ev {
+                    seq: row.seq,
+                    id: row.id.to_string(),
+                    incident: incident.to_string(),
+                    recorded_at: row.recorded_at.to_string(),
+                    payload,
+                });
+            }
+            Ok(())
+        })?;
+        Ok(stream)
+    }
+
+    /// The retraction (its seq) of event `id` up to `seq`, if any. Retractions live in the
+    /// stream of the event they retract.
+    pub fn retraction_of(&self, id: &str, seq: u64) -> Option<u64> {
+        self.events.iter().find_map(|e| match &e.payload {
+            Payload::EventRetracted(r) if r.event == id && e.seq <= seq => Some(e.seq),
+            _ => None,
+        })
+    }
+
+    /// The merge in force after event `seq`: the latest merge in the stream that no
+    /// retraction undoes.
+    pub fn merge_in_force(&self, seq: u64) -> Option<&str> {
+        self.events.iter().rev().find_map(|e| match &e.payload {
+            Payload::IncidentMerged(m)
+                if e.seq <= seq && self.retraction_of(&e.id, seq).is_none() =>
+            {
+                Some(m.into.as_str())
+            }
+            _ => None,
+        })
+    }
+
+    /// Its events up to `seq`.
+    pub fn upto(&self, seq: u64) -> &[Ev] {
+        &self.events[..self.events.partition_point(|e| e.seq <= seq)]
+    }
+}
+
+/// The streams one transaction has read (as of `horizon`, the last event it has seen; every
+/// later event is added as it is appended) and the merges into each incident.
+#[derive(Debug, Default)]
+pub(crate) struct Streams {
+    horizon: u64,
+    streams: HashMap<String, Stream>,
+    merges_into: HashMap<String, Vec<MergeRef>>,
+    cached_events: usize,
+}
+
+impl Streams {
+    /// An empty cache for a transaction whose log ends at `horizon`.
+    pub fn new(horizon: u64) -> Self {
+        Streams {
+            horizon,
+            ..Streams::default()
+        }
+    }
+
+    /// The stream of `incident`, read from the store the first time.
+    pub fn stream(&mut self, db: &(impl Reads + ?Sized), incident: &str) -> Result<&Stream> {
+        if !self.streams.contains_key(incident) {
+            let stream = Stream::load(db, incident, self.horizon)?;
+            self.cached_events += stream.events.len();
+            self.streams.insert(incident.to_string(), stream);
+        }
+        Ok(self.streams.entry(incident.to_string()).or_default())
+    }
+
+    /// The merges into `incident`, in sequence order.
+    pub fn merges_into(
+        &mut self,
+        db: &(impl Reads + ?Sized),
+        incident: &str,
+    ) -> Result<&[MergeRef]> {
+        if !self.merges_into.contains_key(incident) {
+            let merges = db.merges_into(incident, self.horizon)?;
+            self.merges_into.insert(incident.to_string(), merges);
+        }
+        Ok(self
+            .merges_into
+            .get(incident)
+            .map(Vec::as_slice)
+            .unwrap_or_default())
+    }
+
+    /// Empties the cache once it holds more than [`CACHE_EVENTS`] events (what is needed
+    /// again is reloaded), so memory stays bounded whatever the size of the log.
+    pub fn trim(&mut self) {
+        if self.cached_events > CACHE_EVENTS {
+            self.streams.clear();
+            self.merges_into.clear();
+            self.cached_events = 0;
+        }
+    }
+
+    /// Adds an appended event to the streams and merges already cached.
+    pub fn record(
+        &mut self,
+        db: &(impl Reads + ?Sized),
+        event: &RecordedEvent,
+        payload: Option<&Payload>,
+    ) -> Result<()> {
+        self.trim();
+        // Read the stream as it was before this event (a replay reads a log that goes further).
+        self.horizon = event.seq - 1;
+        self.stream(db, &event.incident)?;
+        if let Some(Payload::IncidentMerged(m)) = payload {
+            self.merges_into(db, &m.into)?;
+            if let Some(list) = self.merges_into.get_mut(&m.into) {
+                list.push((event.incident.clone(), event.id.clone(), event.seq));
+            }
+        }
+        self.horizon = event.seq;
+        if let Some(stream) = self.streams.get_mut(&event.incident) {
+            stream.version = event.version;
+            stream.first_seq.get_or_insert(event.seq);
+            if let Some(payload) = payload {
+                stream.events.push(Ev {
+                    seq: event.seq,
+                    id: event.id.clone(),
+                    incident: event.incident.clone(),
+                    recorded_at: event.recorded_at.clone(),
+                    payload: payload.clone(),
+                });
+                self.cached_events += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The merge in force of stream `incident` after event `seq`.
+    fn merge_in_force(
+        &mut self,
+        db: &(impl Reads + ?Sized),
+        incident: &str,
+        seq: u64,
+    ) -> Result<Option<String>> {
+        Ok(self
+            .stream(db, incident)?
+            .merge_in_force(seq)
+            .map(str::to_string))
+    }
+
+    /// The incident stream `incident` is shown under after event `seq`: follows the merges
+    /// in force.
+    pub fn root_at(
+        &mut self,
+        db: &(impl Reads + ?Sized),
+        incident: &str,
+        seq: u64,
+    ) -> Result<String> {
+        let mut seen = vec![incident.to_string()];
+        while let Some(cur) = seen.last() {
+            match self.merge_in_force(db, cur, seq)? {
+                Some(into) if !seen.contains(&into) => seen.push(into),
+                _ => break,
+            }
+        }
+        Ok(seen.pop().unwrap_or_else(|| incident.to_string()))
+    }
+
+    /// `root` and every stream whose merges in force lead to it, after event `seq`.
+    pub fn members(
+        &mut self,
+        db: &(impl Reads + ?Sized),
+        root: &str,
+        seq: u64,
+    ) -> Result<Vec<String>> {
+        self.merged_into(db, root, seq, true)
+    }
+
+    /// `root` and the streams merged into it, directly or through others, by merges up to
+    /// `seq`: only the merges still in force after `seq` when `in_force`, every merge
+    /// otherwise.
+    fn merged_into(
+        &mut self,
+        db: &(impl Reads + ?Sized),
+        root: &str,
+        seq: u64,
+        in_force: bool,
+    ) -> Result<Vec<String>> {
+        let mut all = vec![root.to_string()];
+        let mut i = 0;
+        while i < all.len() {
+            let candidates: Vec<String> = self
+                .merges_into(db, &all[i])?
+                .iter()
+                .filter(|(_, _, s)| *s <= seq)
+                .map(|(c, _, _)| c.clone())
+                .collect();
+            for c in candidates {
+                if !all.contains(&c)
+                    && (!in_force
+                        || self.merge_in_force(db, &c, seq)?.as_deref() == Some(all[i].as_str()))
+                {
+                    all.push(c);
+                }
+            }
+            i += 1;
+        }
+        Ok(all)
+    }
+
+    /// The events of `members` up to `seq`, in sequence order.
+    pub fn events_of(
+        &mut self,
+        db: &(impl Reads + ?Sized),
+        members: &[String],
+        seq: u64,
+    ) -> Result<Vec<Ev>> {
+        let mut events = Vec::new();
+        for m in members {
+            events.extend(self.stream(db, m)?.upto(seq).iter().cloned());
+        }
+        events.sort_by_key(|e| e.seq);
+        Ok(events)
+    }
+
+    /// The roots an event touches: the root of its stream after it and, for a merge or a
+    /// retraction (which can move a stream from one root to another), before it.
+    pub fn touched_by(
+        &mut self,
+        db: &(impl Reads + ?Sized),
+        incident: &str,
+        seq: u64,
+        payload: &Payload,
+    ) -> Result<Vec<String>> {
+        let mut roots = vec![self.root_at(db, incident, seq)?];
+        if matches!(
+            payload,
+            Payload::IncidentMerged(_) | Payload::EventRetracted(_)
+        ) {
+            let before = self.root_at(db, incident, seq - 1)?;
+            if !roots.contains(&before) {
+                roots.push(before);
+            }
+        }
+        Ok(roots)
+    }
+
+    /// The events up to `seq` that touched `root`, in order. They can only be in `root`'s
+    /// stream or in a stream that was ever merged, directly or not, into it.
+    pub fn touches(
+        &mut self,
+        db: &(impl Reads + ?Sized),
+        root: &str,
+        seq: u64,
+    ) -> Result<Vec<u64>> {
+        let streams = self.merged_into(db, root, seq, false)?;
+        let mut candidates: Vec<(u64, String, Payload)> = Vec::new();
+        for stream in &streams {
+            candidates.extend(
+                self.stream(db, stream)?
+                    .upto(seq)
+                    .iter()
+                    .map(|e| (e.seq, e.incident.clone(), e.payload.clone())),
+            );
+        }
+        candidates.sort_by_key(|c| c.0);
+        let mut out = Vec::new();
+        for (seq, incident, payload) in candidates {
+            if self
+                .touched_by(db, &incident, seq, &payload)?
+                .iter()
+                .any(|r| r == root)
+            {
+                out.push(seq);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,205 @@
+//! The queries of the views, over any store: the point a query names, the incidents in view
+//! there, and the documents and rows the commands print. `EventLog`'s view methods call
+//! these.
+
+use crate::domain::time::format_recorded;
+use crate::error::{Error, Invalid, Result};
+use crate::store::{Reads, ViewRow};
+use crate::streams::Streams;
+use crate::views::maintain::{checkpoint, compute, require_current};
+use crate::views::{
+    document_owned, point, reconcile, sources_of, state_order, summarize, BestPolicy, Document,
+    Group, GroupBy, Incident, Point, Query, Snapshot, SourceSummary, TimelineRow,
+};
+
+/// The views of one store, read at the points queries name.
+#[derive(Clone, Copy)]
+pub(crate) struct Reader<'a> {
+    /// Where the log and the views are read.
+    pub db: &'a dyn Reads,
+}
+
+impl std::fmt::Debug for Reader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("location", &self.db.location())
+            .finish()
+    }
+}
+
+impl Reader<'_> {
+    /// The sequence number a point names. `seq:N` beyond the log is refused.
+    pub fn resolve_point(&self, point: Point) -> Result<u64> {
+        require_current(self.db)?;
+        let head = self.db.head()?.map_or(0, |h| h.seq);
+        match point {
+            Point::Head => Ok(head),
+            Point::AtSeq(n) if n <= head => Ok(n),
+            Point::AtSeq(n) => Err(Invalid::new(
+                "--at-seq",
+                n,
+                format!("the log has {head} events; give a sequence number from 0 to {head}"),
+            )
+            .into()),
+            Point::AsOf(t) => self.db.last_seq_recorded_by(&format_recorded(t)),
+        }
+    }
+
+    /// Fills each incident's `last_recorded`: when its `last_seq` event was recorded (one
+    /// primary-key lookup per incident).
+    fn fill_last_recorded(&self, incidents: &mut [Incident]) -> Result<()> {
+        for i in incidents {
+            i.last_recorded = self.db.recorded_at(i.last_seq)?;
+        }
+        Ok(())
+    }
+
+    /// The export document of a snapshot, with the incidents' recorded times.
+    pub(crate) fn document_of(&self, snap: Snapshot, q: &Query) -> Result<Document> {
+        let mut doc = document_owned(snap, q);
+        self.fill_last_recorded(&mut doc.incidents)?;
+        Ok(doc)
+    }
+
+    /// The incidents in view for a query: the states at its point, restricted to what was
+    /// published by `known_by` if given, filtered and sorted.
+    pub fn snapshot(&self, q: &Query) -> Result<Snapshot> {
+        let seq = self.resolve_point(q.point)?;
+        let mut states = point::states_at(self.db, seq)?;
+        if let Some(t) = q.known_by {
+            // Every incident in view is recomputed from its events; one cache reads each
+            // stream once.
+            let mut streams = Streams::new(self.views_checkpoint()?);
+            let mut known = Vec::with_capacity(states.len());
+            for s in &states {
+                if let Some(k) =
+                    compute(&mut streams, self.db, &s.incident, seq, Some(t), s.last_seq)?
+                {
+                    known.push(k);
+                }
+            }
+            states = known;
+        }
+        states.retain(|s| q.filter.admits(s));
+        states.sort_by(state_order);
+        Ok(Snapshot {
+            seq,
+            hash: self.db.hash_at(seq)?,
+            states,
+        })
+    }
+
+    /// One incident (`show`). A merged duplicate's id shows the incident it was merged into.
+    pub fn show(&self, incident: &str, q: &Query) -> Result<Incident> {
+        let seq = self.resolve_point(q.point)?;
+        let mut streams = Streams::new(self.views_checkpoint()?);
+        let root = streams.root_at(self.db, incident, seq)?;
+        let state = point::state_of(self.db, &root, seq)?;
+        let state = match (state, q.known_by) {
+            (Some(s), Some(t)) => compute(&mut streams, self.db, &root, seq, Some(t), s.last_seq)?,
+            (s, _) => s,
+        };
+        let mut doc = state
+            .map(|s| reconcile::incident_doc(&s, &q.best))
+            .ok_or_else(|| {
+                Error::Invalid(Invalid::new(
+                    "incident",
+                    incident,
+                    "no such incident in view at this point (list the incidents with `chronicle timeline`)",
+                ))
+            })?;
+        self.fill_last_recorded(std::slice::from_mut(&mut doc))?;
+        Ok(doc)
+    }
+
+    /// The incidents in date order (`timeline`).
+    pub fn timeline(&self, q: &Query) -> Result<Vec<Incident>> {
+        let mut incidents: Vec<Incident> = self
+            .snapshot(q)?
+            .states
+            .iter()
+            .map(|s| reconcile::incident_doc(s, &q.best))
+            .collect();
+        self.fill_last_recorded(&mut incidents)?;
+        Ok(incidents)
+    }
+
+    /// The incidents of a query as the columns of `view_incidents` give them, filtered and
+    /// sorted like [`EventLog::snapshot`]; `None` when the query needs the whole states (a
+    /// policy other than the default, `known_by`, a source filter).
+    fn rows(&self, q: &Query) -> Result<Option<Vec<ViewRow>>> {
+        if q.known_by.is_some() || q.best != BestPolicy::Median || q.filter.source.is_some() {
+            return Ok(None);
+        }
+        let seq = self.resolve_point(q.point)?;
+        let mut rows = point::rows_at(self.db, seq)?;
+        rows.retain(|r| {
+            q.filter
+                .admits_place(r.date_start, &r.province, &r.category)
+        });
+        rows.sort_by(|a, b| {
+            a.date_start
+                .cmp(&b.date_start)
+                .then_with(|| a.incident.cmp(&b.incident))
+        });
+        Ok(Some(rows))
+    }
+
+    /// The rows of the human `timeline`: read from the columns of the views when the query
+    /// allows (see [`EventLog::timeline`] for the whole documents).
+    pub fn timeline_rows(&self, q: &Query) -> Result<Vec<TimelineRow>> {
+        let rows = match self.rows(q)? {
+            Some(rows) => rows
+                .into_iter()
+                .map(|r| TimelineRow {
+                    date: r.date,
+                    province: r.province,
+                    category: r.category,
+                    killed: r.killed,
+                    wounded: r.wounded,
+                    sources: r.sources,
+                    disputed: r.disputed,
+                    incident: r.incident,
+                })
+                .collect(),
+            None => self.timeline(q)?.iter().map(TimelineRow::from).collect(),
+        };
+        Ok(rows)
+    }
+
+    /// Totals grouped by a key (`summary`).
+    pub fn summary(&self, q: &Query, by: GroupBy) -> Result<Vec<Group>> {
+        if by == GroupBy::Source {
+            return Ok(summarize(&self.snapshot(q)?.states, &q.best, by));
+        }
+        // The common case reads the reconciled columns instead of every incident's state.
+        let Some(rows) = self.rows(q)? else {
+            return Ok(summarize(&self.snapshot(q)?.states, &q.best, by));
+        };
+        Ok(reconcile::group(rows.into_iter().map(|r| {
+            let key = match by {
+                GroupBy::Province => r.province,
+                GroupBy::Month => r.date_start.format("%Y-%m").to_string(),
+                _ => r.category,
+            };
+            (key, r.killed, r.wounded)
+        })))
+    }
+
+    /// Per source: reports, corrections, incidents where it stands alone or disagrees.
+    pub fn sources(&self, q: &Query) -> Result<Vec<SourceSummary>> {
+        Ok(sources_of(&self.snapshot(q)?.states))
+    }
+
+    /// The whole document (`export`). Its `provenance.exporter` is left `null`: the caller
+    /// that renders it names the format.
+    pub fn export(&self, q: &Query) -> Result<Document> {
+        let snap = self.snapshot(q)?;
+        self.document_of(snap, q)
+    }
+
+    /// The last sequence number the views have applied.
+    pub fn views_checkpoint(&self) -> Result<u64> {
+        checkpoint(self.db)
+    }
+}
