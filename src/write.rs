@@ -4,12 +4,12 @@ use std::io::BufReader;
 use std::path::Path;
 
 use chronicle_core::event::{
-    Amendment, CasualtyReport, Coordinates, IncidentDetails, Merge, Responsibility, Retraction,
+    Amendment, CasualtyReport, Coordinates, Merge, Responsibility, Retraction,
 };
 use chronicle_core::figure::Figure;
 use chronicle_core::time::{IncidentDate, Published};
 use chronicle_core::{AppendContext, Appended, Clock};
-use chronicle_core::{EventLog, Invalid, Location, NewEvent, Payload};
+use chronicle_core::{EventLog, Invalid, Location, NewEvent, OpeningDetails, Payload};
 
 /// Test-only: a fixed recorded time (RFC 3339), so that ids, times and hashes are reproducible.
 const FAKE_NOW_VAR: &str = "CHRONICLE_FAKE_NOW";
@@ -276,17 +276,20 @@ pub struct DetailArgs {
 }
 
 impl DetailArgs {
-    fn any(&self) -> bool {
-        self.date.is_some()
-            || self.country.is_some()
-            || self.province.is_some()
-            || self.district.is_some()
-            || self.locality.is_some()
-            || self.lat.is_some()
-            || self.category.is_some()
-            || self.target.is_some()
-            || self.perpetrator.is_some()
-            || self.summary.is_some()
+    /// The details as `report` passes them to open a new incident.
+    fn opening(&self) -> OpeningDetails {
+        OpeningDetails {
+            date: self.date.clone(),
+            country: self.country.clone(),
+            province: self.province.clone(),
+            district: self.district.clone(),
+            locality: self.locality.clone(),
+            coordinates: self.coordinates(),
+            category: self.category.clone(),
+            target: self.target.clone(),
+            perpetrator: self.perpetrator.clone(),
+            summary: self.summary.clone(),
+        }
     }
 
     fn coordinates(&self) -> Option<Coordinates> {
@@ -351,77 +354,15 @@ fn one(
 pub fn report(db: &Path, ctx: AppendContext, args: ReportArgs) -> anyhow::Result<()> {
     let mut log = EventLog::open(db)?;
     let report = args.figures.report(None)?;
-    let d = &args.details;
-    let results = log.transaction(&ctx, |tx| {
-        let mut out = Vec::new();
-        let exists = tx.stream_version(&args.incident)? > 0;
-        let mut expected = args.expect_version;
-        if exists {
-            if d.any() {
-                return Err(Invalid::new(
-                    "--date/--province/...",
-                    &args.incident,
-                    "this incident already exists, so its details cannot be given with a report; change them with `chronicle amend`",
-                )
-                .into());
-            }
-        } else {
-            let missing: Vec<&str> = [("--date", d.date.is_none()), ("--province", d.province.is_none()), ("--category", d.category.is_none())]
-                .into_iter()
-                .filter_map(|(flag, missing)| missing.then_some(flag))
-                .collect();
-            if !missing.is_empty() {
-                return Err(Invalid::new(
-                    "--incident",
-                    &args.incident,
-                    format!("no such incident yet; to report a new one also give {} (or check the id with `chronicle log`)", missing.join(", ")),
-                )
-                .into());
-            }
-            let date = parse::<IncidentDate>("--date", &d.date).map_err(to_core)?.ok_or_else(|| Invalid::new("--date", "", "required"))?;
-            let details = IncidentDetails {
-                date,
-                country: d.country.clone(),
-                province: d.province.clone().unwrap_or_default(),
-                province_as_given: None,
-                district: d.district.clone(),
-                locality: d.locality.clone(),
-                coordinates: d.coordinates(),
-                category: d.category.clone().unwrap_or_default(),
-                target: d.target.clone(),
-                perpetrator: d.perpetrator.clone(),
-                summary: d.summary.clone(),
-                source: Some(report.source.clone()),
-                citation: report.citation.clone(),
-                attributes: Default::default(),
-            };
-            out.push(tx.append(NewEvent {
-                id: None,
-                incident: args.incident.clone(),
-                payload: Payload::IncidentReported(details),
-                expected_version: expected.take(),
-            })?);
-        }
-        out.push(tx.append(NewEvent {
-            id: None,
-            incident: args.incident.clone(),
-            payload: Payload::CasualtiesReported(report.clone()),
-            expected_version: expected,
-        })?);
-        Ok(out)
-    })?;
+    let results = log.report(
+        &ctx,
+        &args.incident,
+        report,
+        &args.details.opening(),
+        args.expect_version,
+    )?;
     print_appended(&results);
     Ok(())
-}
-
-fn to_core(e: anyhow::Error) -> chronicle_core::Error {
-    match e.downcast::<chronicle_core::Error>() {
-        Ok(e) => e,
-        Err(e) => match e.downcast::<Invalid>() {
-            Ok(i) => i.into(),
-            Err(e) => Invalid::new("input", "", e.to_string()).into(),
-        },
-    }
 }
 
 fn append_one(

@@ -29,7 +29,7 @@ pub use domain::figure::Figure;
 pub use domain::{event, figure, gazetteer, time};
 pub use error::{Error, Invalid, Location, LocationPrefix, Result};
 pub use log::verify::{Failure, VerifyReport};
-pub use log::{AppendContext, Appender, Clock, EventLog};
+pub use log::{AppendContext, Appender, Clock, EventLog, OpeningDetails};
 pub use record::jsonl::read_events;
 pub use record::{hash, jsonl};
 pub use record::{Appended, Checkpoint, EventFilter, RecordedEvent, APPEND_ONLY_MESSAGE};

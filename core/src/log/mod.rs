@@ -3,6 +3,7 @@
 //! answers the view queries (delegated to [`crate::views`]).
 
 pub mod append;
+mod report;
 mod validate;
 pub mod verify;
 
@@ -20,6 +21,7 @@ use crate::views::{
     Snapshot, SourceSummary, TimelineRow,
 };
 pub use append::{AppendContext, Appender, Clock};
+pub use report::OpeningDetails;
 
 /// An open event log.
 #[derive(Debug)]

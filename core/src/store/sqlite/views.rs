@@ -104,12 +104,14 @@ fn view_row(r: &rusqlite::Row<'_>, last_seq: u64) -> rusqlite::Result<Result<Vie
     let start: String = r.get(3)?;
     let date_start = match start.parse() {
         Ok(d) => d,
-        Err(e) => return Ok(Err(Error::Corrupt {
-            seq: last_seq,
-            problem: format!(
+        Err(e) => {
+            return Ok(Err(Error::Corrupt {
+                seq: last_seq,
+                problem: format!(
                 "view_incidents.date_start `{start}` is not a date ({e}); run `chronicle rebuild`"
             ),
-        })),
+            }))
+        }
     };
     Ok(Ok(ViewRow {
         incident: r.get(0)?,
