@@ -716,3 +716,93 @@ fn a_row_too_large_for_one_event_is_malformed_and_skippable() {
     assert_eq!(summary(&out)["incidents new"], 1, "{out}");
     assert_eq!(summary(&out)["skipped"], 1, "{out}");
 }
+
+/// The same amendment, once from a revised ACLED release and once with `chronicle amend`,
+/// gives the same view of the incident: import and the views fold amendments with one
+/// function (`IncidentDetails::amend`).
+#[test]
+fn an_amendment_imported_from_a_csv_and_given_with_amend_give_the_same_view() {
+    let (header, rows) = read_csv(&acled_sample());
+    let revised: Vec<BTreeMap<String, String>> = rows
+        .into_iter()
+        .map(|mut row| {
+            if row["event_id_cnty"] == "AFG62470" {
+                row.insert("event_date".into(), "2022-01-04".into());
+                row.insert("admin1".into(), "Balkh".into());
+                row.insert("admin2".into(), "Mazar-e-Sharif".into());
+                row.insert("location".into(), "Dehdadi".into());
+                row.insert("timestamp".into(), "1658822400".into());
+            }
+            row
+        })
+        .collect();
+    let by_import = Scratch::new();
+    let by_hand = Scratch::new();
+    let revised_path = by_import.path("acled-revised.csv");
+    write_csv(&revised_path, &header, &revised);
+    for s in [&by_import, &by_hand] {
+        let (code, _, err) = s.run_at(
+            "2022-08-01T00:00:00Z",
+            &["import", "--from", "acled", p(&acled_sample())],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = by_import.run_at(
+        "2022-08-02T00:00:00Z",
+        &["import", "--from", "acled", p(&revised_path)],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = by_hand.run_at(
+        "2022-08-02T00:00:00Z",
+        &[
+            "amend",
+            "--incident",
+            "acled-AFG62470",
+            "--date",
+            "2022-01-04",
+            "--province",
+            "Balkh",
+            "--district",
+            "Mazar-e-Sharif",
+            "--locality",
+            "Dehdadi",
+            "--reason",
+            "ACLED revision",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let view = |s: &Scratch| {
+        let (code, out, err) = s.run(&["show", "acled-AFG62470", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let o = v.as_object_mut().unwrap();
+        // What an amendment can change, and what follows from it; the events themselves
+        // (ids, reasons, the dataset's own `timestamp` attribute) differ by design.
+        o.retain(|k, _| {
+            [
+                "date",
+                "date_start",
+                "date_end",
+                "date_precision",
+                "country",
+                "province",
+                "province_code",
+                "district",
+                "locality",
+                "coordinates",
+                "category",
+                "target",
+                "perpetrator",
+                "summary",
+                "killed",
+                "wounded",
+            ]
+            .contains(&k.as_str())
+        });
+        v
+    };
+    let imported = view(&by_import);
+    assert_eq!(imported["province"], "Balkh", "{imported}");
+    assert_eq!(imported["date"], "2022-01-04");
+    assert_eq!(imported, view(&by_hand));
+}
