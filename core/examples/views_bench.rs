@@ -18,6 +18,52 @@ fn ev(incident: &str, kind: &str, payload: serde_json::Value) -> NewEvent {
         .expect("bench event")
 }
 
+/// The events of incident `i`: a first report, three sources' reports, a correction, a
+/// denial, and now and then an amendment or a merge into the incident before.
+fn push_incident(batch: &mut Vec<NewEvent>, i: u64, provinces: &[&str]) {
+    let id = format!("inc-{i}");
+    let day = 1 + (i % 28);
+    batch.push(ev(&id, "incident_reported", json!({
+        "date": format!("2020-{:02}-{day:02}", 1 + (i / 28) % 12), "province": provinces[(i % 6) as usize],
+        "category": "bombing"})));
+    for (k, src) in ["AFP", "Ministry of Defense", "Local partner"]
+        .iter()
+        .enumerate()
+    {
+        batch.push(ev(
+            &id,
+            "casualties_reported",
+            json!({
+            "source": src, "published": format!("2020-{:02}-{day:02}", 1 + (i / 28) % 12),
+            "killed": (i + k as u64 * 3) % 40, "wounded": format!("{}-{}", i % 10, i % 10 + 5)}),
+        ));
+    }
+    batch.push(ev(
+        &id,
+        "casualties_corrected",
+        json!({"source": "AFP", "killed": i % 40 + 2, "reason": "update"}),
+    ));
+    batch.push(ev(
+        &id,
+        "responsibility_denied",
+        json!({"actor": "Taliban", "source": "Taliban spokesman"}),
+    ));
+    if i % 10 == 0 {
+        batch.push(ev(
+            &id,
+            "incident_amended",
+            json!({"district": "Centre", "reason": "fix"}),
+        ));
+    }
+    if i % 50 == 1 {
+        batch.push(ev(
+            &id,
+            "incident_merged",
+            json!({"into": format!("inc-{}", i - 1), "reason": "dup"}),
+        ));
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let target: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
@@ -37,43 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut batch: Vec<NewEvent> = Vec::new();
     let mut appended = 0u64;
     while appended + (batch.len() as u64) < target {
-        let id = format!("inc-{i}");
-        let day = 1 + (i % 28);
-        batch.push(ev(&id, "incident_reported", json!({
-            "date": format!("2020-{:02}-{day:02}", 1 + (i / 28) % 12), "province": provinces[(i % 6) as usize],
-            "category": "bombing"})));
-        for (k, src) in ["AFP", "Ministry of Defense", "Local partner"]
-            .iter()
-            .enumerate()
-        {
-            batch.push(ev(&id, "casualties_reported", json!({
-                "source": src, "published": format!("2020-{:02}-{day:02}", 1 + (i / 28) % 12),
-                "killed": (i + k as u64 * 3) % 40, "wounded": format!("{}-{}", i % 10, i % 10 + 5)})));
-        }
-        batch.push(ev(
-            &id,
-            "casualties_corrected",
-            json!({"source": "AFP", "killed": i % 40 + 2, "reason": "update"}),
-        ));
-        batch.push(ev(
-            &id,
-            "responsibility_denied",
-            json!({"actor": "Taliban", "source": "Taliban spokesman"}),
-        ));
-        if i % 10 == 0 {
-            batch.push(ev(
-                &id,
-                "incident_amended",
-                json!({"district": "Centre", "reason": "fix"}),
-            ));
-        }
-        if i % 50 == 1 {
-            batch.push(ev(
-                &id,
-                "incident_merged",
-                json!({"into": format!("inc-{}", i - 1), "reason": "dup"}),
-            ));
-        }
+        push_incident(&mut batch, i, &provinces);
         i += 1;
         if batch.len() >= 1000 {
             let ctx = AppendContext {

@@ -18,12 +18,12 @@ fn line(incident: &str, kind: &str, payload: serde_json::Value) -> String {
     serde_json::json!({"incident": incident, "kind": kind, "payload": payload}).to_string()
 }
 
-/// Builds the scenario log; returns it with the id of the mistaken correction.
-fn scenario(dir: &tempfile::TempDir) -> EventLog {
+/// The first reports of the scenario: the Kunduz checkpoints of 12 and 20 July and AFP's
+/// first report on Puli Alam.
+fn first_reports(log: &mut EventLog) {
     use serde_json::json;
-    let (mut log, _) = EventLog::init(dir.path().join("events.db")).unwrap();
     append_at(
-        &mut log,
+        log,
         "2020-07-12T18:00:00Z",
         "editor-a",
         &[
@@ -45,7 +45,7 @@ fn scenario(dir: &tempfile::TempDir) -> EventLog {
         ],
     );
     append_at(
-        &mut log,
+        log,
         "2020-07-20T18:00:00Z",
         "editor-a",
         &[
@@ -66,7 +66,7 @@ fn scenario(dir: &tempfile::TempDir) -> EventLog {
         ],
     );
     append_at(
-        &mut log,
+        log,
         "2020-07-30T13:00:00Z",
         "editor-a",
         &[
@@ -87,6 +87,13 @@ fn scenario(dir: &tempfile::TempDir) -> EventLog {
             ),
         ],
     );
+}
+
+/// Builds the scenario log; returns it with the id of the mistaken correction.
+fn scenario(dir: &tempfile::TempDir) -> EventLog {
+    use serde_json::json;
+    let (mut log, _) = EventLog::init(dir.path().join("events.db")).unwrap();
+    first_reports(&mut log);
     append_at(
         &mut log,
         "2020-07-30T16:00:00Z",

@@ -367,15 +367,7 @@ impl Gazetteer {
                 problems.push(Problem::BadBounds);
             }
         }
-        let mut ignored_suffixes: Vec<String> = Vec::with_capacity(raw.ignored_suffixes.len());
-        for word in &raw.ignored_suffixes {
-            let key = normalize(word, &[]);
-            if key.is_empty() || !word.trim().chars().all(char::is_alphabetic) {
-                problems.push(Problem::BadSuffix { word: word.clone() });
-            } else if !ignored_suffixes.contains(&key) {
-                ignored_suffixes.push(key);
-            }
-        }
+        let ignored_suffixes = suffix_keys(&raw.ignored_suffixes, &mut problems);
         if raw.provinces.is_empty() {
             problems.push(Problem::NoProvinces);
         }
@@ -413,43 +405,24 @@ impl Gazetteer {
                 });
             }
 
-            let mut aliases: Vec<Alias> = Vec::with_capacity(raw_province.aliases.len());
-            for raw_alias in raw_province.aliases {
-                let alias = raw_alias.into_alias();
-                if aliases.iter().any(|a| a.name == alias.name) {
-                    problems.push(Problem::DuplicateAlias {
-                        code: code.clone(),
-                        alias: alias.name.clone(),
-                    });
-                } else {
-                    aliases.push(alias);
-                }
-            }
+            let aliases = unique_aliases(raw_province.aliases, &code, &mut problems);
 
             let spellings = std::iter::once(&name)
                 .chain(code_spelling)
                 .chain(aliases.iter().map(|a| &a.name));
+            let province = Spelled {
+                index: i,
+                code: &code,
+            };
             for spelling in spellings {
-                let key = normalize(spelling, &ignored_suffixes);
-                if key.is_empty() {
-                    problems.push(Problem::EmptySpelling {
-                        code: code.clone(),
-                        spelling: spelling.clone(),
-                    });
-                    continue;
-                }
-                match index.get(&key) {
-                    Some((j, _)) if *j == i => {}
-                    Some((j, first)) => problems.push(Problem::AmbiguousSpelling {
-                        spelling: spelling.clone(),
-                        first: first.clone(),
-                        first_code: provinces[*j].code.clone(),
-                        second_code: code.clone(),
-                    }),
-                    None => {
-                        index.insert(key, (i, spelling.clone()));
-                    }
-                }
+                index_spelling(
+                    &mut index,
+                    &provinces,
+                    province,
+                    spelling,
+                    &ignored_suffixes,
+                    &mut problems,
+                );
             }
 
             provinces.push(Province {
@@ -861,6 +834,78 @@ fn fold_diacritic(c: char) -> Option<&'static str> {
         'ź' | 'ż' | 'ž' | 'ẓ' => "z",
         _ => return None,
     })
+}
+
+/// The normalised keys of a gazetteer's ignored suffixes, each once; a suffix that is empty
+/// or not a word is a problem.
+fn suffix_keys(words: &[String], problems: &mut Vec<Problem>) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::with_capacity(words.len());
+    for word in words {
+        let key = normalize(word, &[]);
+        if key.is_empty() || !word.trim().chars().all(char::is_alphabetic) {
+            problems.push(Problem::BadSuffix { word: word.clone() });
+        } else if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// A province's aliases, each once; a repeated alias is a problem.
+fn unique_aliases(raw: Vec<RawAlias>, code: &str, problems: &mut Vec<Problem>) -> Vec<Alias> {
+    let mut aliases: Vec<Alias> = Vec::with_capacity(raw.len());
+    for raw_alias in raw {
+        let alias = raw_alias.into_alias();
+        if aliases.iter().any(|a| a.name == alias.name) {
+            problems.push(Problem::DuplicateAlias {
+                code: code.to_string(),
+                alias: alias.name.clone(),
+            });
+        } else {
+            aliases.push(alias);
+        }
+    }
+    aliases
+}
+
+/// The province a spelling names while the index is built: its position and code.
+#[derive(Debug, Clone, Copy)]
+struct Spelled<'a> {
+    index: usize,
+    code: &'a str,
+}
+
+/// Adds one spelling of `province` to the index (normalised spelling -> (province index,
+/// spelling as written)); an empty spelling, or one that another province already has, is
+/// a problem.
+fn index_spelling(
+    index: &mut HashMap<String, (usize, String)>,
+    provinces: &[Province],
+    province: Spelled<'_>,
+    spelling: &str,
+    ignored_suffixes: &[String],
+    problems: &mut Vec<Problem>,
+) {
+    let key = normalize(spelling, ignored_suffixes);
+    if key.is_empty() {
+        problems.push(Problem::EmptySpelling {
+            code: province.code.to_string(),
+            spelling: spelling.to_string(),
+        });
+        return;
+    }
+    match index.get(&key) {
+        Some((j, _)) if *j == province.index => {}
+        Some((j, first)) => problems.push(Problem::AmbiguousSpelling {
+            spelling: spelling.to_string(),
+            first: first.clone(),
+            first_code: provinces[*j].code.clone(),
+            second_code: province.code.to_string(),
+        }),
+        None => {
+            index.insert(key, (province.index, spelling.to_string()));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -801,33 +801,8 @@ impl Run<'_> {
                 return Ok(());
             }
         }
-        match &current.status {
-            Status::Active => {}
-            Status::Retracted { seq } => {
-                self.summary.not_applied += 1;
-                self.summary.notices.push(format!(
-                    "{}: the file has this event, but the incident's first report was retracted (seq {seq}); left retracted",
-                    m.incident
-                ));
-                return Ok(());
-            }
-            Status::Merged { into } => {
-                let same = amendment(&current.details, &details, &m.reason).is_none()
-                    && current
-                        .report
-                        .as_ref()
-                        .is_some_and(|old| same_report(old, &report));
-                if same {
-                    self.summary.unchanged += 1;
-                } else {
-                    self.summary.not_applied += 1;
-                    self.summary.notices.push(format!(
-                        "{}: merged into `{into}` by an editor; this row's revision is not applied (review it against `{into}`)",
-                        m.incident
-                    ));
-                }
-                return Ok(());
-            }
+        if !self.takes_revisions(&current, &m, &details, &report) {
+            return Ok(());
         }
         let mut changed = false;
         if let Some(amendment) = amendment(&current.details, &details, &m.reason) {
@@ -837,6 +812,63 @@ impl Run<'_> {
                 changed = true;
             }
         }
+        changed |= self.apply_report(app, &current, &m, &base, report)?;
+        if !changed {
+            self.summary.unchanged += 1;
+        }
+        Ok(())
+    }
+
+    /// Whether an incident that exists takes this row's revision: not when its first
+    /// report was retracted or an editor merged it (counted and noted here).
+    fn takes_revisions(
+        &mut self,
+        current: &Current,
+        m: &Mapped,
+        details: &IncidentDetails,
+        report: &CasualtyReport,
+    ) -> bool {
+        match &current.status {
+            Status::Active => true,
+            Status::Retracted { seq } => {
+                self.summary.not_applied += 1;
+                self.summary.notices.push(format!(
+                    "{}: the file has this event, but the incident's first report was retracted (seq {seq}); left retracted",
+                    m.incident
+                ));
+                false
+            }
+            Status::Merged { into } => {
+                let same = amendment(&current.details, details, &m.reason).is_none()
+                    && current
+                        .report
+                        .as_ref()
+                        .is_some_and(|old| same_report(old, report));
+                if same {
+                    self.summary.unchanged += 1;
+                } else {
+                    self.summary.not_applied += 1;
+                    self.summary.notices.push(format!(
+                        "{}: merged into `{into}` by an editor; this row's revision is not applied (review it against `{into}`)",
+                        m.incident
+                    ));
+                }
+                false
+            }
+        }
+    }
+
+    /// Appends the row's figures: a correction of the dataset's report when they differ,
+    /// a report when the incident has none from the dataset. Returns whether it appended.
+    fn apply_report(
+        &mut self,
+        app: &mut Appender<'_>,
+        current: &Current,
+        m: &Mapped,
+        base: &str,
+        report: CasualtyReport,
+    ) -> Result<bool> {
+        let mut changed = false;
         let version = app.stream_version(&m.incident)?;
         match &current.report {
             Some(old) if same_report(old, &report) => {}
@@ -868,10 +900,7 @@ impl Run<'_> {
                 }
             }
         }
-        if !changed {
-            self.summary.unchanged += 1;
-        }
-        Ok(())
+        Ok(changed)
     }
 
     fn retract(&mut self, app: &mut Appender<'_>, incident: &str, reason: String) -> Result<bool> {

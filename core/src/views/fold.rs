@@ -145,6 +145,67 @@ pub(crate) fn published_by(published: Option<Published>, recorded_at: &str) -> D
     }
 }
 
+/// The state of `source` among `sources`, added (from event `e`, its first on the incident)
+/// when it has none yet.
+fn source_state<'a>(
+    sources: &'a mut Vec<SourceState>,
+    e: &Ev,
+    source: &str,
+) -> &'a mut SourceState {
+    let i = match sources.iter().position(|s| s.source == source) {
+        Some(i) => i,
+        None => {
+            sources.push(SourceState {
+                source: source.to_string(),
+                published: None,
+                killed: None,
+                wounded: None,
+                attackers_killed: None,
+                note: None,
+                citation: None,
+                event_seq: e.seq,
+                event_id: e.id.clone(),
+                recorded_at: e.recorded_at.clone(),
+                corrected: false,
+                reports: 0,
+                corrections: 0,
+                first_seq: e.seq,
+            });
+            sources.len() - 1
+        }
+    };
+    &mut sources[i]
+}
+
+impl SourceState {
+    /// Applies a report (which sets all three figures: those it leaves out become unknown)
+    /// or a correction (which sets only the figures it gives) made by event `e`.
+    fn apply(&mut self, r: &crate::domain::event::CasualtyReport, e: &Ev, correction: bool) {
+        if correction {
+            self.killed = r.killed.or(self.killed);
+            self.wounded = r.wounded.or(self.wounded);
+            self.attackers_killed = r.attackers_killed.or(self.attackers_killed);
+            self.published = r.published.or(self.published);
+            self.note = r.note.clone().or(self.note.take());
+            self.citation = r.citation.clone().or(self.citation.take());
+            self.corrected = true;
+            self.corrections += 1;
+        } else {
+            self.killed = r.killed;
+            self.wounded = r.wounded;
+            self.attackers_killed = r.attackers_killed;
+            self.published = r.published;
+            self.note = r.note.clone();
+            self.citation = r.citation.clone();
+            self.corrected = false;
+            self.reports += 1;
+        }
+        self.event_seq = e.seq;
+        self.event_id = e.id.clone();
+        self.recorded_at = e.recorded_at.clone();
+    }
+}
+
 /// The state of incident `root` from `events`: every event of `root`'s stream and of the
 /// streams merged into it, up to the point of the view, in sequence order. `None` when the
 /// incident is not shown (no first report in force; or, with `known_by`, no claim about it
@@ -198,51 +259,7 @@ pub(crate) fn fold_group(
                 if known(r.published) =>
             {
                 let correction = matches!(e.payload, Payload::CasualtiesCorrected(_));
-                let i = match sources.iter().position(|s| s.source == r.source) {
-                    Some(i) => i,
-                    None => {
-                        sources.push(SourceState {
-                            source: r.source.clone(),
-                            published: None,
-                            killed: None,
-                            wounded: None,
-                            attackers_killed: None,
-                            note: None,
-                            citation: None,
-                            event_seq: e.seq,
-                            event_id: e.id.clone(),
-                            recorded_at: e.recorded_at.clone(),
-                            corrected: false,
-                            reports: 0,
-                            corrections: 0,
-                            first_seq: e.seq,
-                        });
-                        sources.len() - 1
-                    }
-                };
-                let s = &mut sources[i];
-                if correction {
-                    s.killed = r.killed.or(s.killed);
-                    s.wounded = r.wounded.or(s.wounded);
-                    s.attackers_killed = r.attackers_killed.or(s.attackers_killed);
-                    s.published = r.published.or(s.published);
-                    s.note = r.note.clone().or(s.note.take());
-                    s.citation = r.citation.clone().or(s.citation.take());
-                    s.corrected = true;
-                    s.corrections += 1;
-                } else {
-                    s.killed = r.killed;
-                    s.wounded = r.wounded;
-                    s.attackers_killed = r.attackers_killed;
-                    s.published = r.published;
-                    s.note = r.note.clone();
-                    s.citation = r.citation.clone();
-                    s.corrected = false;
-                    s.reports += 1;
-                }
-                s.event_seq = e.seq;
-                s.event_id = e.id.clone();
-                s.recorded_at = e.recorded_at.clone();
+                source_state(&mut sources, e, &r.source).apply(r, e, correction);
             }
             Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r)
                 if known(r.published) =>

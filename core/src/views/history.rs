@@ -80,6 +80,46 @@ fn range_text(r: &crate::views::Range) -> Option<String> {
     )
 }
 
+/// The claims and denials in force that appear or disappear between two states.
+fn responsibility_changes(
+    old: Option<&IncidentState>,
+    new: Option<&IncidentState>,
+    out: &mut Vec<Change>,
+) {
+    let resp = |s: Option<&IncidentState>| -> Vec<String> {
+        s.map(|s| {
+            s.responsibility
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {} (per {}, seq {})",
+                        r.actor,
+                        r.stance.as_str(),
+                        r.source,
+                        r.event_seq
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let (ra, rb) = (resp(old), resp(new));
+    for gone in ra.iter().filter(|r| !rb.contains(r)) {
+        out.push(Change {
+            field: "responsibility".into(),
+            old: Some(gone.clone()),
+            new: None,
+        });
+    }
+    for added in rb.iter().filter(|r| !ra.contains(r)) {
+        out.push(Change {
+            field: "responsibility".into(),
+            old: None,
+            new: Some(added.clone()),
+        });
+    }
+}
+
 /// What changed between two states of an incident (either may be absent).
 pub fn changes(
     old: Option<&IncidentState>,
@@ -157,38 +197,7 @@ pub fn changes(
             &mut out,
         );
     }
-    let resp = |s: Option<&IncidentState>| -> Vec<String> {
-        s.map(|s| {
-            s.responsibility
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} {} (per {}, seq {})",
-                        r.actor,
-                        r.stance.as_str(),
-                        r.source,
-                        r.event_seq
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-    };
-    let (ra, rb) = (resp(old), resp(new));
-    for gone in ra.iter().filter(|r| !rb.contains(r)) {
-        out.push(Change {
-            field: "responsibility".into(),
-            old: Some(gone.clone()),
-            new: None,
-        });
-    }
-    for added in rb.iter().filter(|r| !ra.contains(r)) {
-        out.push(Change {
-            field: "responsibility".into(),
-            old: None,
-            new: Some(added.clone()),
-        });
-    }
+    responsibility_changes(old, new, &mut out);
     let merged = |s: Option<&IncidentState>| {
         s.filter(|s| !s.merged_from.is_empty())
             .map(|s| s.merged_from.join(", "))

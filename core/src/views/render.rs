@@ -183,6 +183,51 @@ fn wrap(text: &str, indent: &str, width: usize) -> String {
     out
 }
 
+/// The sources of an incident, a row each, with their notes (`show`).
+fn source_table(i: &Incident, width: usize) -> String {
+    let mut out = String::new();
+    if i.sources.is_empty() {
+        out.push_str("No source has given figures.\n");
+    } else {
+        let rows: Vec<Vec<String>> = i
+            .sources
+            .iter()
+            .map(|s| {
+                vec![
+                    s.source.clone() + if s.corrected { " (corr.)" } else { "" },
+                    published_prose(s.published.as_deref()),
+                    fig(&s.killed),
+                    fig(&s.wounded),
+                    fig(&s.attackers_killed),
+                    s.event_seq.to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &[
+                "Source",
+                "Published (UTC)",
+                "Killed",
+                "Wounded",
+                "Attackers",
+                "Seq",
+            ],
+            &[false, false, true, true, true, true],
+            &[true, false, false, false, false, false],
+            &rows,
+            width,
+        ));
+        for s in i.sources.iter().filter(|s| s.note.is_some()) {
+            out.push_str(&wrap(
+                &format!("{}: {}", s.source, s.note.as_deref().unwrap_or("")),
+                "  ",
+                width,
+            ));
+        }
+    }
+    out
+}
+
 /// `show`: one incident.
 pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
     let mut out = format!("{}\n", truncate(&i.incident, width));
@@ -235,45 +280,7 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
         out.push_str(&wrap(s, "  ", width));
     }
     out.push('\n');
-    if i.sources.is_empty() {
-        out.push_str("No source has given figures.\n");
-    } else {
-        let rows: Vec<Vec<String>> = i
-            .sources
-            .iter()
-            .map(|s| {
-                vec![
-                    s.source.clone() + if s.corrected { " (corr.)" } else { "" },
-                    published_prose(s.published.as_deref()),
-                    fig(&s.killed),
-                    fig(&s.wounded),
-                    fig(&s.attackers_killed),
-                    s.event_seq.to_string(),
-                ]
-            })
-            .collect();
-        out.push_str(&table(
-            &[
-                "Source",
-                "Published (UTC)",
-                "Killed",
-                "Wounded",
-                "Attackers",
-                "Seq",
-            ],
-            &[false, false, true, true, true, true],
-            &[true, false, false, false, false, false],
-            &rows,
-            width,
-        ));
-        for s in i.sources.iter().filter(|s| s.note.is_some()) {
-            out.push_str(&wrap(
-                &format!("{}: {}", s.source, s.note.as_deref().unwrap_or("")),
-                "  ",
-                width,
-            ));
-        }
-    }
+    out.push_str(&source_table(i, width));
     if !i.responsibility.is_empty() {
         out.push_str("\nResponsibility:\n");
         for r in &i.responsibility {
