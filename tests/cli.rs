@@ -5,20 +5,11 @@ mod common;
 
 use common::{puli_alam, repo_root, Scratch};
 
-#[test]
-fn scenario_output_and_log() {
-    let s = Scratch::empty();
-    let mut transcript = String::new();
-    let mut step = |now: &str, args: &[&str]| {
-        let (code, out, err) = s.run_at(now, args);
-        transcript.push_str(&format!(
-            "$ chronicle {}\n{out}{err}[exit {code}]\n\n",
-            args.join(" ")
-        ));
-    };
-    step("2020-07-30T14:00:00Z", &["init"]);
-    step("2020-07-30T14:00:00Z", &["init"]);
-    step(
+/// The scenario of `scenario_output_and_log`: (recorded time, arguments) of each step.
+const SCENARIO: &[(&str, &[&str])] = &[
+    ("2020-07-30T14:00:00Z", &["init"]),
+    ("2020-07-30T14:00:00Z", &["init"]),
+    (
         "2020-07-30T14:00:00Z",
         &[
             "report",
@@ -41,8 +32,8 @@ fn scenario_output_and_log() {
             "--wounded",
             "21",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-30T16:00:00Z",
         &[
             "report",
@@ -55,8 +46,8 @@ fn scenario_output_and_log() {
             "--wounded",
             "30",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-31T09:00:00Z",
         &[
             "correct",
@@ -69,8 +60,8 @@ fn scenario_output_and_log() {
             "--reason",
             "hospital figures",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-31T10:00:00Z",
         &[
             "responsibility",
@@ -82,8 +73,8 @@ fn scenario_output_and_log() {
             "Taliban spokesman",
             "--denied",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-31T11:00:00Z",
         &[
             "report",
@@ -100,8 +91,8 @@ fn scenario_output_and_log() {
             "--killed",
             "9-12",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-31T12:00:00Z",
         &[
             "merge",
@@ -111,8 +102,8 @@ fn scenario_output_and_log() {
             "--reason",
             "same attack reported under another name",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-31T13:00:00Z",
         &[
             "amend",
@@ -123,17 +114,30 @@ fn scenario_output_and_log() {
             "--reason",
             "AFP located it",
         ],
-    );
-    step("2020-08-01T00:00:00Z", &["log"]);
-    step(
+    ),
+    ("2020-08-01T00:00:00Z", &["log"]),
+    (
         "2020-08-01T00:00:00Z",
         &["log", "--incident", "2020-07-30-logar-car-bomb", "--json"],
-    );
-    step(
+    ),
+    (
         "2020-08-01T00:00:00Z",
         &["log", "--kind", "casualties_corrected"],
-    );
-    step("2020-08-01T00:00:00Z", &["verify"]);
+    ),
+    ("2020-08-01T00:00:00Z", &["verify"]),
+];
+
+#[test]
+fn scenario_output_and_log() {
+    let s = Scratch::empty();
+    let mut transcript = String::new();
+    for (now, args) in SCENARIO {
+        let (code, out, err) = s.run_at(now, args);
+        transcript.push_str(&format!(
+            "$ chronicle {}\n{out}{err}[exit {code}]\n\n",
+            args.join(" ")
+        ));
+    }
     insta::assert_snapshot!(transcript);
 }
 
