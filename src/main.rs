@@ -207,9 +207,10 @@ impl Exit {
     /// failure to write the report is otherwise an error like any other.
     pub fn verdict(passed: bool, printed: std::io::Result<()>) -> anyhow::Result<()> {
         match printed {
-            Err(e) if passed || e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-            _ if passed => Ok(()),
-            _ => Err(Exit(1).into()),
+            Ok(()) if passed => Ok(()),
+            Ok(()) => Err(Exit(1).into()),
+            Err(e) if !passed && e.kind() == std::io::ErrorKind::BrokenPipe => Err(Exit(1).into()),
+            Err(e) => Err(e.into()),
         }
     }
 }
