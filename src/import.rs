@@ -1,16 +1,13 @@
 //! `chronicle import`: ACLED and UCDP GED files into the log, with a progress bar.
 
-use std::io::{BufReader, IsTerminal};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use chronicle_core::import::{self, CsvInput, Dataset, ImportOptions, ImportSummary};
 use chronicle_core::AppendContext;
 use chronicle_core::{EventLog, Invalid};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// How long an import runs before it shows a progress bar.
-const PROGRESS_AFTER: Duration = Duration::from_millis(300);
+use crate::progress::{Progress, Unit};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum DatasetArg {
@@ -55,50 +52,6 @@ fn open(path: &Path) -> anyhow::Result<CsvInput<BufReader<std::fs::File>>> {
     })
 }
 
-/// A progress bar over the bytes of the file, drawn only once the import has taken longer
-/// than a moment, and never when standard error is not a terminal or with --quiet.
-struct Progress {
-    enabled: bool,
-    total: u64,
-    started: Instant,
-    bar: Option<ProgressBar>,
-}
-
-impl Progress {
-    fn new(total: u64, quiet: bool) -> Self {
-        Progress {
-            enabled: !quiet && std::io::stderr().is_terminal(),
-            total,
-            started: Instant::now(),
-            bar: None,
-        }
-    }
-
-    fn update(&mut self, bytes: u64) {
-        if !self.enabled {
-            return;
-        }
-        if self.bar.is_none() && self.started.elapsed() >= PROGRESS_AFTER {
-            let style = ProgressStyle::with_template(
-                "{spinner} importing {bar:40} {bytes}/{total_bytes} ({eta} left)",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-            let bar = ProgressBar::with_draw_target(Some(self.total), ProgressDrawTarget::stderr())
-                .with_style(style);
-            self.bar = Some(bar);
-        }
-        if let Some(bar) = &self.bar {
-            bar.set_position(bytes);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
 pub fn import(db: &Path, ctx: AppendContext, args: ImportArgs, quiet: bool) -> anyhow::Result<()> {
     let dataset = match args.from {
         DatasetArg::Acled => Dataset::Acled,
@@ -125,17 +78,17 @@ pub fn import(db: &Path, ctx: AppendContext, args: ImportArgs, quiet: bool) -> a
         full_release: args.full_release,
         skip_invalid: args.skip_invalid,
     };
-    let mut progress = Progress::new(total, quiet);
+    let progress = Progress::counting(Unit::Bytes, quiet, Some(total), "importing");
     let result = import::import(&mut log, &ctx, &options, rows, deleted, &mut |bytes| {
         progress.update(bytes)
     });
     progress.finish();
     let summary = result?;
-    print_summary(&summary);
+    print_summary(&summary)?;
     Ok(())
 }
 
-fn print_summary(s: &ImportSummary) {
+fn print_summary(s: &ImportSummary) -> std::io::Result<()> {
     let mut lines: Vec<(&str, u64)> = vec![("rows read", s.rows_read)];
     if s.deleted_read > 0 {
         lines.push(("deleted-list entries read", s.deleted_read));
@@ -158,13 +111,15 @@ fn print_summary(s: &ImportSummary) {
         lines.push(("not applied (retracted or merged)", s.not_applied));
     }
     let width = lines.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let mut out = std::io::stdout().lock();
     for (label, n) in lines {
-        println!("{label:<width$}  {n}");
+        writeln!(out, "{label:<width$}  {n}")?;
     }
     for skipped in &s.skipped {
-        println!("skipped {skipped}");
+        writeln!(out, "skipped {skipped}")?;
     }
     for notice in &s.notices {
-        println!("note: {notice}");
+        writeln!(out, "note: {notice}")?;
     }
+    Ok(())
 }

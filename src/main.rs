@@ -1,9 +1,12 @@
 //! `chronicle`: the command line over `chronicle-core`. It parses arguments, calls the library
 //! and prints; all domain logic and all SQL live in the library.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use chronicle_core::AppendContext;
+use chronicle_core::Invalid;
 use clap::{CommandFactory, Parser, Subcommand};
 
 mod import;
@@ -48,46 +51,9 @@ enum Command {
     /// Create an event log (an existing log is left as it is; anything else is never overwritten).
     #[command(after_help = "Example:\n  chronicle --db july-2020.db init")]
     Init,
-    /// Append events from JSON Lines (a file, or - for standard input), all or none.
-    #[command(
-        after_help = "Each line: {\"incident\": ID, \"kind\": KIND, \"payload\": {...}} with optional \"id\" and \"expected_version\"; see ARCHITECTURE.md for the payload of each kind.\n\nExamples:\n  chronicle append tests/fixtures/july-2020.jsonl\n  chronicle log --json | chronicle --db copy.db append -"
-    )]
-    Append(write::AppendArgs),
-    /// Record a source's casualty figures (and, for a new incident, the incident itself).
-    #[command(
-        after_help = "A figure is 17, at-least:14, 22-35 or 22-35~30 (a range with a best estimate).\n\nExamples:\n  chronicle report --incident 2020-07-30-puli-alam --date 2020-07-30 --province Logar \\\n      --district \"Puli Alam\" --category \"suicide car bombing\" --source AFP --killed 17 --wounded 21\n  chronicle report --incident 2020-07-30-puli-alam --source \"Ministry of Defense\" --killed 8 --wounded 30"
-    )]
-    Report(write::ReportArgs),
-    /// Record a source's correction of its own earlier figures.
-    #[command(
-        after_help = "Example:\n  chronicle correct --incident 2020-07-30-puli-alam --source AFP --killed 19 --reason \"AFP raised its toll\""
-    )]
-    Correct(write::CorrectArgs),
-    /// Change an incident's details (date, place, category...).
-    #[command(
-        after_help = "Example:\n  chronicle amend --incident 2020-07-30-puli-alam --district \"Pul-e Alam\" --reason \"spelling of the district\""
-    )]
-    Amend(write::AmendArgs),
-    /// Record a claim or a denial of responsibility.
-    #[command(
-        after_help = "Example:\n  chronicle responsibility --incident 2020-07-30-puli-alam --actor Taliban --source \"Taliban spokesman\" --denied --published 2020-07-30"
-    )]
-    Responsibility(write::ResponsibilityArgs),
-    /// Retract an event entered in error (it stays in the log, marked retracted).
-    #[command(
-        after_help = "Example:\n  chronicle retract 0190f5c2-... --reason \"entered twice\""
-    )]
-    Retract(write::RetractArgs),
-    /// Merge a duplicate incident into another.
-    #[command(
-        after_help = "Example:\n  chronicle merge 2020-07-30-logar-bombing --into 2020-07-30-puli-alam --reason \"same attack\""
-    )]
-    Merge(write::MergeArgs),
-    /// Import an ACLED or UCDP GED file; a re-import appends only what the dataset revised.
-    #[command(
-        after_help = "Examples:\n  chronicle import --from ucdp --release \"UCDP GED 23.1\" ged231-afghanistan.csv\n  chronicle import --from acled acled-2022.csv --deleted acled-deleted.csv\n  chronicle import --from ucdp --release \"UCDP GED 24.1\" --full-release ged241-afghanistan.csv\n\nSee IMPORT.md for the mapping and the re-import rules."
-    )]
-    Import(import::ImportArgs),
+    /// The commands that append: each records who appends (`--by`) and when.
+    #[command(flatten)]
+    Write(WriteCommand),
     /// Show the raw events.
     #[command(
         after_help = "Examples:\n  chronicle log --incident 2020-07-30-puli-alam\n  chronicle log --json > backup.jsonl"
@@ -145,6 +111,83 @@ enum Command {
     },
 }
 
+/// The commands that append to the log. Each takes `--by` (see [`write::Recorder`]), from
+/// which `run` builds the one [`AppendContext`] they share; they are flattened into
+/// [`Command`], so the command line is unchanged.
+#[derive(Debug, Subcommand)]
+enum WriteCommand {
+    /// Append events from JSON Lines (a file, or - for standard input), all or none.
+    #[command(
+        after_help = "Each line: {\"incident\": ID, \"kind\": KIND, \"payload\": {...}} with optional \"id\" and \"expected_version\"; see ARCHITECTURE.md for the payload of each kind.\n\nExamples:\n  chronicle append tests/fixtures/july-2020.jsonl\n  chronicle log --json | chronicle --db copy.db append -"
+    )]
+    Append(write::AppendArgs),
+    /// Record a source's casualty figures (and, for a new incident, the incident itself).
+    #[command(
+        after_help = "A figure is 17, at-least:14, 22-35 or 22-35~30 (a range with a best estimate).\n\nExamples:\n  chronicle report --incident 2020-07-30-puli-alam --date 2020-07-30 --province Logar \\\n      --district \"Puli Alam\" --category \"suicide car bombing\" --source AFP --killed 17 --wounded 21\n  chronicle report --incident 2020-07-30-puli-alam --source \"Ministry of Defense\" --killed 8 --wounded 30"
+    )]
+    Report(write::ReportArgs),
+    /// Record a source's correction of its own earlier figures.
+    #[command(
+        after_help = "Example:\n  chronicle correct --incident 2020-07-30-puli-alam --source AFP --killed 19 --reason \"AFP raised its toll\""
+    )]
+    Correct(write::CorrectArgs),
+    /// Change an incident's details (date, place, category...).
+    #[command(
+        after_help = "Example:\n  chronicle amend --incident 2020-07-30-puli-alam --district \"Pul-e Alam\" --reason \"spelling of the district\""
+    )]
+    Amend(write::AmendArgs),
+    /// Record a claim or a denial of responsibility.
+    #[command(
+        after_help = "Example:\n  chronicle responsibility --incident 2020-07-30-puli-alam --actor Taliban --source \"Taliban spokesman\" --denied --published 2020-07-30"
+    )]
+    Responsibility(write::ResponsibilityArgs),
+    /// Retract an event entered in error (it stays in the log, marked retracted).
+    #[command(
+        after_help = "Example:\n  chronicle retract 0190f5c2-... --reason \"entered twice\""
+    )]
+    Retract(write::RetractArgs),
+    /// Merge a duplicate incident into another.
+    #[command(
+        after_help = "Example:\n  chronicle merge 2020-07-30-logar-bombing --into 2020-07-30-puli-alam --reason \"same attack\""
+    )]
+    Merge(write::MergeArgs),
+    /// Import an ACLED or UCDP GED file; a re-import appends only what the dataset revised.
+    #[command(
+        after_help = "Examples:\n  chronicle import --from ucdp --release \"UCDP GED 23.1\" ged231-afghanistan.csv\n  chronicle import --from acled acled-2022.csv --deleted acled-deleted.csv\n  chronicle import --from ucdp --release \"UCDP GED 24.1\" --full-release ged241-afghanistan.csv\n\nSee IMPORT.md for the mapping and the re-import rules."
+    )]
+    Import(import::ImportArgs),
+}
+
+impl WriteCommand {
+    /// Who records, as given on the command line.
+    fn recorder(&self) -> &write::Recorder {
+        match self {
+            WriteCommand::Append(args) => &args.recorder,
+            WriteCommand::Report(args) => &args.recorder,
+            WriteCommand::Correct(args) => &args.recorder,
+            WriteCommand::Amend(args) => &args.recorder,
+            WriteCommand::Responsibility(args) => &args.recorder,
+            WriteCommand::Retract(args) => &args.recorder,
+            WriteCommand::Merge(args) => &args.recorder,
+            WriteCommand::Import(args) => &args.recorder,
+        }
+    }
+
+    /// Runs the command, appending with `ctx`.
+    fn run(self, db: &Path, ctx: AppendContext, quiet: bool) -> anyhow::Result<()> {
+        match self {
+            WriteCommand::Append(args) => write::append(db, ctx, args, quiet),
+            WriteCommand::Report(args) => write::report(db, ctx, args),
+            WriteCommand::Correct(args) => write::correct(db, ctx, args),
+            WriteCommand::Amend(args) => write::amend(db, ctx, args),
+            WriteCommand::Responsibility(args) => write::responsibility(db, ctx, args),
+            WriteCommand::Retract(args) => write::retract(db, ctx, args),
+            WriteCommand::Merge(args) => write::merge(db, ctx, args),
+            WriteCommand::Import(args) => import::import(db, ctx, args, quiet),
+        }
+    }
+}
+
 /// An error that has already been reported and carries its exit code.
 #[derive(Debug)]
 pub struct Exit(pub u8);
@@ -157,70 +200,66 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            if let Some(Exit(code)) = err.downcast_ref::<Exit>() {
-                return ExitCode::from(*code);
-            }
-            eprintln!("error: {err:#}");
-            let bad_input = err
-                .downcast_ref::<chronicle_core::Error>()
-                .is_some_and(chronicle_core::Error::is_bad_input)
-                || err.downcast_ref::<chronicle_core::Invalid>().is_some();
-            ExitCode::from(if bad_input { 2 } else { 1 })
+impl Exit {
+    /// The end of a command whose exit code is its verdict (`verify`, `plugins check`), once
+    /// its report has been `printed`: exit 1 when it did not pass, even if the reader of the
+    /// report stopped early (`chronicle verify | head -1` must not hide a tampered log); a
+    /// failure to write the report is otherwise an error like any other.
+    pub fn verdict(passed: bool, printed: std::io::Result<()>) -> anyhow::Result<()> {
+        match printed {
+            Ok(()) if passed => Ok(()),
+            Ok(()) => Err(Exit(1).into()),
+            Err(e) if !passed && e.kind() == std::io::ErrorKind::BrokenPipe => Err(Exit(1).into()),
+            Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The one exit path: every command's error is reported here, once, and mapped to the
+/// documented exit codes (see [`EXIT_HELP`]).
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Err(err) = run(cli) else {
+        return ExitCode::SUCCESS;
+    };
+    // A reader that stops early (`chronicle export | head`) is not an error: whatever was
+    // wanted has been read. Like ripgrep, stop quietly and successfully.
+    if is_broken_pipe(&err) {
+        return ExitCode::SUCCESS;
+    }
+    if let Some(Exit(code)) = err.downcast_ref::<Exit>() {
+        return ExitCode::from(*code);
+    }
+    eprintln!("error: {err:#}");
+    let bad_input = err
+        .downcast_ref::<chronicle_core::Error>()
+        .is_some_and(chronicle_core::Error::is_bad_input)
+        || err.downcast_ref::<Invalid>().is_some();
+    ExitCode::from(if bad_input { 2 } else { 1 })
+}
+
+/// Whether `err` comes from writing to a closed pipe, at any depth of its chain. The core's
+/// I/O error keeps its cause in a field rather than as its `source()`, so it is looked into.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let io = match cause.downcast_ref::<chronicle_core::Error>() {
+            Some(chronicle_core::Error::Io { cause, .. }) => Some(cause),
+            _ => cause.downcast_ref::<std::io::Error>(),
+        };
+        io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let db = cli.db;
     match cli.command {
         Command::Init => write::init(&db),
-        Command::Append(args) => write::append(
-            &db,
-            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
-            args,
-            cli.quiet,
-        ),
-        Command::Report(args) => write::report(
-            &db,
-            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
-            args,
-        ),
-        Command::Correct(args) => write::correct(
-            &db,
-            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
-            args,
-        ),
-        Command::Amend(args) => write::amend(
-            &db,
-            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
-            args,
-        ),
-        Command::Responsibility(args) => write::responsibility(
-            &db,
-            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
-            args,
-        ),
-        Command::Retract(args) => write::retract(
-            &db,
-            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
-            args,
-        ),
-        Command::Merge(args) => write::merge(
-            &db,
-            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
-            args,
-        ),
-        Command::Import(args) => import::import(
-            &db,
-            write::context(args.recorder.by.clone(), cli.allow_unknown_place)?,
-            args,
-            cli.quiet,
-        ),
+        Command::Write(command) => {
+            let ctx = write::context(command.recorder().by.clone(), cli.allow_unknown_place)?;
+            command.run(&db, ctx, cli.quiet)
+        }
+        Command::Log(args) => read::log(&db, args),
+        Command::Verify(args) => read::verify(&db, args, cli.quiet),
         Command::Show(args) => views::show(&db, args),
         Command::Timeline(args) => views::timeline(&db, args),
         Command::Summary(args) => views::summary(&db, args),
@@ -230,20 +269,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History(args) => views::history(&db, args),
         Command::Audit(args) => views::audit(&db, args),
         Command::Diff(args) => views::diff(&db, args),
-        // The progress bar's rebuild prints what `views::rebuild` prints.
-        Command::Rebuild if progress::Progress::new(cli.quiet, None, "").enabled() => {
-            write::rebuild(&db)
-        }
-        Command::Rebuild => views::rebuild(&db),
-        Command::Log(args) => read::log(&db, args),
-        Command::Verify(args) => read::verify(&db, args, cli.quiet),
+        Command::Rebuild => views::rebuild(&db, cli.quiet),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "chronicle",
-                &mut std::io::stdout(),
-            );
+            // Generated into memory: clap_complete panics on a failed write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "chronicle", &mut script);
+            let mut out = std::io::stdout().lock();
+            out.write_all(&script)?;
+            out.flush()?;
             Ok(())
         }
     }

@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use chronicle_core::views::render::truncate;
 use chronicle_plugin_host::{check_library, HostOptions, PluginHost, SearchPath};
 use serde::Serialize;
 
@@ -173,6 +174,7 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
 
 /// An aligned table: FORMAT, VERSION, ABI, PATH, DESCRIPTION. Only the description (last) is
 /// cut, with an ellipsis, to fit `width`, and never below 20 characters: a cut path is useless.
+/// (The views' tables cut their cells with the same `truncate`.)
 fn table(rows: &[Row], width: usize) -> String {
     let header = ["FORMAT", "VERSION", "ABI", "PATH", "DESCRIPTION"];
     let cells: Vec<[String; 5]> = rows
@@ -202,7 +204,7 @@ fn table(rows: &[Row], width: usize) -> String {
         for (cell, w) in row.iter().zip(widths) {
             s.push_str(&format!("{cell:<w$}  "));
         }
-        s.push_str(&cut(&row[4], room));
+        s.push_str(&truncate(&row[4], room));
         s.trim_end().to_owned() + "\n"
     };
     let mut out = line(&header.map(str::to_owned));
@@ -212,22 +214,9 @@ fn table(rows: &[Row], width: usize) -> String {
     out
 }
 
-fn cut(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        s.to_owned()
-    } else {
-        s.chars().take(width.saturating_sub(1)).collect::<String>() + "…"
-    }
-}
-
 fn check(path: &Path, trust: &TrustArgs) -> anyhow::Result<()> {
     let report = check_library(path, &trust.host_options())?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{report}")?;
-    out.flush()?;
-    if report.passed() {
-        Ok(())
-    } else {
-        Err(Exit(1).into())
-    }
+    let printed = writeln!(out, "{report}").and_then(|()| out.flush());
+    Exit::verdict(report.passed(), printed)
 }

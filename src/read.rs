@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use chronicle_core::Checkpoint;
+use chronicle_core::{Checkpoint, VerifyReport};
 use chronicle_core::{EventFilter, EventLog};
 
 use crate::Exit;
@@ -49,7 +49,7 @@ pub fn log(db: &Path, args: LogArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut count = 0u64;
-    let scanned = log.scan(&filter, |event| {
+    log.scan(&filter, |event| {
         count += 1;
         let written = if args.json {
             serde_json::to_string(&event.to_line())
@@ -74,23 +74,11 @@ pub fn log(db: &Path, args: LogArgs) -> anyhow::Result<()> {
             path: "<stdout>".into(),
             cause: source,
         })
-    });
-    match scanned {
-        // A reader that stops early (`chronicle log | head`) is not an error.
-        Err(chronicle_core::Error::Io { cause: source, .. })
-            if source.kind() == std::io::ErrorKind::BrokenPipe =>
-        {
-            return Ok(())
-        }
-        other => other?,
-    }
+    })?;
     if count == 0 && !args.json {
         writeln!(out, "no events")?;
     }
-    match out.flush() {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("writing to standard output"),
-    }
+    out.flush().context("writing to standard output")
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,38 +95,43 @@ pub fn verify(db: &Path, args: VerifyArgs, quiet: bool) -> anyhow::Result<()> {
     let report = log.verify_with_progress(checkpoint.as_ref(), Some(&|n| progress.update(n)));
     progress.finish();
     let report = report?;
+    let printed = print_verification(&mut std::io::stdout().lock(), db, &report);
+    Exit::verdict(report.is_intact(), printed)
+}
+
+/// What `verify` found, in words; the last line is the checkpoint to keep.
+fn print_verification(
+    out: &mut impl Write,
+    db: &Path,
+    report: &VerifyReport,
+) -> std::io::Result<()> {
     let path = db.display();
     match &report.failure {
-        None => println!("{path}: {} events, hash chain intact, sequence contiguous, append-only triggers in place", report.events),
+        None => writeln!(out, "{path}: {} events, hash chain intact, sequence contiguous, append-only triggers in place", report.events)?,
         Some(f) => match f.seq {
             Some(seq) => {
-                println!("{path}: FAILED at seq {seq}: {}", f.problem);
+                writeln!(out, "{path}: FAILED at seq {seq}: {}", f.problem)?;
                 if report.events > 0 {
-                    println!("events 1..{} verified before the failure", report.events);
+                    writeln!(out, "events 1..{} verified before the failure", report.events)?;
                 }
             }
             None => {
-                println!("{path}: FAILED: {}", f.problem);
-                println!("the hash chain of all {} events is intact", report.events);
+                writeln!(out, "{path}: FAILED: {}", f.problem)?;
+                writeln!(out, "the hash chain of all {} events is intact", report.events)?;
             }
         },
     }
     if let Some((cp, ok)) = &report.checkpoint {
         if *ok {
-            println!("checkpoint {cp}: the log still extends it");
+            writeln!(out, "checkpoint {cp}: the log still extends it")?;
         } else {
-            println!("checkpoint {cp}: NOT matched: the event at seq {} is missing or differs (history before it was rewritten, or the checkpoint comes from another log)", cp.seq);
+            writeln!(out, "checkpoint {cp}: NOT matched: the event at seq {} is missing or differs (history before it was rewritten, or the checkpoint comes from another log)", cp.seq)?;
         }
     }
     match &report.head {
-        Some(head) if report.failure.is_none() => println!("head checkpoint {head}"),
-        Some(head) => println!("last good checkpoint {head}"),
-        None if report.failure.is_none() => println!("the log is empty"),
-        None => {}
-    }
-    if report.is_intact() {
-        Ok(())
-    } else {
-        Err(Exit(1).into())
+        Some(head) if report.failure.is_none() => writeln!(out, "head checkpoint {head}"),
+        Some(head) => writeln!(out, "last good checkpoint {head}"),
+        None if report.failure.is_none() => writeln!(out, "the log is empty"),
+        None => Ok(()),
     }
 }

@@ -15,6 +15,7 @@ use chronicle_core::{EventLog, Invalid};
 use chronicle_plugin_host::{PluginHost, PluginInfo};
 
 use crate::plugins::PluginArgs;
+use crate::progress::{self, Progress};
 
 /// Where in the log, which policy, which output.
 #[derive(Debug, clap::Args)]
@@ -569,11 +570,22 @@ pub fn diff(db: &Path, args: DiffArgs) -> anyhow::Result<()> {
     print(&render::diff(&d, args.out.width()))
 }
 
-pub fn rebuild(db: &Path) -> anyhow::Result<()> {
+/// `chronicle rebuild`: drops the view tables and replays the whole log, with a progress bar
+/// over the events (on a terminal, without `--quiet`).
+pub fn rebuild(db: &Path, quiet: bool) -> anyhow::Result<()> {
     let mut log = EventLog::open(db)?;
-    let n = log.rebuild_views()?;
+    // The total is only read when a bar may be drawn.
+    let total = if progress::enabled(quiet) {
+        log.head()?.map(|h| h.seq)
+    } else {
+        None
+    };
+    let progress = Progress::new(quiet, total, "rebuilding the views");
+    let rebuilt = log.rebuild_views_with_progress(&|n| progress.update(n));
+    progress.finish();
     print(&format!(
-        "Rebuilt the views from {n} events (views version {}).\n",
+        "Rebuilt the views from {} events (views version {}).\n",
+        rebuilt?,
         chronicle_core::views::VIEWS_VERSION
     ))
 }

@@ -1,6 +1,6 @@
 //! Commands that append to the log.
 
-use std::io::BufReader;
+use std::io::{BufReader, Write};
 use std::path::Path;
 
 use chronicle_core::event::{
@@ -10,6 +10,8 @@ use chronicle_core::figure::Figure;
 use chronicle_core::time::{IncidentDate, Published};
 use chronicle_core::{AppendContext, Appended, Clock};
 use chronicle_core::{EventLog, Invalid, Location, NewEvent, OpeningDetails, Payload};
+
+use crate::progress::{self, Progress};
 
 /// Test-only: a fixed recorded time (RFC 3339), so that ids, times and hashes are reproducible.
 const FAKE_NOW_VAR: &str = "CHRONICLE_FAKE_NOW";
@@ -39,24 +41,30 @@ pub fn context(by: Option<String>, allow_unknown_place: bool) -> anyhow::Result<
 
 pub fn init(db: &Path) -> anyhow::Result<()> {
     let (log, created) = EventLog::init(db)?;
+    let mut out = std::io::stdout().lock();
     if created {
-        println!("created an empty event log at {}", log.path().display());
+        writeln!(
+            out,
+            "created an empty event log at {}",
+            log.path().display()
+        )?;
     } else {
         let n = log.head()?.map_or(0, |h| h.seq);
-        println!(
+        writeln!(
+            out,
             "{} is already a chronicle log ({n} events); left as it is",
             log.path().display()
-        );
+        )?;
     }
     Ok(())
 }
 
-fn print_appended(results: &[Appended]) {
+fn print_appended(results: &[Appended]) -> std::io::Result<()> {
     let mut tally = Tally::default();
     for r in results {
         tally.add(r.clone());
     }
-    tally.print();
+    tally.print()
 }
 
 /// The outcomes of a batch: the first few shown in full, the rest counted.
@@ -85,7 +93,8 @@ impl Tally {
         }
     }
 
-    fn print(&self) {
+    fn print(&self) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
         for r in &self.shown {
             match r {
                 Appended::New {
@@ -94,29 +103,36 @@ impl Tally {
                     incident,
                     version,
                     kind,
-                } => println!("appended seq {seq}: {kind} on {incident} (v{version}), event {id}"),
-                Appended::Duplicate { seq, id } => println!(
+                } => writeln!(
+                    out,
+                    "appended seq {seq}: {kind} on {incident} (v{version}), event {id}"
+                )?,
+                Appended::Duplicate { seq, id } => writeln!(
+                    out,
                     "already in the log: event {id} at seq {seq} (same content; nothing appended)"
-                ),
+                )?,
             }
         }
         let total = self.appended + self.present;
         if total > self.shown.len() as u64 {
-            println!(
+            writeln!(
+                out,
                 "... and {} more (see `chronicle log --since SEQ`)",
                 total - self.shown.len() as u64
-            );
+            )?;
         }
         if total > 1 {
             let last = self
                 .last_seq
                 .map(|s| format!("; the log now ends at seq {s}"))
                 .unwrap_or_default();
-            println!(
+            writeln!(
+                out,
                 "{} appended, {} already present{last}",
                 self.appended, self.present
-            );
+            )?;
         }
+        Ok(())
     }
 }
 
@@ -139,12 +155,12 @@ pub struct AppendArgs {
 
 pub fn append(db: &Path, ctx: AppendContext, args: AppendArgs, quiet: bool) -> anyhow::Result<()> {
     let mut log = EventLog::open(db)?;
-    let total = if args.file != "-" && crate::progress::Progress::new(quiet, None, "").enabled() {
-        crate::progress::count_lines(Path::new(&args.file))
+    let total = if args.file != "-" && progress::enabled(quiet) {
+        progress::count_lines(Path::new(&args.file))
     } else {
         None
     };
-    let progress = crate::progress::Progress::new(quiet, total, "appending");
+    let progress = Progress::new(quiet, total, "appending");
     let mut read = 0u64;
     let mut tick = |item| {
         read += 1;
@@ -175,9 +191,13 @@ pub fn append(db: &Path, ctx: AppendContext, args: AppendArgs, quiet: bool) -> a
     progress.finish();
     result?;
     if tally.appended + tally.present == 0 {
-        println!("no events in {}; nothing appended", args.file);
+        writeln!(
+            std::io::stdout().lock(),
+            "no events in {}; nothing appended",
+            args.file
+        )?;
     }
-    tally.print();
+    tally.print()?;
     Ok(())
 }
 
@@ -361,7 +381,7 @@ pub fn report(db: &Path, ctx: AppendContext, args: ReportArgs) -> anyhow::Result
         &args.details.opening(),
         args.expect_version,
     )?;
-    print_appended(&results);
+    print_appended(&results)?;
     Ok(())
 }
 
@@ -374,7 +394,7 @@ fn append_one(
 ) -> anyhow::Result<()> {
     let mut log = EventLog::open(db)?;
     let results = log.append(ctx, [one(incident, payload, expected)])?;
-    print_appended(&results);
+    print_appended(&results)?;
     Ok(())
 }
 
@@ -536,19 +556,4 @@ pub fn merge(db: &Path, ctx: AppendContext, args: MergeArgs) -> anyhow::Result<(
         reason: args.reason,
     });
     append_one(db, &ctx, &args.duplicate, payload, None)
-}
-
-/// `chronicle rebuild` with a progress bar (on a terminal; see `views::rebuild` otherwise).
-pub fn rebuild(db: &Path) -> anyhow::Result<()> {
-    let mut log = EventLog::open(db)?;
-    let progress =
-        crate::progress::Progress::new(false, log.head()?.map(|h| h.seq), "rebuilding the views");
-    let n = log.rebuild_views_with_progress(&|n| progress.update(n));
-    progress.finish();
-    println!(
-        "Rebuilt the views from {} events (views version {}).",
-        n?,
-        chronicle_core::views::VIEWS_VERSION
-    );
-    Ok(())
 }

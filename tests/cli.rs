@@ -3,22 +3,13 @@
 
 mod common;
 
-use common::{puli_alam, Scratch};
+use common::{puli_alam, repo_root, Scratch};
 
-#[test]
-fn scenario_output_and_log() {
-    let s = Scratch::empty();
-    let mut transcript = String::new();
-    let mut step = |now: &str, args: &[&str]| {
-        let (code, out, err) = s.run_at(now, args);
-        transcript.push_str(&format!(
-            "$ chronicle {}\n{out}{err}[exit {code}]\n\n",
-            args.join(" ")
-        ));
-    };
-    step("2020-07-30T14:00:00Z", &["init"]);
-    step("2020-07-30T14:00:00Z", &["init"]);
-    step(
+/// The scenario of `scenario_output_and_log`: (recorded time, arguments) of each step.
+const SCENARIO: &[(&str, &[&str])] = &[
+    ("2020-07-30T14:00:00Z", &["init"]),
+    ("2020-07-30T14:00:00Z", &["init"]),
+    (
         "2020-07-30T14:00:00Z",
         &[
             "report",
@@ -41,8 +32,8 @@ fn scenario_output_and_log() {
             "--wounded",
             "21",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-30T16:00:00Z",
         &[
             "report",
@@ -55,8 +46,8 @@ fn scenario_output_and_log() {
             "--wounded",
             "30",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-31T09:00:00Z",
         &[
             "correct",
@@ -69,8 +60,8 @@ fn scenario_output_and_log() {
             "--reason",
             "hospital figures",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-31T10:00:00Z",
         &[
             "responsibility",
@@ -82,8 +73,8 @@ fn scenario_output_and_log() {
             "Taliban spokesman",
             "--denied",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-31T11:00:00Z",
         &[
             "report",
@@ -100,8 +91,8 @@ fn scenario_output_and_log() {
             "--killed",
             "9-12",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-31T12:00:00Z",
         &[
             "merge",
@@ -111,8 +102,8 @@ fn scenario_output_and_log() {
             "--reason",
             "same attack reported under another name",
         ],
-    );
-    step(
+    ),
+    (
         "2020-07-31T13:00:00Z",
         &[
             "amend",
@@ -123,17 +114,30 @@ fn scenario_output_and_log() {
             "--reason",
             "AFP located it",
         ],
-    );
-    step("2020-08-01T00:00:00Z", &["log"]);
-    step(
+    ),
+    ("2020-08-01T00:00:00Z", &["log"]),
+    (
         "2020-08-01T00:00:00Z",
         &["log", "--incident", "2020-07-30-logar-car-bomb", "--json"],
-    );
-    step(
+    ),
+    (
         "2020-08-01T00:00:00Z",
         &["log", "--kind", "casualties_corrected"],
-    );
-    step("2020-08-01T00:00:00Z", &["verify"]);
+    ),
+    ("2020-08-01T00:00:00Z", &["verify"]),
+];
+
+#[test]
+fn scenario_output_and_log() {
+    let s = Scratch::empty();
+    let mut transcript = String::new();
+    for (now, args) in SCENARIO {
+        let (code, out, err) = s.run_at(now, args);
+        transcript.push_str(&format!(
+            "$ chronicle {}\n{out}{err}[exit {code}]\n\n",
+            args.join(" ")
+        ));
+    }
     insta::assert_snapshot!(transcript);
 }
 
@@ -513,4 +517,120 @@ fn a_large_batch_is_summarised_not_listed() {
         out.ends_with("50 appended, 0 already present; the log now ends at seq 50\n"),
         "{out}"
     );
+}
+
+/// A scratch copy of the July 2020 chronology (the committed `events.db` is never written).
+fn demo() -> Scratch {
+    let s = Scratch::empty();
+    std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
+    s
+}
+
+/// The commands whose output is worth piping into `head`.
+const PIPED: &[&[&str]] = &[
+    &["export"],
+    &["timeline"],
+    &["log"],
+    &["log", "--json"],
+    &["summary"],
+    &["verify"],
+    &["completions", "bash"],
+];
+
+/// Runs chronicle with its standard output on a pipe whose reader has already gone (so its
+/// first write fails with a broken pipe, whatever the size of the output); returns the exit
+/// code and standard error.
+#[cfg(unix)]
+fn into_closed_pipe(s: &Scratch, args: &[&str]) -> (i32, String) {
+    use std::process::Stdio;
+    // `true` exits without reading: once it has, the pipe has a writer and no reader.
+    let mut reader = std::process::Command::new("true")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pipe = reader.stdin.take().unwrap();
+    reader.wait().unwrap();
+    let out = s
+        .std_cmd_at("2020-07-31T08:00:00Z", args)
+        .stdout(pipe)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let (code, _, err) = s.run_output(out);
+    (code, err)
+}
+
+/// Runs chronicle as `chronicle ARGS | head -c 5` would: reads five bytes of its output, then
+/// closes the pipe; returns the bytes read, the exit code and standard error.
+fn into_head(s: &Scratch, args: &[&str]) -> (Vec<u8>, i32, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = s
+        .std_cmd_at("2020-07-31T08:00:00Z", args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = vec![0u8; 5];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    let (code, _, err) = s.run_output(child.wait_with_output().unwrap());
+    (head, code, err)
+}
+
+#[test]
+#[cfg(unix)]
+fn a_reader_gone_before_the_output_is_not_an_error() {
+    let s = demo();
+    for args in PIPED {
+        let (code, err) = into_closed_pipe(&s, args);
+        assert_eq!((code, err.as_str()), (0, ""), "chronicle {args:?}");
+    }
+}
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    let s = demo();
+    for args in PIPED {
+        let full = s.std_cmd_at("2020-07-31T08:00:00Z", args).output().unwrap();
+        let (head, code, err) = into_head(&s, args);
+        assert_eq!(head, full.stdout[..5], "chronicle {args:?}");
+        assert_eq!((code, err.as_str()), (0, ""), "chronicle {args:?}");
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn other_write_errors_still_fail() {
+    // A full device is an error (exit 1, with a message), unlike a reader that stopped.
+    let full = std::path::Path::new("/dev/full");
+    if !full.exists() {
+        return;
+    }
+    let s = demo();
+    for args in [&["export"][..], &["log"], &["timeline"]] {
+        let out = s
+            .std_cmd_at("2020-07-31T08:00:00Z", args)
+            .stdout(std::fs::File::create(full).unwrap())
+            .output()
+            .unwrap();
+        let (code, _, err) = s.run_output(out);
+        assert_eq!(code, 1, "chronicle {args:?}: {err}");
+        assert!(
+            err.contains("No space left on device"),
+            "chronicle {args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn verify_fails_a_broken_log_even_when_its_reader_stops() {
+    // The exit code is verify's verdict: `chronicle verify | head -1` must not hide it.
+    let s = demo();
+    rusqlite::Connection::open(s.db())
+        .unwrap()
+        .execute_batch("DROP TRIGGER events_no_update;")
+        .unwrap();
+    assert_eq!(s.run(&["verify"]).0, 1);
+    assert_eq!(into_closed_pipe(&s, &["verify"]), (1, String::new()));
 }

@@ -377,7 +377,14 @@ fn out_is_written_only_after_a_successful_export() {
         "chronicle_plugin_misbehave",
     );
     let plugins = env.plugins.to_str().unwrap();
+    a_failing_plugin_creates_no_out(&env, plugins);
+    an_existing_out_is_kept_or_replaced_whole(&env, plugins);
+    a_new_out_holds_what_standard_output_would(&env, plugins);
+    a_bad_query_writes_no_out(&env);
+}
 
+/// Whatever way the plugin fails, `--out` is not created, and no temporary file is left.
+fn a_failing_plugin_creates_no_out(env: &Env, plugins: &str) {
     for mode in ["error", "panic", "non-utf8"] {
         let (code, out, err) = env.run(&[
             "export",
@@ -412,8 +419,11 @@ fn out_is_written_only_after_a_successful_export() {
         "mode=panic",
     ]);
     insta::assert_snapshot!("plugin_panic", err);
+}
 
-    // An existing file keeps its content when the export fails ...
+/// An existing `--out` keeps its content when the export fails, and is replaced by the whole
+/// export when it succeeds.
+fn an_existing_out_is_kept_or_replaced_whole(env: &Env, plugins: &str) {
     std::fs::write(env.s.path("july.txt"), "the previous export\n").unwrap();
     let (code, _, _) = env.run(&[
         "export",
@@ -448,8 +458,10 @@ fn out_is_written_only_after_a_successful_export() {
         "misbehave: 18 incidents"
     );
     insta::assert_snapshot!("out_message", err);
+}
 
-    // A new file, in a subdirectory, holds exactly what standard output would.
+/// A new file, in a subdirectory, with a normal file's permissions.
+fn a_new_out_holds_what_standard_output_would(env: &Env, plugins: &str) {
     std::fs::create_dir(env.s.path("site")).unwrap();
     env.ok(&[
         "export",
@@ -481,8 +493,10 @@ fn out_is_written_only_after_a_successful_export() {
             "the export should get a normal file's permissions, not a temporary file's"
         );
     }
+}
 
-    // A bad query fails before anything is written.
+/// A bad query fails before anything is written.
+fn a_bad_query_writes_no_out(env: &Env) {
     let (code, _, err) = env.run(&[
         "export",
         "--format",

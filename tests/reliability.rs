@@ -172,89 +172,15 @@ fn sigkill_during_append_lands_whole_or_not_at_all() {
 fn concurrent_writers_and_readers() {
     let s = Scratch::new();
     let db = s.db();
-    for i in 0..4 {
-        let out = chronicle(&db)
-            .args([
-                "report",
-                "--incident",
-                &format!("inc-{i}"),
-                "--date",
-                "2021-01-01",
-                "--province",
-                "Kabul",
-                "--category",
-                "x",
-                "--source",
-                "seed",
-                "--killed",
-                "1",
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-    }
+    seed_incidents(&db);
     let writers = 4;
     let per_writer = 25 * soak();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let reader = {
-        let db = db.clone();
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let mut reads = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let out = chronicle(&db).arg("verify").output().unwrap();
-                assert!(
-                    out.status.success(),
-                    "a reader saw an inconsistent log: {}",
-                    String::from_utf8_lossy(&out.stdout)
-                );
-                reads += 1;
-            }
-            reads
-        })
-    };
+    let reader = verify_until(&db, stop.clone());
     let handles: Vec<_> = (0..writers)
         .map(|w| {
             let db = db.clone();
-            std::thread::spawn(move || {
-                let (mut ok, mut refused) = (0u64, 0u64);
-                for i in 0..per_writer {
-                    let incident = format!("inc-{}", i % 4);
-                    let mut c = chronicle(&db);
-                    c.args([
-                        "report",
-                        "--incident",
-                        &incident,
-                        "--source",
-                        &format!("w{w}-{i}"),
-                        "--killed",
-                        "2",
-                    ]);
-                    if i % 2 == 1 {
-                        // A version read a moment ago: often stale under contention.
-                        let v = chronicle(&db)
-                            .args(["log", "--incident", &incident, "--json"])
-                            .output()
-                            .unwrap();
-                        let version = String::from_utf8_lossy(&v.stdout).lines().count();
-                        c.args(["--expect-version", &version.to_string()]);
-                    }
-                    let out = c.output().unwrap();
-                    match out.status.code() {
-                        Some(0) => ok += 1,
-                        Some(2) => {
-                            let err = String::from_utf8_lossy(&out.stderr);
-                            assert!(err.contains("but the append expected version"), "{err}");
-                            refused += 1;
-                        }
-                        other => panic!(
-                            "writer {w}: exit {other:?}: {}",
-                            String::from_utf8_lossy(&out.stderr)
-                        ),
-                    }
-                }
-                (ok, refused)
-            })
+            std::thread::spawn(move || write_reports(&db, w, per_writer))
         })
         .collect();
     let (mut ok, mut refused) = (0, 0);
@@ -283,6 +209,95 @@ fn concurrent_writers_and_readers() {
     assert_eq!(reports, ok);
     assert_views_equal_rebuild(&db);
     eprintln!("{writers} writers x {per_writer} appends: {ok} appended, {refused} refused as stale, 0 lost; {reads} verifies during the writes, all consistent");
+}
+
+/// Four incidents (`inc-0` to `inc-3`) for the writers to report on: eight events.
+fn seed_incidents(db: &Path) {
+    for i in 0..4 {
+        let out = chronicle(db)
+            .args([
+                "report",
+                "--incident",
+                &format!("inc-{i}"),
+                "--date",
+                "2021-01-01",
+                "--province",
+                "Kabul",
+                "--category",
+                "x",
+                "--source",
+                "seed",
+                "--killed",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+}
+
+/// A thread that verifies the log until `stop`, asserting it is consistent each time;
+/// returns how many times it verified.
+fn verify_until(
+    db: &Path,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<u64> {
+    let db = db.to_path_buf();
+    std::thread::spawn(move || {
+        let mut reads = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let out = chronicle(&db).arg("verify").output().unwrap();
+            assert!(
+                out.status.success(),
+                "a reader saw an inconsistent log: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            reads += 1;
+        }
+        reads
+    })
+}
+
+/// Writer `w`'s `per_writer` reports, every other one stating the version it expects; returns
+/// how many were appended and how many refused as stale.
+fn write_reports(db: &Path, w: usize, per_writer: usize) -> (u64, u64) {
+    let (mut ok, mut refused) = (0u64, 0u64);
+    for i in 0..per_writer {
+        let incident = format!("inc-{}", i % 4);
+        let mut c = chronicle(db);
+        c.args([
+            "report",
+            "--incident",
+            &incident,
+            "--source",
+            &format!("w{w}-{i}"),
+            "--killed",
+            "2",
+        ]);
+        if i % 2 == 1 {
+            // A version read a moment ago: often stale under contention.
+            let v = chronicle(db)
+                .args(["log", "--incident", &incident, "--json"])
+                .output()
+                .unwrap();
+            let version = String::from_utf8_lossy(&v.stdout).lines().count();
+            c.args(["--expect-version", &version.to_string()]);
+        }
+        let out = c.output().unwrap();
+        match out.status.code() {
+            Some(0) => ok += 1,
+            Some(2) => {
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(err.contains("but the append expected version"), "{err}");
+                refused += 1;
+            }
+            other => panic!(
+                "writer {w}: exit {other:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+    (ok, refused)
 }
 
 /// Runs `f` with a scratch directory on a tmpfs of `size` (root only: elsewhere the trial is

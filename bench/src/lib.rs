@@ -149,6 +149,22 @@ struct Generator {
     planned_incidents: u64,
 }
 
+/// What the events of one planned incident share.
+struct Drawn {
+    /// The incident's index.
+    i: u64,
+    /// Its day, counted from the first incident's.
+    day: u64,
+    date: String,
+    target: &'static str,
+    actor: &'static str,
+    /// Its id.
+    incident: String,
+    /// The figures the sources' reports vary around.
+    killed: u64,
+    wounded: u64,
+}
+
 /// How far (in incidents) the events of one incident spread into those of later ones.
 const WINDOW: u64 = 40;
 
@@ -223,7 +239,22 @@ impl Generator {
 
     /// Plans incident `i`: its first report, several sources' figures, and sometimes
     /// corrections, claims, an amendment, a retraction or a merge into an earlier incident.
+    /// Each part draws from the generator in turn, so their order fixes the output.
     fn plan(&mut self, i: u64) {
+        let (drawn, first, details) = self.draw(i);
+        let mut slot = i;
+        self.push(slot, &first, &drawn.incident, "incident_reported", details);
+        let reports = self.plan_reports(&drawn, &mut slot);
+        let corrected = self.plan_correction(&drawn, &reports, &mut slot);
+        self.plan_responsibility(&drawn, &mut slot);
+        self.plan_amendment(&drawn, &mut slot);
+        self.plan_retraction(&drawn, &reports, corrected, &mut slot);
+        self.plan_merge(i, drawn.incident, &mut slot);
+    }
+
+    /// Draws incident `i`: what its events share, the id of its first report and that
+    /// report's details.
+    fn draw(&mut self, i: u64) -> (Drawn, String, Value) {
         let rng = &mut self.rng;
         let day = i * self.span_days / self.planned_incidents.max(1);
         let date = date_of(day);
@@ -235,7 +266,6 @@ impl Generator {
         let incident = format!("{date}-{}-{i}", province.to_lowercase().replace(' ', "-"));
         let killed = rng.below(40);
         let wounded = rng.below(60);
-        let mut slot = i;
         let first = self.id();
         let rng = &mut self.rng;
         let summary = format!(
@@ -261,19 +291,33 @@ impl Generator {
                 );
             }
         }
-        self.push(slot, &first, &incident, "incident_reported", details);
+        let drawn = Drawn {
+            i,
+            day,
+            date,
+            target,
+            actor,
+            incident,
+            killed,
+            wounded,
+        };
+        (drawn, first, details)
+    }
 
+    /// Two to five sources' figures; returns each report's (event id, source).
+    fn plan_reports(&mut self, d: &Drawn, slot: &mut u64) -> Vec<(String, String)> {
+        let (i, date, target) = (d.i, &d.date, d.target);
         let n_sources = 2 + self.rng.below(4) as usize;
         let start = self.rng.below(SOURCES.len() as u64) as usize;
         let mut reports: Vec<(String, String)> = Vec::new();
         for s in 0..n_sources {
             let source = SOURCES[(start + s) % SOURCES.len()];
-            slot += self.rng.below(WINDOW / 8);
+            *slot += self.rng.below(WINDOW / 8);
             let id = self.id();
             let rng = &mut self.rng;
-            let k = killed + rng.below(6);
-            let published = date_of(day + rng.below(3));
-            let w = wounded + rng.below(8);
+            let k = d.killed + rng.below(6);
+            let published = date_of(d.day + rng.below(3));
+            let w = d.wounded + rng.below(8);
             let payload = json!({
                 "source": source,
                 "published": published,
@@ -282,75 +326,109 @@ impl Generator {
                 "note": format!("{source} quoted a provincial spokesman; casualties among {target}, figures may change as families report missing relatives."),
                 "citation": format!("https://example.invalid/{}/{date}/{i}", source.to_lowercase().replace(' ', "-")),
             });
-            self.push(slot, &id, &incident, "casualties_reported", payload);
+            self.push(*slot, &id, &d.incident, "casualties_reported", payload);
             reports.push((id, source.to_string()));
         }
-        let mut corrected: Vec<usize> = Vec::new();
-        if self.rng.chance(25) {
-            let which = self.rng.below(reports.len() as u64) as usize;
-            slot += 1 + self.rng.below(WINDOW / 8);
+        reports
+    }
+
+    /// Sometimes a source's correction of its report; returns which report it corrected.
+    fn plan_correction(
+        &mut self,
+        d: &Drawn,
+        reports: &[(String, String)],
+        slot: &mut u64,
+    ) -> Option<usize> {
+        if !self.rng.chance(25) {
+            return None;
+        }
+        let which = self.rng.below(reports.len() as u64) as usize;
+        *slot += 1 + self.rng.below(WINDOW / 8);
+        let id = self.id();
+        let rng = &mut self.rng;
+        let k = d.killed + 3 + rng.below(10);
+        let published = date_of(d.day + 2 + rng.below(5));
+        let payload = json!({
+            "source": reports[which].1,
+            "published": published,
+            "killed": figure(rng, k),
+            "reason": "the source raised its toll after hospital officials gave new figures",
+            "note": "Revised figures after the provincial health directorate counted the dead.",
+        });
+        self.push(*slot, &id, &d.incident, "casualties_corrected", payload);
+        Some(which)
+    }
+
+    /// Sometimes a claim or a denial by the alleged perpetrator.
+    fn plan_responsibility(&mut self, d: &Drawn, slot: &mut u64) {
+        if !self.rng.chance(30) {
+            return;
+        }
+        let actor = d.actor;
+        *slot += self.rng.below(WINDOW / 8);
+        let id = self.id();
+        let rng = &mut self.rng;
+        let claimed = rng.chance(60);
+        let payload = json!({
+            "actor": actor,
+            "source": format!("{actor} spokesman"),
+            "published": date_of(d.day + rng.below(2)),
+            "note": if claimed { "The group claimed the attack in a statement on social media." } else { "The group denied any involvement and blamed its rivals." },
+        });
+        let kind = if claimed {
+            "responsibility_claimed"
+        } else {
+            "responsibility_denied"
+        };
+        self.push(*slot, &id, &d.incident, kind, payload);
+    }
+
+    /// Sometimes an amendment of the place.
+    fn plan_amendment(&mut self, d: &Drawn, slot: &mut u64) {
+        if !self.rng.chance(8) {
+            return;
+        }
+        *slot += self.rng.below(WINDOW / 8);
+        let id = self.id();
+        let rng = &mut self.rng;
+        let payload = json!({
+            "district": format!("District {}", 1 + rng.below(14)),
+            "locality": format!("Village {}", 1 + rng.below(90)),
+            "reason": "district confirmed by the provincial police spokesman",
+        });
+        self.push(*slot, &id, &d.incident, "incident_amended", payload);
+    }
+
+    /// Sometimes a retraction of a report entered in error (never one that was corrected).
+    fn plan_retraction(
+        &mut self,
+        d: &Drawn,
+        reports: &[(String, String)],
+        corrected: Option<usize>,
+        slot: &mut u64,
+    ) {
+        if !self.rng.chance(4) {
+            return;
+        }
+        if let Some(which) = (0..reports.len()).rev().find(|&w| corrected != Some(w)) {
+            *slot += 1;
             let id = self.id();
-            let rng = &mut self.rng;
-            let k = killed + 3 + rng.below(10);
-            let published = date_of(day + 2 + rng.below(5));
             let payload = json!({
-                "source": reports[which].1,
-                "published": published,
-                "killed": figure(rng, k),
-                "reason": "the source raised its toll after hospital officials gave new figures",
-                "note": "Revised figures after the provincial health directorate counted the dead.",
+                "event": reports[which].0,
+                "reason": "entered in error: the report was about another attack",
             });
-            self.push(slot, &id, &incident, "casualties_corrected", payload);
-            corrected.push(which);
+            self.push(*slot, &id, &d.incident, "event_retracted", payload);
         }
-        if self.rng.chance(30) {
-            slot += self.rng.below(WINDOW / 8);
-            let id = self.id();
-            let rng = &mut self.rng;
-            let claimed = rng.chance(60);
-            let payload = json!({
-                "actor": actor,
-                "source": format!("{actor} spokesman"),
-                "published": date_of(day + rng.below(2)),
-                "note": if claimed { "The group claimed the attack in a statement on social media." } else { "The group denied any involvement and blamed its rivals." },
-            });
-            let kind = if claimed {
-                "responsibility_claimed"
-            } else {
-                "responsibility_denied"
-            };
-            self.push(slot, &id, &incident, kind, payload);
-        }
-        if self.rng.chance(8) {
-            slot += self.rng.below(WINDOW / 8);
-            let id = self.id();
-            let rng = &mut self.rng;
-            let payload = json!({
-                "district": format!("District {}", 1 + rng.below(14)),
-                "locality": format!("Village {}", 1 + rng.below(90)),
-                "reason": "district confirmed by the provincial police spokesman",
-            });
-            self.push(slot, &id, &incident, "incident_amended", payload);
-        }
-        // A retraction of a report entered in error (never one that was corrected since).
-        if self.rng.chance(4) {
-            if let Some(which) = (0..reports.len()).rev().find(|w| !corrected.contains(w)) {
-                slot += 1;
-                let id = self.id();
-                let payload = json!({
-                    "event": reports[which].0,
-                    "reason": "entered in error: the report was about another attack",
-                });
-                self.push(slot, &id, &incident, "event_retracted", payload);
-            }
-        }
-        // A duplicate of a recent incident: merged into it, as its last event.
+    }
+
+    /// Sometimes a duplicate of a recent incident: merged into it, as its last event.
+    fn plan_merge(&mut self, i: u64, incident: String, slot: &mut u64) {
         if self.rng.chance(3) && !self.mergeable.is_empty() {
             let (_, into) = self.rng.pick(&self.mergeable).clone();
-            slot += 1;
+            *slot += 1;
             let id = self.id();
             let payload = json!({"into": into, "reason": "the same attack reported twice under different dates"});
-            self.push(slot, &id, &incident, "incident_merged", payload);
+            self.push(*slot, &id, &incident, "incident_merged", payload);
         } else {
             // Only incidents that are never merged take merges: they stay in force.
             self.mergeable.push((i, incident));

@@ -169,6 +169,17 @@ struct Bench {
     notes: Vec<String>,
 }
 
+/// One synthetic chronology under measurement: its JSON Lines and the log built from them.
+#[derive(Debug)]
+struct Chronology {
+    size: u64,
+    /// Its own directory (removed afterwards unless --keep).
+    dir: PathBuf,
+    jsonl: PathBuf,
+    db: PathBuf,
+    stats: chronicle_bench::Stats,
+}
+
 fn secs(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s < 0.01 {
@@ -231,7 +242,25 @@ impl Bench {
         self.rows.push(row);
     }
 
+    /// Every measurement at one size, in the order of the table: each step below adds its
+    /// rows (and says what it measured on standard error).
     fn size(&mut self, size: u64) -> Result<()> {
+        let c = self.generate(size)?;
+        let import = self.bench_import(&c)?;
+        self.bench_verify(&c)?;
+        let rebuild = self.bench_rebuild(&c, &import)?;
+        self.bench_views(&c, rebuild)?;
+        let states = self.bench_exports(&c)?;
+        let incident = self.bench_audit_and_history(&c, states)?;
+        self.bench_single_appends(&c, &incident)?;
+        if !self.args.keep {
+            let _ = std::fs::remove_dir_all(&c.dir);
+        }
+        Ok(())
+    }
+
+    /// Writes the synthetic chronology of `size` events, in a directory of its own.
+    fn generate(&self, size: u64) -> Result<Chronology> {
         let dir = self.dir.join(format!("n{size}"));
         std::fs::create_dir_all(&dir)?;
         let jsonl = dir.join("events.jsonl");
@@ -245,21 +274,30 @@ impl Bench {
             out.flush()?;
             s
         };
-        let bytes = stats.bytes;
         let db = dir.join("log.db");
         let _ = std::fs::remove_file(&db);
+        Ok(Chronology {
+            size,
+            dir,
+            jsonl,
+            db,
+            stats,
+        })
+    }
 
-        // 1. Bulk import, against a bare insert of the same rows (same table, indexes and
-        // triggers, same pragmas, one transaction).
-        run(self.chronicle(&db).arg("init"), "chronicle init")?;
+    /// Benchmark 1: bulk import, against a bare insert of the same rows (same table, indexes and
+    /// triggers, same pragmas, one transaction); then, when installed, against Python's
+    /// `eventsourcing`. Returns the import's run.
+    fn bench_import(&mut self, c: &Chronology) -> Result<Run> {
+        let (size, db, bytes) = (c.size, &c.db, c.stats.bytes);
+        run(self.chronicle(db).arg("init"), "chronicle init")?;
         let ours = run(
-            self.chronicle(&db).arg("append").arg(&jsonl),
+            self.chronicle(db).arg("append").arg(&c.jsonl),
             "chronicle append",
         )?;
-        let import = ours;
-        let base_db = dir.join("baseline.db");
+        let base_db = c.dir.join("baseline.db");
         let base = run(
-            self.child("insert").arg(&db).arg(&base_db),
+            self.child("insert").arg(db).arg(&base_db),
             "bare insert baseline",
         )?;
         self.push(
@@ -270,15 +308,15 @@ impl Bench {
             Some(("bare INSERT, same rows and indexes", base.time())),
             Some(1.0 / 0.6),
             bytes,
-            &format!("{} incidents", stats.incidents),
+            &format!("{} incidents", c.stats.incidents),
         );
         if !self.args.no_python && !self.args.smoke {
             match run(
                 Command::new("python3")
                     .arg("-c")
                     .arg(PYTHON_EVENTSOURCING)
-                    .arg(&jsonl)
-                    .arg(dir.join("eventsourcing.db")),
+                    .arg(&c.jsonl)
+                    .arg(c.dir.join("eventsourcing.db")),
                 "python eventsourcing",
             ) {
                 Ok(py) => self.push(
@@ -298,25 +336,33 @@ impl Bench {
                 Err(e) => self.say(&format!("python eventsourcing not measured: {e:#}")),
             }
         }
+        Ok(ours)
+    }
 
-        // 4. Verify, against a bare scan with the same JSON parsing and hashing.
-        let ours = run(self.chronicle(&db).arg("verify"), "chronicle verify")?;
-        let base = run(self.child("scan-hash").arg(&db), "scan+hash baseline")?;
+    /// Benchmark 4: verify, against a bare scan with the same JSON parsing and hashing.
+    fn bench_verify(&mut self, c: &Chronology) -> Result<()> {
+        let ours = run(self.chronicle(&c.db).arg("verify"), "chronicle verify")?;
+        let base = run(self.child("scan-hash").arg(&c.db), "scan+hash baseline")?;
         self.push(
-            size,
+            c.size,
             "verify",
-            size,
+            c.size,
             &ours,
             Some(("bare scan + parse + SHA-256 chain", base.time())),
             Some(1.0 / 0.6),
-            bytes,
+            c.stats.bytes,
             "",
         );
+        Ok(())
+    }
 
-        // 3. Rebuild, against a bare scan with the same JSON parsing.
-        let ours = run(self.chronicle(&db).arg("rebuild"), "chronicle rebuild")?;
+    /// Benchmark 3: rebuild, against a bare scan with the same JSON parsing; then rebuild and
+    /// `import` against their floors. Returns the rebuild's time.
+    fn bench_rebuild(&mut self, c: &Chronology, import: &Run) -> Result<Duration> {
+        let (size, db, bytes) = (c.size, &c.db, c.stats.bytes);
+        let ours = run(self.chronicle(db).arg("rebuild"), "chronicle rebuild")?;
         let rebuild = ours.time();
-        let base = run(self.child("scan-parse").arg(&db), "scan+parse baseline")?;
+        let base = run(self.child("scan-parse").arg(db), "scan+parse baseline")?;
         self.push(
             size,
             "rebuild views",
@@ -331,8 +377,8 @@ impl Bench {
         // the views hold (taken from the log just rebuilt) into empty tables.
         let floor = run(
             self.child("scan-parse-write-views")
-                .arg(&db)
-                .arg(dir.join("floor-views.db")),
+                .arg(db)
+                .arg(c.dir.join("floor-views.db")),
             "scan+parse+write views baseline",
         )?;
         self.push(
@@ -347,26 +393,30 @@ impl Bench {
         );
         let floor = run(
             self.child("insert-with-views")
-                .arg(&db)
-                .arg(dir.join("floor-import.db")),
+                .arg(db)
+                .arg(c.dir.join("floor-import.db")),
             "insert with views baseline",
         )?;
         self.push(
             size,
             "import vs its floor",
             size,
-            &import,
+            import,
             Some(("bare INSERT of the events + the view rows", floor.time())),
             None,
             bytes,
             "",
         );
+        Ok(rebuild)
+    }
 
-        // 5. A view at a point in the middle of the log, and the current view, against the
-        // full rebuild.
+    /// Benchmark 5: a view at a point in the middle of the log, and the current view, against the
+    /// full `rebuild`.
+    fn bench_views(&mut self, c: &Chronology, rebuild: Duration) -> Result<()> {
+        let (size, db) = (c.size, &c.db);
         let mid = (size / 2).max(1).to_string();
         let ours = run(
-            self.chronicle(&db).args(["summary", "--at-seq", &mid]),
+            self.chronicle(db).args(["summary", "--at-seq", &mid]),
             "summary --at-seq",
         )?;
         self.push(
@@ -379,7 +429,7 @@ impl Bench {
             0,
             "",
         );
-        let ours = run(self.chronicle(&db).arg("summary"), "summary")?;
+        let ours = run(self.chronicle(db).arg("summary"), "summary")?;
         self.push(
             size,
             "current view (summary)",
@@ -391,7 +441,7 @@ impl Bench {
             "",
         );
         let ours = run(
-            self.chronicle(&db).args(["timeline", "--at-seq", &mid]),
+            self.chronicle(db).args(["timeline", "--at-seq", &mid]),
             "timeline --at-seq",
         )?;
         self.push(
@@ -404,10 +454,15 @@ impl Bench {
             ours.out_bytes,
             "",
         );
+        Ok(())
+    }
 
-        // 6. Export, against reading the same states and writing them as JSON.
-        let base = run(self.child("read-states").arg(&db), "read states baseline")?;
-        let ours = run(self.chronicle(&db).arg("export"), "chronicle export")?;
+    /// Benchmark 6: export, built in and by each plugin, against reading the same states and
+    /// writing them as JSON. Returns that baseline's time.
+    fn bench_exports(&mut self, c: &Chronology) -> Result<Duration> {
+        let (size, db) = (c.size, &c.db);
+        let base = run(self.child("read-states").arg(db), "read states baseline")?;
+        let ours = run(self.chronicle(db).arg("export"), "chronicle export")?;
         self.push(
             size,
             "export --format json",
@@ -424,7 +479,7 @@ impl Bench {
         }
         for (format, dir_) in plugins {
             let ours = match run(
-                self.chronicle(&db)
+                self.chronicle(db)
                     .args(["export", "--format", &format, "--plugin-dir"])
                     .arg(&dir_),
                 "chronicle export plugin",
@@ -455,10 +510,15 @@ impl Bench {
                 "",
             );
         }
+        Ok(base.time())
+    }
 
-        // 7. Audit and history.
+    /// Benchmark 7: audit, against the export's baseline (`states`), and the history of an incident
+    /// from the middle of the chronology, which it returns.
+    fn bench_audit_and_history(&mut self, c: &Chronology, states: Duration) -> Result<String> {
+        let (size, db) = (c.size, &c.db);
         let ours = run(
-            self.chronicle(&db)
+            self.chronicle(db)
                 .args(["audit", "--province", "Kunduz", "--killed", "100"]),
             "chronicle audit",
         )?;
@@ -467,18 +527,18 @@ impl Bench {
             "audit (one province)",
             size,
             &ours,
-            Some(("bare read + parse + write of the states", base.time())),
+            Some(("bare read + parse + write of the states", states)),
             None,
             0,
             "",
         );
-        let incident = middle_incident(&jsonl, size)?;
+        let incident = middle_incident(&c.jsonl, size)?;
         let ours = run(
-            self.chronicle(&db).args(["history", &incident]),
+            self.chronicle(db).args(["history", &incident]),
             "chronicle history",
         )?;
         let base = run(
-            self.child("history").arg(&db).arg(&incident),
+            self.child("history").arg(db).arg(&incident),
             "history baseline",
         )?;
         self.push(
@@ -494,46 +554,31 @@ impl Bench {
             ours.out_bytes,
             "",
         );
+        Ok(incident)
+    }
 
-        // 2. Single appends from the CLI, process start to durable commit, against the
-        // sqlite3 shell inserting one row into a copy of the same file, as a whole process.
+    /// Benchmark 2: single appends from the CLI (reports on `incident`), process start to durable
+    /// commit, against the sqlite3 shell inserting one row into a copy of the same file, as a whole
+    /// process.
+    fn bench_single_appends(&mut self, c: &Chronology, incident: &str) -> Result<()> {
         let n = if self.args.smoke {
             3
         } else {
             self.args.appends
         };
+        let copy = c.dir.join("sqlite3-copy.db");
+        let sqlite3 = self.sqlite3_copy(&c.db, &copy)?;
         // Ours and the baseline alternate, so that both see the same disk (fsync times on a
         // shared machine drift by several times over a minute).
-        let copy = dir.join("sqlite3-copy.db");
-        let conn = Connection::open(&db)?;
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
-        drop(conn);
-        std::fs::copy(&db, &copy)?;
-        let sqlite3 = Command::new("sqlite3")
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if sqlite3 {
-            run(
-                Command::new("sqlite3").arg(&copy).arg(
-                    "CREATE TABLE IF NOT EXISTS bench_events AS SELECT * FROM events WHERE 0;
-                     CREATE UNIQUE INDEX IF NOT EXISTS bench_id ON bench_events (id);
-                     CREATE UNIQUE INDEX IF NOT EXISTS bench_iv ON bench_events (incident, version);",
-                ),
-                "sqlite3 setup",
-            )?;
-        } else {
-            self.say("sqlite3 shell not found: single-append baseline unavailable");
-        }
         let mut ours_t = Vec::new();
         let mut base_t = Vec::new();
         let mut ours_rss = 0;
         for i in 0..n {
             let r = run(
-                self.chronicle(&db).args([
+                self.chronicle(&c.db).args([
                     "report",
                     "--incident",
-                    &incident,
+                    incident,
                     "--source",
                     &format!("Bench source {i}"),
                     "--killed",
@@ -558,7 +603,7 @@ impl Bench {
             out_bytes: 0,
         };
         self.push(
-            size,
+            c.size,
             &format!("single CLI append (report), median of {n}"),
             1,
             &ours,
@@ -571,10 +616,33 @@ impl Bench {
                 ""
             },
         );
-        if !self.args.keep {
-            let _ = std::fs::remove_dir_all(&dir);
-        }
         Ok(())
+    }
+
+    /// Copies the log `db` to `copy` with a table for the sqlite3 shell's single inserts;
+    /// whether the shell is installed (without it, the copy gets no table).
+    fn sqlite3_copy(&self, db: &Path, copy: &Path) -> Result<bool> {
+        let conn = Connection::open(db)?;
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        drop(conn);
+        std::fs::copy(db, copy)?;
+        let sqlite3 = Command::new("sqlite3")
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if sqlite3 {
+            run(
+                Command::new("sqlite3").arg(copy).arg(
+                    "CREATE TABLE IF NOT EXISTS bench_events AS SELECT * FROM events WHERE 0;
+                     CREATE UNIQUE INDEX IF NOT EXISTS bench_id ON bench_events (id);
+                     CREATE UNIQUE INDEX IF NOT EXISTS bench_iv ON bench_events (incident, version);",
+                ),
+                "sqlite3 setup",
+            )?;
+        } else {
+            self.say("sqlite3 shell not found: single-append baseline unavailable");
+        }
+        Ok(sqlite3)
     }
 
     /// `(format, dir)` for each export plugin, when the CLI has `--plugin-dir`.

@@ -40,7 +40,12 @@ impl Scratch {
     }
 
     pub fn cmd_at(&self, now: &str, args: &[&str]) -> Command {
-        let mut c = Command::cargo_bin("chronicle").unwrap();
+        Command::from_std(self.std_cmd_at(now, args))
+    }
+
+    /// [`Scratch::cmd_at`] as a `std::process::Command`, for tests that wire its pipes.
+    pub fn std_cmd_at(&self, now: &str, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_chronicle"));
         c.current_dir(self.dir.path())
             .env("CHRONICLE_DB", self.db())
             .env("CHRONICLE_FAKE_NOW", now)

@@ -100,108 +100,121 @@ pub fn check_library(path: &Path, options: &HostOptions) -> Result<CheckReport, 
     load::check_trust(path, PathKind::Library, options.trust_plugin_dirs)?;
     let plugin = load::load(path)?;
     let info = plugin.info.clone();
-    let mut checks = Vec::new();
-    let mut push = |name: &str, outcome| {
-        checks.push(CheckItem {
-            name: name.to_owned(),
-            outcome,
-        })
+    let item = |name: &str, outcome| CheckItem {
+        name: name.to_owned(),
+        outcome,
     };
-
-    push(
-        "file name",
-        match path.file_name() {
-            Some(n) if is_plugin_file_name(n) => {
-                CheckOutcome::Pass("discovery will find it in a plugin directory".to_owned())
-            }
-            _ => CheckOutcome::Warn(format!(
-                "discovery only loads files named like {}; rename it before installing",
-                plugin_file_name(&format!("chronicle_plugin_{}", info.name.replace('-', "_")))
-            )),
-        },
-    );
-
-    push(
-        "format name",
-        if options.reserved_formats.contains(&info.name) {
-            CheckOutcome::Fail(format!(
-                "`{}` is a built-in format; chronicle will refuse this plugin",
-                info.name
-            ))
-        } else {
-            CheckOutcome::Pass(format!("`{}` is free", info.name))
-        },
-    );
-
+    let mut checks = vec![
+        item("file name", file_name(path, &info)),
+        item("format name", format_name(&info, options)),
+    ];
     let doc = sample_document_json();
     let no_options = options_json(&BTreeMap::new());
-    let first = plugin.export(&doc, &no_options);
-    let sample_output = match &first {
+    let sample_output = match plugin.export(&doc, &no_options) {
         Ok(out) => {
-            push(
+            checks.push(item(
                 "export sample document",
                 CheckOutcome::Pass(format!(
                     "{} bytes{}",
                     out.bytes.len(),
                     if out.text { " of UTF-8 text" } else { "" }
                 )),
-            );
-            push(
+            ));
+            checks.push(item(
                 "deterministic",
-                match plugin.export(&doc, &no_options) {
-                    Ok(again) if again.bytes == out.bytes => {
-                        CheckOutcome::Pass("a second export gave the same bytes".to_owned())
-                    }
-                    Ok(_) => CheckOutcome::Fail(
-                        "a second export of the same document gave different bytes \
-                         (timestamps? hash-map order?)"
-                            .to_owned(),
-                    ),
-                    Err(e) => CheckOutcome::Fail(format!("the second export failed: {e}")),
-                },
-            );
-            Some(out.clone())
+                deterministic(&plugin, &doc, &no_options, &out),
+            ));
+            Some(out)
         }
         Err(e) => {
-            push("export sample document", CheckOutcome::Fail(e.to_string()));
+            checks.push(item(
+                "export sample document",
+                CheckOutcome::Fail(e.to_string()),
+            ));
             None
         }
     };
-
-    push(
-        "invalid input",
-        match plugin.export(
-            b"{\"schema\": \"chronicle.views/1\", \"incidents\": 42",
-            &no_options,
-        ) {
-            Err(HostError::PluginFailed { .. }) => {
-                CheckOutcome::Pass("a broken document gives an error".to_owned())
-            }
-            Ok(_) => CheckOutcome::Fail("a broken document was exported without error".to_owned()),
-            Err(e) => CheckOutcome::Fail(format!("a broken document should give an error: {e}")),
-        },
-    );
-
-    let mut unknown = BTreeMap::new();
-    unknown.insert("chronicle-check-no-such-option".to_owned(), "1".to_owned());
-    push(
-        "unknown option",
-        match plugin.export(&doc, &options_json(&unknown)) {
-            Err(HostError::PluginFailed { .. }) => {
-                CheckOutcome::Pass("an unknown option gives an error".to_owned())
-            }
-            Ok(_) => CheckOutcome::Warn(
-                "an unknown option is silently ignored; reject it so that a typo is not lost \
-                 (Options::check_known in the SDK)"
-                    .to_owned(),
-            ),
-            Err(e) => CheckOutcome::Fail(format!("an unknown option should give an error: {e}")),
-        },
-    );
-
+    checks.push(item("invalid input", invalid_input(&plugin, &no_options)));
+    checks.push(item("unknown option", unknown_option(&plugin, &doc)));
     Ok(CheckReport {
         plugin: info,
         checks,
         sample_output,
     })
+}
+
+/// Whether discovery would load a file of this name.
+fn file_name(path: &Path, info: &PluginInfo) -> CheckOutcome {
+    match path.file_name() {
+        Some(n) if is_plugin_file_name(n) => {
+            CheckOutcome::Pass("discovery will find it in a plugin directory".to_owned())
+        }
+        _ => CheckOutcome::Warn(format!(
+            "discovery only loads files named like {}; rename it before installing",
+            plugin_file_name(&format!("chronicle_plugin_{}", info.name.replace('-', "_")))
+        )),
+    }
+}
+
+/// Whether the format name is free (not a built-in format's).
+fn format_name(info: &PluginInfo, options: &HostOptions) -> CheckOutcome {
+    if options.reserved_formats.contains(&info.name) {
+        CheckOutcome::Fail(format!(
+            "`{}` is a built-in format; chronicle will refuse this plugin",
+            info.name
+        ))
+    } else {
+        CheckOutcome::Pass(format!("`{}` is free", info.name))
+    }
+}
+
+/// Whether a second export of `doc` gives the bytes of the `first`.
+fn deterministic(
+    plugin: &load::LoadedPlugin,
+    doc: &[u8],
+    no_options: &[u8],
+    first: &ExportOutput,
+) -> CheckOutcome {
+    match plugin.export(doc, no_options) {
+        Ok(again) if again.bytes == first.bytes => {
+            CheckOutcome::Pass("a second export gave the same bytes".to_owned())
+        }
+        Ok(_) => CheckOutcome::Fail(
+            "a second export of the same document gave different bytes \
+             (timestamps? hash-map order?)"
+                .to_owned(),
+        ),
+        Err(e) => CheckOutcome::Fail(format!("the second export failed: {e}")),
+    }
+}
+
+/// Whether a broken document gives an error (not a crash, not output).
+fn invalid_input(plugin: &load::LoadedPlugin, no_options: &[u8]) -> CheckOutcome {
+    match plugin.export(
+        b"{\"schema\": \"chronicle.views/1\", \"incidents\": 42",
+        no_options,
+    ) {
+        Err(HostError::PluginFailed { .. }) => {
+            CheckOutcome::Pass("a broken document gives an error".to_owned())
+        }
+        Ok(_) => CheckOutcome::Fail("a broken document was exported without error".to_owned()),
+        Err(e) => CheckOutcome::Fail(format!("a broken document should give an error: {e}")),
+    }
+}
+
+/// Whether an unknown option is rejected (a typo must not be lost).
+fn unknown_option(plugin: &load::LoadedPlugin, doc: &[u8]) -> CheckOutcome {
+    let mut unknown = BTreeMap::new();
+    unknown.insert("chronicle-check-no-such-option".to_owned(), "1".to_owned());
+    match plugin.export(doc, &options_json(&unknown)) {
+        Err(HostError::PluginFailed { .. }) => {
+            CheckOutcome::Pass("an unknown option gives an error".to_owned())
+        }
+        Ok(_) => CheckOutcome::Warn(
+            "an unknown option is silently ignored; reject it so that a typo is not lost \
+             (Options::check_known in the SDK)"
+                .to_owned(),
+        ),
+        Err(e) => CheckOutcome::Fail(format!("an unknown option should give an error: {e}")),
+    }
 }

@@ -68,7 +68,8 @@ fn open(path: &Path) -> Result<&'static Library, HostError> {
         unsafe { UnixLibrary::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map(Library::from)
     };
     #[cfg(not(unix))]
-    // SAFETY: as above.
+    // SAFETY: as on Unix: loading runs the library's initialisers, and plugins are trusted
+    // code (their directories and files were checked for write access by others first).
     let lib = unsafe { Library::new(path) };
     let lib = lib.map_err(|e| {
         // dlerror() repeats the path: keep only the loader's reason.

@@ -154,7 +154,8 @@ pub mod __private {
         if ptr.is_null() || len == 0 {
             &[]
         } else {
-            // SAFETY: guaranteed by the caller.
+            // SAFETY: `ptr` is not null here, and the caller guarantees it is valid for `len`
+            // reads for `'a`; a byte slice has no alignment or validity requirement beyond that.
             unsafe { std::slice::from_raw_parts(ptr, len) }
         }
     }
@@ -221,7 +222,8 @@ pub mod __private {
         install_panic_hook();
         let was_in_export = IN_EXPORT.with(|f| f.replace(true));
         let result = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: guaranteed by the caller.
+            // SAFETY: this function's contract is `bytes`'s: each pointer is null or valid for
+            // reads of its length, for as long as this call (which outlives the slices).
             let (doc, options) = unsafe { (bytes(doc, doc_len), bytes(options, options_len)) };
             crate::export_json::<E>(doc, options)
         }));
@@ -239,7 +241,8 @@ pub mod __private {
                 (STATUS_PANIC, message.into_bytes())
             }
         };
-        // SAFETY: `out` is non-null and valid for writes (caller).
+        // SAFETY: `out` was checked non-null above, and the caller guarantees that a non-null
+        // `out` is valid for a write of a `Buffer`; `write` does not read or drop the old value.
         unsafe { out.write(into_buffer(payload)) };
         status
     }
@@ -312,7 +315,8 @@ macro_rules! export_plugin {
                 options_len: usize,
                 out: *mut __abi::Buffer,
             ) -> i32 {
-                // SAFETY: the host passes buffers valid as the ABI requires.
+                // SAFETY: the ABI requires of the host exactly `run_export`'s contract: each
+                // input pointer null or valid for its length, `out` null or valid for a write.
                 unsafe {
                     $crate::__private::run_export::<$exporter>(
                         doc,
@@ -325,7 +329,8 @@ macro_rules! export_plugin {
             }
 
             unsafe extern "C" fn __free(data: *mut u8, len: usize) {
-                // SAFETY: the host hands back a buffer `__export` returned.
+                // SAFETY: the ABI requires the host to hand back, once, a buffer this
+                // plugin's `__export` returned, which `free_buffer` requires.
                 unsafe { $crate::__private::free_buffer(data, len) }
             }
 

@@ -108,7 +108,12 @@ fn incident(
 
 /// The sample incidents, sorted by date then id.
 fn incidents() -> Vec<Incident> {
-    let nangarhar = Incident {
+    vec![nangarhar(), kunduz(), aybak(), faryab(), puli_alam()]
+}
+
+/// A suicide bombing of the police in Nangarhar, one source.
+fn nangarhar() -> Incident {
+    Incident {
         target: Some("Afghan police".to_owned()),
         perpetrator: Some("Taliban".to_owned()),
         summary: Some(
@@ -127,14 +132,17 @@ fn incidents() -> Vec<Incident> {
             "suicide bombing",
             2,
         )
-    };
+    }
+}
 
-    let kunduz = Incident {
+/// Attacks on checkpoints in Kunduz: an open-ended ("at least") figure.
+fn kunduz() -> Incident {
+    Incident {
         target: Some("Afghan security forces".to_owned()),
         perpetrator: Some("Taliban".to_owned()),
         summary: Some(
             "Taliban insurgents attacked multiple checkpoints, killing at least 14 members \
-             of the Afghan security forces."
+         of the Afghan security forces."
                 .to_owned(),
         ),
         killed: at_least_range(14),
@@ -148,9 +156,12 @@ fn incidents() -> Vec<Incident> {
             "armed attack",
             4,
         )
-    };
+    }
+}
 
-    let aybak = Incident {
+/// The attack on the NDS compound in Aybak: a locality, and attackers killed apart.
+fn aybak() -> Incident {
+    Incident {
         district: Some("Aybak".to_owned()),
         locality: Some("Aybak".to_owned()),
         coordinates: Some(Coordinates {
@@ -162,8 +173,8 @@ fn incidents() -> Vec<Incident> {
         perpetrator: Some("Taliban".to_owned()),
         summary: Some(
             "The Taliban attacked a compound of the intelligence agency with a suicide car \
-             bomb and two gunmen. At least 11 intelligence personnel were killed in addition \
-             to all three attackers; 63 people were wounded."
+         bomb and two gunmen. At least 11 intelligence personnel were killed in addition \
+         to all three attackers; 63 people were wounded."
                 .to_owned(),
         ),
         killed: at_least_range(11),
@@ -189,21 +200,24 @@ fn incidents() -> Vec<Incident> {
             "suicide car bombing",
             7,
         )
-    };
+    }
+}
 
-    let faryab = Incident {
+/// A shooting at a mosque in Faryab: no coordinates, a note on the source.
+fn faryab() -> Incident {
+    Incident {
         target: Some("worshippers at a mosque".to_owned()),
         perpetrator: Some("Taliban".to_owned()),
         summary: Some(
             "Four people were killed after the Taliban opened fire on them while they were \
-             praying inside a mosque."
+         praying inside a mosque."
                 .to_owned(),
         ),
         killed: Range::exact(4),
         sources: vec![SourceFigures {
             note: Some(
                 "The article gives no date; it reports the attack as a separate incident \
-                 on the day of the 14 July Kabul bombing."
+             on the day of the 14 July Kabul bombing."
                     .to_owned(),
             ),
             ..wikipedia(9, Some(exact(4)), None)
@@ -217,9 +231,12 @@ fn incidents() -> Vec<Incident> {
             "shooting",
             9,
         )
-    };
+    }
+}
 
-    let puli_alam = Incident {
+/// The Puli Alam car bombing: two sources that disagree, a denial, a merged duplicate.
+fn puli_alam() -> Incident {
+    Incident {
         district: Some("Puli Alam".to_owned()),
         locality: Some("Puli Alam".to_owned()),
         coordinates: Some(Coordinates {
@@ -231,7 +248,7 @@ fn incidents() -> Vec<Incident> {
         perpetrator: Some("Taliban (alleged)".to_owned()),
         summary: Some(
             "A suicide car bomb exploded in Puli Alam while many shoppers were nearby; it \
-             targeted Afghan security forces."
+         targeted Afghan security forces."
                 .to_owned(),
         ),
         killed: Range {
@@ -290,9 +307,7 @@ fn incidents() -> Vec<Incident> {
             "suicide car bombing",
             15,
         )
-    };
-
-    vec![nangarhar, kunduz, aybak, faryab, puli_alam]
+    }
 }
 
 /// Totals over `incidents`, the way the core library sums them

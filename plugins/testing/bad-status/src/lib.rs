@@ -25,7 +25,8 @@ unsafe extern "C" fn export(
     let len = bytes.len();
     let data = Box::into_raw(bytes).cast::<u8>();
     LIVE.fetch_add(1, Ordering::SeqCst);
-    // SAFETY: the host passes a valid `out`.
+    // SAFETY: the ABI requires the host to pass an `out` valid for a write of a `Buffer`
+    // (a non-conforming host would break the ABI, not this plugin).
     unsafe { out.write(Buffer { data, len }) };
     7
 }
