@@ -36,7 +36,7 @@ pub mod testing;
 
 pub use check::{check_library, CheckItem, CheckOutcome, CheckReport};
 pub use chronicle_plugin_sdk::abi::{ABI_VERSION, MAX_OUTPUT_BYTES, MIN_SUPPORTED_ABI_VERSION};
-pub use error::{HostError, PathKind};
+pub use error::{AncestorProblem, HostError, PathKind};
 pub use search::{
     is_plugin_file_name, plugin_file_name, user_plugin_dir, DirOrigin, SearchDir, SearchPath,
     LIBRARY_STEM_PREFIXES, PLUGIN_PATH_ENV,
