@@ -863,6 +863,18 @@ mod tests {
         assert!(!out.contains("href=\"javascript:"));
     }
 
+    /// The cases tried on main before issue 16, pinned: a `<script>`
+    /// category and an `<img onerror>` summary are text, not markup.
+    #[test]
+    fn script_category_and_img_onerror_summary_are_text() {
+        let mut doc = sample_document();
+        doc.incidents[4].category = "<script>alert(1)</script>".into();
+        doc.incidents[4].summary = Some("<img src=x onerror=alert(2)>".into());
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(!out.contains("<script") && !out.contains("<img"), "{out}");
+        assert!(out.contains("alert(1)") && out.contains("onerror=alert(2)"));
+    }
+
     /// Only http, https and doi citations become links, whatever the log
     /// holds; anything else is escaped text.
     #[test]

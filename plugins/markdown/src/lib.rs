@@ -412,6 +412,20 @@ mod tests {
         assert_eq!(comment.matches("--").count(), 2, "{comment}");
     }
 
+    /// The cases tried on main before issue 16, pinned: a `<script>`
+    /// category and an `<img onerror>` summary are text, not markup.
+    #[test]
+    fn script_category_and_img_onerror_summary_are_text() {
+        let mut doc = sample_document();
+        doc.incidents[4].category = "<script>alert(1)</script>".into();
+        doc.incidents[4].summary = Some("<img src=x onerror=alert(2)>".into());
+        let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
+        assert!(out.contains(r"\<script\>alert(1)\</script\>"), "{out}");
+        assert!(out.contains(r"\<img src=x onerror=alert(2)\>"), "{out}");
+        let unescaped = out.replace(r"\<", "");
+        assert!(!unescaped.contains("<script") && !unescaped.contains("<img"));
+    }
+
     /// Only http, https and doi citations become links, whatever the log
     /// holds; anything else is text.
     #[test]
