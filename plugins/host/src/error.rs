@@ -1,6 +1,6 @@
 //! Everything that can go wrong finding, loading or running a plugin.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Whether a group/others-writable path is a directory or a library file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,59 @@ impl std::fmt::Display for PathKind {
             PathKind::Directory => "plugin directory",
             PathKind::Library => "plugin library",
         })
+    }
+}
+
+/// Why a directory on a plugin's path is not safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AncestorProblem {
+    /// Writable by group or others, and not a root-owned directory with the
+    /// sticky bit (such as `/tmp`).
+    Writable {
+        /// Its permission bits.
+        mode: u32,
+        /// Its owner.
+        uid: u32,
+    },
+    /// Owned by neither root nor the current user.
+    Owner {
+        /// Its owner.
+        uid: u32,
+        /// The current (effective) user.
+        user: u32,
+    },
+}
+
+fn unsafe_ancestor(path: &Path, ancestor: &Path, problem: &AncestorProblem) -> String {
+    let a = ancestor.display();
+    let given = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let which = if ancestor == path {
+        "it".to_owned()
+    } else if given.starts_with(ancestor) {
+        format!("{a}, a directory on its path,")
+    } else {
+        format!("{a}, a directory on its real path (symbolic links resolved),")
+    };
+    match *problem {
+        AncestorProblem::Writable { mode, uid } => {
+            let sticky = if mode & 0o1000 != 0 && uid != 0 {
+                " (its sticky bit does not help: the directory is not root's)"
+            } else {
+                ""
+            };
+            format!(
+                "{which} is writable by group or others (mode {mode:04o}){sticky}, so whoever can \
+                 write to it could rename what it holds and put their own library in its place. \
+                 Fix it with `chmod go-w {a}` (a shared directory such as /tmp must be root's \
+                 and sticky, `chmod +t`), or pass --trust-plugin-dir if you trust everyone who \
+                 can write to it"
+            )
+        }
+        AncestorProblem::Owner { uid, user } => format!(
+            "{which} is owned by uid {uid}, neither root nor you (uid {user}), so its owner could \
+             put their own library in its place. Fix it by keeping plugins in directories owned \
+             by you or root (`chown`), or pass --trust-plugin-dir if you trust that user"
+        ),
     }
 }
 
@@ -64,6 +117,26 @@ pub enum HostError {
         kind: PathKind,
         /// Its permission bits.
         mode: u32,
+    },
+
+    /// A directory on the way to a plugin directory or library, or the
+    /// path itself, lets someone other than root and the current user
+    /// replace what chronicle would load (OpenSSH's StrictModes rule).
+    #[error(
+        "refusing to load from {kind} {path}: {}",
+        unsafe_ancestor(path, ancestor, problem),
+        path = path.display()
+    )]
+    UnsafeAncestor {
+        /// The plugin directory or library.
+        path: PathBuf,
+        /// Directory or library.
+        kind: PathKind,
+        /// The first unsafe directory on its real path (symbolic links
+        /// resolved), or on the path as given.
+        ancestor: PathBuf,
+        /// What is wrong with it.
+        problem: AncestorProblem,
     },
 
     /// The file could not be loaded as a shared library.

@@ -8,7 +8,10 @@
 //! - considers only files named like `libchronicle_plugin_*.so` (see
 //!   [`is_plugin_file_name`]);
 //! - refuses directories and libraries that group or others can write to,
-//!   unless told to trust them;
+//!   and those with a directory above them (on the real path and on the
+//!   path as given) owned by someone other than root or the current user,
+//!   or writable by group or others and not a root-owned sticky directory
+//!   like `/tmp` (OpenSSH's StrictModes), unless told to trust them;
 //! - reads the ABI version first, then the declaration, and validates it;
 //! - refuses the whole set when two plugins claim one format or a plugin
 //!   claims a built-in format;
@@ -36,7 +39,7 @@ pub mod testing;
 
 pub use check::{check_library, CheckItem, CheckOutcome, CheckReport};
 pub use chronicle_plugin_sdk::abi::{ABI_VERSION, MAX_OUTPUT_BYTES, MIN_SUPPORTED_ABI_VERSION};
-pub use error::{HostError, PathKind};
+pub use error::{AncestorProblem, HostError, PathKind};
 pub use search::{
     is_plugin_file_name, plugin_file_name, user_plugin_dir, DirOrigin, SearchDir, SearchPath,
     LIBRARY_STEM_PREFIXES, PLUGIN_PATH_ENV,
@@ -52,7 +55,8 @@ pub const BUILTIN_FORMATS: &[&str] = &["json"];
 /// How the host treats what it finds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostOptions {
-    /// Load from directories and files that group or others can write to
+    /// Load from directories and files that group or others can write to,
+    /// or below such directories or directories of other users
     /// (`--trust-plugin-dir`).
     pub trust_plugin_dirs: bool,
     /// Format names no plugin may claim (the built-in formats).

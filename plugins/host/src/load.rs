@@ -21,25 +21,59 @@ pub(crate) struct LoadedPlugin {
     free_fn: FreeFn,
 }
 
-/// Refuse `path` when group or others may write to it (Unix), unless
-/// `trust` is set.
+/// Refuse `path` unless only root and the current user can change what it
+/// is (Unix), unless `trust` is set: OpenSSH's StrictModes rule.
+///
+/// The path itself must not be writable by group or others. It, and every
+/// directory above it, on its real path (symbolic links resolved) and on the
+/// path as given (whoever can write to the directory holding a symbolic link
+/// can point it elsewhere), must be owned by root or the current user and
+/// not be writable by group or others, except a root-owned directory with
+/// the sticky bit (`/tmp`), where only an entry's owner can rename it.
 pub(crate) fn check_trust(path: &Path, kind: PathKind, trust: bool) -> Result<(), HostError> {
     if trust {
         return Ok(());
     }
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).map_err(|error| HostError::Io {
-            path: path.to_path_buf(),
-            error,
-        })?;
-        let mode = meta.permissions().mode() & 0o7777;
+        use crate::error::AncestorProblem;
+        use std::os::unix::fs::MetadataExt;
+        let io = |p: &Path| {
+            let path = p.to_path_buf();
+            move |error| HostError::Io { path, error }
+        };
+        let meta = std::fs::metadata(path).map_err(io(path))?;
+        let mode = meta.mode() & 0o7777;
         if mode & 0o022 != 0 {
             return Err(HostError::Untrusted {
                 path: path.to_path_buf(),
                 kind,
                 mode,
+            });
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let user = unsafe { libc::geteuid() };
+        let real = std::fs::canonicalize(path).map_err(io(path))?;
+        let given = std::path::absolute(path).map_err(io(path))?;
+        for dir in real.ancestors().chain(given.ancestors().skip(1)) {
+            let meta = std::fs::metadata(dir).map_err(io(dir))?;
+            let (mode, uid) = (meta.mode() & 0o7777, meta.uid());
+            let problem = if uid != 0 && uid != user {
+                AncestorProblem::Owner { uid, user }
+            } else if mode & 0o022 != 0 && !(uid == 0 && mode & 0o1000 != 0) {
+                AncestorProblem::Writable { mode, uid }
+            } else {
+                continue;
+            };
+            return Err(HostError::UnsafeAncestor {
+                path: path.to_path_buf(),
+                kind,
+                ancestor: if dir == real {
+                    path.to_path_buf()
+                } else {
+                    dir.to_path_buf()
+                },
+                problem,
             });
         }
     }

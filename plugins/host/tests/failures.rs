@@ -5,7 +5,7 @@
 mod support;
 
 use chronicle_plugin_host::{
-    check_library, DirOrigin, HostError, HostOptions, PluginHost, SearchPath,
+    check_library, plugin_file_name, DirOrigin, HostError, HostOptions, PluginHost, SearchPath,
 };
 use std::path::PathBuf;
 use support::*;
@@ -233,6 +233,151 @@ fn a_library_writable_by_group_is_refused() {
     snap!("untrusted_library", discover_err(&[dir.path()]));
     let err = check_library(&lib, &HostOptions::default()).unwrap_err();
     assert!(matches!(err, HostError::Untrusted { .. }));
+}
+
+/// `base/a/b/pl` with a plugin in `pl`, every directory mode 0755.
+#[cfg(unix)]
+fn nested_plugin_dir(base: &std::path::Path) -> PathBuf {
+    let pl = base.join("a/b/pl");
+    std::fs::create_dir_all(&pl).unwrap();
+    for d in ["a", "a/b", "a/b/pl"] {
+        set_mode(&base.join(d), 0o755);
+    }
+    install(&pl, "chronicle_testplugin_misbehave", "misbehave");
+    pl
+}
+
+#[cfg(unix)]
+fn trusting() -> HostOptions {
+    HostOptions {
+        trust_plugin_dirs: true,
+        ..HostOptions::default()
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_world_writable_grandparent_is_refused_unless_trusted() {
+    let dir = plugin_dir();
+    let pl = nested_plugin_dir(dir.path());
+    assert!(discover(&[&pl]).is_ok());
+    // Anyone could rename `b` and put their own `b/pl` in its place.
+    set_mode(&dir.path().join("a"), 0o777);
+    snap!("unsafe_grandparent", discover_err(&[&pl]));
+    let err = discover(&[&pl]).unwrap_err();
+    assert!(
+        matches!(&err, HostError::UnsafeAncestor { ancestor, .. } if *ancestor == dir.path().join("a")),
+        "{err:?}"
+    );
+    // The library is refused on its own too (`plugins check`).
+    let lib = pl.join(plugin_file_name("chronicle_plugin_misbehave"));
+    assert!(matches!(
+        check_library(&lib, &HostOptions::default()),
+        Err(HostError::UnsafeAncestor { .. })
+    ));
+    // Group-writable is as bad; the first unsafe directory from the plugin
+    // up is named.
+    set_mode(&dir.path().join("a"), 0o775);
+    set_mode(&dir.path().join("a/b"), 0o770);
+    let err = discover(&[&pl]).unwrap_err();
+    assert!(
+        matches!(&err, HostError::UnsafeAncestor { ancestor, .. } if *ancestor == dir.path().join("a/b")),
+        "{err:?}"
+    );
+    assert!(PluginHost::discover(&search(&[&pl]), &trusting())
+        .unwrap()
+        .get("misbehave")
+        .is_some());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_sticky_root_owned_parent_like_tmp_is_accepted() {
+    use std::os::unix::fs::{chown, MetadataExt};
+    let dir = plugin_dir();
+    let pl = nested_plugin_dir(dir.path());
+    set_mode(&dir.path().join("a"), 0o1777);
+    let owner = std::fs::metadata(dir.path().join("a")).unwrap().uid();
+    if owner == 0 {
+        assert!(discover(&[&pl]).unwrap().get("misbehave").is_some());
+        // The sticky bit only helps a directory of root's: chown it away.
+        chown(dir.path().join("a"), Some(4242), None).unwrap();
+        snap!("unsafe_ancestor_owner", discover_err(&[&pl]));
+    } else {
+        // Not root: a sticky directory of ours is not root's, so refused.
+        let err = discover(&[&pl]).unwrap_err();
+        assert!(matches!(err, HostError::UnsafeAncestor { .. }), "{err:?}");
+    }
+    // The plugin directory itself may not be world-writable, sticky or not:
+    // anyone could add a library to it.
+    set_mode(&dir.path().join("a"), 0o755);
+    if owner == 0 {
+        chown(dir.path().join("a"), Some(0), None).unwrap();
+    }
+    set_mode(&pl, 0o1777);
+    assert!(matches!(
+        discover(&[&pl]).unwrap_err(),
+        HostError::Untrusted { .. }
+    ));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_owned_by_someone_else_is_refused() {
+    use std::os::unix::fs::chown;
+    if unsafe_euid() != 0 {
+        return; // only root can give a directory away
+    }
+    let dir = plugin_dir();
+    let pl = nested_plugin_dir(dir.path());
+    chown(dir.path().join("a/b"), Some(4242), Some(4242)).unwrap();
+    let err = discover(&[&pl]).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            HostError::UnsafeAncestor {
+                problem: chronicle_plugin_host::AncestorProblem::Owner { uid: 4242, .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[cfg(unix)]
+fn unsafe_euid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    // The owner of a file we just made is the effective user.
+    let dir = plugin_dir();
+    std::fs::metadata(dir.path()).unwrap().uid()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_plugin_dir_is_checked_on_its_real_path() {
+    let dir = plugin_dir();
+    // The real directory is under a world-writable one; the link is in a
+    // safe place.
+    let pl = nested_plugin_dir(dir.path());
+    set_mode(&dir.path().join("a"), 0o777);
+    let safe = dir.path().join("safe");
+    std::fs::create_dir(&safe).unwrap();
+    set_mode(&safe, 0o755);
+    let link = safe.join("plugins");
+    std::os::unix::fs::symlink(&pl, &link).unwrap();
+    snap!("unsafe_symlink_target", discover_err(&[&link]));
+    assert!(PluginHost::discover(&search(&[&link]), &trusting()).is_ok());
+
+    // And the other way round: a safe real directory, but the link sits in a
+    // world-writable directory, where anyone could point it elsewhere.
+    set_mode(&dir.path().join("a"), 0o755);
+    assert!(discover(&[&link]).is_ok());
+    set_mode(&safe, 0o777);
+    let err = discover(&[&link]).unwrap_err();
+    assert!(
+        matches!(&err, HostError::UnsafeAncestor { ancestor, .. } if *ancestor == safe),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //!
 //! Options: none.
 
+use chronicle_plugin_sdk::safe::citation_link;
 use chronicle_plugin_sdk::view::{civil_from_days, days_from_civil, human_date, parse_day};
 use chronicle_plugin_sdk::{
     DatePrecision, Exporter, Incident, Options, Range, SourceFigures, ViewDocument,
@@ -53,12 +54,12 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-/// A link to a citation when it is an http(s) URL, else the escaped text.
+/// A link to a citation when it is an http(s) URL or a DOI
+/// ([`citation_link`]), else the escaped text, whatever the log holds.
 fn citation_html(citation: &str, label: &str) -> String {
-    if citation.starts_with("https://") || citation.starts_with("http://") {
-        format!("<a href=\"{}\">{}</a>", esc(citation), esc(label))
-    } else {
-        esc(citation)
+    match citation_link(citation) {
+        Some(url) => format!("<a href=\"{}\">{}</a>", esc(&url), esc(label)),
+        None => esc(citation),
     }
 }
 
@@ -860,6 +861,57 @@ mod tests {
         assert!(out
             .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;"));
         assert!(!out.contains("href=\"javascript:"));
+    }
+
+    /// The cases tried on main before issue 16, pinned: a `<script>`
+    /// category and an `<img onerror>` summary are text, not markup.
+    #[test]
+    fn script_category_and_img_onerror_summary_are_text() {
+        let mut doc = sample_document();
+        doc.incidents[4].category = "<script>alert(1)</script>".into();
+        doc.incidents[4].summary = Some("<img src=x onerror=alert(2)>".into());
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(!out.contains("<script") && !out.contains("<img"), "{out}");
+        assert!(out.contains("alert(1)") && out.contains("onerror=alert(2)"));
+    }
+
+    /// Only http, https and doi citations become links, whatever the log
+    /// holds; anything else is escaped text.
+    #[test]
+    fn citations_are_links_only_for_accepted_schemes() {
+        let hostile = [
+            "JavaScript:alert(1)",
+            " javascript:alert(1)",
+            "java\tscript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+            "file:///etc/passwd",
+            "https://evil.example/\" onmouseover=\"alert(1)",
+        ];
+        for c in hostile {
+            let mut doc = sample_document();
+            doc.incidents[4].sources[0].citation = Some(c.into());
+            let out = text(export_document::<Html>(&doc, &[]).unwrap());
+            let links: Vec<&str> = out
+                .split("href=\"")
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+                .collect();
+            assert!(
+                links.iter().all(|l| l.starts_with("https://")
+                    || l.starts_with("http://")
+                    || l.starts_with('#')),
+                "{c}: {links:?}"
+            );
+            assert!(!out.contains("onmouseover=\""), "{c}");
+        }
+        let mut doc = sample_document();
+        doc.incidents[4].sources[0].citation = Some("doi:10.1000/182".into());
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(
+            out.contains("<a href=\"https://doi.org/10.1000/182\">"),
+            "{out}"
+        );
     }
 
     #[test]

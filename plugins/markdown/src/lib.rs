@@ -8,6 +8,7 @@
 //!
 //! Options: none.
 
+use chronicle_plugin_sdk::safe::citation_link;
 use chronicle_plugin_sdk::view::human_date;
 use chronicle_plugin_sdk::{
     Exporter, Figure, Incident, Options, Range, SourceFigures, ViewDocument,
@@ -113,11 +114,12 @@ impl Notes {
             let _ = write!(text, ", {}", esc(&human_date(p)));
         }
         text.push('.');
-        match &s.citation {
-            Some(c) if c.starts_with("http://") || c.starts_with("https://") => {
-                let _ = write!(text, " <{}>", c.replace(['<', '>', ' '], ""));
+        // A link only for http, https and doi citations, whatever the log holds.
+        match s.citation.as_deref().map(|c| (c, citation_link(c))) {
+            Some((_, Some(url))) => {
+                let _ = write!(text, " <{}>", url.replace(['<', '>', ' '], ""));
             }
-            Some(c) => {
+            Some((c, None)) => {
                 let _ = write!(text, " {}", esc(c));
             }
             None => text.push_str(" No citation recorded."),
@@ -408,5 +410,47 @@ mod tests {
         let comment = out.lines().next().unwrap();
         assert!(comment.starts_with("<!-- ") && comment.ends_with(" -->"));
         assert_eq!(comment.matches("--").count(), 2, "{comment}");
+    }
+
+    /// The cases tried on main before issue 16, pinned: a `<script>`
+    /// category and an `<img onerror>` summary are text, not markup.
+    #[test]
+    fn script_category_and_img_onerror_summary_are_text() {
+        let mut doc = sample_document();
+        doc.incidents[4].category = "<script>alert(1)</script>".into();
+        doc.incidents[4].summary = Some("<img src=x onerror=alert(2)>".into());
+        let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
+        assert!(out.contains(r"\<script\>alert(1)\</script\>"), "{out}");
+        assert!(out.contains(r"\<img src=x onerror=alert(2)\>"), "{out}");
+        let unescaped = out.replace(r"\<", "");
+        assert!(!unescaped.contains("<script") && !unescaped.contains("<img"));
+    }
+
+    /// Only http, https and doi citations become links, whatever the log
+    /// holds; anything else is text.
+    #[test]
+    fn citations_are_links_only_for_accepted_schemes() {
+        let hostile = [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            " javascript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+            "https://evil.example/ x",
+        ];
+        for c in hostile {
+            let mut doc = sample_document();
+            doc.incidents[4].sources[0].citation = Some(c.into());
+            let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
+            assert!(!out.contains(&format!("<{}", c.trim())), "{c}: {out}");
+            assert!(
+                !out.contains("<javascript") && !out.contains("<data:"),
+                "{c}"
+            );
+        }
+        let mut doc = sample_document();
+        doc.incidents[4].sources[0].citation = Some("doi:10.1000/182".into());
+        let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
+        assert!(out.contains("<https://doi.org/10.1000/182>"), "{out}");
     }
 }

@@ -37,6 +37,7 @@
 //! `panic = "unwind"`: with `panic = "abort"` a panic ends the host process.
 
 pub mod abi;
+pub mod safe;
 pub mod testing;
 pub mod view;
 
