@@ -118,7 +118,7 @@ enum Command {
 enum WriteCommand {
     /// Append events from JSON Lines (a file, or - for standard input), all or none.
     #[command(
-        after_help = "Each line: {\"incident\": ID, \"kind\": KIND, \"payload\": {...}} with optional \"id\" and \"expected_version\"; see ARCHITECTURE.md for the payload of each kind.\n\nExamples:\n  chronicle append tests/fixtures/july-2020.jsonl\n  chronicle log --json | chronicle --db copy.db append -"
+        after_help = "Each line: {\"incident\": ID, \"kind\": KIND, \"payload\": {...}} with optional \"id\" and \"expected_version\"; see docs/event-log.md for the payload of each kind.\n\nExamples:\n  chronicle append tests/fixtures/july-2020.jsonl\n  chronicle log --json | chronicle --db copy.db append -"
     )]
     Append(write::AppendArgs),
     /// Record a source's casualty figures (and, for a new incident, the incident itself).

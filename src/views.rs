@@ -35,7 +35,7 @@ pub struct PointArgs {
     /// The state after event N.
     #[arg(long, value_name = "N")]
     at_seq: Option<u64>,
-    /// Only what sources had published by this time (see ARCHITECTURE.md, "Time travel", for undated events).
+    /// Only what sources had published by this time (see docs/views.md, "Time travel", for undated events).
     #[arg(long, value_name = "TIME")]
     known_by: Option<String>,
     /// How the best figure is chosen: median, min, max, latest or source:NAME.
@@ -46,7 +46,7 @@ pub struct PointArgs {
 /// Output format.
 #[derive(Debug, clap::Args)]
 pub struct OutArgs {
-    /// JSON (schema chronicle.views/1, see ARCHITECTURE.md).
+    /// JSON (schema chronicle.views/1, see docs/json-document.md).
     #[arg(long)]
     json: bool,
     /// Width of the tables (default: $COLUMNS, else the terminal's width, else 80).

@@ -30,7 +30,7 @@
  * Libraries are never unloaded: a plugin may keep global state, but should
  * not need to.
  *
- * See "Plugin ABI" in ARCHITECTURE.md in the chronicle repository for the full rules.
+ * See docs/plugin-abi.md in the chronicle repository for the full rules.
  */
 #ifndef CHRONICLE_PLUGIN_H
 #define CHRONICLE_PLUGIN_H

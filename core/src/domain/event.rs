@@ -2,7 +2,7 @@
 //!
 //! Every event belongs to one incident (its *stream*). Payloads are JSON objects; unknown
 //! fields are refused, optional fields are left out rather than written as `null`. The
-//! schemas are documented in `ARCHITECTURE.md`; this module is their single definition.
+//! schemas are documented in `docs/event-log.md`; this module is their single definition.
 
 use std::collections::BTreeMap;
 

@@ -46,7 +46,7 @@ impl AppendContext {
     }
 }
 
-/// An open write transaction on the log; see [`EventLog::transaction`].
+/// An open write transaction on the log; see [`crate::EventLog::transaction`].
 pub struct Appender<'a> {
     tx: Box<dyn Writes + 'a>,
     ctx: &'a AppendContext,

@@ -1,12 +1,12 @@
 //! The views (projections) of the log: incidents as they stand, a timeline, summaries,
 //! sources, an incident's history, audits of aggregate claims and diffs between two points.
 //!
-//! The views are materialized in SQLite tables beside the log ([`store`]), updated in the
-//! transaction of every append and rebuildable from the log; a view at an earlier point
+//! The views are materialized in tables beside the log (written through the store by
+//! `maintain`), updated in the transaction of every append and rebuildable from the log; a view at an earlier point
 //! recomputes only the incidents touched after it. Queries read them at a [`Point`] (the
 //! head, after event N, as recorded at a time) and optionally keep only what sources had
 //! published by a time (`known_by`). The document types are in [`doc`]; human output in
-//! [`render`]. See "Projections" in `ARCHITECTURE.md`.
+//! [`render`]. The rules: `docs/views.md`.
 
 pub mod audit;
 pub mod diff;
@@ -172,7 +172,7 @@ impl Filter {
 pub struct Query {
     /// The point in the log (recorded time or sequence).
     pub point: Point,
-    /// Keep only what sources had published by this time (see "Time travel" in `ARCHITECTURE.md`).
+    /// Keep only what sources had published by this time (see "Time travel" in `docs/views.md`).
     pub known_by: Option<DateTime<Utc>>,
     /// How `best` is chosen.
     pub best: BestPolicy,

@@ -197,7 +197,7 @@ pub fn place_of(country: Option<&str>, province: &str) -> (Option<String>, Optio
 
 /// The document form of an incident's state under a policy. `last_recorded` is left unknown:
 /// the state does not hold the recorded time of its last event (the queries in
-/// [`crate::project`] fill it in).
+/// [`crate::views`] fill it in).
 pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
     let d = &state.details;
     let (province_code, province_centroid) = place_of(d.country.as_deref(), &d.province);

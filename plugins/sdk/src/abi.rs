@@ -1,7 +1,6 @@
 //! The C ABI between chronicle (the host) and an export plugin.
 //!
-//! Mirrors `plugins/include/chronicle_plugin.h`; the "Plugin ABI" section
-//! of `ARCHITECTURE.md` explains the rules. Nothing Rust-specific crosses the boundary: integers, pointers
+//! Mirrors `plugins/include/chronicle_plugin.h`; `docs/plugin-abi.md` states the rules. Nothing Rust-specific crosses the boundary: integers, pointers
 //! to bytes, NUL-terminated UTF-8 strings and C function pointers.
 //!
 //! A plugin exports two symbols:
