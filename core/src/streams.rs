@@ -123,7 +123,8 @@ impl Streams {
             self.cached_events += stream.events.len();
             self.streams.insert(incident.to_string(), stream);
         }
-        Ok(self.streams.entry(incident.to_string()).or_default())
+        // Present: inserted above if it was not.
+        Ok(&self.streams[incident])
     }
 
     /// The merges into `incident`, in sequence order.

@@ -126,22 +126,23 @@ pub(crate) struct FigureColumns {
     pub point: Option<u64>,
 }
 
-/// The row of `view_incidents`.
+/// The row of `view_incidents`. Rows borrow the text of the state they are made from, so
+/// writing them copies nothing that is not computed.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct IncidentRow {
-    pub incident: String,
+pub(crate) struct IncidentRow<'a> {
+    pub incident: &'a str,
     pub date: String,
     pub date_start: String,
     pub date_end: String,
     pub date_precision: &'static str,
-    pub country: Option<String>,
-    pub province: String,
-    pub district: Option<String>,
-    pub locality: Option<String>,
-    pub category: String,
-    pub target: Option<String>,
-    pub perpetrator: Option<String>,
-    pub summary: Option<String>,
+    pub country: Option<&'a str>,
+    pub province: &'a str,
+    pub district: Option<&'a str>,
+    pub locality: Option<&'a str>,
+    pub category: &'a str,
+    pub target: Option<&'a str>,
+    pub perpetrator: Option<&'a str>,
+    pub summary: Option<&'a str>,
     pub killed: Range,
     pub wounded: Range,
     pub attackers_killed: Range,
@@ -154,16 +155,16 @@ pub(crate) struct IncidentRow {
 
 /// A row of `view_source_figures`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SourceRow {
-    pub source: String,
+pub(crate) struct SourceRow<'a> {
+    pub source: &'a str,
     pub published: Option<String>,
     pub killed: FigureColumns,
     pub wounded: FigureColumns,
     pub attackers_killed: FigureColumns,
-    pub note: Option<String>,
-    pub citation: Option<String>,
+    pub note: Option<&'a str>,
+    pub citation: Option<&'a str>,
     pub event_seq: u64,
-    pub event_id: String,
+    pub event_id: &'a str,
     pub corrected: bool,
     pub reports: u64,
     pub corrections: u64,
@@ -173,20 +174,20 @@ pub(crate) struct SourceRow {
 
 /// A row of `view_responsibility`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ResponsibilityRow {
+pub(crate) struct ResponsibilityRow<'a> {
     pub event_seq: u64,
-    pub actor: String,
+    pub actor: &'a str,
     pub stance: &'static str,
-    pub source: String,
+    pub source: &'a str,
     pub published: Option<String>,
 }
 
 /// Every view row of one incident in view.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct IncidentRows {
-    pub incident: IncidentRow,
-    pub sources: Vec<SourceRow>,
-    pub responsibility: Vec<ResponsibilityRow>,
+pub(crate) struct IncidentRows<'a> {
+    pub incident: IncidentRow<'a>,
+    pub sources: Vec<SourceRow<'a>>,
+    pub responsibility: Vec<ResponsibilityRow<'a>>,
 }
 
 /// Reads of the log and the views.
@@ -267,7 +268,7 @@ pub(crate) trait Writes: Reads {
         incident: &str,
         first: u64,
         last: u64,
-        rows: Option<&IncidentRows>,
+        rows: Option<&IncidentRows<'_>>,
     ) -> Result<()>;
 
     /// Moves the views' checkpoint to event `seq` with hash `hash`.

@@ -269,7 +269,7 @@ fn figure_columns(f: Option<&Figure>) -> FigureColumns {
 }
 
 /// The view rows of an incident in view.
-fn rows_of(state: &IncidentState) -> Result<IncidentRows> {
+fn rows_of(state: &IncidentState) -> Result<IncidentRows<'_>> {
     let json = serde_json::to_string(state).map_err(|e| Error::Corrupt {
         seq: state.last_seq,
         problem: format!(
@@ -281,19 +281,19 @@ fn rows_of(state: &IncidentState) -> Result<IncidentRows> {
     let [killed, wounded, attackers_killed] =
         Measure::ALL.map(|m| reconcile::range(&state.sources, m, &BestPolicy::Median));
     let incident = IncidentRow {
-        incident: state.incident.clone(),
+        incident: &state.incident,
         date: d.date.to_string(),
         date_start: d.date.start.format("%Y-%m-%d").to_string(),
         date_end: d.date.end.format("%Y-%m-%d").to_string(),
         date_precision: d.date.precision.as_str(),
-        country: d.country.clone(),
-        province: d.province.clone(),
-        district: d.district.clone(),
-        locality: d.locality.clone(),
-        category: d.category.clone(),
-        target: d.target.clone(),
-        perpetrator: d.perpetrator.clone(),
-        summary: d.summary.clone(),
+        country: d.country.as_deref(),
+        province: &d.province,
+        district: d.district.as_deref(),
+        locality: d.locality.as_deref(),
+        category: &d.category,
+        target: d.target.as_deref(),
+        perpetrator: d.perpetrator.as_deref(),
+        summary: d.summary.as_deref(),
         killed,
         wounded,
         attackers_killed,
@@ -307,15 +307,15 @@ fn rows_of(state: &IncidentState) -> Result<IncidentRows> {
         .sources
         .iter()
         .map(|s| SourceRow {
-            source: s.source.clone(),
+            source: &s.source,
             published: s.published.map(|p| p.to_string()),
             killed: figure_columns(s.figure(Measure::Killed)),
             wounded: figure_columns(s.figure(Measure::Wounded)),
             attackers_killed: figure_columns(s.figure(Measure::AttackersKilled)),
-            note: s.note.clone(),
-            citation: s.citation.clone(),
+            note: s.note.as_deref(),
+            citation: s.citation.as_deref(),
             event_seq: s.event_seq,
-            event_id: s.event_id.clone(),
+            event_id: &s.event_id,
             corrected: s.corrected,
             reports: s.reports,
             corrections: s.corrections,
@@ -328,9 +328,9 @@ fn rows_of(state: &IncidentState) -> Result<IncidentRows> {
         .iter()
         .map(|r| ResponsibilityRow {
             event_seq: r.event_seq,
-            actor: r.actor.clone(),
+            actor: &r.actor,
             stance: r.stance.as_str(),
-            source: r.source.clone(),
+            source: &r.source,
             published: r.published.map(|p| p.to_string()),
         })
         .collect();

@@ -65,16 +65,21 @@ pub const LINK_SCHEMES: [&str; 3] = ["http", "https", "doi"];
 /// or `AFP: 17 killed`. Browsers ignore leading blanks and control
 /// characters and tabs and newlines anywhere in a URL, so this does too.
 pub fn citation_scheme(value: &str) -> Option<String> {
-    let cleaned: String = value
+    let mut chars = value
         .trim_start_matches(|c: char| c.is_ascii_control() || c == ' ')
         .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .collect();
-    let (scheme, rest) = cleaned.split_once(':')?;
-    let mut chars = scheme.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    let followed = rest.chars().next().is_some_and(|c| !c.is_whitespace());
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'));
+    // Only the characters up to the colon are read: a citation is checked on every append.
+    let mut scheme = String::new();
+    loop {
+        match chars.next()? {
+            ':' => break,
+            c if c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.') => scheme.push(c),
+            _ => return None,
+        }
+    }
+    let valid = scheme.starts_with(|c: char| c.is_ascii_alphabetic());
+    let followed = chars.next().is_some_and(|c| !c.is_whitespace());
     (valid && followed).then(|| scheme.to_ascii_lowercase())
 }
 
@@ -131,6 +136,30 @@ pub fn citation_link(citation: &str) -> Option<Cow<'_, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The scheme as RFC 3986 and the browsers read it, written plainly: the whole value
+    /// cleaned, split at the first colon.
+    fn scheme_by_definition(value: &str) -> Option<String> {
+        let cleaned: String = value
+            .trim_start_matches(|c: char| c.is_ascii_control() || c == ' ')
+            .chars()
+            .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+            .collect();
+        let (scheme, rest) = cleaned.split_once(':')?;
+        let mut chars = scheme.chars();
+        let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        let followed = rest.chars().next().is_some_and(|c| !c.is_whitespace());
+        (valid && followed).then(|| scheme.to_ascii_lowercase())
+    }
+
+    proptest! {
+        #[test]
+        fn the_scheme_is_read_as_defined(value in "[ \\t\\n\\x01a-zA-Z0-9+.:/ -]{0,12}") {
+            prop_assert_eq!(citation_scheme(&value), scheme_by_definition(&value));
+        }
+    }
 
     #[test]
     fn every_trigger_is_guarded_and_unguarded() {

@@ -11,6 +11,14 @@ use crate::store::{Head, MergeRef, StreamRow};
 const COLUMNS: &str =
     "seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash";
 
+/// The event with an id.
+const BY_ID: &str = "SELECT seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash
+     FROM events WHERE id = ?1";
+
+/// The insert of one event, with the columns in the order of [`COLUMNS`].
+const INSERT: &str = "INSERT INTO events (seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
 /// The one decoder of an event row (selected with [`COLUMNS`]).
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordedEvent> {
     Ok(RecordedEvent {
@@ -103,7 +111,7 @@ impl Db<'_> {
 
     pub(super) fn event_by_id(&self, id: &str) -> Result<Option<RecordedEvent>> {
         self.conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE id = ?1"))
+            .prepare_cached(BY_ID)
             .and_then(|mut s| s.query_row([id], from_row).optional())
             .map_err(self.err())
     }
@@ -178,9 +186,7 @@ impl Db<'_> {
 
     pub(super) fn insert_event(&self, e: &RecordedEvent) -> Result<()> {
         self.conn
-            .prepare_cached(&format!(
-                "INSERT INTO events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-            ))
+            .prepare_cached(INSERT)
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     e.seq,
@@ -197,5 +203,16 @@ impl Db<'_> {
             })
             .map(|_| ())
             .map_err(self.err())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_literal_statements_name_the_columns_in_order() {
+        assert!(INSERT.contains(&format!("({COLUMNS})")));
+        assert!(BY_ID.starts_with(&format!("SELECT {COLUMNS}\n")));
     }
 }

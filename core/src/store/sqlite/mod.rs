@@ -207,7 +207,7 @@ impl Writes for SqliteTx<'_> {
         incident: &str,
         first: u64,
         last: u64,
-        rows: Option<&IncidentRows>,
+        rows: Option<&IncidentRows<'_>>,
     ) -> Result<()> {
         self.db().write_view(incident, first, last, rows)
     }

@@ -296,7 +296,7 @@ impl Db<'_> {
         incident: &str,
         first: u64,
         last: u64,
-        rows: Option<&IncidentRows>,
+        rows: Option<&IncidentRows<'_>>,
     ) -> Result<()> {
         let err = self.err();
         self.touch_view(incident, first, last).map_err(&err)?;
@@ -306,7 +306,7 @@ impl Db<'_> {
         Ok(())
     }
 
-    fn insert_rows(&self, incident: &str, rows: &IncidentRows) -> rusqlite::Result<()> {
+    fn insert_rows(&self, incident: &str, rows: &IncidentRows<'_>) -> rusqlite::Result<()> {
         let v = &rows.incident;
         self.conn
             .prepare_cached(
