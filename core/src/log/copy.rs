@@ -308,7 +308,7 @@ impl EventLog {
                 Some(f) => Err(Error::Corrupt {
                     seq,
                     problem: format!(
-                        "the source {source} does not hold here: field `{}`, value {:?}: {}; nothing was copied",
+                        "in the source {source}, field `{}`, value {:?}: {}; nothing was copied",
                         f.field, f.value, f.problem
                     ),
                 }),

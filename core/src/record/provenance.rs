@@ -159,7 +159,7 @@ impl RecordedEvent {
             Ok(computed)
         } else {
             Err(format!(
-                "the hash does not recompute: the event's fields after the hash before it give {}; the event was altered (or the hash was), so it is not the event that was recorded",
+                "the hash does not recompute: the event's fields and the hash before it give {}; the event (or its hash) was altered after it was recorded",
                 hex::encode(computed)
             ))
         }
