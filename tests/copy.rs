@@ -225,10 +225,9 @@ fn a_provenance_line_is_a_log_line_with_the_hash_before_it() {
     assert_ne!(s2.dump(), plain.lines().next().unwrap().to_string() + "\n");
 }
 
-/// Every refusal: exit 2 for a wrong destination or a bad file (exit 1 for a file that is
-/// not a log, as everywhere), a message naming what is wrong, and every log as it was.
-#[test]
-fn refusals_name_the_problem_and_write_nothing() {
+/// The demo log, a copy of it, another log, a text file, an empty log, and the files the
+/// refused restores read.
+fn refusal_fixtures() -> Scratch {
     let s = demo();
     ok_on(&s, "events.db", &["copy", "--to", "backup.db"]);
     let other = Scratch::new();
@@ -252,113 +251,123 @@ fn refusals_name_the_problem_and_write_nothing() {
     let plain = ok_on(&s, "events.db", &["log", "--json"]);
     s.write("plain.jsonl", &plain);
     ok_on(&s, "fresh.db", &["init"]);
+    s
+}
 
-    // (what, the log, the command, exit code: 2 bad input, 1 a file that is not a log)
-    let cases: &[(&str, &str, &[&str], i32)] = &[
-        (
-            "a copy into a copy that holds the head",
-            "events.db",
-            &["copy", "--to", "backup.db"],
-            2,
-        ),
-        (
-            "a copy into another log",
-            "events.db",
-            &["copy", "--to", "other.db"],
-            2,
-        ),
-        (
-            "a copy into a file that is not a log",
-            "events.db",
-            &["copy", "--to", "notes.txt"],
-            1,
-        ),
-        (
-            "--since onto a copy that ends elsewhere",
-            "events.db",
-            &["copy", "--to", "backup.db", "--since", "30"],
-            2,
-        ),
-        (
-            "--since onto another log",
-            "events.db",
-            &["copy", "--to", "other.db", "--since", "3"],
-            2,
-        ),
-        (
-            "--since beyond the source",
-            "events.db",
-            &["copy", "--to", "backup.db", "--since", "99"],
-            2,
-        ),
-        (
-            "--since 0 onto a log that is not empty",
-            "events.db",
-            &["copy", "--to", "backup.db", "--since", "0"],
-            2,
-        ),
-        (
-            "a restore onto a log that holds it already",
-            "backup.db",
-            &["append", "--restore", "backup.jsonl"],
-            2,
-        ),
-        (
-            "a restore onto another log",
-            "other.db",
-            &["append", "--restore", "backup.jsonl"],
-            2,
-        ),
-        (
-            "a tail restored onto an empty log",
-            "fresh.db",
-            &["append", "--restore", "tail.jsonl"],
-            2,
-        ),
-        (
-            "a restore with a gap",
-            "fresh.db",
-            &["append", "--restore", "gap.jsonl"],
-            2,
-        ),
-        (
-            "a restore of a tampered line",
-            "fresh.db",
-            &["append", "--restore", "tampered.jsonl"],
-            2,
-        ),
-        (
-            "a restore of lines without provenance",
-            "fresh.db",
-            &["append", "--restore", "plain.jsonl"],
-            2,
-        ),
-        (
-            "--restore with --by",
-            "fresh.db",
-            &["append", "--restore", "--by", "me", "backup.jsonl"],
-            2,
-        ),
-        (
-            "--provenance for one incident",
-            "events.db",
-            &[
-                "log",
-                "--json",
-                "--provenance",
-                "--incident",
-                "2020-07-30-puli-alam",
-            ],
-            2,
-        ),
-    ];
+/// The refused commands: what, the log, the command, the exit code (2 bad input, 1 a
+/// file that is not a log).
+const REFUSALS: &[(&str, &str, &[&str], i32)] = &[
+    (
+        "a copy into a copy that holds the head",
+        "events.db",
+        &["copy", "--to", "backup.db"],
+        2,
+    ),
+    (
+        "a copy into another log",
+        "events.db",
+        &["copy", "--to", "other.db"],
+        2,
+    ),
+    (
+        "a copy into a file that is not a log",
+        "events.db",
+        &["copy", "--to", "notes.txt"],
+        1,
+    ),
+    (
+        "--since onto a copy that ends elsewhere",
+        "events.db",
+        &["copy", "--to", "backup.db", "--since", "30"],
+        2,
+    ),
+    (
+        "--since onto another log",
+        "events.db",
+        &["copy", "--to", "other.db", "--since", "3"],
+        2,
+    ),
+    (
+        "--since beyond the source",
+        "events.db",
+        &["copy", "--to", "backup.db", "--since", "99"],
+        2,
+    ),
+    (
+        "--since 0 onto a log that is not empty",
+        "events.db",
+        &["copy", "--to", "backup.db", "--since", "0"],
+        2,
+    ),
+    (
+        "a restore onto a log that holds it already",
+        "backup.db",
+        &["append", "--restore", "backup.jsonl"],
+        2,
+    ),
+    (
+        "a restore onto another log",
+        "other.db",
+        &["append", "--restore", "backup.jsonl"],
+        2,
+    ),
+    (
+        "a tail restored onto an empty log",
+        "fresh.db",
+        &["append", "--restore", "tail.jsonl"],
+        2,
+    ),
+    (
+        "a restore with a gap",
+        "fresh.db",
+        &["append", "--restore", "gap.jsonl"],
+        2,
+    ),
+    (
+        "a restore of a tampered line",
+        "fresh.db",
+        &["append", "--restore", "tampered.jsonl"],
+        2,
+    ),
+    (
+        "a restore of lines without provenance",
+        "fresh.db",
+        &["append", "--restore", "plain.jsonl"],
+        2,
+    ),
+    (
+        "--restore with --by",
+        "fresh.db",
+        &["append", "--restore", "--by", "me", "backup.jsonl"],
+        2,
+    ),
+    (
+        "--provenance for one incident",
+        "events.db",
+        &[
+            "log",
+            "--json",
+            "--provenance",
+            "--incident",
+            "2020-07-30-puli-alam",
+        ],
+        2,
+    ),
+];
+
+/// Every refusal: exit 2 for a wrong destination or a bad file (exit 1 for a file that is
+/// not a log, as everywhere), a message naming what is wrong, and every log as it was.
+#[test]
+fn refusals_name_the_problem_and_write_nothing() {
+    let s = refusal_fixtures();
+
     let dbs = ["events.db", "backup.db", "other.db", "fresh.db"];
     let before: Vec<String> = dbs
         .iter()
         .map(|db| ok_on(&s, db, &["log", "--json"]))
         .collect();
     let mut transcript = String::new();
-    for (what, db, args, expected) in cases {
+    for (what, db, args, expected) in REFUSALS {
         let (code, out, err) = on(&s, db, args);
         assert_eq!(code, *expected, "{what}: {out}{err}");
         let err = err
