@@ -408,3 +408,20 @@ fn a_corrupt_source_is_not_copied() {
     // The destination was made (as `init` makes it) and holds nothing.
     assert_eq!(ok_on(&s, "copy.db", &["log"]), "no events\n");
 }
+
+#[test]
+fn the_help_shows_the_backup_commands() {
+    let s = Scratch::empty();
+    let copy = s.ok(&["copy", "--help"]);
+    assert!(
+        copy.contains("Examples:\n  chronicle copy --to backup.db\n"),
+        "{copy}"
+    );
+    let append = s.ok(&["append", "--help"]);
+    assert!(append.contains("append --restore backup.jsonl"), "{append}");
+    let log = s.ok(&["log", "--help"]);
+    assert!(
+        log.contains("log --json --provenance > backup.jsonl"),
+        "{log}"
+    );
+}
