@@ -9,6 +9,7 @@ use chronicle_core::AppendContext;
 use chronicle_core::Invalid;
 use clap::{CommandFactory, Parser, Subcommand};
 
+mod copy;
 mod import;
 mod plugins;
 mod progress;
@@ -56,9 +57,14 @@ enum Command {
     Write(WriteCommand),
     /// Show the raw events.
     #[command(
-        after_help = "Examples:\n  chronicle log --incident 2020-07-30-puli-alam\n  chronicle log --json > backup.jsonl"
+        after_help = "Examples:\n  chronicle log --incident 2020-07-30-puli-alam\n  chronicle log --json --provenance > backup.jsonl"
     )]
     Log(read::LogArgs),
+    /// Copy the log into another, event for event: same seq, ids, recorded times, hashes.
+    #[command(
+        after_help = "The copy's head checkpoint is the source's: `chronicle --db DEST verify --checkpoint SEQ:HASH` holds on it. DEST is a new path, an empty file or an empty log; a non-empty DEST is refused, unless --since SEQ continues a copy that ends at SEQ.\n\nExamples:\n  chronicle copy --to backup.db\n  chronicle copy --to backup.db --since 38"
+    )]
+    Copy(copy::CopyArgs),
     /// Check the hash chain, the sequence and the append-only triggers.
     #[command(
         after_help = "Prints the head checkpoint (SEQ:HASH); keep it, and later check that the log still extends it.\nExit 0 when the log is intact, 1 when it is not.\n\nExamples:\n  chronicle verify\n  chronicle verify --checkpoint 42:9f2c..."
@@ -118,7 +124,7 @@ enum Command {
 enum WriteCommand {
     /// Append events from JSON Lines (a file, or - for standard input), all or none.
     #[command(
-        after_help = "Each line: {\"incident\": ID, \"kind\": KIND, \"payload\": {...}} with optional \"id\" and \"expected_version\"; see docs/event-log.md for the payload of each kind.\n\nExamples:\n  chronicle append tests/fixtures/july-2020.jsonl\n  chronicle log --json | chronicle --db copy.db append -"
+        after_help = "Each line: {\"incident\": ID, \"kind\": KIND, \"payload\": {...}} with optional \"id\" and \"expected_version\"; see docs/event-log.md for the payload of each kind.\n\nWith --restore, the lines of `chronicle log --json --provenance` go in as they were recorded (seq, time, recorder, hash), continuing the log's head.\n\nExamples:\n  chronicle append tests/fixtures/july-2020.jsonl\n  chronicle --db restored.db append --restore backup.jsonl"
     )]
     Append(write::AppendArgs),
     /// Record a source's casualty figures (and, for a new incident, the incident itself).
@@ -260,6 +266,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Log(args) => read::log(&db, args),
         Command::Verify(args) => read::verify(&db, args, cli.quiet),
+        Command::Copy(args) => copy::copy(&db, args),
         Command::Show(args) => views::show(&db, args),
         Command::Timeline(args) => views::timeline(&db, args),
         Command::Summary(args) => views::summary(&db, args),

@@ -23,6 +23,10 @@ pub struct LogArgs {
     /// JSON Lines in the schema `chronicle append` reads.
     #[arg(long)]
     json: bool,
+    /// With --json: every line exactly as recorded (the payload as stored) and with the hash
+    /// before it, for `chronicle append --restore`.
+    #[arg(long, requires = "json", conflicts_with_all = ["incident", "kind"])]
+    provenance: bool,
 }
 
 pub fn log(db: &Path, args: LogArgs) -> anyhow::Result<()> {
@@ -48,6 +52,16 @@ pub fn log(db: &Path, args: LogArgs) -> anyhow::Result<()> {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.provenance {
+        log.scan_linked(args.since, |event, prev_hash| {
+            let line = chronicle_core::provenance::provenance_line(event, prev_hash)?;
+            writeln!(out, "{line}").map_err(|source| chronicle_core::Error::Io {
+                path: "<stdout>".into(),
+                cause: source,
+            })
+        })?;
+        return out.flush().context("writing to standard output");
+    }
     let mut count = 0u64;
     log.scan(&filter, |event| {
         count += 1;

@@ -151,9 +151,16 @@ pub struct AppendArgs {
     /// JSON Lines file, or - for standard input.
     #[arg(default_value = "-", value_name = "FILE|-")]
     file: String,
+    /// The lines of `log --json --provenance`, restored as recorded (seq, recorded time and
+    /// recorder, hash) onto the log they continue.
+    #[arg(long, conflicts_with = "by")]
+    restore: bool,
 }
 
 pub fn append(db: &Path, ctx: AppendContext, args: AppendArgs, quiet: bool) -> anyhow::Result<()> {
+    if args.restore {
+        return crate::copy::restore(db, &args.file);
+    }
     let mut log = EventLog::open(db)?;
     let total = if args.file != "-" && progress::enabled(quiet) {
         progress::count_lines(Path::new(&args.file))

@@ -463,6 +463,9 @@ pub struct EventLine {
     /// Recorder (output only; ignored on input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_by: Option<String>,
+    /// The hash of the event before (written by `log --json --provenance`; ignored here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_hash: Option<String>,
     /// Hash (output only; ignored on input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
@@ -491,6 +494,8 @@ struct RawLine<'a> {
     recorded_at: Option<String>,
     #[serde(default)]
     recorded_by: Option<String>,
+    #[serde(default)]
+    prev_hash: Option<String>,
     #[serde(default)]
     hash: Option<String>,
 }

@@ -3,6 +3,7 @@
 //! answers the view queries (delegated to [`crate::views`]).
 
 pub mod append;
+mod copy;
 mod report;
 mod validate;
 pub mod verify;
@@ -21,6 +22,7 @@ use crate::views::{
     Snapshot, SourceSummary, TimelineRow,
 };
 pub use append::{AppendContext, Appender, Clock};
+pub use copy::Copied;
 pub use report::OpeningDetails;
 
 /// An open event log.

@@ -1,9 +1,11 @@
-//! Reading JSON Lines of events (`chronicle append`), one bounded line at a time.
+//! Reading JSON Lines of events, one bounded line at a time: new events (`chronicle
+//! append`) and recorded events to restore (`chronicle append --restore`).
 
 use std::io::BufRead;
 
 use crate::domain::event::{EventLine, NewEvent};
 use crate::error::{Error, Invalid, Location, Result};
+use crate::record::provenance::RecordedLine;
 
 /// The longest line accepted, in bytes (an event payload is far smaller; this bounds memory).
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
@@ -14,6 +16,24 @@ pub fn read_events<R: BufRead>(
     reader: R,
     file: &str,
 ) -> impl Iterator<Item = Result<(Location, NewEvent)>> + use<'_, R> {
+    read_lines(reader, file, EventLine::parse)
+}
+
+/// Reads recorded events from the lines `chronicle log --json --provenance` writes (see
+/// [`crate::record::provenance`]), with their locations, as [`read_events`] reads new ones.
+pub fn read_recorded<R: BufRead>(
+    reader: R,
+    file: &str,
+) -> impl Iterator<Item = Result<(Location, RecordedLine)>> + use<'_, R> {
+    read_lines(reader, file, RecordedLine::parse)
+}
+
+/// The line reader both share: bounded, UTF-8, blank lines skipped but counted.
+fn read_lines<R: BufRead, T>(
+    reader: R,
+    file: &str,
+    parse: fn(&str) -> Result<T, Invalid>,
+) -> impl Iterator<Item = Result<(Location, T)>> + use<'_, R, T> {
     let mut reader = reader;
     let mut line_no = 0u64;
     let mut buf = Vec::new();
@@ -63,7 +83,7 @@ pub fn read_events<R: BufRead>(
             continue;
         }
         return Some(
-            EventLine::parse(text)
+            parse(text)
                 .map(|e| (loc.clone(), e))
                 .map_err(|e| e.at(loc).into()),
         );

@@ -3,6 +3,7 @@
 
 pub mod hash;
 pub mod jsonl;
+pub mod provenance;
 
 use std::fmt;
 use std::str::FromStr;
@@ -124,6 +125,7 @@ impl RecordedEvent {
             schema_version: Some(self.schema_version),
             recorded_at: Some(self.recorded_at.clone()),
             recorded_by: Some(self.recorded_by.clone()),
+            prev_hash: None,
             hash: Some(self.hash.clone()),
         }
     }
