@@ -34,7 +34,8 @@ struct Cli {
     )]
     db: PathBuf,
 
-    /// Accept province names the gazetteer does not know, recording them as written.
+    /// Accept province names the gazetteer does not know: writes record them as written,
+    /// read filters (--province) match them as written.
     #[arg(long, global = true)]
     allow_unknown_place: bool,
 
@@ -261,14 +262,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log(args) => read::log(&db, args),
         Command::Verify(args) => read::verify(&db, args, cli.quiet),
         Command::Show(args) => views::show(&db, args),
-        Command::Timeline(args) => views::timeline(&db, args),
-        Command::Summary(args) => views::summary(&db, args),
-        Command::Sources(args) => views::sources(&db, args),
-        Command::Export(args) => views::export(&db, args),
+        Command::Timeline(args) => views::timeline(&db, args, cli.allow_unknown_place),
+        Command::Summary(args) => views::summary(&db, args, cli.allow_unknown_place),
+        Command::Sources(args) => views::sources(&db, args, cli.allow_unknown_place),
+        Command::Export(args) => views::export(&db, args, cli.allow_unknown_place),
         Command::Plugins(command) => plugins::run(command),
         Command::History(args) => views::history(&db, args),
-        Command::Audit(args) => views::audit(&db, args),
-        Command::Diff(args) => views::diff(&db, args),
+        Command::Audit(args) => views::audit(&db, args, cli.allow_unknown_place),
+        Command::Diff(args) => views::diff(&db, args, cli.allow_unknown_place),
         Command::Rebuild => views::rebuild(&db, cli.quiet),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.
