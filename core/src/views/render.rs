@@ -29,15 +29,15 @@ pub fn truncate(s: &str, width: usize) -> String {
 }
 
 /// An aligned table no wider than `width`: the widest of the columns flagged in `shrink`
-/// are narrowed first (then, if need be, any column; never below 6 characters) and their
-/// cells cut with an ellipsis. Columns flagged in `whole` (ids, which `show` and `history`
-/// need as they are) are never cut: when the others cannot give enough room, the rows are
-/// wider than `width`. Columns flagged in `right` are right-aligned (numbers).
+/// (free text: names, categories, reports) are narrowed, never below 6 characters, and
+/// their cells cut with an ellipsis. No other column is ever cut: not an id (which `show`
+/// and `history` need as it is), a date or a figure; when the text columns cannot give
+/// enough room, the rows are wider than `width`. Columns flagged in `right` are
+/// right-aligned (numbers).
 pub fn table(
     headers: &[&str],
     right: &[bool],
     shrink: &[bool],
-    whole: &[bool],
     rows: &[Vec<String>],
     width: usize,
 ) -> String {
@@ -51,19 +51,13 @@ pub fn table(
     }
     let gaps = 2 * cols.saturating_sub(1);
     while widths.iter().sum::<usize>() + gaps > width {
-        let pick = |only_shrinkable: bool| {
-            widths
-                .iter()
-                .copied()
-                .enumerate()
-                .filter(|(i, w)| {
-                    *w > 6
-                        && !whole.get(*i).copied().unwrap_or(false)
-                        && (!only_shrinkable || shrink.get(*i).copied().unwrap_or(false))
-                })
-                .max_by_key(|(i, w)| (*w, usize::MAX - i))
-        };
-        let Some((i, w)) = pick(true).or_else(|| pick(false)) else {
+        let Some((i, w)) = widths
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(i, w)| *w > 6 && shrink.get(*i).copied().unwrap_or(false))
+            .max_by_key(|(i, w)| (*w, usize::MAX - i))
+        else {
             break;
         };
         widths[i] = w - 1;
@@ -223,7 +217,6 @@ fn source_table(i: &Incident, width: usize) -> String {
             ],
             &[false, false, true, true, true, true],
             &[true, false, false, false, false, false],
-            &[],
             &rows,
             width,
         ));
@@ -350,7 +343,6 @@ pub fn timeline_rows(incidents: &[TimelineRow], width: usize) -> String {
         ],
         &[false, false, false, true, true, true, false],
         &[false, true, true, false, false, false, false],
-        &[false, false, false, false, false, false, true],
         &rows,
         width,
     );
@@ -404,7 +396,6 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
         &[heading, "Incidents", "Killed", "Wounded"],
         &[false, true, true, true],
         &[true, false, false, false],
-        &[],
         &rows,
         width,
     );
@@ -451,7 +442,6 @@ pub fn sources(rows: &[SourceSummary], width: usize) -> String {
         ],
         &[false, true, true, true, true, true, true],
         &[true, false, false, false, false, false, false],
-        &[],
         &rows,
         width,
     );
@@ -570,7 +560,6 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
             &["Date", "Province", "Range", "Reports", "Incident"],
             &[false, false, true, false, false],
             &[false, true, false, true, false],
-            &[false, false, false, false, true],
             &rows,
             width,
         ));
@@ -676,14 +665,7 @@ mod tests {
             "a very long source name that cannot possibly fit".to_string(),
             "12".to_string(),
         ]];
-        let t = table(
-            &["Source", "N"],
-            &[false, true],
-            &[true, false],
-            &[],
-            &rows,
-            20,
-        );
+        let t = table(&["Source", "N"], &[false, true], &[true, false], &rows, 20);
         for line in t.lines() {
             assert!(line.chars().count() <= 20, "{line:?}");
         }
@@ -701,8 +683,7 @@ mod tests {
             let t = table(
                 &["Category", "Incident"],
                 &[false, false],
-                &[true, true],
-                &[false, true],
+                &[true, false],
                 &rows,
                 width,
             );
@@ -711,8 +692,7 @@ mod tests {
         let t = table(
             &["Category", "Incident"],
             &[false, false],
-            &[true, true],
-            &[false, true],
+            &[true, false],
             &rows,
             UNLIMITED,
         );
