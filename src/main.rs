@@ -14,6 +14,7 @@ mod plugins;
 mod progress;
 mod read;
 mod views;
+mod width;
 mod write;
 
 /// Exit codes, documented in `--help` and the README.

@@ -161,7 +161,7 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
     let text = if args.json {
         serde_json::to_string_pretty(&rows)? + "\n"
     } else {
-        table(&rows, crate::views::output_width(args.width))
+        table(&rows, crate::width::output_width(args.width))
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
