@@ -15,6 +15,7 @@ mod plugins;
 mod progress;
 mod read;
 mod views;
+mod width;
 mod write;
 
 /// Exit codes, documented in `--help` and the README.
@@ -35,7 +36,8 @@ struct Cli {
     )]
     db: PathBuf,
 
-    /// Accept province names the gazetteer does not know, recording them as written.
+    /// Accept province names the gazetteer does not know: writes record them as written,
+    /// read filters (--province) match them as written.
     #[arg(long, global = true)]
     allow_unknown_place: bool,
 
@@ -268,14 +270,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => read::verify(&db, args, cli.quiet),
         Command::Copy(args) => copy::copy(&db, args),
         Command::Show(args) => views::show(&db, args),
-        Command::Timeline(args) => views::timeline(&db, args),
-        Command::Summary(args) => views::summary(&db, args),
-        Command::Sources(args) => views::sources(&db, args),
-        Command::Export(args) => views::export(&db, args),
+        Command::Timeline(args) => views::timeline(&db, args, cli.allow_unknown_place),
+        Command::Summary(args) => views::summary(&db, args, cli.allow_unknown_place),
+        Command::Sources(args) => views::sources(&db, args, cli.allow_unknown_place),
+        Command::Export(args) => views::export(&db, args, cli.allow_unknown_place),
         Command::Plugins(command) => plugins::run(command),
         Command::History(args) => views::history(&db, args),
-        Command::Audit(args) => views::audit(&db, args),
-        Command::Diff(args) => views::diff(&db, args),
+        Command::Audit(args) => views::audit(&db, args, cli.allow_unknown_place),
+        Command::Diff(args) => views::diff(&db, args, cli.allow_unknown_place),
         Command::Rebuild => views::rebuild(&db, cli.quiet),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.

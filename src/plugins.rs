@@ -94,7 +94,8 @@ pub struct ListArgs {
     /// JSON: a list of {name, version, abi_version, path, origin, extension, text, description}.
     #[arg(long)]
     json: bool,
-    /// Width of the table (default: $COLUMNS, else 80); paths are never cut.
+    /// Width of the table; 0 for no limit (default: on a terminal, $COLUMNS, else its width;
+    /// to a pipe or a file, no limit). Paths are never cut.
     #[arg(long, value_name = "COLUMNS")]
     width: Option<usize>,
 }
@@ -160,11 +161,7 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
     let text = if args.json {
         serde_json::to_string_pretty(&rows)? + "\n"
     } else {
-        let width = args
-            .width
-            .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
-            .unwrap_or(80);
-        table(&rows, width)
+        table(&rows, crate::width::output_width(args.width))
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;

@@ -10,7 +10,7 @@ use chronicle_core::time::parse_time_point;
 use chronicle_core::views::audit::Claim;
 use chronicle_core::views::doc::ExporterInfo;
 use chronicle_core::views::render;
-use chronicle_core::views::{BestPolicy, Filter, GroupBy, Measure, Point, Query};
+use chronicle_core::views::{filter_day, BestPolicy, Filter, GroupBy, Measure, Point, Query};
 use chronicle_core::{EventLog, Invalid};
 use chronicle_plugin_host::{PluginHost, PluginInfo};
 
@@ -49,23 +49,15 @@ pub struct OutArgs {
     /// JSON (schema chronicle.views/1, see docs/json-document.md).
     #[arg(long)]
     json: bool,
-    /// Width of the tables (default: $COLUMNS, else the terminal's width, else 80).
+    /// Width of the tables; 0 for no limit (default: on a terminal, $COLUMNS, else its
+    /// width; to a pipe or a file, no limit: nothing is cut or wrapped). Ids are never cut.
     #[arg(long, value_name = "COLUMNS")]
     width: Option<usize>,
 }
 
 impl OutArgs {
-    /// `--width`, else `$COLUMNS`, else the terminal's width when standard output is one,
-    /// else 80 (stable output for pipes and files; `--json` is the format for programs).
     fn width(&self) -> usize {
-        self.width
-            .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
-            .or_else(|| {
-                terminal_size::terminal_size_of(std::io::stdout())
-                    .map(|(terminal_size::Width(w), _)| usize::from(w))
-            })
-            .unwrap_or(render::DEFAULT_WIDTH)
-            .max(20)
+        crate::width::output_width(self.width)
     }
 }
 
@@ -90,22 +82,20 @@ pub struct FilterArgs {
 }
 
 fn day(flag: &str, s: &Option<String>) -> Result<Option<chrono::NaiveDate>, Invalid> {
-    s.as_deref()
-        .map(|d| {
-            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-                .map_err(|_| Invalid::new(flag, d, "a day is YYYY-MM-DD, e.g. 2020-07-01"))
-        })
-        .transpose()
+    s.as_deref().map(|d| filter_day(flag, d)).transpose()
 }
 
 impl FilterArgs {
-    fn filter(&self) -> Result<Filter, Invalid> {
+    /// The filter as given; the library checks it (days in order, the province through the
+    /// gazetteer) when it applies it.
+    fn filter(&self, allow_unknown_place: bool) -> Result<Filter, Invalid> {
         Ok(Filter {
             from: day("--from", &self.from)?,
             to: day("--to", &self.to)?,
             province: self.province.clone(),
             category: self.category.clone(),
             source: self.source.clone(),
+            allow_unknown_place,
         })
     }
 }
@@ -196,13 +186,13 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group = clap::ArgGroup::new("claim").required(true).args(["killed", "wounded"]))]
+#[command(group = clap::ArgGroup::new("claim").required(true).multiple(true).args(["killed", "wounded"]))]
 pub struct AuditArgs {
     /// The claimed number killed.
     #[arg(long, value_name = "N")]
     killed: Option<u64>,
-    /// The claimed number wounded.
-    #[arg(long, value_name = "N", conflicts_with = "killed")]
+    /// The claimed number wounded (with --killed too: a verdict for each).
+    #[arg(long, value_name = "N")]
     wounded: Option<u64>,
     #[command(flatten)]
     view: ViewArgs,
@@ -259,9 +249,9 @@ pub fn show(db: &Path, args: ShowArgs) -> anyhow::Result<()> {
     ))
 }
 
-pub fn timeline(db: &Path, args: ListArgs) -> anyhow::Result<()> {
+pub fn timeline(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
-    let query = args.view.query(args.filter.filter()?)?;
+    let query = args.view.query(args.filter.filter(allow_unknown_place)?)?;
     if args.view.out.json {
         return print_json(&log.timeline(&query)?);
     }
@@ -270,19 +260,22 @@ pub fn timeline(db: &Path, args: ListArgs) -> anyhow::Result<()> {
     print(&render::timeline_rows(&rows, args.view.out.width()))
 }
 
-pub fn summary(db: &Path, args: SummaryArgs) -> anyhow::Result<()> {
+pub fn summary(db: &Path, args: SummaryArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
     let by: GroupBy = args.by.parse()?;
-    let groups = log.summary(&args.view.query(args.filter.filter()?)?, by)?;
+    let groups = log.summary(
+        &args.view.query(args.filter.filter(allow_unknown_place)?)?,
+        by,
+    )?;
     if args.view.out.json {
         return print_json(&groups);
     }
     print(&render::summary(&groups, by, args.view.out.width()))
 }
 
-pub fn sources(db: &Path, args: ListArgs) -> anyhow::Result<()> {
+pub fn sources(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
-    let rows = log.sources(&args.view.query(args.filter.filter()?)?)?;
+    let rows = log.sources(&args.view.query(args.filter.filter(allow_unknown_place)?)?)?;
     if args.view.out.json {
         return print_json(&rows);
     }
@@ -385,8 +378,8 @@ impl Renderer {
     }
 }
 
-pub fn export(db: &Path, args: ExportArgs) -> anyhow::Result<()> {
-    let q = args.point.query(args.filter.filter()?)?;
+pub fn export(db: &Path, args: ExportArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
+    let q = args.point.query(args.filter.filter(allow_unknown_place)?)?;
     let options = parse_options(&args.options)?;
     let format = args.format.trim();
     let renderer = Renderer::find(format, &options, &args.plugins)?;
@@ -529,31 +522,33 @@ pub fn history(db: &Path, args: HistoryArgs) -> anyhow::Result<()> {
     print(&render::history(&history, args.out.width()))
 }
 
-pub fn audit(db: &Path, args: AuditArgs) -> anyhow::Result<()> {
+pub fn audit(db: &Path, args: AuditArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
-    let claim = match (args.killed, args.wounded) {
-        (Some(value), _) => Claim {
-            measure: Measure::Killed,
-            value,
-        },
-        (None, Some(value)) => Claim {
-            measure: Measure::Wounded,
-            value,
-        },
-        (None, None) => {
-            return Err(
-                Invalid::new("--killed", "", "give the claimed --killed N or --wounded N").into(),
-            )
-        }
-    };
-    let report = log.audit(claim, &args.view.query(args.filter.filter()?)?)?;
-    if args.view.out.json {
-        return print_json(&report);
+    let claims: Vec<Claim> = [
+        (Measure::Killed, args.killed),
+        (Measure::Wounded, args.wounded),
+    ]
+    .into_iter()
+    .filter_map(|(measure, value)| value.map(|value| Claim { measure, value }))
+    .collect();
+    if claims.is_empty() {
+        return Err(
+            Invalid::new("--killed", "", "give the claimed --killed N or --wounded N").into(),
+        );
     }
-    print(&render::audit(&report, args.view.out.width()))
+    let query = args.view.query(args.filter.filter(allow_unknown_place)?)?;
+    let reports = log.audits(&claims, &query)?;
+    if args.view.out.json {
+        // One claim: its report; killed and wounded: both reports, in that order.
+        return match reports.as_slice() {
+            [one] => print_json(one),
+            all => print_json(all),
+        };
+    }
+    print(&render::audits(&reports, args.view.out.width()))
 }
 
-pub fn diff(db: &Path, args: DiffArgs) -> anyhow::Result<()> {
+pub fn diff(db: &Path, args: DiffArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
     let from: Point = args.from.parse()?;
     let to: Point = args.to.parse()?;
@@ -561,6 +556,7 @@ pub fn diff(db: &Path, args: DiffArgs) -> anyhow::Result<()> {
         province: args.province,
         category: args.category,
         source: args.source,
+        allow_unknown_place,
         ..Filter::default()
     };
     let d = log.diff(from, to, &filter, &args.best.parse::<BestPolicy>()?)?;

@@ -636,7 +636,14 @@ fn plugins_list() {
         "200",
     ]);
     insta::assert_snapshot!("plugins_list", table);
-    let narrow = env.ok(&["plugins", "list", "--plugin-dir", "plugins"]);
+    let narrow = env.ok(&[
+        "plugins",
+        "list",
+        "--plugin-dir",
+        "plugins",
+        "--width",
+        "80",
+    ]);
     insta::assert_snapshot!("plugins_list_80_columns", narrow);
     let plugins = env.plugins.to_str().unwrap();
     let listing = env.ok(&["plugins", "list", "--plugin-dir", plugins, "--json"]);

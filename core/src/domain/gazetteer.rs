@@ -221,11 +221,14 @@ impl Gazetteer {
     /// assert!(Gazetteer::builtin_for_country("Pakistan").is_none());
     /// ```
     pub fn builtin_for_country(country: &str) -> Option<&'static Gazetteer> {
-        Self::builtin(country).or_else(|| {
-            [Self::afghanistan()]
-                .into_iter()
-                .find(|g| g.country().eq_ignore_ascii_case(country.trim()))
-        })
+        Self::builtin(country)
+            .or_else(|| Self::builtins().find(|g| g.country().eq_ignore_ascii_case(country.trim())))
+    }
+
+    /// Every built-in gazetteer (only Afghanistan's so far). A read filter resolves its
+    /// province through all of them, since the incidents it filters may be of any country.
+    pub fn builtins() -> impl Iterator<Item = &'static Gazetteer> {
+        [Self::afghanistan()].into_iter()
     }
 
     /// Parses and validates a gazetteer from JSON text in the
@@ -459,7 +462,7 @@ impl Gazetteer {
 /// unknown province "Hilmandd" in the Afghanistan gazetteer: did you mean Helmand (Hilmand)? Use a province name, alias or ISO 3166-2 code from the gazetteer, or pass --allow-unknown-place to record it as written.
 /// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}", render_unknown(.value, .country, .suggestions))]
+#[error("{}", render_unknown(self))]
 pub struct UnknownPlace {
     value: String,
     country: String,
@@ -480,6 +483,19 @@ impl UnknownPlace {
     /// Provinces with a similar spelling, most similar first (at most three).
     pub fn suggestions(&self) -> &[Suggestion] {
         &self.suggestions
+    }
+
+    /// The suggestion part of the message: `did you mean Helmand (Hilmand)?`, or `no
+    /// similar name is known.`
+    pub fn hint(&self) -> String {
+        match self.suggestions.as_slice() {
+            [] => "no similar name is known.".to_owned(),
+            [only] => format!("did you mean {only}?"),
+            [init @ .., last] => {
+                let init: Vec<String> = init.iter().map(ToString::to_string).collect();
+                format!("did you mean {} or {last}?", init.join(", "))
+            }
+        }
     }
 }
 
@@ -505,15 +521,8 @@ impl fmt::Display for Suggestion {
     }
 }
 
-fn render_unknown(value: &str, country: &str, suggestions: &[Suggestion]) -> String {
-    let hint = match suggestions {
-        [] => "no similar name is known.".to_owned(),
-        [only] => format!("did you mean {only}?"),
-        [init @ .., last] => {
-            let init: Vec<String> = init.iter().map(ToString::to_string).collect();
-            format!("did you mean {} or {last}?", init.join(", "))
-        }
-    };
+fn render_unknown(unknown: &UnknownPlace) -> String {
+    let (value, country, hint) = (&unknown.value, &unknown.country, unknown.hint());
     format!(
         "unknown province {value:?} in the {country} gazetteer: {hint} Use a province name, alias \
          or ISO 3166-2 code from the gazetteer, or pass --allow-unknown-place to record it as \

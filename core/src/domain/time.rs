@@ -29,7 +29,9 @@ pub struct TimeError(String);
 
 const DATE_FORMS: &str = "a date is `2020-07-30` (day), `2020-W29` (ISO week), `2020-07` (month), `2020` (year) or `2020-07-14/2020-07-16` (a span of days)";
 
-fn parse_day(s: &str) -> Result<NaiveDate, TimeError> {
+/// A calendar day, `YYYY-MM-DD` exactly (`2020-02-30` is refused: "not a calendar date").
+/// The day flags of the reads (`--from`, `--to`) and the days inside incident dates.
+pub fn parse_day(s: &str) -> Result<NaiveDate, TimeError> {
     let b = s.as_bytes();
     let shape_ok = b.len() == 10
         && b[4] == b'-'

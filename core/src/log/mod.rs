@@ -224,6 +224,12 @@ impl EventLog {
         self.views().audit(claim, q)
     }
 
+    /// Checks several claims (killed and wounded, as an infobox states them) against the same
+    /// incidents in `q`'s scope: one report per claim, in the order given.
+    pub fn audits(&self, claims: &[Claim], q: &Query) -> Result<Vec<AuditReport>> {
+        self.views().audits(claims, q)
+    }
+
     /// The incidents (passing `filter` at either point) that differ between `from` and `to`.
     pub fn diff(&self, from: Point, to: Point, filter: &Filter, best: &BestPolicy) -> Result<Diff> {
         self.views().diff(from, to, filter, best)

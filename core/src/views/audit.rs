@@ -4,7 +4,8 @@
 //! The supported range is the summary total of the incidents in scope (sums of their lows,
 //! bests and highs). A claim below the low end is `below`; above a closed high end, `above`;
 //! otherwise `within`. For a claim below, the audit also finds the smallest sets of incidents
-//! a count would have had to leave out for the claim to hold.
+//! a count would have had to leave out for the claim to hold: all of them, unless the search
+//! ran out of its budget, which the report then says (`leave_out_complete`).
 
 use serde::{Deserialize, Serialize};
 
@@ -58,12 +59,24 @@ pub struct AuditReport {
     pub verdict: Verdict,
     /// The incidents in scope, with the reports behind their figures.
     pub incidents: Vec<Incident>,
-    /// For a claim below the range: each smallest set of incidents (ids) whose leaving out
-    /// would make the claim fall within the rest's range (at most five sets).
+    /// For a claim below the range: every smallest set of incidents (ids) whose leaving out
+    /// would make the claim fall within the rest's range.
     pub leave_out: Vec<Vec<String>>,
+    /// False when the search for `leave_out` stopped at its budget
+    /// ([`LEAVE_OUT_BUDGET`] combinations): the sets found are then not all of them, and
+    /// when none was found a larger selection might still match.
+    #[serde(default = "complete")]
+    pub leave_out_complete: bool,
     /// The sequence number of the last event considered.
     pub log_seq: u64,
 }
+
+fn complete() -> bool {
+    true
+}
+
+/// How many combinations of incidents the search for `leave_out` tries at most.
+pub const LEAVE_OUT_BUDGET: usize = 200_000;
 
 fn measure_of(i: &Incident, m: Measure) -> &Range {
     match m {
@@ -98,10 +111,10 @@ fn next_combination(idx: &mut [usize], n: usize) -> bool {
     false
 }
 
-/// The smallest sets of `ranges` (by index) to drop so that `value` falls within the sum of
-/// the rest. Searches sets of growing size; gives up past a fixed amount of work.
-fn leave_out(value: u64, ranges: &[(usize, Range)]) -> Vec<Vec<usize>> {
-    const BUDGET: usize = 200_000;
+/// Every smallest set of `ranges` (by index) to drop so that `value` falls within the sum of
+/// the rest, and whether the search was complete. Searches sets of growing size; stops
+/// after [`LEAVE_OUT_BUDGET`] combinations (then `false`: what was found is not all).
+fn leave_out(value: u64, ranges: &[(usize, Range)]) -> (Vec<Vec<usize>>, bool) {
     let n = ranges.len();
     let mut work = 0;
     let mut found = Vec::new();
@@ -109,8 +122,8 @@ fn leave_out(value: u64, ranges: &[(usize, Range)]) -> Vec<Vec<usize>> {
         let mut idx: Vec<usize> = (0..k).collect();
         loop {
             work += 1;
-            if work > BUDGET {
-                return found;
+            if work > LEAVE_OUT_BUDGET {
+                return (found, false);
             }
             let mut rest = Range::default();
             for (j, (_, r)) in ranges.iter().enumerate() {
@@ -122,60 +135,80 @@ fn leave_out(value: u64, ranges: &[(usize, Range)]) -> Vec<Vec<usize>> {
             let fits = value >= low && (rest.open_high || rest.high.unwrap_or(0) >= value);
             if fits {
                 found.push(idx.iter().map(|j| ranges[*j].0).collect());
-                if found.len() == 5 {
-                    return found;
-                }
             }
             if !next_combination(&mut idx, n) {
                 break;
             }
         }
         if !found.is_empty() {
-            return found;
+            return (found, true);
         }
     }
-    found
+    (found, true)
 }
 
 impl crate::views::Reader<'_> {
     /// Checks `claim` against the incidents in `q`'s scope (`audit`).
     pub fn audit(&self, claim: Claim, q: &Query) -> Result<AuditReport> {
-        let snap = self.snapshot(q)?;
+        let mut reports = self.audits(&[claim], q)?;
+        Ok(reports.remove(0))
+    }
+
+    /// Checks each of `claims` (an infobox states killed and wounded) against the same
+    /// incidents in `q`'s scope: one report per claim, in the order given.
+    pub fn audits(&self, claims: &[Claim], q: &Query) -> Result<Vec<AuditReport>> {
+        let q = &self.checked(q)?;
+        let snap = self.scope(q)?;
         let log_seq = snap.seq;
         let doc = self.document_of(snap, q)?;
-        let supported = match claim.measure {
-            Measure::Wounded => doc.totals.wounded,
-            _ => doc.totals.killed,
-        };
-        let verdict = verdict(claim.value, &supported);
-        let leave_out = if verdict == Verdict::Below {
-            let ranges: Vec<(usize, Range)> = doc
-                .incidents
-                .iter()
-                .enumerate()
-                .map(|(i, inc)| (i, *measure_of(inc, claim.measure)))
-                .filter(|(_, r)| r.low.is_some())
-                .collect();
-            leave_out(claim.value, &ranges)
-                .into_iter()
-                .map(|set| {
-                    set.into_iter()
-                        .map(|i| doc.incidents[i].incident.clone())
-                        .collect()
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(AuditReport {
-            measure: claim.measure.name().to_string(),
-            claimed: claim.value,
-            supported,
-            verdict,
-            incidents: doc.incidents,
-            leave_out,
-            log_seq,
-        })
+        Ok(claims
+            .iter()
+            .map(|claim| audit_of(*claim, &doc.incidents, &doc.totals, log_seq))
+            .collect())
+    }
+}
+
+/// The report on one claim against the incidents in scope and their totals.
+fn audit_of(
+    claim: Claim,
+    incidents: &[Incident],
+    totals: &crate::views::doc::Totals,
+    log_seq: u64,
+) -> AuditReport {
+    let supported = match claim.measure {
+        Measure::Wounded => totals.wounded,
+        _ => totals.killed,
+    };
+    let verdict = verdict(claim.value, &supported);
+    let (leave_out, leave_out_complete) = if verdict == Verdict::Below {
+        let ranges: Vec<(usize, Range)> = incidents
+            .iter()
+            .enumerate()
+            .map(|(i, inc)| (i, *measure_of(inc, claim.measure)))
+            .filter(|(_, r)| r.low.is_some())
+            .collect();
+        let (sets, complete) = leave_out(claim.value, &ranges);
+        let sets = sets
+            .into_iter()
+            .map(|set| {
+                set.into_iter()
+                    .map(|i| incidents[i].incident.clone())
+                    .collect()
+            })
+            .collect();
+        (sets, complete)
+    } else {
+        (Vec::new(), true)
+    };
+    AuditReport {
+        measure: claim.measure.name().to_string(),
+        claimed: claim.value,
+        supported,
+        verdict,
+        incidents: incidents.to_vec(),
+        leave_out,
+        leave_out_complete,
+        log_seq,
     }
 }
 
@@ -200,7 +233,7 @@ mod tests {
             total = total.add(x);
         }
         assert_eq!(verdict(14, &total), Verdict::Below);
-        assert_eq!(leave_out(14, &ranges), vec![vec![1]]);
+        assert_eq!(leave_out(14, &ranges), (vec![vec![1]], true));
         assert_eq!(verdict(40, &total), Verdict::Within, "27+ is open");
         assert_eq!(verdict(26, &total), Verdict::Below);
     }
@@ -222,8 +255,25 @@ mod tests {
         ];
         assert_eq!(
             leave_out(5, &ranges),
-            vec![vec![0, 1], vec![0, 2], vec![1, 2]]
+            (vec![vec![0, 1], vec![0, 2], vec![1, 2]], true)
         );
-        assert!(leave_out(3, &ranges).is_empty());
+        assert_eq!(leave_out(3, &ranges), (vec![], true));
+    }
+
+    #[test]
+    fn leave_out_gives_every_smallest_set_not_the_first_five() {
+        let ranges: Vec<(usize, Range)> = (0..8).map(|i| (i, r(10, 10, false))).collect();
+        let (sets, complete) = leave_out(70, &ranges);
+        assert_eq!(sets.len(), 8, "any one of eight equal incidents");
+        assert!(complete);
+    }
+
+    #[test]
+    fn a_search_cut_by_its_budget_says_so() {
+        // 40 equal incidents, a claim that needs 20 left out: C(40, 20) combinations.
+        let ranges: Vec<(usize, Range)> = (0..40).map(|i| (i, r(1, 1, false))).collect();
+        let (sets, complete) = leave_out(20, &ranges);
+        assert!(!complete);
+        assert!(sets.is_empty(), "no set below 20 incidents can match");
     }
 }

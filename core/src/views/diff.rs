@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Invalid, Result};
 use crate::views::history::{changes, Change};
+use crate::views::read::best_source_reported;
 use crate::views::{BestPolicy, Filter, Point, Query};
 
 /// How an incident changed between the two points.
@@ -32,9 +33,23 @@ pub struct Diff {
 
 impl crate::views::Reader<'_> {
     /// The incidents (passing `filter` at either point) that differ between `from` and `to`.
+    /// `from` after `to` is refused, and so is a filter or a `--best source:NAME` that
+    /// names nothing in view at either point.
     pub fn diff(&self, from: Point, to: Point, filter: &Filter, best: &BestPolicy) -> Result<Diff> {
+        let (from_seq, to_seq) = (self.resolve_point(from)?, self.resolve_point(to)?);
+        if from_seq > to_seq {
+            return Err(Invalid::new(
+                "--from",
+                from,
+                format!(
+                    "is after --to {to} (seq {from_seq} > seq {to_seq}); a diff goes from the earlier point to the later one"
+                ),
+            )
+            .into());
+        }
+        let filter = self.checked_filter(filter, &[from_seq, to_seq])?;
         let at = |point| {
-            self.snapshot(&Query {
+            self.states_in_view(&Query {
                 point,
                 known_by: None,
                 best: best.clone(),
@@ -42,6 +57,7 @@ impl crate::views::Reader<'_> {
             })
         };
         let (a, b) = (at(from)?, at(to)?);
+        best_source_reported(best, &[&a.states, &b.states])?;
         let mut both: BTreeMap<&str, (Option<_>, Option<_>)> = BTreeMap::new();
         for s in &a.states {
             both.entry(&s.incident).or_default().0 = Some(s);

@@ -25,6 +25,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::gazetteer::{Gazetteer, UnknownPlace};
 use crate::domain::time::{format_recorded, parse_time_point};
 use crate::error::{Invalid, Result};
 
@@ -116,6 +117,12 @@ impl fmt::Display for Point {
 }
 
 /// Which incidents a view covers. Text filters compare without regard to case.
+///
+/// The views check a filter before applying it, as writes check what they record (see
+/// `Reader::checked`): `from` may not be after `to`, and the province goes through the
+/// gazetteers like a written one (`Kunduz Province`, `kunduz`, `AF-KDZ` all mean `Kunduz`);
+/// a name no gazetteer knows is refused with the closest names, unless some incident in the
+/// log is recorded in it (a place recorded as written) or `allow_unknown_place` is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Incidents whose date starts on or after this day.
@@ -128,9 +135,63 @@ pub struct Filter {
     pub category: Option<String>,
     /// Only incidents with figures, a claim or a denial from this source.
     pub source: Option<String>,
+    /// Match a province no gazetteer knows as written (`--allow-unknown-place`), instead of
+    /// refusing it.
+    pub allow_unknown_place: bool,
+}
+
+/// A day flag's value (`--from`, `--to`): `YYYY-MM-DD`, a real calendar date.
+pub fn filter_day(flag: &str, value: &str) -> Result<NaiveDate, Invalid> {
+    crate::domain::time::parse_day(value.trim())
+        .map_err(|e| Invalid::new(flag, value, format!("{e}, e.g. 2020-07-01")))
 }
 
 impl Filter {
+    /// The filter's own checks, which need no log: `from` not after `to`, and the province
+    /// resolved through the built-in gazetteers to its canonical name. A province no
+    /// gazetteer knows is kept as written, and returned with the gazetteer's answer (the
+    /// closest names) for the caller to check against the places the log holds.
+    pub(crate) fn normalised(&self) -> Result<(Filter, Option<UnknownPlace>), Invalid> {
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from > to {
+                return Err(Invalid::new(
+                    "--from",
+                    from.format("%Y-%m-%d"),
+                    format!(
+                        "is after --to {}: no incident could be in that span (give the earlier day to --from)",
+                        to.format("%Y-%m-%d")
+                    ),
+                ));
+            }
+        }
+        let mut filter = self.clone();
+        let Some(given) = self.province.as_deref() else {
+            return Ok((filter, None));
+        };
+        let given = given.trim();
+        if given.is_empty() {
+            return Err(Invalid::new(
+                "--province",
+                given,
+                "a province name, alias or ISO 3166-2 code (e.g. Kunduz, AF-KDZ)",
+            ));
+        }
+        let mut unknown = None;
+        for gazetteer in Gazetteer::builtins() {
+            match gazetteer.resolve(given) {
+                Ok(p) => {
+                    filter.province = Some(p.name.clone());
+                    return Ok((filter, None));
+                }
+                Err(e) => {
+                    unknown.get_or_insert(e);
+                }
+            }
+        }
+        filter.province = Some(given.to_owned());
+        Ok((filter, unknown))
+    }
+
     /// Does the incident pass?
     pub fn admits(&self, s: &IncidentState) -> bool {
         self.admits_place(

@@ -9,7 +9,8 @@ use crate::streams::Streams;
 use crate::views::maintain::{checkpoint, compute, require_current};
 use crate::views::{
     document_owned, point, reconcile, sources_of, state_order, summarize, BestPolicy, Document,
-    Group, GroupBy, Incident, Point, Query, Snapshot, SourceSummary, TimelineRow,
+    Filter, Group, GroupBy, Incident, IncidentState, Point, Query, Snapshot, SourceSummary,
+    TimelineRow,
 };
 
 /// The views of one store, read at the points queries name.
@@ -61,9 +62,64 @@ impl Reader<'_> {
         Ok(doc)
     }
 
+    /// The query as the views apply it: its filter checked and its province normalised
+    /// (see [`Reader::checked_filter`]). Every query of the views goes through here once.
+    pub fn checked(&self, q: &Query) -> Result<Query> {
+        let seq = self.resolve_point(q.point)?;
+        Ok(Query {
+            filter: self.checked_filter(&q.filter, &[seq])?,
+            ..q.clone()
+        })
+    }
+
+    /// `filter` as the views apply it: its days checked and its province normalised through
+    /// the gazetteers as on write. A province no gazetteer knows is accepted as written
+    /// when an incident in view at one of `seqs` is recorded in it (a place recorded with
+    /// `--allow-unknown-place`) or when the filter allows unknown places; otherwise it is
+    /// refused with the closest names: a filter that matches nothing because of a spelling
+    /// must not give an answer.
+    pub fn checked_filter(&self, filter: &Filter, seqs: &[u64]) -> Result<Filter> {
+        let (filter, unknown) = filter.normalised()?;
+        let (Some(unknown), Some(name)) = (unknown, filter.province.as_deref()) else {
+            return Ok(filter);
+        };
+        if filter.allow_unknown_place {
+            return Ok(filter);
+        }
+        for seq in seqs {
+            let rows = point::rows_at(self.db, *seq)?;
+            if rows.iter().any(|r| r.province.eq_ignore_ascii_case(name)) {
+                return Ok(filter);
+            }
+        }
+        Err(Invalid::new(
+            "--province",
+            name,
+            format!(
+                "unknown province {name:?}: the {} gazetteer does not know it and no incident in the log is recorded in it; {} Use a province name, alias or ISO 3166-2 code from the gazetteer, or pass --allow-unknown-place to match it as written.",
+                unknown.country(),
+                unknown.hint()
+            ),
+        )
+        .into())
+    }
+
     /// The incidents in view for a query: the states at its point, restricted to what was
-    /// published by `known_by` if given, filtered and sorted.
+    /// published by `known_by` if given, filtered and sorted. A `--best source:NAME` whose
+    /// source gave no figures in view is refused.
     pub fn snapshot(&self, q: &Query) -> Result<Snapshot> {
+        self.scope(&self.checked(q)?)
+    }
+
+    /// [`Reader::snapshot`] of a checked query.
+    pub(crate) fn scope(&self, q: &Query) -> Result<Snapshot> {
+        let snap = self.states_in_view(q)?;
+        best_source_reported(&q.best, &[&snap.states])?;
+        Ok(snap)
+    }
+
+    /// The states in view for a checked query, without checking its policy.
+    pub(crate) fn states_in_view(&self, q: &Query) -> Result<Snapshot> {
         let seq = self.resolve_point(q.point)?;
         let mut states = point::states_at(self.db, seq)?;
         if let Some(t) = q.known_by {
@@ -99,6 +155,9 @@ impl Reader<'_> {
             (Some(s), Some(t)) => compute(&mut streams, self.db, &root, seq, Some(t), s.last_seq)?,
             (s, _) => s,
         };
+        if let Some(s) = &state {
+            best_source_reported(&q.best, &[std::slice::from_ref(s)])?;
+        }
         let mut doc = state
             .map(|s| reconcile::incident_doc(&s, &q.best))
             .ok_or_else(|| {
@@ -114,8 +173,13 @@ impl Reader<'_> {
 
     /// The incidents in date order (`timeline`).
     pub fn timeline(&self, q: &Query) -> Result<Vec<Incident>> {
+        self.timeline_of(&self.checked(q)?)
+    }
+
+    /// [`Reader::timeline`] of a checked query.
+    fn timeline_of(&self, q: &Query) -> Result<Vec<Incident>> {
         let mut incidents: Vec<Incident> = self
-            .snapshot(q)?
+            .scope(q)?
             .states
             .iter()
             .map(|s| reconcile::incident_doc(s, &q.best))
@@ -126,7 +190,7 @@ impl Reader<'_> {
 
     /// The incidents of a query as the columns of `view_incidents` give them, filtered and
     /// sorted like [`EventLog::snapshot`]; `None` when the query needs the whole states (a
-    /// policy other than the default, `known_by`, a source filter).
+    /// policy other than the default, `known_by`, a source filter). `q` is checked.
     fn rows(&self, q: &Query) -> Result<Option<Vec<ViewRow>>> {
         if q.known_by.is_some() || q.best != BestPolicy::Median || q.filter.source.is_some() {
             return Ok(None);
@@ -148,6 +212,7 @@ impl Reader<'_> {
     /// The rows of the human `timeline`: read from the columns of the views when the query
     /// allows (see [`EventLog::timeline`] for the whole documents).
     pub fn timeline_rows(&self, q: &Query) -> Result<Vec<TimelineRow>> {
+        let q = &self.checked(q)?;
         let rows = match self.rows(q)? {
             Some(rows) => rows
                 .into_iter()
@@ -162,19 +227,20 @@ impl Reader<'_> {
                     incident: r.incident,
                 })
                 .collect(),
-            None => self.timeline(q)?.iter().map(TimelineRow::from).collect(),
+            None => self.timeline_of(q)?.iter().map(TimelineRow::from).collect(),
         };
         Ok(rows)
     }
 
     /// Totals grouped by a key (`summary`).
     pub fn summary(&self, q: &Query, by: GroupBy) -> Result<Vec<Group>> {
+        let q = &self.checked(q)?;
         if by == GroupBy::Source {
-            return Ok(summarize(&self.snapshot(q)?.states, &q.best, by));
+            return Ok(summarize(&self.scope(q)?.states, &q.best, by));
         }
         // The common case reads the reconciled columns instead of every incident's state.
         let Some(rows) = self.rows(q)? else {
-            return Ok(summarize(&self.snapshot(q)?.states, &q.best, by));
+            return Ok(summarize(&self.scope(q)?.states, &q.best, by));
         };
         Ok(reconcile::group(rows.into_iter().map(|r| {
             let key = match by {
@@ -194,7 +260,8 @@ impl Reader<'_> {
     /// The whole document (`export`). Its `provenance.exporter` is left `null`: the caller
     /// that renders it names the format.
     pub fn export(&self, q: &Query) -> Result<Document> {
-        let snap = self.snapshot(q)?;
+        let q = &self.checked(q)?;
+        let snap = self.scope(q)?;
         self.document_of(snap, q)
     }
 
@@ -202,4 +269,39 @@ impl Reader<'_> {
     pub fn views_checkpoint(&self) -> Result<u64> {
         checkpoint(self.db)
     }
+}
+
+/// Refuses `--best source:NAME` when NAME gave figures on none of the incidents in view
+/// (`views`: one list of states or several, e.g. a diff's two points), where the policy
+/// would silently fall back to the median; the message names the sources that did. Nothing
+/// is refused when nothing is in view.
+pub(crate) fn best_source_reported(best: &BestPolicy, views: &[&[IncidentState]]) -> Result<()> {
+    let BestPolicy::Source(name) = best else {
+        return Ok(());
+    };
+    let states = || views.iter().flat_map(|v| v.iter());
+    if states().next().is_none()
+        || states().any(|s| s.sources.iter().any(|src| &src.source == name))
+    {
+        return Ok(());
+    }
+    let known: std::collections::BTreeSet<&str> = states()
+        .flat_map(|s| s.sources.iter().map(|src| src.source.as_str()))
+        .collect();
+    let known = if known.is_empty() {
+        "no source gave figures on the incidents in view".to_owned()
+    } else {
+        format!(
+            "the sources with figures here are {}",
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    };
+    Err(Invalid::new(
+        "--best",
+        best,
+        format!(
+            "{name:?} gave no figures on the incidents in view, so the best figures would silently be the median; {known} (a source's name is matched exactly)"
+        ),
+    )
+    .into())
 }

@@ -1,9 +1,10 @@
 //! Human output of the views: aligned tables that fit a terminal width (long cells are cut
-//! with an ellipsis), dates and counts written as people write them.
+//! with an ellipsis, never an id), dates and counts written as people write them. A width of
+//! [`UNLIMITED`] neither cuts nor wraps (the CLI's output to a pipe or a file).
 
 pub use super::TimelineRow;
 use crate::domain::time::{IncidentDate, Published};
-use crate::views::audit::{AuditReport, Verdict};
+use crate::views::audit::{AuditReport, Verdict, LEAVE_OUT_BUDGET};
 use crate::views::diff::Diff;
 use crate::views::doc::{Figure, Group, Incident, Range};
 use crate::views::history::{Change, History};
@@ -11,6 +12,9 @@ use crate::views::{GroupBy, SourceSummary};
 
 /// The default output width.
 pub const DEFAULT_WIDTH: usize = 80;
+
+/// No width: nothing is cut or wrapped.
+pub const UNLIMITED: usize = usize::MAX;
 
 /// Cuts `s` to `width` characters, ending with `…` when cut.
 pub fn truncate(s: &str, width: usize) -> String {
@@ -25,8 +29,11 @@ pub fn truncate(s: &str, width: usize) -> String {
 }
 
 /// An aligned table no wider than `width`: the widest of the columns flagged in `shrink`
-/// are narrowed first (then, if need be, any column; never below 6 characters) and their
-/// cells cut with an ellipsis. Columns flagged in `right` are right-aligned (numbers).
+/// (free text: names, categories, reports) are narrowed, never below 6 characters, and
+/// their cells cut with an ellipsis. No other column is ever cut: not an id (which `show`
+/// and `history` need as it is), a date or a figure; when the text columns cannot give
+/// enough room, the rows are wider than `width`. Columns flagged in `right` are
+/// right-aligned (numbers).
 pub fn table(
     headers: &[&str],
     right: &[bool],
@@ -44,17 +51,13 @@ pub fn table(
     }
     let gaps = 2 * cols.saturating_sub(1);
     while widths.iter().sum::<usize>() + gaps > width {
-        let pick = |only_shrinkable: bool| {
-            widths
-                .iter()
-                .copied()
-                .enumerate()
-                .filter(|(i, w)| {
-                    *w > 6 && (!only_shrinkable || shrink.get(*i).copied().unwrap_or(false))
-                })
-                .max_by_key(|(i, w)| (*w, usize::MAX - i))
-        };
-        let Some((i, w)) = pick(true).or_else(|| pick(false)) else {
+        let Some((i, w)) = widths
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(i, w)| *w > 6 && shrink.get(*i).copied().unwrap_or(false))
+            .max_by_key(|(i, w)| (*w, usize::MAX - i))
+        else {
             break;
         };
         widths[i] = w - 1;
@@ -230,7 +233,7 @@ fn source_table(i: &Incident, width: usize) -> String {
 
 /// `show`: one incident.
 pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
-    let mut out = format!("{}\n", truncate(&i.incident, width));
+    let mut out = format!("{}\n", i.incident);
     out.push_str(&wrap(
         &format!("{}, {}", date_prose(&i.date), place(i)),
         "  ",
@@ -339,7 +342,7 @@ pub fn timeline_rows(incidents: &[TimelineRow], width: usize) -> String {
             "Date", "Province", "Category", "Killed", "Wounded", "Src", "Incident",
         ],
         &[false, false, false, true, true, true, false],
-        &[false, true, true, false, false, false, true],
+        &[false, true, true, false, false, false, false],
         &rows,
         width,
     );
@@ -495,8 +498,7 @@ pub fn history(h: &History, width: usize) -> String {
         if e.changes.is_empty() {
             out.push_str("  (no change to the view)\n");
         }
-        out.push_str(&truncate(&format!("  id {}", e.event_id), width));
-        out.push('\n');
+        out.push_str(&format!("  id {}\n", e.event_id));
         out.push_str(&format!("  hash {}\n", e.hash));
     }
     out
@@ -557,42 +559,85 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
         out.push_str(&table(
             &["Date", "Province", "Range", "Reports", "Incident"],
             &[false, false, true, false, false],
-            &[false, true, false, true, true],
+            &[false, true, false, true, false],
             &rows,
             width,
         ));
     }
-    if !a.leave_out.is_empty() {
-        out.push('\n');
-        let sets: Vec<String> = a
-            .leave_out
-            .iter()
-            .map(|set| {
-                set.iter()
-                    .map(|id| {
-                        a.incidents
-                            .iter()
-                            .find(|i| &i.incident == id)
-                            .map_or(id.clone(), |i| {
-                                format!("{} ({}, {})", id, date_prose(&i.date), i.province)
-                            })
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            })
-            .collect();
-        out.push_str(&wrap(
-            &format!(
-                "The claim would hold only leaving out {}.",
-                sets.join(", or ")
-            ),
-            "",
-            width,
-        ));
-    } else if a.verdict == Verdict::Below {
-        out.push_str("\nNo smaller selection of these incidents matches the claim.\n");
-    }
+    out.push_str(&leave_out(a, width));
     out
+}
+
+/// How many of the sets to leave out the human `audit` lists; `--json` has them all.
+pub const LEAVE_OUT_SHOWN: usize = 10;
+
+/// The sets of incidents an audit's claim would need left out, as prose: at most
+/// [`LEAVE_OUT_SHOWN`] of them, then how many more there are; a search cut by its budget
+/// says so.
+fn leave_out(a: &AuditReport, width: usize) -> String {
+    let mut out = String::new();
+    if a.leave_out.is_empty() {
+        if a.verdict == Verdict::Below && a.leave_out_complete {
+            out.push_str("\nNo smaller selection of these incidents matches the claim.\n");
+        } else if a.verdict == Verdict::Below {
+            out.push('\n');
+            out.push_str(&wrap(
+                &format!(
+                    "The search for incidents to leave out stopped after {LEAVE_OUT_BUDGET} combinations without finding any: a larger selection might still match the claim."
+                ),
+                "",
+                width,
+            ));
+        }
+        return out;
+    }
+    out.push('\n');
+    let sets: Vec<String> = a
+        .leave_out
+        .iter()
+        .take(LEAVE_OUT_SHOWN)
+        .map(|set| {
+            set.iter()
+                .map(|id| {
+                    a.incidents
+                        .iter()
+                        .find(|i| &i.incident == id)
+                        .map_or(id.clone(), |i| {
+                            format!("{} ({}, {})", id, date_prose(&i.date), i.province)
+                        })
+                })
+                .collect::<Vec<_>>()
+                .join(" and ")
+        })
+        .collect();
+    let mut text = format!(
+        "The claim would hold only leaving out {}.",
+        sets.join(", or ")
+    );
+    let more = a.leave_out.len().saturating_sub(LEAVE_OUT_SHOWN);
+    if more > 0 {
+        text.push_str(&format!(
+            " ({more} more {} would do as well; `--json` lists them all.)",
+            if more == 1 { "selection" } else { "selections" }
+        ));
+    }
+    if !a.leave_out_complete {
+        text.push_str(&format!(
+            " The search stopped after {LEAVE_OUT_BUDGET} combinations: there may be other selections of the same size."
+        ));
+    }
+    out.push_str(&wrap(&text, "", width));
+    out
+}
+
+/// `audit` of several claims on the same incidents (killed and wounded): each report in
+/// turn, separated by a blank line.
+pub fn audits(reports: &[AuditReport], width: usize) -> String {
+    reports
+        .iter()
+        .map(|a| audit(a, width))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `diff`: the incidents that changed between two points.
@@ -602,11 +647,7 @@ pub fn diff(d: &Diff, width: usize) -> String {
         out.push_str("No incident changed.\n");
     }
     for i in &d.incidents {
-        out.push_str(&format!(
-            "\n{} ({})\n",
-            truncate(&i.incident, width.saturating_sub(12)),
-            i.status
-        ));
+        out.push_str(&format!("\n{} ({})\n", i.incident, i.status));
         for c in &i.changes {
             out.push_str(&wrap(&change_line(c), "  ", width));
         }
@@ -629,6 +670,35 @@ mod tests {
             assert!(line.chars().count() <= 20, "{line:?}");
         }
         assert!(t.contains('…'), "{t}");
+    }
+
+    #[test]
+    fn ids_are_never_cut() {
+        let id = "2020-07-08-nangarhar-suicide-bombing";
+        let rows = vec![vec![
+            "a long category of attack".to_string(),
+            id.to_string(),
+        ]];
+        for width in [20, 40, 80] {
+            let t = table(
+                &["Category", "Incident"],
+                &[false, false],
+                &[true, false],
+                &rows,
+                width,
+            );
+            assert!(t.contains(id), "width {width}: {t}");
+        }
+        let t = table(
+            &["Category", "Incident"],
+            &[false, false],
+            &[true, false],
+            &rows,
+            UNLIMITED,
+        );
+        assert!(t.contains("a long category of attack"), "{t}");
+        let long = "word ".repeat(100);
+        assert_eq!(wrap(&long, "", UNLIMITED).lines().count(), 1);
     }
 
     #[test]
