@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::{repo_root, Scratch};
 
@@ -48,7 +48,7 @@ fn acled_file(
 }
 
 /// The error of importing `file`, which must be refused with exit code 2 and nothing written.
-fn refusal(s: &Scratch, file: &PathBuf) -> String {
+fn refusal(s: &Scratch, file: &Path) -> String {
     let (code, out, err) = s.run(&["import", "--from", "acled", file.to_str().unwrap()]);
     assert_eq!(code, 2, "{out}{err}");
     assert_eq!(s.dump(), "", "nothing was written");
@@ -57,7 +57,7 @@ fn refusal(s: &Scratch, file: &PathBuf) -> String {
 
 /// The line of each line of `file` that holds "three", 1-based, counting `\n` (the files end
 /// lines with `\n` or `\r\n`).
-fn physical_line_of_three(file: &PathBuf) -> usize {
+fn physical_line_of_three(file: &Path) -> usize {
     let text = std::fs::read_to_string(file).unwrap();
     text.split('\n')
         .position(|l| l.contains(",three,"))
