@@ -877,3 +877,145 @@ fn an_acled_round_trip_gives_the_guarded_text_back() {
     assert_eq!(report["citation"], "=source");
     assert_eq!(report["attributes"]["source"], "=source");
 }
+
+/// Per incident (by id, without the `acled-` an import adds): the figures ACLED can carry
+/// (every death, attackers included; 0 when no source gave one), the wounded (best), the
+/// date, province and country, from a JSON export.
+fn acled_figures(json: &str) -> BTreeMap<String, (u64, Option<u64>, String, String, String)> {
+    let doc: serde_json::Value = serde_json::from_str(json).unwrap();
+    doc["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let best = |measure: &str| i[measure]["best"].as_u64();
+            let id = i["incident"].as_str().unwrap();
+            let fatalities = best("killed").unwrap_or(0) + best("attackers_killed").unwrap_or(0);
+            let country = i["country"].as_str().unwrap_or("none").to_owned();
+            (
+                id.strip_prefix("acled-").unwrap_or(id).to_owned(),
+                (
+                    fatalities,
+                    best("wounded"),
+                    i["date"].as_str().unwrap().to_owned(),
+                    i["province"].as_str().unwrap().to_owned(),
+                    country,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// `export --format csv --option layout=acled` of the July chronology imports whole into a
+/// fresh log with `import --from acled`: 18 incidents, each with ACLED's fatalities (killed
+/// plus attackers killed) as its killed figure. ACLED has no wounded: they do not come back.
+#[test]
+fn the_acled_layout_of_the_july_chronology_imports_back_whole() {
+    let env = Env::new();
+    let file = env.s.path("july-acled.csv");
+    std::fs::write(
+        &file,
+        env.export(&["--format", "csv", "--option", "layout=acled"]),
+    )
+    .unwrap();
+    let s = Scratch::new();
+    let out = s.ok(&["import", "--from", "acled", file.to_str().unwrap()]);
+    assert!(
+        out.contains("rows read      18\nincidents new  18\n"),
+        "{out}"
+    );
+
+    let before = acled_figures(&env.export_text(&[]));
+    let after = acled_figures(&s.ok(&["export"]));
+    assert_eq!(before.len(), 18);
+    let killed = |m: &BTreeMap<String, (u64, Option<u64>, String, String, String)>| {
+        m.iter()
+            .map(|(id, f)| (id.clone(), f.0))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(killed(&after), killed(&before));
+    for (id, (_, wounded, date, province, country)) in &after {
+        let was = &before[id];
+        assert_eq!((date, province, country), (&was.2, &was.3, &was.4), "{id}");
+        assert_eq!(*wounded, None, "{id}: ACLED has no wounded column");
+    }
+    // Some of the chronology's wounded are lost that way; the test says which.
+    assert_eq!(
+        before.values().filter_map(|f| f.1).sum::<u64>(),
+        148,
+        "the wounded an ACLED file cannot carry"
+    );
+
+    // Every imported category is an ACLED sub-event type; the defaulted ones say so.
+    let doc: serde_json::Value = serde_json::from_str(&s.ok(&["export"])).unwrap();
+    for i in doc["incidents"].as_array().unwrap() {
+        let category = i["category"].as_str().unwrap();
+        let note = i["sources"][0]["note"].as_str().unwrap_or("");
+        assert!(
+            category != "Other"
+                || note.contains("matches no ACLED sub-event type: coded as Other."),
+            "{i}"
+        );
+    }
+    let baghlan = doc["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["incident"] == "acled-2020-07-17-baghlan-bomb")
+        .unwrap();
+    assert_eq!(baghlan["killed"]["best"], 0);
+    assert!(baghlan["sources"][0]["note"]
+        .as_str()
+        .unwrap()
+        .ends_with("No source gave a fatality figure: coded as 0."));
+
+    // The same file again changes nothing.
+    let again = s.ok(&["import", "--from", "acled", file.to_str().unwrap()]);
+    assert!(again.contains("unchanged      18"), "{again}");
+}
+
+/// An incident recorded without `--country` gets the gazetteer's country in the ACLED layout
+/// (the importer needs one).
+#[test]
+fn the_acled_layout_fills_the_country_from_the_gazetteer() {
+    let env = Env::new();
+    env.ok(&[
+        "report",
+        "--incident",
+        "2020-07-31-no-country",
+        "--date",
+        "2020-07-31",
+        "--province",
+        "Nangarhar",
+        "--category",
+        "shooting",
+        "--source",
+        "AFP",
+        "--killed",
+        "2",
+    ]);
+    let show: serde_json::Value =
+        serde_json::from_str(&env.ok(&["show", "2020-07-31-no-country", "--json"])).unwrap();
+    assert_eq!(show["country"], serde_json::Value::Null, "{show}");
+    let acled = env.export_text(&[
+        "--format",
+        "csv",
+        "--option",
+        "layout=acled",
+        "--from",
+        "2020-07-31",
+    ]);
+    let file = env.s.path("one.csv");
+    std::fs::write(&file, &acled).unwrap();
+    let mut reader = csv::Reader::from_reader(acled.as_bytes());
+    let row = reader.records().next().unwrap().unwrap();
+    assert_eq!(
+        (&row[0], &row[6], &row[17], &row[18]),
+        ("2020-07-31-no-country", "Other", "Afghanistan", "Nangarhar")
+    );
+    let s = Scratch::new();
+    s.ok(&["import", "--from", "acled", file.to_str().unwrap()]);
+    let doc: serde_json::Value = serde_json::from_str(&s.ok(&["export"])).unwrap();
+    assert_eq!(doc["incidents"][0]["country"], "Afghanistan");
+    assert_eq!(doc["incidents"][0]["province_code"], "AF-NAN");
+}

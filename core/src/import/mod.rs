@@ -33,7 +33,10 @@ use crate::log::{AppendContext, Appender, EventLog};
 use crate::record::Appended;
 
 pub mod acled;
+mod lines;
 pub mod ucdp;
+
+use lines::LineCounter;
 
 /// The province recorded when a row names none (UCDP's country-wide events have an empty
 /// `adm_1`). It is not a place the gazetteer knows, so totals by province show it apart.
@@ -586,8 +589,8 @@ impl Run<'_> {
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
         let file = input.name.as_str();
-        let mut reader = csv::ReaderBuilder::new().from_reader(input.reader);
-        let header = reader.headers().map_err(|e| csv_error(e, file))?.clone();
+        let mut reader = csv::ReaderBuilder::new().from_reader(LineCounter::new(input.reader));
+        let header = read_header(&mut reader, file)?;
         let columns = Columns::new(&header, self.dataset, file)?;
         let map_ctx = MapContext {
             label: self.label,
@@ -607,7 +610,7 @@ impl Run<'_> {
                         e.kind(),
                         csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
                     );
-                    let invalid = csv_invalid(e, file, columns.names())?;
+                    let invalid = csv_invalid(e, file, columns.names(), reader.get_mut())?;
                     if options.skip_invalid && recoverable {
                         self.summary.rows_read += 1;
                         self.unknown_ids = true;
@@ -618,7 +621,7 @@ impl Run<'_> {
                 }
             }
             self.summary.rows_read += 1;
-            let line = record.position().map_or(0, csv::Position::line);
+            let line = record_line(&record, reader.get_mut());
             let at = Location::line(file, line);
             let row = Row::new(&columns, &record);
             let mapped = match self.dataset {
@@ -970,8 +973,8 @@ impl Run<'_> {
     /// (`event_id_cnty,deleted_timestamp`).
     fn deleted<D: Read>(&mut self, app: &mut Appender<'_>, input: CsvInput<D>) -> Result<()> {
         let file = input.name.as_str();
-        let mut reader = csv::ReaderBuilder::new().from_reader(input.reader);
-        let header = reader.headers().map_err(|e| csv_error(e, file))?.clone();
+        let mut reader = csv::ReaderBuilder::new().from_reader(LineCounter::new(input.reader));
+        let header = read_header(&mut reader, file)?;
         let names: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
         let find = |column: &str| names.iter().position(|n| n == column);
         let Some(id_col) = find("event_id_cnty") else {
@@ -986,12 +989,13 @@ impl Run<'_> {
         let ts_col = find("deleted_timestamp");
         let mut record = csv::StringRecord::new();
         let mut not_in_log = Vec::new();
-        while reader
-            .read_record(&mut record)
-            .map_err(|e| csv_error(e, file))?
-        {
+        loop {
+            let read = reader.read_record(&mut record);
+            if !read.map_err(|e| csv_error(e, file, reader.get_mut()))? {
+                break;
+            }
             self.summary.deleted_read += 1;
-            let line = record.position().map_or(0, csv::Position::line);
+            let line = record_line(&record, reader.get_mut());
             let at = Location::line(file, line);
             let key = record.get(id_col).unwrap_or("").trim();
             if key.is_empty() {
@@ -1072,22 +1076,39 @@ fn file_name(path: &str) -> &str {
         .unwrap_or(path)
 }
 
+/// The header record of a CSV file.
+fn read_header<R: Read>(
+    reader: &mut csv::Reader<LineCounter<R>>,
+    file: &str,
+) -> Result<csv::StringRecord> {
+    match reader.headers() {
+        Ok(header) => Ok(header.clone()),
+        Err(e) => Err(csv_error(e, file, reader.get_mut())),
+    }
+}
+
+/// The physical line where a record read through `lines` starts (0 when unknown).
+fn record_line<R: Read>(record: &csv::StringRecord, lines: &mut LineCounter<R>) -> u64 {
+    record.position().map_or(0, |p| lines.line_at(p.byte()))
+}
+
 /// A CSV reading error as a refusal at the record's line.
-fn csv_error(e: csv::Error, file: &str) -> Error {
-    match csv_invalid(e, file, &[]) {
+fn csv_error<R: Read>(e: csv::Error, file: &str, lines: &mut LineCounter<R>) -> Error {
+    match csv_invalid(e, file, &[], lines) {
         Ok(invalid) => invalid.into(),
         Err(e) => e,
     }
 }
 
-/// A CSV reading error as a refusal at the record's line (`Err` for I/O errors).
-/// `columns` names the fields (the header), when known.
-fn csv_invalid(
+/// A CSV reading error as a refusal at the physical line where the record starts (`Err` for
+/// I/O errors). `columns` names the fields (the header), when known.
+fn csv_invalid<R: Read>(
     e: csv::Error,
     file: &str,
     columns: &[String],
+    lines: &mut LineCounter<R>,
 ) -> std::result::Result<Invalid, Error> {
-    let line = e.position().map_or(0, csv::Position::line);
+    let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
     let at = if line > 0 {
         Location::line(file, line)
     } else {

@@ -14,7 +14,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::domain::figure::Figure;
-use crate::domain::gazetteer::Gazetteer;
+use crate::domain::gazetteer::{Gazetteer, Province};
 use crate::error::Invalid;
 use crate::views::doc::{
     self, Coordinates, Group, Incident, LatLon, Range, Responsibility, SourceFigures,
@@ -179,20 +179,34 @@ pub fn figure_range(f: Option<&Figure>) -> Range {
 /// Unknown for a country without a built-in gazetteer and for a province the gazetteer does not
 /// know (recorded with `--allow-unknown-place`).
 pub fn place_of(country: Option<&str>, province: &str) -> (Option<String>, Option<LatLon>) {
-    let gazetteer = match country {
-        None => Some(Gazetteer::afghanistan()),
-        Some(c) => Gazetteer::builtin_for_country(c),
-    };
-    match gazetteer.map(|g| g.resolve(province)) {
-        Some(Ok(p)) => (
+    match resolve_place(country, province) {
+        Some((_, p)) => (
             Some(p.code.clone()),
             Some(LatLon {
                 lat: p.centroid.lat,
                 lon: p.centroid.lon,
             }),
         ),
-        _ => (None, None),
+        None => (None, None),
     }
+}
+
+/// The name of the country whose gazetteer gives [`place_of`] its answer (`Afghanistan`
+/// for an incident recorded without a country); `None` when `place_of` has none.
+pub fn province_country_of(country: Option<&str>, province: &str) -> Option<String> {
+    resolve_place(country, province).map(|(g, _)| g.country().to_string())
+}
+
+/// The gazetteer [`place_of`] uses and the province it resolves.
+fn resolve_place(
+    country: Option<&str>,
+    province: &str,
+) -> Option<(&'static Gazetteer, &'static Province)> {
+    let gazetteer = match country {
+        None => Gazetteer::afghanistan(),
+        Some(c) => Gazetteer::builtin_for_country(c)?,
+    };
+    gazetteer.resolve(province).ok().map(|p| (gazetteer, p))
 }
 
 /// The document form of an incident's state under a policy. `last_recorded` is left unknown:
@@ -212,6 +226,7 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
         province: d.province.clone(),
         province_code,
         province_centroid,
+        province_country: province_country_of(d.country.as_deref(), &d.province),
         district: d.district.clone(),
         locality: d.locality.clone(),
         coordinates: d.coordinates.as_ref().map(|c| Coordinates {
@@ -423,5 +438,15 @@ mod tests {
         assert_eq!(place_of(Some("af"), "Helmand").0.as_deref(), Some("AF-HEL"));
         assert_eq!(place_of(Some("Pakistan"), "Punjab"), (None, None));
         assert_eq!(place_of(None, "Atlantis"), (None, None));
+        assert_eq!(
+            province_country_of(None, "Logar").as_deref(),
+            Some("Afghanistan")
+        );
+        assert_eq!(
+            province_country_of(Some("af"), "Helmand").as_deref(),
+            Some("Afghanistan")
+        );
+        assert_eq!(province_country_of(None, "Atlantis"), None);
+        assert_eq!(province_country_of(Some("Pakistan"), "Punjab"), None);
     }
 }

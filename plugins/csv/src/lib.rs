@@ -13,9 +13,17 @@
 //!   killed figure (chronicle counts attackers apart, ACLED does not), and
 //!   `notes` lists disagreeing figures as ACLED does ("Fatalities coded as 8
 //!   (AFP reported 17; Ministry of Defense reported 8).") and the attackers
-//!   included. No comment lines (ACLED readers do not expect any);
-//!   the provenance goes into each row's `tags` column instead, unless
-//!   `provenance=false`.
+//!   included. No source figure at all is written 0, as ACLED codes it,
+//!   and the notes say so. `disorder_type`, `event_type` and
+//!   `sub_event_type` come from the category: an ACLED sub-event type as
+//!   itself (the inverse of `import --from acled`), other categories by
+//!   their words ("suicide car bombing" is a Suicide bomb), and a category
+//!   no word matches is coded `Other` with a note saying so (the table is
+//!   in IMPORT.md). `country` is the gazetteer's country of the province
+//!   (`province_country`), the recorded one otherwise. So the file imports
+//!   back with `import --from acled`. No comment lines (ACLED readers do
+//!   not expect any); the provenance goes into each row's `tags` column
+//!   instead, unless `provenance=false`.
 //! - `provenance=true|false`.
 //! - `formulas=guard` (the default): every text cell that begins with `=`,
 //!   `+`, `-`, `@`, a tab or a carriage return gets a `'` before it, as
@@ -325,31 +333,162 @@ fn time_precision(p: DatePrecision) -> &'static str {
     }
 }
 
-/// ACLED's disorder type, event type and sub-event type for the categories
-/// whose meaning is unambiguous; empty otherwise (ACLED's distinctions,
-/// e.g. attacks on civilians versus armed clashes, need facts a free-text
-/// category does not carry).
-fn acled_types(category: &str) -> [&'static str; 3] {
-    let lower = category.to_lowercase();
+const PV: &str = "Political violence";
+const DEMONSTRATIONS: &str = "Demonstrations";
+const SD: &str = "Strategic developments";
+const ERV: &str = "Explosions/Remote violence";
+const VAC: &str = "Violence against civilians";
+
+/// ACLED's taxonomy (codebook 2023): every sub-event type with its event
+/// type and disorder type, as (sub-event type, event type, disorder type).
+const ACLED_SUB_EVENT_TYPES: [(&str, &str, &str); 25] = [
+    ("Government regains territory", "Battles", PV),
+    ("Non-state actor overtakes territory", "Battles", PV),
+    ("Armed clash", "Battles", PV),
+    (
+        "Excessive force against protesters",
+        "Protests",
+        "Political violence; Demonstrations",
+    ),
+    ("Protest with intervention", "Protests", DEMONSTRATIONS),
+    ("Peaceful protest", "Protests", DEMONSTRATIONS),
+    ("Violent demonstration", "Riots", DEMONSTRATIONS),
+    ("Mob violence", "Riots", PV),
+    ("Chemical weapon", ERV, PV),
+    ("Air/drone strike", ERV, PV),
+    ("Suicide bomb", ERV, PV),
+    ("Shelling/artillery/missile attack", ERV, PV),
+    ("Remote explosive/landmine/IED", ERV, PV),
+    ("Grenade", ERV, PV),
+    ("Sexual violence", VAC, PV),
+    ("Attack", VAC, PV),
+    ("Abduction/forced disappearance", VAC, PV),
+    ("Agreement", SD, SD),
+    ("Arrests", SD, SD),
+    ("Change to group/activity", SD, SD),
+    ("Disrupted weapons use", SD, SD),
+    ("Headquarters or base established", SD, SD),
+    ("Looting/property destruction", SD, SD),
+    ("Non-violent transfer of territory", SD, SD),
+    ("Other", SD, SD),
+];
+
+/// The sub-event type of a free-text category by its words, first match
+/// first (so "suicide car bombing" is a suicide bomb, not a remote
+/// explosive). The table in IMPORT.md ("Exporting to ACLED") is this one.
+const CATEGORY_WORDS: [(&[&str], &str); 13] = [
+    (&["chemical"], "Chemical weapon"),
+    (&["suicide"], "Suicide bomb"),
+    (
+        &["airstrike", "airstrikes", "drone", "air strike", "air raid"],
+        "Air/drone strike",
+    ),
+    (
+        &[
+            "shelling",
+            "artillery",
+            "missile",
+            "rocket",
+            "rockets",
+            "mortar",
+        ],
+        "Shelling/artillery/missile attack",
+    ),
+    (&["grenade"], "Grenade"),
+    (
+        &[
+            "ied",
+            "landmine",
+            "mine",
+            "roadside",
+            "bomb",
+            "bombing",
+            "explosion",
+            "explosive",
+            "blast",
+        ],
+        "Remote explosive/landmine/IED",
+    ),
+    (
+        &[
+            "clash",
+            "clashes",
+            "battle",
+            "fighting",
+            "firefight",
+            "checkpoint",
+        ],
+        "Armed clash",
+    ),
+    (
+        &["abduction", "kidnapping", "abducted", "kidnapped"],
+        "Abduction/forced disappearance",
+    ),
+    (&["rape", "sexual"], "Sexual violence"),
+    (&["protest", "demonstration"], "Peaceful protest"),
+    (&["riot"], "Violent demonstration"),
+    (&["arrest", "arrests", "arrested"], "Arrests"),
+    (&["looting"], "Looting/property destruction"),
+];
+
+/// The sub-event type given to a category nothing above matches: ACLED's
+/// catch-all, with a note in the row saying so.
+const DEFAULT_SUB_EVENT_TYPE: &str = "Other";
+
+/// ACLED's types for a chronicle category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AcledTypes {
+    disorder: &'static str,
+    event: &'static str,
+    sub_event: &'static str,
+    /// No rule matched: the sub-event type is [`DEFAULT_SUB_EVENT_TYPE`].
+    defaulted: bool,
+}
+
+/// ACLED's disorder type, event type and sub-event type for a category:
+/// the inverse of the ACLED import (which records `sub_event_type` as the
+/// category) for a category that is a sub-event type; otherwise by the
+/// category's words ([`CATEGORY_WORDS`]); otherwise
+/// [`DEFAULT_SUB_EVENT_TYPE`], `defaulted`.
+fn acled_types(category: &str) -> AcledTypes {
+    let types = |sub: &str, defaulted: bool| {
+        let &(sub_event, event, disorder) = ACLED_SUB_EVENT_TYPES
+            .iter()
+            .find(|(s, _, _)| *s == sub)
+            .unwrap_or(&ACLED_SUB_EVENT_TYPES[24]);
+        AcledTypes {
+            disorder,
+            event,
+            sub_event,
+            defaulted,
+        }
+    };
+    let trimmed = category.trim();
+    if let Some((sub, _, _)) = ACLED_SUB_EVENT_TYPES
+        .iter()
+        .find(|(s, _, _)| s.eq_ignore_ascii_case(trimmed))
+    {
+        return types(sub, false);
+    }
+    let lower = trimmed.to_lowercase();
     let words: Vec<&str> = lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    let has = |w: &str| words.contains(&w);
-    const PV: &str = "Political violence";
-    const ERV: &str = "Explosions/Remote violence";
-    if has("suicide") {
-        [PV, ERV, "Suicide bomb"]
-    } else if has("ied") || has("landmine") || has("roadside") || has("mine") {
-        [PV, ERV, "Remote explosive/landmine/IED"]
-    } else if has("airstrike") || has("drone") || (has("air") && has("strike")) {
-        [PV, ERV, "Air/drone strike"]
-    } else if has("shelling") || has("artillery") || has("missile") || has("rocket") {
-        [PV, ERV, "Shelling/artillery/missile attack"]
-    } else if has("clash") || has("clashes") {
-        [PV, "Battles", "Armed clash"]
-    } else {
-        ["", "", ""]
+    let joined = words.join(" ");
+    let has = |w: &str| {
+        if w.contains(' ') {
+            format!(" {joined} ").contains(&format!(" {w} "))
+        } else {
+            words.contains(&w)
+        }
+    };
+    match CATEGORY_WORDS
+        .iter()
+        .find(|(keys, _)| keys.iter().any(|k| has(k)))
+    {
+        Some((_, sub)) => types(sub, false),
+        None => types(DEFAULT_SUB_EVENT_TYPE, true),
     }
 }
 
@@ -367,7 +506,9 @@ fn geo_precision(i: &Incident) -> &'static str {
 }
 
 /// ACLED's `fatalities`: every reported death, attackers included (ACLED
-/// does not count them apart); `None` when no source gave either figure.
+/// does not count them apart); `None` when no source gave either figure
+/// (the row then says 0, as ACLED codes an event without a reported figure,
+/// and its notes say why).
 fn acled_fatalities(i: &Incident) -> Option<u64> {
     i.killed.add(&i.attackers_killed).best
 }
@@ -377,8 +518,10 @@ fn attackers(n: u64) -> String {
 }
 
 /// ACLED-style notes: the summary, then how the fatalities were coded when
-/// the sources disagree, and the attackers they include.
-fn acled_notes(i: &Incident) -> String {
+/// the sources disagree, and the attackers they include; then what this
+/// export coded by default: 0 fatalities when no source gave a figure, the
+/// sub-event type when the category matches none.
+fn acled_notes(i: &Incident, types: AcledTypes) -> String {
     let mut notes = i.summary.clone().unwrap_or_default().trim().to_owned();
     let reported: Vec<String> = i
         .sources
@@ -408,11 +551,21 @@ fn acled_notes(i: &Incident) -> String {
         (_, _, Some(n)) => Some(format!("Fatalities include {}.", attackers(n))),
         _ => None,
     };
-    if let Some(coding) = coding {
+    let no_figure = acled_fatalities(i)
+        .is_none()
+        .then(|| "No source gave a fatality figure: coded as 0.".to_owned());
+    let defaulted = types.defaulted.then(|| {
+        format!(
+            "The category \"{}\" matches no ACLED sub-event type: coded as {}.",
+            i.category.trim(),
+            types.sub_event
+        )
+    });
+    for part in [coding, no_figure, defaulted].into_iter().flatten() {
         if !notes.is_empty() {
             notes.push(' ');
         }
-        notes.push_str(&coding);
+        notes.push_str(&part);
     }
     notes
 }
@@ -440,7 +593,7 @@ fn acled(doc: &ViewDocument, provenance: bool, formulas: Formulas) -> Result<Vec
         String::new()
     };
     for i in &doc.incidents {
-        let [disorder, event, sub_event] = acled_types(&i.category);
+        let types = acled_types(&i.category);
         let (lat, lon) = match i.map_point() {
             Some((p, _)) => (p.lat.to_string(), p.lon.to_string()),
             None => (String::new(), String::new()),
@@ -455,9 +608,9 @@ fn acled(doc: &ViewDocument, provenance: bool, formulas: Formulas) -> Result<Vec
             i.date_start.clone(),
             i.date_start.get(0..4).unwrap_or_default().to_owned(),
             time_precision(i.date_precision).to_owned(),
-            disorder.to_owned(),
-            event.to_owned(),
-            sub_event.to_owned(),
+            types.disorder.to_owned(),
+            types.event.to_owned(),
+            types.sub_event.to_owned(),
             opt(&i.perpetrator),
             String::new(),
             String::new(),
@@ -468,7 +621,7 @@ fn acled(doc: &ViewDocument, provenance: bool, formulas: Formulas) -> Result<Vec
             String::new(),
             String::new(),
             String::new(),
-            opt(&i.country),
+            opt(&i.province_country.clone().or_else(|| i.country.clone())),
             i.province.clone(),
             opt(&i.district),
             String::new(),
@@ -482,8 +635,8 @@ fn acled(doc: &ViewDocument, provenance: bool, formulas: Formulas) -> Result<Vec
                 .collect::<Vec<_>>()
                 .join("; "),
             String::new(),
-            acled_notes(i),
-            num(acled_fatalities(i)),
+            acled_notes(i, types),
+            num(Some(acled_fatalities(i).unwrap_or(0))),
             tags.clone(),
             i.last_recorded
                 .as_deref()
@@ -659,6 +812,7 @@ mod tests {
         i.date_start = p("date_start");
         i.date_end = p("date_end");
         i.country = Some(p("country"));
+        i.province_country = Some(p("country"));
         i.province = p("province");
         i.province_code = Some(p("code"));
         i.district = Some(p("district"));
@@ -827,17 +981,81 @@ mod tests {
 
     #[test]
     fn category_mapping() {
-        assert_eq!(acled_types("suicide car bombing")[2], "Suicide bomb");
+        let sub = |c: &str| acled_types(c).sub_event;
+        assert_eq!(sub("suicide car bombing"), "Suicide bomb");
+        assert_eq!(sub("roadside bomb"), "Remote explosive/landmine/IED");
+        assert_eq!(sub("IED attack"), "Remote explosive/landmine/IED");
+        assert_eq!(sub("bombing"), "Remote explosive/landmine/IED");
+        assert_eq!(sub("checkpoint attack"), "Armed clash");
+        assert_eq!(sub("air strike"), "Air/drone strike");
+        assert_eq!(sub("air defence"), "Other");
+        let clash = acled_types("armed clash");
         assert_eq!(
-            acled_types("roadside bomb")[2],
-            "Remote explosive/landmine/IED"
+            (clash.disorder, clash.event, clash.defaulted),
+            ("Political violence", "Battles", false)
         );
+        let shooting = acled_types("shooting");
         assert_eq!(
-            acled_types("IED attack")[2],
-            "Remote explosive/landmine/IED"
+            shooting,
+            AcledTypes {
+                disorder: "Strategic developments",
+                event: "Strategic developments",
+                sub_event: "Other",
+                defaulted: true,
+            }
         );
-        assert_eq!(acled_types("armed clash")[1], "Battles");
-        assert_eq!(acled_types("shooting"), ["", "", ""]);
-        assert_eq!(acled_types("occupied building"), ["", "", ""]);
+        assert!(acled_types("occupied building").defaulted);
+    }
+
+    #[test]
+    fn acled_sub_event_types_map_to_themselves() {
+        // The inverse of the import, which records `sub_event_type` as the
+        // category: every ACLED type comes back as it went in, never defaulted.
+        for (sub, event, disorder) in ACLED_SUB_EVENT_TYPES {
+            let t = acled_types(sub);
+            assert_eq!((t.sub_event, t.event, t.disorder), (sub, event, disorder));
+            assert!(!t.defaulted, "{sub}");
+            assert_eq!(acled_types(&sub.to_lowercase()).sub_event, sub);
+        }
+        // "Other" given as the category is ACLED's own, not a default.
+        assert!(!acled_types("Other").defaulted);
+    }
+
+    #[test]
+    fn acled_rows_fill_what_the_import_needs() {
+        let mut doc = sample_document();
+        let puli = doc
+            .incidents
+            .iter_mut()
+            .find(|i| i.incident == "2020-07-30-puli-alam")
+            .unwrap();
+        // Recorded without a country: the gazetteer's country is used.
+        puli.country = None;
+        puli.province_country = Some("Afghanistan".into());
+        puli.category = "shooting".into();
+        puli.killed = Range::default();
+        puli.attackers_killed = Range::default();
+        let rows = parse(&text(
+            export_document::<Csv>(&doc, &[("layout", "acled")]).unwrap(),
+        ));
+        let puli = rows
+            .iter()
+            .find(|r| &r[0] == "2020-07-30-puli-alam")
+            .unwrap();
+        assert_eq!(&puli[17], "Afghanistan");
+        assert_eq!((&puli[5], &puli[6]), ("Strategic developments", "Other"));
+        assert_eq!(&puli[28], "0", "ACLED writes 0 for no reported figure");
+        assert!(
+            puli[27].ends_with(
+                "No source gave a fatality figure: coded as 0. The category \"shooting\" \
+                 matches no ACLED sub-event type: coded as Other."
+            ),
+            "{}",
+            &puli[27]
+        );
+        // Every row has a sub-event type and a country.
+        for r in &rows[1..] {
+            assert!(!r[6].is_empty() && !r[17].is_empty(), "{r:?}");
+        }
     }
 }

@@ -87,6 +87,7 @@ fn incident(
         province: province.to_owned(),
         province_code: Some(code.to_owned()),
         province_centroid: centroid.map(|(lat, lon)| LatLon { lat, lon }),
+        province_country: Some("Afghanistan".to_owned()),
         district: None,
         locality: None,
         coordinates: None,

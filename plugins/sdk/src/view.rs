@@ -358,6 +358,13 @@ pub struct Incident {
     /// Centroid of the province, when the gazetteer knows it.
     #[serde(default)]
     pub province_centroid: Option<LatLon>,
+    /// Extension (optional, schema 1): the country of the gazetteer that
+    /// gave `province_code`, as the gazetteer names it (`"Afghanistan"`):
+    /// the recorded `country`, or Afghanistan for an incident recorded
+    /// without one (the gazetteer its province was checked against);
+    /// `null` when `province_code` is. Used for ACLED's `country` column.
+    #[serde(default)]
+    pub province_country: Option<String>,
     /// District (admin2).
     #[serde(default)]
     pub district: Option<String>,
