@@ -172,8 +172,6 @@ pub struct ExportArgs {
     point: PointArgs,
     #[command(flatten)]
     filter: FilterArgs,
-    #[command(flatten)]
-    plugins: PluginArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -385,11 +383,11 @@ impl Renderer {
     }
 }
 
-pub fn export(db: &Path, args: ExportArgs) -> anyhow::Result<()> {
+pub fn export(db: &Path, args: ExportArgs, plugins: &PluginArgs) -> anyhow::Result<()> {
     let q = args.point.query(args.filter.filter()?)?;
     let options = parse_options(&args.options)?;
     let format = args.format.trim();
-    let renderer = Renderer::find(format, &options, &args.plugins)?;
+    let renderer = Renderer::find(format, &options, plugins)?;
     if renderer.is_binary() && args.out.is_none() && std::io::stdout().is_terminal() {
         return Err(Invalid::new(
             "--format",
