@@ -424,3 +424,82 @@ pub(crate) fn normalise_province(
         )),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::event::EventLine;
+
+    const RECORDED: &str = "2020-07-31T08:00:00Z";
+
+    fn verdict(line: &str) -> Result<(), String> {
+        let event = EventLine::parse(line).unwrap();
+        plausible(&event, RECORDED.parse().unwrap()).map_err(|e| e.to_string())
+    }
+
+    fn opening(incident: &str, date: &str) -> String {
+        format!(
+            r#"{{"incident": "{incident}", "kind": "incident_reported", "payload": {{"date": "{date}", "province": "Logar", "category": "x"}}}}"#
+        )
+    }
+
+    fn report(published: &str) -> String {
+        format!(
+            r#"{{"incident": "a", "kind": "casualties_corrected", "payload": {{"source": "AFP", "killed": 3, "published": "{published}", "reason": "r"}}}}"#
+        )
+    }
+
+    #[test]
+    fn incident_ids_are_slugs_or_dataset_ids() {
+        for ok in [
+            "2020-07-30-puli-alam",
+            "a_b.c-1",
+            "acled-AFG123",
+            "ucdp-455.2",
+        ] {
+            assert_eq!(verdict(&opening(ok, "2020-07-30")), Ok(()), "{ok}");
+        }
+        for bad in ["Puli Alam", "2020-07-30-Puli-Alam", "a/b", "acled-A B", "ACLED-AFG1", "café"] {
+            let err = verdict(&opening(bad, "2020-07-30")).unwrap_err();
+            assert!(err.contains("is not a slug"), "{bad}: {err}");
+        }
+        let err = verdict(&opening("Puli Alam 2020", "2020-07-30")).unwrap_err();
+        assert!(err.contains("such as `puli-alam-2020`"), "{err}");
+        // Only an opening is judged: events on an existing incident name an id already taken.
+        let on_existing = r#"{"incident": "Old Id", "kind": "casualties_reported", "payload": {"source": "AFP", "killed": 3}}"#;
+        assert_eq!(verdict(on_existing), Ok(()));
+    }
+
+    #[test]
+    fn incident_dates_from_1900_to_today_anywhere() {
+        assert_eq!(verdict(&opening("a", "1900")), Ok(()));
+        assert!(verdict(&opening("a", "1899-12-31"))
+            .unwrap_err()
+            .contains("before 1900"));
+        // At 08:00 UTC on 31 July it is 22:00 in UTC+14, the zone furthest ahead: 1 August
+        // has begun nowhere...
+        assert!(verdict(&opening("a", "2020-08-01"))
+            .unwrap_err()
+            .contains("in the future"));
+        // ...but 31 July has begun everywhere, and a year or span that began is accepted.
+        assert_eq!(verdict(&opening("a", "2020-07-31")), Ok(()));
+        assert_eq!(verdict(&opening("a", "2020")), Ok(()));
+        assert_eq!(verdict(&opening("a", "2020-07-30/2020-08-02")), Ok(()));
+        let amend = r#"{"incident": "a", "kind": "incident_amended", "payload": {"date": "2021-01-01", "reason": "r"}}"#;
+        assert!(verdict(amend).unwrap_err().contains("in the future"));
+    }
+
+    #[test]
+    fn publication_not_after_the_recording() {
+        assert_eq!(verdict(&report("2020-07-31")), Ok(()));
+        assert_eq!(verdict(&report("2020-07-31T08:09:00Z")), Ok(()));
+        assert!(verdict(&report("2020-07-31T08:11:00Z"))
+            .unwrap_err()
+            .contains("is after the time this event is recorded (2020-07-31T08:00:00Z)"));
+        // A published day, likewise: 1 August has begun nowhere at 08:00 UTC on 31 July.
+        assert!(verdict(&report("2020-08-01")).is_err());
+        let claim = r#"{"incident": "a", "kind": "responsibility_claimed", "payload": {"actor": "X", "source": "Y", "published": "2021-01-01"}}"#;
+        assert!(verdict(claim).is_err());
+    }
+}
