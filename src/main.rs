@@ -192,17 +192,17 @@ enum WriteCommand {
     Report(write::ReportArgs),
     /// Record a source's correction of its own earlier figures.
     #[command(
-        after_help = "Example:\n  chronicle correct --incident 2020-07-30-puli-alam --source AFP --killed 19 --reason \"AFP raised its toll\""
+        after_help = "Example:\n  chronicle correct --incident 2020-07-30-puli-alam --source AFP --killed 19 \\\n      --reason \"AFP raised its toll\""
     )]
     Correct(write::CorrectArgs),
     /// Change an incident's details (date, place, category...).
     #[command(
-        after_help = "Example:\n  chronicle amend --incident 2020-07-30-puli-alam --district \"Pul-e Alam\" --reason \"spelling of the district\""
+        after_help = "Example:\n  chronicle amend --incident 2020-07-30-puli-alam --district \"Pul-e Alam\" \\\n      --reason \"spelling of the district\""
     )]
     Amend(write::AmendArgs),
     /// Record a claim or a denial of responsibility.
     #[command(
-        after_help = "Example:\n  chronicle responsibility --incident 2020-07-30-puli-alam --actor Taliban --source \"Taliban spokesman\" --denied --published 2020-07-30"
+        after_help = "Example:\n  chronicle responsibility --incident 2020-07-30-puli-alam --actor Taliban \\\n      --source \"Taliban spokesman\" --denied --published 2020-07-30"
     )]
     Responsibility(write::ResponsibilityArgs),
     /// Retract an event entered in error (it stays in the log, marked retracted).

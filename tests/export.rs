@@ -870,3 +870,24 @@ fn an_acled_round_trip_gives_the_guarded_text_back() {
     assert_eq!(report["citation"], "=source");
     assert_eq!(report["attributes"]["source"], "=source");
 }
+
+/// Issue 12: an `--option` the plugin refuses is bad input (exit 2), like any other.
+#[test]
+fn an_option_the_plugin_refuses_is_bad_input() {
+    let env = Env::new();
+    let plugins = env.plugins.to_str().unwrap().to_owned();
+    let (code, out, err) = env.run(&[
+        "export",
+        "--plugin-dir",
+        &plugins,
+        "--format",
+        "csv",
+        "--option",
+        "layout=ucdp",
+    ]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("refused the --option values given") && err.contains("layout=ucdp"),
+        "{err}"
+    );
+}

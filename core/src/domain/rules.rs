@@ -460,7 +460,14 @@ mod tests {
         ] {
             assert_eq!(verdict(&opening(ok, "2020-07-30")), Ok(()), "{ok}");
         }
-        for bad in ["Puli Alam", "2020-07-30-Puli-Alam", "a/b", "acled-A B", "ACLED-AFG1", "café"] {
+        for bad in [
+            "Puli Alam",
+            "2020-07-30-Puli-Alam",
+            "a/b",
+            "acled-A B",
+            "ACLED-AFG1",
+            "café",
+        ] {
             let err = verdict(&opening(bad, "2020-07-30")).unwrap_err();
             assert!(err.contains("is not a slug"), "{bad}: {err}");
         }

@@ -260,7 +260,10 @@ pub enum HostError {
 
     /// The plugin refused the options it was given (`--option`): it fails with them on the
     /// SDK's sample document and exports it without them.
-    #[error("the {format} plugin ({}) refused an --option: {message}", path.display())]
+    #[error(
+        "the {format} plugin ({}) refused the --option values given (without them it exports): {message}",
+        path.display()
+    )]
     BadOption {
         /// The format.
         format: String,
