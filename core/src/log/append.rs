@@ -192,15 +192,7 @@ impl<'a> Appender<'a> {
             Payload::IncidentReported(_) | Payload::IncidentAmended(_)
         )
         .then(|| event.payload.clone());
-        validate::event(
-            &*self.tx,
-            &mut self.batch.streams,
-            &mut event,
-            self.ctx.allow_unknown_place,
-        )?;
-        if !self.ctx.allow_implausible {
-            rules::plausible(&event, self.recorded)?;
-        }
+        self.validate(&mut event)?;
         let payload_json = match given {
             Some(given) if given != event.payload => event.payload.canonical_json(),
             _ => payload_json,
@@ -240,6 +232,21 @@ impl<'a> Appender<'a> {
             version: recorded.version,
             kind: event.payload.kind(),
         })
+    }
+
+    /// Checks `event` against the rules and the log (normalising its place names), then,
+    /// unless the append is forced, against the plausibility rules at the recorded time.
+    fn validate(&mut self, event: &mut NewEvent) -> Result<()> {
+        validate::event(
+            &*self.tx,
+            &mut self.batch.streams,
+            event,
+            self.ctx.allow_unknown_place,
+        )?;
+        if !self.ctx.allow_implausible {
+            rules::plausible(event, self.recorded)?;
+        }
+        Ok(())
     }
 
     fn new_id(&self, seq: u64) -> String {
