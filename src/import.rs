@@ -41,11 +41,8 @@ pub struct ImportArgs {
     skip_invalid: bool,
 }
 
-fn open(path: &Path) -> anyhow::Result<CsvInput<BufReader<std::fs::File>>> {
-    let file = std::fs::File::open(path).map_err(|cause| chronicle_core::Error::Io {
-        path: path.to_path_buf(),
-        cause,
-    })?;
+fn open(flag: &str, path: &Path) -> anyhow::Result<CsvInput<BufReader<std::fs::File>>> {
+    let file = crate::write::open_input(flag, path)?;
     Ok(CsvInput {
         name: path.display().to_string(),
         reader: BufReader::new(file),
@@ -66,8 +63,16 @@ pub fn import(db: &Path, ctx: AppendContext, args: ImportArgs, quiet: bool) -> a
         .into());
     }
     let mut log = EventLog::open(db)?;
-    let rows = args.file.as_deref().map(open).transpose()?;
-    let deleted = args.deleted.as_deref().map(open).transpose()?;
+    let rows = args
+        .file
+        .as_deref()
+        .map(|p| open("FILE.csv", p))
+        .transpose()?;
+    let deleted = args
+        .deleted
+        .as_deref()
+        .map(|p| open("--deleted", p))
+        .transpose()?;
     let total = match &rows {
         Some(r) => r.reader.get_ref().metadata().map_or(0, |m| m.len()),
         None => 0,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use chronicle_core::AppendContext;
 use chronicle_core::Invalid;
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod copy;
 mod import;
@@ -23,14 +23,20 @@ const EXIT_HELP: &str = "Exit codes: 0 success; 2 bad input or usage (nothing wa
 
 /// chronicle: an event-sourced chronology of incidents. Every report and every revision is kept
 /// in an append-only, tamper-evident SQLite log; views are rebuilt from it.
+//
+// Every option of `Cli` is global: accepted before or after the subcommand, and listed under
+// "Global options" (hidden where it has no effect, see `cli_command`).
 #[derive(Debug, Parser)]
 #[command(name = "chronicle", version, about, after_help = EXIT_HELP, max_term_width = 100)]
+#[command(next_help_heading = "Global options")]
 struct Cli {
     /// The event log file.
     #[arg(
         long,
         global = true,
         env = "CHRONICLE_DB",
+        // `[env: CHRONICLE_DB=]` when it is unset would read as "set to nothing".
+        hide_env_values = std::env::var_os("CHRONICLE_DB").is_none(),
         default_value = "events.db",
         value_name = "PATH"
     )]
@@ -41,12 +47,70 @@ struct Cli {
     #[arg(long, global = true)]
     allow_unknown_place: bool,
 
+    /// Write commands: record what looks like a slip (an incident id that is not a slug, an
+    /// incident date before 1900 or in the future, a publication after the recorded time).
+    #[arg(long, global = true)]
+    allow_implausible: bool,
+
     /// No progress bars (they are only drawn on a terminal, for operations that take a while).
     #[arg(long, short, global = true)]
     quiet: bool,
 
+    #[command(flatten)]
+    plugins: plugins::PluginArgs,
+
     #[command(subcommand)]
     command: Command,
+}
+
+/// The write commands, where `--allow-implausible` has an effect.
+const WRITE_COMMANDS: [&str; 8] = [
+    "append",
+    "report",
+    "correct",
+    "amend",
+    "responsibility",
+    "retract",
+    "merge",
+    "import",
+];
+
+/// Whether the global option `id` does anything for the subcommand `command` (its help lists
+/// only those that do).
+fn applies(id: &str, command: &str) -> bool {
+    match id {
+        _ if command == "completions" => false,
+        "allow_implausible" => WRITE_COMMANDS.contains(&command),
+        "plugin_dirs" | "trust_plugin_dir" => matches!(command, "export" | "plugins"),
+        "db" => command != "plugins",
+        _ => true,
+    }
+}
+
+/// The command line: [`Cli`], with the global options hidden from the help of the commands
+/// they do nothing for (see [`applies`]). Hidden options are still accepted.
+fn cli_command() -> clap::Command {
+    let cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    // In the original order: `mut_subcommand` moves a subcommand to the end.
+    names.into_iter().fold(cmd, |cmd, name| {
+        let hidden: Vec<clap::Arg> = globals
+            .iter()
+            .filter(|a| !applies(a.get_id().as_str(), &name))
+            .map(|a| a.clone().hide(true))
+            .collect();
+        // A subcommand that has an argument of a global's id keeps it: clap does not
+        // propagate the global there, so this hidden copy is what it parses.
+        cmd.mut_subcommand(name, |c| c.args(hidden))
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,22 +195,22 @@ enum WriteCommand {
     Append(write::AppendArgs),
     /// Record a source's casualty figures (and, for a new incident, the incident itself).
     #[command(
-        after_help = "A figure is 17, at-least:14, 22-35 or 22-35~30 (a range with a best estimate).\n\nExamples:\n  chronicle report --incident 2020-07-30-puli-alam --date 2020-07-30 --province Logar \\\n      --district \"Puli Alam\" --category \"suicide car bombing\" --source AFP --killed 17 --wounded 21\n  chronicle report --incident 2020-07-30-puli-alam --source \"Ministry of Defense\" --killed 8 --wounded 30"
+        after_help = "A figure is 17, at-least:14, 22-35 or 22-35~30 (a range with a best estimate).\n\nExamples:\n  chronicle report --incident 2020-07-30-puli-alam --date 2020-07-30 --province Logar \\\n      --district \"Puli Alam\" --category \"suicide car bombing\" --source AFP --killed 17 --wounded 21\n  chronicle report --incident 2020-07-30-puli-alam --source \"Ministry of Defense\" \\\n      --killed 8 --wounded 30"
     )]
     Report(write::ReportArgs),
     /// Record a source's correction of its own earlier figures.
     #[command(
-        after_help = "Example:\n  chronicle correct --incident 2020-07-30-puli-alam --source AFP --killed 19 --reason \"AFP raised its toll\""
+        after_help = "Example:\n  chronicle correct --incident 2020-07-30-puli-alam --source AFP --killed 19 \\\n      --reason \"AFP raised its toll\""
     )]
     Correct(write::CorrectArgs),
     /// Change an incident's details (date, place, category...).
     #[command(
-        after_help = "Example:\n  chronicle amend --incident 2020-07-30-puli-alam --district \"Pul-e Alam\" --reason \"spelling of the district\""
+        after_help = "Example:\n  chronicle amend --incident 2020-07-30-puli-alam --district \"Pul-e Alam\" \\\n      --reason \"spelling of the district\""
     )]
     Amend(write::AmendArgs),
     /// Record a claim or a denial of responsibility.
     #[command(
-        after_help = "Example:\n  chronicle responsibility --incident 2020-07-30-puli-alam --actor Taliban --source \"Taliban spokesman\" --denied --published 2020-07-30"
+        after_help = "Example:\n  chronicle responsibility --incident 2020-07-30-puli-alam --actor Taliban \\\n      --source \"Taliban spokesman\" --denied --published 2020-07-30"
     )]
     Responsibility(write::ResponsibilityArgs),
     /// Retract an event entered in error (it stays in the log, marked retracted).
@@ -226,7 +290,10 @@ impl Exit {
 /// The one exit path: every command's error is reported here, once, and mapped to the
 /// documented exit codes (see [`EXIT_HELP`]).
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&cli_command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let Err(err) = run(cli) else {
         return ExitCode::SUCCESS;
     };
@@ -242,7 +309,10 @@ fn main() -> ExitCode {
     let bad_input = err
         .downcast_ref::<chronicle_core::Error>()
         .is_some_and(chronicle_core::Error::is_bad_input)
-        || err.downcast_ref::<Invalid>().is_some();
+        || err.downcast_ref::<Invalid>().is_some()
+        || err
+            .downcast_ref::<chronicle_plugin_host::HostError>()
+            .is_some_and(chronicle_plugin_host::HostError::is_bad_input);
     ExitCode::from(if bad_input { 2 } else { 1 })
 }
 
@@ -263,7 +333,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init => write::init(&db),
         Command::Write(command) => {
-            let ctx = write::context(command.recorder().by.clone(), cli.allow_unknown_place)?;
+            let ctx = write::context(
+                command.recorder().by.clone(),
+                cli.allow_unknown_place,
+                cli.allow_implausible,
+            )?;
             command.run(&db, ctx, cli.quiet)
         }
         Command::Log(args) => read::log(&db, args),
@@ -273,8 +347,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Timeline(args) => views::timeline(&db, args, cli.allow_unknown_place),
         Command::Summary(args) => views::summary(&db, args, cli.allow_unknown_place),
         Command::Sources(args) => views::sources(&db, args, cli.allow_unknown_place),
-        Command::Export(args) => views::export(&db, args, cli.allow_unknown_place),
-        Command::Plugins(command) => plugins::run(command),
+        Command::Export(args) => views::export(&db, args, &cli.plugins, cli.allow_unknown_place),
+        Command::Plugins(command) => plugins::run(command, &cli.plugins),
         Command::History(args) => views::history(&db, args),
         Command::Audit(args) => views::audit(&db, args, cli.allow_unknown_place),
         Command::Diff(args) => views::diff(&db, args, cli.allow_unknown_place),
@@ -282,7 +356,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "chronicle", &mut script);
+            clap_complete::generate(shell, &mut cli_command(), "chronicle", &mut script);
             let mut out = std::io::stdout().lock();
             out.write_all(&script)?;
             out.flush()?;
@@ -297,5 +371,6 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+        super::cli_command().debug_assert();
     }
 }

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chronicle_core::views::render::truncate;
-use chronicle_plugin_host::{check_library, HostOptions, PluginHost, SearchPath};
+use chronicle_core::Invalid;
+use chronicle_plugin_host::{check_library, HostError, HostOptions, PluginHost, SearchPath};
 use serde::Serialize;
 
 use crate::Exit;
@@ -18,12 +19,13 @@ pub const BUILTIN: &[(&str, &str, &str)] = &[(
     "The views as one JSON document (schema chronicle.views/1), pretty-printed",
 )];
 
-/// Where to look for plugins, and whether to trust writable places.
+/// Where to look for plugins, and whether to trust writable places: global options (given
+/// before or after the subcommand), used by `export` and `plugins`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PluginArgs {
     /// Look for plugins in DIR first (repeatable); then $CHRONICLE_PLUGIN_PATH, the per-user
     /// plugin directory, and the directory of the chronicle executable.
-    #[arg(long = "plugin-dir", value_name = "DIR")]
+    #[arg(long = "plugin-dir", value_name = "DIR", global = true)]
     pub plugin_dirs: Vec<PathBuf>,
     #[command(flatten)]
     pub trust: TrustArgs,
@@ -34,7 +36,7 @@ pub struct PluginArgs {
 pub struct TrustArgs {
     /// Load plugins from directories and libraries that group or others can write to
     /// (refused by default: whoever can write there could make chronicle run their code).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub trust_plugin_dir: bool,
 }
 
@@ -89,8 +91,6 @@ pub enum PluginsCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    #[command(flatten)]
-    plugins: PluginArgs,
     /// JSON: a list of {name, version, abi_version, path, origin, extension, text, description}.
     #[arg(long)]
     json: bool,
@@ -104,8 +104,6 @@ pub struct ListArgs {
 pub struct CheckArgs {
     /// The plugin library (e.g. target/release/libchronicle_plugin_tsv.so).
     path: PathBuf,
-    #[command(flatten)]
-    trust: TrustArgs,
 }
 
 /// One row of `plugins list`.
@@ -124,10 +122,10 @@ struct Row {
     description: String,
 }
 
-pub fn run(command: PluginsCommand) -> anyhow::Result<()> {
+pub fn run(command: PluginsCommand, plugins: &PluginArgs) -> anyhow::Result<()> {
     match command {
-        PluginsCommand::List(args) => list(args),
-        PluginsCommand::Check(args) => check(&args.path, &args.trust),
+        PluginsCommand::List(args) => list(args, plugins),
+        PluginsCommand::Check(args) => check(&args.path, &plugins.trust),
     }
 }
 
@@ -155,8 +153,8 @@ fn rows(host: &PluginHost) -> Vec<Row> {
     builtin.chain(plugins).collect()
 }
 
-fn list(args: ListArgs) -> anyhow::Result<()> {
-    let host = args.plugins.discover()?;
+fn list(args: ListArgs, plugins: &PluginArgs) -> anyhow::Result<()> {
+    let host = plugins.discover()?;
     let rows = rows(&host);
     let text = if args.json {
         serde_json::to_string_pretty(&rows)? + "\n"
@@ -212,7 +210,19 @@ fn table(rows: &[Row], width: usize) -> String {
 }
 
 fn check(path: &Path, trust: &TrustArgs) -> anyhow::Result<()> {
-    let report = check_library(path, &trust.host_options())?;
+    let report = match check_library(path, &trust.host_options()) {
+        Ok(report) => report,
+        // A path that is not there is the caller's slip (exit 2), not a plugin's failure.
+        Err(HostError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Invalid::new(
+                "PATH",
+                path.display(),
+                "no such file; give the path of a plugin library (e.g. target/release/libchronicle_plugin_tsv.so)",
+            )
+            .into())
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut out = std::io::stdout().lock();
     let printed = writeln!(out, "{report}").and_then(|()| out.flush());
     Exit::verdict(report.passed(), printed)

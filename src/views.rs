@@ -162,8 +162,6 @@ pub struct ExportArgs {
     point: PointArgs,
     #[command(flatten)]
     filter: FilterArgs,
-    #[command(flatten)]
-    plugins: PluginArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -378,11 +376,16 @@ impl Renderer {
     }
 }
 
-pub fn export(db: &Path, args: ExportArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
+pub fn export(
+    db: &Path,
+    args: ExportArgs,
+    plugins: &PluginArgs,
+    allow_unknown_place: bool,
+) -> anyhow::Result<()> {
     let q = args.point.query(args.filter.filter(allow_unknown_place)?)?;
     let options = parse_options(&args.options)?;
     let format = args.format.trim();
-    let renderer = Renderer::find(format, &options, &args.plugins)?;
+    let renderer = Renderer::find(format, &options, plugins)?;
     if renderer.is_binary() && args.out.is_none() && std::io::stdout().is_terminal() {
         return Err(Invalid::new(
             "--format",

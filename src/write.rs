@@ -16,8 +16,13 @@ use crate::progress::{self, Progress};
 /// Test-only: a fixed recorded time (RFC 3339), so that ids, times and hashes are reproducible.
 const FAKE_NOW_VAR: &str = "CHRONICLE_FAKE_NOW";
 
-/// Who records, and the clock: `--by`, else `CHRONICLE_USER`, else the OS user.
-pub fn context(by: Option<String>, allow_unknown_place: bool) -> anyhow::Result<AppendContext> {
+/// Who records, and the clock: `--by`, else `CHRONICLE_USER`, else the OS user; and what
+/// the global options allow.
+pub fn context(
+    by: Option<String>,
+    allow_unknown_place: bool,
+    allow_implausible: bool,
+) -> anyhow::Result<AppendContext> {
     let recorded_by = by
         .or_else(|| {
             std::env::var("CHRONICLE_USER")
@@ -36,6 +41,7 @@ pub fn context(by: Option<String>, allow_unknown_place: bool) -> anyhow::Result<
         recorded_by,
         clock,
         allow_unknown_place,
+        allow_implausible,
     })
 }
 
@@ -185,10 +191,7 @@ pub fn append(db: &Path, ctx: AppendContext, args: AppendArgs, quiet: bool) -> a
             |outcome| tally.add(outcome),
         )
     } else {
-        let file = std::fs::File::open(&args.file).map_err(|source| chronicle_core::Error::Io {
-            path: args.file.clone().into(),
-            cause: source,
-        })?;
+        let file = open_input("FILE", Path::new(&args.file))?;
         log.append_each(
             &ctx,
             chronicle_core::jsonl::read_events(BufReader::new(file), &args.file).map(&mut tick),
@@ -206,6 +209,19 @@ pub fn append(db: &Path, ctx: AppendContext, args: AppendArgs, quiet: bool) -> a
     }
     tally.print()?;
     Ok(())
+}
+
+/// Opens an input file named on the command line. A file that cannot be opened (missing,
+/// unreadable, a directory) is the caller's input, refused as such (exit 2): nothing was
+/// read, nothing is written.
+pub fn open_input(flag: &str, path: &Path) -> Result<std::fs::File, Invalid> {
+    let problem = match std::fs::File::open(path) {
+        Ok(file) if !file.metadata().is_ok_and(|m| m.is_dir()) => return Ok(file),
+        Ok(_) => "is a directory; give a file".to_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        Err(e) => format!("cannot be opened: {e}"),
+    };
+    Err(Invalid::new(flag, path.display(), problem))
 }
 
 fn parse<T: std::str::FromStr>(flag: &str, value: &Option<String>) -> anyhow::Result<Option<T>>
@@ -230,14 +246,16 @@ pub struct FigureArgs {
     /// When the source published it: a date (2020-07-30) or an RFC 3339 time.
     #[arg(long, value_name = "TIME")]
     published: Option<String>,
+    // The figures take values that begin with `-` (`--killed -3`), so that the figure's own
+    // parser refuses a negative count by name instead of clap calling it an unknown argument.
     /// People killed, not counting attackers: 17, at-least:14, 22-35 or 22-35~30.
-    #[arg(long, value_name = "FIGURE")]
+    #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
     killed: Option<String>,
     /// People wounded.
-    #[arg(long, value_name = "FIGURE")]
+    #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
     wounded: Option<String>,
     /// Attackers killed, counted apart from their victims.
-    #[arg(long, value_name = "FIGURE")]
+    #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
     attackers_killed: Option<String>,
     /// A remark on the figures.
     #[arg(long)]

@@ -397,7 +397,10 @@ fn a_failing_plugin_creates_no_out(env: &Env, plugins: &str) {
             "--out",
             "july.txt",
         ]);
-        assert_eq!(code, 1, "{mode}: {out}{err}");
+        // `mode=error` fails only with that option: bad input (2); the others are the
+        // plugin's failures (1).
+        let expected = if mode == "error" { 2 } else { 1 };
+        assert_eq!(code, expected, "{mode}: {out}{err}");
         assert!(out.is_empty(), "{mode}: {out}");
         assert!(
             err.starts_with("error: the misbehave plugin"),
@@ -436,7 +439,8 @@ fn an_existing_out_is_kept_or_replaced_whole(env: &Env, plugins: &str) {
         "--out",
         "july.txt",
     ]);
-    assert_eq!(code, 1);
+    // Fails only with that option: bad input.
+    assert_eq!(code, 2);
     assert_eq!(
         std::fs::read_to_string(env.s.path("july.txt")).unwrap(),
         "the previous export\n"
@@ -560,11 +564,11 @@ fn refusals() {
             "--option",
             "layout=spss"
         ]),
-        1
+        2
     );
     assert_eq!(
         run(&["export", "--plugin-dir", "no-such-dir", "--format", "csv"]),
-        1
+        2
     );
     assert_eq!(run(&["export", "--out", "no-such-dir/july.json"]), 1);
 
@@ -745,7 +749,7 @@ fn plugins_check() {
         0
     );
     assert_eq!(run(&["plugins", "check", "events.db"]), 1);
-    assert_eq!(run(&["plugins", "check", "no-such-file.so"]), 1);
+    assert_eq!(run(&["plugins", "check", "no-such-file.so"]), 2);
     insta::assert_snapshot!("plugins_check", transcript);
 }
 
@@ -1018,4 +1022,25 @@ fn the_acled_layout_fills_the_country_from_the_gazetteer() {
     let doc: serde_json::Value = serde_json::from_str(&s.ok(&["export"])).unwrap();
     assert_eq!(doc["incidents"][0]["country"], "Afghanistan");
     assert_eq!(doc["incidents"][0]["province_code"], "AF-NAN");
+}
+
+/// Issue 12: an `--option` the plugin refuses is bad input (exit 2), like any other.
+#[test]
+fn an_option_the_plugin_refuses_is_bad_input() {
+    let env = Env::new();
+    let plugins = env.plugins.to_str().unwrap().to_owned();
+    let (code, out, err) = env.run(&[
+        "export",
+        "--plugin-dir",
+        &plugins,
+        "--format",
+        "csv",
+        "--option",
+        "layout=ucdp",
+    ]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("refused the --option values given") && err.contains("layout=ucdp"),
+        "{err}"
+    );
 }

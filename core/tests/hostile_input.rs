@@ -20,6 +20,7 @@ fn ctx() -> AppendContext {
         recorded_by: "fuzz".into(),
         clock: Clock::Fixed("2020-07-31T00:00:00Z".parse().unwrap()),
         allow_unknown_place: false,
+        allow_implausible: false,
     }
 }
 
@@ -127,7 +128,16 @@ fn sql_metacharacters_are_only_text() {
         "payload": {"date": "2020-07-30", "province": "Logar", "category": evil, "summary": evil, "district": evil}
     })
     .to_string();
-    log.append(&ctx(), read_events(line.as_bytes(), "x"))
+    // Such an id is not a slug: refused unless forced, and stored as mere text when forced.
+    let refused = log
+        .append(&ctx(), read_events(line.as_bytes(), "x"))
+        .unwrap_err();
+    assert!(refused.to_string().contains("is not a slug"), "{refused}");
+    let forced = AppendContext {
+        allow_implausible: true,
+        ..ctx()
+    };
+    log.append(&forced, read_events(line.as_bytes(), "x"))
         .unwrap();
     let report = serde_json::json!({"incident": evil, "kind": "casualties_reported", "payload": {"source": evil, "killed": 1, "note": evil}}).to_string();
     log.append(&ctx(), read_events(report.as_bytes(), "x"))

@@ -43,6 +43,11 @@ pub struct FigureError(String);
 /// The largest count a figure may hold (far above any real toll; keeps sums from overflowing).
 pub const MAX_COUNT: u64 = 1_000_000_000;
 
+/// The refusal of a negative number: a count of people cannot be below zero.
+fn negative(v: impl fmt::Display) -> FigureError {
+    FigureError(format!("{v} is negative, and a count cannot be negative"))
+}
+
 fn count(s: &str) -> Result<u64, FigureError> {
     let s = s.trim();
     if s.is_empty() {
@@ -66,6 +71,10 @@ impl FromStr for Figure {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let t = text.trim();
+        // `-3` would otherwise read as a range with its low end missing.
+        if t.starts_with('-') && t.len() > 1 && t[1..].bytes().all(|b| b.is_ascii_digit()) {
+            return Err(negative(t));
+        }
         let lower = t.to_ascii_lowercase();
         for prefix in ["at-least:", "at least ", ">="] {
             if let Some(rest) = lower.strip_prefix(prefix) {
@@ -205,7 +214,7 @@ impl<'de> Deserialize<'de> for Figure {
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Figure, E> {
                 if v < 0 {
-                    Err(E::custom(format!("{v} is negative; counts cannot be")))
+                    Err(E::custom(negative(v)))
                 } else {
                     self.visit_u64(v.unsigned_abs())
                 }
@@ -260,7 +269,15 @@ mod tests {
     fn refuses_bad_forms_with_a_reason() {
         let err = |s: &str| s.parse::<Figure>().unwrap_err().to_string();
         assert!(err("35-22").contains("runs backwards"), "{}", err("35-22"));
-        assert!(err("-3").contains("missing"));
+        assert!(err("-3").starts_with("-3 is negative, and a count cannot be negative"));
+        assert!(err("-").contains("missing"));
+        let json = serde_json::from_str::<Figure>("-3")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            json.starts_with("-3 is negative, and a count cannot be negative"),
+            "{json}"
+        );
         assert!(err("dozens").contains("not a non-negative whole number"));
         assert!(err("17~3").contains("goes with a range"));
         assert!(err("99999999999999999999").contains("maximum"));

@@ -8,7 +8,9 @@ use crate::domain::event::{
     MAX_NAME_LEN, MAX_TEXT_LEN,
 };
 use crate::domain::gazetteer::Gazetteer;
+use crate::domain::time::{IncidentDate, Published};
 use crate::error::Invalid;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 /// Checks everything about `event` that does not need the log, in the order the fields
 /// are reported.
@@ -36,6 +38,147 @@ pub(crate) fn check(event: &NewEvent) -> Result<(), Invalid> {
             }
             Ok(())
         }
+    }
+}
+
+/// What `--allow-implausible` overrides, said at the end of each plausibility refusal.
+const OVERRIDE: &str = "check it, or pass --allow-implausible to record it as given";
+
+/// How far ahead of UTC a local calendar can be (UTC+14, Kiribati): a bare day is only in
+/// the future once it has begun nowhere on Earth.
+const FURTHEST_ZONE: Duration = Duration::hours(14);
+
+/// How far a published time (RFC 3339) may be ahead of the recorded time: the recorder's
+/// clock and the source's may disagree by a few minutes.
+const CLOCK_SKEW: Duration = Duration::minutes(10);
+
+/// The earliest incident year taken without `--allow-implausible`.
+const FIRST_YEAR: i32 = 1900;
+
+/// The prefixes of the importers' incident ids, followed by the dataset's own key as the
+/// dataset spells it (ACLED's `AFG123`), which the importer checks (letters, digits, `-`,
+/// `_`, `.`).
+const DATASET_PREFIXES: [&str; 2] = ["acled-", "ucdp-"];
+
+/// The rules of plausibility: refused unless the append is forced (`allow_implausible`),
+/// because they catch slips (a year typed `2200`, a day and month swapped, an id with
+/// capitals or blanks that would make a second incident) rather than impossible input.
+/// `recorded` is when the event is recorded. Checked only on new events: what is already in
+/// a log is never judged again.
+///
+/// - an incident opened (`incident_reported`) under an id that is not a slug: lowercase
+///   ASCII letters, digits, `-`, `_` and `.` — or an importer's id, `acled-` or `ucdp-`
+///   and the dataset's own key (letters of either case, digits, `-`, `_`, `.`), so that
+///   imported logs can be copied with `append`;
+/// - an incident date (first report or amendment) that starts before 1900, or on a day that
+///   has not begun anywhere on Earth at the recorded time;
+/// - a published time after the recorded time: a day that has not begun anywhere on Earth,
+///   or a time more than 10 minutes ahead (clock skew).
+pub(crate) fn plausible(event: &NewEvent, recorded: DateTime<Utc>) -> Result<(), Invalid> {
+    match &event.payload {
+        Payload::IncidentReported(d) => {
+            incident_id(&event.incident)?;
+            incident_date(&d.date, recorded)
+        }
+        Payload::IncidentAmended(a) => a
+            .date
+            .as_ref()
+            .map_or(Ok(()), |d| incident_date(d, recorded)),
+        Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r) => {
+            published(r.published, recorded)
+        }
+        Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => {
+            published(r.published, recorded)
+        }
+        Payload::EventRetracted(_) | Payload::IncidentMerged(_) => Ok(()),
+    }
+}
+
+/// Whether `id` is a slug: lowercase ASCII letters, digits, `-`, `_` and `.`.
+fn is_slug(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+}
+
+/// An id that opens an incident: a slug, or an importer's id (see [`plausible`]).
+fn incident_id(id: &str) -> Result<(), Invalid> {
+    let dataset_key = DATASET_PREFIXES
+        .iter()
+        .find_map(|prefix| id.strip_prefix(prefix))
+        .is_some_and(|key| {
+            !key.is_empty()
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        });
+    if is_slug(id) || dataset_key {
+        return Ok(());
+    }
+    let suggestion: String = id
+        .to_lowercase()
+        .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let hint = if is_slug(&suggestion) {
+        format!(" such as `{suggestion}`")
+    } else {
+        String::new()
+    };
+    Err(Invalid::new(
+        "incident",
+        id.escape_debug(),
+        format!("is not a slug: an incident id is lowercase letters, digits, `-`, `_` and `.` (e.g. 2020-07-30-puli-alam), so that one incident cannot be opened twice under two spellings; give an id{hint}, or pass --allow-implausible to keep this one"),
+    ))
+}
+
+/// The last day that has begun somewhere on Earth at `recorded`.
+fn latest_day(recorded: DateTime<Utc>) -> NaiveDate {
+    (recorded + FURTHEST_ZONE).date_naive()
+}
+
+fn incident_date(date: &IncidentDate, recorded: DateTime<Utc>) -> Result<(), Invalid> {
+    use chrono::Datelike;
+    if date.start.year() < FIRST_YEAR {
+        return Err(Invalid::new(
+            "payload.date",
+            date,
+            format!("is before {FIRST_YEAR}, which is most likely a typing slip; {OVERRIDE}"),
+        ));
+    }
+    let today = latest_day(recorded);
+    if date.start > today {
+        return Err(Invalid::new(
+            "payload.date",
+            date,
+            format!(
+                "is in the future: the event is recorded at {}, when {} had not begun anywhere; {OVERRIDE}",
+                recorded.format("%Y-%m-%dT%H:%M:%SZ"),
+                date.start
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn published(published: Option<Published>, recorded: DateTime<Utc>) -> Result<(), Invalid> {
+    let future = match published {
+        None => false,
+        Some(Published::Day(d)) => d > latest_day(recorded),
+        Some(Published::At(t)) => t > recorded + CLOCK_SKEW,
+    };
+    match published {
+        Some(p) if future => Err(Invalid::new(
+            "payload.published",
+            p,
+            format!(
+                "is after the time this event is recorded ({}): no source can have published it yet; {OVERRIDE}",
+                recorded.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -279,5 +422,91 @@ pub(crate) fn normalise_province(
             province.as_str(),
             unknown.to_string(),
         )),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::event::EventLine;
+
+    const RECORDED: &str = "2020-07-31T08:00:00Z";
+
+    fn verdict(line: &str) -> Result<(), String> {
+        let event = EventLine::parse(line).unwrap();
+        plausible(&event, RECORDED.parse().unwrap()).map_err(|e| e.to_string())
+    }
+
+    fn opening(incident: &str, date: &str) -> String {
+        format!(
+            r#"{{"incident": "{incident}", "kind": "incident_reported", "payload": {{"date": "{date}", "province": "Logar", "category": "x"}}}}"#
+        )
+    }
+
+    fn report(published: &str) -> String {
+        format!(
+            r#"{{"incident": "a", "kind": "casualties_corrected", "payload": {{"source": "AFP", "killed": 3, "published": "{published}", "reason": "r"}}}}"#
+        )
+    }
+
+    #[test]
+    fn incident_ids_are_slugs_or_dataset_ids() {
+        for ok in [
+            "2020-07-30-puli-alam",
+            "a_b.c-1",
+            "acled-AFG123",
+            "ucdp-455.2",
+        ] {
+            assert_eq!(verdict(&opening(ok, "2020-07-30")), Ok(()), "{ok}");
+        }
+        for bad in [
+            "Puli Alam",
+            "2020-07-30-Puli-Alam",
+            "a/b",
+            "acled-A B",
+            "ACLED-AFG1",
+            "café",
+        ] {
+            let err = verdict(&opening(bad, "2020-07-30")).unwrap_err();
+            assert!(err.contains("is not a slug"), "{bad}: {err}");
+        }
+        let err = verdict(&opening("Puli Alam 2020", "2020-07-30")).unwrap_err();
+        assert!(err.contains("such as `puli-alam-2020`"), "{err}");
+        // Only an opening is judged: events on an existing incident name an id already taken.
+        let on_existing = r#"{"incident": "Old Id", "kind": "casualties_reported", "payload": {"source": "AFP", "killed": 3}}"#;
+        assert_eq!(verdict(on_existing), Ok(()));
+    }
+
+    #[test]
+    fn incident_dates_from_1900_to_today_anywhere() {
+        assert_eq!(verdict(&opening("a", "1900")), Ok(()));
+        assert!(verdict(&opening("a", "1899-12-31"))
+            .unwrap_err()
+            .contains("before 1900"));
+        // At 08:00 UTC on 31 July it is 22:00 in UTC+14, the zone furthest ahead: 1 August
+        // has begun nowhere...
+        assert!(verdict(&opening("a", "2020-08-01"))
+            .unwrap_err()
+            .contains("in the future"));
+        // ...but 31 July has begun everywhere, and a year or span that began is accepted.
+        assert_eq!(verdict(&opening("a", "2020-07-31")), Ok(()));
+        assert_eq!(verdict(&opening("a", "2020")), Ok(()));
+        assert_eq!(verdict(&opening("a", "2020-07-30/2020-08-02")), Ok(()));
+        let amend = r#"{"incident": "a", "kind": "incident_amended", "payload": {"date": "2021-01-01", "reason": "r"}}"#;
+        assert!(verdict(amend).unwrap_err().contains("in the future"));
+    }
+
+    #[test]
+    fn publication_not_after_the_recording() {
+        assert_eq!(verdict(&report("2020-07-31")), Ok(()));
+        assert_eq!(verdict(&report("2020-07-31T08:09:00Z")), Ok(()));
+        assert!(verdict(&report("2020-07-31T08:11:00Z"))
+            .unwrap_err()
+            .contains("is after the time this event is recorded (2020-07-31T08:00:00Z)"));
+        // A published day, likewise: 1 August has begun nowhere at 08:00 UTC on 31 July.
+        assert!(verdict(&report("2020-08-01")).is_err());
+        let claim = r#"{"incident": "a", "kind": "responsibility_claimed", "payload": {"actor": "X", "source": "Y", "published": "2021-01-01"}}"#;
+        assert!(verdict(claim).is_err());
     }
 }

@@ -173,9 +173,12 @@ pub fn import<R: Read, D: Read>(
     }
     // Province names are resolved by the mapping (refusing unknown ones unless the caller
     // allows them), so the log may accept them as written: this lets the rows that name no
-    // province through as `unknown`.
+    // province through as `unknown`. The plausibility rules are for what people type: a
+    // dataset's dates and timestamps are its publisher's record, kept as published (and its
+    // ids, `acled-KEY`, are made from keys the mapping checks).
     let import_ctx = AppendContext {
         allow_unknown_place: true,
+        allow_implausible: true,
         ..ctx.clone()
     };
     log.transaction(&import_ctx, |app| {

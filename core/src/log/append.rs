@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::event::{NewEvent, Payload, MAX_PAYLOAD_BYTES, PAYLOAD_SCHEMA_VERSION};
 use crate::domain::rules;
-use crate::domain::time::format_recorded;
+use crate::domain::time::{format_recorded, parse_recorded};
 use crate::error::{Error, Invalid, Result};
 use crate::log::validate;
 use crate::record::hash::{self, GENESIS};
@@ -33,6 +33,10 @@ pub struct AppendContext {
     pub clock: Clock,
     /// Accept province names the gazetteer does not know (kept as written).
     pub allow_unknown_place: bool,
+    /// Accept what looks like a slip: an incident id that is not a slug, an incident date
+    /// before 1900 or in the future, a publication after the recorded time (the rules:
+    /// `domain::rules::plausible`).
+    pub allow_implausible: bool,
 }
 
 impl AppendContext {
@@ -42,6 +46,7 @@ impl AppendContext {
             recorded_by: recorded_by.into(),
             clock: Clock::System,
             allow_unknown_place: false,
+            allow_implausible: false,
         }
     }
 }
@@ -53,6 +58,8 @@ pub struct Appender<'a> {
     seq: u64,
     prev_hash: [u8; 32],
     recorded_at: String,
+    /// The same time, for the plausibility rules.
+    recorded: DateTime<Utc>,
     /// The streams read and the view rows not yet written, for this transaction only.
     batch: Batch,
 }
@@ -92,12 +99,14 @@ impl<'a> Appender<'a> {
                 recorded_at = last;
             }
         }
+        let recorded = parse_recorded(&recorded_at).unwrap_or(now);
         Ok(Appender {
             tx,
             ctx,
             seq,
             prev_hash,
             recorded_at,
+            recorded,
             batch: Batch::new(seq),
         })
     }
@@ -183,12 +192,7 @@ impl<'a> Appender<'a> {
             Payload::IncidentReported(_) | Payload::IncidentAmended(_)
         )
         .then(|| event.payload.clone());
-        validate::event(
-            &*self.tx,
-            &mut self.batch.streams,
-            &mut event,
-            self.ctx.allow_unknown_place,
-        )?;
+        self.validate(&mut event)?;
         let payload_json = match given {
             Some(given) if given != event.payload => event.payload.canonical_json(),
             _ => payload_json,
@@ -228,6 +232,21 @@ impl<'a> Appender<'a> {
             version: recorded.version,
             kind: event.payload.kind(),
         })
+    }
+
+    /// Checks `event` against the rules and the log (normalising its place names), then,
+    /// unless the append is forced, against the plausibility rules at the recorded time.
+    fn validate(&mut self, event: &mut NewEvent) -> Result<()> {
+        validate::event(
+            &*self.tx,
+            &mut self.batch.streams,
+            event,
+            self.ctx.allow_unknown_place,
+        )?;
+        if !self.ctx.allow_implausible {
+            rules::plausible(event, self.recorded)?;
+        }
+        Ok(())
     }
 
     fn new_id(&self, seq: u64) -> String {

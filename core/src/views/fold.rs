@@ -24,7 +24,10 @@ pub use chronicle_plugin_sdk::view::Stance;
 pub struct SourceState {
     /// The source.
     pub source: String,
-    /// Published time of the latest report or correction that gave one.
+    /// When the figures shown were published: the published time of the event that last
+    /// changed them (`event_seq`), `None` when that event gave none. A correction without a
+    /// published time does not inherit the earlier report's: that would date its new figures
+    /// to the old publication.
     pub published: Option<Published>,
     /// Killed.
     pub killed: Option<Figure>,
@@ -36,6 +39,10 @@ pub struct SourceState {
     pub note: Option<String>,
     /// Latest citation given.
     pub citation: Option<String>,
+    /// The reason given by the event that last changed the figures (a correction's is
+    /// required; a report's is optional).
+    #[serde(default)]
+    pub reason: Option<String>,
     /// The event that last changed the figures.
     pub event_seq: u64,
     /// Its id.
@@ -163,6 +170,7 @@ fn source_state<'a>(
                 attackers_killed: None,
                 note: None,
                 citation: None,
+                reason: None,
                 event_seq: e.seq,
                 event_id: e.id.clone(),
                 recorded_at: e.recorded_at.clone(),
@@ -179,13 +187,14 @@ fn source_state<'a>(
 
 impl SourceState {
     /// Applies a report (which sets all three figures: those it leaves out become unknown)
-    /// or a correction (which sets only the figures it gives) made by event `e`.
+    /// or a correction (which sets only the figures it gives) made by event `e`. Either sets
+    /// the published time and the reason to its own (none when it gives none).
     fn apply(&mut self, r: &crate::domain::event::CasualtyReport, e: &Ev, correction: bool) {
         if correction {
             self.killed = r.killed.or(self.killed);
             self.wounded = r.wounded.or(self.wounded);
             self.attackers_killed = r.attackers_killed.or(self.attackers_killed);
-            self.published = r.published.or(self.published);
+            self.published = r.published;
             self.note = r.note.clone().or(self.note.take());
             self.citation = r.citation.clone().or(self.citation.take());
             self.corrected = true;
@@ -200,6 +209,7 @@ impl SourceState {
             self.corrected = false;
             self.reports += 1;
         }
+        self.reason = r.reason.clone();
         self.event_seq = e.seq;
         self.event_id = e.id.clone();
         self.recorded_at = e.recorded_at.clone();

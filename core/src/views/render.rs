@@ -133,10 +133,11 @@ fn date_prose(date: &str) -> String {
         .unwrap_or_else(|_| date.to_string())
 }
 
-/// A published time as prose: `30 July 2020` or `30 July 2020 14:05` (UTC).
+/// A published time as prose: `30 July 2020` or `30 July 2020 14:05` (UTC); `unknown` when
+/// the source gave none (never another event's time in its place).
 pub fn published_prose(p: Option<&str>) -> String {
     match p.map(str::parse::<Published>) {
-        None => "-".into(),
+        None => "unknown".into(),
         Some(Ok(Published::Day(d))) => d.format("%-d %B %Y").to_string(),
         Some(Ok(Published::At(t))) => t.format("%-d %B %Y %H:%M").to_string(),
         Some(Err(_)) => p.unwrap_or("-").to_string(),
@@ -226,6 +227,16 @@ fn source_table(i: &Incident, width: usize) -> String {
                 "  ",
                 width,
             ));
+        }
+        for s in &i.sources {
+            if let Some(reason) = &s.reason {
+                let verb = if s.corrected { "corrected" } else { "reported" };
+                out.push_str(&wrap(
+                    &format!("{} {verb} (seq {}): {reason}", s.source, s.event_seq),
+                    "  ",
+                    width,
+                ));
+            }
         }
     }
     out

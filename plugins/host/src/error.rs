@@ -258,6 +258,21 @@ pub enum HostError {
         message: String,
     },
 
+    /// The plugin refused the options it was given (`--option`): it fails with them on the
+    /// SDK's sample document and exports it without them.
+    #[error(
+        "the {format} plugin ({}) refused the --option values given (without them it exports): {message}",
+        path.display()
+    )]
+    BadOption {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// Its message.
+        message: String,
+    },
+
     /// The plugin panicked (and the SDK caught it).
     #[error("the {format} plugin ({}) crashed and recovered: {message}", path.display())]
     PluginPanicked {
@@ -325,6 +340,21 @@ pub enum HostError {
         /// What is wrong.
         reason: String,
     },
+}
+
+impl HostError {
+    /// True when the error is the caller's input rather than a plugin's or the system's: a
+    /// `--plugin-dir` that is not a directory, an option the plugin refuses (the CLI exits
+    /// with 2 for these, as for any bad input).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            HostError::DirNotFound { .. }
+                | HostError::NotADirectory { .. }
+                | HostError::BadOption { .. }
+                | HostError::UnknownFormat { .. }
+        )
+    }
 }
 
 fn versions(min: u32, max: u32) -> String {

@@ -330,8 +330,32 @@ impl PluginHost {
                 available: self.plugins.keys().cloned().collect(),
             });
         };
-        plugin.export(doc_json, &options_json(options))
+        match plugin.export(doc_json, &options_json(options)) {
+            Err(HostError::PluginFailed {
+                format,
+                path,
+                message,
+            }) if !options.is_empty() && refuses_options(plugin, options) => {
+                Err(HostError::BadOption {
+                    format,
+                    path,
+                    message,
+                })
+            }
+            other => other,
+        }
     }
+}
+
+/// Whether `plugin` failed because of `options`: it exports the SDK's sample document
+/// without them and fails with them. Asked only after a failed export with options, so a
+/// refused `--option` is the caller's input (exit 2) and any other failure the plugin's.
+fn refuses_options(plugin: &LoadedPlugin, options: &BTreeMap<String, String>) -> bool {
+    let sample = chronicle_plugin_sdk::testing::sample_document_json();
+    plugin
+        .export(&sample, &options_json(&BTreeMap::new()))
+        .is_ok()
+        && plugin.export(&sample, &options_json(options)).is_err()
 }
 
 /// Options as the JSON object the ABI passes.

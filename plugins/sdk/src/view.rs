@@ -473,7 +473,10 @@ impl CoordinateSource {
 pub struct SourceFigures {
     /// Source name, e.g. `"AFP"`, `"Ministry of Defense"`.
     pub source: String,
-    /// When the source published: RFC 3339 or `YYYY-MM-DD`.
+    /// When the source published these figures: the published time of the
+    /// event they come from (`event_seq`), RFC 3339 or `YYYY-MM-DD`; `null`
+    /// when that event gave none (a correction does not inherit its
+    /// report's).
     #[serde(default)]
     pub published: Option<String>,
     /// Victims killed, as the source gave it.
@@ -491,6 +494,10 @@ pub struct SourceFigures {
     /// Where the report can be read (usually a URL).
     #[serde(default)]
     pub citation: Option<String>,
+    /// Extension (optional, schema 1): the reason given by the event these
+    /// figures come from (always given for a correction); `null` when none.
+    #[serde(default)]
+    pub reason: Option<String>,
     /// Sequence number of the event these figures come from.
     pub event_seq: u64,
     /// Id of that event.
