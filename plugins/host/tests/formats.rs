@@ -4,7 +4,7 @@
 
 mod support;
 
-use chronicle_plugin_host::{check_library, HostOptions, PluginHost};
+use chronicle_plugin_host::{check_library, PluginHost};
 use std::path::Path;
 use support::*;
 
@@ -123,7 +123,7 @@ fn every_real_plugin_passes_check() {
     for f in FORMATS {
         let report = check_library(
             &lib(&format!("chronicle_plugin_{f}")),
-            &HostOptions::default(),
+            &isolated(),
         )
         .unwrap();
         assert!(report.passed(), "{report}");
