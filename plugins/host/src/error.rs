@@ -364,8 +364,9 @@ pub enum HostError {
 
     /// The plugin did not finish within the time limit (`--plugin-timeout`) and was stopped.
     #[error(
-        "{} did not finish {during} within the time limit of {} (--plugin-timeout) and was \
-         stopped; if the chronology is just large, raise the limit with --plugin-timeout SECONDS",
+        "{} was stopped {during}: it had not finished within the time limit of {} \
+         (--plugin-timeout); if the chronology is just large, raise the limit with \
+         --plugin-timeout SECONDS",
         who(format.as_deref(), path),
         seconds(*limit)
     )]
@@ -386,7 +387,7 @@ pub enum HostError {
          and was stopped{}; if the chronology needs more, raise the limit with --plugin-memory SIZE",
         who(format.as_deref(), path),
         bytes(*limit),
-        last_words(stderr)
+        allocation_words(stderr)
     )]
     PluginOutOfMemory {
         /// The format, once the declaration was read.
@@ -403,7 +404,7 @@ pub enum HostError {
 
     /// The plugin runner (the child process plugins run in) could not be started, or did
     /// not speak its protocol.
-    #[error("the plugin runner {} {reason} (plugin {})", program.display(), path.display())]
+    #[error("the plugin runner {} (for the plugin {}) {reason}", program.display(), path.display())]
     RunnerFailed {
         /// The runner's program.
         program: PathBuf,
@@ -455,11 +456,25 @@ fn who(format: Option<&str>, path: &Path) -> String {
     }
 }
 
-/// "; its last words on standard error: \"...\"", or nothing.
+/// "; its last words on standard error: \"...\"" (its last line, a Rust backtrace's
+/// closing note aside), or nothing.
 fn last_words(stderr: &str) -> String {
-    match stderr.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
+    let line = stderr
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("note: "));
+    match line {
         Some(line) => format!("; its last words on standard error: {line:?}"),
         None => String::new(),
+    }
+}
+
+/// "; it said: \"memory allocation of N bytes failed\"" (Rust's message), or its last words.
+fn allocation_words(stderr: &str) -> String {
+    match stderr.lines().rev().find(|l| l.contains("memory allocation of")) {
+        Some(line) => format!("; it said: {:?}", line.trim()),
+        None => last_words(stderr),
     }
 }
 
