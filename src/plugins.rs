@@ -9,8 +9,7 @@ use chronicle_core::views::render::truncate;
 use chronicle_core::Invalid;
 use chronicle_plugin_host::runner::{DEFAULT_MEMORY, DEFAULT_TIMEOUT};
 use chronicle_plugin_host::{
-    check_library, HostError, HostOptions, Isolation, Limits, PluginHost, RunnerCommand,
-    SearchPath,
+    check_library, HostError, HostOptions, Isolation, Limits, PluginHost, RunnerCommand, SearchPath,
 };
 use serde::Serialize;
 

@@ -61,8 +61,14 @@ impl Env {
         set_mode(&plugins, 0o755);
         for (target, stem) in [
             ("chronicle_plugin_markdown", "chronicle_plugin_markdown"),
-            ("chronicle_testplugin_misbehave", "chronicle_plugin_misbehave"),
-            ("chronicle_testplugin_declare_crash", "chronicle_plugin_broken"),
+            (
+                "chronicle_testplugin_misbehave",
+                "chronicle_plugin_misbehave",
+            ),
+            (
+                "chronicle_testplugin_declare_crash",
+                "chronicle_plugin_broken",
+            ),
         ] {
             let to = plugins.join(plugin_file_name(stem));
             std::fs::copy(&libs()[target], &to).unwrap();
@@ -123,12 +129,23 @@ fn a_segfault_a_loop_and_10_gib_are_clear_errors() {
     ] {
         let option = format!("mode={mode}");
         let args = [
-            &["export", "--format", "misbehave", "--option", &option, "--out", "out.txt"][..],
+            &[
+                "export",
+                "--format",
+                "misbehave",
+                "--option",
+                &option,
+                "--out",
+                "out.txt",
+            ][..],
             extra,
         ]
         .concat();
         assert_eq!(env.transcribe(&mut t, &args, None), 1, "{t}");
-        assert_eq!(std::fs::read_to_string(&out).unwrap(), "the previous export\n");
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "the previous export\n"
+        );
     }
     // And chronicle still exports with the same plugin.
     let code = env.transcribe(
@@ -148,7 +165,11 @@ fn a_segfault_a_loop_and_10_gib_are_clear_errors() {
 #[test]
 fn check_prints_the_declaration_and_the_failure() {
     let env = Env::new();
-    let lib = format!("{}/{}", env.plugins, plugin_file_name("chronicle_plugin_misbehave"));
+    let lib = format!(
+        "{}/{}",
+        env.plugins,
+        plugin_file_name("chronicle_plugin_misbehave")
+    );
     let mut t = String::new();
     for mode in ["segfault", "loop", "alloc"] {
         let code = env.transcribe(
@@ -158,9 +179,21 @@ fn check_prints_the_declaration_and_the_failure() {
         );
         assert_eq!(code, 1, "{t}");
     }
-    let broken = format!("{}/{}", env.plugins, plugin_file_name("chronicle_plugin_broken"));
-    assert_eq!(env.transcribe(&mut t, &["plugins", "check", &broken], None), 1, "{t}");
-    assert_eq!(env.transcribe(&mut t, &["plugins", "check", "--verbose", &lib], None), 0, "{t}");
+    let broken = format!(
+        "{}/{}",
+        env.plugins,
+        plugin_file_name("chronicle_plugin_broken")
+    );
+    assert_eq!(
+        env.transcribe(&mut t, &["plugins", "check", &broken], None),
+        1,
+        "{t}"
+    );
+    assert_eq!(
+        env.transcribe(&mut t, &["plugins", "check", "--verbose", &lib], None),
+        0,
+        "{t}"
+    );
     insta::assert_snapshot!("isolation_check", t);
 }
 
@@ -185,8 +218,15 @@ fn a_broken_library_beside_good_ones() {
     let (code, out, err) = env.run(&["export", "--format", "markdown"], None);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("<!-- chronicle export"), "{out}");
-    assert!(err.contains("libchronicle_plugin_broken.so crashed"), "{err}");
-    assert_eq!(env.transcribe(&mut t, &["export", "--format", "broken"], None), 1, "{t}");
+    assert!(
+        err.contains("libchronicle_plugin_broken.so crashed"),
+        "{err}"
+    );
+    assert_eq!(
+        env.transcribe(&mut t, &["export", "--format", "broken"], None),
+        1,
+        "{t}"
+    );
     insta::assert_snapshot!("isolation_broken_library", t);
 }
 

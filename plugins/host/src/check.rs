@@ -72,7 +72,11 @@ fn returned(result: &Result<ExportOutput, HostError>) -> String {
                 }
                 Err(_) => head.escape_ascii().to_string(),
             };
-            let more = if out.bytes.len() > head.len() { "…" } else { "" };
+            let more = if out.bytes.len() > head.len() {
+                "…"
+            } else {
+                ""
+            };
             format!("output, {} bytes: \"{shown}\"{more}", out.bytes.len())
         }
         Err(HostError::PluginFailed { message, .. }) => {

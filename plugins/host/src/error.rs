@@ -472,7 +472,11 @@ fn last_words(stderr: &str) -> String {
 
 /// "; it said: \"memory allocation of N bytes failed\"" (Rust's message), or its last words.
 fn allocation_words(stderr: &str) -> String {
-    match stderr.lines().rev().find(|l| l.contains("memory allocation of")) {
+    match stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("memory allocation of"))
+    {
         Some(line) => format!("; it said: {:?}", line.trim()),
         None => last_words(stderr),
     }
@@ -485,7 +489,12 @@ fn seconds(d: std::time::Duration) -> String {
 
 /// `1 GiB`, `512 MiB`, or bytes.
 pub(crate) fn bytes(n: u64) -> String {
-    const UNITS: [(u64, &str); 4] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    const UNITS: [(u64, &str); 4] = [
+        (1 << 40, "TiB"),
+        (1 << 30, "GiB"),
+        (1 << 20, "MiB"),
+        (1 << 10, "KiB"),
+    ];
     for (size, unit) in UNITS {
         if n >= size && n % size == 0 {
             return format!("{} {unit}", n / size);

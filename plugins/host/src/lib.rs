@@ -235,7 +235,10 @@ impl Plugin {
         doc_json: &[u8],
         options_json: &[u8],
     ) -> Result<ExportOutput, HostError> {
-        self.export_with(&|w: &mut dyn std::io::Write| w.write_all(doc_json), options_json)
+        self.export_with(
+            &|w: &mut dyn std::io::Write| w.write_all(doc_json),
+            options_json,
+        )
     }
 }
 

@@ -144,12 +144,12 @@ impl WireLoadError {
         match e {
             HostError::NotALibrary { reason, .. } => WireLoadError::NotALibrary { reason },
             HostError::MissingSymbol { symbol, .. } => WireLoadError::MissingSymbol { symbol },
-            HostError::AbiTooNew { found, min, max, .. } => {
-                WireLoadError::AbiTooNew { found, min, max }
-            }
-            HostError::AbiTooOld { found, min, max, .. } => {
-                WireLoadError::AbiTooOld { found, min, max }
-            }
+            HostError::AbiTooNew {
+                found, min, max, ..
+            } => WireLoadError::AbiTooNew { found, min, max },
+            HostError::AbiTooOld {
+                found, min, max, ..
+            } => WireLoadError::AbiTooOld { found, min, max },
             HostError::InvalidDeclaration { reason, .. } => {
                 WireLoadError::InvalidDeclaration { reason }
             }
@@ -313,7 +313,12 @@ fn serve_request(request: &Request, reply: &mut ReplyFn<'_>) -> std::io::Result<
     }
     plugin.call_with(&input, &options, |returned| {
         let (wire, bytes): (WireReturned, &[u8]) = match returned {
-            Returned::Ok(bytes) => (WireReturned::Ok { len: len64(bytes.len()) }, bytes),
+            Returned::Ok(bytes) => (
+                WireReturned::Ok {
+                    len: len64(bytes.len()),
+                },
+                bytes,
+            ),
             Returned::Error(message) => (WireReturned::Error { message }, &[]),
             Returned::Panic(message) => (WireReturned::Panic { message }, &[]),
             Returned::Unknown(status) => (WireReturned::Unknown { status }, &[]),
@@ -706,7 +711,8 @@ mod tests {
     #[test]
     fn arguments_are_parsed_or_refused() {
         let args = |a: &[&str]| parse_args(a.iter().map(OsString::from));
-        let r = args(&["export", "/p/lib.so", "--trust", "--memory", "1024"]).unwrap_or_else(|e| panic!("{e}"));
+        let r = args(&["export", "/p/lib.so", "--trust", "--memory", "1024"])
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(r.export && r.trust);
         assert_eq!(r.memory, Some(1024));
         assert_eq!(r.path, PathBuf::from("/p/lib.so"));

@@ -466,11 +466,7 @@ fn check_passes_a_well_behaved_plugin() {
 
 #[test]
 fn check_flags_a_reserved_name_and_the_file_name() {
-    let report = check_library(
-        &lib("chronicle_testplugin_claims_json"),
-        &isolated(),
-    )
-    .unwrap();
+    let report = check_library(&lib("chronicle_testplugin_claims_json"), &isolated()).unwrap();
     assert!(!report.passed());
     snap!("check_claims_json", report.to_string());
 }

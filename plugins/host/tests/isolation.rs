@@ -41,7 +41,14 @@ fn a_plugin_that_dereferences_null_is_a_clear_error() {
     let (_dir, host) = misbehave_host(&isolated());
     let err = export_err(&host, "segfault");
     assert!(
-        matches!(err, HostError::PluginCrashed { signal: Some(11), during: Stage::Export, .. }),
+        matches!(
+            err,
+            HostError::PluginCrashed {
+                signal: Some(11),
+                during: Stage::Export,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(!err.is_bad_input());
@@ -59,7 +66,10 @@ fn a_plugin_that_loops_is_stopped_at_the_time_limit() {
     let start = Instant::now();
     let err = export_err(&host, "loop");
     let took = start.elapsed();
-    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(10), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
     assert!(matches!(err, HostError::PluginTimedOut { .. }), "{err:?}");
     snap!("timeout_loop", err.to_string());
     still_works(&host);
@@ -81,7 +91,10 @@ fn a_plugin_that_allocates_10_gib_is_stopped_at_the_memory_limit() {
     };
     let (_dir, host) = misbehave_host(&with_limits(limits));
     let err = export_err(&host, "alloc").to_string();
-    assert!(err.contains("the limit of 256 MiB (--plugin-memory)"), "{err}");
+    assert!(
+        err.contains("the limit of 256 MiB (--plugin-memory)"),
+        "{err}"
+    );
     still_works(&host);
 }
 
@@ -100,7 +113,11 @@ fn a_broken_library_does_not_disable_the_others() {
     assert_eq!(b.format_by_file_name().as_deref(), Some("broken"));
     snap!("broken_declaration", &b.reason);
     let md = host.export("markdown", &sample(), &opts(&[])).unwrap();
-    assert!(md.bytes.starts_with(b"<!-- chronicle export"), "{}", String::from_utf8_lossy(&md.bytes));
+    assert!(
+        md.bytes.starts_with(b"<!-- chronicle export"),
+        "{}",
+        String::from_utf8_lossy(&md.bytes)
+    );
     // Asking for the broken format says why it is not there.
     let err = host.export("broken", &sample(), &opts(&[])).unwrap_err();
     assert!(matches!(err, HostError::BrokenFormat { .. }), "{err:?}");
@@ -108,7 +125,13 @@ fn a_broken_library_does_not_disable_the_others() {
     // plugins check: the declaration cannot be read, the error says how it ended.
     let err = check_library(&broken, &isolated()).unwrap_err();
     assert!(
-        matches!(err, HostError::PluginCrashed { during: Stage::Declaration, .. }),
+        matches!(
+            err,
+            HostError::PluginCrashed {
+                during: Stage::Declaration,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }

@@ -116,7 +116,10 @@ pub fn broken_reason(dirs: &[&Path]) -> String {
     assert!(host.formats().is_empty(), "{:?}", host.formats());
     assert_eq!(host.broken().len(), 1, "{:?}", host.broken());
     // The broken library is also named in a warning.
-    assert_eq!(host.warnings(), [format!("skipped: {}", host.broken()[0].reason)]);
+    assert_eq!(
+        host.warnings(),
+        [format!("skipped: {}", host.broken()[0].reason)]
+    );
     host.broken()[0].reason.clone()
 }
 
