@@ -323,12 +323,39 @@ fn scan(
     if configured {
         out.warnings.extend(warnings);
     }
+    let mut fresh = Vec::new();
     for file in files {
         let canonical = std::fs::canonicalize(&file).map_err(io_err(&file))?;
-        if !seen_files.insert(canonical) {
-            continue;
+        if seen_files.insert(canonical) {
+            fresh.push(file);
         }
-        match Plugin::declare(&file, options) {
+    }
+    // Through runners, each declaration is a process start: start them all at once. The
+    // results are taken in name order, so what is found does not depend on timing.
+    let declared: Vec<Result<Plugin, HostError>> = match options.isolation {
+        Isolation::Child(_) if fresh.len() > 1 => std::thread::scope(|s| {
+            let handles: Vec<_> = fresh
+                .iter()
+                .map(|file| s.spawn(move || Plugin::declare(file, options)))
+                .collect();
+            handles
+                .into_iter()
+                .zip(&fresh)
+                .map(|(h, file)| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(HostError::RunnerFailed {
+                            program: PathBuf::new(),
+                            path: file.clone(),
+                            reason: "could not be waited for".to_owned(),
+                        })
+                    })
+                })
+                .collect()
+        }),
+        _ => fresh.iter().map(|f| Plugin::declare(f, options)).collect(),
+    };
+    for (file, result) in fresh.into_iter().zip(declared) {
+        match result {
             Ok(mut plugin) => {
                 plugin.info.origin = Some(dir.origin);
                 out.plugins.push(plugin);
