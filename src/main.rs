@@ -81,7 +81,8 @@ fn applies(id: &str, command: &str) -> bool {
     match id {
         _ if command == "completions" => false,
         "allow_implausible" => WRITE_COMMANDS.contains(&command),
-        "plugin_dirs" | "trust_plugin_dir" => matches!(command, "export" | "plugins"),
+        "plugin_dirs" | "trust_plugin_dir" | "plugin_timeout" | "plugin_memory"
+        | "plugins_in_process" => matches!(command, "export" | "plugins"),
         "db" => command != "plugins",
         _ => true,
     }
@@ -290,6 +291,12 @@ impl Exit {
 /// The one exit path: every command's error is reported here, once, and mapped to the
 /// documented exit codes (see [`EXIT_HELP`]).
 fn main() -> ExitCode {
+    // chronicle re-executed as the plugin runner: plugin code runs there, in a child process
+    // (see chronicle_plugin_host::runner).
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() == Some(chronicle_plugin_host::runner::RUNNER_ARG.as_ref()) {
+        return ExitCode::from(chronicle_plugin_host::runner::serve(args));
+    }
     let cli = match Cli::from_arg_matches(&cli_command().get_matches()) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

@@ -3,11 +3,14 @@
 //! `chronicle-plugin-host`; this module parses flags and prints.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chronicle_core::views::render::truncate;
 use chronicle_core::Invalid;
-use chronicle_plugin_host::{check_library, HostError, HostOptions, PluginHost, SearchPath};
+use chronicle_plugin_host::runner::{DEFAULT_MEMORY, DEFAULT_TIMEOUT};
+use chronicle_plugin_host::{
+    check_library, HostError, HostOptions, Isolation, Limits, PluginHost, RunnerCommand, SearchPath,
+};
 use serde::Serialize;
 
 use crate::Exit;
@@ -29,6 +32,69 @@ pub struct PluginArgs {
     pub plugin_dirs: Vec<PathBuf>,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The limits of plugin code, which runs in a child process (a re-executed chronicle).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Stop a plugin that has not answered after SECONDS (each call: reading a library's
+    /// declaration, an export).
+    #[arg(long, value_name = "SECONDS", global = true, default_value = "60", value_parser = parse_timeout)]
+    pub plugin_timeout: std::time::Duration,
+    /// Stop a plugin that allocates more than SIZE beyond the document it is given (an
+    /// address-space limit, RLIMIT_AS): bytes, or with a unit, e.g. 512MiB, 2GiB.
+    #[arg(long, value_name = "SIZE", global = true, default_value = "1GiB", value_parser = parse_size)]
+    pub plugin_memory: u64,
+    /// Run plugins inside chronicle, without a child process or limits: a crash of the
+    /// plugin is a crash of chronicle. Only to measure what isolation costs (the bench).
+    #[arg(long, global = true, hide = true)]
+    pub plugins_in_process: bool,
+}
+
+/// `--plugin-timeout`: a positive number of seconds (`60`, `2.5`).
+fn parse_timeout(value: &str) -> Result<std::time::Duration, String> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0 * 365.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| {
+            format!(
+                "expected a positive number of seconds, e.g. 60 or 2.5 (default {})",
+                DEFAULT_TIMEOUT.as_secs()
+            )
+        })
+}
+
+/// `--plugin-memory`: bytes, or a number with a unit: K, M, G, T (powers of 1024, also
+/// written KiB, MiB, GiB, TiB); at least 1 MiB.
+fn parse_size(value: &str) -> Result<u64, String> {
+    let v = value.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (digits, unit) = v.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => Some(0),
+        "k" | "kib" => Some(10),
+        "m" | "mib" => Some(20),
+        "g" | "gib" => Some(30),
+        "t" | "tib" => Some(40),
+        _ => None,
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .zip(shift)
+        .and_then(|(n, shift)| n.checked_mul(1u64 << shift))
+        .filter(|n| *n >= 1 << 20)
+        .ok_or_else(|| {
+            format!(
+                "expected a size of at least 1MiB: bytes, or a number with K, M, G or T (KiB, MiB, GiB, TiB), e.g. 512MiB (default {}GiB)",
+                DEFAULT_MEMORY >> 30
+            )
+        })
 }
 
 /// Whether to load plugins from places others can write to.
@@ -40,26 +106,37 @@ pub struct TrustArgs {
     pub trust_plugin_dir: bool,
 }
 
-impl TrustArgs {
-    /// The host options: `json` reserved, trust as asked.
-    pub fn host_options(&self) -> HostOptions {
-        HostOptions {
-            trust_plugin_dirs: self.trust_plugin_dir,
+impl PluginArgs {
+    /// The host options: `json` reserved, trust as asked, plugin code in a re-executed
+    /// chronicle (`chronicle __plugin-runner`, see `main`) with the limits given.
+    pub fn host_options(&self) -> anyhow::Result<HostOptions> {
+        let isolation = if self.limits.plugins_in_process {
+            Isolation::InProcess
+        } else {
+            let limits = Limits {
+                timeout: self.limits.plugin_timeout,
+                memory: Some(self.limits.plugin_memory),
+            };
+            Isolation::Child(RunnerCommand::current_exe(limits).map_err(|e| {
+                anyhow::anyhow!("cannot find the chronicle executable to run plugins in: {e}")
+            })?)
+        };
+        Ok(HostOptions {
+            trust_plugin_dirs: self.trust.trust_plugin_dir,
             reserved_formats: BUILTIN
                 .iter()
                 .map(|(name, ..)| (*name).to_owned())
                 .collect(),
-        }
+            isolation,
+        })
     }
-}
 
-impl PluginArgs {
     /// Searches the standard path and loads the plugins; prints the host's warnings (skipped
     /// libraries, ignored entries) on standard error.
     pub fn discover(&self) -> anyhow::Result<PluginHost> {
         let host = PluginHost::discover(
             &SearchPath::standard(&self.plugin_dirs),
-            &self.trust.host_options(),
+            &self.host_options()?,
         )?;
         warn(host.warnings());
         Ok(host)
@@ -84,7 +161,7 @@ pub enum PluginsCommand {
     List(ListArgs),
     /// Load one plugin library and run it on a sample chronology (exit 1 when a check fails).
     #[command(
-        after_help = "Checks: the file name discovery looks for, the format name, exporting the sample, determinism, an invalid document, an unknown option.\n\nExample:\n  chronicle plugins check target/release/libchronicle_plugin_tsv.so"
+        after_help = "Checks: the file name discovery looks for, the format name, exporting the sample, determinism, an invalid document, an unknown option. Each call runs in its own process: a plugin that crashes, hangs or runs out of memory fails that check and the others still run.\n\nExample:\n  chronicle plugins check --verbose target/release/libchronicle_plugin_tsv.so"
     )]
     Check(CheckArgs),
 }
@@ -104,6 +181,10 @@ pub struct ListArgs {
 pub struct CheckArgs {
     /// The plugin library (e.g. target/release/libchronicle_plugin_tsv.so).
     path: PathBuf,
+    /// Show, under each check, every message and the first bytes of every output the
+    /// plugin returned.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 /// One row of `plugins list`.
@@ -120,12 +201,16 @@ struct Row {
     extension: String,
     text: bool,
     description: String,
+    /// Why the library could not be read as a plugin (a broken plugin only: then `name` is
+    /// the format its file name suggests, `version` and `extension` are empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    broken: Option<String>,
 }
 
 pub fn run(command: PluginsCommand, plugins: &PluginArgs) -> anyhow::Result<()> {
     match command {
         PluginsCommand::List(args) => list(args, plugins),
-        PluginsCommand::Check(args) => check(&args.path, &plugins.trust),
+        PluginsCommand::Check(args) => check(&args, plugins),
     }
 }
 
@@ -139,6 +224,7 @@ fn rows(host: &PluginHost) -> Vec<Row> {
         extension: (*extension).to_owned(),
         text: true,
         description: (*description).to_owned(),
+        broken: None,
     });
     let plugins = host.formats().into_iter().map(|p| Row {
         name: p.name,
@@ -149,8 +235,20 @@ fn rows(host: &PluginHost) -> Vec<Row> {
         extension: p.extension,
         text: p.text,
         description: p.description,
+        broken: None,
     });
-    builtin.chain(plugins).collect()
+    let broken = host.broken().iter().map(|b| Row {
+        name: b.format_by_file_name().unwrap_or_default(),
+        version: String::new(),
+        abi_version: None,
+        path: Some(b.path.clone()),
+        origin: b.origin.label().to_owned(),
+        extension: String::new(),
+        text: false,
+        description: String::new(),
+        broken: Some(b.reason.clone()),
+    });
+    builtin.chain(plugins).chain(broken).collect()
 }
 
 fn list(args: ListArgs, plugins: &PluginArgs) -> anyhow::Result<()> {
@@ -169,6 +267,8 @@ fn list(args: ListArgs, plugins: &PluginArgs) -> anyhow::Result<()> {
 
 /// An aligned table: FORMAT, VERSION, ABI, PATH, DESCRIPTION. Only the description (last) is
 /// cut, with an ellipsis, to fit `width`, and never below 20 characters: a cut path is useless.
+/// A broken library's row reads BROKEN for its version and the reason for its description
+/// (the reason in full is also in the warning on standard error).
 /// (The views' tables cut their cells with the same `truncate`.)
 fn table(rows: &[Row], width: usize) -> String {
     let header = ["FORMAT", "VERSION", "ABI", "PATH", "DESCRIPTION"];
@@ -177,12 +277,16 @@ fn table(rows: &[Row], width: usize) -> String {
         .map(|r| {
             [
                 r.name.clone(),
-                r.version.clone(),
+                if r.broken.is_some() {
+                    "BROKEN".to_owned()
+                } else {
+                    r.version.clone()
+                },
                 r.abi_version.map_or("-".to_owned(), |v| v.to_string()),
                 r.path
                     .as_deref()
                     .map_or("(built in)".to_owned(), |p| p.display().to_string()),
-                r.description.clone(),
+                r.broken.clone().unwrap_or_else(|| r.description.clone()),
             ]
         })
         .collect();
@@ -209,8 +313,9 @@ fn table(rows: &[Row], width: usize) -> String {
     out
 }
 
-fn check(path: &Path, trust: &TrustArgs) -> anyhow::Result<()> {
-    let report = match check_library(path, &trust.host_options()) {
+fn check(args: &CheckArgs, plugins: &PluginArgs) -> anyhow::Result<()> {
+    let path = args.path.as_path();
+    let report = match check_library(path, &plugins.host_options()?) {
         Ok(report) => report,
         // A path that is not there is the caller's slip (exit 2), not a plugin's failure.
         Err(HostError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -224,6 +329,11 @@ fn check(path: &Path, trust: &TrustArgs) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     };
     let mut out = std::io::stdout().lock();
-    let printed = writeln!(out, "{report}").and_then(|()| out.flush());
+    let printed = if args.verbose {
+        writeln!(out, "{}", report.verbose())
+    } else {
+        writeln!(out, "{report}")
+    }
+    .and_then(|()| out.flush());
     Exit::verdict(report.passed(), printed)
 }

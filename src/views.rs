@@ -338,6 +338,9 @@ impl Renderer {
             return Ok(Renderer::Json);
         }
         let host = plugins.discover()?;
+        if let (None, Some(broken)) = (host.get(format), host.broken_format(format)) {
+            return Err(broken.into());
+        }
         let Some(info) = host.get(format).cloned() else {
             let mut available: Vec<String> = crate::plugins::BUILTIN
                 .iter()
@@ -397,14 +400,17 @@ pub fn export(
     let log = EventLog::open(db)?;
     let mut doc = log.export(&q)?;
     doc.provenance.exporter = Some(renderer.exporter());
-    // The built-in format is written as it is serialized (at 1M events the document is
-    // ~700 MB of JSON: no second copy in memory); a plugin's output is bytes it returned.
+    // The document is written as it is serialized (at 1M events it is ~700 MB of JSON: no
+    // second copy in memory): to the output for the built-in format, down the pipe to the
+    // plugin's process otherwise; a plugin's output is bytes it returned.
     let plugin_output = match &renderer {
         Renderer::Json => None,
-        Renderer::Plugin(host, info) => Some(
-            host.export(&info.name, &serde_json::to_vec(&doc)?, &options)?
-                .bytes,
-        ),
+        Renderer::Plugin(host, info) => {
+            let write_doc = |w: &mut dyn Write| -> std::io::Result<()> {
+                serde_json::to_writer(w, &doc).map_err(std::io::Error::from)
+            };
+            Some(host.export_with(&info.name, &write_doc, &options)?.bytes)
+        }
     };
     let emit = |w: &mut dyn Write| -> std::io::Result<()> {
         match &plugin_output {

@@ -509,6 +509,27 @@ impl Bench {
                 ours.out_bytes,
                 "",
             );
+            // The cost of isolation: the same export with the plugin called inside chronicle
+            // (the hidden --plugins-in-process, kept for this measurement only).
+            let in_process = run(
+                self.chronicle(db)
+                    .args(["export", "--format", &format, "--plugins-in-process"])
+                    .arg("--plugin-dir")
+                    .arg(&dir_),
+                "chronicle export plugin in process",
+            );
+            if let Ok(in_process) = in_process {
+                self.push(
+                    size,
+                    &format!("export --format {format}: runner vs in process"),
+                    size,
+                    &ours,
+                    Some(("the same export, plugin in process", in_process.time())),
+                    Some(1.2),
+                    ours.out_bytes,
+                    "",
+                );
+            }
         }
         Ok(base.time())
     }

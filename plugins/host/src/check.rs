@@ -1,8 +1,8 @@
 //! `chronicle plugins check PATH`: load one library and exercise it.
 
-use crate::error::{HostError, PathKind};
+use crate::error::HostError;
 use crate::search::{is_plugin_file_name, plugin_file_name};
-use crate::{load, options_json, ExportOutput, HostOptions, PluginInfo};
+use crate::{options_json, ExportOutput, HostOptions, Plugin, PluginInfo};
 use chronicle_plugin_sdk::testing::sample_document_json;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,6 +26,10 @@ pub struct CheckItem {
     pub name: String,
     /// How it went.
     pub outcome: CheckOutcome,
+    /// What the plugin returned for each call this check made, one line each: the message
+    /// of an error, or the size and first bytes of an output (shown by
+    /// [`CheckReport::verbose`]).
+    pub returned: Vec<String>,
 }
 
 /// What [`check_library`] found.
@@ -49,9 +53,60 @@ impl CheckReport {
     }
 }
 
-impl fmt::Display for CheckReport {
-    /// A report for the terminal: the declaration, then one line per check.
+/// How many bytes of an output `plugins check --verbose` shows.
+pub const SHOWN_OUTPUT_BYTES: usize = 160;
+
+/// One call's result as `plugins check --verbose` shows it: the message in full (escaped, so
+/// that garbage in it is seen), or the size and the first [`SHOWN_OUTPUT_BYTES`] of the output.
+fn returned(result: &Result<ExportOutput, HostError>) -> String {
+    match result {
+        Ok(out) => {
+            let head = &out.bytes[..out.bytes.len().min(SHOWN_OUTPUT_BYTES)];
+            let shown = match std::str::from_utf8(head) {
+                Ok(text) => text.escape_debug().to_string(),
+                // A text format cut inside a character, or a binary format.
+                Err(e) if out.text && e.valid_up_to() + 4 > head.len() => {
+                    String::from_utf8_lossy(&head[..e.valid_up_to()])
+                        .escape_debug()
+                        .to_string()
+                }
+                Err(_) => head.escape_ascii().to_string(),
+            };
+            let more = if out.bytes.len() > head.len() {
+                "…"
+            } else {
+                ""
+            };
+            format!("output, {} bytes: \"{shown}\"{more}", out.bytes.len())
+        }
+        Err(HostError::PluginFailed { message, .. }) => {
+            format!("error message: \"{}\"", message.escape_debug())
+        }
+        Err(HostError::PluginPanicked { message, .. }) => {
+            format!("panic message: \"{}\"", message.escape_debug())
+        }
+        Err(e) => format!("failure: {e}"),
+    }
+}
+
+/// [`CheckReport`] with what the plugin returned under each check.
+#[derive(Debug)]
+pub struct Verbose<'a>(&'a CheckReport);
+
+impl fmt::Display for Verbose<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write(f, true)
+    }
+}
+
+impl CheckReport {
+    /// The report with, under each check, every message and the first bytes of every
+    /// output the plugin returned (`plugins check --verbose`).
+    pub fn verbose(&self) -> Verbose<'_> {
+        Verbose(self)
+    }
+
+    fn write(&self, f: &mut fmt::Formatter<'_>, verbose: bool) -> fmt::Result {
         let p = &self.plugin;
         writeln!(f, "plugin:      {}", p.path.display())?;
         writeln!(
@@ -73,6 +128,11 @@ impl fmt::Display for CheckReport {
                 CheckOutcome::Fail(t) => ("FAIL", t),
             };
             writeln!(f, "[{tag}] {}: {text}", c.name)?;
+            if verbose {
+                for r in &c.returned {
+                    writeln!(f, "       returned {r}")?;
+                }
+            }
         }
         write!(
             f,
@@ -86,6 +146,13 @@ impl fmt::Display for CheckReport {
     }
 }
 
+impl fmt::Display for CheckReport {
+    /// A report for the terminal: the declaration, then one line per check.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write(f, false)
+    }
+}
+
 /// Load the library at `path` and run it on the SDK's sample document
 /// (`chronicle_plugin_sdk::testing::sample_document`).
 ///
@@ -96,13 +163,22 @@ impl fmt::Display for CheckReport {
 /// name is not reserved; the sample exports (as UTF-8 for text formats);
 /// a second export gives the same bytes; invalid input gives an error, not
 /// a crash; an unknown option is rejected.
+///
+/// With [`Isolation::Child`](crate::Isolation), each call runs in its own runner: a crash,
+/// a hang or a runaway allocation fails that check (naming the signal or the limit) and the
+/// others still run.
 pub fn check_library(path: &Path, options: &HostOptions) -> Result<CheckReport, HostError> {
-    load::check_trust(path, PathKind::Library, options.trust_plugin_dirs)?;
-    let plugin = load::load(path)?;
+    let plugin = Plugin::declare(path, options)?;
     let info = plugin.info.clone();
     let item = |name: &str, outcome| CheckItem {
         name: name.to_owned(),
         outcome,
+        returned: Vec::new(),
+    };
+    let seen = |name: &str, (outcome, results): (CheckOutcome, Vec<String>)| CheckItem {
+        name: name.to_owned(),
+        outcome,
+        returned: results,
     };
     let mut checks = vec![
         item("file name", file_name(path, &info)),
@@ -110,32 +186,37 @@ pub fn check_library(path: &Path, options: &HostOptions) -> Result<CheckReport, 
     ];
     let doc = sample_document_json();
     let no_options = options_json(&BTreeMap::new());
-    let sample_output = match plugin.export(&doc, &no_options) {
+    let first = plugin.export(&doc, &no_options);
+    let shown = vec![returned(&first)];
+    let sample_output = match first {
         Ok(out) => {
-            checks.push(item(
+            checks.push(seen(
                 "export sample document",
-                CheckOutcome::Pass(format!(
-                    "{} bytes{}",
-                    out.bytes.len(),
-                    if out.text { " of UTF-8 text" } else { "" }
-                )),
+                (
+                    CheckOutcome::Pass(format!(
+                        "{} bytes{}",
+                        out.bytes.len(),
+                        if out.text { " of UTF-8 text" } else { "" }
+                    )),
+                    shown,
+                ),
             ));
-            checks.push(item(
+            checks.push(seen(
                 "deterministic",
                 deterministic(&plugin, &doc, &no_options, &out),
             ));
             Some(out)
         }
         Err(e) => {
-            checks.push(item(
+            checks.push(seen(
                 "export sample document",
-                CheckOutcome::Fail(e.to_string()),
+                (CheckOutcome::Fail(e.to_string()), shown),
             ));
             None
         }
     };
-    checks.push(item("invalid input", invalid_input(&plugin, &no_options)));
-    checks.push(item("unknown option", unknown_option(&plugin, &doc)));
+    checks.push(seen("invalid input", invalid_input(&plugin, &no_options)));
+    checks.push(seen("unknown option", unknown_option(&plugin, &doc)));
     Ok(CheckReport {
         plugin: info,
         checks,
@@ -170,12 +251,14 @@ fn format_name(info: &PluginInfo, options: &HostOptions) -> CheckOutcome {
 
 /// Whether a second export of `doc` gives the bytes of the `first`.
 fn deterministic(
-    plugin: &load::LoadedPlugin,
+    plugin: &Plugin,
     doc: &[u8],
     no_options: &[u8],
     first: &ExportOutput,
-) -> CheckOutcome {
-    match plugin.export(doc, no_options) {
+) -> (CheckOutcome, Vec<String>) {
+    let again = plugin.export(doc, no_options);
+    let shown = vec![returned(&again)];
+    let outcome = match again {
         Ok(again) if again.bytes == first.bytes => {
             CheckOutcome::Pass("a second export gave the same bytes".to_owned())
         }
@@ -185,28 +268,34 @@ fn deterministic(
                 .to_owned(),
         ),
         Err(e) => CheckOutcome::Fail(format!("the second export failed: {e}")),
-    }
+    };
+    (outcome, shown)
 }
 
 /// Whether a broken document gives an error (not a crash, not output).
-fn invalid_input(plugin: &load::LoadedPlugin, no_options: &[u8]) -> CheckOutcome {
-    match plugin.export(
+fn invalid_input(plugin: &Plugin, no_options: &[u8]) -> (CheckOutcome, Vec<String>) {
+    let result = plugin.export(
         b"{\"schema\": \"chronicle.views/1\", \"incidents\": 42",
         no_options,
-    ) {
+    );
+    let shown = vec![returned(&result)];
+    let outcome = match result {
         Err(HostError::PluginFailed { .. }) => {
             CheckOutcome::Pass("a broken document gives an error".to_owned())
         }
         Ok(_) => CheckOutcome::Fail("a broken document was exported without error".to_owned()),
         Err(e) => CheckOutcome::Fail(format!("a broken document should give an error: {e}")),
-    }
+    };
+    (outcome, shown)
 }
 
 /// Whether an unknown option is rejected (a typo must not be lost).
-fn unknown_option(plugin: &load::LoadedPlugin, doc: &[u8]) -> CheckOutcome {
+fn unknown_option(plugin: &Plugin, doc: &[u8]) -> (CheckOutcome, Vec<String>) {
     let mut unknown = BTreeMap::new();
     unknown.insert("chronicle-check-no-such-option".to_owned(), "1".to_owned());
-    match plugin.export(doc, &options_json(&unknown)) {
+    let result = plugin.export(doc, &options_json(&unknown));
+    let shown = vec![returned(&result)];
+    let outcome = match result {
         Err(HostError::PluginFailed { .. }) => {
             CheckOutcome::Pass("an unknown option gives an error".to_owned())
         }
@@ -216,5 +305,6 @@ fn unknown_option(plugin: &load::LoadedPlugin, doc: &[u8]) -> CheckOutcome {
                 .to_owned(),
         ),
         Err(e) => CheckOutcome::Fail(format!("an unknown option should give an error: {e}")),
-    }
+    };
+    (outcome, shown)
 }

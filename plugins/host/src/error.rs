@@ -340,6 +340,167 @@ pub enum HostError {
         /// What is wrong.
         reason: String,
     },
+    /// The plugin's process died before it replied: a signal (a null pointer dereferenced,
+    /// an abort) or an exit of its own. chronicle itself is unharmed.
+    #[error(
+        "{} crashed {during}: {how}{}",
+        who(format.as_deref(), path),
+        last_words(stderr)
+    )]
+    PluginCrashed {
+        /// The format, once the declaration was read.
+        format: Option<String>,
+        /// The library.
+        path: PathBuf,
+        /// What it was doing.
+        during: Stage,
+        /// The signal that killed it, if one did.
+        signal: Option<i32>,
+        /// How it ended, in words ("it was killed by signal 11 (SIGSEGV, ...)").
+        how: String,
+        /// The end of what it wrote on standard error.
+        stderr: String,
+    },
+
+    /// The plugin did not finish within the time limit (`--plugin-timeout`) and was stopped.
+    #[error(
+        "{} was stopped {during}: it had not finished within the time limit of {} \
+         (--plugin-timeout); if the chronology is just large, raise the limit with \
+         --plugin-timeout SECONDS",
+        who(format.as_deref(), path),
+        seconds(*limit)
+    )]
+    PluginTimedOut {
+        /// The format, once the declaration was read.
+        format: Option<String>,
+        /// The library.
+        path: PathBuf,
+        /// What it was doing.
+        during: Stage,
+        /// The limit.
+        limit: std::time::Duration,
+    },
+
+    /// The plugin tried to use more memory than the limit (`--plugin-memory`) and was stopped.
+    #[error(
+        "{} ran out of memory {during}: it tried to go beyond the limit of {} (--plugin-memory) \
+         and was stopped{}; if the chronology needs more, raise the limit with --plugin-memory SIZE",
+        who(format.as_deref(), path),
+        bytes(*limit),
+        allocation_words(stderr)
+    )]
+    PluginOutOfMemory {
+        /// The format, once the declaration was read.
+        format: Option<String>,
+        /// The library.
+        path: PathBuf,
+        /// What it was doing.
+        during: Stage,
+        /// The limit, in bytes beyond what the runner held before it loaded the plugin.
+        limit: u64,
+        /// The end of what it wrote on standard error.
+        stderr: String,
+    },
+
+    /// The plugin runner (the child process plugins run in) could not be started, or did
+    /// not speak its protocol.
+    #[error("the plugin runner {} (for the plugin {}) {reason}", program.display(), path.display())]
+    RunnerFailed {
+        /// The runner's program.
+        program: PathBuf,
+        /// The plugin it was to run.
+        path: PathBuf,
+        /// What went wrong, as a verb phrase ("cannot be started: ...").
+        reason: String,
+    },
+
+    /// The format asked for would come (by its file name) from a library found broken
+    /// during discovery.
+    #[error(
+        "the format `{format}` would come from {}, which is broken: {reason}",
+        path.display()
+    )]
+    BrokenFormat {
+        /// The format asked for.
+        format: String,
+        /// The broken library.
+        path: PathBuf,
+        /// Why it is broken.
+        reason: String,
+    },
+}
+
+/// What a plugin was doing when its process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Its library was being loaded and its declaration read.
+    Declaration,
+    /// It was exporting a document.
+    Export,
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stage::Declaration => "while chronicle read its declaration",
+            Stage::Export => "while exporting",
+        })
+    }
+}
+
+/// "the markdown plugin (PATH)", or "the plugin PATH" before its declaration was read.
+fn who(format: Option<&str>, path: &Path) -> String {
+    match format {
+        Some(f) => format!("the {f} plugin ({})", path.display()),
+        None => format!("the plugin {}", path.display()),
+    }
+}
+
+/// "; its last words on standard error: \"...\"" (its last line, a Rust backtrace's
+/// closing note aside), or nothing.
+fn last_words(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("note: "));
+    match line {
+        Some(line) => format!("; its last words on standard error: {line:?}"),
+        None => String::new(),
+    }
+}
+
+/// "; it said: \"memory allocation of N bytes failed\"" (Rust's message), or its last words.
+fn allocation_words(stderr: &str) -> String {
+    match stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("memory allocation of"))
+    {
+        Some(line) => format!("; it said: {:?}", line.trim()),
+        None => last_words(stderr),
+    }
+}
+
+/// `2 s`, `1.5 s`.
+fn seconds(d: std::time::Duration) -> String {
+    format!("{} s", d.as_secs_f64())
+}
+
+/// `1 GiB`, `512 MiB`, or bytes.
+pub(crate) fn bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (1 << 40, "TiB"),
+        (1 << 30, "GiB"),
+        (1 << 20, "MiB"),
+        (1 << 10, "KiB"),
+    ];
+    for (size, unit) in UNITS {
+        if n >= size && n % size == 0 {
+            return format!("{} {unit}", n / size);
+        }
+    }
+    format!("{n} bytes")
 }
 
 impl HostError {

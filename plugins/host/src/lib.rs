@@ -15,7 +15,12 @@
 //! - reads the ABI version first, then the declaration, and validates it;
 //! - refuses the whole set when two plugins claim one format or a plugin
 //!   claims a built-in format;
-//! - keeps every library it opened loaded until the process exits.
+//! - keeps every library it opened loaded until the process exits;
+//! - with [`Isolation::Child`] (what chronicle uses), opens no library itself: each
+//!   declaration and each export runs in a child process, the runner ([`runner`]), so a
+//!   plugin that crashes, loops or allocates without bound ends with an error naming it,
+//!   the signal or the limit, and the caller survives; a library that cannot be read is
+//!   marked broken ([`PluginHost::broken`]) without disabling the others.
 //!
 //! ```no_run
 //! use chronicle_plugin_host::{HostOptions, PluginHost, SearchPath};
@@ -34,12 +39,14 @@
 mod check;
 mod error;
 mod load;
+pub mod runner;
 mod search;
 pub mod testing;
 
-pub use check::{check_library, CheckItem, CheckOutcome, CheckReport};
+pub use check::{check_library, CheckItem, CheckOutcome, CheckReport, Verbose, SHOWN_OUTPUT_BYTES};
 pub use chronicle_plugin_sdk::abi::{ABI_VERSION, MAX_OUTPUT_BYTES, MIN_SUPPORTED_ABI_VERSION};
-pub use error::{AncestorProblem, HostError, PathKind};
+pub use error::{AncestorProblem, HostError, PathKind, Stage};
+pub use runner::{DocWriter, Isolation, Limits, RunnerCommand};
 pub use search::{
     is_plugin_file_name, plugin_file_name, user_plugin_dir, DirOrigin, SearchDir, SearchPath,
     LIBRARY_STEM_PREFIXES, PLUGIN_PATH_ENV,
@@ -61,14 +68,18 @@ pub struct HostOptions {
     pub trust_plugin_dirs: bool,
     /// Format names no plugin may claim (the built-in formats).
     pub reserved_formats: Vec<String>,
+    /// Where plugin code runs: in this process, or in a runner per call.
+    pub isolation: Isolation,
 }
 
 impl Default for HostOptions {
-    /// Not trusting writable directories; [`BUILTIN_FORMATS`] reserved.
+    /// Not trusting writable directories; [`BUILTIN_FORMATS`] reserved; plugins run in
+    /// this process (a library cannot guess its program's runner: see [`Isolation`]).
     fn default() -> Self {
         HostOptions {
             trust_plugin_dirs: false,
             reserved_formats: BUILTIN_FORMATS.iter().map(|s| (*s).to_owned()).collect(),
+            isolation: Isolation::InProcess,
         }
     }
 }
@@ -106,17 +117,160 @@ pub struct ExportOutput {
     pub text: bool,
 }
 
+/// A library found in a plugin directory that could not be read as a plugin: it is not
+/// a library, lacks the symbols, declares itself badly, or crashed, hung or ran out of
+/// memory while its declaration was read. The other plugins are loaded all the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenPlugin {
+    /// The library file.
+    pub path: PathBuf,
+    /// The kind of directory it was found in.
+    pub origin: DirOrigin,
+    /// What is wrong, as a sentence that names the file.
+    pub reason: String,
+}
+
+impl BrokenPlugin {
+    /// The format its file name suggests (`broken` for `libchronicle_plugin_broken.so`):
+    /// what it would most likely provide, were it not broken.
+    pub fn format_by_file_name(&self) -> Option<String> {
+        let name = self.path.file_name()?.to_str()?;
+        let stem = name
+            .strip_prefix(std::env::consts::DLL_PREFIX)?
+            .strip_suffix(std::env::consts::DLL_SUFFIX)?;
+        LIBRARY_STEM_PREFIXES
+            .iter()
+            .find_map(|p| stem.strip_prefix(p))
+            .map(str::to_owned)
+    }
+}
+
+/// A plugin whose declaration was read, and how to call it.
+#[derive(Debug, Clone)]
+pub(crate) struct Plugin {
+    pub(crate) info: PluginInfo,
+    how: How,
+}
+
+#[derive(Debug, Clone)]
+enum How {
+    /// Loaded into this process.
+    InProcess(LoadedPlugin),
+    /// Called through a runner, each time in a new process.
+    Child { runner: RunnerCommand, trust: bool },
+}
+
+impl Plugin {
+    /// Read the declaration of the library at `path`, as `options.isolation` says. Trust is
+    /// checked first, here (and again by the runner).
+    pub(crate) fn declare(path: &Path, options: &HostOptions) -> Result<Plugin, HostError> {
+        load::check_trust(path, PathKind::Library, options.trust_plugin_dirs)?;
+        match &options.isolation {
+            Isolation::InProcess => {
+                let loaded = load::load(path)?;
+                Ok(Plugin {
+                    info: loaded.info.clone(),
+                    how: How::InProcess(loaded),
+                })
+            }
+            Isolation::Child(runner) => {
+                let call = runner::Call {
+                    path,
+                    format: None,
+                    trust: options.trust_plugin_dirs,
+                    export: None,
+                };
+                match runner::call(runner, &call)? {
+                    runner::Answer::Declared(info) | runner::Answer::Returned(info, _) => {
+                        Ok(Plugin {
+                            info,
+                            how: How::Child {
+                                runner: runner.clone(),
+                                trust: options.trust_plugin_dirs,
+                            },
+                        })
+                    }
+                }
+            }
+        }
+    }
+
+    /// Export the document `doc` writes, and check what came back.
+    pub(crate) fn export_with(
+        &self,
+        doc: DocWriter<'_>,
+        options_json: &[u8],
+    ) -> Result<ExportOutput, HostError> {
+        match &self.how {
+            How::InProcess(loaded) => {
+                let mut bytes = Vec::new();
+                doc(&mut bytes).map_err(|error| HostError::Io {
+                    path: self.info.path.clone(),
+                    error,
+                })?;
+                loaded.export(&bytes, options_json)
+            }
+            How::Child { runner, trust } => {
+                let call = runner::Call {
+                    path: &self.info.path,
+                    format: Some(&self.info.name),
+                    trust: *trust,
+                    export: Some((options_json, doc)),
+                };
+                match runner::call(runner, &call)? {
+                    runner::Answer::Returned(_, returned) => load::interpret(&self.info, returned),
+                    runner::Answer::Declared(_) => Err(HostError::RunnerFailed {
+                        program: runner.program.clone(),
+                        path: self.info.path.clone(),
+                        reason: "answered an export with a declaration".to_owned(),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Export `doc_json`.
+    pub(crate) fn export(
+        &self,
+        doc_json: &[u8],
+        options_json: &[u8],
+    ) -> Result<ExportOutput, HostError> {
+        self.export_with(
+            &|w: &mut dyn std::io::Write| w.write_all(doc_json),
+            options_json,
+        )
+    }
+}
+
 /// The loaded plugins, by format name.
 #[derive(Debug, Clone, Default)]
 pub struct PluginHost {
-    plugins: BTreeMap<String, LoadedPlugin>,
+    plugins: BTreeMap<String, Plugin>,
+    broken: Vec<BrokenPlugin>,
     warnings: Vec<String>,
 }
 
 /// What one directory yielded.
 struct Scanned {
-    plugins: Vec<LoadedPlugin>,
+    plugins: Vec<Plugin>,
+    broken: Vec<BrokenPlugin>,
     warnings: Vec<String>,
+}
+
+/// Whether `e` says the library itself is unusable (rather than the directory untrusted or
+/// the runner missing): such a library is marked broken and the others are loaded.
+fn is_broken_library(e: &HostError) -> bool {
+    matches!(
+        e,
+        HostError::NotALibrary { .. }
+            | HostError::MissingSymbol { .. }
+            | HostError::AbiTooNew { .. }
+            | HostError::AbiTooOld { .. }
+            | HostError::InvalidDeclaration { .. }
+            | HostError::PluginCrashed { .. }
+            | HostError::PluginTimedOut { .. }
+            | HostError::PluginOutOfMemory { .. }
+    )
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> HostError + '_ {
@@ -161,6 +315,7 @@ fn scan(
     let configured = dir.origin.is_configured();
     let mut out = Scanned {
         plugins: Vec::new(),
+        broken: Vec::new(),
         warnings: Vec::new(),
     };
     check_trust_dir(&dir.path, options)?;
@@ -168,17 +323,50 @@ fn scan(
     if configured {
         out.warnings.extend(warnings);
     }
+    let mut fresh = Vec::new();
     for file in files {
         let canonical = std::fs::canonicalize(&file).map_err(io_err(&file))?;
-        if !seen_files.insert(canonical) {
-            continue;
+        if seen_files.insert(canonical) {
+            fresh.push(file);
         }
-        let loaded = load::check_trust(&file, PathKind::Library, options.trust_plugin_dirs)
-            .and_then(|()| load::load(&file));
-        match loaded {
+    }
+    // Through runners, each declaration is a process start: start them all at once. The
+    // results are taken in name order, so what is found does not depend on timing.
+    let declared: Vec<Result<Plugin, HostError>> = match options.isolation {
+        Isolation::Child(_) if fresh.len() > 1 => std::thread::scope(|s| {
+            let handles: Vec<_> = fresh
+                .iter()
+                .map(|file| s.spawn(move || Plugin::declare(file, options)))
+                .collect();
+            handles
+                .into_iter()
+                .zip(&fresh)
+                .map(|(h, file)| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(HostError::RunnerFailed {
+                            program: PathBuf::new(),
+                            path: file.clone(),
+                            reason: "could not be waited for".to_owned(),
+                        })
+                    })
+                })
+                .collect()
+        }),
+        _ => fresh.iter().map(|f| Plugin::declare(f, options)).collect(),
+    };
+    for (file, result) in fresh.into_iter().zip(declared) {
+        match result {
             Ok(mut plugin) => {
                 plugin.info.origin = Some(dir.origin);
                 out.plugins.push(plugin);
+            }
+            Err(e) if configured && is_broken_library(&e) => {
+                out.warnings.push(format!("skipped: {e}"));
+                out.broken.push(BrokenPlugin {
+                    path: file,
+                    origin: dir.origin,
+                    reason: e.to_string(),
+                });
             }
             Err(e) if configured => return Err(e),
             Err(e) => out.warnings.push(format!("skipped: {e}")),
@@ -195,10 +383,12 @@ impl PluginHost {
     /// Search `search` for plugins and load them.
     ///
     /// In configured directories (`--plugin-dir`, `CHRONICLE_PLUGIN_PATH`,
-    /// the user directory) every error is fatal: a missing `--plugin-dir`,
-    /// a writable directory or library, a library that fails to load or
-    /// declares itself badly, two plugins claiming one format, a plugin
-    /// claiming a reserved format. Nothing is registered then. Missing
+    /// the user directory), a library that fails to load, declares itself
+    /// badly, or crashes, hangs or runs out of memory while declaring itself
+    /// is marked broken ([`PluginHost::broken`], with a warning) and the
+    /// others are loaded; every other error is fatal: a missing `--plugin-dir`,
+    /// a writable directory or library, two plugins claiming one format, a
+    /// plugin claiming a reserved format. Nothing is registered then. Missing
     /// `CHRONICLE_PLUGIN_PATH` entries and a missing user directory are
     /// skipped (with a warning for the former).
     ///
@@ -209,6 +399,7 @@ impl PluginHost {
     pub fn discover(search: &SearchPath, options: &HostOptions) -> Result<PluginHost, HostError> {
         let mut host = PluginHost {
             plugins: BTreeMap::new(),
+            broken: Vec::new(),
             warnings: search.ignored.clone(),
         };
         let mut seen_dirs = BTreeSet::new();
@@ -250,6 +441,7 @@ impl PluginHost {
             match scan(dir, options, &mut seen_files) {
                 Ok(scanned) => {
                     host.warnings.extend(scanned.warnings);
+                    host.broken.extend(scanned.broken);
                     for plugin in scanned.plugins {
                         host.register(plugin, dir.origin, options)?;
                     }
@@ -263,7 +455,7 @@ impl PluginHost {
 
     fn register(
         &mut self,
-        plugin: LoadedPlugin,
+        plugin: Plugin,
         origin: DirOrigin,
         options: &HostOptions,
     ) -> Result<(), HostError> {
@@ -316,6 +508,25 @@ impl PluginHost {
         &self.warnings
     }
 
+    /// The libraries of configured directories that could not be read as plugins.
+    pub fn broken(&self) -> &[BrokenPlugin] {
+        &self.broken
+    }
+
+    /// The error for `format` when no plugin provides it but a broken library's file name
+    /// says it would ([`BrokenPlugin::format_by_file_name`]).
+    pub fn broken_format(&self, format: &str) -> Option<HostError> {
+        let wanted = format.replace('-', "_");
+        self.broken
+            .iter()
+            .find(|b| b.format_by_file_name().map(|f| f.replace('-', "_")) == Some(wanted.clone()))
+            .map(|b| HostError::BrokenFormat {
+                format: format.to_owned(),
+                path: b.path.clone(),
+                reason: b.reason.clone(),
+            })
+    }
+
     /// Render `doc_json` (a `chronicle.views/1` document) with the plugin
     /// for `format`, passing `options` as a JSON object of strings.
     pub fn export(
@@ -324,13 +535,32 @@ impl PluginHost {
         doc_json: &[u8],
         options: &BTreeMap<String, String>,
     ) -> Result<ExportOutput, HostError> {
+        self.export_with(
+            format,
+            &|w: &mut dyn std::io::Write| w.write_all(doc_json),
+            options,
+        )
+    }
+
+    /// As [`PluginHost::export`], with the document written by `doc` as it is serialized:
+    /// through a runner, the document streams to the plugin's process and is never held
+    /// whole in this one.
+    pub fn export_with(
+        &self,
+        format: &str,
+        doc: DocWriter<'_>,
+        options: &BTreeMap<String, String>,
+    ) -> Result<ExportOutput, HostError> {
         let Some(plugin) = self.plugins.get(format) else {
+            if let Some(e) = self.broken_format(format) {
+                return Err(e);
+            }
             return Err(HostError::UnknownFormat {
                 format: format.to_owned(),
                 available: self.plugins.keys().cloned().collect(),
             });
         };
-        match plugin.export(doc_json, &options_json(options)) {
+        match plugin.export_with(doc, &options_json(options)) {
             Err(HostError::PluginFailed {
                 format,
                 path,
@@ -350,7 +580,7 @@ impl PluginHost {
 /// Whether `plugin` failed because of `options`: it exports the SDK's sample document
 /// without them and fails with them. Asked only after a failed export with options, so a
 /// refused `--option` is the caller's input (exit 2) and any other failure the plugin's.
-fn refuses_options(plugin: &LoadedPlugin, options: &BTreeMap<String, String>) -> bool {
+fn refuses_options(plugin: &Plugin, options: &BTreeMap<String, String>) -> bool {
     let sample = chronicle_plugin_sdk::testing::sample_document_json();
     plugin
         .export(&sample, &options_json(&BTreeMap::new()))

@@ -254,14 +254,37 @@ pub(crate) fn load(path: &Path) -> Result<LoadedPlugin, HostError> {
     })
 }
 
-/// What came back from one call, before interpretation.
-enum Returned {
-    Ok(Vec<u8>),
+/// What came back from one call, before interpretation: `B` is the output (borrowed from the
+/// plugin's buffer inside [`LoadedPlugin::call_with`], owned after a copy or a trip through
+/// the runner's pipe).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Returned<B> {
+    /// Status 0 and the output.
+    Ok(B),
+    /// Status 1 and the plugin's message.
     Error(String),
+    /// Status 2 and the plugin's message.
     Panic(String),
+    /// A status the ABI does not define.
     Unknown(i32),
+    /// Status 0 with more than [`MAX_OUTPUT_BYTES`].
     TooLarge(usize),
+    /// A null buffer with a length.
     NullWithLength(usize),
+}
+
+impl<B> Returned<B> {
+    /// The same outcome with the output mapped.
+    pub(crate) fn map<C>(self, f: impl FnOnce(B) -> C) -> Returned<C> {
+        match self {
+            Returned::Ok(b) => Returned::Ok(f(b)),
+            Returned::Error(m) => Returned::Error(m),
+            Returned::Panic(m) => Returned::Panic(m),
+            Returned::Unknown(s) => Returned::Unknown(s),
+            Returned::TooLarge(n) => Returned::TooLarge(n),
+            Returned::NullWithLength(n) => Returned::NullWithLength(n),
+        }
+    }
 }
 
 fn message(bytes: &[u8]) -> String {
@@ -274,9 +297,15 @@ fn message(bytes: &[u8]) -> String {
 }
 
 impl LoadedPlugin {
-    /// Call the export function and copy out what it returned. The plugin's
-    /// buffer is always handed back to its `free_fn`.
-    fn call(&self, doc_json: &[u8], options_json: &[u8]) -> Returned {
+    /// Call the export function and hand what it returned to `f`, the output still in the
+    /// plugin's buffer (the runner writes it to its pipe from there, without a copy). The
+    /// buffer is then always handed back to the plugin's `free_fn`.
+    pub(crate) fn call_with<R>(
+        &self,
+        doc_json: &[u8],
+        options_json: &[u8],
+        f: impl FnOnce(Returned<&[u8]>) -> R,
+    ) -> R {
         let mut out = Buffer::EMPTY;
         // SAFETY: the pointers and lengths describe live slices; `out` is a
         // valid, initialised Buffer. The function pointer stays valid since
@@ -290,96 +319,103 @@ impl LoadedPlugin {
                 &mut out,
             )
         };
-        let returned = if out.data.is_null() {
+        if out.data.is_null() {
             if out.len != 0 {
-                return Returned::NullWithLength(out.len);
+                return f(Returned::NullWithLength(out.len));
             }
-            match status {
-                abi::STATUS_OK => Returned::Ok(Vec::new()),
+            return f(match status {
+                abi::STATUS_OK => Returned::Ok(&[]),
                 abi::STATUS_ERROR => Returned::Error(String::new()),
                 abi::STATUS_PANIC => Returned::Panic(String::new()),
                 other => Returned::Unknown(other),
-            }
-        } else {
-            let copy = |limit: usize| {
-                // SAFETY: the ABI says `data` is valid for `len` bytes until
-                // it is freed; we read at most `len`.
-                unsafe { std::slice::from_raw_parts(out.data, out.len.min(limit)) }.to_vec()
-            };
-            match status {
-                abi::STATUS_OK if out.len > MAX_OUTPUT_BYTES => Returned::TooLarge(out.len),
-                abi::STATUS_OK => Returned::Ok(copy(out.len)),
-                abi::STATUS_ERROR => Returned::Error(message(&copy(MAX_MESSAGE_BYTES + 1))),
-                abi::STATUS_PANIC => Returned::Panic(message(&copy(MAX_MESSAGE_BYTES + 1))),
-                other => Returned::Unknown(other),
-            }
-        };
-        if !out.data.is_null() {
-            // SAFETY: hands the plugin's own buffer back, exactly once.
-            unsafe { (self.free_fn)(out.data, out.len) };
+            });
         }
-        returned
+        let view = |limit: usize| {
+            // SAFETY: the ABI says `data` is valid for `len` bytes until it is freed (below,
+            // after `f` returned; the slice does not escape `f`); we read at most `len`.
+            unsafe { std::slice::from_raw_parts(out.data, out.len.min(limit)) }
+        };
+        let returned = match status {
+            abi::STATUS_OK if out.len > MAX_OUTPUT_BYTES => Returned::TooLarge(out.len),
+            abi::STATUS_OK => Returned::Ok(view(out.len)),
+            abi::STATUS_ERROR => Returned::Error(message(view(MAX_MESSAGE_BYTES + 1))),
+            abi::STATUS_PANIC => Returned::Panic(message(view(MAX_MESSAGE_BYTES + 1))),
+            other => Returned::Unknown(other),
+        };
+        let result = f(returned);
+        // SAFETY: hands the plugin's own buffer back, exactly once.
+        unsafe { (self.free_fn)(out.data, out.len) };
+        result
     }
 
-    /// Run the plugin and check what it returned.
+    /// Run the plugin in this process and check what it returned.
     pub(crate) fn export(
         &self,
         doc_json: &[u8],
         options_json: &[u8],
     ) -> Result<ExportOutput, HostError> {
-        let format = || self.info.name.clone();
-        let path = || self.info.path.clone();
-        match self.call(doc_json, options_json) {
-            Returned::Ok(bytes) => {
-                if self.info.text {
-                    if let Err(e) = std::str::from_utf8(&bytes) {
-                        return Err(HostError::InvalidUtf8 {
-                            format: format(),
-                            path: path(),
-                            valid_up_to: e.valid_up_to(),
-                        });
-                    }
-                }
-                Ok(ExportOutput {
-                    bytes,
-                    extension: self.info.extension.clone(),
-                    text: self.info.text,
-                })
-            }
-            Returned::Error(message) => Err(HostError::PluginFailed {
-                format: format(),
-                path: path(),
-                message: if message.is_empty() {
-                    "(no message)".to_owned()
-                } else {
-                    message
-                },
-            }),
-            Returned::Panic(message) => Err(HostError::PluginPanicked {
-                format: format(),
-                path: path(),
-                message: if message.is_empty() {
-                    "(no message)".to_owned()
-                } else {
-                    message
-                },
-            }),
-            Returned::Unknown(status) => Err(HostError::UnknownStatus {
-                format: format(),
-                path: path(),
-                status,
-            }),
-            Returned::TooLarge(len) => Err(HostError::OutputTooLarge {
-                format: format(),
-                path: path(),
-                len,
-                max: MAX_OUTPUT_BYTES,
-            }),
-            Returned::NullWithLength(len) => Err(HostError::InvalidOutput {
-                format: format(),
-                path: path(),
-                reason: format!("a null pointer with a length of {len} bytes"),
-            }),
+        let returned = self.call_with(doc_json, options_json, |r| r.map(<[u8]>::to_vec));
+        interpret(&self.info, returned)
+    }
+}
+
+/// Check what a plugin returned (in this process or through the runner): the status, the
+/// output's encoding for a text format, the size.
+pub(crate) fn interpret(
+    info: &PluginInfo,
+    returned: Returned<Vec<u8>>,
+) -> Result<ExportOutput, HostError> {
+    let format = || info.name.clone();
+    let path = || info.path.clone();
+    let or_none = |message: String| {
+        if message.is_empty() {
+            "(no message)".to_owned()
+        } else {
+            message
         }
+    };
+    match returned {
+        Returned::Ok(bytes) => {
+            if info.text {
+                if let Err(e) = std::str::from_utf8(&bytes) {
+                    return Err(HostError::InvalidUtf8 {
+                        format: format(),
+                        path: path(),
+                        valid_up_to: e.valid_up_to(),
+                    });
+                }
+            }
+            Ok(ExportOutput {
+                bytes,
+                extension: info.extension.clone(),
+                text: info.text,
+            })
+        }
+        Returned::Error(message) => Err(HostError::PluginFailed {
+            format: format(),
+            path: path(),
+            message: or_none(message),
+        }),
+        Returned::Panic(message) => Err(HostError::PluginPanicked {
+            format: format(),
+            path: path(),
+            message: or_none(message),
+        }),
+        Returned::Unknown(status) => Err(HostError::UnknownStatus {
+            format: format(),
+            path: path(),
+            status,
+        }),
+        Returned::TooLarge(len) => Err(HostError::OutputTooLarge {
+            format: format(),
+            path: path(),
+            len,
+            max: MAX_OUTPUT_BYTES,
+        }),
+        Returned::NullWithLength(len) => Err(HostError::InvalidOutput {
+            format: format(),
+            path: path(),
+            reason: format!("a null pointer with a length of {len} bytes"),
+        }),
     }
 }

@@ -7,7 +7,7 @@
 
 mod support;
 
-use chronicle_plugin_host::{check_library, plugin_file_name, HostOptions};
+use chronicle_plugin_host::{check_library, plugin_file_name};
 use chronicle_plugin_sdk::abi::{Buffer, PluginDeclarationV1};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -83,7 +83,7 @@ fn a_c_plugin_exports_through_the_host() {
 fn a_c_plugin_passes_check() {
     let dir = plugin_dir();
     let lib = build_c_plugin(dir.path());
-    let report = check_library(&lib, &HostOptions::default()).unwrap();
+    let report = check_library(&lib, &isolated()).unwrap();
     assert!(report.passed(), "{report}");
     settings().bind(|| insta::assert_snapshot!("c_plugin_check", report.to_string()));
 }

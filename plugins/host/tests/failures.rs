@@ -28,13 +28,14 @@ fn a_file_that_is_not_a_shared_library() {
     )
     .unwrap();
     set_mode(&file, 0o644);
-    let err = discover_err(&[dir.path()]);
+    // Marked broken (the others would load), with the loader's reason.
+    let err = broken_reason(&[dir.path()]);
     assert!(err.contains(&file.display().to_string()), "{err}");
     // The reason is the dynamic loader's own words (glibc's here).
     #[cfg(target_os = "linux")]
     snap!("not_a_library", err);
     // The same through `plugins check`.
-    let err = check_library(&file, &HostOptions::default()).unwrap_err();
+    let err = check_library(&file, &isolated()).unwrap_err();
     assert!(matches!(err, HostError::NotALibrary { .. }));
 }
 
@@ -42,42 +43,42 @@ fn a_file_that_is_not_a_shared_library() {
 fn a_library_without_the_plugin_symbols() {
     let dir = plugin_dir();
     install(dir.path(), "chronicle_testplugin_no_symbols", "other");
-    snap!("missing_symbols", discover_err(&[dir.path()]));
+    snap!("missing_symbols", broken_reason(&[dir.path()]));
 }
 
 #[test]
 fn an_abi_version_too_new() {
     let dir = plugin_dir();
     install(dir.path(), "chronicle_testplugin_abi_too_new", "future");
-    snap!("abi_too_new", discover_err(&[dir.path()]));
+    snap!("abi_too_new", broken_reason(&[dir.path()]));
 }
 
 #[test]
 fn an_abi_version_too_old() {
     let dir = plugin_dir();
     install(dir.path(), "chronicle_testplugin_abi_too_old", "past");
-    snap!("abi_too_old", discover_err(&[dir.path()]));
+    snap!("abi_too_old", broken_reason(&[dir.path()]));
 }
 
 #[test]
 fn a_declaration_with_a_null_pointer() {
     let dir = plugin_dir();
     install(dir.path(), "chronicle_testplugin_null_name", "null");
-    snap!("null_name", discover_err(&[dir.path()]));
+    snap!("null_name", broken_reason(&[dir.path()]));
 }
 
 #[test]
 fn a_declaration_with_a_too_small_struct_size() {
     let dir = plugin_dir();
     install(dir.path(), "chronicle_testplugin_small_struct", "small");
-    snap!("small_struct", discover_err(&[dir.path()]));
+    snap!("small_struct", broken_reason(&[dir.path()]));
 }
 
 #[test]
 fn a_declaration_with_an_invalid_name() {
     let dir = plugin_dir();
     install(dir.path(), "chronicle_testplugin_bad_name", "bad_name");
-    snap!("bad_name", discover_err(&[dir.path()]));
+    snap!("bad_name", broken_reason(&[dir.path()]));
 }
 
 #[test]
@@ -124,7 +125,7 @@ fn a_plugin_claiming_a_built_in_format() {
     install(dir.path(), "chronicle_testplugin_misbehave", "misbehave");
     let options = HostOptions {
         reserved_formats: vec!["json".into(), "misbehave".into()],
-        ..HostOptions::default()
+        ..isolated()
     };
     let err = PluginHost::discover(&search(&[dir.path()]), &options).unwrap_err();
     assert!(matches!(err, HostError::ReservedFormat { ref format, .. } if format == "misbehave"));
@@ -218,7 +219,7 @@ fn a_directory_writable_by_others_is_refused_unless_trusted() {
     snap!("untrusted_dir", discover_err(&[dir.path()]));
     let trusting = HostOptions {
         trust_plugin_dirs: true,
-        ..HostOptions::default()
+        ..isolated()
     };
     let host = PluginHost::discover(&search(&[dir.path()]), &trusting).unwrap();
     assert!(host.get("misbehave").is_some());
@@ -231,7 +232,7 @@ fn a_library_writable_by_group_is_refused() {
     let lib = install(dir.path(), "chronicle_testplugin_misbehave", "misbehave");
     set_mode(&lib, 0o775);
     snap!("untrusted_library", discover_err(&[dir.path()]));
-    let err = check_library(&lib, &HostOptions::default()).unwrap_err();
+    let err = check_library(&lib, &isolated()).unwrap_err();
     assert!(matches!(err, HostError::Untrusted { .. }));
 }
 
@@ -251,7 +252,7 @@ fn nested_plugin_dir(base: &std::path::Path) -> PathBuf {
 fn trusting() -> HostOptions {
     HostOptions {
         trust_plugin_dirs: true,
-        ..HostOptions::default()
+        ..isolated()
     }
 }
 
@@ -272,7 +273,7 @@ fn a_world_writable_grandparent_is_refused_unless_trusted() {
     // The library is refused on its own too (`plugins check`).
     let lib = pl.join(plugin_file_name("chronicle_plugin_misbehave"));
     assert!(matches!(
-        check_library(&lib, &HostOptions::default()),
+        check_library(&lib, &isolated()),
         Err(HostError::UnsafeAncestor { .. })
     ));
     // Group-writable is as bad; the first unsafe directory from the plugin
@@ -401,7 +402,7 @@ fn the_executable_directory_skips_what_is_broken() {
     install(exe.path(), "chronicle_testplugin_bad_status", "bad_status");
     let mut path = search(&[configured.path()]);
     path.push(exe.path().to_path_buf(), DirOrigin::ExeDir);
-    let host = PluginHost::discover(&path, &HostOptions::default()).unwrap();
+    let host = PluginHost::discover(&path, &isolated()).unwrap();
     let found: Vec<(String, DirOrigin)> = host
         .formats()
         .into_iter()
@@ -424,7 +425,7 @@ fn missing_env_dirs_and_user_dir_are_skipped() {
     let gone = dir.path().join("gone");
     let env = std::env::join_paths([gone.clone(), dir.path().to_path_buf()]).unwrap();
     let path = SearchPath::from_parts(&[], Some(&env), Some(dir.path().join("user")), None);
-    let host = PluginHost::discover(&path, &HostOptions::default()).unwrap();
+    let host = PluginHost::discover(&path, &isolated()).unwrap();
     assert!(host.get("misbehave").is_some());
     assert_eq!(host.formats()[0].origin, Some(DirOrigin::EnvVar));
     snap!("missing_env_dir", host.warnings().join("\n"));
@@ -447,7 +448,7 @@ fn files_that_do_not_follow_the_naming_rule_are_ignored_with_a_warning() {
 #[test]
 fn check_reports_a_plugin_that_breaks_at_run_time() {
     let path: PathBuf = lib("chronicle_testplugin_bad_status");
-    let report = check_library(&path, &HostOptions::default()).unwrap();
+    let report = check_library(&path, &isolated()).unwrap();
     assert!(!report.passed());
     snap!("check_bad_status", report.to_string());
 }
@@ -456,7 +457,7 @@ fn check_reports_a_plugin_that_breaks_at_run_time() {
 fn check_passes_a_well_behaved_plugin() {
     let dir = plugin_dir();
     let path = install(dir.path(), "chronicle_testplugin_misbehave", "misbehave");
-    let report = check_library(&path, &HostOptions::default()).unwrap();
+    let report = check_library(&path, &isolated()).unwrap();
     assert!(report.passed(), "{report}");
     snap!("check_misbehave", report.to_string());
     let out = report.sample_output.unwrap();
@@ -465,11 +466,7 @@ fn check_passes_a_well_behaved_plugin() {
 
 #[test]
 fn check_flags_a_reserved_name_and_the_file_name() {
-    let report = check_library(
-        &lib("chronicle_testplugin_claims_json"),
-        &HostOptions::default(),
-    )
-    .unwrap();
+    let report = check_library(&lib("chronicle_testplugin_claims_json"), &isolated()).unwrap();
     assert!(!report.passed());
     snap!("check_claims_json", report.to_string());
 }

@@ -4,7 +4,7 @@
 
 mod support;
 
-use chronicle_plugin_host::{check_library, HostOptions, PluginHost};
+use chronicle_plugin_host::{check_library, PluginHost};
 use std::path::Path;
 use support::*;
 
@@ -121,11 +121,7 @@ fn an_invalid_document_is_an_error_from_the_plugin() {
 #[test]
 fn every_real_plugin_passes_check() {
     for f in FORMATS {
-        let report = check_library(
-            &lib(&format!("chronicle_plugin_{f}")),
-            &HostOptions::default(),
-        )
-        .unwrap();
+        let report = check_library(&lib(&format!("chronicle_plugin_{f}")), &isolated()).unwrap();
         assert!(report.passed(), "{report}");
         assert!(
             !report.to_string().contains("[warn]"),

@@ -5,7 +5,9 @@
 //! once per test binary.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use chronicle_plugin_host::{plugin_file_name, HostOptions, PluginHost, SearchPath};
+use chronicle_plugin_host::{
+    plugin_file_name, HostOptions, Isolation, Limits, PluginHost, RunnerCommand, SearchPath,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -25,6 +27,7 @@ pub const PACKAGES: &[&str] = &[
     "chronicle-testplugin-bad-status",
     "chronicle-testplugin-claims-json",
     "chronicle-testplugin-misbehave",
+    "chronicle-testplugin-declare-crash",
 ];
 
 /// The built libraries, by target name (`chronicle_testplugin_misbehave`).
@@ -79,9 +82,45 @@ pub fn search(dirs: &[&Path]) -> SearchPath {
     SearchPath::from_parts(&dirs, None, None, None)
 }
 
-/// Discover in `dirs` with default options.
+/// The runner this package ships, with `limits`.
+pub fn runner(limits: Limits) -> RunnerCommand {
+    RunnerCommand {
+        program: PathBuf::from(env!("CARGO_BIN_EXE_chronicle-plugin-runner")),
+        args: Vec::new(),
+        limits,
+    }
+}
+
+/// The default options, with plugin code in the runner (as chronicle runs it) and the
+/// default limits.
+pub fn isolated() -> HostOptions {
+    with_limits(Limits::default())
+}
+
+/// The default options, plugin code in the runner with `limits`.
+pub fn with_limits(limits: Limits) -> HostOptions {
+    HostOptions {
+        isolation: Isolation::Child(runner(limits)),
+        ..HostOptions::default()
+    }
+}
+
+/// Discover in `dirs` with default options, plugin code in the runner.
 pub fn discover(dirs: &[&Path]) -> Result<PluginHost, chronicle_plugin_host::HostError> {
-    PluginHost::discover(&search(dirs), &HostOptions::default())
+    PluginHost::discover(&search(dirs), &isolated())
+}
+
+/// The one broken library of a discovery in `dirs` that must succeed: its reason.
+pub fn broken_reason(dirs: &[&Path]) -> String {
+    let host = discover(dirs).unwrap_or_else(|e| panic!("discovery failed: {e}"));
+    assert!(host.formats().is_empty(), "{:?}", host.formats());
+    assert_eq!(host.broken().len(), 1, "{:?}", host.broken());
+    // The broken library is also named in a warning.
+    assert_eq!(
+        host.warnings(),
+        [format!("skipped: {}", host.broken()[0].reason)]
+    );
+    host.broken()[0].reason.clone()
 }
 
 /// The error of a discovery that must fail.
