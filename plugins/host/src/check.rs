@@ -207,9 +207,14 @@ fn unknown_option(plugin: &load::LoadedPlugin, doc: &[u8]) -> CheckOutcome {
     let mut unknown = BTreeMap::new();
     unknown.insert("chronicle-check-no-such-option".to_owned(), "1".to_owned());
     match plugin.export(doc, &options_json(&unknown)) {
-        Err(HostError::PluginFailed { .. }) => {
-            CheckOutcome::Pass("an unknown option gives an error".to_owned())
+        Err(HostError::Usage { .. }) => {
+            CheckOutcome::Pass("an unknown option gives a usage error (status 3)".to_owned())
         }
+        Err(HostError::PluginFailed { .. }) => CheckOutcome::Pass(
+            "an unknown option gives an error (status 1; status 3, a usage error, would \
+             tell chronicle at once that the options are at fault)"
+                .to_owned(),
+        ),
         Ok(_) => CheckOutcome::Warn(
             "an unknown option is silently ignored; reject it so that a typo is not lost \
              (Options::check_known in the SDK)"

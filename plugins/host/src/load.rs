@@ -259,7 +259,8 @@ enum Returned {
     Ok(Vec<u8>),
     Error(String),
     Panic(String),
-    Unknown(i32),
+    Usage(String),
+    Unknown(i32, String),
     TooLarge(usize),
     NullWithLength(usize),
 }
@@ -298,7 +299,8 @@ impl LoadedPlugin {
                 abi::STATUS_OK => Returned::Ok(Vec::new()),
                 abi::STATUS_ERROR => Returned::Error(String::new()),
                 abi::STATUS_PANIC => Returned::Panic(String::new()),
-                other => Returned::Unknown(other),
+                abi::STATUS_USAGE => Returned::Usage(String::new()),
+                other => Returned::Unknown(other, String::new()),
             }
         } else {
             let copy = |limit: usize| {
@@ -311,7 +313,10 @@ impl LoadedPlugin {
                 abi::STATUS_OK => Returned::Ok(copy(out.len)),
                 abi::STATUS_ERROR => Returned::Error(message(&copy(MAX_MESSAGE_BYTES + 1))),
                 abi::STATUS_PANIC => Returned::Panic(message(&copy(MAX_MESSAGE_BYTES + 1))),
-                other => Returned::Unknown(other),
+                abi::STATUS_USAGE => Returned::Usage(message(&copy(MAX_MESSAGE_BYTES + 1))),
+                // A status added to ABI 1 after this host: an error, with its message (every
+                // status but 0 carries one).
+                other => Returned::Unknown(other, message(&copy(MAX_MESSAGE_BYTES + 1))),
             }
         };
         if !out.data.is_null() {
@@ -364,10 +369,24 @@ impl LoadedPlugin {
                     message
                 },
             }),
-            Returned::Unknown(status) => Err(HostError::UnknownStatus {
+            Returned::Usage(message) => Err(HostError::Usage {
+                format: format(),
+                path: path(),
+                message: if message.is_empty() {
+                    "(no message)".to_owned()
+                } else {
+                    message
+                },
+            }),
+            Returned::Unknown(status, message) => Err(HostError::UnknownStatus {
                 format: format(),
                 path: path(),
                 status,
+                message: if message.is_empty() {
+                    "(no message)".to_owned()
+                } else {
+                    message
+                },
             }),
             Returned::TooLarge(len) => Err(HostError::OutputTooLarge {
                 format: format(),
