@@ -108,6 +108,16 @@ impl PointKind {
 }
 
 impl Point {
+    /// The point in a fixed, machine-readable spelling: `head`, `at_seq seq:57`,
+    /// `as_of 2020-07-31T23:59:59Z`, `known_by 2020-07-31T23:59:59Z` (for key=value tags and
+    /// `<meta>` values; [`describe`](Point::describe) is for prose).
+    pub fn code(&self) -> String {
+        match &self.value {
+            Some(value) => format!("{} {}", self.kind.as_str(), value),
+            None => self.kind.as_str().to_owned(),
+        }
+    }
+
     /// The point as a person would write it: `as of the latest event` (the head),
     /// `as of seq 57`, `as of 2020-07-31T23:59:59Z`, `as known by 2020-07-31T23:59:59Z`
     /// (the reports published by then). The JSON spelling is [`PointKind::as_str`] and
@@ -875,6 +885,11 @@ mod tests {
             kind,
             value: value.map(str::to_owned),
         };
+        assert_eq!(
+            point(PointKind::AtSeq, Some("seq:20")).code(),
+            "at_seq seq:20"
+        );
+        assert_eq!(point(PointKind::Head, None).code(), "head");
         assert_eq!(
             point(PointKind::Head, None).describe(),
             "as of the latest event"
