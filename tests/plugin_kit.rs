@@ -158,7 +158,8 @@ fn the_schema_refuses_broken_documents() {
     let v = Validators::new();
     let sample: Value =
         serde_json::from_slice(&chronicle_plugin_sdk::testing::sample_document_json()).unwrap();
-    let broken: &[(&str, fn(&mut Value))] = &[
+    type Breaks = fn(&mut Value);
+    let broken: &[(&str, Breaks)] = &[
         ("another schema", |d| {
             d["schema"] = "chronicle.views/2".into()
         }),
