@@ -1,4 +1,4 @@
-//! `chronicle plugins list` and `chronicle plugins check`, and the plugin discovery that
+//! `chronicle plugins list`, `check`, `sample`, `header` and `schema`, and the plugin discovery that
 //! `export` shares with them. Discovery, loading and the checks live in
 //! `chronicle-plugin-host`; this module parses flags and prints.
 
@@ -164,7 +164,28 @@ pub enum PluginsCommand {
         after_help = "Checks: the file name discovery looks for, the format name, exporting the sample, determinism, an invalid document, an unknown option. Each call runs in its own process: a plugin that crashes, hangs or runs out of memory fails that check and the others still run.\n\nExample:\n  chronicle plugins check --verbose target/release/libchronicle_plugin_tsv.so"
     )]
     Check(CheckArgs),
+    /// Print the sample document `plugins check` runs a plugin on (JSON, schema
+    /// chronicle.views/1): five incidents of July 2020, one with disputed figures.
+    #[command(
+        after_help = "The schema of the document: docs/chronicle.views-1.schema.json (JSON Schema).\n\nExample:\n  chronicle plugins sample > sample.json\n  ./my-plugin-test sample.json"
+    )]
+    Sample,
+    /// Print the C header of the plugin ABI (chronicle_plugin.h), for plugins in C or any
+    /// language that can export C functions.
+    #[command(
+        after_help = "Example:\n  chronicle plugins header > chronicle_plugin.h\n  cc -std=c99 -shared -fPIC -o libchronicle_plugin_mine.so mine.c"
+    )]
+    Header,
+    /// Print the JSON Schema of the document plugins receive (chronicle.views/1).
+    #[command(after_help = "Example:\n  chronicle plugins schema > chronicle.views-1.schema.json")]
+    Schema,
 }
+
+/// The JSON Schema of the view document, as shipped in `docs/`.
+pub const SCHEMA: &str = include_str!("../docs/chronicle.views-1.schema.json");
+
+/// The C header of the plugin ABI, as shipped in `plugins/include/`.
+pub const HEADER: &str = include_str!("../plugins/include/chronicle_plugin.h");
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
@@ -211,7 +232,21 @@ pub fn run(command: PluginsCommand, plugins: &PluginArgs) -> anyhow::Result<()> 
     match command {
         PluginsCommand::List(args) => list(args, plugins),
         PluginsCommand::Check(args) => check(&args, plugins),
+        PluginsCommand::Sample => {
+            let mut sample = chronicle_plugin_sdk::testing::sample_document_json();
+            sample.push(b'\n');
+            print_bytes(&sample)
+        }
+        PluginsCommand::Header => print_bytes(HEADER.as_bytes()),
+        PluginsCommand::Schema => print_bytes(SCHEMA.as_bytes()),
     }
+}
+
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(())
 }
 
 fn rows(host: &PluginHost) -> Vec<Row> {

@@ -30,7 +30,13 @@
  * Libraries are never unloaded: a plugin may keep global state, but should
  * not need to.
  *
- * See docs/plugin-abi.md in the chronicle repository for the full rules.
+ * The document's fields: the JSON Schema docs/chronicle.views-1.schema.json
+ * (`chronicle plugins schema` prints it; `chronicle plugins sample` prints the
+ * document `chronicle plugins check` runs a plugin on). A template plugin in C
+ * that reads the document with cJSON: plugins/c-template/.
+ *
+ * See docs/plugin-abi.md in the chronicle repository for the full rules, and
+ * plugins/README.md for a guide (with a section on debugging a plugin).
  */
 #ifndef CHRONICLE_PLUGIN_H
 #define CHRONICLE_PLUGIN_H
@@ -50,6 +56,13 @@ extern "C" {
 #define CHRONICLE_STATUS_ERROR 1 /* out holds a UTF-8 error message */
 #define CHRONICLE_STATUS_PANIC 2 /* out holds a UTF-8 message: the plugin
                                     crashed internally and recovered */
+#define CHRONICLE_STATUS_USAGE 3 /* out holds a UTF-8 message: the user's
+                                    input (an --option) is refused;
+                                    chronicle exits with 2 */
+/* The set of statuses may grow within ABI version 1 (STATUS_USAGE was added
+ * so): a new status always comes with a UTF-8 message in out, and a host that
+ * does not know it reports it as an error with that message. A plugin that
+ * returns only 0, 1 and 2 works with every host. */
 
 /* The largest output a host accepts (256 MiB). Larger output is an error. */
 #define CHRONICLE_MAX_OUTPUT_BYTES (256u * 1024u * 1024u)
@@ -84,9 +97,9 @@ typedef struct chronicle_buffer {
  *                         {NULL, 0} before the call
  *
  * Returns CHRONICLE_STATUS_OK with the exported bytes in *out, or
- * CHRONICLE_STATUS_ERROR / CHRONICLE_STATUS_PANIC with a UTF-8 message in
- * *out. Any other value is treated by the host as an error. Whatever the
- * status, a non-NULL out->data is handed back to `free`.
+ * CHRONICLE_STATUS_ERROR / CHRONICLE_STATUS_PANIC / CHRONICLE_STATUS_USAGE
+ * with a UTF-8 message in *out. Any other value is treated by the host as an
+ * error. Whatever the status, a non-NULL out->data is handed back to `free`.
  *
  * Must not unwind or longjmp across the boundary. May be called from
  * several threads at once. The same input must give the same bytes.

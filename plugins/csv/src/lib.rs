@@ -159,7 +159,7 @@ fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
         ),
         format!("log_seq: {}", p.log_seq),
         format!("log_hash: {}", p.log_hash.as_deref().unwrap_or("none")),
-        format!("point: {}", p.point.describe()),
+        format!("point: {}", p.point.code()),
         format!("policy: {}", p.policy.best),
         format!("generator: {}", p.generator),
     ];
@@ -576,7 +576,7 @@ fn acled_tags(doc: &ViewDocument, formulas: Formulas) -> String {
         "chronicle log_seq={}; log_hash={}; point={}; policy={}; plugin={} {}; {}",
         p.log_seq,
         p.log_hash.as_deref().unwrap_or("none"),
-        p.point.describe(),
+        p.point.code(),
         p.policy.best,
         Csv::NAME,
         Csv::VERSION,

@@ -85,6 +85,9 @@ fn returned(result: &Result<ExportOutput, HostError>) -> String {
         Err(HostError::PluginPanicked { message, .. }) => {
             format!("panic message: \"{}\"", message.escape_debug())
         }
+        Err(HostError::Usage { message, .. }) => {
+            format!("usage error message: \"{}\"", message.escape_debug())
+        }
         Err(e) => format!("failure: {e}"),
     }
 }
@@ -296,9 +299,14 @@ fn unknown_option(plugin: &Plugin, doc: &[u8]) -> (CheckOutcome, Vec<String>) {
     let result = plugin.export(doc, &options_json(&unknown));
     let shown = vec![returned(&result)];
     let outcome = match result {
-        Err(HostError::PluginFailed { .. }) => {
-            CheckOutcome::Pass("an unknown option gives an error".to_owned())
+        Err(HostError::Usage { .. }) => {
+            CheckOutcome::Pass("an unknown option gives a usage error (status 3)".to_owned())
         }
+        Err(HostError::PluginFailed { .. }) => CheckOutcome::Pass(
+            "an unknown option gives an error (status 1; status 3, a usage error, would \
+             tell chronicle at once that the options are at fault)"
+                .to_owned(),
+        ),
         Ok(_) => CheckOutcome::Warn(
             "an unknown option is silently ignored; reject it so that a typo is not lost \
              (Options::check_known in the SDK)"

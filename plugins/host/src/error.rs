@@ -273,6 +273,17 @@ pub enum HostError {
         message: String,
     },
 
+    /// The plugin refused the user's input (status `STATUS_USAGE`, 3): a bad `--option`.
+    #[error("the {format} plugin ({}) refused the --option values given: {message}", path.display())]
+    Usage {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// Its message.
+        message: String,
+    },
+
     /// The plugin panicked (and the SDK caught it).
     #[error("the {format} plugin ({}) crashed and recovered: {message}", path.display())]
     PluginPanicked {
@@ -286,8 +297,8 @@ pub enum HostError {
 
     /// The plugin returned a status code the ABI does not define.
     #[error(
-        "the {format} plugin ({}) returned the unknown status code {status} \
-         (expected 0, 1 or 2)",
+        "the {format} plugin ({}) returned the status code {status}, which this chronicle does \
+         not know (it knows 0 to 3; upgrade chronicle if the plugin is newer): {message}",
         path.display()
     )]
     UnknownStatus {
@@ -297,6 +308,8 @@ pub enum HostError {
         path: PathBuf,
         /// The status returned.
         status: i32,
+        /// The message in its buffer, as for an error (`(no message)` when empty).
+        message: String,
     },
 
     /// A text format returned bytes that are not UTF-8.
@@ -505,7 +518,8 @@ pub(crate) fn bytes(n: u64) -> String {
 
 impl HostError {
     /// True when the error is the caller's input rather than a plugin's or the system's: a
-    /// `--plugin-dir` that is not a directory, an option the plugin refuses (the CLI exits
+    /// `--plugin-dir` that is not a directory, an option the plugin refuses (status 3, or
+    /// status 1 only with the options given), an unknown format (the CLI exits
     /// with 2 for these, as for any bad input).
     pub fn is_bad_input(&self) -> bool {
         matches!(
@@ -513,6 +527,7 @@ impl HostError {
             HostError::DirNotFound { .. }
                 | HostError::NotADirectory { .. }
                 | HostError::BadOption { .. }
+                | HostError::Usage { .. }
                 | HostError::UnknownFormat { .. }
         )
     }

@@ -578,7 +578,8 @@ impl PluginHost {
 }
 
 /// Whether `plugin` failed because of `options`: it exports the SDK's sample document
-/// without them and fails with them. Asked only after a failed export with options, so a
+/// without them and fails with them. Asked only after an export with options failed with
+/// status 1 (a plugin built before the usage status 3, or one that does not use it), so a
 /// refused `--option` is the caller's input (exit 2) and any other failure the plugin's.
 fn refuses_options(plugin: &Plugin, options: &BTreeMap<String, String>) -> bool {
     let sample = chronicle_plugin_sdk::testing::sample_document_json();

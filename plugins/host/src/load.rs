@@ -265,8 +265,11 @@ pub(crate) enum Returned<B> {
     Error(String),
     /// Status 2 and the plugin's message.
     Panic(String),
-    /// A status the ABI does not define.
-    Unknown(i32),
+    /// Status 3 (a usage error: the user's options) and the plugin's message.
+    Usage(String),
+    /// A status this host does not know (one added to ABI 1 later) and the message in its
+    /// buffer (every status but 0 carries one).
+    Unknown(i32, String),
     /// Status 0 with more than [`MAX_OUTPUT_BYTES`].
     TooLarge(usize),
     /// A null buffer with a length.
@@ -280,7 +283,8 @@ impl<B> Returned<B> {
             Returned::Ok(b) => Returned::Ok(f(b)),
             Returned::Error(m) => Returned::Error(m),
             Returned::Panic(m) => Returned::Panic(m),
-            Returned::Unknown(s) => Returned::Unknown(s),
+            Returned::Usage(m) => Returned::Usage(m),
+            Returned::Unknown(s, m) => Returned::Unknown(s, m),
             Returned::TooLarge(n) => Returned::TooLarge(n),
             Returned::NullWithLength(n) => Returned::NullWithLength(n),
         }
@@ -327,7 +331,8 @@ impl LoadedPlugin {
                 abi::STATUS_OK => Returned::Ok(&[]),
                 abi::STATUS_ERROR => Returned::Error(String::new()),
                 abi::STATUS_PANIC => Returned::Panic(String::new()),
-                other => Returned::Unknown(other),
+                abi::STATUS_USAGE => Returned::Usage(String::new()),
+                other => Returned::Unknown(other, String::new()),
             });
         }
         let view = |limit: usize| {
@@ -340,7 +345,8 @@ impl LoadedPlugin {
             abi::STATUS_OK => Returned::Ok(view(out.len)),
             abi::STATUS_ERROR => Returned::Error(message(view(MAX_MESSAGE_BYTES + 1))),
             abi::STATUS_PANIC => Returned::Panic(message(view(MAX_MESSAGE_BYTES + 1))),
-            other => Returned::Unknown(other),
+            abi::STATUS_USAGE => Returned::Usage(message(view(MAX_MESSAGE_BYTES + 1))),
+            other => Returned::Unknown(other, message(view(MAX_MESSAGE_BYTES + 1))),
         };
         let result = f(returned);
         // SAFETY: hands the plugin's own buffer back, exactly once.
@@ -401,10 +407,16 @@ pub(crate) fn interpret(
             path: path(),
             message: or_none(message),
         }),
-        Returned::Unknown(status) => Err(HostError::UnknownStatus {
+        Returned::Usage(message) => Err(HostError::Usage {
+            format: format(),
+            path: path(),
+            message: or_none(message),
+        }),
+        Returned::Unknown(status, message) => Err(HostError::UnknownStatus {
             format: format(),
             path: path(),
             status,
+            message: or_none(message),
         }),
         Returned::TooLarge(len) => Err(HostError::OutputTooLarge {
             format: format(),

@@ -194,7 +194,8 @@ enum WireReturned {
     Ok { len: u64 },
     Error { message: String },
     Panic { message: String },
-    Unknown { status: i32 },
+    Usage { message: String },
+    Unknown { status: i32, message: String },
     TooLarge { len: u64 },
     NullWithLength { len: u64 },
 }
@@ -321,7 +322,8 @@ fn serve_request(request: &Request, reply: &mut ReplyFn<'_>) -> std::io::Result<
             ),
             Returned::Error(message) => (WireReturned::Error { message }, &[]),
             Returned::Panic(message) => (WireReturned::Panic { message }, &[]),
-            Returned::Unknown(status) => (WireReturned::Unknown { status }, &[]),
+            Returned::Usage(message) => (WireReturned::Usage { message }, &[]),
+            Returned::Unknown(status, message) => (WireReturned::Unknown { status, message }, &[]),
             Returned::TooLarge(len) => (WireReturned::TooLarge { len: len64(len) }, &[]),
             Returned::NullWithLength(len) => {
                 (WireReturned::NullWithLength { len: len64(len) }, &[])
@@ -695,7 +697,8 @@ fn parse_reply(stdout: &[u8], path: &Path, program: &Path) -> Option<Result<Answ
                 }
                 WireReturned::Error { message } => Returned::Error(message),
                 WireReturned::Panic { message } => Returned::Panic(message),
-                WireReturned::Unknown { status } => Returned::Unknown(status),
+                WireReturned::Usage { message } => Returned::Usage(message),
+                WireReturned::Unknown { status, message } => Returned::Unknown(status, message),
                 WireReturned::TooLarge { len } => Returned::TooLarge(to_usize(len)),
                 WireReturned::NullWithLength { len } => Returned::NullWithLength(to_usize(len)),
             };

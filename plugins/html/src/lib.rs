@@ -3,10 +3,18 @@
 //! Inline CSS and inline SVG only: no script, no external resource, so the
 //! page renders the same offline, in a mail client or archived. Contents:
 //! summary figures; the timeline as a table (every source's figures,
-//! disputed incidents highlighted); an SVG bar chart of killed and wounded
-//! per day and one per province, each range drawn from low to high with
-//! the best figure marked; the sources with their citations; a footer and
-//! `<meta>` tags stating the provenance.
+//! disputed incidents highlighted; a sentence repeated in the notes of many
+//! reports is shown once, as a footnote); an SVG bar chart of killed and
+//! wounded per day and one per province, each range drawn from low to high
+//! with the best figure marked, with axis titles; the sources with their
+//! citations; a footer and `<meta>` tags stating the provenance.
+//!
+//! The page is responsive without a script: under 640 CSS px the table
+//! becomes one card per incident, and under 900 px each chart is replaced by
+//! a narrow drawing of its own (rows, 360 units wide, days without incidents
+//! left out) whose text stays at least 10 px high on a phone; a chart is never
+//! shrunk until its text cannot be read. `tests/html_browser.rs` checks this in
+//! headless Chromium.
 //!
 //! Options: none.
 
@@ -81,8 +89,9 @@ p.lede { color: var(--muted); margin: 0 0 1em; }
 .card.killed .value { color: var(--killed); }
 .card.wounded .value { color: var(--wounded); }
 .table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; min-width: 760px; }
-th, td { text-align: left; vertical-align: top; padding: 8px 10px; border-bottom: 1px solid var(--rule); }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; vertical-align: top; padding: 8px 10px; border-bottom: 1px solid var(--rule);
+         overflow-wrap: anywhere; }
 th { font-size: .85em; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 td.date { white-space: nowrap; }
 td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
@@ -94,19 +103,37 @@ tr.disputed td { background: var(--disputed); }
 .meta, .figures { color: var(--muted); font-size: .9em; }
 ul.figures { margin: 0; padding-left: 1.1em; }
 ul.figures li.differs { color: var(--ink); }
+sup.fn a { text-decoration: none; }
+ol.footnotes { color: var(--muted); font-size: .9em; padding-left: 1.6em; }
 figure { margin: 0 0 1em; }
 figcaption { color: var(--muted); font-size: .9em; }
 svg { display: block; width: 100%; height: auto; }
 svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; font-size: 12px; fill: #3d444d; }
 svg .axis { stroke: #8c959f; stroke-width: 1; }
 svg .grid { stroke: #eaeef2; stroke-width: 1; }
+svg text.axis-title { font-weight: 600; fill: #59636e; }
+.chart.narrow { display: none; }
+.chart.narrow svg { max-width: 480px; }
+.chart.narrow svg text { font-size: 13px; }
 .legend { display: flex; flex-wrap: wrap; gap: 16px; color: var(--muted); font-size: .85em; margin: .3em 0 .6em; }
 .swatch { display: inline-block; width: 22px; height: 10px; vertical-align: middle; margin-right: 5px; }
 ol.sources { overflow-wrap: anywhere; }
 ol.sources li { margin-bottom: .3em; }
 footer { color: var(--muted); font-size: .85em; border-top: 1px solid var(--rule); margin-top: 2em; padding-top: .8em; }
 code { font-size: .9em; word-break: break-all; }
-@media (max-width: 640px) { main { padding: 16px 14px 8px; } h1 { font-size: 1.5em; } }
+@media (max-width: 900px) { .chart.wide { display: none; } .chart.narrow { display: block; } }
+@media (max-width: 640px) {
+  main { padding: 16px 14px 8px; } h1 { font-size: 1.5em; }
+  table.timeline, table.timeline tbody, table.timeline tr, table.timeline td { display: block; }
+  table.timeline thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.timeline tr { border: 1px solid var(--rule); border-radius: 8px; margin: 0 0 12px; padding: 6px 0; }
+  table.timeline tr.disputed { background: var(--disputed); }
+  table.timeline td { border: 0; padding: 3px 12px; }
+  table.timeline td.num, table.timeline td.date, table.timeline td.place { display: inline-block; width: 49%;
+    vertical-align: top; }
+  table.timeline td[data-label]::before { content: attr(data-label); display: block; color: var(--muted);
+    font-size: .75em; text-transform: uppercase; letter-spacing: .04em; }
+}
 "#;
 
 /// The extent of a range for a table cell: `8–17`, `14+`, `—`.
@@ -127,7 +154,7 @@ fn range_cell(r: &Range, disputed: bool) -> String {
     cell
 }
 
-fn source_item(s: &SourceFigures, differs: bool) -> String {
+fn source_item(s: &SourceFigures, differs: bool, footnotes: &Footnotes) -> String {
     let mut parts = Vec::new();
     if let Some(f) = &s.killed {
         parts.push(format!("{} killed", esc(&f.text)));
@@ -163,13 +190,129 @@ fn source_item(s: &SourceFigures, differs: bool) -> String {
         let _ = write!(item, " [{}]", citation_html(c, "source"));
     }
     if let Some(n) = &s.note {
-        let _ = write!(item, "<br><em>{}</em>", esc(n));
+        let mut rest = Vec::new();
+        let mut marks = String::new();
+        for sentence in sentences(n) {
+            match footnotes.number.get(sentence) {
+                Some(n) => {
+                    let _ = write!(
+                        marks,
+                        "<sup class=\"fn\"><a href=\"#note-{n}\">[{n}]</a></sup>"
+                    );
+                }
+                None => rest.push(sentence),
+            }
+        }
+        if rest.is_empty() {
+            let _ = write!(item, " <em>note</em>{marks}");
+        } else {
+            let _ = write!(item, "<br><em>{}</em>{marks}", esc(&rest.join(" ")));
+        }
     }
     item.push_str("</li>");
     item
 }
 
-fn timeline_row(out: &mut String, i: &Incident) {
+/// A sentence repeated in the notes of at least [`FOOTNOTE_MIN_NOTES`] reports ("The article
+/// gives no publication date; ..."): shown once under the timeline, its number in each note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Footnote {
+    text: String,
+    /// In how many reports' notes it appears.
+    notes: usize,
+}
+
+/// The footnotes of a page, numbered from 1 in the order they first appear.
+#[derive(Debug, Default)]
+struct Footnotes {
+    list: Vec<Footnote>,
+    /// Sentence -> its number.
+    number: BTreeMap<String, usize>,
+}
+
+/// How many reports' notes must share a sentence for it to become a footnote.
+const FOOTNOTE_MIN_NOTES: usize = 3;
+
+/// The sentences of a note: it is cut after a `.` followed by a space and a capital letter.
+/// (An abbreviation may be cut too; its pieces are put back together unless one of them
+/// recurs, which is harmless.)
+fn sentences(note: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = note.as_bytes();
+    for (at, c) in note.char_indices() {
+        let next_is_capital = note
+            .get(at + 2..)
+            .and_then(|rest| rest.chars().next())
+            .is_some_and(char::is_uppercase);
+        if c == '.' && bytes.get(at + 1) == Some(&b' ') && next_is_capital {
+            out.push(note[start..=at].trim());
+            start = at + 2;
+        }
+    }
+    let last = note[start..].trim();
+    if !last.is_empty() {
+        out.push(last);
+    }
+    out
+}
+
+/// The sentences repeated in the notes of at least [`FOOTNOTE_MIN_NOTES`] reports, in the
+/// order they first appear.
+fn footnotes(doc: &ViewDocument) -> Footnotes {
+    // Sentence -> (notes it is in, where it first appeared).
+    let mut seen: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut position = 0;
+    for note in doc
+        .incidents
+        .iter()
+        .flat_map(|i| &i.sources)
+        .filter_map(|s| s.note.as_deref())
+    {
+        let mut in_this_note = sentences(note);
+        in_this_note.sort_unstable();
+        in_this_note.dedup();
+        for sentence in in_this_note {
+            seen.entry(sentence).or_insert((0, position)).0 += 1;
+            position += 1;
+        }
+    }
+    let mut kept: Vec<(&str, usize, usize)> = seen
+        .into_iter()
+        .filter(|(_, (notes, _))| *notes >= FOOTNOTE_MIN_NOTES)
+        .map(|(text, (notes, first))| (text, notes, first))
+        .collect();
+    kept.sort_by_key(|&(_, _, first)| first);
+    let mut footnotes = Footnotes::default();
+    for (k, (text, notes, _)) in kept.into_iter().enumerate() {
+        footnotes.number.insert(text.to_owned(), k + 1);
+        footnotes.list.push(Footnote {
+            text: text.to_owned(),
+            notes,
+        });
+    }
+    footnotes
+}
+
+fn footnotes_html(footnotes: &Footnotes) -> String {
+    if footnotes.list.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<ol class=\"footnotes\">\n");
+    for (k, f) in footnotes.list.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "<li id=\"note-{}\">{} <span class=\"meta\">(in the notes of {} reports)</span></li>",
+            k + 1,
+            esc(&f.text),
+            f.notes
+        );
+    }
+    out.push_str("</ol>\n");
+    out
+}
+
+fn timeline_row(out: &mut String, i: &Incident, footnotes: &Footnotes) {
     let _ = write!(
         out,
         "<tr id=\"{}\"{}>",
@@ -180,11 +323,19 @@ fn timeline_row(out: &mut String, i: &Incident) {
             ""
         }
     );
-    let _ = write!(out, "<td class=\"date\">{}</td>", esc(&human_date(&i.date)));
-    let _ = write!(out, "<td>{}</td>", esc(&i.place()));
     let _ = write!(
         out,
-        "<td><span class=\"category\">{}</span>",
+        "<td class=\"date\" data-label=\"Date\">{}</td>",
+        esc(&human_date(&i.date))
+    );
+    let _ = write!(
+        out,
+        "<td class=\"place\" data-label=\"Place\">{}</td>",
+        esc(&i.place())
+    );
+    let _ = write!(
+        out,
+        "<td data-label=\"Incident\"><span class=\"category\">{}</span>",
         esc(&i.category)
     );
     if let Some(s) = &i.summary {
@@ -225,13 +376,14 @@ fn timeline_row(out: &mut String, i: &Incident) {
         i.disputed && differs(i, |s| s.wounded.as_ref().map(|f| f.text.as_str()));
     let _ = write!(
         out,
-        "<td class=\"num\">{}</td><td class=\"num\">{}</td>",
+        "<td class=\"num\" data-label=\"Killed\">{}</td>\
+         <td class=\"num\" data-label=\"Wounded\">{}</td>",
         range_cell(&i.killed, killed_disputed),
         range_cell(&i.wounded, wounded_disputed)
     );
-    out.push_str("<td><ul class=\"figures\">");
+    out.push_str("<td data-label=\"Sources' figures\"><ul class=\"figures\">");
     for s in &i.sources {
-        out.push_str(&source_item(s, i.disputed));
+        out.push_str(&source_item(s, i.disputed, footnotes));
     }
     out.push_str("</ul></td></tr>\n");
 }
@@ -382,10 +534,18 @@ fn range_bar(
 const KILLED: (&str, &str) = ("#b2182b", "#eea3a3");
 const WOUNDED: (&str, &str) = ("#2166ac", "#a9c9e8");
 
-/// A vertical bar chart, one slot per bar pair.
-fn column_chart(title: &str, bars: &[Bar], caption: &str) -> String {
+/// Axis titles of a chart.
+struct Titles<'a> {
+    /// Along the value axis, e.g. "Killed and wounded (people)".
+    value: &'a str,
+    /// Along the label axis, e.g. "Day of the month".
+    label: &'a str,
+}
+
+/// A vertical bar chart, one slot per bar pair, 1000 units wide (for wide screens).
+fn column_chart(title: &str, bars: &[Bar], titles: &Titles<'_>) -> String {
     let (w, h) = (1000.0_f64, 340.0_f64);
-    let (left, right, top_m, bottom) = (48.0, 44.0, 28.0, 62.0);
+    let (left, right, top_m, bottom) = (62.0, 44.0, 28.0, 62.0);
     let plot_w = w - left - right;
     let plot_h = h - top_m - bottom;
     let max = nice_ceiling(
@@ -423,6 +583,17 @@ fn column_chart(title: &str, bars: &[Bar], caption: &str) -> String {
         "<line class=\"axis\" x1=\"{left}\" y1=\"{b}\" x2=\"{x2}\" y2=\"{b}\"/>",
         b = f(top_m + plot_h),
         x2 = f(w - right)
+    );
+    let _ = write!(
+        out,
+        "<text class=\"axis-title\" transform=\"rotate(-90)\" x=\"{}\" y=\"16\" \
+         text-anchor=\"middle\">{}</text>\
+         <text class=\"axis-title\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+        f(-(top_m + plot_h / 2.0)),
+        esc(titles.value),
+        f(left + plot_w / 2.0),
+        f(h - 6.0),
+        esc(titles.label)
     );
     let n = bars.len().max(1) as f64;
     let slot = plot_w / n;
@@ -469,18 +640,55 @@ fn column_chart(title: &str, bars: &[Bar], caption: &str) -> String {
         }
     }
     out.push_str("</svg>");
-    format!(
-        "<figure>{}{out}<figcaption>{}</figcaption></figure>\n",
-        legend(),
-        esc(caption)
-    )
+    out
+}
+
+/// The widths of a row chart, in SVG units.
+#[derive(Debug, Clone, Copy)]
+struct RowLayout {
+    /// The whole drawing.
+    width: f64,
+    /// The label column.
+    left: f64,
+    /// Room right of the longest bar for its figures.
+    right: f64,
+    /// Labels longer than this are cut (with an ellipsis).
+    label_chars: usize,
+}
+
+/// The layout of wide screens: 1000 units, drawn at about 1000 px.
+const WIDE_ROWS: RowLayout = RowLayout {
+    width: 1000.0,
+    left: 150.0,
+    right: 90.0,
+    label_chars: 24,
+};
+
+/// The layout of narrow screens: 360 units, drawn at 300 to 480 px, so that text of 13
+/// units stays at least 10 px high on a phone.
+const NARROW_ROWS: RowLayout = RowLayout {
+    width: 360.0,
+    left: 104.0,
+    right: 100.0,
+    label_chars: 12,
+};
+
+/// `text` cut to `max` characters, with an ellipsis.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
 }
 
 /// A horizontal bar chart, one row per bar pair.
-fn row_chart(title: &str, bars: &[Bar], caption: &str) -> String {
+fn row_chart(title: &str, bars: &[Bar], layout: RowLayout, titles: &Titles<'_>) -> String {
     let row = 40.0_f64;
-    let (left, right, top_m, bottom) = (150.0, 90.0, 10.0, 28.0);
-    let w = 1000.0_f64;
+    let (left, right, top_m, bottom) = (layout.left, layout.right, 26.0, 46.0);
+    let w = layout.width;
     let h = top_m + bottom + row * bars.len().max(1) as f64;
     let plot_w = w - left - right;
     let max = nice_ceiling(
@@ -517,6 +725,16 @@ fn row_chart(title: &str, bars: &[Bar], caption: &str) -> String {
         "<line class=\"axis\" x1=\"{left}\" y1=\"{top_m}\" x2=\"{left}\" y2=\"{}\"/>",
         f(bottom_y)
     );
+    let _ = write!(
+        out,
+        "<text class=\"axis-title\" x=\"{}\" y=\"16\" text-anchor=\"end\">{}</text>\
+         <text class=\"axis-title\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+        f(left - 8.0),
+        esc(titles.label),
+        f(left + plot_w / 2.0),
+        f(bottom_y + 38.0),
+        esc(titles.value)
+    );
     for (k, b) in bars.iter().enumerate() {
         let y0 = top_m + row * k as f64 + 6.0;
         let _ = write!(
@@ -524,7 +742,7 @@ fn row_chart(title: &str, bars: &[Bar], caption: &str) -> String {
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
             f(left - 8.0),
             f(y0 + 17.0),
-            esc(&b.label)
+            esc(&cut(&b.label, layout.label_chars))
         );
         range_bar(&mut out, &b.killed, false, y0, 12.0, &x, KILLED);
         range_bar(&mut out, &b.wounded, false, y0 + 14.0, 12.0, &x, WOUNDED);
@@ -548,12 +766,27 @@ fn row_chart(title: &str, bars: &[Bar], caption: &str) -> String {
         }
     }
     out.push_str("</svg>");
+    out
+}
+
+/// A chart drawn twice, for wide screens and for narrow ones (the stylesheet shows one),
+/// with one legend and one caption.
+fn figure(wide: &str, narrow: &str, caption: &str, narrow_note: &str) -> String {
+    let note = if narrow_note.is_empty() {
+        String::new()
+    } else {
+        format!("<span class=\"chart narrow\">{}</span>", esc(narrow_note))
+    };
     format!(
-        "<figure>{}{out}<figcaption>{}</figcaption></figure>\n",
+        "<figure>{}<div class=\"chart wide\">{wide}</div><div class=\"chart narrow\">{narrow}</div>\
+         <figcaption>{}{note}</figcaption></figure>\n",
         legend(),
         esc(caption)
     )
 }
+
+/// The axis titles of the charts.
+const PEOPLE: &str = "Killed and wounded (people)";
 
 fn legend() -> String {
     format!(
@@ -592,6 +825,20 @@ fn per_day(doc: &ViewDocument) -> Option<String> {
         days.keys().copied().collect()
     };
     let mut previous_month = None;
+    let narrow: Vec<Bar> = days
+        .iter()
+        .map(|(day, (killed, wounded))| {
+            let (y, m, d) = civil_from_days(*day);
+            Bar {
+                label: human_date(&format!("{y:04}-{m:02}-{d:02}"))
+                    .trim_end_matches(&format!(" {y}"))
+                    .to_owned(),
+                sublabel: String::new(),
+                killed: *killed,
+                wounded: *wounded,
+            }
+        })
+        .collect();
     let bars: Vec<Bar> = keys
         .iter()
         .map(|day| {
@@ -621,7 +868,30 @@ fn per_day(doc: &ViewDocument) -> Option<String> {
             if imprecise == 1 { "" } else { "s" }
         );
     }
-    Some(column_chart("Killed and wounded per day", &bars, &caption))
+    let title = "Killed and wounded per day";
+    let wide = column_chart(
+        title,
+        &bars,
+        &Titles {
+            value: PEOPLE,
+            label: "Day of the month",
+        },
+    );
+    let narrow = row_chart(
+        title,
+        &narrow,
+        NARROW_ROWS,
+        &Titles {
+            value: PEOPLE,
+            label: "Day",
+        },
+    );
+    Some(figure(
+        &wide,
+        &narrow,
+        &caption,
+        " Days without incidents are left out.",
+    ))
 }
 
 fn per_province(doc: &ViewDocument) -> Option<String> {
@@ -639,10 +909,16 @@ fn per_province(doc: &ViewDocument) -> Option<String> {
             wounded: g.wounded,
         })
         .collect();
-    Some(row_chart(
-        "Killed and wounded per province",
-        &bars,
+    let title = "Killed and wounded per province";
+    let titles = Titles {
+        value: PEOPLE,
+        label: "Province",
+    };
+    Some(figure(
+        &row_chart(title, &bars, WIDE_ROWS, &titles),
+        &row_chart(title, &bars, NARROW_ROWS, &titles),
         "Killed (upper bar) and wounded (lower bar) per province, summed over its incidents.",
+        "",
     ))
 }
 
@@ -694,7 +970,7 @@ fn span(doc: &ViewDocument) -> Option<String> {
 fn provenance_text(doc: &ViewDocument) -> String {
     let p = &doc.provenance;
     let mut text = format!(
-        "log checkpoint seq {} (hash <code>{}</code>), point {}, policy {}; generated by {}; \
+        "log checkpoint seq {} (hash <code>{}</code>), {}, policy {}; generated by {}; \
          exported by the {} plugin {}",
         p.log_seq,
         p.log_hash.as_deref().map_or_else(|| "none".to_owned(), esc),
@@ -754,7 +1030,7 @@ pub fn render(doc: &ViewDocument) -> String {
         ("chronicle:schema", doc.schema.clone()),
         ("chronicle:log-seq", p.log_seq.to_string()),
         ("chronicle:log-hash", p.log_hash.clone().unwrap_or_default()),
-        ("chronicle:point", p.point.describe()),
+        ("chronicle:point", p.point.code()),
         ("chronicle:policy", p.policy.best.clone()),
     ] {
         let _ = writeln!(out, "<meta name=\"{name}\" content=\"{}\">", esc(&value));
@@ -802,11 +1078,13 @@ pub fn render(doc: &ViewDocument) -> String {
         );
         out.push_str("</div>\n");
 
-        out.push_str("<h2>Timeline</h2>\n<div class=\"table-wrap\">\n<table>\n<thead><tr><th>Date</th><th>Place</th><th>Incident</th><th>Killed</th><th>Wounded</th><th>Sources' figures</th></tr></thead>\n<tbody>\n");
+        out.push_str("<h2>Timeline</h2>\n<div class=\"table-wrap\">\n<table class=\"timeline\">\n<thead><tr><th>Date</th><th>Place</th><th>Incident</th><th>Killed</th><th>Wounded</th><th>Sources' figures</th></tr></thead>\n<tbody>\n");
+        let footnotes = footnotes(doc);
         for i in &doc.incidents {
-            timeline_row(&mut out, i);
+            timeline_row(&mut out, i, &footnotes);
         }
         out.push_str("</tbody>\n</table>\n</div>\n");
+        out.push_str(&footnotes_html(&footnotes));
         let _ = writeln!(
             out,
             "<p class=\"meta\">Ranges run from the lowest to the highest figure any source gave; \
@@ -924,7 +1202,8 @@ mod tests {
         }
         assert!(out.contains("<meta name=\"chronicle:log-seq\" content=\"15\">"));
         assert!(out.contains("<tr id=\"2020-07-30-puli-alam\" class=\"disputed\">"));
-        assert_eq!(out.matches("<svg ").count(), 2);
+        // Each chart twice: for wide and for narrow screens.
+        assert_eq!(out.matches("<svg ").count(), 4);
     }
 
     #[test]
@@ -946,6 +1225,65 @@ mod tests {
         let out = text(export_document::<Html>(&doc, &[]).unwrap());
         assert!(out.contains("No incidents match this view."));
         assert!(!out.contains("<svg"));
+    }
+
+    #[test]
+    fn a_sentence_repeated_in_many_notes_is_one_footnote() {
+        let repeated = "The article gives no publication date; the incident date is used.";
+        let mut doc = sample_document();
+        for (k, i) in doc.incidents.iter_mut().enumerate().take(3) {
+            i.sources[0].note = Some(if k == 1 {
+                repeated.to_owned()
+            } else {
+                format!("Killed: soldiers {k}. {repeated}")
+            });
+        }
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert_eq!(out.matches(repeated).count(), 1, "{out}");
+        assert!(out.contains(&format!(
+            "<li id=\"note-1\">{} <span class=\"meta\">(in the notes of 3 reports)</span></li>",
+            esc(repeated)
+        )));
+        assert_eq!(out.matches("<a href=\"#note-1\">[1]</a>").count(), 3);
+        assert!(out.contains("<em>Killed: soldiers 0.</em><sup class=\"fn\">"));
+        // A sentence in only two notes stays where it is.
+        doc.incidents[2].sources[0].note = None;
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert_eq!(out.matches(repeated).count(), 2);
+        assert!(!out.contains("note-1"));
+    }
+
+    #[test]
+    fn notes_are_cut_into_sentences() {
+        assert_eq!(
+            sentences("Killed: soldiers. No wounded figure given. The U.S. said so."),
+            [
+                "Killed: soldiers.",
+                "No wounded figure given.",
+                "The U.S. said so."
+            ]
+        );
+        assert_eq!(
+            sentences("one sentence, no stop"),
+            ["one sentence, no stop"]
+        );
+        assert_eq!(sentences("Ends. "), ["Ends."]);
+        assert!(sentences("").is_empty());
+    }
+
+    #[test]
+    fn charts_have_axis_titles_and_a_narrow_drawing() {
+        let out = text(export_sample::<Html>(&[]).unwrap());
+        assert_eq!(out.matches("class=\"axis-title\"").count(), 8);
+        assert!(out.contains(">Day of the month</text>"));
+        assert!(out.contains(">Province</text>"));
+        assert_eq!(
+            out.matches("<div class=\"chart narrow\"><svg viewBox=\"0 0 360 ")
+                .count(),
+            2
+        );
+        assert_eq!(cut("Maidan Wardak", 12), "Maidan Ward…");
+        assert_eq!(cut("Logar", 12), "Logar");
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub const STATUS_OK: i32 = 0;
 pub const STATUS_ERROR: i32 = 1;
 /// Status: the plugin panicked; the buffer holds a UTF-8 message.
 pub const STATUS_PANIC: i32 = 2;
+/// Status: the user's input was refused (a bad `--option`); the buffer holds a UTF-8
+/// message. chronicle exits with 2 (bad input). Added within ABI version 1: a host that
+/// does not know it reports an unknown status, an error (see `docs/plugin-abi.md`,
+/// "Status codes").
+pub const STATUS_USAGE: i32 = 3;
 
 /// The largest output a host accepts, in bytes (256 MiB). A plugin that
 /// returns more gets an error instead of an export.
@@ -79,7 +84,7 @@ pub type DeclareV1Fn = unsafe extern "C" fn() -> *const PluginDeclarationV1;
 /// `chronicle.views/1`). `options`/`options_len`: a UTF-8 JSON object of
 /// string to string. Both are owned by the host and valid only during the
 /// call. The plugin writes its result to `*out` and returns a status code
-/// ([`STATUS_OK`], [`STATUS_ERROR`], [`STATUS_PANIC`]). It may be called
+/// ([`STATUS_OK`], [`STATUS_ERROR`], [`STATUS_PANIC`], [`STATUS_USAGE`]). It may be called
 /// from several threads at once.
 pub type ExportFn = unsafe extern "C" fn(
     doc: *const u8,

@@ -41,10 +41,14 @@ pub mod safe;
 pub mod testing;
 pub mod view;
 
+/// The JSON library the SDK reads the document with, re-exported so that a plugin can
+/// write JSON (or read [`Options`] values as JSON) with the same version, without a
+/// dependency of its own.
+pub use serde_json;
 pub use view::{
-    CoordinateSource, Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Group, Incident,
-    LatLon, Options, Point, PointKind, Policy, Provenance, Qualifier, Range, Responsibility,
-    SourceFigures, Stance, Totals, ViewDocument, SCHEMA,
+    human_date, parse_day, CoordinateSource, Coordinates, DatePrecision, ExporterInfo, Figure,
+    Filters, Group, Incident, LatLon, Options, Point, PointKind, Policy, Provenance, Qualifier,
+    Range, Responsibility, SourceFigures, Stance, Totals, ViewDocument, SCHEMA,
 };
 
 /// An export format.
@@ -66,7 +70,9 @@ pub trait Exporter {
 
     /// Render `doc`. Must be deterministic: the same document and options
     /// give the same bytes. Return `Err` with a message for the user when
-    /// the options or the document cannot be rendered.
+    /// the options or the document cannot be rendered; an error about the options made
+    /// with [`Options::check_known`], [`Options::get_bool`], [`Options::get_choice`] or
+    /// [`Options::usage_error`] is a usage error (chronicle exits with 2).
     fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String>;
 }
 
@@ -105,7 +111,9 @@ pub fn export_json<E: Exporter>(doc_json: &[u8], options_json: &[u8]) -> Result<
 pub mod __private {
     //! Support for [`export_plugin!`](crate::export_plugin); not a stable API.
 
-    use crate::abi::{Buffer, PluginDeclarationV1, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
+    use crate::abi::{
+        Buffer, PluginDeclarationV1, STATUS_ERROR, STATUS_OK, STATUS_PANIC, STATUS_USAGE,
+    };
     use crate::Exporter;
     use std::any::Any;
     use std::cell::{Cell, RefCell};
@@ -222,6 +230,7 @@ pub mod __private {
         }
         install_panic_hook();
         let was_in_export = IN_EXPORT.with(|f| f.replace(true));
+        drop(crate::view::take_usage_error());
         let result = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: this function's contract is `bytes`'s: each pointer is null or valid for
             // reads of its length, for as long as this call (which outlives the slices).
@@ -229,8 +238,14 @@ pub mod __private {
             crate::export_json::<E>(doc, options)
         }));
         IN_EXPORT.with(|f| f.set(was_in_export));
+        let usage = crate::view::take_usage_error();
         let (status, payload) = match result {
             Ok(Ok(bytes)) => (STATUS_OK, bytes),
+            // The error is (or quotes) a usage error an `Options` helper made: the user's
+            // options are at fault, not the plugin or the document.
+            Ok(Err(message)) if usage.is_some_and(|u| message.contains(&u)) => {
+                (STATUS_USAGE, message.into_bytes())
+            }
             Ok(Err(message)) => (STATUS_ERROR, message.into_bytes()),
             Err(panic) => {
                 let message = match PANIC_LOCATION.with(|l| l.borrow_mut().take()) {
@@ -351,7 +366,7 @@ macro_rules! export_plugin {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::abi::{Buffer, STATUS_ERROR, STATUS_OK, STATUS_PANIC};
+    use super::abi::{Buffer, STATUS_ERROR, STATUS_OK, STATUS_PANIC, STATUS_USAGE};
     use super::*;
 
     struct Counter;
@@ -365,7 +380,20 @@ mod tests {
             match options.get("mode") {
                 Some("fail") => Err("asked to fail".to_owned()),
                 Some("panic") => panic!("asked to panic"),
-                Some(other) => Err(format!("unknown mode {other}")),
+                // A usage error quoted inside another message is still one.
+                Some("typo") => Err(format!(
+                    "counter: {}",
+                    options
+                        .check_known(&["mode"])
+                        .and(options.check_known(&[]))
+                        .unwrap_err()
+                )),
+                // A usage error recorded, then a failure of another kind: not a usage error.
+                Some("ignored") => {
+                    let _ = options.usage_error("ignored");
+                    Err("the document is too big".to_owned())
+                }
+                Some(other) => Err(options.usage_error(format!("unknown mode {other}"))),
                 None => Ok(format!("{} incidents", doc.incidents.len()).into_bytes()),
             }
         }
@@ -414,6 +442,24 @@ mod tests {
                 && message.ends_with(": asked to panic"),
             "{message}"
         );
+        let (status, out) = call(&doc, br#"{"mode":"sideways"}"#);
+        assert_eq!(
+            (status, text(out).as_str()),
+            (STATUS_USAGE, "unknown mode sideways")
+        );
+        let (status, out) = call(&doc, br#"{"mode":"typo"}"#);
+        assert_eq!(
+            (status, text(out).as_str()),
+            (
+                STATUS_USAGE,
+                "counter: unknown option \"mode\": this format takes no options"
+            )
+        );
+        let (status, _) = call(&doc, br#"{"mode":"ignored"}"#);
+        assert_eq!(status, STATUS_ERROR);
+        // The mark does not outlive the call: a later plain failure is an error.
+        let (status, _) = call(&doc, br#"{"mode":"fail"}"#);
+        assert_eq!(status, STATUS_ERROR);
         let (status, out) = call(b"not json", b"");
         assert_eq!(status, STATUS_ERROR);
         assert!(text(out).starts_with("the view document is not valid"));

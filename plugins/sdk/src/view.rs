@@ -108,11 +108,29 @@ impl PointKind {
 }
 
 impl Point {
-    /// A one-line description: `head`, `at_seq seq:57`, `as_of 2020-07-31T23:59:59Z`.
-    pub fn describe(&self) -> String {
+    /// The point in a fixed, machine-readable spelling: `head`, `at_seq seq:57`,
+    /// `as_of 2020-07-31T23:59:59Z`, `known_by 2020-07-31T23:59:59Z` (for key=value tags and
+    /// `<meta>` values; [`describe`](Point::describe) is for prose).
+    pub fn code(&self) -> String {
         match &self.value {
             Some(value) => format!("{} {}", self.kind.as_str(), value),
             None => self.kind.as_str().to_owned(),
+        }
+    }
+
+    /// The point as a person would write it: `as of the latest event` (the head),
+    /// `as of seq 57`, `as of 2020-07-31T23:59:59Z`, `as known by 2020-07-31T23:59:59Z`
+    /// (the reports published by then). The JSON spelling is [`PointKind::as_str`] and
+    /// `value`.
+    pub fn describe(&self) -> String {
+        let value = self.value.as_deref();
+        match (self.kind, value) {
+            (PointKind::Head, _) | (_, None) => "as of the latest event".to_owned(),
+            (PointKind::AtSeq, Some(v)) => {
+                format!("as of seq {}", v.strip_prefix("seq:").unwrap_or(v))
+            }
+            (PointKind::AsOf, Some(v)) => format!("as of {v}"),
+            (PointKind::KnownBy, Some(v)) => format!("as known by {v}"),
         }
     }
 }
@@ -715,11 +733,29 @@ pub fn unix_seconds(timestamp: &str) -> Option<i64> {
     Some(days_from_civil(y, mo, d) * 86_400 + hh * 3600 + mm * 60 + ss - offset)
 }
 
+thread_local! {
+    /// The last usage error this thread's export produced (see [`Options::usage_error`]).
+    static USAGE_ERROR: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Takes (and clears) the usage error recorded on this thread, if any.
+pub(crate) fn take_usage_error() -> Option<String> {
+    USAGE_ERROR.with(|u| u.borrow_mut().take())
+}
+
 /// An object of string options, as given with `--option key=value`.
 ///
 /// Plugins should reject options they do not know (see
 /// [`Options::check_known`]) so that a typo is an error, not a silently
 /// ignored setting.
+///
+/// **Usage errors.** The errors of [`check_known`](Options::check_known),
+/// [`get_bool`](Options::get_bool) and [`get_choice`](Options::get_choice), and any message
+/// passed through [`usage_error`](Options::usage_error), are *usage errors*: when the
+/// `Err` that [`Exporter::export`](crate::Exporter::export) returns contains one of them,
+/// the plugin returns status [`STATUS_USAGE`](crate::abi::STATUS_USAGE) instead of
+/// [`STATUS_ERROR`](crate::abi::STATUS_ERROR), and chronicle exits with 2 (bad input)
+/// instead of 1.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Options(pub BTreeMap<String, String>);
@@ -738,9 +774,9 @@ impl Options {
             Some(v) => match v.to_ascii_lowercase().as_str() {
                 "true" | "yes" | "1" | "on" => Ok(true),
                 "false" | "no" | "0" | "off" => Ok(false),
-                _ => Err(format!(
+                _ => Err(self.usage_error(format!(
                     "option {key}={v}: expected true or false (also yes/no, 1/0, on/off)"
-                )),
+                ))),
             },
         }
     }
@@ -754,26 +790,51 @@ impl Options {
     ) -> Result<&'a str, String> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => {
-                choices.iter().copied().find(|c| *c == v).ok_or_else(|| {
-                    format!("option {key}={v}: expected one of {}", choices.join(", "))
-                })
-            }
+            Some(v) => choices.iter().copied().find(|c| *c == v).ok_or_else(|| {
+                self.usage_error(format!(
+                    "option {key}={v}: expected one of {}",
+                    choices.join(", ")
+                ))
+            }),
         }
     }
 
-    /// An error naming the first option not in `known`.
+    /// An error naming the first option not in `known` (a usage error).
     pub fn check_known(&self, known: &[&str]) -> Result<(), String> {
         match self.0.keys().find(|k| !known.contains(&k.as_str())) {
             None => Ok(()),
-            Some(k) if known.is_empty() => Err(format!(
+            Some(k) if known.is_empty() => Err(self.usage_error(format!(
                 "unknown option {k:?}: this format takes no options"
-            )),
-            Some(k) => Err(format!(
+            ))),
+            Some(k) => Err(self.usage_error(format!(
                 "unknown option {k:?}: this format takes {}",
                 known.join(", ")
-            )),
+            ))),
         }
+    }
+
+    /// Marks `message` as a usage error (a bad `--option` value, options that do not go
+    /// together) and returns it, for an `Err` of [`Exporter::export`](crate::Exporter::export):
+    ///
+    /// ```
+    /// # use chronicle_plugin_sdk::Options;
+    /// # fn f(options: &Options) -> Result<u32, String> {
+    /// let width: u32 = match options.get("width") {
+    ///     None => 80,
+    ///     Some(w) => w.parse().map_err(|_| {
+    ///         options.usage_error(format!("option width={w}: expected a number of columns"))
+    ///     })?,
+    /// };
+    /// # Ok(width) }
+    /// ```
+    ///
+    /// When the error the export returns contains the message (it may add words around
+    /// it), the plugin returns [`STATUS_USAGE`](crate::abi::STATUS_USAGE) and chronicle
+    /// exits with 2. The mark is kept on the calling thread until the export returns.
+    pub fn usage_error(&self, message: impl Into<String>) -> String {
+        let message = message.into();
+        USAGE_ERROR.with(|u| *u.borrow_mut() = Some(message.clone()));
+        message
     }
 }
 
@@ -815,6 +876,35 @@ mod tests {
                 high: Some(31),
                 open_high: true
             }
+        );
+    }
+
+    #[test]
+    fn points_read_as_a_person_writes_them() {
+        let point = |kind, value: Option<&str>| Point {
+            kind,
+            value: value.map(str::to_owned),
+        };
+        assert_eq!(
+            point(PointKind::AtSeq, Some("seq:20")).code(),
+            "at_seq seq:20"
+        );
+        assert_eq!(point(PointKind::Head, None).code(), "head");
+        assert_eq!(
+            point(PointKind::Head, None).describe(),
+            "as of the latest event"
+        );
+        assert_eq!(
+            point(PointKind::AtSeq, Some("seq:20")).describe(),
+            "as of seq 20"
+        );
+        assert_eq!(
+            point(PointKind::AsOf, Some("2020-07-31T23:59:59Z")).describe(),
+            "as of 2020-07-31T23:59:59Z"
+        );
+        assert_eq!(
+            point(PointKind::KnownBy, Some("2020-07-31T23:59:59Z")).describe(),
+            "as known by 2020-07-31T23:59:59Z"
         );
     }
 
