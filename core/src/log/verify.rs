@@ -1,4 +1,5 @@
-//! `verify`: recomputes the whole hash chain and checks everything the log promises.
+//! `verify`: recomputes the whole hash chain and the Merkle tree over it, and checks
+//! everything the log promises.
 
 use std::collections::HashMap;
 
@@ -42,7 +43,8 @@ impl VerifyReport {
 impl EventLog {
     /// Recomputes the hash chain over every event and checks sequence contiguity, stream
     /// versions, recorded times that never go backwards, payloads that fit their kind, the
-    /// append-only triggers and, if given, that the log still extends `checkpoint`.
+    /// Merkle tree's stored hashes (recomputed from the chain), the append-only triggers
+    /// and, if given, that the log still extends `checkpoint`.
     ///
     /// Problems found in the log are reported in the [`VerifyReport`], not as errors; an
     /// error means the file could not be read at all.
@@ -69,6 +71,9 @@ impl EventLog {
         let mut versions: HashMap<String, u64> = HashMap::new();
         let mut expected_seq = 1u64;
         let mut scanned = 0u64;
+        let db: &dyn crate::store::Reads = &*self.store;
+        let mut tree = crate::tree::Check::new(db)?;
+        let mut tree_problem = None;
         self.scan(&EventFilter::default(), |event| {
             scanned += 1;
             if let Some(progress) = progress {
@@ -135,6 +140,9 @@ impl EventLog {
                     checkpoint_ok = Some(cp.hash == event.hash);
                 }
             }
+            if tree_problem.is_none() {
+                tree_problem = tree.push(db, &computed)?;
+            }
             prev = computed;
             prev_recorded = event.recorded_at.clone();
             report.events += 1;
@@ -145,6 +153,12 @@ impl EventLog {
             expected_seq += 1;
             Ok(())
         })?;
+        if report.failure.is_none() {
+            let (_, at_end) = tree.finish(db)?;
+            if let Some(problem) = tree_problem.or(at_end) {
+                report.failure = Some(Failure { seq: None, problem });
+            }
+        }
         if report.failure.is_none() {
             if let Some(problem) = self.trigger_problem()? {
                 report.failure = Some(Failure { seq: None, problem });
