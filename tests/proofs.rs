@@ -299,3 +299,55 @@ fn an_independent_python_verifier_agrees() {
         1
     );
 }
+
+#[test]
+fn the_shipped_v1_log_proves_writable_and_read_only() {
+    // Writable: opening it migrates it and stores its tree.
+    let s = Scratch::empty();
+    std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
+    let checkpoint = s.ok(&["checkpoint"]);
+    assert!(checkpoint.starts_with("chronicle\n38\n"), "{checkpoint}");
+    assert!(s
+        .ok(&["verify"])
+        .contains("38:cf9fbf0084531cc252bbadd0b5b86fc96a65bf64305ceb9a3001d4401f701193"));
+    let proof = s.ok(&["prove", "--seq", "12"]);
+    // Read-only (a read-only bind mount of a fresh copy, schema version 1, no tree): the
+    // tree is computed in memory and gives the same checkpoint and proof.
+    let rw = tempfile::tempdir().unwrap();
+    let ro = tempfile::tempdir().unwrap();
+    std::fs::copy(repo_root().join("events.db"), rw.path().join("events.db")).unwrap();
+    let bound = std::process::Command::new("mount")
+        .args(["--bind", "-o", "ro"])
+        .arg(rw.path())
+        .arg(ro.path())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !bound {
+        eprintln!("NOT RUN (read-only part): cannot bind-mount here (needs root)");
+        return;
+    }
+    let run = |args: &[&str]| {
+        let out = s
+            .cmd(args)
+            .env("CHRONICLE_DB", ro.path().join("events.db"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let results = [
+        run(&["checkpoint"]),
+        run(&["prove", "--seq", "12"]),
+        run(&["verify"]),
+    ];
+    std::process::Command::new("umount")
+        .arg(ro.path())
+        .output()
+        .ok();
+    assert_eq!(results[0], (Some(0), checkpoint, String::new()));
+    assert_eq!(results[1], (Some(0), proof, String::new()));
+    assert_eq!(results[2].0, Some(0), "{}", results[2].2);
+}

@@ -71,9 +71,8 @@ impl EventLog {
         let mut versions: HashMap<String, u64> = HashMap::new();
         let mut expected_seq = 1u64;
         let mut scanned = 0u64;
-        let db: &dyn crate::store::Reads = &*self.store;
+        let (db, mut tree_problem): (&dyn crate::store::Reads, _) = (&*self.store, None);
         let mut tree = crate::tree::Check::new(db)?;
-        let mut tree_problem = None;
         self.scan(&EventFilter::default(), |event| {
             scanned += 1;
             if let Some(progress) = progress {
@@ -154,20 +153,27 @@ impl EventLog {
             Ok(())
         })?;
         if report.failure.is_none() {
-            let (_, at_end) = tree.finish(db)?;
-            if let Some(problem) = tree_problem.or(at_end) {
-                report.failure = Some(Failure { seq: None, problem });
-            }
-        }
-        if report.failure.is_none() {
-            if let Some(problem) = self.trigger_problem()? {
-                report.failure = Some(Failure { seq: None, problem });
-            }
+            report.failure = self.log_problem(tree, tree_problem)?;
         }
         if let Some(cp) = checkpoint {
             report.checkpoint = Some((cp.clone(), checkpoint_ok.unwrap_or(false)));
         }
         Ok(report)
+    }
+
+    /// What is wrong with the log as a whole, once its events passed: the Merkle tree's
+    /// stored hashes (`tree_problem`: the first found while scanning), then the guards.
+    fn log_problem(
+        &self,
+        tree: crate::tree::Check,
+        tree_problem: Option<String>,
+    ) -> Result<Option<Failure>> {
+        let at_end = tree.finish(&*self.store)?;
+        let problem = match tree_problem.or(at_end) {
+            Some(problem) => Some(problem),
+            None => self.trigger_problem()?,
+        };
+        Ok(problem.map(|problem| Failure { seq: None, problem }))
     }
 
     /// Are the append-only guards in place, unaltered?

@@ -30,6 +30,10 @@ impl Db<'_> {
     }
 
     pub(super) fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>> {
+        if indexes.is_empty() {
+            // Nothing to read (a tree of no leaves, or a log without the table).
+            return Ok(Vec::new());
+        }
         let mut stmt = self
             .conn
             .prepare_cached("SELECT hash FROM tree_hashes WHERE idx = ?1")
