@@ -13,6 +13,7 @@ mod copy;
 mod import;
 mod plugins;
 mod progress;
+mod proof;
 mod read;
 mod views;
 mod width;
@@ -83,7 +84,7 @@ fn applies(id: &str, command: &str) -> bool {
         "allow_implausible" => WRITE_COMMANDS.contains(&command),
         "plugin_dirs" | "trust_plugin_dir" | "plugin_timeout" | "plugin_memory"
         | "plugins_in_process" => matches!(command, "export" | "plugins"),
-        "db" => command != "plugins",
+        "db" => !matches!(command, "plugins" | "key" | "check-proof"),
         _ => true,
     }
 }
@@ -174,6 +175,24 @@ enum Command {
     Diff(views::DiffArgs),
     /// Drop the view tables and replay the whole log.
     Rebuild,
+    /// Print a checkpoint of the log's Merkle tree (C2SP tlog-checkpoint), signed with --sign.
+    #[command(
+        after_help = "Three lines: the origin (the log's name), the number of events, the base64 root of the Merkle tree; with --sign, a blank line and the signature (C2SP signed-note, as Go's sumdb/note writes it).\n\nExamples:\n  chronicle checkpoint\n  chronicle checkpoint --sign signer.key > checkpoint.txt"
+    )]
+    Checkpoint(proof::CheckpointArgs),
+    /// Make a key to sign checkpoints with.
+    #[command(subcommand)]
+    Key(proof::KeyCommand),
+    /// Print a proof (JSON) that an event is in the log, or that the log extends an older one.
+    #[command(
+        after_help = "Examples:\n  chronicle prove --seq 12 > proof.json\n  chronicle prove --incident 2020-07-30-puli-alam --source AFP\n  chronicle prove --consistency 38 --size 45"
+    )]
+    Prove(proof::ProveArgs),
+    /// Check a proof against a signed checkpoint, offline (no log needed).
+    #[command(
+        after_help = "Exit 0 when the proof is valid, 1 when it is not (the message names what failed).\n\nExample:\n  chronicle check-proof proof.json --checkpoint checkpoint.txt --key verifier.key"
+    )]
+    CheckProof(proof::CheckProofArgs),
     /// Print shell completions.
     #[command(
         after_help = "Example:\n  chronicle completions bash > /etc/bash_completion.d/chronicle"
@@ -360,6 +379,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(args) => views::audit(&db, args, cli.allow_unknown_place),
         Command::Diff(args) => views::diff(&db, args, cli.allow_unknown_place),
         Command::Rebuild => views::rebuild(&db, cli.quiet),
+        Command::Checkpoint(args) => proof::checkpoint(&db, args),
+        Command::Key(command) => proof::key(command),
+        Command::Prove(args) => proof::prove(&db, args),
+        Command::CheckProof(args) => proof::check_proof(args),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.
             let mut script = Vec::new();

@@ -22,6 +22,7 @@ mod log;
 pub mod record;
 mod store;
 mod streams;
+mod tree;
 pub mod views;
 
 pub use domain::event::{EventLine, NewEvent, Payload};
@@ -32,5 +33,5 @@ pub use log::verify::{Failure, VerifyReport};
 pub use log::{AppendContext, Appender, Clock, Copied, EventLog, OpeningDetails};
 pub use record::jsonl::{read_events, read_recorded};
 pub use record::provenance::RecordedLine;
-pub use record::{hash, jsonl, provenance};
+pub use record::{hash, jsonl, merkle, note, proof, provenance};
 pub use record::{Appended, Checkpoint, EventFilter, RecordedEvent, APPEND_ONLY_MESSAGE};

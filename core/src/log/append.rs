@@ -12,6 +12,7 @@ use crate::log::validate;
 use crate::record::hash::{self, GENESIS};
 use crate::record::{Appended, RecordedEvent};
 use crate::store::{Reads, Writes};
+use crate::tree::Growth;
 use crate::views::maintain::{self, Batch};
 
 /// Where recorded times come from.
@@ -62,6 +63,8 @@ pub struct Appender<'a> {
     recorded: DateTime<Utc>,
     /// The streams read and the view rows not yet written, for this transaction only.
     batch: Batch,
+    /// The Merkle tree, grown by one leaf per event.
+    growth: Growth,
 }
 
 impl std::fmt::Debug for Appender<'_> {
@@ -78,6 +81,7 @@ impl<'a> Appender<'a> {
     pub(crate) fn begin(tx: Box<dyn Writes + 'a>, ctx: &'a AppendContext) -> Result<Self> {
         // Views left behind (by an older chronicle, or a plain INSERT) catch up first.
         maintain::catch_up(&*tx)?;
+        let growth = Growth::begin(&*tx)?;
         let (seq, prev_hash, last_recorded) = match tx.head()? {
             Some(head) => {
                 let h = hash::parse_hex(&head.hash).ok_or_else(|| Error::Corrupt {
@@ -108,6 +112,7 @@ impl<'a> Appender<'a> {
             recorded_at,
             recorded,
             batch: Batch::new(seq),
+            growth,
         })
     }
 
@@ -220,6 +225,7 @@ impl<'a> Appender<'a> {
             ..recorded
         };
         self.tx.insert_event(&recorded)?;
+        self.growth.push(&*self.tx, &hash)?;
         // The views change in the same transaction as the log.
         self.batch
             .apply(&*self.tx, &recorded, Some(&event.payload))?;

@@ -26,6 +26,7 @@ use crate::record::hash::{self, GENESIS};
 use crate::record::provenance::{genesis_hex, RecordedLine};
 use crate::record::{Checkpoint, EventFilter, RecordedEvent};
 use crate::store::Writes;
+use crate::tree::Growth;
 use crate::views::maintain::{self, Batch};
 
 /// What a copy or a restore wrote.
@@ -74,6 +75,8 @@ fn describe(head: Option<&Checkpoint>) -> String {
 struct Restorer<'a> {
     tx: Box<dyn Writes + 'a>,
     batch: Batch,
+    /// The destination's Merkle tree, grown by one leaf per event.
+    growth: Growth,
     /// The destination's head when the restore began.
     start: Option<Checkpoint>,
     /// The last event written (or the head when none was).
@@ -86,6 +89,7 @@ struct Restorer<'a> {
 impl<'a> Restorer<'a> {
     fn begin(tx: Box<dyn Writes + 'a>) -> Result<Self> {
         maintain::catch_up(&*tx)?;
+        let growth = Growth::begin(&*tx)?;
         let (head, prev, prev_recorded) = match tx.head()? {
             Some(h) => {
                 let prev = hash::parse_hex(&h.hash).ok_or_else(|| Error::Corrupt {
@@ -103,6 +107,7 @@ impl<'a> Restorer<'a> {
         Ok(Restorer {
             batch: Batch::new(head.as_ref().map_or(0, |h| h.seq)),
             tx,
+            growth,
             start: head.clone(),
             head,
             prev,
@@ -135,6 +140,7 @@ impl<'a> Restorer<'a> {
             Err(problem) => return Ok(Err(Refusal::new("hash", &event.hash, problem))),
         };
         self.tx.insert_event(&event)?;
+        self.growth.push(&*self.tx, &computed)?;
         self.batch.apply(&*self.tx, &event, Some(&payload))?;
         self.prev = computed;
         self.prev_recorded.clone_from(&event.recorded_at);

@@ -4,6 +4,7 @@
 
 pub mod append;
 mod copy;
+mod proof;
 mod report;
 mod validate;
 pub mod verify;
@@ -53,6 +54,7 @@ impl EventLog {
 
     fn with_store(mut store: Box<dyn Store>, path: &Path) -> Result<EventLog> {
         maintain::ensure(&mut *store)?;
+        crate::tree::ensure(&mut *store)?;
         Ok(EventLog {
             store,
             path: path.to_path_buf(),
@@ -145,8 +147,8 @@ impl EventLog {
         self.store.event_by_id(id)
     }
 
-    /// Drops the view tables and replays the whole log, in one transaction. Returns how many
-    /// events were replayed.
+    /// Drops the view tables and replays the whole log, in one transaction (the Merkle tree's
+    /// stored hashes are made anew too). Returns how many events were replayed.
     pub fn rebuild_views(&mut self) -> Result<u64> {
         self.rebuild_views_with_progress(&|_| {})
     }
@@ -156,6 +158,7 @@ impl EventLog {
     pub fn rebuild_views_with_progress(&mut self, progress: &dyn Fn(u64)) -> Result<u64> {
         let tx = self.store.write()?;
         let n = maintain::rebuild(&*tx, Some(progress))?;
+        crate::tree::rebuild(&*tx)?;
         tx.commit()?;
         Ok(n)
     }

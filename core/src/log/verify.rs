@@ -1,4 +1,5 @@
-//! `verify`: recomputes the whole hash chain and checks everything the log promises.
+//! `verify`: recomputes the whole hash chain and the Merkle tree over it, and checks
+//! everything the log promises.
 
 use std::collections::HashMap;
 
@@ -42,7 +43,8 @@ impl VerifyReport {
 impl EventLog {
     /// Recomputes the hash chain over every event and checks sequence contiguity, stream
     /// versions, recorded times that never go backwards, payloads that fit their kind, the
-    /// append-only triggers and, if given, that the log still extends `checkpoint`.
+    /// Merkle tree's stored hashes (recomputed from the chain), the append-only triggers
+    /// and, if given, that the log still extends `checkpoint`.
     ///
     /// Problems found in the log are reported in the [`VerifyReport`], not as errors; an
     /// error means the file could not be read at all.
@@ -69,6 +71,8 @@ impl EventLog {
         let mut versions: HashMap<String, u64> = HashMap::new();
         let mut expected_seq = 1u64;
         let mut scanned = 0u64;
+        let (db, mut tree_problem): (&dyn crate::store::Reads, _) = (&*self.store, None);
+        let mut tree = crate::tree::Check::new(db)?;
         self.scan(&EventFilter::default(), |event| {
             scanned += 1;
             if let Some(progress) = progress {
@@ -135,6 +139,9 @@ impl EventLog {
                     checkpoint_ok = Some(cp.hash == event.hash);
                 }
             }
+            if tree_problem.is_none() {
+                tree_problem = tree.push(db, &computed)?;
+            }
             prev = computed;
             prev_recorded = event.recorded_at.clone();
             report.events += 1;
@@ -146,14 +153,27 @@ impl EventLog {
             Ok(())
         })?;
         if report.failure.is_none() {
-            if let Some(problem) = self.trigger_problem()? {
-                report.failure = Some(Failure { seq: None, problem });
-            }
+            report.failure = self.log_problem(tree, tree_problem)?;
         }
         if let Some(cp) = checkpoint {
             report.checkpoint = Some((cp.clone(), checkpoint_ok.unwrap_or(false)));
         }
         Ok(report)
+    }
+
+    /// What is wrong with the log as a whole, once its events passed: the Merkle tree's
+    /// stored hashes (`tree_problem`: the first found while scanning), then the guards.
+    fn log_problem(
+        &self,
+        tree: crate::tree::Check,
+        tree_problem: Option<String>,
+    ) -> Result<Option<Failure>> {
+        let at_end = tree.finish(&*self.store)?;
+        let problem = match tree_problem.or(at_end) {
+            Some(problem) => Some(problem),
+            None => self.trigger_problem()?,
+        };
+        Ok(problem.map(|problem| Failure { seq: None, problem }))
     }
 
     /// Are the append-only guards in place, unaltered?

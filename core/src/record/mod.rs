@@ -3,6 +3,9 @@
 
 pub mod hash;
 pub mod jsonl;
+pub mod merkle;
+pub mod note;
+pub mod proof;
 pub mod provenance;
 
 use std::fmt;

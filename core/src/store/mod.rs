@@ -6,8 +6,8 @@
 //!   data and rows. Both an open store and a write transaction read.
 //! - [`Writes`]: one write transaction, holding the log's write lock from
 //!   [`Store::write`] to [`Writes::commit`]: insert events, replace an incident's view rows,
-//!   reset and index the view tables, move the views' checkpoint. Dropped without a commit,
-//!   it rolls back.
+//!   reset and index the view tables, move the views' checkpoint, store the Merkle tree's
+//!   hashes. Dropped without a commit, it rolls back.
 //! - [`Store`]: an open backend: it reads, opens write transactions, and reports what
 //!   `verify` checks of its schema.
 //!
@@ -26,6 +26,7 @@ use std::path::Path;
 use chronicle_plugin_sdk::view::Range;
 
 use crate::error::Result;
+use crate::record::merkle::Hash;
 use crate::record::{EventFilter, RecordedEvent};
 
 pub(crate) use sqlite::SqliteStore;
@@ -247,6 +248,23 @@ pub(crate) trait Reads {
 
     /// One incident's entry in the views.
     fn view_entry(&self, incident: &str) -> Result<Option<ViewEntry>>;
+
+    /// How many hashes of the Merkle tree are stored (they are indexes `0..count`; see
+    /// [`crate::record::merkle`]); 0 when the log has none (a read-only log written before
+    /// the tree was kept).
+    fn tree_hash_count(&self) -> Result<u64>;
+
+    /// The stored tree hashes at `indexes`, in that order; a missing one is an error.
+    fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>>;
+
+    /// The stored tree hashes with indexes in `from..to`, in index order, as stored (their
+    /// length unchecked: `verify` reports a bad one).
+    fn tree_hash_range(
+        &self,
+        from: u64,
+        to: u64,
+        each: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<()>;
 }
 
 /// One write transaction: holds the log's write lock until it commits or is dropped (which
@@ -273,6 +291,12 @@ pub(crate) trait Writes: Reads {
 
     /// Moves the views' checkpoint to event `seq` with hash `hash`.
     fn set_views_checkpoint(&self, seq: u64, hash: &str) -> Result<()>;
+
+    /// Stores the tree hashes `hashes` at the indexes from `first` on.
+    fn insert_tree_hashes(&self, first: u64, hashes: &[Hash]) -> Result<()>;
+
+    /// Removes every stored tree hash (before the tree is made anew).
+    fn reset_tree(&self) -> Result<()>;
 
     /// Commits everything written.
     fn commit(self: Box<Self>) -> Result<()>;

@@ -9,6 +9,7 @@
 
 mod events;
 mod schema;
+mod tree;
 mod views;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use super::{
     ViewsMeta, Writes,
 };
 use crate::error::{Error, Result};
+use crate::record::merkle::Hash;
 use crate::record::{EventFilter, RecordedEvent};
 
 /// An open SQLite log.
@@ -159,6 +161,20 @@ macro_rules! reads_through_db {
             fn view_entry(&self, incident: &str) -> Result<Option<ViewEntry>> {
                 self.db().view_entry(incident)
             }
+            fn tree_hash_count(&self) -> Result<u64> {
+                self.db().tree_hash_count()
+            }
+            fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>> {
+                self.db().tree_hashes(indexes)
+            }
+            fn tree_hash_range(
+                &self,
+                from: u64,
+                to: u64,
+                each: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+            ) -> Result<()> {
+                self.db().tree_hash_range(from, to, each)
+            }
         }
     };
 }
@@ -214,6 +230,14 @@ impl Writes for SqliteTx<'_> {
 
     fn set_views_checkpoint(&self, seq: u64, hash: &str) -> Result<()> {
         self.db().set_views_checkpoint(seq, hash)
+    }
+
+    fn insert_tree_hashes(&self, first: u64, hashes: &[Hash]) -> Result<()> {
+        self.db().insert_tree_hashes(first, hashes)
+    }
+
+    fn reset_tree(&self) -> Result<()> {
+        self.db().reset_tree()
     }
 
     fn commit(self: Box<Self>) -> Result<()> {

@@ -55,6 +55,14 @@ const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'chronicle: events.seq must continue the sequence without gaps; append with `chronicle append`');
     END;
     "#,
+    // 2: the stored hashes of the Merkle tree over the events (`record::merkle`), by stored
+    // hash index. Derived data: `tree::catch_up` fills it for the events written before.
+    r#"
+    CREATE TABLE tree_hashes (
+        idx  INTEGER PRIMARY KEY,
+        hash BLOB    NOT NULL
+    );
+    "#,
 ];
 
 /// The triggers `verify` expects, by name.
@@ -234,6 +242,11 @@ impl SqliteStore {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(&err)?;
         if current >= schema_version() {
+            return Ok(());
+        }
+        // A log on a read-only medium is read as it is: what later migrations add is derived
+        // data (the Merkle tree), computed in memory where it is missing.
+        if current >= 1 && self.conn.is_readonly(rusqlite::MAIN_DB).map_err(&err)? {
             return Ok(());
         }
         let tx = self
