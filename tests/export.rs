@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use chronicle_plugin_host::plugin_file_name;
-use common::{repo_root, Scratch};
+use common::{repo_root, set_mode, Scratch};
 
 /// The cdylib packages these tests load.
 const PACKAGES: &[&str] = &[
@@ -50,15 +50,6 @@ fn link(from: &Path, to: &Path) {
         std::fs::copy(from, to).unwrap();
     }
 }
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) {}
 
 /// A scratch directory with a copy of `events.db`, the chronicle binary in `bin/` and the
 /// shipped plugins in `plugins/`.

@@ -10,11 +10,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use chronicle_plugin_host::plugin_file_name;
-use common::{repo_root, Scratch};
+use common::{repo_root, set_mode, Scratch};
 
 const PACKAGES: &[&str] = &[
     "chronicle-plugin-markdown",
@@ -29,15 +29,6 @@ fn libs() -> &'static BTreeMap<String, PathBuf> {
             .unwrap_or_else(|e| panic!("building the plugins failed: {e}"))
     })
 }
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) {}
 
 /// A scratch directory with `events.db`, chronicle in `bin/`, and in `plugins/` markdown,
 /// misbehave and `libchronicle_plugin_broken.so` (which crashes while declaring itself).

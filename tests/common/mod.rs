@@ -170,3 +170,14 @@ pub fn puli_alam(s: &Scratch) {
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Sets a file's mode (the plugin host refuses libraries and directories others can write).
+#[cfg(unix)]
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Sets a file's mode (nothing to do where there are no modes).
+#[cfg(not(unix))]
+pub fn set_mode(_path: &Path, _mode: u32) {}
