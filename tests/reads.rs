@@ -173,6 +173,40 @@ fn unknown_places_are_matched_as_written_only_when_the_log_holds_them_or_when_al
 }
 
 #[test]
+fn a_misspelt_category_or_source_is_refused_not_read_as_no_incidents() {
+    let s = demo();
+    let mut out = String::new();
+    let commands: [&[&str]; 7] = [
+        &["timeline", "--category", "suicide bombng"],
+        &["summary", "--category", "armed-clash"],
+        &["audit", "--category", "suicide bombng", "--killed", "5"],
+        &["export", "--source", "AFPP"],
+        &["sources", "--source", "Ministry of Defence"],
+        &["diff", "--from", "seq:10", "--source", "AFPP"],
+        &["timeline", "--source", "AFPP"],
+    ];
+    for args in commands {
+        let (code, stdout, err) = s.run(args);
+        assert_eq!((code, stdout.as_str()), (2, ""), "{args:?}: {err}");
+        out.push_str(&transcript(&s, args));
+    }
+    insta::assert_snapshot!("misspelt_category_or_source", out);
+    // A name the log holds, in any case, is matched; one that matches nothing at this point
+    // is a genuine empty answer.
+    let (code, stdout, err) = s.run(&["timeline", "--category", "Suicide Bombing"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains("2020-07-08-nangarhar-suicide-bombing"),
+        "{stdout}"
+    );
+    let (code, stdout, err) = s.run(&["timeline", "--source", "afp", "--to", "2020-07-01"]);
+    assert_eq!(
+        (code, stdout.as_str(), err.as_str()),
+        (0, "No incidents.\n", "")
+    );
+}
+
+#[test]
 fn best_source_that_never_reported_is_refused_with_the_known_sources() {
     let s = demo();
     let mut out = String::new();

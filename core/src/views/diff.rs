@@ -57,6 +57,9 @@ impl crate::views::Reader<'_> {
             })
         };
         let (a, b) = (at(from)?, at(to)?);
+        if a.states.is_empty() && b.states.is_empty() {
+            self.refuse_names_not_in_log(&filter)?;
+        }
         best_source_reported(best, &[&a.states, &b.states])?;
         let mut both: BTreeMap<&str, (Option<_>, Option<_>)> = BTreeMap::new();
         for s in &a.states {

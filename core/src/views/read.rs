@@ -104,6 +104,35 @@ impl Reader<'_> {
         .into())
     }
 
+    /// For a query that matched nothing: a `--category` or `--source` that no incident of the
+    /// log has (at its head, whatever the point) is refused with the closest names, so that a
+    /// spelling never reads as "no incidents". A name the log holds is a genuine empty answer.
+    pub(crate) fn refuse_names_not_in_log(&self, filter: &Filter) -> Result<()> {
+        if filter.category.is_none() && filter.source.is_none() {
+            return Ok(());
+        }
+        let head = self.views_checkpoint()?;
+        if let Some(category) = &filter.category {
+            let known: std::collections::BTreeSet<String> = point::rows_at(self.db, head)?
+                .into_iter()
+                .map(|r| r.category)
+                .collect();
+            unknown_name("--category", "category", category, &known)?;
+        }
+        if let Some(source) = &filter.source {
+            let known: std::collections::BTreeSet<String> = point::states_at(self.db, head)?
+                .into_iter()
+                .flat_map(|s| {
+                    let claims: Vec<String> =
+                        s.responsibility.into_iter().map(|r| r.source).collect();
+                    s.sources.into_iter().map(|x| x.source).chain(claims)
+                })
+                .collect();
+            unknown_name("--source", "source", source, &known)?;
+        }
+        Ok(())
+    }
+
     /// The incidents in view for a query: the states at its point, restricted to what was
     /// published by `known_by` if given, filtered and sorted. A `--best source:NAME` whose
     /// source gave no figures in view is refused.
@@ -114,6 +143,9 @@ impl Reader<'_> {
     /// [`Reader::snapshot`] of a checked query.
     pub(crate) fn scope(&self, q: &Query) -> Result<Snapshot> {
         let snap = self.states_in_view(q)?;
+        if snap.states.is_empty() {
+            self.refuse_names_not_in_log(&q.filter)?;
+        }
         best_source_reported(&q.best, &[&snap.states])?;
         Ok(snap)
     }
@@ -201,6 +233,9 @@ impl Reader<'_> {
             q.filter
                 .admits_place(r.date_start, &r.province, &r.category)
         });
+        if rows.is_empty() {
+            self.refuse_names_not_in_log(&q.filter)?;
+        }
         rows.sort_by(|a, b| {
             a.date_start
                 .cmp(&b.date_start)
@@ -275,6 +310,44 @@ impl Reader<'_> {
 /// (`views`: one list of states or several, e.g. a diff's two points), where the policy
 /// would silently fall back to the median; the message names the sources that did. Nothing
 /// is refused when nothing is in view.
+/// Refuses `name` (given to `flag`) when none of `known` matches it without regard to case,
+/// naming the closest known names.
+fn unknown_name(
+    flag: &str,
+    what: &str,
+    name: &str,
+    known: &std::collections::BTreeSet<String>,
+) -> Result<()> {
+    if known.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+        return Ok(());
+    }
+    let lower = name.to_lowercase();
+    let mut scored: Vec<(&String, f64)> = known
+        .iter()
+        .map(|k| (k, strsim::jaro_winkler(&lower, &k.to_lowercase())))
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let closest: Vec<String> = scored
+        .iter()
+        .take(3)
+        .map(|(k, _)| format!("{k:?}"))
+        .collect();
+    let hint = if closest.is_empty() {
+        format!("the log has no incident with a {what}")
+    } else {
+        format!(
+            "the closest {what} names in the log: {}",
+            closest.join(", ")
+        )
+    };
+    Err(Invalid::new(
+        flag,
+        name,
+        format!("no incident in the log has this {what}, so nothing can match it; {hint} (matched without regard to case)"),
+    )
+    .into())
+}
+
 pub(crate) fn best_source_reported(best: &BestPolicy, views: &[&[IncidentState]]) -> Result<()> {
     let BestPolicy::Source(name) = best else {
         return Ok(());
