@@ -89,8 +89,7 @@ fn the_c_template_is_short_and_builds_with_the_system_cjson() {
     assert!(lines < 100, "plugins/c-template/plugin.c has {lines} lines");
     assert!(source.contains("#include <cjson/cJSON.h>"));
 
-    let s = Scratch::empty();
-    std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
+    let s = Scratch::demo();
     let exe = chronicle(s.dir.path());
     let plugins = build(s.dir.path(), &exe);
     let dir = plugins.to_str().unwrap();

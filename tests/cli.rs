@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{puli_alam, repo_root, Scratch};
+use common::{puli_alam, Scratch};
 
 /// The scenario of `scenario_output_and_log`: (recorded time, arguments) of each step.
 const SCENARIO: &[(&str, &[&str])] = &[
@@ -519,13 +519,6 @@ fn a_large_batch_is_summarised_not_listed() {
     );
 }
 
-/// A scratch copy of the July 2020 chronology (the committed `events.db` is never written).
-fn demo() -> Scratch {
-    let s = Scratch::empty();
-    std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
-    s
-}
-
 /// The commands whose output is worth piping into `head`.
 const PIPED: &[&[&str]] = &[
     &["export"],
@@ -580,7 +573,7 @@ fn into_head(s: &Scratch, args: &[&str]) -> (Vec<u8>, i32, String) {
 #[test]
 #[cfg(unix)]
 fn a_reader_gone_before_the_output_is_not_an_error() {
-    let s = demo();
+    let s = Scratch::demo();
     for args in PIPED {
         let (code, err) = into_closed_pipe(&s, args);
         assert_eq!((code, err.as_str()), (0, ""), "chronicle {args:?}");
@@ -589,7 +582,7 @@ fn a_reader_gone_before_the_output_is_not_an_error() {
 
 #[test]
 fn a_reader_that_stops_early_is_not_an_error() {
-    let s = demo();
+    let s = Scratch::demo();
     for args in PIPED {
         let full = s.std_cmd_at("2020-07-31T08:00:00Z", args).output().unwrap();
         let (head, code, err) = into_head(&s, args);
@@ -606,7 +599,7 @@ fn other_write_errors_still_fail() {
     if !full.exists() {
         return;
     }
-    let s = demo();
+    let s = Scratch::demo();
     for args in [&["export"][..], &["log"], &["timeline"]] {
         let out = s
             .std_cmd_at("2020-07-31T08:00:00Z", args)
@@ -626,7 +619,7 @@ fn other_write_errors_still_fail() {
 #[cfg(unix)]
 fn verify_fails_a_broken_log_even_when_its_reader_stops() {
     // The exit code is verify's verdict: `chronicle verify | head -1` must not hide it.
-    let s = demo();
+    let s = Scratch::demo();
     rusqlite::Connection::open(s.db())
         .unwrap()
         .execute_batch("DROP TRIGGER events_no_update;")

@@ -5,17 +5,10 @@
 
 mod common;
 
-use common::{puli_alam, repo_root, Scratch};
+use common::{puli_alam, Scratch};
 
 /// The demo head: the checkpoint the README quotes.
 const DEMO_HEAD: &str = "38:cf9fbf0084531cc252bbadd0b5b86fc96a65bf64305ceb9a3001d4401f701193";
-
-/// A scratch directory whose `events.db` is a copy of the demo log (never the repo's file).
-fn demo() -> Scratch {
-    let s = Scratch::empty();
-    std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
-    s
-}
 
 /// Runs against the log at `db` (a file of the scratch dir).
 fn on(s: &Scratch, db: &str, args: &[&str]) -> (i32, String, String) {
@@ -69,7 +62,7 @@ fn assert_same_log(s: &Scratch, copy: &str, source: &str) {
 
 #[test]
 fn a_copy_of_a_copy_of_the_demo_log_is_the_demo_log() {
-    let s = demo();
+    let s = Scratch::demo();
     let first = ok_on(&s, "events.db", &["copy", "--to", "a.db"]);
     let second = ok_on(&s, "a.db", &["copy", "--to", "b.db"]);
     insta::assert_snapshot!(format!("{first}{second}"), @r"
@@ -87,7 +80,7 @@ fn a_copy_of_a_copy_of_the_demo_log_is_the_demo_log() {
 
 #[test]
 fn a_copy_into_an_empty_file_keeps_its_views_equal_to_a_rebuild() {
-    let s = demo();
+    let s = Scratch::demo();
     std::fs::write(s.path("empty.db"), b"").unwrap();
     ok_on(&s, "events.db", &["copy", "--to", "empty.db"]);
     let before = seen(&s, "empty.db");
@@ -98,7 +91,7 @@ fn a_copy_into_an_empty_file_keeps_its_views_equal_to_a_rebuild() {
 
 #[test]
 fn since_copies_the_tail_onto_a_backup_that_holds_the_head() {
-    let s = demo();
+    let s = Scratch::demo();
     ok_on(&s, "events.db", &["copy", "--to", "backup.db"]);
     // The source grows, at another time and by another recorder.
     s.ok_at(
@@ -157,7 +150,7 @@ fn since_copies_the_tail_onto_a_backup_that_holds_the_head() {
 
 #[test]
 fn the_json_lines_route_restores_the_same_log() {
-    let s = demo();
+    let s = Scratch::demo();
     let lines = ok_on(&s, "events.db", &["log", "--json", "--provenance"]);
     s.write("backup.jsonl", &lines);
     ok_on(&s, "restored.db", &["init"]);
@@ -200,7 +193,7 @@ fn the_json_lines_route_restores_the_same_log() {
 
 #[test]
 fn a_provenance_line_is_a_log_line_with_the_hash_before_it() {
-    let s = demo();
+    let s = Scratch::demo();
     let plain = ok_on(&s, "events.db", &["log", "--json"]);
     let provenance = ok_on(&s, "events.db", &["log", "--json", "--provenance"]);
     let mut prev = "0".repeat(64);
@@ -228,7 +221,7 @@ fn a_provenance_line_is_a_log_line_with_the_hash_before_it() {
 /// The demo log, a copy of it, another log, a text file, an empty log, and the files the
 /// refused restores read.
 fn refusal_fixtures() -> Scratch {
-    let s = demo();
+    let s = Scratch::demo();
     ok_on(&s, "events.db", &["copy", "--to", "backup.db"]);
     let other = Scratch::new();
     puli_alam(&other);
@@ -394,7 +387,7 @@ fn refusals_name_the_problem_and_write_nothing() {
 
 #[test]
 fn a_corrupt_source_is_not_copied() {
-    let s = demo();
+    let s = Scratch::demo();
     let conn = rusqlite::Connection::open(s.db()).unwrap();
     conn.execute_batch(
         "DROP TRIGGER events_no_update;

@@ -22,8 +22,7 @@ fn comparable(dump: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn events_db_verifies_and_equals_the_fixture() {
-    let s = Scratch::empty();
-    std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
+    let s = Scratch::demo();
     let out = s.ok(&["verify"]);
     assert!(out.contains("hash chain intact"), "{out}");
     let demo = comparable(&s.dump());

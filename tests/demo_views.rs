@@ -5,17 +5,11 @@
 
 mod common;
 
-use common::{repo_root, Scratch};
-
-fn demo() -> Scratch {
-    let s = Scratch::empty();
-    std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
-    s
-}
+use common::Scratch;
 
 #[test]
 fn timeline_summary_and_history() {
-    let s = demo();
+    let s = Scratch::demo();
     insta::assert_snapshot!("timeline", s.ok(&["timeline", "--width", "150"]));
     insta::assert_snapshot!(
         "summary_by_province",
@@ -62,7 +56,7 @@ fn regex_lite_replace(text: &str) -> String {
 /// about July 2020 in one province; the audit says what the log supports and why they differ.
 #[test]
 fn audit_of_each_infobox_figure() {
-    let s = demo();
+    let s = Scratch::demo();
     let mut transcript = String::new();
     for (province, flag, claim) in [
         ("Ghazni", "--killed", "6"),

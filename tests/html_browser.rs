@@ -227,8 +227,7 @@ fn check(m: &Value, width: u32) {
 
 #[test]
 fn the_html_export_reads_on_a_desktop_and_on_a_phone() {
-    let s = Scratch::empty();
-    std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
+    let s = Scratch::demo();
     let html = export_html(&s);
     // The repeated note is one footnote, not 17 copies.
     let repeated = "The article gives no publication date; the incident date is used, as the \

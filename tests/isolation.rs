@@ -40,8 +40,7 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        let s = Scratch::empty();
-        std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
+        let s = Scratch::demo();
         let bin_dir = s.path("bin");
         std::fs::create_dir(&bin_dir).unwrap();
         set_mode(&bin_dir, 0o755);

@@ -89,9 +89,7 @@ impl Validators {
 }
 
 fn july() -> Scratch {
-    let s = Scratch::empty();
-    std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
-    s
+    Scratch::demo()
 }
 
 fn export_json(s: &Scratch, args: &[&str]) -> Value {

@@ -303,8 +303,7 @@ fn an_independent_python_verifier_agrees() {
 #[test]
 fn the_shipped_v1_log_proves_writable_and_read_only() {
     // Writable: opening it migrates it and stores its tree.
-    let s = Scratch::empty();
-    std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
+    let s = Scratch::demo();
     let checkpoint = s.ok(&["checkpoint"]);
     assert!(checkpoint.starts_with("chronicle\n38\n"), "{checkpoint}");
     assert!(s

@@ -6,13 +6,7 @@
 
 mod common;
 
-use common::{repo_root, Scratch};
-
-fn demo() -> Scratch {
-    let s = Scratch::empty();
-    std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
-    s
-}
+use common::Scratch;
 
 /// The July 2020 scope of the infobox, with extra arguments.
 fn july<'a>(more: &[&'a str]) -> Vec<&'a str> {
@@ -29,7 +23,7 @@ fn transcript(s: &Scratch, args: &[&str]) -> String {
 
 #[test]
 fn a_misspelt_province_gives_no_audit_verdict() {
-    let s = demo();
+    let s = Scratch::demo();
     let args = [
         &["audit", "--province", "Kundoz", "--killed", "14"][..],
         &july(&[]),
@@ -43,7 +37,7 @@ fn a_misspelt_province_gives_no_audit_verdict() {
 
 #[test]
 fn every_read_command_refuses_an_unknown_province() {
-    let s = demo();
+    let s = Scratch::demo();
     let commands: [&[&str]; 6] = [
         &["timeline"],
         &["summary"],
@@ -66,7 +60,7 @@ fn every_read_command_refuses_an_unknown_province() {
 
 #[test]
 fn province_filters_take_every_spelling_writes_take() {
-    let s = demo();
+    let s = Scratch::demo();
     let kunduz = s.ok(&["timeline", "--province", "Kunduz"]);
     assert!(kunduz.contains("2020-07-20-kunduz-checkpoint"), "{kunduz}");
     for spelling in ["Kunduz Province", "kunduz", "AF-KDZ", "KUNDUZ province"] {
@@ -110,7 +104,7 @@ fn province_filters_take_every_spelling_writes_take() {
 
 #[test]
 fn a_province_written_one_way_is_found_by_any_other() {
-    let s = demo();
+    let s = Scratch::demo();
     s.ok(&[
         "report",
         "--incident",
@@ -134,7 +128,7 @@ fn a_province_written_one_way_is_found_by_any_other() {
 
 #[test]
 fn unknown_places_are_matched_as_written_only_when_the_log_holds_them_or_when_allowed() {
-    let s = demo();
+    let s = Scratch::demo();
     // A place of a country chronicle has no gazetteer for, recorded as written.
     s.ok(&[
         "--allow-unknown-place",
@@ -174,7 +168,7 @@ fn unknown_places_are_matched_as_written_only_when_the_log_holds_them_or_when_al
 
 #[test]
 fn a_misspelt_category_or_source_is_refused_not_read_as_no_incidents() {
-    let s = demo();
+    let s = Scratch::demo();
     let mut out = String::new();
     let commands: [&[&str]; 7] = [
         &["timeline", "--category", "suicide bombng"],
@@ -208,7 +202,7 @@ fn a_misspelt_category_or_source_is_refused_not_read_as_no_incidents() {
 
 #[test]
 fn best_source_that_never_reported_is_refused_with_the_known_sources() {
-    let s = demo();
+    let s = Scratch::demo();
     let mut out = String::new();
     for args in [
         &["timeline", "--best", "source:Reuters"][..],
@@ -226,7 +220,7 @@ fn best_source_that_never_reported_is_refused_with_the_known_sources() {
 
 #[test]
 fn from_after_to_is_refused_on_every_command() {
-    let s = demo();
+    let s = Scratch::demo();
     let days = ["--from", "2020-07-31", "--to", "2020-07-01"];
     for command in [
         &["timeline"][..],
@@ -255,7 +249,7 @@ fn from_after_to_is_refused_on_every_command() {
 
 #[test]
 fn audit_lists_every_selection_to_leave_out() {
-    let s = demo();
+    let s = Scratch::demo();
     let args = ["audit", "--killed", "100"];
     let text = s.ok(&args);
     // Eight incidents of 7 killed or more: any one of them, not the first five.
@@ -294,7 +288,7 @@ fn audit_lists_every_selection_to_leave_out() {
 
 #[test]
 fn audit_takes_killed_and_wounded_together() {
-    let s = demo();
+    let s = Scratch::demo();
     let args = [
         &[
             "audit",
@@ -336,7 +330,7 @@ fn audit_takes_killed_and_wounded_together() {
 
 #[test]
 fn output_to_a_pipe_is_never_cut_and_ids_never_at_any_width() {
-    let s = demo();
+    let s = Scratch::demo();
     let id = "2020-07-08-nangarhar-suicide-bombing";
     // Standard output is a pipe here; $COLUMNS is for terminals.
     let piped = s.cmd(&["timeline"]).env("COLUMNS", "80").output().unwrap();

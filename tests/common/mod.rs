@@ -19,6 +19,14 @@ impl Scratch {
         s
     }
 
+    /// A scratch directory with a copy of the demo log (`events.db`): the committed file is
+    /// never written by a test.
+    pub fn demo() -> Scratch {
+        let s = Scratch::empty();
+        std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
+        s
+    }
+
     /// A scratch directory with no log.
     pub fn empty() -> Scratch {
         Scratch {
