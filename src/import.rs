@@ -49,7 +49,26 @@ fn open(flag: &str, path: &Path) -> anyhow::Result<CsvInput<BufReader<std::fs::F
     })
 }
 
-pub fn import(db: &Path, ctx: AppendContext, args: ImportArgs, quiet: bool) -> anyhow::Result<()> {
+impl ImportArgs {
+    /// The dataset's name, as the batch record's command names it.
+    pub fn dataset_name(&self) -> &'static str {
+        match self.from {
+            DatasetArg::Acled => "acled",
+            DatasetArg::Ucdp => "ucdp",
+        }
+    }
+}
+
+pub fn import(
+    db: &Path,
+    mut ctx: AppendContext,
+    args: ImportArgs,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    // The batch record keeps the dataset file's SHA-256 (else the deleted-events list's).
+    if let Some(path) = args.file.as_deref().or(args.deleted.as_deref()) {
+        ctx.origin.input_sha256 = crate::write::input_sha256("FILE.csv", path)?;
+    }
     let dataset = match args.from {
         DatasetArg::Acled => Dataset::Acled,
         DatasetArg::Ucdp => Dataset::Ucdp,

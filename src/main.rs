@@ -65,7 +65,7 @@ struct Cli {
 }
 
 /// The write commands, where `--allow-implausible` has an effect.
-const WRITE_COMMANDS: [&str; 8] = [
+const WRITE_COMMANDS: [&str; 9] = [
     "append",
     "report",
     "correct",
@@ -74,6 +74,7 @@ const WRITE_COMMANDS: [&str; 8] = [
     "retract",
     "merge",
     "import",
+    "redact",
 ];
 
 /// Whether the global option `id` does anything for the subcommand `command` (its help lists
@@ -248,9 +249,30 @@ enum WriteCommand {
         after_help = "Examples:\n  chronicle import --from ucdp --release \"UCDP GED 23.1\" ged231-afghanistan.csv\n  chronicle import --from acled acled-2022.csv --deleted acled-deleted.csv\n  chronicle import --from ucdp --release \"UCDP GED 24.1\" --full-release ged241-afghanistan.csv\n\nSee IMPORT.md for the mapping and the re-import rules."
     )]
     Import(import::ImportArgs),
+    /// Erase an event's payload (a victim's name pasted into a note): the event, its hash and
+    /// the chain stay; a redaction event records who, when and why.
+    #[command(
+        after_help = "The payload's text and salt are removed from the log file and its journal. Events of the log format 2 still verify (their hash covers a commitment to the payload); checkpoints taken before stay valid and the Merkle root is unchanged. Views and exports no longer show the event, and say it was redacted.\n\nExample:\n  chronicle redact 0190f5c2-... --reason \"victim's name in the note\""
+    )]
+    Redact(write::RedactArgs),
 }
 
 impl WriteCommand {
+    /// The command's name, as its batch record keeps it.
+    fn name(&self) -> String {
+        match self {
+            WriteCommand::Append(_) => "append".into(),
+            WriteCommand::Report(_) => "report".into(),
+            WriteCommand::Correct(_) => "correct".into(),
+            WriteCommand::Amend(_) => "amend".into(),
+            WriteCommand::Responsibility(_) => "responsibility".into(),
+            WriteCommand::Retract(_) => "retract".into(),
+            WriteCommand::Merge(_) => "merge".into(),
+            WriteCommand::Import(args) => format!("import {}", args.dataset_name()),
+            WriteCommand::Redact(_) => "redact".into(),
+        }
+    }
+
     /// Who records, as given on the command line.
     fn recorder(&self) -> &write::Recorder {
         match self {
@@ -262,6 +284,7 @@ impl WriteCommand {
             WriteCommand::Retract(args) => &args.recorder,
             WriteCommand::Merge(args) => &args.recorder,
             WriteCommand::Import(args) => &args.recorder,
+            WriteCommand::Redact(args) => &args.recorder,
         }
     }
 
@@ -276,6 +299,7 @@ impl WriteCommand {
             WriteCommand::Retract(args) => write::retract(db, ctx, args),
             WriteCommand::Merge(args) => write::merge(db, ctx, args),
             WriteCommand::Import(args) => import::import(db, ctx, args, quiet),
+            WriteCommand::Redact(args) => write::redact(db, ctx, args),
         }
     }
 }
@@ -360,7 +384,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init => write::init(&db),
         Command::Write(command) => {
             let ctx = write::context(
-                command.recorder().by.clone(),
+                command.recorder(),
+                &command.name(),
                 cli.allow_unknown_place,
                 cli.allow_implausible,
             )?;

@@ -20,12 +20,16 @@ pub struct LogArgs {
     /// Only events after this sequence number.
     #[arg(long, value_name = "SEQ")]
     since: Option<u64>,
+    /// Only the events of this batch (a write transaction: its id is in `log --json`'s
+    /// `batch.id`).
+    #[arg(long, value_name = "ID")]
+    batch: Option<String>,
     /// JSON Lines in the schema `chronicle append` reads.
     #[arg(long)]
     json: bool,
     /// With --json: every line exactly as recorded (the payload as stored) and with the hash
     /// before it, for `chronicle append --restore`.
-    #[arg(long, requires = "json", conflicts_with_all = ["incident", "kind"])]
+    #[arg(long, requires = "json", conflicts_with_all = ["incident", "kind", "batch"])]
     provenance: bool,
 }
 
@@ -44,12 +48,42 @@ pub fn log(db: &Path, args: LogArgs) -> anyhow::Result<()> {
             .into());
         }
     }
+    let batch = match &args.batch {
+        Some(id) => Some(log.batch(id)?.ok_or_else(|| {
+            chronicle_core::Invalid::new(
+                "--batch",
+                id,
+                "no batch with this id is in the log (batch ids are in `chronicle log --json`, as `batch.id`; events written before the log format 2 have none)",
+            )
+        })?),
+        None => None,
+    };
     let filter = EventFilter {
         incident: args.incident,
         kind: args.kind,
         since_seq: args.since,
         until_seq: None,
+        batch: batch.as_ref().map(|b| b.id.clone()),
     };
+    if let Some(b) = &batch {
+        if !args.json {
+            writeln!(
+                std::io::stdout().lock(),
+                "batch {}: `{}` by chronicle {}{}{}",
+                b.id,
+                b.command,
+                b.chronicle_version,
+                b.input_sha256
+                    .as_deref()
+                    .map(|s| format!(", input sha256 {s}"))
+                    .unwrap_or_default(),
+                b.correlation
+                    .as_deref()
+                    .map(|c| format!(", correlation {c:?}"))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.provenance {
@@ -79,7 +113,10 @@ pub fn log(db: &Path, args: LogArgs) -> anyhow::Result<()> {
                 incident = event.incident,
                 version = event.version,
                 kind = event.kind,
-                payload = event.payload,
+                payload = match &event.redacted_by {
+                    Some(by) => format!("[payload erased by redaction {by}]"),
+                    None => event.payload.clone(),
+                },
                 id = event.id,
                 hash = event.hash,
             )
@@ -134,6 +171,21 @@ fn print_verification(
                 writeln!(out, "the hash chain of all {} events is intact", report.events)?;
             }
         },
+    }
+    if report.formats[1] > 0 {
+        writeln!(
+            out,
+            "log formats: {} events of format 1, {} of format 2",
+            report.formats[0], report.formats[1]
+        )?;
+    }
+    if !report.taken_as_stored.is_empty() {
+        let seqs: Vec<String> = report.taken_as_stored.iter().map(u64::to_string).collect();
+        writeln!(
+            out,
+            "redacted events of the log format 1, whose own hashes are taken as stored (their text is erased): seq {}",
+            seqs.join(", ")
+        )?;
     }
     if let Some((cp, ok)) = &report.checkpoint {
         if *ok {

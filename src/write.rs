@@ -8,7 +8,7 @@ use chronicle_core::event::{
 };
 use chronicle_core::figure::Figure;
 use chronicle_core::time::{IncidentDate, Published};
-use chronicle_core::{AppendContext, Appended, Clock};
+use chronicle_core::{AppendContext, Appended, Clock, Origin};
 use chronicle_core::{EventLog, Invalid, Location, NewEvent, OpeningDetails, Payload};
 
 use crate::progress::{self, Progress};
@@ -19,10 +19,12 @@ const FAKE_NOW_VAR: &str = "CHRONICLE_FAKE_NOW";
 /// Who records, and the clock: `--by`, else `CHRONICLE_USER`, else the OS user; and what
 /// the global options allow.
 pub fn context(
-    by: Option<String>,
+    recorder: &Recorder,
+    command: &str,
     allow_unknown_place: bool,
     allow_implausible: bool,
 ) -> anyhow::Result<AppendContext> {
+    let by = recorder.by.clone();
     let recorded_by = by
         .or_else(|| {
             std::env::var("CHRONICLE_USER")
@@ -37,12 +39,43 @@ pub fn context(
         ),
         Err(_) => Clock::System,
     };
+    if let Some(c) = &recorder.correlation {
+        if c.trim().is_empty() || c.len() > 200 || c.chars().any(char::is_control) {
+            return Err(Invalid::new(
+                "--correlation",
+                c,
+                "a correlation id is a story or ticket id: 1 to 200 bytes of text on one line",
+            )
+            .into());
+        }
+    }
     Ok(AppendContext {
         recorded_by,
         clock,
         allow_unknown_place,
         allow_implausible,
+        origin: Origin {
+            command: command.to_string(),
+            input_sha256: None,
+            correlation: recorder.correlation.clone(),
+        },
     })
+}
+
+/// The SHA-256 of the file at `path` (`-`: standard input, which is not hashed), for the
+/// batch record: the file as it is when the command starts reading it.
+pub fn input_sha256(flag: &str, path: &Path) -> anyhow::Result<Option<String>> {
+    if path == Path::new("-") {
+        return Ok(None);
+    }
+    let file = open_input(flag, path)?;
+    let sha = chronicle_core::hash::sha256_hex(BufReader::new(file)).map_err(|e| {
+        chronicle_core::Error::Io {
+            path: path.to_path_buf(),
+            cause: e,
+        }
+    })?;
+    Ok(Some(sha))
 }
 
 pub fn init(db: &Path) -> anyhow::Result<()> {
@@ -148,6 +181,10 @@ pub struct Recorder {
     /// Who records the events (default: $CHRONICLE_USER, else the OS user).
     #[arg(long = "by", value_name = "NAME")]
     pub by: Option<String>,
+    /// A story or ticket id, kept in the batch record of the events written (`log --json`
+    /// prints it with each event, as `batch.correlation`).
+    #[arg(long, value_name = "TEXT")]
+    pub correlation: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -163,10 +200,16 @@ pub struct AppendArgs {
     restore: bool,
 }
 
-pub fn append(db: &Path, ctx: AppendContext, args: AppendArgs, quiet: bool) -> anyhow::Result<()> {
+pub fn append(
+    db: &Path,
+    mut ctx: AppendContext,
+    args: AppendArgs,
+    quiet: bool,
+) -> anyhow::Result<()> {
     if args.restore {
         return crate::copy::restore(db, &args.file);
     }
+    ctx.origin.input_sha256 = input_sha256("FILE", Path::new(&args.file))?;
     let mut log = EventLog::open(db)?;
     let total = if args.file != "-" && progress::enabled(quiet) {
         progress::count_lines(Path::new(&args.file))
@@ -559,6 +602,61 @@ pub fn retract(db: &Path, ctx: AppendContext, args: RetractArgs) -> anyhow::Resu
         reason: args.reason,
     });
     append_one(db, &ctx, &target.incident, payload, None)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RedactArgs {
+    #[command(flatten)]
+    pub recorder: Recorder,
+    /// The id of the event whose payload to erase (see `chronicle log`).
+    event: String,
+    /// Why (kept in the log: never repeat the erased text here).
+    #[arg(long)]
+    reason: String,
+    /// An id for the redaction event, so that a retried command is a no-op.
+    #[arg(long, value_name = "ID")]
+    id: Option<String>,
+    /// Redact an event of the log format 1 all the same: its own hash can then no longer
+    /// be recomputed, only taken as stored.
+    #[arg(long)]
+    allow_format_1: bool,
+}
+
+pub fn redact(db: &Path, ctx: AppendContext, args: RedactArgs) -> anyhow::Result<()> {
+    let mut log = EventLog::open(db)?;
+    let r = log.redact(
+        &ctx,
+        &args.event,
+        &args.reason,
+        args.id,
+        args.allow_format_1,
+    )?;
+    let mut out = std::io::stdout().lock();
+    if r.already {
+        writeln!(
+            out,
+            "already redacted: event {} (seq {}) was erased by redaction {} (seq {}); the file was purged again, nothing appended",
+            args.event, r.target_seq, r.id, r.seq
+        )?;
+    } else {
+        writeln!(
+            out,
+            "appended seq {}: event_redacted, event {}\nerased the payload of event {} (seq {}) from {} and its journal",
+            r.seq,
+            r.id,
+            args.event,
+            r.target_seq,
+            db.display()
+        )?;
+        if r.target_format == 1 {
+            writeln!(
+                out,
+                "event {} is of the log format 1: `verify` now takes its own hash as stored",
+                args.event
+            )?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]

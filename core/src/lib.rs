@@ -30,8 +30,10 @@ pub use domain::figure::Figure;
 pub use domain::{event, figure, gazetteer, time};
 pub use error::{Error, Invalid, Location, LocationPrefix, Result};
 pub use log::verify::{Failure, VerifyReport};
-pub use log::{AppendContext, Appender, Clock, Copied, EventLog, OpeningDetails};
+pub use log::{AppendContext, Appender, Clock, Copied, EventLog, OpeningDetails, Origin, Redacted};
 pub use record::jsonl::{read_events, read_recorded};
 pub use record::provenance::RecordedLine;
 pub use record::{hash, jsonl, merkle, note, proof, provenance};
-pub use record::{Appended, Checkpoint, EventFilter, RecordedEvent, APPEND_ONLY_MESSAGE};
+pub use record::{
+    Appended, Batch, Checkpoint, EventFilter, RecordedEvent, Seal, APPEND_ONLY_MESSAGE,
+};

@@ -127,6 +127,14 @@ impl Streams {
         Ok(&self.streams[incident])
     }
 
+    /// Drops `incident`'s cached stream (a payload of it was erased): it is read again
+    /// from the store when next needed.
+    pub fn forget(&mut self, incident: &str) {
+        if let Some(stream) = self.streams.remove(incident) {
+            self.cached_events = self.cached_events.saturating_sub(stream.events.len());
+        }
+    }
+
     /// The merges into `incident`, in sequence order.
     pub fn merges_into(
         &mut self,

@@ -233,6 +233,18 @@ pub struct Retraction {
     pub reason: String,
 }
 
+/// The redaction of an earlier event: its payload's text (and salt) are erased from the log,
+/// which keeps the event, its hash and this record of why. Only `chronicle redact`
+/// appends one, in the same transaction as the erasure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redaction {
+    /// The id of the redacted event.
+    pub event: String,
+    /// Why (never repeat the erased text here: this reason is kept).
+    pub reason: String,
+}
+
 /// A merge of a duplicate incident (the event's stream) into another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -262,10 +274,12 @@ pub enum Payload {
     EventRetracted(Retraction),
     /// `incident_merged`: this incident is a duplicate of another.
     IncidentMerged(Merge),
+    /// `event_redacted`: an earlier event's payload was erased.
+    EventRedacted(Redaction),
 }
 
 /// Every kind, in the order of the documentation.
-pub const KINDS: [&str; 8] = [
+pub const KINDS: [&str; 9] = [
     "incident_reported",
     "casualties_reported",
     "casualties_corrected",
@@ -274,6 +288,7 @@ pub const KINDS: [&str; 8] = [
     "incident_amended",
     "event_retracted",
     "incident_merged",
+    "event_redacted",
 ];
 
 /// `$de($arg)` read as the struct of event kind `$kind`, wrapped in its [`Payload`] variant:
@@ -290,6 +305,7 @@ macro_rules! by_kind {
             "incident_amended" => Some($de($arg).map(Payload::IncidentAmended)),
             "event_retracted" => Some($de($arg).map(Payload::EventRetracted)),
             "incident_merged" => Some($de($arg).map(Payload::IncidentMerged)),
+            "event_redacted" => Some($de($arg).map(Payload::EventRedacted)),
             _ => None,
         }
     };
@@ -307,6 +323,7 @@ impl Payload {
             Payload::IncidentAmended(_) => KINDS[5],
             Payload::EventRetracted(_) => KINDS[6],
             Payload::IncidentMerged(_) => KINDS[7],
+            Payload::EventRedacted(_) => KINDS[8],
         }
     }
 
@@ -370,6 +387,7 @@ impl Payload {
             Payload::IncidentAmended(p) => serde_json::to_value(p),
             Payload::EventRetracted(p) => serde_json::to_value(p),
             Payload::IncidentMerged(p) => serde_json::to_value(p),
+            Payload::EventRedacted(p) => serde_json::to_value(p),
         };
         // The payload types hold only strings, integers, finite floats and maps of them,
         // which always serialize.
@@ -469,6 +487,23 @@ pub struct EventLine {
     /// Hash (output only; ignored on input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// `2` for an event of the log format 2 (output only; ignored on input): the five
+    /// fields from here on are absent for a format-1 event, so that its line reads as
+    /// before (see `record::hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<u8>,
+    /// The payload's commitment, hex (output only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_commitment: Option<String>,
+    /// The payload's salt, hex, absent once erased (output only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_salt: Option<String>,
+    /// The batch record the event was written in (output only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<serde_json::Value>,
+    /// The redaction that erased the payload, which is then `null` (output only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted_by: Option<String>,
 }
 
 /// An [`EventLine`] with its payload left as text: the fast path of [`EventLine::parse`].
@@ -498,6 +533,16 @@ struct RawLine<'a> {
     prev_hash: Option<String>,
     #[serde(default)]
     hash: Option<String>,
+    #[serde(default)]
+    format: Option<u8>,
+    #[serde(default)]
+    payload_commitment: Option<String>,
+    #[serde(default)]
+    payload_salt: Option<String>,
+    #[serde(default, borrow)]
+    batch: Option<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    redacted_by: Option<String>,
 }
 
 impl EventLine {

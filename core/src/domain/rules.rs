@@ -26,6 +26,10 @@ pub(crate) fn check(event: &NewEvent) -> Result<(), Invalid> {
             reason(&r.reason)?;
             event_id(&r.event).map_err(|e| e.within("payload"))
         }
+        Payload::EventRedacted(r) => {
+            reason(&r.reason)?;
+            event_id(&r.event).map_err(|e| e.within("payload"))
+        }
         Payload::IncidentMerged(m) => {
             reason(&m.reason)?;
             name("payload.into", &m.into)?;
@@ -90,7 +94,9 @@ pub(crate) fn plausible(event: &NewEvent, recorded: DateTime<Utc>) -> Result<(),
         Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => {
             published(r.published, recorded)
         }
-        Payload::EventRetracted(_) | Payload::IncidentMerged(_) => Ok(()),
+        Payload::EventRetracted(_) | Payload::IncidentMerged(_) | Payload::EventRedacted(_) => {
+            Ok(())
+        }
     }
 }
 

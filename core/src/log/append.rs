@@ -2,7 +2,11 @@
 //! given its sequence number, version, recorded time, id and chain hash, inserted, and
 //! applied to the views, all before the transaction commits.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use rand_core::RngCore;
+use sha2::{Digest, Sha256};
 
 use crate::domain::event::{NewEvent, Payload, MAX_PAYLOAD_BYTES, PAYLOAD_SCHEMA_VERSION};
 use crate::domain::rules;
@@ -10,10 +14,10 @@ use crate::domain::time::{format_recorded, parse_recorded};
 use crate::error::{Error, Invalid, Result};
 use crate::log::validate;
 use crate::record::hash::{self, GENESIS};
-use crate::record::{Appended, RecordedEvent};
+use crate::record::{Appended, Batch, RecordedEvent, Seal};
 use crate::store::{Reads, Writes};
 use crate::tree::Growth;
-use crate::views::maintain::{self, Batch};
+use crate::views::maintain::{self, Batch as ViewBatch};
 
 /// Where recorded times come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +42,30 @@ pub struct AppendContext {
     /// before 1900 or in the future, a publication after the recorded time (the rules:
     /// `domain::rules::plausible`).
     pub allow_implausible: bool,
+    /// What the transaction's batch record says of where its events came from.
+    pub origin: Origin,
+}
+
+/// Where a write transaction's events came from, as its batch record keeps it (see
+/// [`crate::record::Batch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The command: `append`, `report`, `import acled`, ...
+    pub command: String,
+    /// SHA-256 of the file the command read, hex (`append` and `import`).
+    pub input_sha256: Option<String>,
+    /// The user's correlation id (a story or ticket id); never empty.
+    pub correlation: Option<String>,
+}
+
+impl Default for Origin {
+    fn default() -> Self {
+        Origin {
+            command: "append".into(),
+            input_sha256: None,
+            correlation: None,
+        }
+    }
 }
 
 impl AppendContext {
@@ -48,6 +76,7 @@ impl AppendContext {
             clock: Clock::System,
             allow_unknown_place: false,
             allow_implausible: false,
+            origin: Origin::default(),
         }
     }
 }
@@ -62,9 +91,11 @@ pub struct Appender<'a> {
     /// The same time, for the plausibility rules.
     recorded: DateTime<Utc>,
     /// The streams read and the view rows not yet written, for this transaction only.
-    batch: Batch,
+    batch: ViewBatch,
     /// The Merkle tree, grown by one leaf per event.
     growth: Growth,
+    /// This transaction's batch record, written before its first event.
+    record: Option<Arc<Batch>>,
 }
 
 impl std::fmt::Debug for Appender<'_> {
@@ -111,8 +142,9 @@ impl<'a> Appender<'a> {
             prev_hash,
             recorded_at,
             recorded,
-            batch: Batch::new(seq),
+            batch: ViewBatch::new(seq),
             growth,
+            record: None,
         })
     }
 
@@ -138,8 +170,31 @@ impl<'a> Appender<'a> {
         self.batch.streams.stream(&*self.tx, incident)
     }
 
-    /// Validates and appends one event.
-    pub fn append(&mut self, mut event: NewEvent) -> Result<Appended> {
+    /// Validates and appends one event. A redaction is refused: only
+    /// [`crate::EventLog::redact`] records one, with the erasure it stands for.
+    pub fn append(&mut self, event: NewEvent) -> Result<Appended> {
+        if let Payload::EventRedacted(_) = event.payload {
+            return Err(Invalid::new(
+                "kind",
+                "event_redacted",
+                "a redaction is recorded by `chronicle redact`, which erases the payload in the same transaction; it cannot be appended as an event",
+            )
+            .into());
+        }
+        self.append_any(event)
+    }
+
+    /// Erases the payload of event `target` (in `incident`'s stream), which the redaction
+    /// `redaction`, just appended in this transaction, redacts; the views of the incident
+    /// are then recomputed without it when the transaction commits.
+    pub(crate) fn erase(&mut self, incident: &str, target: &str, redaction: &str) -> Result<()> {
+        self.tx.erase_payload(target, redaction)?;
+        self.batch.streams.forget(incident);
+        Ok(())
+    }
+
+    /// [`Appender::append`] for every kind, redactions included.
+    pub(crate) fn append_any(&mut self, mut event: NewEvent) -> Result<Appended> {
         let payload_json = event.payload.canonical_json();
         if payload_json.len() > MAX_PAYLOAD_BYTES {
             return Err(Invalid::new(
@@ -207,7 +262,7 @@ impl<'a> Appender<'a> {
             Some(id) => id,
             None => self.new_id(seq),
         };
-        let recorded = RecordedEvent {
+        let recorded = self.seal(RecordedEvent {
             seq,
             id,
             incident: event.incident,
@@ -218,12 +273,10 @@ impl<'a> Appender<'a> {
             recorded_at: self.recorded_at.clone(),
             recorded_by: self.ctx.recorded_by.clone(),
             hash: String::new(),
-        };
-        let hash = hash::event_hash(&self.prev_hash, &recorded.hashed_fields());
-        let recorded = RecordedEvent {
-            hash: hex::encode(hash),
-            ..recorded
-        };
+            seal: Seal::V1,
+            redacted_by: None,
+        })?;
+        let hash = hash::parse_hex(&recorded.hash).unwrap_or_default();
         self.tx.insert_event(&recorded)?;
         self.growth.push(&*self.tx, &hash)?;
         // The views change in the same transaction as the log.
@@ -253,6 +306,62 @@ impl<'a> Appender<'a> {
             rules::plausible(event, self.recorded)?;
         }
         Ok(())
+    }
+
+    /// Seals `event` into the chain in the log format 2: a fresh salt, the payload's
+    /// commitment, this transaction's batch record (written before its first event), and
+    /// the hash.
+    fn seal(&mut self, mut event: RecordedEvent) -> Result<RecordedEvent> {
+        let batch = match &self.record {
+            Some(batch) => batch.clone(),
+            None => {
+                let origin = &self.ctx.origin;
+                let batch = Arc::new(Batch {
+                    id: self.new_id(event.seq | (1 << 63)),
+                    command: origin.command.clone(),
+                    chronicle_version: env!("CARGO_PKG_VERSION").to_string(),
+                    input_sha256: origin.input_sha256.clone(),
+                    correlation: origin.correlation.clone(),
+                });
+                self.tx.insert_batch(&batch)?;
+                self.record = Some(batch.clone());
+                batch
+            }
+        };
+        let salt = self.new_salt(event.seq);
+        let commitment = hash::payload_commitment(&salt, &event.payload);
+        event.seal = Seal::V2 {
+            commitment: hex::encode(commitment),
+            salt: Some(hex::encode(salt)),
+            batch,
+        };
+        let computed = event
+            .recompute_hash(&self.prev_hash)
+            .map_err(|problem| Error::Corrupt {
+                seq: event.seq,
+                problem,
+            })?
+            .unwrap_or_default();
+        event.hash = hex::encode(computed);
+        Ok(event)
+    }
+
+    /// 32 random bytes from the system; with a fixed clock (reproducible fixtures), bytes
+    /// derived from the sequence number, so that the whole log is reproducible (and its
+    /// salts predictable: never keep real reports under a fixed clock).
+    fn new_salt(&self, seq: u64) -> [u8; 32] {
+        match self.ctx.clock {
+            Clock::System => {
+                let mut salt = [0u8; 32];
+                rand_core::OsRng.fill_bytes(&mut salt);
+                salt
+            }
+            Clock::Fixed(_) => Sha256::new()
+                .chain_update(b"chronicle-fixed-clock-salt")
+                .chain_update(seq.to_be_bytes())
+                .finalize()
+                .into(),
+        }
     }
 
     fn new_id(&self, seq: u64) -> String {

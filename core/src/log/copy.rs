@@ -139,9 +139,22 @@ impl<'a> Restorer<'a> {
             Ok(h) => h,
             Err(problem) => return Ok(Err(Refusal::new("hash", &event.hash, problem))),
         };
+        if let Some(batch) = event.seal.batch() {
+            match self.tx.batch(&batch.id)? {
+                None => self.tx.insert_batch(batch)?,
+                Some(existing) if existing == **batch => {}
+                Some(_) => {
+                    return Ok(Err(Refusal::new(
+                        "batch",
+                        &batch.id,
+                        "a batch record with this id and other fields is already in the log; a batch id names one batch",
+                    )))
+                }
+            }
+        }
         self.tx.insert_event(&event)?;
         self.growth.push(&*self.tx, &computed)?;
-        self.batch.apply(&*self.tx, &event, Some(&payload))?;
+        self.batch.apply(&*self.tx, &event, payload.as_ref())?;
         self.prev = computed;
         self.prev_recorded.clone_from(&event.recorded_at);
         self.head = Some(Checkpoint {
@@ -152,8 +165,9 @@ impl<'a> Restorer<'a> {
         Ok(Ok(()))
     }
 
-    /// What `verify` checks of one event, but the hash; returns its typed payload.
-    fn check(&mut self, event: &RecordedEvent) -> Result<Result<Payload, Refusal>> {
+    /// What `verify` checks of one event, but the hash; returns its typed payload (`None`
+    /// for an erased one).
+    fn check(&mut self, event: &RecordedEvent) -> Result<Result<Option<Payload>, Refusal>> {
         if let Some(existing) = self.tx.event_by_id(&event.id)? {
             return Ok(Err(Refusal::new(
                 "id",
@@ -204,13 +218,31 @@ impl<'a> Restorer<'a> {
                 format!("this chronicle knows payload schema versions up to {PAYLOAD_SCHEMA_VERSION}; restore with a newer chronicle"),
             )));
         }
-        Ok(event.payload().map_err(|e| {
-            let problem = match e {
-                Error::Corrupt { problem, .. } => problem,
-                other => other.to_string(),
-            };
-            Refusal::new("payload", &event.payload, problem)
-        }))
+        if event.is_erased() {
+            return Ok(Ok(None));
+        }
+        let payload = match event.payload() {
+            Ok(payload) => payload,
+            Err(e) => {
+                let problem = match e {
+                    Error::Corrupt { problem, .. } => problem,
+                    other => other.to_string(),
+                };
+                return Ok(Err(Refusal::new("payload", &event.payload, problem)));
+            }
+        };
+        if let Payload::EventRedacted(r) = &payload {
+            // A redaction erased its event before the lines were written.
+            let erased = self.tx.event_by_id(&r.event)?;
+            if erased.as_ref().and_then(|e| e.redacted_by.as_deref()) != Some(event.id.as_str()) {
+                return Ok(Err(Refusal::new(
+                    "payload.event",
+                    &r.event,
+                    "a redaction's event comes before it, erased by it (`redacted_by` naming this redaction)",
+                )));
+            }
+        }
+        Ok(Ok(Some(payload)))
     }
 
     /// Writes the views and commits.

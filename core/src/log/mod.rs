@@ -5,6 +5,7 @@
 pub mod append;
 mod copy;
 mod proof;
+mod redact;
 mod report;
 mod validate;
 pub mod verify;
@@ -22,8 +23,9 @@ use crate::views::{
     maintain, BestPolicy, Document, Filter, Group, GroupBy, Incident, Point, Query, Reader,
     Snapshot, SourceSummary, TimelineRow,
 };
-pub use append::{AppendContext, Appender, Clock};
+pub use append::{AppendContext, Appender, Clock, Origin};
 pub use copy::Copied;
+pub use redact::Redacted;
 pub use report::OpeningDetails;
 
 /// An open event log.
@@ -140,6 +142,11 @@ impl EventLog {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    /// The batch record with this id, if any.
+    pub fn batch(&self, id: &str) -> Result<Option<crate::record::Batch>> {
+        self.store.batch(id)
     }
 
     /// The event with this id, if any.

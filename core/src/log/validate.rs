@@ -221,6 +221,7 @@ pub(crate) fn event(
             )?;
         }
         Payload::EventRetracted(r) => retraction(db, streams, incident, &r.event)?,
+        Payload::EventRedacted(r) => redaction(db, incident, &r.event)?,
         Payload::IncidentMerged(m) => {
             active(db, streams, incident)?;
             merge_target(db, streams, &m.into)?;
@@ -267,6 +268,56 @@ fn retraction(db: &dyn Reads, streams: &mut Streams, incident: &str, target: &st
             "payload.event",
             target,
             format!("this event was already retracted (seq {seq})"),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The kinds whose payload a redaction cannot erase: erasing it would undo what the event
+/// does to other events (a retraction, a merge, a redaction), not only hide its text.
+pub(crate) const NOT_REDACTABLE: [&str; 3] =
+    ["event_retracted", "incident_merged", "event_redacted"];
+
+/// A redaction of event `target` in `incident`'s stream: the event exists, is in this
+/// stream, is of a kind whose payload can be erased, and is not erased yet.
+fn redaction(db: &dyn Reads, incident: &str, target: &str) -> Result<()> {
+    let Some(event) = db.event_by_id(target)? else {
+        return Err(Invalid::new(
+            "payload.event",
+            target,
+            "no event with this id is in the log (find ids with `chronicle log`)",
+        )
+        .into());
+    };
+    if event.incident != incident {
+        return Err(Invalid::new(
+            "incident",
+            incident,
+            format!(
+                "event {target} belongs to incident `{}`; a redaction goes in the stream of the event it redacts",
+                event.incident
+            ),
+        )
+        .into());
+    }
+    if NOT_REDACTABLE.contains(&event.kind.as_str()) {
+        return Err(Invalid::new(
+            "payload.event",
+            target,
+            format!(
+                "this event is an `{}`: erasing its payload would undo what it does to other events, so it cannot be redacted (the kinds that can: every kind but {})",
+                event.kind,
+                NOT_REDACTABLE.join(", ")
+            ),
+        )
+        .into());
+    }
+    if let Some(by) = &event.redacted_by {
+        return Err(Invalid::new(
+            "payload.event",
+            target,
+            format!("this event's payload was already erased by redaction {by}"),
         )
         .into());
     }

@@ -31,6 +31,11 @@ pub struct VerifyReport {
     pub failure: Option<Failure>,
     /// The checkpoint that was checked, if one was given, and whether it still holds.
     pub checkpoint: Option<(Checkpoint, bool)>,
+    /// The format-1 events whose payload a redaction erased: their own hashes covered the
+    /// erased text, so they are taken as stored (the chain after them still links to them).
+    pub taken_as_stored: Vec<u64>,
+    /// How many events of each format were checked: `[format 1, format 2]`.
+    pub formats: [u64; 2],
 }
 
 impl VerifyReport {
@@ -64,6 +69,8 @@ impl EventLog {
             head: None,
             failure: None,
             checkpoint: None,
+            taken_as_stored: Vec::new(),
+            formats: [0, 0],
         };
         let mut checkpoint_ok = None;
         let mut prev = GENESIS;
@@ -94,7 +101,23 @@ impl EventLog {
                 ));
                 return Ok(());
             }
-            let computed = hash::event_hash(&prev, &event.hashed_fields());
+            let computed = match event.recompute_hash(&prev) {
+                Ok(Some(computed)) => computed,
+                Ok(None) => match hash::parse_hex(&event.hash) {
+                    Some(stored) => {
+                        report.taken_as_stored.push(event.seq);
+                        stored
+                    }
+                    None => {
+                        report.failure = fail(format!("stored hash {:?} is not 64 hex digits", event.hash));
+                        return Ok(());
+                    }
+                },
+                Err(problem) => {
+                    report.failure = fail(problem);
+                    return Ok(());
+                }
+            };
             if hash::parse_hex(&event.hash) != Some(computed) {
                 report.failure = fail(format!(
                     "hash mismatch: stored {}, computed {} (the event or one before it was altered, or events were reordered)",
@@ -130,10 +153,16 @@ impl EventLog {
                 ));
                 return Ok(());
             }
-            if let Err(e) = event.payload() {
+            if let Some(by) = &event.redacted_by {
+                if let Some(problem) = self.erasure_problem(&event.id, event.seq, by)? {
+                    report.failure = fail(problem);
+                    return Ok(());
+                }
+            } else if let Err(e) = event.payload() {
                 report.failure = fail(e.to_string());
                 return Ok(());
             }
+            report.formats[usize::from(event.seal.format() > 1)] += 1;
             if let Some(cp) = checkpoint {
                 if cp.seq == event.seq {
                     checkpoint_ok = Some(cp.hash == event.hash);
@@ -159,6 +188,18 @@ impl EventLog {
             report.checkpoint = Some((cp.clone(), checkpoint_ok.unwrap_or(false)));
         }
         Ok(report)
+    }
+
+    /// Whether `by`, which erased event `id` (at `seq`), is a redaction of it after it.
+    fn erasure_problem(&self, id: &str, seq: u64, by: &str) -> Result<Option<String>> {
+        let redaction = self.store.event_by_id(by)?;
+        let is_its_redaction = redaction.is_some_and(|r| {
+            r.seq > seq
+                && matches!(r.payload(), Ok(crate::domain::event::Payload::EventRedacted(p)) if p.event == id)
+        });
+        Ok((!is_its_redaction).then(|| {
+            format!("the payload was erased, naming `{by}`, which is no redaction of this event later in the log: only a redaction may erase a payload")
+        }))
     }
 
     /// What is wrong with the log as a whole, once its events passed: the Merkle tree's

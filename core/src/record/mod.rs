@@ -10,13 +10,14 @@ pub mod provenance;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::event::{EventLine, Payload};
 use crate::domain::time::parse_recorded;
 use crate::error::{Error, Invalid, Result};
-use hash::HashedFields;
+use hash::{BatchFields, HashedFields, SealedFields};
 
 /// The message with which every backend refuses an UPDATE or DELETE of an event.
 pub const APPEND_ONLY_MESSAGE: &str = "chronicle: the events table is append-only; record a correction, amendment or retraction instead of changing an event";
@@ -58,6 +59,74 @@ impl FromStr for Checkpoint {
     }
 }
 
+/// The record of one write transaction (its provenance): every event of the log format 2
+/// names the batch it was written in, and its hash covers the batch's hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Batch id (a UUID).
+    pub id: String,
+    /// The command that wrote it: `append`, `report`, `import acled`, ...
+    pub command: String,
+    /// The chronicle version that wrote it.
+    pub chronicle_version: String,
+    /// SHA-256 of the file the command read (`append` and `import`), hex.
+    pub input_sha256: Option<String>,
+    /// The user's correlation id (`--correlation`: a story or ticket id).
+    pub correlation: Option<String>,
+}
+
+impl Batch {
+    /// The batch's hash ([`hash::batch_hash`]).
+    pub fn hash(&self) -> [u8; 32] {
+        hash::batch_hash(&BatchFields {
+            id: &self.id,
+            command: &self.command,
+            chronicle_version: &self.chronicle_version,
+            input_sha256: self.input_sha256.as_deref(),
+            correlation: self.correlation.as_deref(),
+        })
+    }
+}
+
+/// How an event is sealed into the chain: the two formats of [`hash`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seal {
+    /// Format 1: the hash covers the payload's text.
+    V1,
+    /// Format 2: the hash covers a salted commitment to the payload, and the batch record.
+    V2 {
+        /// The payload's commitment, 64 hex digits.
+        commitment: String,
+        /// The salt, 64 hex digits; `None` once a redaction erased it with the payload.
+        salt: Option<String>,
+        /// The batch the event was written in.
+        batch: Arc<Batch>,
+    },
+}
+
+impl Seal {
+    /// The format number: 1 or 2.
+    pub fn format(&self) -> u8 {
+        match self {
+            Seal::V1 => 1,
+            Seal::V2 { .. } => 2,
+        }
+    }
+
+    /// The batch, for a format-2 event.
+    pub fn batch(&self) -> Option<&Arc<Batch>> {
+        match self {
+            Seal::V1 => None,
+            Seal::V2 { batch, .. } => Some(batch),
+        }
+    }
+}
+
+/// The payload text an erased event keeps in place of its own (JSON `null`, which no kind
+/// accepts, so that no reader can mistake it for content).
+pub const ERASED_PAYLOAD: &str = "null";
+
 /// An event as stored in the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedEvent {
@@ -81,11 +150,61 @@ pub struct RecordedEvent {
     pub recorded_by: String,
     /// SHA-256 chain hash, hex.
     pub hash: String,
+    /// How it is sealed into the chain (its format).
+    pub seal: Seal,
+    /// The redaction that erased its payload (`payload` is then [`ERASED_PAYLOAD`]).
+    pub redacted_by: Option<String>,
 }
 
 impl RecordedEvent {
+    /// Whether a redaction erased its payload.
+    pub fn is_erased(&self) -> bool {
+        self.redacted_by.is_some()
+    }
+
+    /// Its hash recomputed from its fields after the event whose hash is `prev`: `Ok(None)`
+    /// for a format-1 event whose payload was erased (its hash covered the text, which is
+    /// gone: it can only be taken as stored). Refuses a format-2 payload that does not
+    /// match its commitment, and seal fields that are not hex.
+    pub fn recompute_hash(&self, prev: &[u8; 32]) -> Result<Option<[u8; 32]>, String> {
+        let (commitment, salt, batch) = match &self.seal {
+            Seal::V1 if self.is_erased() => return Ok(None),
+            Seal::V1 => return Ok(Some(hash::event_hash(prev, &self.hashed_fields()))),
+            Seal::V2 {
+                commitment,
+                salt,
+                batch,
+            } => (commitment, salt, batch),
+        };
+        let commitment = hash::parse_hex(commitment)
+            .ok_or_else(|| format!("the payload commitment {commitment:?} is not 64 hex digits"))?;
+        if !self.is_erased() {
+            let salt = salt
+                .as_deref()
+                .and_then(hash::parse_hex)
+                .ok_or_else(|| format!("the payload salt {salt:?} is not 64 hex digits"))?;
+            if hash::payload_commitment(&salt, &self.payload) != commitment {
+                return Err("the payload does not match its commitment: the payload or its salt was altered after it was recorded".into());
+            }
+        }
+        Ok(Some(hash::sealed_event_hash(
+            prev,
+            &SealedFields {
+                fields: self.hashed_fields(),
+                commitment: &commitment,
+                batch: &batch.hash(),
+            },
+        )))
+    }
+
     /// The typed payload. Fails only on a tampered or corrupt log.
     pub fn payload(&self) -> Result<Payload> {
+        if let Some(redaction) = &self.redacted_by {
+            return Err(Error::Corrupt {
+                seq: self.seq,
+                problem: format!("its payload was erased by redaction {redaction}"),
+            });
+        }
         if let Some(payload) = Payload::from_json_text(&self.kind, &self.payload) {
             return Ok(payload);
         }
@@ -130,6 +249,20 @@ impl RecordedEvent {
             recorded_by: Some(self.recorded_by.clone()),
             prev_hash: None,
             hash: Some(self.hash.clone()),
+            format: (self.seal.format() > 1).then_some(self.seal.format()),
+            payload_commitment: match &self.seal {
+                Seal::V2 { commitment, .. } => Some(commitment.clone()),
+                Seal::V1 => None,
+            },
+            payload_salt: match &self.seal {
+                Seal::V2 { salt, .. } => salt.clone(),
+                Seal::V1 => None,
+            },
+            batch: self
+                .seal
+                .batch()
+                .and_then(|b| serde_json::to_value(&**b).ok()),
+            redacted_by: self.redacted_by.clone(),
         }
     }
 
@@ -175,4 +308,6 @@ pub struct EventFilter {
     pub since_seq: Option<u64>,
     /// Only events up to and including this sequence number.
     pub until_seq: Option<u64>,
+    /// Only the events of this batch.
+    pub batch: Option<String>,
 }

@@ -21,8 +21,8 @@ use crate::error::{Error, Result};
 use crate::record::hash::{self, parse_hex};
 use crate::record::merkle::{self, Hash};
 use crate::record::note::{decode_root, encode_root, TreeHead};
-use crate::record::provenance::is_hash;
-use crate::record::RecordedEvent;
+use crate::record::provenance::{is_hash, seal_of};
+use crate::record::{Batch, RecordedEvent, Seal};
 
 /// An inclusion proof of one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +69,16 @@ struct EventJson<'a> {
     recorded_at: String,
     recorded_by: String,
     hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    format: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payload_commitment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payload_salt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    batch: Option<Batch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redacted_by: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -147,6 +157,17 @@ impl InclusionProof {
                 recorded_at: e.recorded_at.clone(),
                 recorded_by: e.recorded_by.clone(),
                 hash: e.hash.clone(),
+                format: (e.seal.format() > 1).then_some(e.seal.format()),
+                payload_commitment: match &e.seal {
+                    Seal::V2 { commitment, .. } => Some(commitment.clone()),
+                    Seal::V1 => None,
+                },
+                payload_salt: match &e.seal {
+                    Seal::V2 { salt, .. } => salt.clone(),
+                    Seal::V1 => None,
+                },
+                batch: e.seal.batch().map(|b| (**b).clone()),
+                redacted_by: e.redacted_by.clone(),
             },
             prev_hash: self.prev_hash.clone(),
             root: encode_root(&self.root),
@@ -282,6 +303,9 @@ impl Proof {
                 recorded_at: e.recorded_at,
                 recorded_by: e.recorded_by,
                 hash: e.hash,
+                seal: seal_of(e.format, e.payload_commitment, e.payload_salt, e.batch)
+                    .map_err(|inv| format!("the event's `{}`: {}", inv.field, inv.problem))?,
+                redacted_by: e.redacted_by,
             },
             prev_hash: j.prev_hash,
             tree_size: j.tree_size,

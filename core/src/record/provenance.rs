@@ -10,8 +10,13 @@
 //!
 //! ```text
 //! {"id","incident","kind","payload","seq","version","schema_version","recorded_at",
-//!  "recorded_by","prev_hash","hash"}
+//!  "recorded_by","prev_hash","hash"[,"format","payload_commitment","payload_salt","batch",
+//!  "redacted_by"]}
 //! ```
+//!
+//! The bracketed fields are those of the log format 2 (`format` is then `2`), absent for a
+//! format-1 event, so that lines written before the format 2 read as they always did. An
+//! erased payload is written as `null`, with its `redacted_by` and without its salt.
 //!
 //! The field names and the order are those of `log --json`, plus `prev_hash`; a plain
 //! `chronicle append` reads a provenance line too (it ignores the recorded fields and records
@@ -22,7 +27,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Invalid, Result};
 use crate::record::hash::{self, GENESIS};
-use crate::record::RecordedEvent;
+use crate::record::{Batch, RecordedEvent, Seal, ERASED_PAYLOAD};
 
 /// A recorded event as read from a provenance line, with the hash it says comes before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +65,16 @@ struct Line<'a> {
     prev_hash: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     hash: std::borrow::Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    format: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payload_commitment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payload_salt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    batch: Option<Batch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redacted_by: Option<String>,
 }
 
 /// `event` as one provenance line (without the newline), after the event whose hash is
@@ -95,6 +110,17 @@ pub fn provenance_line(event: &RecordedEvent, prev_hash: &str) -> Result<String>
         recorded_by: event.recorded_by.as_str().into(),
         prev_hash: prev_hash.into(),
         hash: event.hash.as_str().into(),
+        format: (event.seal.format() > 1).then_some(event.seal.format()),
+        payload_commitment: match &event.seal {
+            Seal::V2 { commitment, .. } => Some(commitment.clone()),
+            Seal::V1 => None,
+        },
+        payload_salt: match &event.seal {
+            Seal::V2 { salt, .. } => salt.clone(),
+            Seal::V1 => None,
+        },
+        batch: event.seal.batch().map(|b| (**b).clone()),
+        redacted_by: event.redacted_by.clone(),
     };
     serde_json::to_string(&line).map_err(|e| corrupt(format!("cannot be written as JSON: {e}")))
 }
@@ -126,6 +152,29 @@ impl RecordedLine {
                 "the hash of the event before, 64 lowercase hex digits (64 zeros before event 1)",
             ));
         }
+        let seal = seal_of(
+            parsed.format,
+            parsed.payload_commitment,
+            parsed.payload_salt,
+            parsed.batch,
+        )?;
+        let erased = parsed.redacted_by.is_some();
+        if erased != (parsed.payload.get() == ERASED_PAYLOAD) {
+            return Err(Invalid::new(
+                "redacted_by",
+                parsed.redacted_by.unwrap_or_default(),
+                "an erased payload is `null` and names the redaction that erased it in `redacted_by`; a line has both or neither",
+            ));
+        }
+        if let Seal::V2 { salt: Some(_), .. } = &seal {
+            if erased {
+                return Err(Invalid::new(
+                    "payload_salt",
+                    "",
+                    "an erased payload's salt is erased with it",
+                ));
+            }
+        }
         Ok(RecordedLine {
             prev_hash: parsed.prev_hash.into_owned(),
             event: RecordedEvent {
@@ -139,8 +188,65 @@ impl RecordedLine {
                 recorded_at: parsed.recorded_at.into_owned(),
                 recorded_by: parsed.recorded_by.into_owned(),
                 hash: parsed.hash.into_owned(),
+                seal,
+                redacted_by: parsed.redacted_by,
             },
         })
+    }
+}
+
+/// The seal a line's format fields describe: format 1 without them; format 2 with a
+/// commitment and a batch record (and a salt unless the payload was erased).
+pub(crate) fn seal_of(
+    format: Option<u8>,
+    commitment: Option<String>,
+    salt: Option<String>,
+    batch: Option<Batch>,
+) -> Result<Seal, Invalid> {
+    match format.unwrap_or(1) {
+        1 => {
+            if commitment.is_some() || salt.is_some() || batch.is_some() {
+                return Err(Invalid::new(
+                    "format",
+                    1,
+                    "a format-1 line has no `payload_commitment`, `payload_salt` or `batch` (a format-2 line says `\"format\":2`)",
+                ));
+            }
+            Ok(Seal::V1)
+        }
+        2 => {
+            let commitment = commitment.filter(|c| is_hash(c)).ok_or_else(|| {
+                Invalid::new(
+                    "payload_commitment",
+                    "",
+                    "a format-2 line has the payload's commitment, 64 lowercase hex digits",
+                )
+            })?;
+            if let Some(salt) = salt.as_deref().filter(|s| !is_hash(s)) {
+                return Err(Invalid::new(
+                    "payload_salt",
+                    salt,
+                    "the payload's salt is 64 lowercase hex digits",
+                ));
+            }
+            let batch = batch.ok_or_else(|| {
+                Invalid::new(
+                    "batch",
+                    "",
+                    "a format-2 line has the batch record it was written in",
+                )
+            })?;
+            Ok(Seal::V2 {
+                commitment,
+                salt,
+                batch: std::sync::Arc::new(batch),
+            })
+        }
+        other => Err(Invalid::new(
+            "format",
+            other,
+            "the log formats this chronicle knows are 1 and 2; a newer chronicle wrote this line",
+        )),
     }
 }
 
@@ -154,7 +260,12 @@ impl RecordedEvent {
     /// hash is `prev`, and returns it (raw) to chain the next event. The refusal says what
     /// the fields give instead.
     pub fn check_hash(&self, prev: &[u8; 32]) -> Result<[u8; 32], String> {
-        let computed = hash::event_hash(prev, &self.hashed_fields());
+        let Some(computed) = self.recompute_hash(prev)? else {
+            // A format-1 event whose payload was erased: its hash is taken as stored.
+            return hash::parse_hex(&self.hash)
+                .filter(|_| is_hash(&self.hash))
+                .ok_or_else(|| format!("the hash {:?} is not 64 lowercase hex digits", self.hash));
+        };
         if self.hash == hex::encode(computed) {
             Ok(computed)
         } else {
@@ -183,6 +294,8 @@ mod tests {
             recorded_at: "2020-07-30T00:00:00.000000Z".into(),
             recorded_by: "me".into(),
             hash: String::new(),
+            seal: Seal::V1,
+            redacted_by: None,
         };
         e.hash = hex::encode(hash::event_hash(&GENESIS, &e.hashed_fields()));
         e

@@ -27,7 +27,7 @@ use chronicle_plugin_sdk::view::Range;
 
 use crate::error::Result;
 use crate::record::merkle::Hash;
-use crate::record::{EventFilter, RecordedEvent};
+use crate::record::{Batch, EventFilter, RecordedEvent};
 
 pub(crate) use sqlite::SqliteStore;
 
@@ -218,6 +218,9 @@ pub(crate) trait Reads {
     /// The event with this id.
     fn event_by_id(&self, id: &str) -> Result<Option<RecordedEvent>>;
 
+    /// The batch record with this id.
+    fn batch(&self, id: &str) -> Result<Option<Batch>>;
+
     /// The events of `incident`'s stream up to `upto`, in sequence order.
     fn stream(
         &self,
@@ -273,6 +276,13 @@ pub(crate) trait Writes: Reads {
     /// Inserts an event; the backend refuses one that does not continue the sequence.
     fn insert_event(&self, event: &RecordedEvent) -> Result<()>;
 
+    /// Inserts a batch record (before its first event).
+    fn insert_batch(&self, batch: &Batch) -> Result<()>;
+
+    /// Erases the payload (and salt) of event `id`, which redaction event `redaction`
+    /// (already inserted) redacts. The backend refuses any other change to an event.
+    fn erase_payload(&self, id: &str, redaction: &str) -> Result<()>;
+
     /// Drops the view tables and makes them anew, empty, at views version `version`.
     fn reset_views(&self, version: i64) -> Result<()>;
 
@@ -313,4 +323,9 @@ pub(crate) trait Store: Reads + std::fmt::Debug {
     /// The append-only guards (triggers) that are missing or altered, by name: `verify`
     /// reports them.
     fn broken_guards(&self) -> Result<Vec<&'static str>>;
+
+    /// Removes from the storage (its file, its journal) the bytes that erased payloads
+    /// left behind in freed space, after a redaction committed. Needs no other process to
+    /// hold the log open.
+    fn purge_erased(&mut self) -> Result<()>;
 }

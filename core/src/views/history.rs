@@ -246,6 +246,10 @@ impl crate::views::Reader<'_> {
                 Payload::EventRetracted(r) => {
                     Some(format!("retracts event {}: {}", r.event, r.reason))
                 }
+                Payload::EventRedacted(r) => Some(format!(
+                    "redacts event {} (its payload is erased): {}",
+                    r.event, r.reason
+                )),
                 Payload::IncidentMerged(m) => Some(format!(
                     "{} merged into {}: {}",
                     event.incident, m.into, m.reason

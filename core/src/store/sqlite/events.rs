@@ -1,41 +1,101 @@
 //! The queries of the `events` table.
 
+use std::sync::Arc;
+
 use rusqlite::{params, OptionalExtension};
 
 use super::Db;
 use crate::error::Result;
-use crate::record::{EventFilter, RecordedEvent};
+use crate::record::{Batch, EventFilter, RecordedEvent, Seal, ERASED_PAYLOAD};
 use crate::store::{Head, MergeRef, StreamRow};
 
-/// The columns of an event, in the order [`from_row`] reads them.
-const COLUMNS: &str =
-    "seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash";
+/// The columns of an event, in the order [`Decoder::decode`] reads them: those of `events`
+/// (aliased `e`) and of its batch record (`b`, joined).
+const COLUMNS: &str = "e.seq, e.id, e.incident, e.version, e.kind, e.payload, e.schema_version, e.recorded_at, e.recorded_by, e.hash, e.format, e.salt, e.commitment, e.redacted_by, e.batch, b.command, b.chronicle_version, b.input_sha256, b.correlation";
 
-/// The event with an id.
-const BY_ID: &str = "SELECT seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash
-     FROM events WHERE id = ?1";
+/// [`COLUMNS`] for a file whose schema predates the log format 2 (read-only, so left as it
+/// is): every event is format 1.
+const LEGACY_COLUMNS: &str = "e.seq, e.id, e.incident, e.version, e.kind, e.payload, e.schema_version, e.recorded_at, e.recorded_by, e.hash, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL";
 
-/// The insert of one event, with the columns in the order of [`COLUMNS`].
-const INSERT: &str = "INSERT INTO events (seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+/// The events and their batch records, for [`COLUMNS`].
+const FROM: &str = "FROM events e LEFT JOIN batches b ON b.id = e.batch";
 
-/// The one decoder of an event row (selected with [`COLUMNS`]).
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordedEvent> {
-    Ok(RecordedEvent {
-        seq: row.get(0)?,
-        id: row.get(1)?,
-        incident: row.get(2)?,
-        version: row.get(3)?,
-        kind: row.get(4)?,
-        payload: row.get(5)?,
-        schema_version: row.get(6)?,
-        recorded_at: row.get(7)?,
-        recorded_by: row.get(8)?,
-        hash: row.get(9)?,
-    })
+/// The events, for [`LEGACY_COLUMNS`].
+const LEGACY_FROM: &str = "FROM events e";
+
+/// The insert of one event, with the columns in the order of [`COLUMNS`] (its own).
+const INSERT: &str = "INSERT INTO events (seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash, format, salt, commitment, redacted_by, batch)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+/// The decoder of event rows (selected with [`COLUMNS`]): one batch record shared by the
+/// consecutive events of a batch.
+#[derive(Default)]
+struct Decoder {
+    batch: Option<Arc<Batch>>,
+}
+
+impl Decoder {
+    fn decode(&mut self, row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordedEvent> {
+        let format: u8 = row.get(10)?;
+        let seal = if format == 1 {
+            Seal::V1
+        } else {
+            let batch_id: Option<String> = row.get(14)?;
+            let batch_id = batch_id.unwrap_or_default();
+            let batch = match &self.batch {
+                Some(b) if b.id == batch_id => b.clone(),
+                _ => {
+                    // A batch id with no record reads as an empty record: `verify` reports
+                    // the hash that does not recompute.
+                    let text = |i: usize| -> rusqlite::Result<String> {
+                        Ok(row.get::<_, Option<String>>(i)?.unwrap_or_default())
+                    };
+                    let b = Arc::new(Batch {
+                        id: batch_id,
+                        command: text(15)?,
+                        chronicle_version: text(16)?,
+                        input_sha256: row.get(17)?,
+                        correlation: row.get(18)?,
+                    });
+                    self.batch = Some(b.clone());
+                    b
+                }
+            };
+            let salt: Option<Vec<u8>> = row.get(11)?;
+            let commitment: Option<String> = row.get(12)?;
+            Seal::V2 {
+                commitment: commitment.unwrap_or_default(),
+                salt: salt.map(hex::encode),
+                batch,
+            }
+        };
+        Ok(RecordedEvent {
+            seq: row.get(0)?,
+            id: row.get(1)?,
+            incident: row.get(2)?,
+            version: row.get(3)?,
+            kind: row.get(4)?,
+            payload: row.get(5)?,
+            schema_version: row.get(6)?,
+            recorded_at: row.get(7)?,
+            recorded_by: row.get(8)?,
+            hash: row.get(9)?,
+            seal,
+            redacted_by: row.get(13)?,
+        })
+    }
 }
 
 impl Db<'_> {
+    /// `SELECT` of the event columns and the table they come from, for this file's schema.
+    fn select(&self) -> (&'static str, &'static str) {
+        if self.legacy {
+            (LEGACY_COLUMNS, LEGACY_FROM)
+        } else {
+            (COLUMNS, FROM)
+        }
+    }
+
     pub(super) fn head(&self) -> Result<Option<Head>> {
         self.conn
             .prepare_cached("SELECT seq, hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1")
@@ -82,37 +142,50 @@ impl Db<'_> {
         each: &mut dyn FnMut(RecordedEvent) -> Result<()>,
     ) -> Result<()> {
         let err = self.err();
-        let mut sql = format!("SELECT {COLUMNS} FROM events WHERE 1");
+        let (columns, from) = self.select();
+        let mut sql = format!("SELECT {columns} {from} WHERE 1");
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         if let Some(i) = &filter.incident {
-            sql.push_str(" AND incident = ?");
+            sql.push_str(" AND e.incident = ?");
             args.push(i.clone().into());
         }
         if let Some(k) = &filter.kind {
-            sql.push_str(" AND kind = ?");
+            sql.push_str(" AND e.kind = ?");
             args.push(k.clone().into());
         }
         if let Some(s) = filter.since_seq {
-            sql.push_str(" AND seq > ?");
+            sql.push_str(" AND e.seq > ?");
             args.push((s as i64).into());
         }
         if let Some(s) = filter.until_seq {
-            sql.push_str(" AND seq <= ?");
+            sql.push_str(" AND e.seq <= ?");
             args.push((s as i64).into());
         }
-        sql.push_str(" ORDER BY seq");
+        if let Some(b) = &filter.batch {
+            if self.legacy {
+                return Ok(());
+            }
+            sql.push_str(" AND e.batch = ?");
+            args.push(b.clone().into());
+        }
+        sql.push_str(" ORDER BY e.seq");
         let mut stmt = self.conn.prepare(&sql).map_err(&err)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args)).map_err(&err)?;
+        let mut decoder = Decoder::default();
         while let Some(row) = rows.next().map_err(&err)? {
-            each(from_row(row).map_err(&err)?)?;
+            each(decoder.decode(row).map_err(&err)?)?;
         }
         Ok(())
     }
 
     pub(super) fn event_by_id(&self, id: &str) -> Result<Option<RecordedEvent>> {
+        let (columns, from) = self.select();
         self.conn
-            .prepare_cached(BY_ID)
-            .and_then(|mut s| s.query_row([id], from_row).optional())
+            .prepare_cached(&format!("SELECT {columns} {from} WHERE e.id = ?1"))
+            .and_then(|mut s| {
+                s.query_row([id], |r| Decoder::default().decode(r))
+                    .optional()
+            })
             .map_err(self.err())
     }
 
@@ -185,6 +258,18 @@ impl Db<'_> {
     }
 
     pub(super) fn insert_event(&self, e: &RecordedEvent) -> Result<()> {
+        let (commitment, salt, batch) = match &e.seal {
+            Seal::V1 => (None, None, None),
+            Seal::V2 {
+                commitment,
+                salt,
+                batch,
+            } => (
+                Some(commitment.as_str()),
+                salt.as_deref().and_then(|s| hex::decode(s).ok()),
+                Some(batch.id.as_str()),
+            ),
+        };
         self.conn
             .prepare_cached(INSERT)
             .and_then(|mut stmt| {
@@ -199,8 +284,65 @@ impl Db<'_> {
                     e.recorded_at,
                     e.recorded_by,
                     e.hash,
+                    e.seal.format(),
+                    salt,
+                    commitment,
+                    e.redacted_by,
+                    batch,
                 ])
             })
+            .map(|_| ())
+            .map_err(self.err())
+    }
+
+    pub(super) fn insert_batch(&self, b: &Batch) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO batches (id, command, chronicle_version, input_sha256, correlation)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    b.id,
+                    b.command,
+                    b.chronicle_version,
+                    b.input_sha256,
+                    b.correlation
+                ])
+            })
+            .map(|_| ())
+            .map_err(self.err())
+    }
+
+    pub(super) fn batch(&self, id: &str) -> Result<Option<Batch>> {
+        if self.legacy {
+            return Ok(None);
+        }
+        self.conn
+            .prepare_cached(
+                "SELECT id, command, chronicle_version, input_sha256, correlation FROM batches WHERE id = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([id], |r| {
+                    Ok(Batch {
+                        id: r.get(0)?,
+                        command: r.get(1)?,
+                        chronicle_version: r.get(2)?,
+                        input_sha256: r.get(3)?,
+                        correlation: r.get(4)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(self.err())
+    }
+
+    pub(super) fn erase_payload(&self, id: &str, redaction: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE events SET payload = ?3, salt = NULL, redacted_by = ?2 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, redaction, ERASED_PAYLOAD]))
             .map(|_| ())
             .map_err(self.err())
     }
@@ -211,8 +353,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_literal_statements_name_the_columns_in_order() {
-        assert!(INSERT.contains(&format!("({COLUMNS})")));
-        assert!(BY_ID.starts_with(&format!("SELECT {COLUMNS}\n")));
+    fn the_insert_names_the_columns_in_the_order_they_are_read() {
+        let own: Vec<&str> = COLUMNS
+            .split(", ")
+            .filter_map(|c| c.strip_prefix("e."))
+            .collect();
+        assert!(INSERT.contains(&format!("({})", own.join(", "))), "{own:?}");
+        assert_eq!(
+            COLUMNS.split(", ").count(),
+            LEGACY_COLUMNS.split(", ").count()
+        );
     }
 }

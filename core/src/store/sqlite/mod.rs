@@ -22,13 +22,15 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::record::merkle::Hash;
-use crate::record::{EventFilter, RecordedEvent};
+use crate::record::{Batch, EventFilter, RecordedEvent};
 
 /// An open SQLite log.
 #[derive(Debug)]
 pub(crate) struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// The file's schema is older than the log format 2 (a read-only log left as it is).
+    legacy: bool,
 }
 
 /// A write transaction on a [`SqliteStore`].
@@ -43,6 +45,8 @@ pub(crate) struct SqliteTx<'a> {
 pub(crate) struct Db<'a> {
     conn: &'a Connection,
     path: &'a Path,
+    /// The schema predates the log format 2: its columns are read as format-1 defaults.
+    legacy: bool,
 }
 
 impl Db<'_> {
@@ -90,6 +94,7 @@ impl SqliteStore {
         Db {
             conn: &self.conn,
             path: &self.path,
+            legacy: self.legacy,
         }
     }
 }
@@ -99,6 +104,7 @@ impl SqliteTx<'_> {
         Db {
             conn: &self.tx,
             path: self.path,
+            legacy: false,
         }
     }
 }
@@ -131,6 +137,9 @@ macro_rules! reads_through_db {
             }
             fn event_by_id(&self, id: &str) -> Result<Option<RecordedEvent>> {
                 self.db().event_by_id(id)
+            }
+            fn batch(&self, id: &str) -> Result<Option<Batch>> {
+                self.db().batch(id)
             }
             fn stream(
                 &self,
@@ -203,11 +212,44 @@ impl Store for SqliteStore {
     fn broken_guards(&self) -> Result<Vec<&'static str>> {
         self.db().broken_guards()
     }
+
+    /// Copies the WAL into the file and empties it, rewrites the file without its free
+    /// pages (`VACUUM`), and empties the WAL again: no byte of an erased payload is left in
+    /// `events.db` or `events.db-wal`.
+    fn purge_erased(&mut self) -> Result<()> {
+        let err = sqlite_err(&self.path);
+        let truncate = |conn: &Connection| -> Result<()> {
+            let (busy, _, _): (i64, i64, i64) = conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(&err)?;
+            if busy != 0 {
+                return Err(Error::Storage {
+                    path: self.path.clone(),
+                    cause: "another process is reading the log, so its journal could not be emptied".into(),
+                    hint: " (the payload is erased from the log, but its old bytes may remain in the file until this finishes: run the same `chronicle redact` again when no other chronicle has the log open)",
+                });
+            }
+            Ok(())
+        };
+        truncate(&self.conn)?;
+        self.conn.execute_batch("VACUUM").map_err(&err)?;
+        truncate(&self.conn)
+    }
 }
 
 impl Writes for SqliteTx<'_> {
     fn insert_event(&self, event: &RecordedEvent) -> Result<()> {
         self.db().insert_event(event)
+    }
+
+    fn insert_batch(&self, batch: &Batch) -> Result<()> {
+        self.db().insert_batch(batch)
+    }
+
+    fn erase_payload(&self, id: &str, redaction: &str) -> Result<()> {
+        self.db().erase_payload(id, redaction)
     }
 
     fn reset_views(&self, version: i64) -> Result<()> {

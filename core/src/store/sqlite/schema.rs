@@ -63,11 +63,68 @@ const MIGRATIONS: &[&str] = &[
         hash BLOB    NOT NULL
     );
     "#,
+    // 3: the log format 2 (`record::hash`). Events written from now on commit to their
+    // payload (`salt`, `commitment`) and name their batch record; a redaction erases a
+    // payload (`redacted_by`), the one change the triggers let through. Older events keep
+    // format 1 and are not rewritten (ADD COLUMN rewrites no row).
+    r#"
+    ALTER TABLE events ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE events ADD COLUMN salt BLOB;
+    ALTER TABLE events ADD COLUMN commitment TEXT;
+    ALTER TABLE events ADD COLUMN batch TEXT;
+    ALTER TABLE events ADD COLUMN redacted_by TEXT;
+    CREATE TABLE batches (
+        id                TEXT PRIMARY KEY,
+        command           TEXT NOT NULL,
+        chronicle_version TEXT NOT NULL,
+        input_sha256      TEXT,
+        correlation       TEXT
+    );
+    CREATE INDEX events_batch ON events (batch) WHERE batch IS NOT NULL;
+    CREATE INDEX events_redaction_target ON events (json_extract(payload, '$.event'))
+        WHERE kind = 'event_redacted';
+    DROP TRIGGER events_no_update;
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+    WHEN NOT (
+        OLD.redacted_by IS NULL AND NEW.redacted_by IS NOT NULL
+        AND NEW.payload = 'null' AND NEW.salt IS NULL
+        AND NEW.seq IS OLD.seq AND NEW.id IS OLD.id AND NEW.incident IS OLD.incident
+        AND NEW.version IS OLD.version AND NEW.kind IS OLD.kind
+        AND NEW.schema_version IS OLD.schema_version AND NEW.recorded_at IS OLD.recorded_at
+        AND NEW.recorded_by IS OLD.recorded_by AND NEW.hash IS OLD.hash
+        AND NEW.format IS OLD.format AND NEW.commitment IS OLD.commitment
+        AND NEW.batch IS OLD.batch
+        AND EXISTS (SELECT 1 FROM events r WHERE r.id = NEW.redacted_by
+                    AND r.kind = 'event_redacted' AND r.seq > OLD.seq
+                    AND json_extract(r.payload, '$.event') = OLD.id)
+    )
+    BEGIN
+        SELECT RAISE(ABORT, 'chronicle: the events table is append-only; record a correction, amendment or retraction instead of changing an event');
+    END;
+    CREATE TRIGGER batches_no_update BEFORE UPDATE ON batches
+    BEGIN
+        SELECT RAISE(ABORT, 'chronicle: the events table is append-only; record a correction, amendment or retraction instead of changing an event');
+    END;
+    CREATE TRIGGER batches_no_delete BEFORE DELETE ON batches
+    BEGIN
+        SELECT RAISE(ABORT, 'chronicle: the events table is append-only; record a correction, amendment or retraction instead of changing an event');
+    END;
+    "#,
 ];
 
-/// The triggers `verify` expects, by name.
-pub(crate) const TRIGGERS: [&str; 3] =
-    ["events_no_update", "events_no_delete", "events_contiguous"];
+/// The first schema version with the log format 2's columns: a read-only log below it is
+/// read with format-1 defaults in their place.
+pub(crate) const FORMAT_2_SCHEMA: i64 = 3;
+
+/// The triggers `verify` expects, by name and table (from schema [`FORMAT_2_SCHEMA`] on;
+/// the first three before it).
+pub(crate) const TRIGGERS: [(&str, &str); 5] = [
+    ("events_no_update", "events"),
+    ("events_no_delete", "events"),
+    ("events_contiguous", "events"),
+    ("batches_no_update", "batches"),
+    ("batches_no_delete", "batches"),
+];
 
 /// The newest schema version this build knows.
 pub(crate) fn schema_version() -> i64 {
@@ -163,6 +220,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
+            legacy: false,
         };
         if i64::from(user_version) > schema_version() {
             return Err(Error::NewerSchema {
@@ -204,6 +262,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
+            legacy: false,
         };
         store.migrate()?;
         Ok((store, true))
@@ -247,6 +306,7 @@ impl SqliteStore {
         // A log on a read-only medium is read as it is: what later migrations add is derived
         // data (the Merkle tree), computed in memory where it is missing.
         if current >= 1 && self.conn.is_readonly(rusqlite::MAIN_DB).map_err(&err)? {
+            self.legacy = current < FORMAT_2_SCHEMA;
             return Ok(());
         }
         let tx = self
@@ -271,12 +331,17 @@ impl Db<'_> {
     pub(super) fn broken_guards(&self) -> Result<Vec<&'static str>> {
         use rusqlite::OptionalExtension;
         let mut broken = Vec::new();
-        for name in TRIGGERS {
+        let expected = if self.legacy {
+            &TRIGGERS[..3]
+        } else {
+            &TRIGGERS[..]
+        };
+        for &(name, table) in expected {
             let sql: Option<String> = self
                 .conn
                 .query_row(
-                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1 AND tbl_name = 'events'",
-                    [name],
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?1 AND tbl_name = ?2",
+                    [name, table],
                     |r| r.get(0),
                 )
                 .optional()
@@ -284,6 +349,10 @@ impl Db<'_> {
             let intact = match (name, sql) {
                 (_, None) => false,
                 ("events_contiguous", Some(sql)) => sql.contains("RAISE(ABORT"),
+                // The one update let through is the erasure of a payload by a redaction.
+                ("events_no_update", Some(sql)) if !self.legacy => {
+                    sql.contains(APPEND_ONLY_MESSAGE) && sql == update_guard()
+                }
                 (_, Some(sql)) => sql.contains(APPEND_ONLY_MESSAGE),
             };
             if !intact {
@@ -294,6 +363,16 @@ impl Db<'_> {
     }
 }
 
+/// The `events_no_update` trigger exactly as migration 3 makes it (as SQLite keeps it).
+fn update_guard() -> &'static str {
+    let sql = MIGRATIONS[2];
+    let start = sql.find("CREATE TRIGGER events_no_update").unwrap_or(0);
+    let end = sql[start..]
+        .find("END;")
+        .map_or(sql.len(), |i| start + i + 3);
+    &sql[start..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +380,7 @@ mod tests {
     #[test]
     fn the_triggers_raise_the_documented_message() {
         assert!(MIGRATIONS[0].contains(APPEND_ONLY_MESSAGE));
+        assert!(update_guard().starts_with("CREATE TRIGGER events_no_update"));
+        assert!(update_guard().ends_with("END"));
     }
 }
