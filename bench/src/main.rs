@@ -1013,11 +1013,40 @@ fn baseline_scan(db: &Path, hash: bool) -> Result<()> {
 /// The scan of [`baseline_scan`].
 fn scan(db: &Path, hash: bool) -> Result<()> {
     let conn = open(db)?;
-    let mut stmt = conn.prepare("SELECT seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash FROM events ORDER BY seq")?;
+    let mut stmt = conn.prepare(
+        "SELECT e.seq, e.id, e.incident, e.version, e.kind, e.payload, e.schema_version, e.recorded_at, e.recorded_by, e.hash,
+                e.format, e.salt, e.commitment, e.batch, b.command, b.chronicle_version, b.input_sha256, b.correlation
+         FROM events e LEFT JOIN batches b ON b.id = e.batch ORDER BY e.seq",
+    )?;
     let mut rows = stmt.query([])?;
     let mut prev = chronicle_core::hash::GENESIS;
     let mut ok = 0u64;
+    let mut batch: Option<std::sync::Arc<chronicle_core::Batch>> = None;
     while let Some(r) = rows.next()? {
+        let seal = if r.get::<_, u8>(10)? == 1 {
+            chronicle_core::Seal::V1
+        } else {
+            let id: String = r.get(13)?;
+            let current = match &batch {
+                Some(b) if b.id == id => b.clone(),
+                _ => {
+                    let b = std::sync::Arc::new(chronicle_core::Batch {
+                        id,
+                        command: r.get(14)?,
+                        chronicle_version: r.get(15)?,
+                        input_sha256: r.get(16)?,
+                        correlation: r.get(17)?,
+                    });
+                    batch = Some(b.clone());
+                    b
+                }
+            };
+            chronicle_core::Seal::V2 {
+                commitment: r.get(12)?,
+                salt: r.get::<_, Option<Vec<u8>>>(11)?.map(hex::encode),
+                batch: current,
+            }
+        };
         let e = chronicle_core::RecordedEvent {
             seq: r.get(0)?,
             id: r.get(1)?,
@@ -1029,12 +1058,17 @@ fn scan(db: &Path, hash: bool) -> Result<()> {
             recorded_at: r.get(7)?,
             recorded_by: r.get(8)?,
             hash: r.get(9)?,
+            seal,
+            redacted_by: None,
         };
         if e.payload().is_ok() {
             ok += 1;
         }
         if hash {
-            prev = chronicle_core::hash::event_hash(&prev, &e.hashed_fields());
+            prev = e
+                .recompute_hash(&prev)
+                .map_err(|p| anyhow::anyhow!("seq {}: {p}", e.seq))?
+                .unwrap_or_default();
             if chronicle_core::hash::parse_hex(&e.hash) != Some(prev) {
                 bail!("hash mismatch at {}", e.seq);
             }
