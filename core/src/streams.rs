@@ -29,7 +29,12 @@ pub(crate) struct Ev {
 
 /// A stored payload, parsed; `None` when it does not parse (only a tampered log has one:
 /// `chronicle verify` reports it, and the views leave the event out).
-pub(crate) fn parse_payload(kind: &str, text: &str) -> Option<Payload> {
+pub(crate) fn parse_payload(kind: &str, version: u32, text: &str) -> Option<Payload> {
+    if version != crate::domain::upcast::current_version(kind) {
+        let value = serde_json::from_str(text).ok()?;
+        let value = crate::domain::upcast::upcast(kind, version, value).ok()?;
+        return Payload::from_json(kind, value).ok();
+    }
     Payload::from_json_text(kind, text).or_else(|| {
         serde_json::from_str(text)
             .ok()
@@ -55,7 +60,7 @@ impl Stream {
         db.stream(incident, upto, &mut |row| {
             stream.version = stream.version.max(row.version);
             stream.first_seq.get_or_insert(row.seq);
-            if let Some(payload) = parse_payload(row.kind, row.payload) {
+            if let Some(payload) = parse_payload(row.kind, row.schema_version, row.payload) {
                 stream.events.push(Ev {
                     seq: row.seq,
                     id: row.id.to_string(),

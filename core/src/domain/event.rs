@@ -12,7 +12,8 @@ use crate::domain::figure::Figure;
 use crate::domain::time::{IncidentDate, Published};
 use crate::error::Invalid;
 
-/// The version of the payload schemas this build writes.
+/// The payload schema version of every kind before the first schema change; each kind's
+/// current version is [`crate::domain::upcast::current_version`].
 pub const PAYLOAD_SCHEMA_VERSION: u32 = 1;
 
 /// Longest accepted text field (a summary, a note), in bytes.
@@ -553,7 +554,7 @@ impl EventLine {
         if let Ok(raw) = serde_json::from_str::<RawLine<'_>>(line) {
             if raw
                 .schema_version
-                .is_none_or(|v| v == PAYLOAD_SCHEMA_VERSION)
+                .is_none_or(|v| v == crate::domain::upcast::current_version(&raw.kind))
             {
                 if let Some(payload) = Payload::from_json_text(&raw.kind, raw.payload.get()) {
                     return Ok(NewEvent {
@@ -582,18 +583,15 @@ impl EventLine {
 
     /// Validates the parts of a line that need no log.
     pub fn into_new_event(self) -> Result<NewEvent, Invalid> {
-        if let Some(v) = self.schema_version {
-            if v != PAYLOAD_SCHEMA_VERSION {
-                return Err(Invalid::new(
-                    "schema_version",
-                    v,
-                    format!(
-                        "this chronicle writes payload schema version {PAYLOAD_SCHEMA_VERSION}"
-                    ),
-                ));
+        // A line of an older payload schema (from an older chronicle's `log --json`) is
+        // upgraded; a newer one is refused by name.
+        let value = match self.schema_version {
+            Some(v) if KINDS.contains(&self.kind.as_str()) => {
+                crate::domain::upcast::upcast(&self.kind, v, self.payload)?
             }
-        }
-        let payload = Payload::from_json(&self.kind, self.payload)?;
+            _ => self.payload,
+        };
+        let payload = Payload::from_json(&self.kind, value)?;
         Ok(NewEvent {
             id: self.id,
             incident: self.incident,

@@ -10,3 +10,4 @@ pub mod figure;
 pub mod gazetteer;
 pub(crate) mod rules;
 pub mod time;
+pub mod upcast;

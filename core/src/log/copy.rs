@@ -19,7 +19,8 @@
 //! it as it was. A copy that refused what the source holds would not be a copy; what
 //! `verify` accepts, a restore accepts, and the views fold it as a rebuild does.
 
-use crate::domain::event::{Payload, PAYLOAD_SCHEMA_VERSION};
+use crate::domain::event::Payload;
+use crate::domain::upcast::current_version;
 use crate::error::{Error, Invalid, Location, Result};
 use crate::log::EventLog;
 use crate::record::hash::{self, GENESIS};
@@ -211,11 +212,12 @@ impl<'a> Restorer<'a> {
                 ),
             )));
         }
-        if event.schema_version > PAYLOAD_SCHEMA_VERSION {
+        let known = current_version(&event.kind);
+        if event.schema_version > known {
             return Ok(Err(Refusal::new(
                 "schema_version",
                 event.schema_version,
-                format!("this chronicle knows payload schema versions up to {PAYLOAD_SCHEMA_VERSION}; restore with a newer chronicle"),
+                format!("this chronicle knows `{}` payload schema versions up to {known}; restore with a newer chronicle", event.kind),
             )));
         }
         if event.is_erased() {

@@ -100,12 +100,14 @@ impl EventLog {
             Appended::New { seq, id, .. } => (seq, id),
             // The same redaction id already in the log, yet the event not erased: only a
             // log altered by hand can hold that.
-            Appended::Duplicate { seq, .. } => return Err(Error::Corrupt {
-                seq,
-                problem: format!(
+            Appended::Duplicate { seq, .. } => {
+                return Err(Error::Corrupt {
+                    seq,
+                    problem: format!(
                     "redaction event at seq {seq} is in the log but event {target} is not erased"
                 ),
-            }),
+                })
+            }
         };
         self.store.purge_erased()?;
         Ok(Redacted {

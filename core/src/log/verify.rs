@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::event::PAYLOAD_SCHEMA_VERSION;
+use crate::domain::upcast::current_version;
 use crate::error::Result;
 use crate::log::EventLog;
 use crate::record::hash::{self, GENESIS};
@@ -146,10 +146,12 @@ impl EventLog {
                 return Ok(());
             }
             *version += 1;
-            if event.schema_version > PAYLOAD_SCHEMA_VERSION {
+            if event.schema_version > current_version(&event.kind) {
                 report.failure = fail(format!(
-                    "payload schema version {} is newer than this chronicle knows ({PAYLOAD_SCHEMA_VERSION})",
-                    event.schema_version
+                    "payload schema version {} is newer than this chronicle knows for `{}` ({})",
+                    event.schema_version,
+                    event.kind,
+                    current_version(&event.kind)
                 ));
                 return Ok(());
             }

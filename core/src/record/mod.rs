@@ -205,14 +205,27 @@ impl RecordedEvent {
                 problem: format!("its payload was erased by redaction {redaction}"),
             });
         }
-        if let Some(payload) = Payload::from_json_text(&self.kind, &self.payload) {
-            return Ok(payload);
+        let current = self.schema_version == crate::domain::upcast::current_version(&self.kind);
+        if current {
+            if let Some(payload) = Payload::from_json_text(&self.kind, &self.payload) {
+                return Ok(payload);
+            }
         }
         let value: serde_json::Value =
             serde_json::from_str(&self.payload).map_err(|e| Error::Corrupt {
                 seq: self.seq,
                 problem: format!("payload is not JSON: {e}"),
             })?;
+        let value = if current {
+            value
+        } else {
+            crate::domain::upcast::upcast(&self.kind, self.schema_version, value).map_err(|e| {
+                Error::Corrupt {
+                    seq: self.seq,
+                    problem: e.to_string(),
+                }
+            })?
+        };
         Payload::from_json(&self.kind, value).map_err(|e| Error::Corrupt {
             seq: self.seq,
             problem: format!("payload does not fit its kind `{}`: {e}", self.kind),

@@ -51,6 +51,7 @@ pub(crate) struct StreamRow<'a> {
     pub id: &'a str,
     pub recorded_at: &'a str,
     pub kind: &'a str,
+    pub schema_version: u32,
     pub payload: &'a str,
 }
 

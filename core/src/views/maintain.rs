@@ -134,7 +134,7 @@ fn replay(tx: &dyn Writes, after: u64, progress: Option<&dyn Fn(u64)>) -> Result
     tx.scan(&filter, &mut |event| {
         // An event whose payload does not parse (only a tampered log has one) is left out
         // of the views; `chronicle verify` reports it.
-        let payload = parse_payload(&event.kind, &event.payload);
+        let payload = parse_payload(&event.kind, event.schema_version, &event.payload);
         batch.apply(tx, &event, payload.as_ref())?;
         n += 1;
         if let Some(progress) = progress {

@@ -199,7 +199,7 @@ impl Db<'_> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT seq, version, id, recorded_at, kind, payload FROM events
+                "SELECT seq, version, id, recorded_at, kind, payload, schema_version FROM events
                  WHERE incident = ?1 AND seq <= ?2 ORDER BY seq",
             )
             .map_err(&err)?;
@@ -215,6 +215,7 @@ impl Db<'_> {
                 recorded_at: text(3).map_err(&err)?,
                 kind: text(4).map_err(&err)?,
                 payload: text(5).map_err(&err)?,
+                schema_version: r.get(6).map_err(&err)?,
             };
             each(row)?;
         }
