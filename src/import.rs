@@ -66,8 +66,13 @@ pub fn import(
     quiet: bool,
 ) -> anyhow::Result<()> {
     // The batch record keeps the dataset file's SHA-256 (else the deleted-events list's).
-    if let Some(path) = args.file.as_deref().or(args.deleted.as_deref()) {
-        ctx.origin.input_sha256 = crate::write::input_sha256("FILE.csv", path)?;
+    let input = match (args.file.as_deref(), args.deleted.as_deref()) {
+        (Some(file), _) => Some(("FILE.csv", file)),
+        (None, Some(deleted)) => Some(("--deleted", deleted)),
+        (None, None) => None,
+    };
+    if let Some((flag, path)) = input {
+        ctx.origin.input_sha256 = crate::write::input_sha256(flag, path)?;
     }
     let dataset = match args.from {
         DatasetArg::Acled => Dataset::Acled,

@@ -193,10 +193,21 @@ fn check(
         .check(&head)
         .map_err(|e| format!("the proof {}: {e}", args.proof.display()))?;
     Ok(match proof {
-        Proof::Inclusion(p) => format!(
-            "event seq {} (id {}, incident {}, {}) is in the log `{}` of {} events, as its checkpoint signed by {} states",
-            p.event.seq, p.event.id, p.event.incident, p.event.kind, head.origin, head.size, key.name()
-        ),
+        Proof::Inclusion(p) => {
+            let shown = format!(
+                "event seq {} (id {}, incident {}, {}) is in the log `{}` of {} events, as its checkpoint signed by {} states",
+                p.event.seq, p.event.id, p.event.incident, p.event.kind, head.origin, head.size, key.name()
+            );
+            match (&p.event.redacted_by, p.event.seal.format()) {
+                (None, _) => shown,
+                (Some(by), 1) => format!(
+                    "{shown}; its payload was erased by redaction {by} and, as an event of the log format 1, its own hash is taken as given: its fields are not proven"
+                ),
+                (Some(by), _) => format!(
+                    "{shown}; its payload was erased by redaction {by}: its other fields and its payload's commitment are proven, not the erased text"
+                ),
+            }
+        }
         Proof::Consistency(p) => format!(
             "the log `{}` of {} events, as its checkpoint signed by {} states, extends its first {} events, whose root is {}",
             head.origin, head.size, key.name(), p.old_size, note::encode_root(&p.old_root)

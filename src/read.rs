@@ -172,10 +172,10 @@ fn print_verification(
             }
         },
     }
-    if report.formats[1] > 0 {
+    if report.failure.is_none() && report.formats[0] > 0 && report.formats[1] > 0 {
         writeln!(
             out,
-            "log formats: {} events of format 1, {} of format 2",
+            "log formats: events 1..{} of the log format 1 (written before the format 2), {} of the format 2",
             report.formats[0], report.formats[1]
         )?;
     }

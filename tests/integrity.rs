@@ -10,11 +10,22 @@ fn open_raw(s: &Scratch) -> Connection {
     Connection::open(s.db()).unwrap()
 }
 
-fn drop_triggers(conn: &Connection) {
+/// Drops the append-only triggers and returns the SQL that makes them again, as the log
+/// had them.
+fn drop_triggers(conn: &Connection) -> String {
+    let saved: String = conn
+        .query_row(
+            "SELECT group_concat(sql || ';', char(10)) FROM sqlite_master WHERE type = 'trigger'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     conn.execute_batch(
-        "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete; DROP TRIGGER events_contiguous;",
+        "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete; DROP TRIGGER events_contiguous;
+         DROP TRIGGER batches_no_update; DROP TRIGGER batches_no_delete;",
     )
     .unwrap();
+    saved
 }
 
 fn head(s: &Scratch) -> String {
@@ -49,6 +60,23 @@ fn triggers_refuse_update_and_delete() {
         .unwrap_err()
         .to_string();
     assert!(gap.contains("without gaps"), "{gap}");
+    // The one update let through is a redaction's erasure: not without a redaction of that
+    // event, not with anything else changed, and never of the batch records.
+    let id2: String = conn
+        .query_row("SELECT id FROM events WHERE seq = 2", [], |r| r.get(0))
+        .unwrap();
+    let id3: String = conn
+        .query_row("SELECT id FROM events WHERE seq = 3", [], |r| r.get(0))
+        .unwrap();
+    for sql in [
+        format!("UPDATE events SET payload = 'null', salt = NULL, redacted_by = '{id3}' WHERE seq = 2"),
+        format!("UPDATE events SET payload = 'null', salt = NULL, redacted_by = 'nothing' WHERE id = '{id2}'"),
+        "UPDATE batches SET correlation = 'forged'".to_string(),
+        "DELETE FROM batches".to_string(),
+    ] {
+        let refused = conn.execute(&sql, []).unwrap_err().to_string();
+        assert!(refused.contains("append-only"), "{sql}: {refused}");
+    }
     s.ok(&["verify"]);
 }
 
@@ -61,7 +89,9 @@ fn verify_names_the_first_tampered_event() {
         ("changed recorder", "UPDATE events SET recorded_by = 'someone else' WHERE seq = 2"),
         ("deleted row", "DELETE FROM events WHERE seq = 2"),
         ("reordered pair", "UPDATE events SET seq = -2 WHERE seq = 2; UPDATE events SET seq = 2 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = -2"),
-        ("forged event appended", "INSERT INTO events SELECT 5, 'forged', incident, 5, kind, payload, schema_version, recorded_at, recorded_by, hash FROM events WHERE seq = 4"),
+        ("forged event appended", "INSERT INTO events SELECT 5, 'forged', incident, 5, kind, payload, schema_version, recorded_at, recorded_by, hash, format, salt, commitment, batch, redacted_by FROM events WHERE seq = 4"),
+        ("payload erased without a redaction", "UPDATE events SET payload = 'null', salt = NULL, redacted_by = 'nothing' WHERE seq = 3"),
+        ("batch record altered", "UPDATE batches SET correlation = 'forged'"),
         ("time going backwards, hashes recomputed", "UPDATE events SET recorded_at = '2020-07-30T10:00:00.000000Z' WHERE seq = 4"),
     ];
     let mut transcript = String::new();
@@ -84,15 +114,33 @@ fn verify_names_the_first_tampered_event() {
 
 /// Recomputes every hash as a forger who knows the algorithm would.
 fn rechain(conn: &Connection) {
-    use chronicle_core::hash::{event_hash, GENESIS};
+    use chronicle_core::hash::GENESIS;
     let path = conn.path().unwrap().to_string();
     let events = chronicle_core::EventLog::open(&path)
         .unwrap()
         .events(&Default::default())
         .unwrap();
     let mut prev = GENESIS;
-    for event in events {
-        let h = event_hash(&prev, &event.hashed_fields());
+    for mut event in events {
+        // The commitment too, for an event of the log format 2 whose payload changed.
+        if let chronicle_core::Seal::V2 {
+            commitment,
+            salt: Some(salt),
+            ..
+        } = &mut event.seal
+        {
+            let salt = chronicle_core::hash::parse_hex(salt).unwrap();
+            *commitment = hex::encode(chronicle_core::hash::payload_commitment(
+                &salt,
+                &event.payload,
+            ));
+            conn.execute(
+                "UPDATE events SET commitment = ?1 WHERE seq = ?2",
+                rusqlite::params![commitment.as_str(), event.seq],
+            )
+            .unwrap();
+        }
+        let h = event.recompute_hash(&prev).unwrap().unwrap();
         conn.execute(
             "UPDATE events SET hash = ?1 WHERE seq = ?2",
             rusqlite::params![hex::encode(h), event.seq],
@@ -110,10 +158,10 @@ fn a_rewritten_chain_is_caught_by_an_earlier_checkpoint() {
     s.ok(&["verify", "--checkpoint", &checkpoint]);
     // A forger changes a figure and recomputes every hash: the chain is self-consistent...
     let conn = open_raw(&s);
-    drop_triggers(&conn);
+    let triggers = drop_triggers(&conn);
     conn.execute_batch("UPDATE events SET payload = replace(payload, '\"killed\":17', '\"killed\":7') WHERE seq = 2").unwrap();
     rechain(&conn);
-    conn.execute_batch(&chronicle_core_triggers()).unwrap();
+    conn.execute_batch(&triggers).unwrap();
     drop(conn);
     s.ok(&["verify"]);
     // ...but no longer extends the checkpoint a reader kept.
@@ -132,15 +180,6 @@ fn a_rewritten_chain_is_caught_by_an_earlier_checkpoint() {
     let (code, out, _) = s.run(&["verify", "--checkpoint", &checkpoint]);
     assert_eq!(code, 1, "{out}");
     insta::assert_snapshot!(out.replace(&checkpoint, "[CHECKPOINT]"));
-}
-
-fn chronicle_core_triggers() -> String {
-    let msg = chronicle_core::APPEND_ONLY_MESSAGE;
-    format!(
-        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, '{msg}'); END;
-         CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, '{msg}'); END;
-         CREATE TRIGGER events_contiguous BEFORE INSERT ON events WHEN NEW.seq IS NOT (SELECT IFNULL(MAX(seq), 0) + 1 FROM events) BEGIN SELECT RAISE(ABORT, 'gap'); END;"
-    )
 }
 
 #[test]

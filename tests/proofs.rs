@@ -225,6 +225,26 @@ fn an_independent_python_verifier_agrees() {
         };
         assert!(valid, "seq {seq}");
     }
+    // The demo log's events are of the log format 1 (a fresh build is format 2): the
+    // verifier checks both.
+    let demo = Scratch::demo();
+    keys(&demo);
+    let demo_checkpoint = demo.write(
+        "checkpoint.txt",
+        &demo.ok(&["checkpoint", "--sign", "signer.key"]),
+    );
+    let demo_key = demo.path("verifier.key");
+    for seq in [1, 12, 38] {
+        let proof = demo.write("p.json", &demo.ok(&["prove", "--seq", &seq.to_string()]));
+        assert!(!std::fs::read_to_string(&proof)
+            .unwrap()
+            .contains("\"format\""));
+        assert_eq!(
+            python("inclusion", &proof, &demo_checkpoint, &demo_key),
+            Some(true),
+            "format 1, seq {seq}"
+        );
+    }
     for old in [0, 1, 2, 3, 4, 7, 8, 13, 16, 31, 32, 37, 38] {
         let proof = s.write(
             "c.json",
@@ -298,6 +318,37 @@ fn an_independent_python_verifier_agrees() {
         .0,
         1
     );
+    // A redacted event of the log format 2 still proves: its hash covers the commitment
+    // to its payload, which the redaction keeps. The tree and its root do not change.
+    let line12 = s
+        .ok(&["log", "--json"])
+        .lines()
+        .nth(11)
+        .unwrap()
+        .to_string();
+    let id12 = serde_json::from_str::<serde_json::Value>(&line12).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.ok(&["redact", &id12, "--reason", "a name in the note"]);
+    let erased = s.write(
+        "erased.json",
+        &s.ok(&["prove", "--seq", "12", "--size", "38"]),
+    );
+    let erased_text = std::fs::read_to_string(&erased).unwrap();
+    assert!(erased_text.contains("\"payload\": null"), "{erased_text}");
+    assert!(!erased_text.contains("payload_salt"), "{erased_text}");
+    assert_eq!(python("inclusion", &erased, &checkpoint, &key), Some(true));
+    let (code, out, _) = s.run(&[
+        "check-proof",
+        "erased.json",
+        "--checkpoint",
+        "checkpoint.txt",
+        "--key",
+        "verifier.key",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("erased by redaction"), "{out}");
 }
 
 #[test]

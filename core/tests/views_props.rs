@@ -178,6 +178,12 @@ fn prefix(src: &EventLog, dir: &std::path::Path, n: u64, k: usize) -> EventLog {
     conn.execute("ATTACH DATABASE ?1 AS src", [src.path().to_str().unwrap()])
         .unwrap();
     conn.execute(
+        "INSERT INTO batches SELECT * FROM src.batches
+         WHERE id IN (SELECT batch FROM src.events WHERE seq <= ?1)",
+        [n],
+    )
+    .unwrap();
+    conn.execute(
         "INSERT INTO events SELECT * FROM src.events WHERE seq <= ?1 ORDER BY seq",
         [n],
     )

@@ -401,6 +401,11 @@ fn views_catch_up_after_plain_inserts_and_rebuild_on_a_new_version() {
         conn.execute("ATTACH DATABASE ?1 AS src", [path.to_str().unwrap()])
             .unwrap();
         conn.execute(
+            "INSERT OR IGNORE INTO batches SELECT * FROM src.batches",
+            [],
+        )
+        .unwrap();
+        conn.execute(
             "INSERT INTO events SELECT * FROM src.events WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
             [from, to],
         )

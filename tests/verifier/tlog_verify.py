@@ -228,12 +228,16 @@ def open_checkpoint(note, vkey):
     return origin, size, root
 
 
+def length_prefixed(h, fields):
+    for f in fields:
+        h.update(len(f).to_bytes(8, "big") + f)
+
+
 def event_hash(prev, event, payload_text):
-    """chronicle's chain hash (docs/event-log.md): SHA-256(prev || fields), each field an
-    8-byte big-endian length and its UTF-8 bytes."""
-    h = hashlib.sha256(prev)
-    fields = [
-        b"chronicle-event-v1",
+    """chronicle's chain hash (docs/event-log.md), in its two formats: SHA-256(prev ||
+    fields), each field an 8-byte big-endian length and its bytes. Format 1 covers the
+    payload's text; format 2 a salted commitment to it and the batch record's hash."""
+    common = [
         str(event["seq"]).encode(),
         event["id"].encode(),
         event["incident"].encode(),
@@ -242,10 +246,29 @@ def event_hash(prev, event, payload_text):
         str(event["schema_version"]).encode(),
         event["recorded_at"].encode(),
         event["recorded_by"].encode(),
-        payload_text.encode(),
     ]
-    for f in fields:
-        h.update(len(f).to_bytes(8, "big") + f)
+    h = hashlib.sha256(prev)
+    if event.get("format", 1) == 1:
+        if "redacted_by" in event:
+            raise Invalid("a redacted format-1 event's hash cannot be recomputed")
+        length_prefixed(h, [b"chronicle-event-v1"] + common + [payload_text.encode()])
+        return h.digest()
+    if event["format"] != 2:
+        raise Invalid("unknown log format")
+    commitment = hexes([event["payload_commitment"]])[0]
+    if "redacted_by" not in event:
+        c = hashlib.sha256()
+        length_prefixed(c, [b"chronicle-payload-v2", hexes([event["payload_salt"]])[0],
+                            payload_text.encode()])
+        if c.digest() != commitment:
+            raise Invalid("the payload does not match its commitment")
+    batch = event["batch"]
+    b = hashlib.sha256()
+    length_prefixed(b, [b"chronicle-batch-v2", batch["id"].encode(), batch["command"].encode(),
+                        batch["chronicle_version"].encode(),
+                        (batch["input_sha256"] or "").encode(),
+                        (batch["correlation"] or "").encode()])
+    length_prefixed(h, [b"chronicle-event-v2"] + common + [commitment, b.digest()])
     return h.digest()
 
 

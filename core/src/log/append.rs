@@ -318,7 +318,7 @@ impl<'a> Appender<'a> {
             None => {
                 let origin = &self.ctx.origin;
                 let batch = Arc::new(Batch {
-                    id: self.new_id(event.seq | (1 << 63)),
+                    id: self.new_batch_id(event.seq),
                     command: origin.command.clone(),
                     chronicle_version: env!("CARGO_PKG_VERSION").to_string(),
                     input_sha256: origin.input_sha256.clone(),
@@ -362,6 +362,23 @@ impl<'a> Appender<'a> {
                 .chain_update(seq.to_be_bytes())
                 .finalize()
                 .into(),
+        }
+    }
+
+    /// A batch id: a UUIDv7, as event ids; with a fixed clock, derived from the batch's
+    /// first sequence number and marked so that it never reads as an event's id.
+    fn new_batch_id(&self, first_seq: u64) -> String {
+        match self.ctx.clock {
+            Clock::System => uuid::Uuid::now_v7().to_string(),
+            Clock::Fixed(t) => {
+                let mut random = [0u8; 10];
+                random[0] = 0xba;
+                random[2..].copy_from_slice(&first_seq.to_be_bytes());
+                let millis = u64::try_from(t.timestamp_millis()).unwrap_or(0);
+                uuid::Builder::from_unix_timestamp_millis(millis, &random)
+                    .into_uuid()
+                    .to_string()
+            }
         }
     }
 

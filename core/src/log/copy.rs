@@ -489,7 +489,16 @@ mod tests {
             .into_iter()
             .map(|mut e| {
                 let prev_hash = hex::encode(prev);
-                prev = hash::event_hash(&prev, &e.hashed_fields());
+                if let crate::record::Seal::V2 {
+                    commitment,
+                    salt: Some(salt),
+                    ..
+                } = &mut e.seal
+                {
+                    let salt = hash::parse_hex(salt).unwrap();
+                    *commitment = hex::encode(hash::payload_commitment(&salt, &e.payload));
+                }
+                prev = e.recompute_hash(&prev).unwrap().unwrap();
                 e.hash = hex::encode(prev);
                 let line = provenance_line(&e, &prev_hash).unwrap();
                 RecordedLine::parse(&line).unwrap()

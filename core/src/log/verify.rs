@@ -119,8 +119,12 @@ impl EventLog {
                 }
             };
             if hash::parse_hex(&event.hash) != Some(computed) {
+                let what = match event.seal.format() {
+                    1 => "the event",
+                    _ => "the event, its batch record",
+                };
                 report.failure = fail(format!(
-                    "hash mismatch: stored {}, computed {} (the event or one before it was altered, or events were reordered)",
+                    "hash mismatch: stored {}, computed {} ({what} or one before it was altered, or events were reordered)",
                     event.hash,
                     hex::encode(computed)
                 ));
