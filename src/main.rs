@@ -123,7 +123,7 @@ enum Command {
     Init,
     /// The commands that append: each records who appends (`--by`) and when.
     #[command(flatten)]
-    Write(WriteCommand),
+    Write(Box<WriteCommand>),
     /// Show the raw events.
     #[command(
         after_help = "Examples:\n  chronicle log --incident 2020-07-30-puli-alam\n  chronicle log --json --provenance > backup.jsonl"

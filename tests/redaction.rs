@@ -66,12 +66,18 @@ fn a_redaction_erases_the_text_from_the_file_and_keeps_the_chain() {
     let checkpoint_before = s.ok(&["checkpoint"]);
     let sources_before = s.ok(&["show", "2020-07-30-puli-alam", "--json"]);
     assert!(sources_before.contains("Pajhwok"), "{sources_before}");
-    assert!(file_bytes(&s).contains(NAME), "the test must see the name first");
+    assert!(
+        file_bytes(&s).contains(NAME),
+        "the test must see the name first"
+    );
 
     let out = s.ok(&["redact", &id, "--reason", "a victim's name in the note"]);
     assert!(out.contains("erased the payload of event"), "{out}");
     // Gone from the file and its journal, and from every output.
-    assert!(!file_bytes(&s).contains(NAME), "the name is still in the file");
+    assert!(
+        !file_bytes(&s).contains(NAME),
+        "the name is still in the file"
+    );
     assert!(!file_bytes(&s).contains("named by his family"));
     for args in [
         vec!["log"],
@@ -136,16 +142,27 @@ fn redaction_refusals_and_retries() {
         ),
     );
     assert_eq!(code, 2, "{err}");
-    transcript.push_str(&format!("$ chronicle append - (an event_redacted line)\n{err}\n"));
+    transcript.push_str(&format!(
+        "$ chronicle append - (an event_redacted line)\n{err}\n"
+    ));
     // With --id, a retry is a no-op that says so (and purges the file again).
     s.ok(&["redact", &id, "--reason", "name", "--id", "redaction-1"]);
     let again = s.ok(&["redact", &id, "--reason", "name", "--id", "redaction-1"]);
     assert!(again.starts_with("already redacted"), "{again}");
     let (code, _, err) = s.run(&["redact", &id, "--reason", "name", "--id", "redaction-2"]);
     assert_eq!(code, 2, "{err}");
-    transcript.push_str(&format!("$ chronicle redact (again, another --id)\n{err}\n"));
-    assert_eq!(s.ok(&["log", "--kind", "event_redacted"]).matches("#").count(), 1);
-    insta::assert_snapshot!(transcript.replace(&id, "[EVENT]").replace(&retraction, "[RETRACTION]"));
+    transcript.push_str(&format!(
+        "$ chronicle redact (again, another --id)\n{err}\n"
+    ));
+    assert_eq!(
+        s.ok(&["log", "--kind", "event_redacted"])
+            .matches("#")
+            .count(),
+        1
+    );
+    insta::assert_snapshot!(transcript
+        .replace(&id, "[EVENT]")
+        .replace(&retraction, "[RETRACTION]"));
 }
 
 #[test]
@@ -185,7 +202,10 @@ fn copies_and_restores_carry_the_erasure_not_the_text() {
     s.ok(&["--db", "restored.db", "append", "--restore", "backup.jsonl"]);
     for db in ["copy.db", "restored.db"] {
         let out = s.ok(&["--db", db, "verify", "--checkpoint", &head]);
-        assert!(out.contains(&format!("head checkpoint {head}")), "{db}: {out}");
+        assert!(
+            out.contains(&format!("head checkpoint {head}")),
+            "{db}: {out}"
+        );
         let bytes = std::fs::read(s.path(db)).unwrap();
         assert!(!String::from_utf8_lossy(&bytes).contains(NAME), "{db}");
     }
@@ -206,7 +226,12 @@ fn copies_and_restores_carry_the_erasure_not_the_text() {
 fn every_write_records_its_batch() {
     let s = Scratch::new();
     let fixture = repo_root().join("tests/fixtures/july-2020.jsonl");
-    s.ok(&["append", fixture.to_str().unwrap(), "--correlation", "story-42"]);
+    s.ok(&[
+        "append",
+        fixture.to_str().unwrap(),
+        "--correlation",
+        "story-42",
+    ]);
     s.ok(&[
         "report",
         "--incident",
@@ -232,12 +257,12 @@ fn every_write_records_its_batch() {
     // `log --batch` lists one batch, with its record first.
     let id = batch["id"].as_str().unwrap();
     let listed = s.ok(&["log", "--batch", id]);
-    assert!(listed.starts_with(&format!("batch {id}: `append`")), "{listed}");
-    assert_eq!(listed.lines().filter(|l| l.starts_with('#')).count(), 38);
-    assert_eq!(
-        s.ok(&["log", "--batch", id, "--json"]).lines().count(),
-        38
+    assert!(
+        listed.starts_with(&format!("batch {id}: `append`")),
+        "{listed}"
     );
+    assert_eq!(listed.lines().filter(|l| l.starts_with('#')).count(), 38);
+    assert_eq!(s.ok(&["log", "--batch", id, "--json"]).lines().count(), 38);
     let (code, _, err) = s.run(&["log", "--batch", "no-such-batch"]);
     assert_eq!(code, 2);
     assert!(err.contains("no batch with this id"), "{err}");

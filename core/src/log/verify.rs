@@ -10,6 +10,34 @@ use crate::record::hash::{self, GENESIS};
 use crate::record::{Checkpoint, EventFilter};
 use crate::views::maintain::PROGRESS_EVERY;
 
+/// The hash `event` chains with after `prev`, and whether it is taken as stored (a format-1
+/// event whose payload was erased); or what is wrong with it.
+fn chain_link(
+    event: &crate::record::RecordedEvent,
+    prev: &[u8; 32],
+) -> Result<([u8; 32], bool), String> {
+    let stored = hash::parse_hex(&event.hash);
+    let (computed, as_stored) = match event.recompute_hash(prev)? {
+        Some(computed) => (computed, false),
+        None => (
+            stored.ok_or_else(|| format!("stored hash {:?} is not 64 hex digits", event.hash))?,
+            true,
+        ),
+    };
+    if stored != Some(computed) {
+        let what = match event.seal.format() {
+            1 => "the event",
+            _ => "the event, its batch record",
+        };
+        return Err(format!(
+            "hash mismatch: stored {}, computed {} ({what} or one before it was altered, or events were reordered)",
+            event.hash,
+            hex::encode(computed)
+        ));
+    }
+    Ok((computed, as_stored))
+}
+
 /// The first thing found wrong with the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -101,71 +129,20 @@ impl EventLog {
                 ));
                 return Ok(());
             }
-            let computed = match event.recompute_hash(&prev) {
-                Ok(Some(computed)) => computed,
-                Ok(None) => match hash::parse_hex(&event.hash) {
-                    Some(stored) => {
+            let computed = match chain_link(&event, &prev) {
+                Ok((computed, as_stored)) => {
+                    if as_stored {
                         report.taken_as_stored.push(event.seq);
-                        stored
                     }
-                    None => {
-                        report.failure = fail(format!("stored hash {:?} is not 64 hex digits", event.hash));
-                        return Ok(());
-                    }
-                },
+                    computed
+                }
                 Err(problem) => {
                     report.failure = fail(problem);
                     return Ok(());
                 }
             };
-            if hash::parse_hex(&event.hash) != Some(computed) {
-                let what = match event.seal.format() {
-                    1 => "the event",
-                    _ => "the event, its batch record",
-                };
-                report.failure = fail(format!(
-                    "hash mismatch: stored {}, computed {} ({what} or one before it was altered, or events were reordered)",
-                    event.hash,
-                    hex::encode(computed)
-                ));
-                return Ok(());
-            }
-            if event.recorded_time().is_none() {
-                report.failure = fail(format!("recorded time {:?} is not a UTC time", event.recorded_at));
-                return Ok(());
-            }
-            if event.recorded_at < prev_recorded {
-                report.failure = fail(format!(
-                    "recorded time goes backwards: {} after {}",
-                    event.recorded_at, prev_recorded
-                ));
-                return Ok(());
-            }
-            let version = versions.entry(event.incident.clone()).or_insert(0);
-            if event.version != *version + 1 {
-                report.failure = fail(format!(
-                    "incident `{}` jumps from version {} to {}",
-                    event.incident, version, event.version
-                ));
-                return Ok(());
-            }
-            *version += 1;
-            if event.schema_version > current_version(&event.kind) {
-                report.failure = fail(format!(
-                    "payload schema version {} is newer than this chronicle knows for `{}` ({})",
-                    event.schema_version,
-                    event.kind,
-                    current_version(&event.kind)
-                ));
-                return Ok(());
-            }
-            if let Some(by) = &event.redacted_by {
-                if let Some(problem) = self.erasure_problem(&event.id, event.seq, by)? {
-                    report.failure = fail(problem);
-                    return Ok(());
-                }
-            } else if let Err(e) = event.payload() {
-                report.failure = fail(e.to_string());
+            if let Some(problem) = self.content_problem(&event, &prev_recorded, &mut versions)? {
+                report.failure = fail(problem);
                 return Ok(());
             }
             report.formats[usize::from(event.seal.format() > 1)] += 1;
@@ -194,6 +171,48 @@ impl EventLog {
             report.checkpoint = Some((cp.clone(), checkpoint_ok.unwrap_or(false)));
         }
         Ok(report)
+    }
+
+    /// What is wrong with one event once its hash chains: its recorded time, its stream
+    /// version (counted in `versions`), its schema version, its payload or its erasure.
+    fn content_problem(
+        &self,
+        event: &crate::record::RecordedEvent,
+        prev_recorded: &str,
+        versions: &mut HashMap<String, u64>,
+    ) -> Result<Option<String>> {
+        if event.recorded_time().is_none() {
+            return Ok(Some(format!(
+                "recorded time {:?} is not a UTC time",
+                event.recorded_at
+            )));
+        }
+        if event.recorded_at.as_str() < prev_recorded {
+            return Ok(Some(format!(
+                "recorded time goes backwards: {} after {}",
+                event.recorded_at, prev_recorded
+            )));
+        }
+        let version = versions.entry(event.incident.clone()).or_insert(0);
+        if event.version != *version + 1 {
+            return Ok(Some(format!(
+                "incident `{}` jumps from version {} to {}",
+                event.incident, version, event.version
+            )));
+        }
+        *version += 1;
+        if event.schema_version > current_version(&event.kind) {
+            return Ok(Some(format!(
+                "payload schema version {} is newer than this chronicle knows for `{}` ({})",
+                event.schema_version,
+                event.kind,
+                current_version(&event.kind)
+            )));
+        }
+        match &event.redacted_by {
+            Some(by) => self.erasure_problem(&event.id, event.seq, by),
+            None => Ok(event.payload().err().map(|e| e.to_string())),
+        }
     }
 
     /// Whether `by`, which erased event `id` (at `seq`), is a redaction of it after it.

@@ -107,7 +107,7 @@ struct ConsistencyJson {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Proof {
     /// An event in the tree.
-    Inclusion(InclusionProof),
+    Inclusion(Box<InclusionProof>),
     /// One tree a prefix of another.
     Consistency(ConsistencyProof),
 }
@@ -291,7 +291,7 @@ impl Proof {
                 j.leaf_index, e.seq
             ));
         }
-        Ok(Proof::Inclusion(InclusionProof {
+        Ok(Proof::Inclusion(Box::new(InclusionProof {
             event: RecordedEvent {
                 seq: e.seq,
                 id: e.id,
@@ -311,7 +311,7 @@ impl Proof {
             tree_size: j.tree_size,
             root: root_of("root", &j.root)?,
             audit_path: parse_hex_list("audit_path", &j.audit_path)?,
-        }))
+        })))
     }
 
     /// Checks the proof against a checkpoint's tree head.
