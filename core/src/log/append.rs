@@ -14,7 +14,7 @@ use crate::domain::time::{format_recorded, parse_recorded};
 use crate::domain::upcast::current_version;
 use crate::error::{Error, Invalid, Result};
 use crate::log::validate;
-use crate::record::hash::{self, GENESIS};
+use crate::record::hash::{self, SealedFields, GENESIS};
 use crate::record::{Appended, Batch, RecordedEvent, Seal};
 use crate::store::{Reads, Writes};
 use crate::tree::Growth;
@@ -95,8 +95,10 @@ pub struct Appender<'a> {
     batch: ViewBatch,
     /// The Merkle tree, grown by one leaf per event.
     growth: Growth,
-    /// This transaction's batch record, written before its first event.
-    record: Option<Arc<Batch>>,
+    /// This transaction's batch record (and its hash), written before its first event.
+    record: Option<(Arc<Batch>, [u8; 32])>,
+    /// The secret this transaction's salts are derived from (see [`Appender::new_salt`]).
+    salt_key: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Appender<'_> {
@@ -146,6 +148,7 @@ impl<'a> Appender<'a> {
             batch: ViewBatch::new(seq),
             growth,
             record: None,
+            salt_key: None,
         })
     }
 
@@ -263,7 +266,7 @@ impl<'a> Appender<'a> {
             Some(id) => id,
             None => self.new_id(seq),
         };
-        let recorded = self.seal(RecordedEvent {
+        let (recorded, hash) = self.seal(RecordedEvent {
             seq,
             id,
             incident: event.incident,
@@ -277,7 +280,6 @@ impl<'a> Appender<'a> {
             seal: Seal::V1,
             redacted_by: None,
         })?;
-        let hash = hash::parse_hex(&recorded.hash).unwrap_or_default();
         self.tx.insert_event(&recorded)?;
         self.growth.push(&*self.tx, &hash)?;
         // The views change in the same transaction as the log.
@@ -312,9 +314,9 @@ impl<'a> Appender<'a> {
     /// Seals `event` into the chain in the log format 2: a fresh salt, the payload's
     /// commitment, this transaction's batch record (written before its first event), and
     /// the hash.
-    fn seal(&mut self, mut event: RecordedEvent) -> Result<RecordedEvent> {
-        let batch = match &self.record {
-            Some(batch) => batch.clone(),
+    fn seal(&mut self, mut event: RecordedEvent) -> Result<(RecordedEvent, [u8; 32])> {
+        let (batch, batch_hash) = match &self.record {
+            Some(record) => record.clone(),
             None => {
                 let origin = &self.ctx.origin;
                 let batch = Arc::new(Batch {
@@ -325,44 +327,52 @@ impl<'a> Appender<'a> {
                     correlation: origin.correlation.clone(),
                 });
                 self.tx.insert_batch(&batch)?;
-                self.record = Some(batch.clone());
-                batch
+                let batch_hash = batch.hash();
+                let record = (batch, batch_hash);
+                self.record = Some(record.clone());
+                record
             }
         };
         let salt = self.new_salt(event.seq);
         let commitment = hash::payload_commitment(&salt, &event.payload);
+        let computed = hash::sealed_event_hash(
+            &self.prev_hash,
+            &SealedFields {
+                fields: event.hashed_fields(),
+                commitment: &commitment,
+                batch: &batch_hash,
+            },
+        );
         event.seal = Seal::V2 {
             commitment: hex::encode(commitment),
             salt: Some(hex::encode(salt)),
             batch,
         };
-        let computed = event
-            .recompute_hash(&self.prev_hash)
-            .map_err(|problem| Error::Corrupt {
-                seq: event.seq,
-                problem,
-            })?
-            .unwrap_or_default();
         event.hash = hex::encode(computed);
-        Ok(event)
+        Ok((event, computed))
     }
 
-    /// 32 random bytes from the system; with a fixed clock (reproducible fixtures), bytes
-    /// derived from the sequence number, so that the whole log is reproducible (and its
+    /// The salt of event `seq`: 32 bytes no one can guess (derived from a per-transaction
+    /// secret from the system's randomness); with a fixed clock (reproducible fixtures),
+    /// derived from the sequence number alone, so that the whole log is reproducible (and its
     /// salts predictable: never keep real reports under a fixed clock).
-    fn new_salt(&self, seq: u64) -> [u8; 32] {
-        match self.ctx.clock {
-            Clock::System => {
-                let mut salt = [0u8; 32];
-                rand_core::OsRng.fill_bytes(&mut salt);
-                salt
-            }
-            Clock::Fixed(_) => Sha256::new()
-                .chain_update(b"chronicle-fixed-clock-salt")
-                .chain_update(seq.to_be_bytes())
-                .finalize()
-                .into(),
-        }
+    fn new_salt(&mut self, seq: u64) -> [u8; 32] {
+        let key = match self.ctx.clock {
+            // One secret of 32 random bytes per transaction, never stored: each salt is
+            // SHA-256 of it and the seq (a keyed pseudo-random function), so a large batch
+            // costs one read of the system's randomness, not one per event.
+            Clock::System => *self.salt_key.get_or_insert_with(|| {
+                let mut key = [0u8; 32];
+                rand_core::OsRng.fill_bytes(&mut key);
+                key
+            }),
+            Clock::Fixed(_) => *b"chronicle-fixed-clock-salt-key!!",
+        };
+        Sha256::new()
+            .chain_update(key)
+            .chain_update(seq.to_be_bytes())
+            .finalize()
+            .into()
     }
 
     /// A batch id: a UUIDv7, as event ids; with a fixed clock, derived from the batch's

@@ -80,7 +80,6 @@ const MIGRATIONS: &[&str] = &[
         input_sha256      TEXT,
         correlation       TEXT
     );
-    CREATE INDEX events_batch ON events (batch) WHERE batch IS NOT NULL;
     CREATE INDEX events_redaction_target ON events (json_extract(payload, '$.event'))
         WHERE kind = 'event_redacted';
     DROP TRIGGER events_no_update;
