@@ -319,8 +319,38 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
             width,
         ));
     }
+    if !i.redactions.is_empty() {
+        out.push_str("\nRedacted:\n");
+        for r in &i.redactions {
+            out.push_str(&wrap(&redaction_line(r, i), "  ", width));
+        }
+    }
     out.push_str(&format!("Last changed by event seq {}.\n", i.last_seq));
     out
+}
+
+/// One erased event of incident `i` for `show`: what it was (and in which merged duplicate),
+/// the redaction (marked as later than the view when it is, the view's last change being
+/// `last_seq`), when and why.
+fn redaction_line(r: &crate::views::doc::Redaction, i: &Incident) -> String {
+    let stream = if r.stream == i.incident {
+        String::new()
+    } else {
+        format!(" of {}", r.stream)
+    };
+    let later = if r.redaction_seq > i.last_seq {
+        ", after this point"
+    } else {
+        ""
+    };
+    format!(
+        "seq {}, {}{stream}: erased on {} by redaction seq {}{later}: {}",
+        r.event_seq,
+        r.kind_prose(),
+        published_prose(Some(r.redacted_on())),
+        r.redaction_seq,
+        r.reason
+    )
 }
 
 /// `timeline`: incidents in date order.
