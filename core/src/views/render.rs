@@ -353,6 +353,38 @@ fn redaction_line(r: &crate::views::doc::Redaction, i: &Incident) -> String {
     )
 }
 
+/// The caveat of an audit whose incidents in scope have erased events: what they said
+/// counts for nothing in the range, and no one can now tell what it was.
+fn redaction_caveat(incidents: &[Incident], width: usize) -> String {
+    let erased: Vec<String> = incidents
+        .iter()
+        .filter(|i| !i.redactions.is_empty())
+        .map(|i| {
+            let events: Vec<String> = i
+                .redactions
+                .iter()
+                .map(|r| format!("seq {}, {}", r.event_seq, r.kind_prose()))
+                .collect();
+            format!("{} ({})", i.incident, events.join("; "))
+        })
+        .collect();
+    if erased.is_empty() {
+        return String::new();
+    }
+    let n = erased.len();
+    "\n".to_string()
+        + &wrap(
+        &format!(
+            "Caveat: {n} incident{} in scope {} events whose payload a redaction erased; what they said counts for nothing in this range: {}.",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "has" } else { "have" },
+            erased.join(", ")
+        ),
+        "",
+        width,
+    )
+}
+
 /// `timeline`: incidents in date order.
 pub fn timeline(incidents: &[Incident], width: usize) -> String {
     let rows: Vec<TimelineRow> = incidents.iter().map(TimelineRow::from).collect();
@@ -605,6 +637,7 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
             width,
         ));
     }
+    out.push_str(&redaction_caveat(&a.incidents, width));
     out.push_str(&leave_out(a, width));
     out
 }
