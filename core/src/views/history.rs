@@ -230,6 +230,40 @@ fn redaction_changes(
     }
 }
 
+/// The note of `event`'s history entry: the reason or remark it gives, or, when its payload
+/// was erased, by which redaction, when and why.
+fn note_of(
+    event: &crate::record::RecordedEvent,
+    payload: Option<&Payload>,
+    erased: Option<&crate::views::fold::Redacted>,
+) -> Option<String> {
+    let note = payload.and_then(|p| match p {
+        Payload::IncidentAmended(a) => Some(a.reason.clone()),
+        Payload::CasualtiesCorrected(r) | Payload::CasualtiesReported(r) => {
+            r.reason.clone().or_else(|| r.note.clone())
+        }
+        Payload::EventRetracted(r) => Some(format!("retracts event {}: {}", r.event, r.reason)),
+        Payload::EventRedacted(r) => Some(format!(
+            "redacts event {} (its payload is erased): {}",
+            r.event, r.reason
+        )),
+        Payload::IncidentMerged(m) => Some(format!(
+            "{} merged into {}: {}",
+            event.incident, m.into, m.reason
+        )),
+        Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => r.note.clone(),
+        Payload::IncidentReported(_) => None,
+    });
+    note.or_else(|| {
+        erased.map(|r| {
+            format!(
+                "its payload was erased by redaction seq {} ({}) recorded {}: {}",
+                r.redaction_seq, r.redaction_id, r.redacted_at, r.reason
+            )
+        })
+    })
+}
+
 impl crate::views::Reader<'_> {
     /// Every change to an incident's view, in log order (`history`).
     pub fn history(&self, incident: &str) -> Result<History> {
@@ -270,35 +304,7 @@ impl crate::views::Reader<'_> {
                 .chain(old)
                 .flat_map(|s| &s.redactions)
                 .find(|r| r.event_seq == seq);
-            let note = payload.as_ref().and_then(|p| match p {
-                Payload::IncidentAmended(a) => Some(a.reason.clone()),
-                Payload::CasualtiesCorrected(r) | Payload::CasualtiesReported(r) => {
-                    r.reason.clone().or_else(|| r.note.clone())
-                }
-                Payload::EventRetracted(r) => {
-                    Some(format!("retracts event {}: {}", r.event, r.reason))
-                }
-                Payload::EventRedacted(r) => Some(format!(
-                    "redacts event {} (its payload is erased): {}",
-                    r.event, r.reason
-                )),
-                Payload::IncidentMerged(m) => Some(format!(
-                    "{} merged into {}: {}",
-                    event.incident, m.into, m.reason
-                )),
-                Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => {
-                    r.note.clone()
-                }
-                Payload::IncidentReported(_) => None,
-            });
-            let note = note.or_else(|| {
-                erased.map(|r| {
-                    format!(
-                        "its payload was erased by redaction seq {} ({}) recorded {}: {}",
-                        r.redaction_seq, r.redaction_id, r.redacted_at, r.reason
-                    )
-                })
-            });
+            let note = note_of(&event, payload.as_ref(), erased);
             let mut changes = changes(old, state, &policy);
             if state.is_none() {
                 changes.clear();
