@@ -340,6 +340,21 @@ fn a_redacted_first_report_hides_the_incident_and_says_why() {
     );
     let timeline = s.ok(&["timeline"]);
     assert!(!timeline.contains("2020-07-20-a"), "{timeline}");
+    // It takes no more events, and says why.
+    let (code, _, err) = s.run(&[
+        "report",
+        "--incident",
+        "2020-07-20-a",
+        "--source",
+        "AFP",
+        "--killed",
+        "6",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("first report was erased by redaction"),
+        "{err}"
+    );
     // At a point before the redaction the incident is not shown either: the text was gone
     // from the file at every point.
     let (code, _, _) = s.run(&["show", "2020-07-20-a", "--at-seq", "5"]);
