@@ -42,6 +42,18 @@ pub(crate) fn parse_payload(kind: &str, version: u32, text: &str) -> Option<Payl
     })
 }
 
+/// An event whose payload a redaction erased: it keeps its place in the stream, so that
+/// the views can say it was there (see [`crate::views::fold::Redacted`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Erased {
+    pub seq: u64,
+    pub id: String,
+    pub incident: String,
+    pub kind: String,
+    /// The id of the redaction that erased it (an `event_redacted` of the same stream).
+    pub redaction: String,
+}
+
 /// One stream as of the cache's horizon.
 #[derive(Debug, Default)]
 pub(crate) struct Stream {
@@ -51,6 +63,8 @@ pub(crate) struct Stream {
     pub first_seq: Option<u64>,
     /// Its events whose payloads parse, in sequence order.
     pub events: Vec<Ev>,
+    /// Its events whose payloads were erased, in sequence order.
+    pub erased: Vec<Erased>,
 }
 
 impl Stream {
@@ -60,7 +74,15 @@ impl Stream {
         db.stream(incident, upto, &mut |row| {
             stream.version = stream.version.max(row.version);
             stream.first_seq.get_or_insert(row.seq);
-            if let Some(payload) = parse_payload(row.kind, row.schema_version, row.payload) {
+            if let Some(redaction) = row.redacted_by {
+                stream.erased.push(Erased {
+                    seq: row.seq,
+                    id: row.id.to_string(),
+                    incident: incident.to_string(),
+                    kind: row.kind.to_string(),
+                    redaction: redaction.to_string(),
+                });
+            } else if let Some(payload) = parse_payload(row.kind, row.schema_version, row.payload) {
                 stream.events.push(Ev {
                     seq: row.seq,
                     id: row.id.to_string(),
@@ -100,6 +122,17 @@ impl Stream {
     pub fn upto(&self, seq: u64) -> &[Ev] {
         &self.events[..self.events.partition_point(|e| e.seq <= seq)]
     }
+
+    /// Its erased events up to `seq`.
+    pub fn erased_upto(&self, seq: u64) -> &[Erased] {
+        &self.erased[..self.erased.partition_point(|e| e.seq <= seq)]
+    }
+
+    /// The event with this id among those whose payload parses, whatever its seq (a
+    /// redaction is looked up here even when it is later than the point of a view).
+    pub fn event(&self, id: &str) -> Option<&Ev> {
+        self.events.iter().find(|e| e.id == id)
+    }
 }
 
 /// The streams one transaction has read (as of `horizon`, the last event it has seen; every
@@ -125,7 +158,7 @@ impl Streams {
     pub fn stream(&mut self, db: &(impl Reads + ?Sized), incident: &str) -> Result<&Stream> {
         if !self.streams.contains_key(incident) {
             let stream = Stream::load(db, incident, self.horizon)?;
-            self.cached_events += stream.events.len();
+            self.cached_events += stream.events.len() + stream.erased.len();
             self.streams.insert(incident.to_string(), stream);
         }
         // Present: inserted above if it was not.
@@ -136,7 +169,9 @@ impl Streams {
     /// from the store when next needed.
     pub fn forget(&mut self, incident: &str) {
         if let Some(stream) = self.streams.remove(incident) {
-            self.cached_events = self.cached_events.saturating_sub(stream.events.len());
+            self.cached_events = self
+                .cached_events
+                .saturating_sub(stream.events.len() + stream.erased.len());
         }
     }
 
@@ -188,7 +223,16 @@ impl Streams {
         if let Some(stream) = self.streams.get_mut(&event.incident) {
             stream.version = event.version;
             stream.first_seq.get_or_insert(event.seq);
-            if let Some(payload) = payload {
+            if let Some(redaction) = &event.redacted_by {
+                stream.erased.push(Erased {
+                    seq: event.seq,
+                    id: event.id.clone(),
+                    incident: event.incident.clone(),
+                    kind: event.kind.clone(),
+                    redaction: redaction.clone(),
+                });
+                self.cached_events += 1;
+            } else if let Some(payload) = payload {
                 stream.events.push(Ev {
                     seq: event.seq,
                     id: event.id.clone(),
@@ -290,19 +334,44 @@ impl Streams {
         Ok(events)
     }
 
+    /// The erased events of `members` up to `seq`, in sequence order, each with its
+    /// redaction when the cache holds it (it may be later than `seq`; the cache holds every
+    /// event up to its horizon).
+    pub fn erased_of(
+        &mut self,
+        db: &(impl Reads + ?Sized),
+        members: &[String],
+        seq: u64,
+    ) -> Result<Vec<(Erased, Option<Ev>)>> {
+        let mut out = Vec::new();
+        for m in members {
+            let stream = self.stream(db, m)?;
+            out.extend(
+                stream
+                    .erased_upto(seq)
+                    .iter()
+                    .map(|e| (e.clone(), stream.event(&e.redaction).cloned())),
+            );
+        }
+        out.sort_by_key(|(e, _)| e.seq);
+        Ok(out)
+    }
+
     /// The roots an event touches: the root of its stream after it and, for a merge or a
-    /// retraction (which can move a stream from one root to another), before it.
+    /// retraction (which can move a stream from one root to another), before it. An erased
+    /// event (`payload` `None`; never a merge or a retraction) touches the root of its
+    /// stream: the views list it there.
     pub fn touched_by(
         &mut self,
         db: &(impl Reads + ?Sized),
         incident: &str,
         seq: u64,
-        payload: &Payload,
+        payload: Option<&Payload>,
     ) -> Result<Vec<String>> {
         let mut roots = vec![self.root_at(db, incident, seq)?];
         if matches!(
             payload,
-            Payload::IncidentMerged(_) | Payload::EventRetracted(_)
+            Some(Payload::IncidentMerged(_) | Payload::EventRetracted(_))
         ) {
             let before = self.root_at(db, incident, seq - 1)?;
             if !roots.contains(&before) {
@@ -312,7 +381,7 @@ impl Streams {
         Ok(roots)
     }
 
-    /// The events up to `seq` that touched `root`, in order. They can only be in `root`'s
+    /// The events up to `seq` that touched `root`, in order (erased ones included). They can only be in `root`'s
     /// stream or in a stream that was ever merged, directly or not, into it.
     pub fn touches(
         &mut self,
@@ -321,20 +390,27 @@ impl Streams {
         seq: u64,
     ) -> Result<Vec<u64>> {
         let streams = self.merged_into(db, root, seq, false)?;
-        let mut candidates: Vec<(u64, String, Payload)> = Vec::new();
+        let mut candidates: Vec<(u64, String, Option<Payload>)> = Vec::new();
         for stream in &streams {
+            let stream = self.stream(db, stream)?;
             candidates.extend(
-                self.stream(db, stream)?
+                stream
                     .upto(seq)
                     .iter()
-                    .map(|e| (e.seq, e.incident.clone(), e.payload.clone())),
+                    .map(|e| (e.seq, e.incident.clone(), Some(e.payload.clone()))),
+            );
+            candidates.extend(
+                stream
+                    .erased_upto(seq)
+                    .iter()
+                    .map(|e| (e.seq, e.incident.clone(), None)),
             );
         }
         candidates.sort_by_key(|c| c.0);
         let mut out = Vec::new();
         for (seq, incident, payload) in candidates {
             if self
-                .touched_by(db, &incident, seq, &payload)?
+                .touched_by(db, &incident, seq, payload.as_ref())?
                 .iter()
                 .any(|r| r == root)
             {

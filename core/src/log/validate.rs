@@ -20,6 +20,8 @@ enum Status {
     Unknown,
     /// Its first report was retracted.
     Retracted,
+    /// Its first report's payload was erased by this redaction.
+    Erased(String),
     /// Merged into another incident.
     Merged(String),
     /// Open for reports.
@@ -32,8 +34,14 @@ fn status(db: &dyn Reads, streams: &mut Streams, incident: &str) -> Result<Statu
         Payload::IncidentReported(_) => Some(e.id.as_str()),
         _ => None,
     });
+    let erased = stream.erased.iter().find(|e| e.kind == "incident_reported");
     Ok(match opened {
-        None => Status::Unknown,
+        // An erased first report still opened the stream (a merge of it stays in force).
+        None => match (erased, stream.merge_in_force(u64::MAX)) {
+            (Some(_), Some(into)) => Status::Merged(into.to_string()),
+            (Some(e), None) => Status::Erased(e.redaction.clone()),
+            (None, _) => Status::Unknown,
+        },
         Some(opened) if stream.retraction_of(opened, u64::MAX).is_some() => Status::Retracted,
         Some(_) => match stream.merge_in_force(u64::MAX) {
             Some(into) => Status::Merged(into.to_string()),
@@ -48,6 +56,7 @@ fn active(db: &dyn Reads, streams: &mut Streams, incident: &str) -> Result<()> {
         Status::Active => return Ok(()),
         Status::Unknown => "no such incident: report it first (`chronicle report` with --date, --province and --category, or an `incident_reported` event)".to_string(),
         Status::Retracted => "this incident's first report was retracted; report it again under a new incident id".to_string(),
+        Status::Erased(by) => format!("this incident's first report was erased by redaction {by}, so the incident is shown in no view; report it again under a new incident id"),
         Status::Merged(into) => format!("this incident was merged into `{into}`; append to `{into}` instead"),
     };
     Err(Invalid::new("incident", incident, problem).into())
@@ -331,7 +340,9 @@ fn merge_target(db: &dyn Reads, streams: &mut Streams, into: &str) -> Result<()>
         Status::Merged(further) => format!(
             "that incident was itself merged into `{further}`; merge into `{further}` instead"
         ),
-        Status::Unknown | Status::Retracted => "no such incident in force to merge into".into(),
+        Status::Unknown | Status::Retracted | Status::Erased(_) => {
+            "no such incident in force to merge into".into()
+        }
     };
     Err(Invalid::new("payload.into", into, problem).into())
 }

@@ -53,6 +53,8 @@ pub(crate) struct StreamRow<'a> {
     pub kind: &'a str,
     pub schema_version: u32,
     pub payload: &'a str,
+    /// The redaction that erased the payload (then `null`), if one did.
+    pub redacted_by: Option<&'a str>,
 }
 
 /// A merge of stream `child` into another: `(child, merge event id, merge seq)`.

@@ -8,12 +8,13 @@
 //! One [`Document`] is what `chronicle export` writes; `show --json` is one [`Incident`];
 //! `timeline --json` a list of them; `summary --json` a list of [`Group`]s. Fields are never
 //! renamed or removed within `chronicle.views/1`; absent values are written as `null`, never
-//! left out (except in [`Filters`]).
+//! left out (except in [`Filters`], and an incident's `redactions`, left out when empty so
+//! that the document of a log with no redaction is byte for byte what it was before).
 
 pub use chronicle_plugin_sdk::view::{
     Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Group, Incident, LatLon, Point,
-    PointKind, Policy, Provenance, Qualifier, Range, Responsibility, SourceFigures, Stance, Totals,
-    ViewDocument as Document, SCHEMA,
+    PointKind, Policy, Provenance, Qualifier, Range, Redaction, Responsibility, SourceFigures,
+    Stance, Totals, ViewDocument as Document, SCHEMA,
 };
 
 use crate::domain::figure::Figure as DomainFigure;

@@ -120,6 +120,48 @@ pub struct RespState {
     pub event_seq: u64,
 }
 
+/// An event of the incident whose payload a redaction erased: what is left of it (its id,
+/// place and kind) and the redaction that erased it (who removed what, when and why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redacted {
+    /// The erased event's id.
+    pub event_id: String,
+    /// Its sequence number.
+    pub event_seq: u64,
+    /// Its kind (`casualties_reported`, ...).
+    pub kind: String,
+    /// The stream it is in (a merged duplicate's id for its own events).
+    pub stream: String,
+    /// The redaction event's id.
+    pub redaction_id: String,
+    /// Its sequence number (later than the point of a view taken between the two).
+    pub redaction_seq: u64,
+    /// When the redaction was recorded.
+    pub redacted_at: String,
+    /// The reason it gives.
+    pub reason: String,
+}
+
+impl Redacted {
+    /// `e` with its redaction `r` (an `event_redacted` of the same stream).
+    pub(crate) fn new(e: &crate::streams::Erased, r: &Ev) -> Redacted {
+        let reason = match &r.payload {
+            Payload::EventRedacted(p) => p.reason.clone(),
+            _ => String::new(),
+        };
+        Redacted {
+            event_id: e.id.clone(),
+            event_seq: e.seq,
+            kind: e.kind.clone(),
+            stream: e.incident.clone(),
+            redaction_id: r.id.clone(),
+            redaction_seq: r.seq,
+            redacted_at: r.recorded_at.clone(),
+            reason,
+        }
+    }
+}
+
 /// An incident's view, independent of the reconciliation policy. Stored as JSON in
 /// `view_incidents.state`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,6 +176,11 @@ pub struct IncidentState {
     pub responsibility: Vec<RespState>,
     /// Members merged into it, sorted.
     pub merged_from: Vec<String>,
+    /// Its events (of every member) whose payload was erased, up to the point of the view,
+    /// in log order. Left out of the stored state when empty, so that the states of a log
+    /// with no redaction are what they were before redactions existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redactions: Vec<Redacted>,
     /// The event that produced this state.
     pub last_seq: u64,
 }
@@ -231,11 +278,17 @@ impl SourceState {
 ///   member streams;
 /// - with `known_by`, sourced claims (reports, corrections, claims and denials) count only
 ///   from [`published_by`]; editorial events (first reports, amendments, merges,
-///   retractions) always apply.
+///   retractions) always apply;
+/// - `redactions`, the members' erased events up to the point, are listed as they are; an
+///   erased event is absent from `events` (its payload is gone at every point). A member
+///   whose first report is erased still counts (it was opened, only the text is gone);
+///   the root itself needs its details, so a root whose first report is erased is not
+///   shown, unless a later `incident_reported` of its stream opened it again.
 pub(crate) fn fold_group(
     root: &str,
     members: &[String],
     events: &[Ev],
+    redactions: Vec<Redacted>,
     known_by: Option<DateTime<Utc>>,
     last_seq: u64,
 ) -> Option<IncidentState> {
@@ -255,10 +308,19 @@ pub(crate) fn fold_group(
         }
     }
     let mut details = (*opened.get(root)?).clone();
+    // A member whose first report was erased (not retracted) was opened all the same.
+    let erased_opening: HashSet<&str> = redactions
+        .iter()
+        .filter(|r| r.kind == "incident_reported" && r.stream != root)
+        .map(|r| r.stream.as_str())
+        .collect();
     let mut sources: Vec<SourceState> = Vec::new();
     let mut responsibility = Vec::new();
     for e in events {
-        if retracted.contains(e.id.as_str()) || !opened.contains_key(e.incident.as_str()) {
+        if retracted.contains(e.id.as_str())
+            || !(opened.contains_key(e.incident.as_str())
+                || erased_opening.contains(e.incident.as_str()))
+        {
             continue;
         }
         let known =
@@ -301,6 +363,7 @@ pub(crate) fn fold_group(
         sources,
         responsibility,
         merged_from,
+        redactions,
         last_seq,
     })
 }

@@ -203,7 +203,65 @@ pub fn changes(
             .map(|s| s.merged_from.join(", "))
     };
     opt_eq("merged from".into(), merged(old), merged(new), &mut out);
+    redaction_changes(old, new, &mut out);
     out
+}
+
+/// The erased events that appear in the view between two states: an erased event is listed
+/// from its own seq on (its payload is gone at every point), so its own entry shows it.
+fn redaction_changes(
+    old: Option<&IncidentState>,
+    new: Option<&IncidentState>,
+    out: &mut Vec<Change>,
+) {
+    let listed = |s: Option<&IncidentState>| s.map(|s| s.redactions.clone()).unwrap_or_default();
+    let before = listed(old);
+    for r in listed(new) {
+        if !before.iter().any(|b| b.event_id == r.event_id) {
+            out.push(Change {
+                field: "erased".into(),
+                old: None,
+                new: Some(format!(
+                    "seq {} ({}), by redaction seq {}",
+                    r.event_seq, r.kind, r.redaction_seq
+                )),
+            });
+        }
+    }
+}
+
+/// The note of `event`'s history entry: the reason or remark it gives, or, when its payload
+/// was erased, by which redaction, when and why.
+fn note_of(
+    event: &crate::record::RecordedEvent,
+    payload: Option<&Payload>,
+    erased: Option<&crate::views::fold::Redacted>,
+) -> Option<String> {
+    let note = payload.and_then(|p| match p {
+        Payload::IncidentAmended(a) => Some(a.reason.clone()),
+        Payload::CasualtiesCorrected(r) | Payload::CasualtiesReported(r) => {
+            r.reason.clone().or_else(|| r.note.clone())
+        }
+        Payload::EventRetracted(r) => Some(format!("retracts event {}: {}", r.event, r.reason)),
+        Payload::EventRedacted(r) => Some(format!(
+            "redacts event {} (its payload is erased): {}",
+            r.event, r.reason
+        )),
+        Payload::IncidentMerged(m) => Some(format!(
+            "{} merged into {}: {}",
+            event.incident, m.into, m.reason
+        )),
+        Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => r.note.clone(),
+        Payload::IncidentReported(_) => None,
+    });
+    note.or_else(|| {
+        erased.map(|r| {
+            format!(
+                "its payload was erased by redaction seq {} ({}) recorded {}: {}",
+                r.redaction_seq, r.redaction_id, r.redacted_at, r.reason
+            )
+        })
+    })
 }
 
 impl crate::views::Reader<'_> {
@@ -211,6 +269,9 @@ impl crate::views::Reader<'_> {
     pub fn history(&self, incident: &str) -> Result<History> {
         let versions = point::versions(self.db, incident)?;
         if versions.is_empty() {
+            if let Some(r) = point::erased_opening(self.db, incident, u64::MAX)? {
+                return Err(point::erased_opening_error(incident, &r));
+            }
             return Err(Invalid::new(
                 "incident",
                 incident,
@@ -238,27 +299,12 @@ impl crate::views::Reader<'_> {
             })?;
             let Some(event) = event else { continue };
             let payload = event.payload().ok();
-            let note = payload.as_ref().and_then(|p| match p {
-                Payload::IncidentAmended(a) => Some(a.reason.clone()),
-                Payload::CasualtiesCorrected(r) | Payload::CasualtiesReported(r) => {
-                    r.reason.clone().or_else(|| r.note.clone())
-                }
-                Payload::EventRetracted(r) => {
-                    Some(format!("retracts event {}: {}", r.event, r.reason))
-                }
-                Payload::EventRedacted(r) => Some(format!(
-                    "redacts event {} (its payload is erased): {}",
-                    r.event, r.reason
-                )),
-                Payload::IncidentMerged(m) => Some(format!(
-                    "{} merged into {}: {}",
-                    event.incident, m.into, m.reason
-                )),
-                Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => {
-                    r.note.clone()
-                }
-                Payload::IncidentReported(_) => None,
-            });
+            let erased = state
+                .into_iter()
+                .chain(old)
+                .flat_map(|s| &s.redactions)
+                .find(|r| r.event_seq == seq);
+            let note = note_of(&event, payload.as_ref(), erased);
             let mut changes = changes(old, state, &policy);
             if state.is_none() {
                 changes.clear();

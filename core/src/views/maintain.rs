@@ -25,7 +25,7 @@ use crate::store::{
     FigureColumns, IncidentRow, IncidentRows, Reads, ResponsibilityRow, SourceRow, Store, Writes,
 };
 use crate::streams::{parse_payload, Streams};
-use crate::views::fold::{fold_group, IncidentState, Measure};
+use crate::views::fold::{fold_group, IncidentState, Measure, Redacted};
 use crate::views::reconcile::{self, BestPolicy};
 
 /// The version of the view tables. Changing the tables or what the fold computes bumps it:
@@ -189,7 +189,9 @@ impl Batch {
         payload: Option<&Payload>,
     ) -> Result<()> {
         self.streams.record(tx, event, payload)?;
-        if let Some(payload) = payload {
+        // An erased event (replayed after its redaction) touches its root too: the views
+        // list it there as erased.
+        if payload.is_some() || event.redacted_by.is_some() {
             for root in self
                 .streams
                 .touched_by(tx, &event.incident, event.seq, payload)?
@@ -248,12 +250,23 @@ pub(crate) fn compute(
         return Ok(None);
     }
     let members = streams.members(db, root, seq)?;
+    // An erased event whose redaction the cache does not hold yet (a replay between the
+    // two) is listed once the redaction is replayed: it touches this root again.
+    let redactions = streams
+        .erased_of(db, &members, seq)?
+        .iter()
+        .filter_map(|(e, r)| r.as_ref().map(|r| Redacted::new(e, r)))
+        .collect();
     if let [only] = members.as_slice() {
         let events = streams.stream(db, only)?.upto(seq);
-        return Ok(fold_group(root, &members, events, known_by, label));
+        return Ok(fold_group(
+            root, &members, events, redactions, known_by, label,
+        ));
     }
     let events = streams.events_of(db, &members, seq)?;
-    Ok(fold_group(root, &members, &events, known_by, label))
+    Ok(fold_group(
+        root, &members, &events, redactions, known_by, label,
+    ))
 }
 
 fn figure_columns(f: Option<&Figure>) -> FigureColumns {

@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use crate::store::{Reads, StoredView, ViewColumns, ViewContent, ViewRow};
 use crate::streams::Streams;
-use crate::views::fold::{IncidentState, Measure};
+use crate::views::fold::{IncidentState, Measure, Redacted};
 use crate::views::maintain::{checkpoint, compute};
 use crate::views::reconcile::{self, BestPolicy};
 
@@ -161,4 +161,32 @@ pub(crate) fn versions(
         }
     }
     Ok(out)
+}
+
+/// The redaction that erased `incident`'s first report, when one did (up to `seq`): the
+/// incident is then shown in no view, since its date, place and category are gone.
+pub(crate) fn erased_opening(
+    db: &(impl Reads + ?Sized),
+    incident: &str,
+    seq: u64,
+) -> Result<Option<Redacted>> {
+    let mut streams = Streams::new(checkpoint(db)?);
+    let stream = streams.stream(db, incident)?;
+    Ok(stream
+        .erased_upto(seq)
+        .iter()
+        .find(|e| e.kind == "incident_reported")
+        .and_then(|e| stream.event(&e.redaction).map(|r| Redacted::new(e, r))))
+}
+
+/// The error for an incident not in view because its first report was erased by `r`.
+pub(crate) fn erased_opening_error(incident: &str, r: &Redacted) -> Error {
+    Error::Invalid(crate::error::Invalid::new(
+        "incident",
+        incident,
+        format!(
+            "this incident's first report (seq {}) was erased by redaction seq {} ({}, recorded {}): {}; without its date, place and category the incident is shown in no view (its events are still listed by `chronicle log --incident {incident}`)",
+            r.event_seq, r.redaction_seq, r.redaction_id, r.redacted_at, r.reason
+        ),
+    ))
 }

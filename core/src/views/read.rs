@@ -190,6 +190,11 @@ impl Reader<'_> {
         if let Some(s) = &state {
             best_source_reported(&q.best, &[std::slice::from_ref(s)])?;
         }
+        if state.is_none() {
+            if let Some(r) = point::erased_opening(self.db, &root, seq)? {
+                return Err(point::erased_opening_error(&root, &r));
+            }
+        }
         let mut doc = state
             .map(|s| reconcile::incident_doc(&s, &q.best))
             .ok_or_else(|| {

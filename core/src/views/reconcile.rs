@@ -17,7 +17,7 @@ use crate::domain::figure::Figure;
 use crate::domain::gazetteer::{Gazetteer, Province};
 use crate::error::Invalid;
 use crate::views::doc::{
-    self, Coordinates, Group, Incident, LatLon, Range, Responsibility, SourceFigures,
+    self, Coordinates, Group, Incident, LatLon, Range, Redaction, Responsibility, SourceFigures,
 };
 use crate::views::fold::{IncidentState, Measure, SourceState};
 
@@ -271,6 +271,20 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
             })
             .collect(),
         merged_from: state.merged_from.clone(),
+        redactions: state
+            .redactions
+            .iter()
+            .map(|r| Redaction {
+                event_id: r.event_id.clone(),
+                event_seq: r.event_seq,
+                kind: r.kind.clone(),
+                stream: r.stream.clone(),
+                redaction_id: r.redaction_id.clone(),
+                redaction_seq: r.redaction_seq,
+                redacted_at: r.redacted_at.clone(),
+                reason: r.reason.clone(),
+            })
+            .collect(),
         last_seq: state.last_seq,
         last_recorded: None,
     }

@@ -319,8 +319,70 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
             width,
         ));
     }
+    if !i.redactions.is_empty() {
+        out.push_str("\nRedacted:\n");
+        for r in &i.redactions {
+            out.push_str(&wrap(&redaction_line(r, i), "  ", width));
+        }
+    }
     out.push_str(&format!("Last changed by event seq {}.\n", i.last_seq));
     out
+}
+
+/// One erased event of incident `i` for `show`: what it was (and in which merged duplicate),
+/// the redaction (marked as later than the view when it is, the view's last change being
+/// `last_seq`), when and why.
+fn redaction_line(r: &crate::views::doc::Redaction, i: &Incident) -> String {
+    let stream = if r.stream == i.incident {
+        String::new()
+    } else {
+        format!(" of {}", r.stream)
+    };
+    let later = if r.redaction_seq > i.last_seq {
+        ", after this point"
+    } else {
+        ""
+    };
+    format!(
+        "seq {}, {}{stream}: erased on {} by redaction seq {}{later}: {}",
+        r.event_seq,
+        r.kind_prose(),
+        published_prose(Some(r.redacted_on())),
+        r.redaction_seq,
+        r.reason
+    )
+}
+
+/// The caveat of an audit whose incidents in scope have erased events: what they said
+/// counts for nothing in the range, and no one can now tell what it was.
+fn redaction_caveat(incidents: &[Incident], width: usize) -> String {
+    let erased: Vec<String> = incidents
+        .iter()
+        .filter(|i| !i.redactions.is_empty())
+        .map(|i| {
+            let events: Vec<String> = i
+                .redactions
+                .iter()
+                .map(|r| format!("seq {}, {}", r.event_seq, r.kind_prose()))
+                .collect();
+            format!("{} ({})", i.incident, events.join("; "))
+        })
+        .collect();
+    if erased.is_empty() {
+        return String::new();
+    }
+    let n = erased.len();
+    "\n".to_string()
+        + &wrap(
+        &format!(
+            "Caveat: {n} incident{} in scope {} events whose payload a redaction erased; what they said counts for nothing in this range: {}.",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "has" } else { "have" },
+            erased.join(", ")
+        ),
+        "",
+        width,
+    )
 }
 
 /// `timeline`: incidents in date order.
@@ -575,6 +637,7 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
             width,
         ));
     }
+    out.push_str(&redaction_caveat(&a.incidents, width));
     out.push_str(&leave_out(a, width));
     out
 }

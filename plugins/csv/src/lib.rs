@@ -172,6 +172,27 @@ fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
     if !filters.is_empty() {
         lines.push(format!("filters: {}", filters.join("; ")));
     }
+    // Erased events have no column: the rows only count what was not erased, so say which
+    // incidents had some (ids and seqs only; the reasons are in the json export).
+    let redacted: Vec<String> = doc
+        .incidents
+        .iter()
+        .filter(|i| !i.redactions.is_empty())
+        .map(|i| {
+            let seqs: Vec<String> = i
+                .redactions
+                .iter()
+                .map(|r| r.event_seq.to_string())
+                .collect();
+            format!("{} (seq {})", i.incident, seqs.join(", "))
+        })
+        .collect();
+    if !redacted.is_empty() {
+        lines.push(format!(
+            "redacted: events erased by a redaction, counted nowhere here: {}",
+            redacted.join("; ")
+        ));
+    }
     lines
         .iter()
         .map(|l| format!("# {}\n", l.replace(['\n', '\r'], " ")))
@@ -680,6 +701,31 @@ mod tests {
     #[test]
     fn default_layout_snapshot() {
         insta::assert_snapshot!("default", text(export_sample::<Csv>(&[]).unwrap()));
+    }
+
+    /// Erased events have no column: the comment lines name the incidents that had some.
+    #[test]
+    fn redactions_are_named_in_the_comments() {
+        let mut doc = chronicle_plugin_sdk::testing::sample_document();
+        let stream = doc.incidents[4].incident.clone();
+        doc.incidents[4]
+            .redactions
+            .push(chronicle_plugin_sdk::view::Redaction {
+                event_id: "e-39".into(),
+                event_seq: 39,
+                kind: "casualties_reported".into(),
+                stream,
+                redaction_id: "r-40".into(),
+                redaction_seq: 40,
+                redacted_at: "2020-08-02T08:00:00.000000Z".into(),
+                reason: "=HYPERLINK(\"x\") a name".into(),
+            });
+        let out = text(chronicle_plugin_sdk::testing::export_document::<Csv>(&doc, &[]).unwrap());
+        let line = out.lines().find(|l| l.starts_with("# redacted")).unwrap();
+        insta::assert_snapshot!("redacted_comment", line);
+        assert!(!out.contains("HYPERLINK"));
+        let sample = text(export_sample::<Csv>(&[]).unwrap());
+        assert!(!sample.contains("redacted"));
     }
 
     #[test]

@@ -367,6 +367,16 @@ fn timeline_row(out: &mut String, i: &Incident, footnotes: &Footnotes) {
             esc(&span_text(&i.attackers_killed))
         ));
     }
+    for r in &i.redactions {
+        meta.push(format!(
+            "<span class=\"redacted\">Redacted: {} (log seq {}) erased on {} (log seq {}): {}</span>",
+            esc(r.kind_prose()),
+            r.event_seq,
+            esc(&human_date(r.redacted_on())),
+            r.redaction_seq,
+            esc(&r.reason)
+        ));
+    }
     if !meta.is_empty() {
         let _ = write!(out, "<div class=\"meta\">{}</div>", meta.join(" · "));
     }
@@ -1139,6 +1149,30 @@ mod tests {
         assert!(out
             .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;"));
         assert!(!out.contains("href=\"javascript:"));
+    }
+
+    /// A redaction is shown on its incident, its reason (user text) escaped.
+    #[test]
+    fn redaction_is_shown_escaped() {
+        let mut doc = sample_document();
+        let stream = doc.incidents[4].incident.clone();
+        doc.incidents[4]
+            .redactions
+            .push(chronicle_plugin_sdk::view::Redaction {
+                event_id: "e-39".into(),
+                event_seq: 39,
+                kind: "casualties_reported".into(),
+                stream,
+                redaction_id: "r-40".into(),
+                redaction_seq: 40,
+                redacted_at: "2020-08-02T08:00:00.000000Z".into(),
+                reason: "<script>alert(1)</script> a victim's name".into(),
+            });
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(!out.contains("<script"), "{out}");
+        let at = out.find("<span class=\"redacted\">").unwrap();
+        let end = at + out[at..].find("</span>").unwrap() + "</span>".len();
+        insta::assert_snapshot!("redaction_span", &out[at..end]);
     }
 
     /// The cases tried on main before issue 16, pinned: a `<script>`

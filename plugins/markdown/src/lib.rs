@@ -230,6 +230,17 @@ fn incident_section(out: &mut String, i: &Incident, notes: &mut Notes) {
         let ids: Vec<String> = i.merged_from.iter().map(|m| format!("`{m}`")).collect();
         let _ = writeln!(out, "- Merged from {}.", ids.join(", "));
     }
+    for r in &i.redactions {
+        let _ = writeln!(
+            out,
+            "- **Redacted:** {} (log seq {}) erased on {} (log seq {}): {}.",
+            r.kind_prose(),
+            r.event_seq,
+            esc(&human_date(r.redacted_on())),
+            r.redaction_seq,
+            esc(r.reason.trim())
+        );
+    }
     let _ = writeln!(
         out,
         "- Incident `{}`, last changed at log seq {}.",
@@ -388,6 +399,29 @@ mod tests {
         );
         let err = export_sample::<Markdown>(&[("layout", "x")]).unwrap_err();
         assert!(err.contains("takes no options"), "{err}");
+    }
+
+    /// A redaction is shown on its incident, its reason (user text) escaped.
+    #[test]
+    fn redaction_is_shown_escaped() {
+        let mut doc = sample_document();
+        let stream = doc.incidents[4].incident.clone();
+        doc.incidents[4]
+            .redactions
+            .push(chronicle_plugin_sdk::view::Redaction {
+                event_id: "e-39".into(),
+                event_seq: 39,
+                kind: "casualties_reported".into(),
+                stream,
+                redaction_id: "r-40".into(),
+                redaction_seq: 40,
+                redacted_at: "2020-08-02T08:00:00.000000Z".into(),
+                reason: "a victim's *name* [x](javascript:1)".into(),
+            });
+        let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
+        let line = out.lines().find(|l| l.contains("Redacted")).unwrap();
+        insta::assert_snapshot!("redaction_line", line);
+        assert!(!line.contains("*name*") && !line.contains("[x]("), "{line}");
     }
 
     #[test]

@@ -103,6 +103,7 @@ fn incident(
         sources: Vec::new(),
         responsibility: Vec::new(),
         merged_from: Vec::new(),
+        redactions: Vec::new(),
         last_seq,
         last_recorded: Some(format!("2020-08-01T09:{:02}:00Z", last_seq)),
     }

@@ -422,6 +422,12 @@ pub struct Incident {
     /// Ids of incidents merged into this one.
     #[serde(default)]
     pub merged_from: Vec<String>,
+    /// Extension (optional, schema 1): the incident's events whose payload a
+    /// redaction erased (`chronicle redact`), up to the point of the document,
+    /// in log order. Absent when there are none. What they said is gone from
+    /// the log; none of their figures, details or claims is in this incident.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redactions: Vec<Redaction>,
     /// Sequence number of the last event that changed this incident.
     pub last_seq: u64,
     /// Extension (optional, schema 1): when the event `last_seq` was
@@ -554,6 +560,50 @@ pub enum Qualifier {
     AtLeast,
     /// `"22-35"`: low and high.
     Range,
+}
+
+/// An event whose payload was erased by a redaction: which event, and who
+/// erased it, when and why. The text is user input: escape it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redaction {
+    /// The erased event's id.
+    pub event_id: String,
+    /// Its sequence number.
+    pub event_seq: u64,
+    /// Its kind (`casualties_reported`, `incident_amended`, ...).
+    pub kind: String,
+    /// The incident stream it belongs to (a merged duplicate's id for the
+    /// duplicate's own events).
+    pub stream: String,
+    /// The redaction event's id.
+    pub redaction_id: String,
+    /// Its sequence number (greater than the document's point when the
+    /// document shows the log as it was before the redaction).
+    pub redaction_seq: u64,
+    /// When the redaction was recorded, RFC 3339 UTC as the log stores it.
+    pub redacted_at: String,
+    /// The reason the redaction gives.
+    pub reason: String,
+}
+
+impl Redaction {
+    /// What the erased event was, in words: `"a report"`, `"the first report"`...
+    pub fn kind_prose(&self) -> &str {
+        match self.kind.as_str() {
+            "incident_reported" => "the first report",
+            "casualties_reported" => "a report",
+            "casualties_corrected" => "a correction",
+            "incident_amended" => "an amendment",
+            "responsibility_claimed" => "a claim of responsibility",
+            "responsibility_denied" => "a denial of responsibility",
+            other => other,
+        }
+    }
+
+    /// The day the redaction was recorded (`YYYY-MM-DD`), from `redacted_at`.
+    pub fn redacted_on(&self) -> &str {
+        self.redacted_at.get(..10).unwrap_or(&self.redacted_at)
+    }
 }
 
 /// A claim or denial of responsibility.

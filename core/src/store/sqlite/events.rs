@@ -199,7 +199,7 @@ impl Db<'_> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT seq, version, id, recorded_at, kind, payload, schema_version FROM events
+                "SELECT seq, version, id, recorded_at, kind, payload, schema_version, redacted_by FROM events
                  WHERE incident = ?1 AND seq <= ?2 ORDER BY seq",
             )
             .map_err(&err)?;
@@ -216,6 +216,10 @@ impl Db<'_> {
                 kind: text(4).map_err(&err)?,
                 payload: text(5).map_err(&err)?,
                 schema_version: r.get(6).map_err(&err)?,
+                redacted_by: r
+                    .get_ref(7)
+                    .and_then(|v| v.as_str_or_null().map_err(rusqlite::Error::from))
+                    .map_err(&err)?,
             };
             each(row)?;
         }
