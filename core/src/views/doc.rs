@@ -11,9 +11,9 @@
 //! left out (except in [`Filters`]).
 
 pub use chronicle_plugin_sdk::view::{
-    Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Group, Incident, LatLon, Point,
-    PointKind, Policy, Provenance, Qualifier, Range, Responsibility, SourceFigures, Stance, Totals,
-    ViewDocument as Document, SCHEMA,
+    Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Group, Incident, LatLon,
+    LogCheckpoint, Point, PointKind, Policy, Provenance, Qualifier, Range, Responsibility,
+    SourceFigures, Stance, Totals, ViewDocument as Document, SCHEMA,
 };
 
 use crate::domain::figure::Figure as DomainFigure;
