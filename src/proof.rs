@@ -22,7 +22,7 @@ pub struct CheckpointArgs {
 
 /// Reads a small text file given on the command line; a missing or unreadable one is bad
 /// input naming the option.
-fn read_arg(flag: &str, path: &Path) -> anyhow::Result<String> {
+pub(crate) fn read_arg(flag: &str, path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path)
         .map_err(|e| Invalid::new(flag, path.display(), format!("cannot be read: {e}")).into())
 }
@@ -32,19 +32,7 @@ pub fn checkpoint(db: &Path, args: CheckpointArgs) -> anyhow::Result<()> {
         Some(path) => Some(SignerKey::parse(&read_arg("--sign", path)?)?),
         None => None,
     };
-    let origin = match (&args.origin, &signer) {
-        (Some(origin), _) => origin.clone(),
-        (None, Some(key)) => key.name().to_string(),
-        (None, None) => note::DEFAULT_ORIGIN.to_string(),
-    };
-    if origin.is_empty() || origin.contains('\n') {
-        return Err(Invalid::new(
-            "--origin",
-            &origin,
-            "one line of text naming the log, e.g. example.org/afghanistan-2020",
-        )
-        .into());
-    }
+    let origin = note::origin(args.origin.as_deref(), signer.as_ref())?;
     let log = EventLog::open(db)?;
     let head = log.tree_head(&origin)?;
     let text = match &signer {

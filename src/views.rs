@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use chronicle_core::note::{self, SignerKey};
 use chronicle_core::time::parse_time_point;
 use chronicle_core::views::audit::Claim;
 use chronicle_core::views::doc::ExporterInfo;
@@ -158,6 +159,13 @@ pub struct ExportArgs {
     /// An option for the format's plugin, KEY=VALUE (repeatable), e.g. layout=acled for csv.
     #[arg(long = "option", value_name = "KEY=VALUE")]
     options: Vec<String>,
+    /// Sign the checkpoint the document carries with this signer key (written by `chronicle
+    /// key generate`), as `chronicle checkpoint --sign` does.
+    #[arg(long, value_name = "KEYFILE")]
+    sign: Option<PathBuf>,
+    /// The checkpoint's origin line [default: the signer key's name, else `chronicle`].
+    #[arg(long, value_name = "ORIGIN")]
+    origin: Option<String>,
     #[command(flatten)]
     point: PointArgs,
     #[command(flatten)]
@@ -397,8 +405,13 @@ pub fn export(
         )
         .into());
     }
+    let signer = match &args.sign {
+        Some(path) => Some(SignerKey::parse(&crate::proof::read_arg("--sign", path)?)?),
+        None => None,
+    };
+    let origin = note::origin(args.origin.as_deref(), signer.as_ref())?;
     let log = EventLog::open(db)?;
-    let mut doc = log.export(&q)?;
+    let mut doc = log.export_checkpointed(&q, &origin, signer.as_ref())?;
     doc.provenance.exporter = Some(renderer.exporter());
     // The document is written as it is serialized (at 1M events it is ~700 MB of JSON: no
     // second copy in memory): to the output for the built-in format, down the pipe to the

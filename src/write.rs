@@ -9,7 +9,7 @@ use chronicle_core::event::{
 use chronicle_core::figure::Figure;
 use chronicle_core::time::{IncidentDate, Published};
 use chronicle_core::{AppendContext, Appended, Clock, Origin};
-use chronicle_core::{EventLog, Invalid, Location, NewEvent, OpeningDetails, Payload};
+use chronicle_core::{EventLog, Invalid, OpeningDetails, Payload};
 
 use crate::progress::{self, Progress};
 
@@ -125,7 +125,7 @@ impl Tally {
                 self.appended += 1;
                 self.last_seq = Some(*seq);
             }
-            Appended::Duplicate { .. } => self.present += 1,
+            Appended::Duplicate { .. } | Appended::Erased { .. } => self.present += 1,
         }
         if self.shown.len() < Self::SHOWN {
             self.shown.push(outcome);
@@ -149,6 +149,10 @@ impl Tally {
                 Appended::Duplicate { seq, id } => writeln!(
                     out,
                     "already in the log: event {id} at seq {seq} (same content; nothing appended)"
+                )?,
+                Appended::Erased { seq, id, redaction } => writeln!(
+                    out,
+                    "already in the log: event {id} at seq {seq}, its payload erased by redaction {redaction} (taken as the same event; nothing appended)"
                 )?,
             }
         }
@@ -185,6 +189,15 @@ pub struct Recorder {
     /// prints it with each event, as `batch.correlation`).
     #[arg(long, value_name = "TEXT")]
     pub correlation: Option<String>,
+}
+
+/// `--id`: the id of the event a command appends, so that a retried command appends nothing.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EventId {
+    /// Record the event under this id (at most 100 bytes); running the same command again
+    /// with it appends nothing ("already in the log"), other content under it is refused.
+    #[arg(long = "id", value_name = "ID")]
+    id: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -411,32 +424,18 @@ impl DetailArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     pub recorder: Recorder,
+    #[command(flatten)]
+    event_id: EventId,
     /// The incident id, a readable slug such as 2020-07-30-puli-alam.
     #[arg(long)]
     incident: String,
     #[command(flatten)]
     figures: FigureArgs,
     #[command(flatten)]
-    details: DetailArgs,
+    details: Box<DetailArgs>,
     /// Refuse unless the incident is at this version (0: it must be new).
     #[arg(long, value_name = "N")]
     expect_version: Option<u64>,
-}
-
-fn one(
-    incident: &str,
-    payload: Payload,
-    expected_version: Option<u64>,
-) -> chronicle_core::Result<(Location, NewEvent)> {
-    Ok((
-        Location::default(),
-        NewEvent {
-            id: None,
-            incident: incident.to_string(),
-            payload,
-            expected_version,
-        },
-    ))
 }
 
 pub fn report(db: &Path, ctx: AppendContext, args: ReportArgs) -> anyhow::Result<()> {
@@ -444,6 +443,7 @@ pub fn report(db: &Path, ctx: AppendContext, args: ReportArgs) -> anyhow::Result
     let report = args.figures.report(None)?;
     let results = log.report(
         &ctx,
+        args.event_id.id.as_deref(),
         &args.incident,
         report,
         &args.details.opening(),
@@ -456,13 +456,14 @@ pub fn report(db: &Path, ctx: AppendContext, args: ReportArgs) -> anyhow::Result
 fn append_one(
     db: &Path,
     ctx: &AppendContext,
+    id: &EventId,
     incident: &str,
     payload: Payload,
     expected: Option<u64>,
 ) -> anyhow::Result<()> {
     let mut log = EventLog::open(db)?;
-    let results = log.append(ctx, [one(incident, payload, expected)])?;
-    print_appended(&results)?;
+    let result = log.append_command(ctx, id.id.as_deref(), incident, payload, expected)?;
+    print_appended(&[result])?;
     Ok(())
 }
 
@@ -470,6 +471,8 @@ fn append_one(
 pub struct CorrectArgs {
     #[command(flatten)]
     pub recorder: Recorder,
+    #[command(flatten)]
+    event_id: EventId,
     /// The incident.
     #[arg(long)]
     incident: String,
@@ -488,6 +491,7 @@ pub fn correct(db: &Path, ctx: AppendContext, args: CorrectArgs) -> anyhow::Resu
     append_one(
         db,
         &ctx,
+        &args.event_id,
         &args.incident,
         Payload::CasualtiesCorrected(report),
         args.expect_version,
@@ -498,6 +502,8 @@ pub fn correct(db: &Path, ctx: AppendContext, args: CorrectArgs) -> anyhow::Resu
 pub struct AmendArgs {
     #[command(flatten)]
     pub recorder: Recorder,
+    #[command(flatten)]
+    event_id: EventId,
     /// The incident.
     #[arg(long)]
     incident: String,
@@ -516,6 +522,7 @@ pub fn amend(db: &Path, ctx: AppendContext, args: AmendArgs) -> anyhow::Result<(
     append_one(
         db,
         &ctx,
+        &args.event_id,
         &args.incident,
         Payload::IncidentAmended(amendment),
         args.expect_version,
@@ -527,6 +534,8 @@ pub fn amend(db: &Path, ctx: AppendContext, args: AmendArgs) -> anyhow::Result<(
 pub struct ResponsibilityArgs {
     #[command(flatten)]
     pub recorder: Recorder,
+    #[command(flatten)]
+    event_id: EventId,
     /// The incident.
     #[arg(long)]
     incident: String,
@@ -573,13 +582,22 @@ pub fn responsibility(
     } else {
         Payload::ResponsibilityDenied(statement)
     };
-    append_one(db, &ctx, &args.incident, payload, args.expect_version)
+    append_one(
+        db,
+        &ctx,
+        &args.event_id,
+        &args.incident,
+        payload,
+        args.expect_version,
+    )
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RetractArgs {
     #[command(flatten)]
     pub recorder: Recorder,
+    #[command(flatten)]
+    event_id: EventId,
     /// The id of the event to retract (see `chronicle log`).
     event: String,
     /// Why it was entered in error.
@@ -601,7 +619,7 @@ pub fn retract(db: &Path, ctx: AppendContext, args: RetractArgs) -> anyhow::Resu
         event: args.event,
         reason: args.reason,
     });
-    append_one(db, &ctx, &target.incident, payload, None)
+    append_one(db, &ctx, &args.event_id, &target.incident, payload, None)
 }
 
 #[derive(Debug, clap::Args)]
@@ -663,6 +681,8 @@ pub fn redact(db: &Path, ctx: AppendContext, args: RedactArgs) -> anyhow::Result
 pub struct MergeArgs {
     #[command(flatten)]
     pub recorder: Recorder,
+    #[command(flatten)]
+    event_id: EventId,
     /// The duplicate incident.
     duplicate: String,
     /// The incident it duplicates.
@@ -678,5 +698,5 @@ pub fn merge(db: &Path, ctx: AppendContext, args: MergeArgs) -> anyhow::Result<(
         into: args.into,
         reason: args.reason,
     });
-    append_one(db, &ctx, &args.duplicate, payload, None)
+    append_one(db, &ctx, &args.event_id, &args.duplicate, payload, None)
 }

@@ -114,10 +114,20 @@ fn export_html(s: &Scratch) -> String {
     ));
     std::fs::copy(&libs["chronicle_plugin_html"], &lib).unwrap();
     std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Signed, so that the checkpoint's long signature line is on the page too.
+    s.ok(&[
+        "key",
+        "generate",
+        "test.example/chronicle",
+        "--out",
+        "signer.key",
+    ]);
     let (code, out, err) = s.run(&[
         "export",
         "--format",
         "html",
+        "--sign",
+        "signer.key",
         "--plugin-dir",
         plugins.to_str().unwrap(),
     ]);

@@ -301,3 +301,39 @@ fn logs_and_backups_written_before_the_format_2_keep_working() {
     assert_eq!(line(&a, 38)["format"], 2);
     assert_eq!(line(&a, 38)["payload"], line(&s, 38)["payload"]);
 }
+
+#[test]
+fn a_retry_never_brings_an_erased_text_back() {
+    let s = Scratch::new();
+    puli_alam(&s);
+    let note = format!("one of the dead, {NAME}");
+    let report = [
+        "report",
+        "--incident",
+        "2020-07-30-puli-alam",
+        "--source",
+        "Pajhwok",
+        "--killed",
+        "9",
+        "--note",
+        &note,
+        "--id",
+        "pajhwok-1",
+    ];
+    s.ok(&report);
+    s.ok(&["redact", "pajhwok-1", "--reason", "a name"]);
+    let events = s.ok(&["log", "--json"]).lines().count();
+    let out = s.ok(&report);
+    assert!(out.contains("its payload erased by redaction"), "{out}");
+    let line = format!(
+        r#"{{"id":"pajhwok-1","incident":"2020-07-30-puli-alam","kind":"casualties_reported","payload":{{"killed":9,"note":"{note}","source":"Pajhwok"}}}}"#
+    );
+    let (code, out, err) = s.run_stdin(&["append", "-"], &line);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("0 appended, 1 already present") || out.contains("erased"),
+        "{out}"
+    );
+    assert_eq!(s.ok(&["log", "--json"]).lines().count(), events);
+    assert!(!file_bytes(&s).contains(NAME));
+}

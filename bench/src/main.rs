@@ -252,6 +252,7 @@ impl Bench {
         self.bench_views(&c, rebuild)?;
         let states = self.bench_exports(&c)?;
         let incident = self.bench_audit_and_history(&c, states)?;
+        self.bench_proofs(&c)?;
         self.bench_single_appends(&c, &incident)?;
         if !self.args.keep {
             let _ = std::fs::remove_dir_all(&c.dir);
@@ -576,6 +577,78 @@ impl Bench {
             "",
         );
         Ok(incident)
+    }
+
+    /// The output of `chronicle ARGS` on `db`, untimed (what a benchmark then measures).
+    fn output(&self, db: &Path, args: &[&str]) -> Result<Vec<u8>> {
+        let out = self.chronicle(db).args(args).output()?;
+        if !out.status.success() {
+            bail!(
+                "chronicle {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(out.stdout)
+    }
+
+    /// Benchmark 8: Merkle proofs, each a whole process. `prove --seq` of the first, the
+    /// middle and the last event, `prove --consistency` from three older sizes, and
+    /// `check-proof` of one of each against a signed checkpoint; each row names the proof's
+    /// size (the JSON printed, bytes) and its number of hashes. No baseline.
+    fn bench_proofs(&mut self, c: &Chronology) -> Result<()> {
+        let (size, db) = (c.size, &c.db);
+        let key = c.dir.join("bench-signer.key");
+        let _ = std::fs::remove_file(&key);
+        let key_arg = key.to_string_lossy().into_owned();
+        let verifier = self.output(db, &["key", "generate", "bench", "--out", &key_arg])?;
+        let verifier = String::from_utf8(verifier)?.trim().to_string();
+        let note = c.dir.join("checkpoint.txt");
+        std::fs::write(&note, self.output(db, &["checkpoint", "--sign", &key_arg])?)?;
+        let mut proofs = Vec::new();
+        for (flag, at) in [
+            ("--seq", 1),
+            ("--seq", size.div_ceil(2)),
+            ("--seq", size),
+            ("--consistency", 1),
+            ("--consistency", size / 3),
+            ("--consistency", size - 1),
+        ] {
+            let at = at.to_string();
+            let ours = run(
+                self.chronicle(db).args(["prove", flag, &at]),
+                "chronicle prove",
+            )?;
+            let text = self.output(db, &["prove", flag, &at])?;
+            let json: serde_json::Value = serde_json::from_slice(&text)?;
+            let field = if flag == "--seq" {
+                "audit_path"
+            } else {
+                "proof"
+            };
+            let hashes = json[field].as_array().map_or(0, Vec::len);
+            let op = format!("prove {flag} {at} ({hashes} hashes, {} bytes)", text.len());
+            self.push(size, &op, 1, &ours, None, None, 0, "");
+            proofs.push((flag, at, text));
+        }
+        // One proof of each kind checked: the middle event, the consistency from size/3.
+        for (flag, at, text) in [&proofs[1], &proofs[4]] {
+            let file = c.dir.join("proof.json");
+            std::fs::write(&file, text)?;
+            let ours = run(
+                Command::new(&self.chronicle)
+                    .arg("check-proof")
+                    .arg(&file)
+                    .arg("--checkpoint")
+                    .arg(&note)
+                    .arg("--key")
+                    .arg(&verifier),
+                "chronicle check-proof",
+            )?;
+            let op = format!("check-proof (prove {flag} {at})");
+            self.push(size, &op, 1, &ours, None, None, 0, "");
+        }
+        Ok(())
     }
 
     /// Benchmark 2: single appends from the CLI (reports on `incident`), process start to durable

@@ -128,7 +128,7 @@ pub enum Error {
     },
 
     /// An event id already in the log, with different content.
-    #[error("{location}event id {id} is already in the log (seq {seq}) with different content; nothing was written (an event id names one event: give the new event a new id, or leave `id` out)")]
+    #[error("{location}event id {id} is already in the log (seq {seq}) with different content; nothing was written (an event id names one event, and a retry must repeat it exactly: give the new event another id, or none)")]
     IdConflict {
         /// Where the append came from (may be empty).
         location: LocationPrefix,

@@ -275,10 +275,17 @@ fn reason(value: &str) -> Result<(), Invalid> {
 }
 
 /// An event id: the same rules as a name, and at most 100 bytes.
+/// The longest event id, in bytes.
+pub(crate) const MAX_ID_LEN: usize = 100;
+
 pub(crate) fn event_id(id: &str) -> Result<(), Invalid> {
     name("id", id)?;
-    if id.len() > 100 {
-        return Err(Invalid::new("id", id, "is longer than 100 bytes"));
+    if id.len() > MAX_ID_LEN {
+        return Err(Invalid::new(
+            "id",
+            id,
+            format!("is longer than {MAX_ID_LEN} bytes"),
+        ));
     }
     Ok(())
 }

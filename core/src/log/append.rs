@@ -214,6 +214,16 @@ impl<'a> Appender<'a> {
         if let Some(id) = &event.id {
             rules::event_id(id)?;
             if let Some(existing) = self.tx.event_by_id(id)? {
+                if let (Some(redaction), true) = (
+                    &existing.redacted_by,
+                    existing.incident == event.incident && existing.kind == event.payload.kind(),
+                ) {
+                    return Ok(Appended::Erased {
+                        seq: existing.seq,
+                        id: existing.id,
+                        redaction: redaction.clone(),
+                    });
+                }
                 let same_content = existing.incident == event.incident
                     && existing.kind == event.payload.kind()
                     && (existing.payload == payload_json

@@ -218,10 +218,11 @@ impl EventLog {
         self.views().sources(q)
     }
 
-    /// The whole document (`export`). Its `provenance.exporter` is left `null`: the caller
-    /// that renders it names the format.
+    /// The whole document (`export`), with the unsigned checkpoint of its point under the
+    /// default origin (see [`EventLog::export_checkpointed`]). Its `provenance.exporter` is
+    /// left `null`: the caller that renders it names the format.
     pub fn export(&self, q: &Query) -> Result<Document> {
-        self.views().export(q)
+        self.export_checkpointed(q, crate::record::note::DEFAULT_ORIGIN, None)
     }
 
     /// Every change to an incident's view, in log order (`history`).

@@ -4,12 +4,13 @@
 use crate::error::{Invalid, Result};
 use crate::log::EventLog;
 use crate::record::merkle;
-use crate::record::note::TreeHead;
+use crate::record::note::{encode_root, SignerKey, TreeHead};
 use crate::record::proof::{ConsistencyProof, InclusionProof};
 use crate::record::provenance::genesis_hex;
 use crate::store::Reads;
 use crate::tree::Tree;
-use crate::views::Query;
+use crate::views::doc::LogCheckpoint;
+use crate::views::{Document, Query};
 
 impl EventLog {
     fn tree(&self) -> Result<Tree<'_>> {
@@ -25,6 +26,51 @@ impl EventLog {
             size: tree.size(),
             root: tree.root(tree.size())?,
         })
+    }
+
+    /// The checkpoint of the tree of the first `size` events under the origin line
+    /// `origin`, as a document states it: the note exactly as `chronicle checkpoint` prints
+    /// it, signed with `signer` when given (Ed25519 signatures are deterministic, so the
+    /// same tree and key always give the same note).
+    pub fn checkpoint_at(
+        &self,
+        origin: &str,
+        size: u64,
+        signer: Option<&SignerKey>,
+    ) -> Result<LogCheckpoint> {
+        let tree = self.tree()?;
+        let size = Self::size_in(&tree, Some(size), "size")?;
+        let head = TreeHead {
+            origin: origin.to_string(),
+            size,
+            root: tree.root(size)?,
+        };
+        let note = match signer {
+            Some(key) => head.sign(key).map_err(|e| {
+                Invalid::new("--sign", key.name(), format!("this key cannot sign: {e}"))
+            })?,
+            None => head.text(),
+        };
+        Ok(LogCheckpoint {
+            origin: head.origin,
+            tree_size: size,
+            root_hash: encode_root(&head.root),
+            note,
+        })
+    }
+
+    /// The export document of `q` ([`EventLog::export`]) with its checkpoint under
+    /// `origin`, signed with `signer` when given (`export --sign`, `--origin`).
+    pub fn export_checkpointed(
+        &self,
+        q: &Query,
+        origin: &str,
+        signer: Option<&SignerKey>,
+    ) -> Result<Document> {
+        let mut doc = self.views().export(q)?;
+        let size = doc.provenance.log_seq;
+        doc.provenance.checkpoint = Some(self.checkpoint_at(origin, size, signer)?);
+        Ok(doc)
     }
 
     /// A tree size asked for (`--size`), checked against the log; `None` is the whole log.

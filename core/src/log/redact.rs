@@ -100,7 +100,7 @@ impl EventLog {
             Appended::New { seq, id, .. } => (seq, id),
             // The same redaction id already in the log, yet the event not erased: only a
             // log altered by hand can hold that.
-            Appended::Duplicate { seq, .. } => {
+            Appended::Duplicate { seq, .. } | Appended::Erased { seq, .. } => {
                 return Err(Error::Corrupt {
                     seq,
                     problem: format!(

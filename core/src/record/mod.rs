@@ -301,6 +301,17 @@ pub enum Appended {
         /// Kind.
         kind: &'static str,
     },
+    /// An event with this id (the same incident and kind) is in the log but its payload was
+    /// erased by a redaction, so its content cannot be compared: taken as the same event,
+    /// nothing written (a retry must never bring an erased text back).
+    Erased {
+        /// Where it is.
+        seq: u64,
+        /// Its id.
+        id: String,
+        /// The redaction that erased it.
+        redaction: String,
+    },
     /// The same event (same id, same content) was already in the log; nothing written.
     Duplicate {
         /// Where it already is.

@@ -23,6 +23,24 @@ use crate::record::merkle::Hash;
 /// The origin line when none is given and no key names it.
 pub const DEFAULT_ORIGIN: &str = "chronicle";
 
+/// The origin line of a checkpoint: `given` (`--origin`), else the signer key's name, else
+/// [`DEFAULT_ORIGIN`]. One line of text; an empty one or one with a newline is refused.
+pub fn origin(given: Option<&str>, signer: Option<&SignerKey>) -> Result<String, Invalid> {
+    let origin = match (given, signer) {
+        (Some(origin), _) => origin.to_string(),
+        (None, Some(key)) => key.name().to_string(),
+        (None, None) => DEFAULT_ORIGIN.to_string(),
+    };
+    if origin.is_empty() || origin.contains('\n') {
+        return Err(Invalid::new(
+            "--origin",
+            &origin,
+            "one line of text naming the log, e.g. example.org/afghanistan-2020",
+        ));
+    }
+    Ok(origin)
+}
+
 /// A tree head: the checkpoint's body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeHead {

@@ -12,9 +12,9 @@
 //! that the document of a log with no redaction is byte for byte what it was before).
 
 pub use chronicle_plugin_sdk::view::{
-    Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Group, Incident, LatLon, Point,
-    PointKind, Policy, Provenance, Qualifier, Range, Redaction, Responsibility, SourceFigures,
-    Stance, Totals, ViewDocument as Document, SCHEMA,
+    Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Group, Incident, LatLon,
+    LogCheckpoint, Point, PointKind, Policy, Provenance, Qualifier, Range, Redaction,
+    Responsibility, SourceFigures, Stance, Totals, ViewDocument as Document, SCHEMA,
 };
 
 use crate::domain::figure::Figure as DomainFigure;

@@ -437,6 +437,7 @@ fn document_of_incidents(
             generator: format!("chronicle {}", env!("CARGO_PKG_VERSION")),
             filters: q.filter.doc(),
             exporter: None,
+            checkpoint: None,
         },
         totals: doc::Totals {
             incidents: incidents.len() as u64,

@@ -6,7 +6,9 @@
 //!   appearing in the document (sorted by name) `<source>_killed` and
 //!   `<source>_wounded` holding the figure as the source gave it
 //!   (`at least 14`). Preceded by `# ` comment lines stating the
-//!   provenance, unless `provenance=false`.
+//!   provenance, unless `provenance=false`, the last of them the log's
+//!   checkpoint note, one `# checkpoint: LINE` per line (a blank line of a
+//!   signed note is `# checkpoint:`).
 //! - `layout=acled`: the 31 columns of an ACLED export, filled where the
 //!   view has the data and empty otherwise; `fatalities` is every reported
 //!   death, as in ACLED: the best killed figure plus the best attackers
@@ -23,7 +25,9 @@
 //!   (`province_country`), the recorded one otherwise. So the file imports
 //!   back with `import --from acled`. No comment lines (ACLED readers do
 //!   not expect any); the provenance goes into each row's `tags` column
-//!   instead, unless `provenance=false`.
+//!   instead, unless `provenance=false`. The checkpoint is not in this
+//!   layout: a note is several lines, and a cell repeated on every row is no
+//!   place for it (export the default layout or json for it).
 //! - `provenance=true|false`.
 //! - `formulas=guard` (the default): every text cell that begins with `=`,
 //!   `+`, `-`, `@`, a tab or a carriage return gets a `'` before it, as
@@ -193,10 +197,23 @@ fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
             redacted.join("; ")
         ));
     }
-    lines
+    let mut out: String = lines
         .iter()
         .map(|l| format!("# {}\n", l.replace(['\n', '\r'], " ")))
-        .collect()
+        .collect();
+    // The note line by line: a reader gets it back by taking the lines that begin with
+    // `# checkpoint:` and removing that and the one space after it.
+    if let Some(c) = &p.checkpoint {
+        for line in c.note.lines() {
+            let line = line.replace('\r', " ");
+            if line.is_empty() {
+                out.push_str("# checkpoint:\n");
+            } else {
+                out.push_str(&format!("# checkpoint: {line}\n"));
+            }
+        }
+    }
+    out
 }
 
 fn figure_text(f: &Option<Figure>) -> String {

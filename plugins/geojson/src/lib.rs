@@ -6,7 +6,9 @@
 //!   property `coordinate_source` says which (`"reported"` or
 //!   `"province_centroid"`). An incident with neither has `"geometry": null`
 //!   (allowed by RFC 7946 section 3.2) and `coordinate_source: null`.
-//! - The provenance is the foreign member `"chronicle"` of the collection.
+//! - The provenance is the foreign member `"chronicle"` of the collection,
+//!   with the log's checkpoint (`checkpoint`: origin, tree size, root hash and
+//!   the note) as the document has it.
 //! - No `crs` member (RFC 7946 removed it: coordinates are WGS 84).
 //!
 //! Options: none. Output: pretty-printed JSON with a final newline.
@@ -55,6 +57,8 @@ struct Provenance<'a> {
     generator: &'a str,
     filters: &'a chronicle_plugin_sdk::Filters,
     exporter: ExporterInfo<'a>,
+    /// The log's checkpoint at `log_seq`, as in the document (`null` when it has none).
+    checkpoint: Option<&'a chronicle_plugin_sdk::LogCheckpoint>,
 }
 
 #[derive(Serialize)]
@@ -177,6 +181,7 @@ fn collection(doc: &ViewDocument) -> FeatureCollection<'_> {
                 name: GeoJson::NAME,
                 version: GeoJson::VERSION,
             },
+            checkpoint: p.checkpoint.as_ref(),
         },
         features: doc.incidents.iter().map(feature).collect(),
     }

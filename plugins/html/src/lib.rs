@@ -7,7 +7,8 @@
 //! reports is shown once, as a footnote); an SVG bar chart of killed and
 //! wounded per day and one per province, each range drawn from low to high
 //! with the best figure marked, with axis titles; the sources with their
-//! citations; a footer and `<meta>` tags stating the provenance.
+//! citations; the log's checkpoint (the note a newspaper prints under an article, in a
+//! `<pre>`) and how a reader checks it; a footer and `<meta>` tags stating the provenance.
 //!
 //! The page is responsive without a script: under 640 CSS px the table
 //! becomes one card per incident, and under 900 px each chart is replaced by
@@ -21,7 +22,7 @@
 use chronicle_plugin_sdk::safe::citation_link;
 use chronicle_plugin_sdk::view::{civil_from_days, days_from_civil, human_date, parse_day};
 use chronicle_plugin_sdk::{
-    DatePrecision, Exporter, Incident, Options, Range, SourceFigures, ViewDocument,
+    DatePrecision, Exporter, Incident, LogCheckpoint, Options, Range, SourceFigures, ViewDocument,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -121,6 +122,7 @@ ol.sources { overflow-wrap: anywhere; }
 ol.sources li { margin-bottom: .3em; }
 footer { color: var(--muted); font-size: .85em; border-top: 1px solid var(--rule); margin-top: 2em; padding-top: .8em; }
 code { font-size: .9em; word-break: break-all; }
+pre.checkpoint { overflow-x: auto; max-width: 100%; padding: .6em .8em; border: 1px solid var(--rule); font-size: .85em; }
 @media (max-width: 900px) { .chart.wide { display: none; } .chart.narrow { display: block; } }
 @media (max-width: 640px) {
   main { padding: 16px 14px 8px; } h1 { font-size: 1.5em; }
@@ -1114,12 +1116,40 @@ pub fn render(doc: &ViewDocument) -> String {
         out.push_str("<h2>Sources</h2>\n");
         out.push_str(&sources_section(doc));
     }
+    if let Some(c) = &doc.provenance.checkpoint {
+        checkpoint_section(&mut out, c);
+    }
     let _ = writeln!(
         out,
         "<footer>Exported from chronicle: {}.</footer>\n</main>\n</body>\n</html>",
         provenance_text(doc)
     );
     out
+}
+
+/// The checkpoint as the lines a newspaper prints under an article (verbatim in a `<pre>`,
+/// so that they are copied as they are), and a sentence on how a reader checks it.
+fn checkpoint_section(out: &mut String, c: &LogCheckpoint) {
+    // The commands of the sentence, in backticks, become <code>.
+    let how: String = esc(&c.how_to_check())
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "<section class=\"checkpoint\"><h2>Checkpoint</h2>\n\
+         <p class=\"meta\">The log this chronology was exported from, at this point ({} events):</p>\n\
+         <pre class=\"checkpoint\">{}</pre>\n<p class=\"meta\">{how}</p></section>",
+        c.tree_size,
+        esc(&c.note)
+    );
 }
 
 #[cfg(test)]

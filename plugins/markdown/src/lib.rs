@@ -4,14 +4,15 @@
 //! (date span, places, incidents, fatalities and injuries overall and per
 //! province, as ranges); a dated list of incidents, each with every
 //! source's figures as reported and a footnote reference to its citation;
-//! the references; a provenance footer line.
+//! the references; a provenance footer line; the log's checkpoint (the note
+//! a newspaper prints, in a code block) and how a reader checks it.
 //!
 //! Options: none.
 
 use chronicle_plugin_sdk::safe::citation_link;
 use chronicle_plugin_sdk::view::human_date;
 use chronicle_plugin_sdk::{
-    Exporter, Figure, Incident, Options, Range, SourceFigures, ViewDocument,
+    Exporter, Figure, Incident, LogCheckpoint, Options, Range, SourceFigures, ViewDocument,
 };
 use std::fmt::Write as _;
 
@@ -370,7 +371,30 @@ pub fn render(doc: &ViewDocument) -> String {
         "---\n\n*Exported from chronicle: {}.*",
         esc(&provenance_line(doc))
     );
+    if let Some(c) = &doc.provenance.checkpoint {
+        checkpoint_block(&mut out, c);
+    }
     out
+}
+
+/// The checkpoint as the lines a newspaper prints, in a code block (verbatim: a reader
+/// copies them into a file for `chronicle check-proof`), and how to check it.
+fn checkpoint_block(out: &mut String, c: &LogCheckpoint) {
+    // A fence longer than any run of backticks in the note (its origin is free text).
+    let mut longest = 0;
+    let mut run = 0;
+    for ch in c.note.chars() {
+        run = if ch == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    let _ = writeln!(
+        out,
+        "\nThe log's checkpoint at this point ({} events):\n\n{fence}text\n{}{fence}\n\n{}",
+        c.tree_size,
+        c.note,
+        c.how_to_check()
+    );
 }
 
 #[cfg(test)]

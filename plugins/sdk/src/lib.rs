@@ -47,8 +47,8 @@ pub mod view;
 pub use serde_json;
 pub use view::{
     human_date, parse_day, CoordinateSource, Coordinates, DatePrecision, ExporterInfo, Figure,
-    Filters, Group, Incident, LatLon, Options, Point, PointKind, Policy, Provenance, Qualifier,
-    Range, Responsibility, SourceFigures, Stance, Totals, ViewDocument, SCHEMA,
+    Filters, Group, Incident, LatLon, LogCheckpoint, Options, Point, PointKind, Policy, Provenance,
+    Qualifier, Range, Responsibility, SourceFigures, Stance, Totals, ViewDocument, SCHEMA,
 };
 
 /// An export format.

@@ -12,9 +12,9 @@
 //! reported coordinates.
 
 use crate::view::{
-    Coordinates, DatePrecision, Figure, Filters, Group, Incident, LatLon, Options, Point,
-    PointKind, Policy, Provenance, Qualifier, Range, Responsibility, SourceFigures, Stance, Totals,
-    ViewDocument, SCHEMA,
+    Coordinates, DatePrecision, Figure, Filters, Group, Incident, LatLon, LogCheckpoint, Options,
+    Point, PointKind, Policy, Provenance, Qualifier, Range, Responsibility, SourceFigures, Stance,
+    Totals, ViewDocument, SCHEMA,
 };
 use crate::Exporter;
 use std::collections::BTreeMap;
@@ -368,6 +368,12 @@ pub fn sample_document() -> ViewDocument {
                 ..Filters::default()
             },
             exporter: None,
+            checkpoint: Some(LogCheckpoint {
+                origin: "chronicle".to_owned(),
+                tree_size: 15,
+                root_hash: "n6Lj5Ws5iE0cL3s+y3b1DZ8xqcJ3R5o2VdE2Oq3x9vM=".to_owned(),
+                note: "chronicle\n15\nn6Lj5Ws5iE0cL3s+y3b1DZ8xqcJ3R5o2VdE2Oq3x9vM=\n".to_owned(),
+            }),
         },
         incidents,
         totals,

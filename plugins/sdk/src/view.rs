@@ -59,6 +59,55 @@ pub struct Provenance {
     /// (and from chronicle before this field existed).
     #[serde(default)]
     pub exporter: Option<ExporterInfo>,
+    /// The log's checkpoint at `log_seq`: the C2SP tlog-checkpoint of its Merkle tree of
+    /// `log_seq` events, as `chronicle checkpoint` prints it, signed when the export was
+    /// (`export --sign KEYFILE`). A reader checks a proof of any event up to `log_seq`
+    /// against it (`chronicle prove --seq N --size LOG_SEQ`, `chronicle check-proof`).
+    /// `null` in a document not made by `export` (and from chronicle before this field).
+    #[serde(default)]
+    pub checkpoint: Option<LogCheckpoint>,
+}
+
+/// A checkpoint of the log's Merkle tree (RFC 6962), as a C2SP `tlog-checkpoint` note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogCheckpoint {
+    /// The origin line: the log's name (`chronicle`, or the signer key's name, or
+    /// `--origin`).
+    pub origin: String,
+    /// The number of events the tree holds: the document's `log_seq`.
+    pub tree_size: u64,
+    /// The tree's root hash, base64 (standard alphabet, padded) of its 32 bytes.
+    pub root_hash: String,
+    /// The note, byte for byte as `chronicle checkpoint` prints it: the three lines (origin,
+    /// tree size, root hash), each ending with a newline, and, when signed, a blank line
+    /// and one signature line (`— NAME BASE64`) per signer. What a newspaper prints under an
+    /// article, and what `chronicle check-proof --checkpoint` reads.
+    pub note: String,
+}
+
+impl LogCheckpoint {
+    /// Whether the note carries signatures (it was exported with `--sign`).
+    pub fn is_signed(&self) -> bool {
+        self.note.contains("\n\n")
+    }
+
+    /// One sentence telling a reader how the checkpoint is checked, the commands in
+    /// backticks (for the formats to print under it).
+    pub fn how_to_check(&self) -> String {
+        if self.is_signed() {
+            format!(
+                "To check, offline and without the database, that an event is in this log: get \
+                 its proof from the publisher (`chronicle prove --seq N --size {}`) and run \
+                 `chronicle check-proof PROOF.json --checkpoint CHECKPOINT --key VERIFIER_KEY`, \
+                 with these lines as CHECKPOINT and the publisher's verifier key.",
+                self.tree_size
+            )
+        } else {
+            "This checkpoint is not signed (exported without `--sign`): `chronicle \
+             check-proof` checks proofs against a signed one."
+                .to_owned()
+        }
+    }
 }
 
 /// Which exporter rendered a document.
