@@ -35,3 +35,4 @@ pub use record::jsonl::{read_events, read_recorded};
 pub use record::provenance::RecordedLine;
 pub use record::{hash, jsonl, merkle, note, proof, provenance};
 pub use record::{Appended, Checkpoint, EventFilter, RecordedEvent, APPEND_ONLY_MESSAGE};
+pub use store::Access;

@@ -1,0 +1,473 @@
+//! Opening, making and migrating a PostgreSQL log: the connection and its refusals (each
+//! one line naming host, port and database, never the password), the checks that refuse a
+//! database holding something else or a newer schema, the migrations with the append-only
+//! triggers, and the grants of `chronicle grant`.
+//!
+//! A log is the tables of one schema (the role's current schema, `public` by default) of
+//! one database. `chronicle_meta` marks it as chronicle's and counts the migrations run, as
+//! `application_id` and `user_version` do in a file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use postgres::error::SqlState;
+
+use super::url::PgUrl;
+use super::views::TABLES as VIEW_TABLES;
+use super::{get, Conn, Db, PgStore};
+use crate::error::{Error, Invalid, Result};
+use crate::record::APPEND_ONLY_MESSAGE;
+use crate::store::Access;
+
+/// What `chronicle_meta.application` holds in a chronicle log.
+const APPLICATION: &str = "chronicle";
+
+/// The advisory lock key under which the schema is made and migrated ("CHRN").
+const SCHEMA_LOCK: i64 = 0x4348_524E;
+
+/// The table that marks a database as a chronicle log, made before the migrations.
+const META: &str = r#"
+CREATE TABLE chronicle_meta (
+    key   TEXT COLLATE "C" PRIMARY KEY,
+    value TEXT COLLATE "C" NOT NULL
+);
+INSERT INTO chronicle_meta (key, value) VALUES ('application', 'chronicle'), ('schema_version', '0');
+"#;
+
+/// The schema migrations, in order; `chronicle_meta.schema_version` counts how many have
+/// run. The numbering is the SQLite file's: version 2 has the Merkle tree on both backends.
+/// Migrations only ever append: never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: the events table, its indexes, the append-only triggers and the write lock.
+    r#"
+    CREATE TABLE events (
+        seq            BIGINT PRIMARY KEY,
+        id             TEXT COLLATE "C" NOT NULL UNIQUE,
+        incident       TEXT COLLATE "C" NOT NULL,
+        version        BIGINT NOT NULL,
+        kind           TEXT COLLATE "C" NOT NULL,
+        payload        TEXT NOT NULL,
+        schema_version BIGINT NOT NULL,
+        recorded_at    TEXT COLLATE "C" NOT NULL,
+        recorded_by    TEXT NOT NULL,
+        hash           TEXT COLLATE "C" NOT NULL,
+        UNIQUE (incident, version)
+    );
+    CREATE INDEX events_merge_target ON events (((payload::jsonb) ->> 'into'))
+        WHERE kind = 'incident_merged';
+    CREATE INDEX events_recorded_at ON events (recorded_at);
+    CREATE FUNCTION chronicle_append_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+        RAISE EXCEPTION 'chronicle: the events table is append-only; record a correction, amendment or retraction instead of changing an event';
+    END
+    $fn$;
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        FOR EACH ROW EXECUTE FUNCTION chronicle_append_only();
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        FOR EACH ROW EXECUTE FUNCTION chronicle_append_only();
+    CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+        FOR EACH STATEMENT EXECUTE FUNCTION chronicle_append_only();
+    CREATE FUNCTION chronicle_contiguous() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+        IF NEW.seq IS DISTINCT FROM (SELECT COALESCE(MAX(seq), 0) + 1 FROM events) THEN
+            RAISE EXCEPTION 'chronicle: events.seq must continue the sequence without gaps; append with `chronicle append`';
+        END IF;
+        RETURN NEW;
+    END
+    $fn$;
+    CREATE TRIGGER events_contiguous BEFORE INSERT ON events
+        FOR EACH ROW EXECUTE FUNCTION chronicle_contiguous();
+    CREATE TABLE chronicle_write_lock (id INTEGER PRIMARY KEY CHECK (id = 1));
+    INSERT INTO chronicle_write_lock VALUES (1);
+    "#,
+    // 2: the stored hashes of the Merkle tree over the events (`record::merkle`), by stored
+    // hash index. Derived data: `tree::catch_up` fills it for the events written before.
+    r#"
+    CREATE TABLE tree_hashes (
+        idx  BIGINT PRIMARY KEY,
+        hash BYTEA  NOT NULL
+    );
+    "#,
+];
+
+/// The triggers `verify` expects, by name.
+const TRIGGERS: [&str; 4] = [
+    "events_no_update",
+    "events_no_delete",
+    "events_no_truncate",
+    "events_contiguous",
+];
+
+/// The newest schema version this build knows.
+fn schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Why a connection failed, in one line (the cause of an [`Error::Storage`]).
+#[derive(Debug)]
+struct Unreachable(String);
+
+impl fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+/// Connects to the server of `url`, or says in one line why not: the server, its port and
+/// database named, the password never.
+fn connect(url: &PgUrl, location: &Path) -> Result<Conn> {
+    let client = url.connect().map_err(|e| {
+        let server = url.server();
+        let why = match e.code() {
+            Some(c) if *c == SqlState::INVALID_PASSWORD => format!(
+                "the server at {server} refused the password of user `{}` (check the password in the connection string)",
+                url.user
+            ),
+            Some(c) if *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => format!(
+                "the server at {server} refused user `{}`: {}",
+                url.user,
+                e.as_db_error().map_or("", |d| d.message())
+            ),
+            Some(c) if *c == SqlState::INVALID_CATALOG_NAME => format!(
+                "there is no database `{}` on the server at {server} (make it with `createdb {}`, then `chronicle init`)",
+                url.dbname, url.dbname
+            ),
+            _ => match e.as_db_error() {
+                Some(db) => format!("the server at {server} refused the connection: {}", db.message()),
+                None => format!(
+                    "cannot connect to the PostgreSQL server at {server}: {} (check that it runs and accepts connections there)",
+                    one_line(&e)
+                ),
+            },
+        };
+        Error::Storage {
+            path: location.to_path_buf(),
+            cause: Box::new(Unreachable(why)),
+            hint: "",
+        }
+    })?;
+    Ok(Conn::new(client))
+}
+
+/// An error and its causes on one line.
+fn one_line(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = cause.source();
+    }
+    s.replace('\n', " ")
+}
+
+/// What a database holds, as far as chronicle cares.
+enum Found {
+    /// No tables in the schema: a log can be made here.
+    Empty,
+    /// A chronicle log at this schema version.
+    Log(i64),
+    /// Something else; its first few tables.
+    Foreign(Vec<String>),
+}
+
+impl PgStore {
+    fn new(conn: Conn, location: PathBuf) -> PgStore {
+        PgStore {
+            conn,
+            location,
+            read_only: false,
+        }
+    }
+
+    /// Opens an existing log, bringing its schema up to date.
+    ///
+    /// Refuses an unreachable server, a wrong password, a missing database, a database with
+    /// no log or with something else, and a log of a newer chronicle; none is modified.
+    pub(crate) fn open(url: &PgUrl) -> Result<PgStore> {
+        let location = PathBuf::from(url.redacted());
+        let mut store = PgStore::new(connect(url, &location)?, location);
+        match store.db().found()? {
+            Found::Empty => {
+                return Err(Error::NotALog {
+                    path: store.location.clone(),
+                    reason: "a PostgreSQL database with no chronicle schema (make it a log with `chronicle init`)".into(),
+                })
+            }
+            Found::Foreign(tables) => return Err(store.foreign(&tables, "")),
+            Found::Log(version) if version > schema_version() => {
+                return Err(Error::NewerSchema {
+                    path: store.location.clone(),
+                    found: version,
+                    known: schema_version(),
+                })
+            }
+            Found::Log(_) => {}
+        }
+        store.read_only = store.db().may_not_insert()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Makes a new log in the database of `url` (which must exist). Returns the log and
+    /// whether it was made; an existing chronicle log is opened and left as it is. A
+    /// database holding anything else is refused, never changed.
+    pub(crate) fn init(url: &PgUrl) -> Result<(PgStore, bool)> {
+        let location = PathBuf::from(url.redacted());
+        let mut store = PgStore::new(connect(url, &location)?, location);
+        match store.db().found()? {
+            Found::Log(_) => return Self::open(url).map(|s| (s, false)),
+            Found::Foreign(tables) => {
+                return Err(store.foreign(&tables, "; refusing to make a log there"))
+            }
+            Found::Empty => {}
+        }
+        let db = store.db();
+        db.batch("BEGIN")?;
+        let made = (|| {
+            db.rows("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+            // Another client may have made it meanwhile.
+            if !db.has_table("chronicle_meta")? {
+                db.batch(META)?;
+            }
+            db.batch("COMMIT")
+        })();
+        if made.is_err() {
+            let _ = db.batch("ROLLBACK");
+        }
+        made?;
+        store.migrate()?;
+        Ok((store, true))
+    }
+
+    fn foreign(&self, tables: &[String], tail: &str) -> Error {
+        Error::NotALog {
+            path: self.location.clone(),
+            reason: format!(
+                "a PostgreSQL database of another program (tables: {}){tail}",
+                tables.join(", ")
+            ),
+        }
+    }
+
+    /// Runs the migrations this log has not had yet, in one transaction.
+    fn migrate(&mut self) -> Result<()> {
+        let db = self.db();
+        if db.schema_version()? >= schema_version() {
+            return Ok(());
+        }
+        db.batch("BEGIN")?;
+        let run = (|| {
+            db.rows("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+            // Re-read under the lock: another client may have migrated meanwhile.
+            let current = db.schema_version()?;
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+                db.batch(sql)?;
+                db.execute(
+                    "UPDATE chronicle_meta SET value = $1 WHERE key = 'schema_version'",
+                    &[&(i + 1).to_string()],
+                )?;
+            }
+            db.batch("COMMIT")
+        })();
+        if run.is_err() {
+            let _ = db.batch("ROLLBACK");
+        }
+        run?;
+        self.read_only = self.db().may_not_insert()?;
+        Ok(())
+    }
+}
+
+/// Quotes an identifier (a role name) for SQL.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// What `grant --reader` gives: reads of every table.
+fn reader_grants(role: &str, schema: &str) -> String {
+    let mut sql = format!("GRANT USAGE ON SCHEMA {schema} TO {role};\n");
+    let tables = ["chronicle_meta", "events", "tree_hashes"]
+        .iter()
+        .chain(VIEW_TABLES.iter())
+        .chain(["view_sources"].iter())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    sql.push_str(&format!("GRANT SELECT ON {tables} TO {role};\n"));
+    sql
+}
+
+/// What `grant --writer` adds to a reader's rights: appends (INSERT into `events`, never
+/// UPDATE, DELETE or TRUNCATE), the write lock, the views' and the tree's rows it maintains.
+fn writer_grants(role: &str) -> String {
+    let views = VIEW_TABLES.join(", ");
+    format!(
+        "GRANT INSERT ON events TO {role};
+         GRANT SELECT, UPDATE ON chronicle_write_lock TO {role};
+         GRANT INSERT, DELETE ON tree_hashes TO {role};
+         GRANT INSERT, UPDATE, DELETE ON {views} TO {role};\n"
+    )
+}
+
+/// `chronicle grant`: gives `role` what a reader or a writer of the log needs, and no more.
+/// Run by the log's owner; `role` must exist.
+pub(crate) fn grant(store: &PgStore, role: &str, access: Access) -> Result<()> {
+    let db = store.db();
+    let exists = db
+        .row("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])?
+        .is_some();
+    if !exists {
+        return Err(Invalid::new(
+            "ROLE",
+            role,
+            format!(
+                "there is no such role on the server of {}: make it first (CREATE ROLE {} LOGIN PASSWORD '...'), then grant it",
+                store.location.display(),
+                quote_ident(role)
+            ),
+        )
+        .into());
+    }
+    let schema: String = match db.row("SELECT current_schema()", &[])? {
+        Some(r) => get(&r, 0, 0)?,
+        None => "public".into(),
+    };
+    let quoted = quote_ident(role);
+    let mut sql = reader_grants(&quoted, &quote_ident(&schema));
+    if access == Access::Writer {
+        sql.push_str(&writer_grants(&quoted));
+    }
+    db.batch(&format!("BEGIN; {sql} COMMIT;")).inspect_err(|_| {
+        let _ = db.batch("ROLLBACK");
+    })
+}
+
+/// After the view tables are made anew (a rebuild, by the owner): the rights on them of
+/// every role granted on `events` before, given again (writers: those that may insert).
+pub(super) fn regrant_views(db: &Db<'_>) -> Result<()> {
+    let rows = db.rows(
+        "SELECT r.rolname, bool_or(a.privilege_type = 'INSERT')
+         FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+         JOIN pg_roles r ON r.oid = a.grantee
+         WHERE c.oid = 'events'::regclass AND a.grantee <> c.relowner
+         GROUP BY r.rolname ORDER BY r.rolname",
+        &[],
+    )?;
+    for r in &rows {
+        let role: String = get(r, 0, 0)?;
+        let writer: bool = get(r, 1, 0)?;
+        let role = quote_ident(&role);
+        let views = VIEW_TABLES.join(", ");
+        db.batch(&format!("GRANT SELECT ON {views}, view_sources TO {role}"))?;
+        if writer {
+            db.batch(&format!(
+                "GRANT INSERT, UPDATE, DELETE ON {views} TO {role}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+impl Db<'_> {
+    /// What the database's current schema holds.
+    fn found(&self) -> Result<Found> {
+        if self.has_table("chronicle_meta")? {
+            let app: Option<String> = self
+                .row(
+                    "SELECT value FROM chronicle_meta WHERE key = 'application'",
+                    &[],
+                )?
+                .map(|r| get(&r, 0, 0))
+                .transpose()?;
+            if app.as_deref() == Some(APPLICATION) {
+                return Ok(Found::Log(self.schema_version()?));
+            }
+        }
+        let rows = self.rows(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()
+             ORDER BY tablename LIMIT 8",
+            &[],
+        )?;
+        let tables = rows
+            .iter()
+            .map(|r| get(r, 0, 0))
+            .collect::<Result<Vec<String>>>()?;
+        Ok(if tables.is_empty() {
+            Found::Empty
+        } else {
+            Found::Foreign(tables)
+        })
+    }
+
+    fn schema_version(&self) -> Result<i64> {
+        let v: Option<String> = self
+            .row(
+                "SELECT value FROM chronicle_meta WHERE key = 'schema_version'",
+                &[],
+            )?
+            .map(|r| get(&r, 0, 0))
+            .transpose()?;
+        Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// Whether this role may not append (a reader): the log is then opened read-only.
+    fn may_not_insert(&self) -> Result<bool> {
+        if !self.has_table("events")? {
+            return Ok(false);
+        }
+        let r = self.row("SELECT NOT has_table_privilege('events', 'INSERT')", &[])?;
+        r.map_or(Ok(false), |r| get(&r, 0, 0))
+    }
+
+    /// The append-only triggers that are missing, disabled or altered.
+    pub(super) fn broken_guards(&self) -> Result<Vec<&'static str>> {
+        let mut broken = Vec::new();
+        for name in TRIGGERS {
+            let row = self.row(
+                "SELECT t.tgenabled::text, p.prosrc FROM pg_trigger t
+                 JOIN pg_proc p ON p.oid = t.tgfoid
+                 WHERE t.tgrelid = 'events'::regclass AND t.tgname = $1",
+                &[&name],
+            )?;
+            let intact = match row {
+                None => false,
+                Some(r) => {
+                    let enabled: String = get(&r, 0, 0)?;
+                    let source: String = get(&r, 1, 0)?;
+                    let raises = if name == "events_contiguous" {
+                        source.contains("RAISE EXCEPTION")
+                    } else {
+                        source.contains(APPEND_ONLY_MESSAGE)
+                    };
+                    // 'O' and 'A' fire in ordinary sessions; 'D' is disabled, 'R' replica only.
+                    raises && (enabled == "O" || enabled == "A")
+                }
+            };
+            if !intact {
+                broken.push(name);
+            }
+        }
+        Ok(broken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_triggers_raise_the_documented_message() {
+        assert!(MIGRATIONS[0].contains(APPEND_ONLY_MESSAGE));
+    }
+
+    #[test]
+    fn role_names_are_quoted() {
+        assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
+    }
+}
