@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::Scratch;
+use common::{pg, Scratch};
 
 /// The demo log as a file, and copied onto a PostgreSQL database.
 fn demo_on_both() -> (Scratch, Scratch) {
@@ -109,4 +109,117 @@ fn every_read_of_the_demo_log_is_byte_identical_on_postgres() {
     assert_eq!(server.ok(&["export"]), before);
     let verify = server.ok(&["verify"]);
     assert!(verify.contains("hash chain intact"), "{verify}");
+}
+
+/// Runs `chronicle --db URL ARGS` outside any scratch log; returns (code, stderr) with the
+/// server's port as `[PORT]`.
+fn run_on(url: &str, args: &[&str]) -> (i32, String, String) {
+    let s = Scratch::sqlite();
+    let mut full = vec!["--db", url];
+    full.extend_from_slice(args);
+    let (code, out, err) = s.run(&full);
+    let port = pg::server().port.to_string();
+    (code, out.replace(&port, "[PORT]"), err.replace(&port, "[PORT]"))
+}
+
+#[test]
+fn connection_failures_are_one_line_naming_the_server_never_the_password() {
+    let server = pg::server();
+    let db = pg::database();
+    let name = pg::db_name(&db).to_string();
+    // Nothing listens on a port we just freed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cases = [
+        (
+            "unreachable",
+            format!("postgres://chronicle:{}@127.0.0.1:{closed}/{name}", pg::ADMIN_PASSWORD),
+        ),
+        (
+            "wrong_password",
+            format!("postgres://chronicle:not-the-{}@127.0.0.1:{}/{name}", pg::ADMIN_PASSWORD, server.port),
+        ),
+        ("missing_database", format!("{}/no_such_db", server.base)),
+        (
+            "malformed",
+            format!("postgres://chronicle:{}@127.0.0.1:70000/{name}", pg::ADMIN_PASSWORD),
+        ),
+    ];
+    for (what, url) in cases {
+        let (code, out, err) = run_on(&url, &["timeline"]);
+        let err = err.replace(&closed.to_string(), "[CLOSED]").replace(&name, "[DB]");
+        assert!(!err.contains(pg::ADMIN_PASSWORD), "{what}: {err}");
+        assert!(!out.contains(pg::ADMIN_PASSWORD), "{what}: {out}");
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert_eq!(code, if what == "malformed" { 2 } else { 1 }, "{what}: {err}");
+        insta::assert_snapshot!(format!("connect_{what}"), err);
+    }
+}
+
+#[test]
+fn a_foreign_database_and_a_newer_schema_are_refused_untouched() {
+    let foreign = pg::database();
+    pg::admin(pg::db_name(&foreign))
+        .batch_execute("CREATE TABLE customers (id int); CREATE TABLE orders (id int)")
+        .unwrap();
+    let name = pg::db_name(&foreign).to_string();
+    for args in [&["timeline"][..], &["init"][..]] {
+        let (code, _, err) = run_on(&foreign, args);
+        assert_eq!(code, 1, "{err}");
+        assert!(!err.contains(pg::ADMIN_PASSWORD));
+        insta::assert_snapshot!(format!("foreign_{}", args[0]), err.replace(&name, "[DB]"));
+    }
+    let mut check = pg::admin(&name);
+    let tables: i64 = check
+        .query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 2, "the foreign database was changed");
+
+    let newer = pg::database();
+    let name = pg::db_name(&newer).to_string();
+    let (code, _, err) = run_on(&newer, &["init"]);
+    assert_eq!(code, 0, "{err}");
+    pg::admin(&name)
+        .batch_execute("UPDATE chronicle_meta SET value = '99' WHERE key = 'schema_version'")
+        .unwrap();
+    let (code, _, err) = run_on(&newer, &["timeline"]);
+    assert_eq!(code, 1, "{err}");
+    insta::assert_snapshot!("newer_schema", err.replace(&name, "[DB]"));
+    // An empty database is not a log until `init`.
+    let empty = pg::database();
+    let name = pg::db_name(&empty).to_string();
+    let (code, _, err) = run_on(&empty, &["timeline"]);
+    assert_eq!(code, 1, "{err}");
+    insta::assert_snapshot!("empty_database", err.replace(&name, "[DB]"));
+}
+
+#[test]
+fn the_server_refuses_update_delete_and_truncate_of_events() {
+    let s = Scratch::postgres();
+    s.ok(&["init"]);
+    common::puli_alam(&s);
+    let mut admin = pg::admin(pg::db_name(s.pg.as_ref().unwrap()));
+    for sql in [
+        "UPDATE events SET payload = '{}' WHERE seq = 1",
+        "DELETE FROM events WHERE seq = 4",
+        "TRUNCATE events",
+        "INSERT INTO events SELECT seq + 10, id || 'x', incident, version + 10, kind, payload, schema_version, recorded_at, recorded_by, hash FROM events WHERE seq = 4",
+    ] {
+        let e = admin.batch_execute(sql).unwrap_err();
+        let text = e.as_db_error().unwrap().message().to_string();
+        assert!(text.starts_with("chronicle: "), "{sql}: {text}");
+    }
+    let v = s.ok(&["verify"]);
+    assert!(v.contains("4 events, hash chain intact"), "{v}");
+    // The owner can still disable a trigger; verify then says so.
+    admin
+        .batch_execute("ALTER TABLE events DISABLE TRIGGER events_no_update")
+        .unwrap();
+    let (code, out, _) = s.run(&["verify"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("events_no_update"), "{out}");
 }
