@@ -223,3 +223,106 @@ fn the_server_refuses_update_delete_and_truncate_of_events() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("events_no_update"), "{out}");
 }
+
+/// What a role's statement did: `ok`, or the server's message.
+fn try_sql(client: &mut postgres::Client, sql: &str) -> String {
+    match client.batch_execute(sql) {
+        Ok(()) => "ok".into(),
+        Err(e) => e
+            .as_db_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_string()),
+    }
+}
+
+#[test]
+fn grant_gives_a_writer_appends_and_a_reader_reads_and_nothing_more() {
+    let s = Scratch::postgres();
+    s.ok(&["init"]);
+    common::puli_alam(&s);
+    let url = s.pg.clone().unwrap();
+    let name = pg::db_name(&url).to_string();
+    let (writer, reader) = (format!("{name}_writer"), format!("{name}_reader"));
+    let mut admin = pg::admin(&name);
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {writer} LOGIN PASSWORD 'w-pw'; CREATE ROLE {reader} LOGIN PASSWORD 'r-pw'"
+        ))
+        .unwrap();
+    let out = s.ok(&["grant", "--writer", &writer]);
+    assert!(out.starts_with(&format!("{writer} is now a writer of ")), "{out}");
+    s.ok(&["grant", "--reader", &reader]);
+
+    // The writer appends through chronicle, and the views follow in the same transaction.
+    let as_writer = pg::as_user(&url, &writer, "w-pw");
+    let (code, _, err) = run_on(
+        &as_writer,
+        &["correct", "--incident", "2020-07-30-puli-alam", "--source", "AFP", "--killed", "19", "--reason", "raised"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, shown, _) = run_on(&as_writer, &["show", "2020-07-30-puli-alam", "--json"]);
+    assert!(shown.contains("\"killed\": 19") || shown.contains("19"), "{shown}");
+    // ... but cannot change what is recorded, nor the guards.
+    let mut w = postgres::Client::connect(&as_writer, postgres::NoTls).unwrap();
+    let mut refused = Vec::new();
+    for sql in [
+        "UPDATE events SET payload = '{}' WHERE seq = 1",
+        "DELETE FROM events WHERE seq = 5",
+        "TRUNCATE events",
+        "DROP TRIGGER events_no_update ON events",
+        "ALTER TABLE events DISABLE TRIGGER events_no_delete",
+        "DROP TABLE events",
+        "CREATE OR REPLACE FUNCTION chronicle_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$",
+    ] {
+        let said = try_sql(&mut w, sql);
+        assert_ne!(said, "ok", "the writer could: {sql}");
+        refused.push(format!("{sql}\n  -> {said}"));
+    }
+    insta::assert_snapshot!("writer_refused", refused.join("\n").replace(&name, "[DB]"));
+
+    // The reader reads, and cannot append, through chronicle or SQL.
+    let as_reader = pg::as_user(&url, &reader, "r-pw");
+    let (code, timeline, err) = run_on(&as_reader, &["timeline", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(timeline.contains("2020-07-30-puli-alam"));
+    let (code, _, err) = run_on(
+        &as_reader,
+        &["correct", "--incident", "2020-07-30-puli-alam", "--source", "AFP", "--killed", "20", "--reason", "x"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("r-pw"), "{err}");
+    insta::assert_snapshot!("reader_append_refused", err.replace(&name, "[DB]"));
+    let mut r = postgres::Client::connect(&as_reader, postgres::NoTls).unwrap();
+    for sql in [
+        "INSERT INTO events SELECT * FROM events WHERE seq = 1",
+        "UPDATE events SET payload = '{}' WHERE seq = 1",
+        "DELETE FROM view_incidents",
+        "TRUNCATE events",
+    ] {
+        assert_ne!(try_sql(&mut r, sql), "ok", "the reader could: {sql}");
+    }
+    let v = s.ok(&["verify"]);
+    assert!(v.contains("5 events, hash chain intact"), "{v}");
+    // A rebuild by the owner makes the view tables anew: the roles keep their rights.
+    s.ok(&["rebuild"]);
+    let (code, _, err) = run_on(&as_reader, &["timeline", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run_on(
+        &as_writer,
+        &["correct", "--incident", "2020-07-30-puli-alam", "--source", "AFP", "--killed", "21", "--reason", "again"],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn grant_refuses_an_unknown_role_and_a_file() {
+    let s = Scratch::postgres();
+    s.ok(&["init"]);
+    let (code, _, err) = s.run(&["grant", "--writer", "nobody_here"]);
+    assert_eq!(code, 2, "{err}");
+    insta::assert_snapshot!("grant_unknown_role", err.replace(pg::db_name(s.pg.as_ref().unwrap()), "[DB]").replace(&pg::server().port.to_string(), "[PORT]"));
+    let f = Scratch::sqlite();
+    f.ok(&["init"]);
+    let (code, _, err) = f.run(&["grant", "--reader", "someone"]);
+    assert_eq!(code, 2, "{err}");
+    insta::assert_snapshot!("grant_on_a_file", err);
+}

@@ -115,10 +115,45 @@ pub(crate) fn pg_err(location: &Path) -> impl Fn(postgres::Error) -> Error + '_ 
         };
         Error::Storage {
             path: location.to_path_buf(),
-            cause: Box::new(source),
+            cause: Box::new(ServerSaid(describe(&source))),
             hint,
         }
     }
+}
+
+/// What the server (or the client library) said, in one line: the cause of an
+/// [`Error::Storage`]. The client's own `Display` of a server error is only "db error".
+#[derive(Debug)]
+pub(crate) struct ServerSaid(pub(crate) String);
+
+impl std::fmt::Display for ServerSaid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ServerSaid {}
+
+/// A PostgreSQL error in one line: the server's message (and detail) when it sent one, else
+/// the client's error and its causes. No connection parameter is part of either.
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        };
+    }
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = cause.source();
+    }
+    s.replace('\n', " ")
 }
 
 impl<'a> Db<'a> {

@@ -7,7 +7,6 @@
 //! one database. `chronicle_meta` marks it as chronicle's and counts the migrations run, as
 //! `application_id` and `user_version` do in a file.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use postgres::error::SqlState;
@@ -103,18 +102,6 @@ fn schema_version() -> i64 {
     MIGRATIONS.len() as i64
 }
 
-/// Why a connection failed, in one line (the cause of an [`Error::Storage`]).
-#[derive(Debug)]
-struct Unreachable(String);
-
-impl fmt::Display for Unreachable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unreachable {}
-
 /// Connects to the server of `url`, or says in one line why not: the server, its port and
 /// database named, the password never.
 fn connect(url: &PgUrl, location: &Path) -> Result<Conn> {
@@ -138,32 +125,17 @@ fn connect(url: &PgUrl, location: &Path) -> Result<Conn> {
                 Some(db) => format!("the server at {server} refused the connection: {}", db.message()),
                 None => format!(
                     "cannot connect to the PostgreSQL server at {server}: {} (check that it runs and accepts connections there)",
-                    one_line(&e)
+                    super::describe(&e)
                 ),
             },
         };
         Error::Storage {
             path: location.to_path_buf(),
-            cause: Box::new(Unreachable(why)),
+            cause: Box::new(super::ServerSaid(why)),
             hint: "",
         }
     })?;
     Ok(Conn::new(client))
-}
-
-/// An error and its causes on one line.
-fn one_line(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        source = cause.source();
-    }
-    s.replace('\n', " ")
 }
 
 /// What a database holds, as far as chronicle cares.
