@@ -119,7 +119,11 @@ fn run_on(url: &str, args: &[&str]) -> (i32, String, String) {
     full.extend_from_slice(args);
     let (code, out, err) = s.run(&full);
     let port = pg::server().port.to_string();
-    (code, out.replace(&port, "[PORT]"), err.replace(&port, "[PORT]"))
+    (
+        code,
+        out.replace(&port, "[PORT]"),
+        err.replace(&port, "[PORT]"),
+    )
 }
 
 #[test]
@@ -136,25 +140,41 @@ fn connection_failures_are_one_line_naming_the_server_never_the_password() {
     let cases = [
         (
             "unreachable",
-            format!("postgres://chronicle:{}@127.0.0.1:{closed}/{name}", pg::ADMIN_PASSWORD),
+            format!(
+                "postgres://chronicle:{}@127.0.0.1:{closed}/{name}",
+                pg::ADMIN_PASSWORD
+            ),
         ),
         (
             "wrong_password",
-            format!("postgres://chronicle:not-the-{}@127.0.0.1:{}/{name}", pg::ADMIN_PASSWORD, server.port),
+            format!(
+                "postgres://chronicle:not-the-{}@127.0.0.1:{}/{name}",
+                pg::ADMIN_PASSWORD,
+                server.port
+            ),
         ),
         ("missing_database", format!("{}/no_such_db", server.base)),
         (
             "malformed",
-            format!("postgres://chronicle:{}@127.0.0.1:70000/{name}", pg::ADMIN_PASSWORD),
+            format!(
+                "postgres://chronicle:{}@127.0.0.1:70000/{name}",
+                pg::ADMIN_PASSWORD
+            ),
         ),
     ];
     for (what, url) in cases {
         let (code, out, err) = run_on(&url, &["timeline"]);
-        let err = err.replace(&closed.to_string(), "[CLOSED]").replace(&name, "[DB]");
+        let err = err
+            .replace(&closed.to_string(), "[CLOSED]")
+            .replace(&name, "[DB]");
         assert!(!err.contains(pg::ADMIN_PASSWORD), "{what}: {err}");
         assert!(!out.contains(pg::ADMIN_PASSWORD), "{what}: {out}");
         assert_eq!(err.lines().count(), 1, "{what}: {err}");
-        assert_eq!(code, if what == "malformed" { 2 } else { 1 }, "{what}: {err}");
+        assert_eq!(
+            code,
+            if what == "malformed" { 2 } else { 1 },
+            "{what}: {err}"
+        );
         insta::assert_snapshot!(format!("connect_{what}"), err);
     }
 }
@@ -174,7 +194,10 @@ fn a_foreign_database_and_a_newer_schema_are_refused_untouched() {
     }
     let mut check = pg::admin(&name);
     let tables: i64 = check
-        .query_one("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(tables, 2, "the foreign database was changed");
@@ -249,18 +272,34 @@ fn grant_gives_a_writer_appends_and_a_reader_reads_and_nothing_more() {
         ))
         .unwrap();
     let out = s.ok(&["grant", "--writer", &writer]);
-    assert!(out.starts_with(&format!("{writer} is now a writer of ")), "{out}");
+    assert!(
+        out.starts_with(&format!("{writer} is now a writer of ")),
+        "{out}"
+    );
     s.ok(&["grant", "--reader", &reader]);
 
     // The writer appends through chronicle, and the views follow in the same transaction.
     let as_writer = pg::as_user(&url, &writer, "w-pw");
     let (code, _, err) = run_on(
         &as_writer,
-        &["correct", "--incident", "2020-07-30-puli-alam", "--source", "AFP", "--killed", "19", "--reason", "raised"],
+        &[
+            "correct",
+            "--incident",
+            "2020-07-30-puli-alam",
+            "--source",
+            "AFP",
+            "--killed",
+            "19",
+            "--reason",
+            "raised",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let (_, shown, _) = run_on(&as_writer, &["show", "2020-07-30-puli-alam", "--json"]);
-    assert!(shown.contains("\"killed\": 19") || shown.contains("19"), "{shown}");
+    assert!(
+        shown.contains("\"killed\": 19") || shown.contains("19"),
+        "{shown}"
+    );
     // ... but cannot change what is recorded, nor the guards.
     let mut w = postgres::Client::connect(&as_writer, postgres::NoTls).unwrap();
     let mut refused = Vec::new();
@@ -286,7 +325,17 @@ fn grant_gives_a_writer_appends_and_a_reader_reads_and_nothing_more() {
     assert!(timeline.contains("2020-07-30-puli-alam"));
     let (code, _, err) = run_on(
         &as_reader,
-        &["correct", "--incident", "2020-07-30-puli-alam", "--source", "AFP", "--killed", "20", "--reason", "x"],
+        &[
+            "correct",
+            "--incident",
+            "2020-07-30-puli-alam",
+            "--source",
+            "AFP",
+            "--killed",
+            "20",
+            "--reason",
+            "x",
+        ],
     );
     assert_eq!(code, 1, "{err}");
     assert!(!err.contains("r-pw"), "{err}");
@@ -308,7 +357,17 @@ fn grant_gives_a_writer_appends_and_a_reader_reads_and_nothing_more() {
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = run_on(
         &as_writer,
-        &["correct", "--incident", "2020-07-30-puli-alam", "--source", "AFP", "--killed", "21", "--reason", "again"],
+        &[
+            "correct",
+            "--incident",
+            "2020-07-30-puli-alam",
+            "--source",
+            "AFP",
+            "--killed",
+            "21",
+            "--reason",
+            "again",
+        ],
     );
     assert_eq!(code, 0, "{err}");
 }
@@ -319,10 +378,144 @@ fn grant_refuses_an_unknown_role_and_a_file() {
     s.ok(&["init"]);
     let (code, _, err) = s.run(&["grant", "--writer", "nobody_here"]);
     assert_eq!(code, 2, "{err}");
-    insta::assert_snapshot!("grant_unknown_role", err.replace(pg::db_name(s.pg.as_ref().unwrap()), "[DB]").replace(&pg::server().port.to_string(), "[PORT]"));
+    insta::assert_snapshot!(
+        "grant_unknown_role",
+        err.replace(pg::db_name(s.pg.as_ref().unwrap()), "[DB]")
+            .replace(&pg::server().port.to_string(), "[PORT]")
+    );
     let f = Scratch::sqlite();
     f.ok(&["init"]);
     let (code, _, err) = f.run(&["grant", "--reader", "someone"]);
     assert_eq!(code, 2, "{err}");
     insta::assert_snapshot!("grant_on_a_file", err);
+}
+
+/// `chronicle --db URL append -` with `lines` on standard input, at the real clock (as
+/// clients on several machines would), as user `editor`.
+fn append_now(url: &str, lines: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chronicle"))
+        .args(["--db", url, "append", "-"])
+        .env("CHRONICLE_USER", "editor")
+        .env_remove("CHRONICLE_FAKE_NOW")
+        .env_remove("CHRONICLE_DB")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// An incident and `reports` sources' figures for it, as JSON Lines.
+fn incident_lines(incident: &str, reports: usize) -> String {
+    let mut s = format!(
+        r#"{{"incident": "{incident}", "kind": "incident_reported", "payload": {{"date": "2020-07-20", "province": "Kabul", "category": "shooting", "source": "S0"}}}}"#
+    );
+    s.push('\n');
+    for r in 0..reports {
+        s.push_str(&format!(
+            r#"{{"incident": "{incident}", "kind": "casualties_reported", "payload": {{"source": "S{r}", "published": "2020-07-21", "killed": {}}}}}"#,
+            r + 1
+        ));
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn concurrent_writers_keep_one_gapless_sequence_and_a_valid_chain() {
+    let s = Scratch::postgres();
+    s.ok(&["init"]);
+    let url = s.pg.clone().unwrap();
+    // 4 clients, each 10 appends of 5 events, all at once.
+    let (clients, appends, per) = (4, 10, 5);
+    std::thread::scope(|scope| {
+        for c in 0..clients {
+            let url = url.clone();
+            scope.spawn(move || {
+                for a in 0..appends {
+                    let out = append_now(&url, &incident_lines(&format!("c{c}-a{a}"), per - 1));
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            });
+        }
+    });
+    let total = clients * appends * per;
+    let v = s.ok(&["verify"]);
+    assert!(
+        v.contains(&format!(
+            "{total} events, hash chain intact, sequence contiguous"
+        )),
+        "{v}"
+    );
+    // The views maintained by the interleaved transactions equal a rebuild.
+    let before = s.ok(&["export"]);
+    s.ok(&["rebuild"]);
+    assert_eq!(s.ok(&["export"]), before);
+    // Each append's events are contiguous: a transaction is never interleaved with another.
+    let log = s.ok(&["log", "--json"]);
+    let incidents: Vec<String> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["incident"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for chunk in incidents.chunks(per) {
+        assert!(chunk.iter().all(|i| *i == chunk[0]), "{chunk:?}");
+    }
+}
+
+#[test]
+fn expected_versions_and_event_ids_hold_across_concurrent_clients() {
+    let s = Scratch::postgres();
+    s.ok(&["init"]);
+    let url = s.pg.clone().unwrap();
+    assert!(append_now(&url, &incident_lines("contested", 1))
+        .status
+        .success());
+    // 6 clients state that the incident is at version 2: one wins, the others are refused.
+    let line = |c: usize| {
+        format!(
+            r#"{{"incident": "contested", "kind": "casualties_reported", "expected_version": 2, "payload": {{"source": "Client {c}", "published": "2020-07-21", "killed": 3}}}}"#
+        ) + "\n"
+    };
+    let codes: Vec<i32> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|c| {
+                let (url, line) = (url.clone(), line(c));
+                scope.spawn(move || append_now(&url, &line).status.code().unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 1, "{codes:?}");
+    assert_eq!(codes.iter().filter(|&&c| c == 2).count(), 5, "{codes:?}");
+    // 6 clients append the same event (same id) at once: it is recorded once.
+    let same = r#"{"id": "0190f5c2-0000-7000-8000-000000000001", "incident": "contested", "kind": "casualties_reported", "payload": {"source": "Wire", "published": "2020-07-22", "killed": 4}}"#.to_string() + "\n";
+    let codes: Vec<i32> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let (url, same) = (url.clone(), same.clone());
+                scope.spawn(move || append_now(&url, &same).status.code().unwrap())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(codes, vec![0; 6]);
+    let v = s.ok(&["verify"]);
+    assert!(v.contains("4 events, hash chain intact"), "{v}");
 }
