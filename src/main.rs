@@ -32,8 +32,10 @@ const EXIT_HELP: &str = "Exit codes: 0 success; 2 bad input or usage (nothing wa
 #[command(name = "chronicle", version, about, after_help = EXIT_HELP, max_term_width = 100)]
 #[command(next_help_heading = "Global options")]
 struct Cli {
-    /// The event log: a file (SQLite), or a PostgreSQL connection string
-    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=require].
+    /// The event log: a file, or a postgres:// URL.
+    ///
+    /// A file is an SQLite log. postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=require]
+    /// (or postgresql://) is a log on a PostgreSQL server.
     #[arg(
         long,
         global = true,

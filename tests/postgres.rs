@@ -212,11 +212,11 @@ fn a_foreign_database_and_a_newer_schema_are_refused_untouched() {
     let (code, _, err) = run_on(&newer, &["timeline"]);
     assert_eq!(code, 1, "{err}");
     insta::assert_snapshot!("newer_schema", err.replace(&name, "[DB]"));
-    // An empty database is not a log until `init`.
+    // An empty database is not a log until `init`: as a missing file, exit 2.
     let empty = pg::database();
     let name = pg::db_name(&empty).to_string();
     let (code, _, err) = run_on(&empty, &["timeline"]);
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 2, "{err}");
     insta::assert_snapshot!("empty_database", err.replace(&name, "[DB]"));
 }
 
@@ -518,4 +518,47 @@ fn expected_versions_and_event_ids_hold_across_concurrent_clients() {
     assert_eq!(codes, vec![0; 6]);
     let v = s.ok(&["verify"]);
     assert!(v.contains("4 events, hash chain intact"), "{v}");
+}
+
+#[test]
+fn sslmode_require_encrypts_and_verify_full_checks_the_certificate() {
+    let server = pg::server();
+    assert!(server.tls || std::env::var("CHRONICLE_TEST_POSTGRES").is_ok());
+    if !server.tls {
+        // An external server may not offer TLS: nothing to try there.
+        return;
+    }
+    let url = pg::database();
+    let name = pg::db_name(&url).to_string();
+    let mut admin = pg::admin("postgres");
+    admin
+        .batch_execute(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tls_only') THEN
+               CREATE ROLE tls_only LOGIN PASSWORD 'tls-pw'; END IF; END $$;
+             ALTER DATABASE {name} OWNER TO tls_only"
+        ))
+        .unwrap();
+    pg::admin(&name)
+        .batch_execute("ALTER SCHEMA public OWNER TO tls_only")
+        .unwrap();
+    let url = pg::as_user(&url, "tls_only", "tls-pw");
+    // The server refuses this role without TLS ...
+    let (code, _, err) = run_on(&format!("{url}?sslmode=disable"), &["init"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("tls-pw"), "{err}");
+    // ... and accepts it with sslmode=require (and with the default, prefer).
+    let (code, _, err) = run_on(&format!("{url}?sslmode=require"), &["init"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run_on(&url, &["verify"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("0 events"), "{out}");
+    // A self-signed certificate does not pass verify-full.
+    let (code, _, err) = run_on(&format!("{url}?sslmode=verify-full"), &["verify"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains(pg::ADMIN_PASSWORD), "{err}");
+    assert!(
+        err.contains("cannot connect to the PostgreSQL server at host 127.0.0.1"),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
 }

@@ -106,6 +106,15 @@ impl Scratch {
     /// [`Scratch::cmd_at`] as a `std::process::Command`, for tests that wire its pipes.
     pub fn std_cmd_at(&self, now: &str, args: &[&str]) -> std::process::Command {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_chronicle"));
+        // On PostgreSQL, `--db events.db` (the scratch log by its file name) is the database.
+        let args: Vec<String> = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match &self.pg {
+                Some(url) if *a == "events.db" && i > 0 && args[i - 1] == "--db" => url.clone(),
+                _ => (*a).to_string(),
+            })
+            .collect();
         c.current_dir(self.dir.path())
             .env("CHRONICLE_DB", self.db())
             .env("CHRONICLE_FAKE_NOW", now)

@@ -31,6 +31,8 @@ pub struct Server {
     pub port: u16,
     /// The directory of a cluster of our own (its `bin` directory first).
     pub bin: Option<PathBuf>,
+    /// Whether the server was started with TLS (our own cluster is).
+    pub tls: bool,
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
@@ -57,6 +59,7 @@ fn external(url: &str) -> Server {
         host: host.to_string(),
         port: port.parse().unwrap(),
         bin: bin_dir(),
+        tls: false,
     }
 }
 
@@ -146,9 +149,45 @@ fn start_cluster() -> Server {
             .arg("--no-sync"),
         "initdb",
     );
+    // A self-signed certificate, so that `sslmode=require` can be tried (server.crt and
+    // server.key in the data directory are PostgreSQL's defaults).
+    run(
+        Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=localhost", "-keyout"])
+            .arg(data.join("server.key"))
+            .arg("-out")
+            .arg(data.join("server.crt")),
+        "openssl req (the test cluster's certificate)",
+    );
+    if is_root() {
+        run(
+            Command::new("chown")
+                .arg("nobody")
+                .arg(data.join("server.key"))
+                .arg(data.join("server.crt")),
+            "chown",
+        );
+    }
+    run(
+        Command::new("chmod")
+            .arg("600")
+            .arg(data.join("server.key")),
+        "chmod",
+    );
+    // Role `tls_only` may only connect over TLS: what proves that `sslmode=require` encrypts.
+    let hba = data.join("pg_hba.conf");
+    let rules = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(
+        &hba,
+        format!("hostnossl all tls_only 127.0.0.1/32 reject\n{rules}"),
+    )
+    .unwrap();
     let port = free_port();
     let options = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c ssl=on -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
         dir.display()
     );
     run(
@@ -192,6 +231,7 @@ fn start_cluster() -> Server {
         host: "127.0.0.1".into(),
         port,
         bin: Some(bin),
+        tls: true,
     }
 }
 

@@ -160,15 +160,16 @@ impl PgStore {
     /// Opens an existing log, bringing its schema up to date.
     ///
     /// Refuses an unreachable server, a wrong password, a missing database, a database with
-    /// no log or with something else, and a log of a newer chronicle; none is modified.
+    /// no log (as a missing file: bad input, make it with `init`) or with something else,
+    /// and a log of a newer chronicle; none is modified.
     pub(crate) fn open(url: &PgUrl) -> Result<PgStore> {
         let location = PathBuf::from(url.redacted());
         let mut store = PgStore::new(connect(url, &location)?, location);
         match store.db().found()? {
+            // An empty database is where a log will be, as a missing file is.
             Found::Empty => {
-                return Err(Error::NotALog {
+                return Err(Error::NoLog {
                     path: store.location.clone(),
-                    reason: "a PostgreSQL database with no chronicle schema (make it a log with `chronicle init`)".into(),
                 })
             }
             Found::Foreign(tables) => return Err(store.foreign(&tables, "")),
