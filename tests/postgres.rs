@@ -320,35 +320,7 @@ fn grant_gives_a_writer_appends_and_a_reader_reads_and_nothing_more() {
 
     // The reader reads, and cannot append, through chronicle or SQL.
     let as_reader = pg::as_user(&url, &reader, "r-pw");
-    let (code, timeline, err) = run_on(&as_reader, &["timeline", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(timeline.contains("2020-07-30-puli-alam"));
-    let (code, _, err) = run_on(
-        &as_reader,
-        &[
-            "correct",
-            "--incident",
-            "2020-07-30-puli-alam",
-            "--source",
-            "AFP",
-            "--killed",
-            "20",
-            "--reason",
-            "x",
-        ],
-    );
-    assert_eq!(code, 1, "{err}");
-    assert!(!err.contains("r-pw"), "{err}");
-    insta::assert_snapshot!("reader_append_refused", err.replace(&name, "[DB]"));
-    let mut r = postgres::Client::connect(&as_reader, postgres::NoTls).unwrap();
-    for sql in [
-        "INSERT INTO events SELECT * FROM events WHERE seq = 1",
-        "UPDATE events SET payload = '{}' WHERE seq = 1",
-        "DELETE FROM view_incidents",
-        "TRUNCATE events",
-    ] {
-        assert_ne!(try_sql(&mut r, sql), "ok", "the reader could: {sql}");
-    }
+    reader_only_reads(&as_reader, &name);
     let v = s.ok(&["verify"]);
     assert!(v.contains("5 events, hash chain intact"), "{v}");
     // A rebuild by the owner makes the view tables anew: the roles keep their rights.
@@ -370,6 +342,39 @@ fn grant_gives_a_writer_appends_and_a_reader_reads_and_nothing_more() {
         ],
     );
     assert_eq!(code, 0, "{err}");
+}
+
+/// A reader (logged in with `as_reader`) reads, and cannot append, through chronicle or SQL.
+fn reader_only_reads(as_reader: &str, name: &str) {
+    let (code, timeline, err) = run_on(as_reader, &["timeline", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(timeline.contains("2020-07-30-puli-alam"));
+    let (code, _, err) = run_on(
+        as_reader,
+        &[
+            "correct",
+            "--incident",
+            "2020-07-30-puli-alam",
+            "--source",
+            "AFP",
+            "--killed",
+            "20",
+            "--reason",
+            "x",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("r-pw"), "{err}");
+    insta::assert_snapshot!("reader_append_refused", err.replace(name, "[DB]"));
+    let mut r = postgres::Client::connect(as_reader, postgres::NoTls).unwrap();
+    for sql in [
+        "INSERT INTO events SELECT * FROM events WHERE seq = 1",
+        "UPDATE events SET payload = '{}' WHERE seq = 1",
+        "DELETE FROM view_incidents",
+        "TRUNCATE events",
+    ] {
+        assert_ne!(try_sql(&mut r, sql), "ok", "the reader could: {sql}");
+    }
 }
 
 #[test]

@@ -74,6 +74,21 @@ impl Scratch {
         }
     }
 
+    /// [`Scratch::demo`] as an SQLite file, whatever the backend (for the tests that open
+    /// the file itself).
+    pub fn demo_sqlite() -> Scratch {
+        let s = Scratch::sqlite();
+        std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
+        s
+    }
+
+    /// [`Scratch::new`] as an SQLite file, whatever the backend.
+    pub fn new_sqlite() -> Scratch {
+        let s = Scratch::sqlite();
+        s.ok(&["init"]);
+        s
+    }
+
     /// A scratch directory whose log is an SQLite file, whatever the backend.
     pub fn sqlite() -> Scratch {
         Scratch {

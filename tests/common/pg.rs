@@ -118,6 +118,8 @@ fn run(c: &mut Command, what: &str) {
     );
 }
 
+// The watchdog is never waited for: it is meant to outlive this process.
+#[allow(clippy::zombie_processes)]
 fn start_cluster() -> Server {
     let bin = bin_dir().expect(
         "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb, no $PG_BIN): \

@@ -219,6 +219,11 @@ impl<'a> Db<'a> {
     }
 }
 
+/// Quotes an identifier (a role name) for SQL.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// A column read as `T`, or the log is damaged (`seq` names where, when known).
 fn get<'r, T: postgres::types::FromSql<'r>>(row: &'r Row, idx: usize, seq: u64) -> Result<T> {
     row.try_get(idx).map_err(|e| Error::Corrupt {
@@ -414,5 +419,21 @@ impl Writes for PgTx<'_> {
     fn commit(self: Box<Self>) -> Result<()> {
         self.done.set(true);
         self.db().batch("COMMIT")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_are_quoted() {
+        assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
+    }
+
+    #[test]
+    fn counts_saturate_rather_than_wrap() {
+        assert_eq!(big(u64::MAX), i64::MAX);
+        assert_eq!(big(7), 7);
     }
 }

@@ -13,7 +13,7 @@ use postgres::error::SqlState;
 
 use super::url::PgUrl;
 use super::views::TABLES as VIEW_TABLES;
-use super::{get, Conn, Db, PgStore};
+use super::{get, quote_ident, Conn, Db, PgStore};
 use crate::error::{Error, Invalid, Result};
 use crate::record::APPEND_ONLY_MESSAGE;
 use crate::store::Access;
@@ -257,11 +257,6 @@ impl PgStore {
     }
 }
 
-/// Quotes an identifier (a role name) for SQL.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// What `grant --reader` gives: reads of every table.
 fn reader_grants(role: &str, schema: &str) -> String {
     let mut sql = format!("GRANT USAGE ON SCHEMA {schema} TO {role};\n");
@@ -319,32 +314,6 @@ pub(crate) fn grant(store: &PgStore, role: &str, access: Access) -> Result<()> {
     db.batch(&format!("BEGIN; {sql} COMMIT;")).inspect_err(|_| {
         let _ = db.batch("ROLLBACK");
     })
-}
-
-/// After the view tables are made anew (a rebuild, by the owner): the rights on them of
-/// every role granted on `events` before, given again (writers: those that may insert).
-pub(super) fn regrant_views(db: &Db<'_>) -> Result<()> {
-    let rows = db.rows(
-        "SELECT r.rolname, bool_or(a.privilege_type = 'INSERT')
-         FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
-         JOIN pg_roles r ON r.oid = a.grantee
-         WHERE c.oid = 'events'::regclass AND a.grantee <> c.relowner
-         GROUP BY r.rolname ORDER BY r.rolname",
-        &[],
-    )?;
-    for r in &rows {
-        let role: String = get(r, 0, 0)?;
-        let writer: bool = get(r, 1, 0)?;
-        let role = quote_ident(&role);
-        let views = VIEW_TABLES.join(", ");
-        db.batch(&format!("GRANT SELECT ON {views}, view_sources TO {role}"))?;
-        if writer {
-            db.batch(&format!(
-                "GRANT INSERT, UPDATE, DELETE ON {views} TO {role}"
-            ))?;
-        }
-    }
-    Ok(())
 }
 
 impl Db<'_> {
@@ -437,10 +406,5 @@ mod tests {
     #[test]
     fn the_triggers_raise_the_documented_message() {
         assert!(MIGRATIONS[0].contains(APPEND_ONLY_MESSAGE));
-    }
-
-    #[test]
-    fn role_names_are_quoted() {
-        assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
     }
 }

@@ -5,7 +5,7 @@
 
 use postgres::Row;
 
-use super::{big, get, get_u64, Db};
+use super::{big, get, get_u64, quote_ident, Db};
 use crate::error::{Error, Result};
 use crate::store::{
     FigureColumns, IncidentRows, StoredView, ViewColumns, ViewContent, ViewEntry, ViewRow,
@@ -244,7 +244,7 @@ impl Db<'_> {
         )?;
         // A rebuild by the owner makes the tables anew: the writers and readers granted
         // before keep their rights on them.
-        super::schema::regrant_views(self)
+        regrant_views(self)
     }
 
     pub(super) fn index_views(&self) -> Result<()> {
@@ -386,4 +386,30 @@ impl Db<'_> {
         }
         Ok(())
     }
+}
+
+/// After the view tables are made anew (a rebuild, by the owner): the rights on them of
+/// every role granted on `events` before, given again (writers: those that may insert).
+fn regrant_views(db: &Db<'_>) -> Result<()> {
+    let rows = db.rows(
+        "SELECT r.rolname, bool_or(a.privilege_type = 'INSERT')
+         FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+         JOIN pg_roles r ON r.oid = a.grantee
+         WHERE c.oid = 'events'::regclass AND a.grantee <> c.relowner
+         GROUP BY r.rolname ORDER BY r.rolname",
+        &[],
+    )?;
+    for r in &rows {
+        let role: String = get(r, 0, 0)?;
+        let writer: bool = get(r, 1, 0)?;
+        let role = quote_ident(&role);
+        let views = TABLES.join(", ");
+        db.batch(&format!("GRANT SELECT ON {views}, view_sources TO {role}"))?;
+        if writer {
+            db.batch(&format!(
+                "GRANT INSERT, UPDATE, DELETE ON {views} TO {role}"
+            ))?;
+        }
+    }
+    Ok(())
 }
