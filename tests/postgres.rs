@@ -567,3 +567,63 @@ fn sslmode_require_encrypts_and_verify_full_checks_the_certificate() {
     );
     assert!(err.to_lowercase().contains("certificate"), "{err}");
 }
+
+#[test]
+fn a_connection_lost_mid_append_writes_nothing_and_the_rerun_completes_it() {
+    let s = Scratch::postgres();
+    s.ok(&["init"]);
+    let url = s.pg.clone().unwrap();
+    // 1000 incidents of 3 events, each event with its own id: a re-run is idempotent.
+    let mut lines = String::new();
+    for i in 0..1000 {
+        for (k, line) in incident_lines(&format!("i{i}"), 2).lines().enumerate() {
+            let id = format!("0190f5c2-0000-7000-8000-{:012x}", i * 3 + k);
+            lines.push_str(&line.replacen('{', &format!("{{\"id\": \"{id}\", "), 1));
+            lines.push('\n');
+        }
+    }
+    let file = s.write("big.jsonl", &lines);
+    let file = file.to_str().unwrap().to_string();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_chronicle"))
+        .args(["--db", &url, "append", &file])
+        .env("CHRONICLE_USER", "editor")
+        .env_remove("CHRONICLE_DB")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once its transaction has written some events, its connection is cut by the server.
+    let mut admin = pg::admin(pg::db_name(&url));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let terminated = loop {
+        let cut: bool = admin
+            .query_one(
+                "SELECT COALESCE(bool_or(pg_terminate_backend(pid)), false) FROM pg_stat_activity
+                 WHERE application_name = 'chronicle' AND datname = current_database()
+                 AND xact_start IS NOT NULL AND now() - xact_start > interval '300 ms'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if cut || std::time::Instant::now() > deadline {
+            break cut;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert!(terminated, "the append was never seen in progress");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("run it again"), "{err}");
+    assert!(!err.contains(pg::ADMIN_PASSWORD), "{err}");
+    // All or nothing: nothing.
+    let v = s.ok(&["verify"]);
+    assert!(v.contains(": 0 events"), "{v}");
+    // The same command again completes it; a third run adds nothing.
+    for _ in 0..2 {
+        let (code, _, err) = s.run(&["append", &file]);
+        assert_eq!(code, 0, "{err}");
+        let v = s.ok(&["verify"]);
+        assert!(v.contains(": 3000 events, hash chain intact"), "{v}");
+    }
+}

@@ -97,7 +97,13 @@ pub(crate) struct Db<'a> {
 /// Maps a PostgreSQL error on the log at `location` to the library's error, with a hint.
 pub(crate) fn pg_err(location: &Path) -> impl Fn(postgres::Error) -> Error + '_ {
     move |source| {
-        let hint = if source.is_closed() {
+        let lost = source.is_closed()
+            || source.code().is_some_and(|c| {
+                *c == postgres::error::SqlState::ADMIN_SHUTDOWN
+                    || *c == postgres::error::SqlState::CRASH_SHUTDOWN
+                    || *c == postgres::error::SqlState::CANNOT_CONNECT_NOW
+            });
+        let hint = if lost {
             " (the connection to the server was lost; nothing of this command was committed: run it again, the ids make it idempotent)"
         } else {
             match source.code() {
