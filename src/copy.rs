@@ -21,7 +21,12 @@ pub fn copy(db: &Path, args: CopyArgs) -> anyhow::Result<()> {
     let source = EventLog::open(db)?;
     let (mut dest, _) = EventLog::init(&args.to)?;
     let copied = source.copy_to(&mut dest, args.since)?;
-    let what = format!("from {} to {}", db.display(), args.to.display());
+    // The logs' own names: a connection string without its password.
+    let what = format!(
+        "from {} to {}",
+        source.path().display(),
+        dest.path().display()
+    );
     print(&copied, "copied", &what)
 }
 
@@ -40,7 +45,7 @@ pub fn restore(db: &Path, file: &str) -> anyhow::Result<()> {
     print(
         &copied,
         "restored",
-        &format!("from {file} into {}", db.display()),
+        &format!("from {file} into {}", log.path().display()),
     )
 }
 

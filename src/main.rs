@@ -10,6 +10,7 @@ use chronicle_core::Invalid;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod copy;
+mod grant;
 mod import;
 mod plugins;
 mod progress;
@@ -31,13 +32,17 @@ const EXIT_HELP: &str = "Exit codes: 0 success; 2 bad input or usage (nothing wa
 #[command(name = "chronicle", version, about, after_help = EXIT_HELP, max_term_width = 100)]
 #[command(next_help_heading = "Global options")]
 struct Cli {
-    /// The event log file.
+    /// The event log: a file, or a postgres:// URL.
+    ///
+    /// A file is an SQLite log. postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=require]
+    /// (or postgresql://) is a log on a PostgreSQL server.
     #[arg(
         long,
         global = true,
         env = "CHRONICLE_DB",
-        // `[env: CHRONICLE_DB=]` when it is unset would read as "set to nothing".
-        hide_env_values = std::env::var_os("CHRONICLE_DB").is_none(),
+        // `[env: CHRONICLE_DB=]` when it is unset would read as "set to nothing"; a
+        // connection string may hold a password, never shown.
+        hide_env_values = std::env::var("CHRONICLE_DB").map_or(true, |v| v.contains("://")),
         default_value = "events.db",
         value_name = "PATH"
     )]
@@ -176,6 +181,11 @@ enum Command {
     Diff(views::DiffArgs),
     /// Drop the view tables and replay the whole log.
     Rebuild,
+    /// Give a PostgreSQL role what a writer or a reader of the log needs, and no more.
+    #[command(
+        after_help = "A writer appends (and maintains the views) but cannot update, delete or truncate events, nor alter their triggers; a reader only reads. Run it as the log's owner; the role must exist.\n\nExamples:\n  chronicle --db postgres://owner@db.example/desk grant --writer coder1\n  chronicle --db postgres://owner@db.example/desk grant --reader factcheck"
+    )]
+    Grant(grant::GrantArgs),
     /// Print a checkpoint of the log's Merkle tree (C2SP tlog-checkpoint), signed with --sign.
     #[command(
         after_help = "Three lines: the origin (the log's name), the number of events, the base64 root of the Merkle tree; with --sign, a blank line and the signature (C2SP signed-note, as Go's sumdb/note writes it).\n\nExamples:\n  chronicle checkpoint\n  chronicle checkpoint --sign signer.key > checkpoint.txt"
@@ -404,6 +414,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(args) => views::audit(&db, args, cli.allow_unknown_place),
         Command::Diff(args) => views::diff(&db, args, cli.allow_unknown_place),
         Command::Rebuild => views::rebuild(&db, cli.quiet),
+        Command::Grant(args) => grant::grant(&db, args),
         Command::Checkpoint(args) => proof::checkpoint(&db, args),
         Command::Key(command) => proof::key(command),
         Command::Prove(args) => proof::prove(&db, args),

@@ -38,7 +38,7 @@ pub fn checkpoint(db: &Path, args: CheckpointArgs) -> anyhow::Result<()> {
     let text = match &signer {
         Some(key) => head
             .sign(key)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", db.display()))?,
+            .map_err(|e| anyhow::anyhow!("{}: {e}", log.path().display()))?,
         None => head.text(),
     };
     let mut out = std::io::stdout().lock();

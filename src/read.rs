@@ -146,7 +146,7 @@ pub fn verify(db: &Path, args: VerifyArgs, quiet: bool) -> anyhow::Result<()> {
     let report = log.verify_with_progress(checkpoint.as_ref(), Some(&|n| progress.update(n)));
     progress.finish();
     let report = report?;
-    let printed = print_verification(&mut std::io::stdout().lock(), db, &report);
+    let printed = print_verification(&mut std::io::stdout().lock(), log.path(), &report);
     Exit::verdict(report.is_intact(), printed)
 }
 

@@ -621,7 +621,8 @@ fn other_write_errors_still_fail() {
 #[cfg(unix)]
 fn verify_fails_a_broken_log_even_when_its_reader_stops() {
     // The exit code is verify's verdict: `chronicle verify | head -1` must not hide it.
-    let s = Scratch::demo();
+    // (The trigger is dropped in the file: an SQLite log on any backend.)
+    let s = Scratch::demo_sqlite();
     rusqlite::Connection::open(s.db())
         .unwrap()
         .execute_batch("DROP TRIGGER events_no_update;")

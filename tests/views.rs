@@ -7,7 +7,10 @@ mod common;
 use common::Scratch;
 
 fn scenario() -> Scratch {
-    let s = Scratch::new();
+    scenario_in(Scratch::new())
+}
+
+fn scenario_in(s: Scratch) -> Scratch {
     let fixture =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/july-2020.jsonl");
     s.ok_at(
@@ -196,7 +199,8 @@ fn json_outputs_have_the_documented_shape() {
 
 #[test]
 fn views_in_sqlite_match_the_command_output() {
-    let s = scenario();
+    // Read with rusqlite: an SQLite log on any backend.
+    let s = scenario_in(Scratch::new_sqlite());
     let conn = rusqlite::Connection::open(s.db()).unwrap();
     let (low, best, high): (i64, i64, i64) = conn
         .query_row(

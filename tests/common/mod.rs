@@ -1,14 +1,23 @@
 //! Shared helpers for the CLI tests: a scratch directory with a log, a fixed clock and user.
+//!
+//! With `CHRONICLE_TEST_BACKEND=postgres`, a `Scratch`'s log is a fresh PostgreSQL database
+//! instead of `events.db` (see [`pg`]): the same tests then run against the PostgreSQL
+//! backend, and the connection string reads as `[DIR]/events.db` in their output, so that
+//! their snapshots hold on both backends.
 #![allow(dead_code, clippy::unwrap_used)]
+
+pub mod pg;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
 
-/// A scratch directory holding `events.db`.
+/// A scratch directory holding `events.db` (or, on PostgreSQL, a database of its own).
 pub struct Scratch {
     pub dir: tempfile::TempDir,
+    /// The connection string of the log, when the tests run against PostgreSQL.
+    pub pg: Option<String>,
 }
 
 impl Scratch {
@@ -23,19 +32,77 @@ impl Scratch {
     /// never written by a test.
     pub fn demo() -> Scratch {
         let s = Scratch::empty();
+        if s.pg.is_none() {
+            std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
+            return s;
+        }
+        // On PostgreSQL: the demo log copied into the scratch database, event for event.
+        let file = s.path("demo-source.db");
+        std::fs::copy(repo_root().join("events.db"), &file).unwrap();
+        let to = s.db();
+        let out = s
+            .cmd(&[
+                "--db",
+                file.to_str().unwrap(),
+                "copy",
+                "--to",
+                to.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        s
+    }
+
+    /// A scratch directory with no log (on PostgreSQL, an empty database).
+    pub fn empty() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().unwrap(),
+            pg: pg::backend_is_postgres().then(pg::database),
+        }
+    }
+
+    /// A scratch directory whose log is a new PostgreSQL database, whatever the backend.
+    pub fn postgres() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().unwrap(),
+            pg: Some(pg::database()),
+        }
+    }
+
+    /// [`Scratch::demo`] as an SQLite file, whatever the backend (for the tests that open
+    /// the file itself).
+    pub fn demo_sqlite() -> Scratch {
+        let s = Scratch::sqlite();
         std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
         s
     }
 
-    /// A scratch directory with no log.
-    pub fn empty() -> Scratch {
+    /// [`Scratch::new`] as an SQLite file, whatever the backend.
+    pub fn new_sqlite() -> Scratch {
+        let s = Scratch::sqlite();
+        s.ok(&["init"]);
+        s
+    }
+
+    /// A scratch directory whose log is an SQLite file, whatever the backend.
+    pub fn sqlite() -> Scratch {
         Scratch {
             dir: tempfile::tempdir().unwrap(),
+            pg: None,
         }
     }
 
+    /// The log: `events.db` in the directory, or the database's connection string.
     pub fn db(&self) -> PathBuf {
-        self.dir.path().join("events.db")
+        match &self.pg {
+            Some(url) => PathBuf::from(url),
+            None => self.dir.path().join("events.db"),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -54,6 +121,15 @@ impl Scratch {
     /// [`Scratch::cmd_at`] as a `std::process::Command`, for tests that wire its pipes.
     pub fn std_cmd_at(&self, now: &str, args: &[&str]) -> std::process::Command {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_chronicle"));
+        // On PostgreSQL, `--db events.db` (the scratch log by its file name) is the database.
+        let args: Vec<String> = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match &self.pg {
+                Some(url) if *a == "events.db" && i > 0 && args[i - 1] == "--db" => url.clone(),
+                _ => (*a).to_string(),
+            })
+            .collect();
         c.current_dir(self.dir.path())
             .env("CHRONICLE_DB", self.db())
             .env("CHRONICLE_FAKE_NOW", now)
@@ -73,8 +149,15 @@ impl Scratch {
     }
 
     pub fn run_output(&self, out: Output) -> (i32, String, String) {
+        let dir = self.dir.path().display().to_string();
         let clean = |b: &[u8]| {
-            String::from_utf8_lossy(b).replace(&self.dir.path().display().to_string(), "[DIR]")
+            let mut s = String::from_utf8_lossy(b).into_owned();
+            if let Some(url) = &self.pg {
+                // The log's name as chronicle prints it (no password), then as given.
+                s = s.replace(&pg::shown(url), &format!("{dir}/events.db"));
+                s = s.replace(url.as_str(), &format!("{dir}/events.db"));
+            }
+            s.replace(&dir, "[DIR]")
         };
         (
             out.status.code().unwrap_or(-1),

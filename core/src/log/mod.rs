@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::domain::event::NewEvent;
 use crate::error::{Location, Result};
 use crate::record::{Appended, Checkpoint, EventFilter, RecordedEvent};
-use crate::store::{SqliteStore, Store};
+use crate::store::{is_postgres_url, Access, PgStore, PgUrl, SqliteStore, Store};
 use crate::views::audit::{AuditReport, Claim};
 use crate::views::diff::Diff;
 use crate::views::history::History;
@@ -36,20 +36,43 @@ pub struct EventLog {
 }
 
 impl EventLog {
-    /// Opens an existing log, bringing its schema and its views up to date.
+    /// Opens an existing log, bringing its schema and its views up to date. `path` is a
+    /// file (SQLite), or a `postgres://` / `postgresql://` connection string (PostgreSQL).
     ///
     /// Refuses a missing file, an empty file, a file that is not SQLite, an SQLite database of
-    /// another program, and a log written by a newer chronicle; none of them is modified.
+    /// another program, and a log written by a newer chronicle; none of them is modified. On
+    /// PostgreSQL, likewise an unreachable server, a refused login, a missing database, a
+    /// database holding something else; no message names the password.
     pub fn open(path: impl AsRef<Path>) -> Result<EventLog> {
         let path = path.as_ref();
+        if let Some(url) = Self::postgres_url(path)? {
+            let store = PgStore::open(&url)?;
+            return Self::with_store(Box::new(store), Path::new(&url.redacted()));
+        }
         Self::with_store(Box::new(SqliteStore::open(path)?), path)
+    }
+
+    /// The connection string `path` is, when it is one.
+    fn postgres_url(path: &Path) -> Result<Option<PgUrl>> {
+        match path.to_str() {
+            Some(s) if is_postgres_url(s) => PgUrl::parse(s).map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// Makes a new log at `path` (or an empty file there into one). Returns the log and
     /// whether it was created; an existing chronicle log is opened and left as it is.
     /// Anything else that exists is refused, never overwritten.
+    ///
+    /// On PostgreSQL the database must exist (made by its administrator, `createdb`); the
+    /// log is made in it, in the role's current schema.
     pub fn init(path: impl AsRef<Path>) -> Result<(EventLog, bool)> {
         let path = path.as_ref();
+        if let Some(url) = Self::postgres_url(path)? {
+            let (store, created) = PgStore::init(&url)?;
+            let log = Self::with_store(Box::new(store), Path::new(&url.redacted()))?;
+            return Ok((log, created));
+        }
         let (store, created) = SqliteStore::init(path)?;
         Ok((Self::with_store(Box::new(store), path)?, created))
     }
@@ -63,9 +86,15 @@ impl EventLog {
         })
     }
 
-    /// Where this log lives.
+    /// Where this log lives: its file, or its connection string without the password.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Gives a database role what a reader or a writer of this log needs, and no more
+    /// (`chronicle grant`). Only a PostgreSQL log has roles; run it as the log's owner.
+    pub fn grant(&mut self, role: &str, access: Access) -> Result<()> {
+        self.store.grant(role, access)
     }
 
     /// The last event's checkpoint, or `None` for an empty log.

@@ -14,11 +14,13 @@
 //! The backend is chosen when a log is opened and then used as a trait object
 //! (`Box<dyn Store>`): the backend-neutral code above (validation, the stream cache, the
 //! views' maintenance and queries, import) is compiled once, and a second backend is one
-//! more module here. [`sqlite`] is the only backend today.
+//! more module here: [`sqlite`] (a file, the default) and [`postgres`] (a database server,
+//! chosen by a `postgres://` connection string).
 //!
 //! Every type that crosses the boundary is plain data ([`RecordedEvent`], [`StreamRow`],
 //! [`IncidentRows`], ...): no backend type leaves this module.
 
+mod postgres;
 mod sqlite;
 
 use std::path::Path;
@@ -29,7 +31,18 @@ use crate::error::Result;
 use crate::record::merkle::Hash;
 use crate::record::{Batch, EventFilter, RecordedEvent};
 
+pub(crate) use postgres::{is_url as is_postgres_url, PgStore, PgUrl};
 pub(crate) use sqlite::SqliteStore;
+
+/// What `chronicle grant` gives a role of a PostgreSQL log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only.
+    Reader,
+    /// Reads and appends (the views and the tree maintained); never an update, delete or
+    /// truncate of `events`, nor a change to its triggers.
+    Writer,
+}
 
 /// The last event of the log, as an append needs it to continue the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -331,4 +344,8 @@ pub(crate) trait Store: Reads + std::fmt::Debug {
     /// left behind in freed space, after a redaction committed. Needs no other process to
     /// hold the log open.
     fn purge_erased(&mut self) -> Result<()>;
+
+    /// Gives a database role the rights `access` needs on this log (`chronicle grant`); a
+    /// backend without roles refuses.
+    fn grant(&mut self, role: &str, access: Access) -> Result<()>;
 }

@@ -199,8 +199,13 @@ impl Db<'_> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT seq, version, id, recorded_at, kind, payload, schema_version, redacted_by FROM events
-                 WHERE incident = ?1 AND seq <= ?2 ORDER BY seq",
+                if self.legacy {
+                    "SELECT seq, version, id, recorded_at, kind, payload, schema_version, NULL FROM events
+                     WHERE incident = ?1 AND seq <= ?2 ORDER BY seq"
+                } else {
+                    "SELECT seq, version, id, recorded_at, kind, payload, schema_version, redacted_by FROM events
+                     WHERE incident = ?1 AND seq <= ?2 ORDER BY seq"
+                },
             )
             .map_err(&err)?;
         let mut rows = stmt.query(params![incident, upto]).map_err(&err)?;

@@ -237,6 +237,15 @@ impl Store for SqliteStore {
         self.conn.execute_batch("VACUUM").map_err(&err)?;
         truncate(&self.conn)
     }
+
+    fn grant(&mut self, role: &str, _access: super::Access) -> Result<()> {
+        Err(crate::error::Invalid::new(
+            "--db",
+            self.path.display(),
+            format!("an SQLite file has no roles to grant `{role}` rights on: `grant` is for a log on PostgreSQL (--db postgres://...); a file's rights are its permissions"),
+        )
+        .into())
+    }
 }
 
 impl Writes for SqliteTx<'_> {

@@ -1,0 +1,476 @@
+//! The PostgreSQL backend: a log shared by a team on a database server, with the same
+//! tables, the same guarantees and the same bytes as the SQLite file.
+//!
+//! - [`url`] parses the connection string (`postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME`)
+//!   and connects (TLS through rustls); the password never reaches a message.
+//! - [`schema`] opens, makes and migrates a database: the migrations, the append-only
+//!   triggers (UPDATE, DELETE and TRUNCATE of `events` refused by the server), the roles
+//!   that `chronicle grant` makes writers and readers.
+//! - [`events`], [`views`] and [`tree`] hold the queries of the three parts, as methods
+//!   of [`Db`], a connection borrowed with the log's name.
+//!
+//! **One writer at a time, so no gaps.** A write transaction begins by locking the one row
+//! of `chronicle_write_lock` (`SELECT ... FOR UPDATE`): writers on any machine queue there,
+//! as SQLite's `BEGIN IMMEDIATE` queues processes. The core then reads the head and numbers
+//! the next event `head + 1` inside that transaction; no PostgreSQL sequence is used (a
+//! rolled-back `nextval` leaves a gap). A trigger refuses an insert whose seq does not
+//! continue the log, whoever runs it. Readers never wait: `READ COMMITTED` reads see the
+//! last committed append.
+//!
+//! The connection is used through a `RefCell` because the store's reads take `&self` while
+//! the client's calls take `&mut`. A borrow never outlives one statement: rows are fetched
+//! (a long scan in pages, by seq) before any callback runs, so a callback may query the
+//! store again, as the views' maintenance does during a rebuild's scan.
+
+mod events;
+mod schema;
+mod tree;
+pub(crate) mod url;
+mod views;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use postgres::types::ToSql;
+use postgres::{Client, Row, Statement};
+
+use super::{
+    Head, IncidentRows, MergeRef, Reads, Store, StoredView, StreamRow, ViewColumns, ViewEntry,
+    ViewsMeta, Writes,
+};
+use crate::error::{Error, Result};
+use crate::record::merkle::Hash;
+use crate::record::{Batch, EventFilter, RecordedEvent};
+
+use schema::grant;
+pub(crate) use url::{is_url, PgUrl};
+
+/// A connection and its prepared statements.
+pub(crate) struct Conn {
+    client: RefCell<Client>,
+    /// Statements prepared once per connection, by their text.
+    prepared: RefCell<HashMap<String, Statement>>,
+}
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client: RefCell::new(client),
+            prepared: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+/// An open PostgreSQL log.
+pub(crate) struct PgStore {
+    conn: Conn,
+    /// The connection string without its password: how messages name the log.
+    location: PathBuf,
+    /// What `Store::is_read_only` found (the role may not insert into `events`).
+    read_only: bool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A write transaction on a [`PgStore`]: `BEGIN`, the write lock, and `COMMIT`, or
+/// `ROLLBACK` when dropped uncommitted.
+pub(crate) struct PgTx<'a> {
+    conn: &'a Conn,
+    location: &'a Path,
+    done: Cell<bool>,
+}
+
+/// A connection and the name of its log, for the queries and their error messages.
+#[derive(Clone, Copy)]
+pub(crate) struct Db<'a> {
+    conn: &'a Conn,
+    location: &'a Path,
+}
+
+/// Maps a PostgreSQL error on the log at `location` to the library's error, with a hint.
+pub(crate) fn pg_err(location: &Path) -> impl Fn(postgres::Error) -> Error + '_ {
+    move |source| {
+        let lost = source.is_closed()
+            || source.code().is_some_and(|c| {
+                *c == postgres::error::SqlState::ADMIN_SHUTDOWN
+                    || *c == postgres::error::SqlState::CRASH_SHUTDOWN
+                    || *c == postgres::error::SqlState::CANNOT_CONNECT_NOW
+            });
+        let hint = if lost {
+            " (the connection to the server was lost; nothing of this command was committed: run it again, the ids make it idempotent)"
+        } else {
+            match source.code() {
+                Some(c) if *c == postgres::error::SqlState::INSUFFICIENT_PRIVILEGE => {
+                    " (this role may not do that here: see `chronicle grant`)"
+                }
+                Some(c)
+                    if *c == postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+                        || *c == postgres::error::SqlState::T_R_DEADLOCK_DETECTED =>
+                {
+                    " (another client wrote at the same time; nothing was written: retry)"
+                }
+                _ => "",
+            }
+        };
+        Error::Storage {
+            path: location.to_path_buf(),
+            cause: Box::new(ServerSaid(describe(&source))),
+            hint,
+        }
+    }
+}
+
+/// What the server (or the client library) said, in one line: the cause of an
+/// [`Error::Storage`]. The client's own `Display` of a server error is only "db error".
+#[derive(Debug)]
+pub(crate) struct ServerSaid(pub(crate) String);
+
+impl std::fmt::Display for ServerSaid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ServerSaid {}
+
+/// A PostgreSQL error in one line: the server's message (and detail) when it sent one, else
+/// the client's error and its causes. No connection parameter is part of either.
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        };
+    }
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = cause.source();
+    }
+    s.replace('\n', " ")
+}
+
+impl<'a> Db<'a> {
+    fn err(&self) -> impl Fn(postgres::Error) -> Error + 'a {
+        pg_err(self.location)
+    }
+
+    /// The prepared statement of `sql` on this connection.
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.conn.prepared.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self
+            .conn
+            .client
+            .borrow_mut()
+            .prepare(sql)
+            .map_err(self.err())?;
+        self.conn
+            .prepared
+            .borrow_mut()
+            .insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
+    }
+
+    /// The rows of a (prepared, cached) query.
+    fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        let stmt = self.statement(sql)?;
+        self.conn
+            .client
+            .borrow_mut()
+            .query(&stmt, params)
+            .map_err(self.err())
+    }
+
+    /// The first row of a query, if any.
+    fn row(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
+        Ok(self.rows(sql, params)?.into_iter().next())
+    }
+
+    /// Runs a (prepared, cached) statement; returns how many rows it changed.
+    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        let stmt = self.statement(sql)?;
+        self.conn
+            .client
+            .borrow_mut()
+            .execute(&stmt, params)
+            .map_err(self.err())
+    }
+
+    /// Runs statements that take no parameters (DDL), unprepared.
+    fn batch(&self, sql: &str) -> Result<()> {
+        self.conn
+            .client
+            .borrow_mut()
+            .batch_execute(sql)
+            .map_err(self.err())
+    }
+
+    /// Forgets the prepared statements (after DDL that drops what they name).
+    fn forget_statements(&self) {
+        self.conn.prepared.borrow_mut().clear();
+    }
+}
+
+/// Quotes an identifier (a role name) for SQL.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A column read as `T`, or the log is damaged (`seq` names where, when known).
+fn get<'r, T: postgres::types::FromSql<'r>>(row: &'r Row, idx: usize, seq: u64) -> Result<T> {
+    row.try_get(idx).map_err(|e| Error::Corrupt {
+        seq,
+        problem: format!("column {idx} cannot be read: {e}"),
+    })
+}
+
+/// A non-negative integer column (seq, version, count) read as `u64`.
+fn get_u64(row: &Row, idx: usize, seq: u64) -> Result<u64> {
+    let v: i64 = get(row, idx, seq)?;
+    u64::try_from(v).map_err(|_| Error::Corrupt {
+        seq,
+        problem: format!("column {idx} holds the negative number {v}"),
+    })
+}
+
+/// A `u64` as PostgreSQL's `BIGINT`; values past `i64::MAX` (no log gets there) saturate.
+fn big(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl PgStore {
+    fn db(&self) -> Db<'_> {
+        Db {
+            conn: &self.conn,
+            location: &self.location,
+        }
+    }
+}
+
+impl PgTx<'_> {
+    fn db(&self) -> Db<'_> {
+        Db {
+            conn: self.conn,
+            location: self.location,
+        }
+    }
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        if !self.done.get() {
+            // Nothing to report from a failed rollback: the server rolls back a transaction
+            // whose connection is gone.
+            let _ = self.conn.client.borrow_mut().batch_execute("ROLLBACK");
+        }
+    }
+}
+
+/// Implements [`Reads`] for a type with a `db()` method by forwarding to its [`Db`].
+macro_rules! reads_through_db {
+    ($t:ty) => {
+        impl Reads for $t {
+            fn location(&self) -> &Path {
+                self.db().location
+            }
+            fn head(&self) -> Result<Option<Head>> {
+                self.db().head()
+            }
+            fn last_seq_recorded_by(&self, recorded_at: &str) -> Result<u64> {
+                self.db().last_seq_recorded_by(recorded_at)
+            }
+            fn recorded_at(&self, seq: u64) -> Result<Option<String>> {
+                self.db().recorded_at(seq)
+            }
+            fn batch(&self, id: &str) -> Result<Option<Batch>> {
+                self.db().batch_record(id)
+            }
+            fn hash_at(&self, seq: u64) -> Result<Option<String>> {
+                self.db().hash_at(seq)
+            }
+            fn scan(
+                &self,
+                filter: &EventFilter,
+                each: &mut dyn FnMut(RecordedEvent) -> Result<()>,
+            ) -> Result<()> {
+                self.db().scan(filter, each)
+            }
+            fn event_by_id(&self, id: &str) -> Result<Option<RecordedEvent>> {
+                self.db().event_by_id(id)
+            }
+            fn stream(
+                &self,
+                incident: &str,
+                upto: u64,
+                each: &mut dyn FnMut(StreamRow<'_>) -> Result<()>,
+            ) -> Result<()> {
+                self.db().stream(incident, upto, each)
+            }
+            fn merges_into(&self, into: &str, upto: u64) -> Result<Vec<MergeRef>> {
+                self.db().merges_into(into, upto)
+            }
+            fn opened_with_id_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+                self.db().opened_with_id_prefix(prefix)
+            }
+            fn views_meta(&self) -> Result<Option<ViewsMeta>> {
+                self.db().views_meta()
+            }
+            fn views_at(
+                &self,
+                seq: u64,
+                at_head: bool,
+                columns: ViewColumns,
+                each: &mut dyn FnMut(StoredView) -> Result<()>,
+            ) -> Result<()> {
+                self.db().views_at(seq, at_head, columns, each)
+            }
+            fn view_entry(&self, incident: &str) -> Result<Option<ViewEntry>> {
+                self.db().view_entry(incident)
+            }
+            fn tree_hash_count(&self) -> Result<u64> {
+                self.db().tree_hash_count()
+            }
+            fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>> {
+                self.db().tree_hashes(indexes)
+            }
+            fn tree_hash_range(
+                &self,
+                from: u64,
+                to: u64,
+                each: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+            ) -> Result<()> {
+                self.db().tree_hash_range(from, to, each)
+            }
+        }
+    };
+}
+
+reads_through_db!(PgStore);
+reads_through_db!(PgTx<'_>);
+
+impl Store for PgStore {
+    fn write(&mut self) -> Result<Box<dyn Writes + '_>> {
+        let tx = PgTx {
+            conn: &self.conn,
+            location: &self.location,
+            done: Cell::new(true),
+        };
+        tx.db().batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+        tx.done.set(false);
+        // Every writer queues here, on any machine: the head read next is the head.
+        tx.db()
+            .rows("SELECT 1 FROM chronicle_write_lock FOR UPDATE", &[])?;
+        Ok(Box::new(tx))
+    }
+
+    fn is_read_only(&self) -> Result<bool> {
+        Ok(self.read_only)
+    }
+
+    fn broken_guards(&self) -> Result<Vec<&'static str>> {
+        self.db().broken_guards()
+    }
+
+    fn grant(&mut self, role: &str, access: super::Access) -> Result<()> {
+        grant(self, role, access)
+    }
+
+    /// Rewrites the tables that held the erased text (`VACUUM FULL`: the dead row versions
+    /// are gone from the table files). Only the log's owner may; the server's write-ahead
+    /// log and its backups keep the old pages until they are recycled, out of chronicle's
+    /// reach (docs/event-log.md, "On PostgreSQL").
+    fn purge_erased(&mut self) -> Result<()> {
+        let tables = ["events"]
+            .iter()
+            .chain(views::TABLES.iter())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.db()
+            .batch(&format!("VACUUM FULL {tables}"))
+            .map_err(|e| Error::Storage {
+                path: self.location.clone(),
+                cause: e.to_string().into(),
+                hint: " (the payload is erased from the log; its old row versions stay in the server's table files until the log's owner runs the same `chronicle redact` again)",
+            })
+    }
+}
+
+impl Writes for PgTx<'_> {
+    fn insert_event(&self, event: &RecordedEvent) -> Result<()> {
+        self.db().insert_event(event)
+    }
+
+    fn insert_batch(&self, batch: &Batch) -> Result<()> {
+        self.db().insert_batch(batch)
+    }
+
+    fn erase_payload(&self, id: &str, redaction: &str) -> Result<()> {
+        self.db().erase_payload(id, redaction)
+    }
+
+    fn reset_views(&self, version: i64) -> Result<()> {
+        self.db().reset_views(version)
+    }
+
+    fn index_views(&self) -> Result<()> {
+        self.db().index_views()
+    }
+
+    fn write_view(
+        &self,
+        incident: &str,
+        first: u64,
+        last: u64,
+        rows: Option<&IncidentRows<'_>>,
+    ) -> Result<()> {
+        self.db().write_view(incident, first, last, rows)
+    }
+
+    fn set_views_checkpoint(&self, seq: u64, hash: &str) -> Result<()> {
+        self.db().set_views_checkpoint(seq, hash)
+    }
+
+    fn insert_tree_hashes(&self, first: u64, hashes: &[Hash]) -> Result<()> {
+        self.db().insert_tree_hashes(first, hashes)
+    }
+
+    fn reset_tree(&self) -> Result<()> {
+        self.db().reset_tree()
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        self.done.set(true);
+        self.db().batch("COMMIT")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_are_quoted() {
+        assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
+    }
+
+    #[test]
+    fn counts_saturate_rather_than_wrap() {
+        assert_eq!(big(u64::MAX), i64::MAX);
+        assert_eq!(big(7), 7);
+    }
+}
