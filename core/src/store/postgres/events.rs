@@ -149,12 +149,9 @@ impl Db<'_> {
     }
 
     pub(super) fn event_by_id(&self, id: &str) -> Result<Option<RecordedEvent>> {
-        self.row(
-            &format!("SELECT {COLUMNS} {FROM} WHERE e.id = $1"),
-            &[&id],
-        )?
-        .map(|r| from_row(&r))
-        .transpose()
+        self.row(&format!("SELECT {COLUMNS} {FROM} WHERE e.id = $1"), &[&id])?
+            .map(|r| from_row(&r))
+            .transpose()
     }
 
     pub(super) fn stream(
