@@ -129,14 +129,10 @@ fn rechain(conn: &Connection) {
             ..
         } = &mut event.seal
         {
-            let salt = chronicle_core::hash::parse_hex(salt).unwrap();
-            *commitment = hex::encode(chronicle_core::hash::payload_commitment(
-                &salt,
-                &event.payload,
-            ));
+            *commitment = chronicle_core::hash::payload_commitment(salt, &event.payload);
             conn.execute(
                 "UPDATE events SET commitment = ?1 WHERE seq = ?2",
-                rusqlite::params![commitment.as_str(), event.seq],
+                rusqlite::params![&commitment[..], event.seq],
             )
             .unwrap();
         }

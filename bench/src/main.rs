@@ -1115,8 +1115,11 @@ fn scan(db: &Path, hash: bool) -> Result<()> {
                 }
             };
             chronicle_core::Seal::V2 {
-                commitment: r.get(12)?,
-                salt: r.get::<_, Option<Vec<u8>>>(11)?.map(hex::encode),
+                commitment: <[u8; 32]>::try_from(r.get::<_, Vec<u8>>(12)?.as_slice())?,
+                salt: r
+                    .get::<_, Option<Vec<u8>>>(11)?
+                    .map(|s| <[u8; 32]>::try_from(s.as_slice()))
+                    .transpose()?,
                 batch: current,
             }
         };

@@ -197,6 +197,50 @@ impl<'a> Appender<'a> {
         Ok(())
     }
 
+    /// What an event with a client id that is already in the log is: the same event
+    /// (`Duplicate`), an erased one taken as the same (`Erased`: a retry must never bring an
+    /// erased text back), or another (refused); `None` when the id is free.
+    fn already_present(
+        &mut self,
+        id: &str,
+        event: &NewEvent,
+        payload_json: &str,
+    ) -> Result<Option<Appended>> {
+        let Some(existing) = self.tx.event_by_id(id)? else {
+            return Ok(None);
+        };
+        let same_stream =
+            existing.incident == event.incident && existing.kind == event.payload.kind();
+        if let (Some(redaction), true) = (&existing.redacted_by, same_stream) {
+            return Ok(Some(Appended::Erased {
+                seq: existing.seq,
+                id: existing.id,
+                redaction: redaction.clone(),
+            }));
+        }
+        let same_content = same_stream
+            && (existing.payload == payload_json
+                || existing.payload
+                    == validate::as_stored(
+                        &*self.tx,
+                        &mut self.batch.streams,
+                        event,
+                        self.ctx.allow_unknown_place,
+                    )?
+                    .canonical_json());
+        if same_content {
+            return Ok(Some(Appended::Duplicate {
+                seq: existing.seq,
+                id: existing.id,
+            }));
+        }
+        Err(Error::IdConflict {
+            location: Default::default(),
+            id: id.to_string(),
+            seq: existing.seq,
+        })
+    }
+
     /// [`Appender::append`] for every kind, redactions included.
     pub(crate) fn append_any(&mut self, mut event: NewEvent) -> Result<Appended> {
         let payload_json = event.payload.canonical_json();
@@ -213,39 +257,8 @@ impl<'a> Appender<'a> {
         }
         if let Some(id) = &event.id {
             rules::event_id(id)?;
-            if let Some(existing) = self.tx.event_by_id(id)? {
-                if let (Some(redaction), true) = (
-                    &existing.redacted_by,
-                    existing.incident == event.incident && existing.kind == event.payload.kind(),
-                ) {
-                    return Ok(Appended::Erased {
-                        seq: existing.seq,
-                        id: existing.id,
-                        redaction: redaction.clone(),
-                    });
-                }
-                let same_content = existing.incident == event.incident
-                    && existing.kind == event.payload.kind()
-                    && (existing.payload == payload_json
-                        || existing.payload
-                            == validate::as_stored(
-                                &*self.tx,
-                                &mut self.batch.streams,
-                                &event,
-                                self.ctx.allow_unknown_place,
-                            )?
-                            .canonical_json());
-                if same_content {
-                    return Ok(Appended::Duplicate {
-                        seq: existing.seq,
-                        id: existing.id,
-                    });
-                }
-                return Err(Error::IdConflict {
-                    location: Default::default(),
-                    id: id.clone(),
-                    seq: existing.seq,
-                });
+            if let Some(outcome) = self.already_present(id, &event, &payload_json)? {
+                return Ok(outcome);
             }
         }
         let current = self.stream_version(&event.incident)?;
@@ -354,8 +367,8 @@ impl<'a> Appender<'a> {
             },
         );
         event.seal = Seal::V2 {
-            commitment: hex::encode(commitment),
-            salt: Some(hex::encode(salt)),
+            commitment,
+            salt: Some(salt),
             batch,
         };
         event.hash = hex::encode(computed);

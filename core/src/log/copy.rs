@@ -495,8 +495,7 @@ mod tests {
                     ..
                 } = &mut e.seal
                 {
-                    let salt = hash::parse_hex(salt).unwrap();
-                    *commitment = hex::encode(hash::payload_commitment(&salt, &e.payload));
+                    *commitment = hash::payload_commitment(salt, &e.payload);
                 }
                 prev = e.recompute_hash(&prev).unwrap().unwrap();
                 e.hash = hex::encode(prev);

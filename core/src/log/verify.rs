@@ -7,7 +7,7 @@ use crate::domain::upcast::current_version;
 use crate::error::Result;
 use crate::log::EventLog;
 use crate::record::hash::{self, GENESIS};
-use crate::record::{Checkpoint, EventFilter};
+use crate::record::{BatchHashes, Checkpoint, EventFilter};
 use crate::views::maintain::PROGRESS_EVERY;
 
 /// The hash `event` chains with after `prev`, and whether it is taken as stored (a format-1
@@ -15,9 +15,10 @@ use crate::views::maintain::PROGRESS_EVERY;
 fn chain_link(
     event: &crate::record::RecordedEvent,
     prev: &[u8; 32],
+    batches: &mut BatchHashes,
 ) -> Result<([u8; 32], bool), String> {
     let stored = hash::parse_hex(&event.hash);
-    let (computed, as_stored) = match event.recompute_hash(prev)? {
+    let (computed, as_stored) = match event.recompute_hash_cached(prev, batches)? {
         Some(computed) => (computed, false),
         None => (
             stored.ok_or_else(|| format!("stored hash {:?} is not 64 hex digits", event.hash))?,
@@ -108,6 +109,7 @@ impl EventLog {
         let mut scanned = 0u64;
         let (db, mut tree_problem): (&dyn crate::store::Reads, _) = (&*self.store, None);
         let mut tree = crate::tree::Check::new(db)?;
+        let mut batches = BatchHashes::default();
         self.scan(&EventFilter::default(), |event| {
             scanned += 1;
             if let Some(progress) = progress {
@@ -129,7 +131,7 @@ impl EventLog {
                 ));
                 return Ok(());
             }
-            let computed = match chain_link(&event, &prev) {
+            let computed = match chain_link(&event, &prev, &mut batches) {
                 Ok((computed, as_stored)) => {
                     if as_stored {
                         report.taken_as_stored.push(event.seq);

@@ -96,10 +96,10 @@ pub enum Seal {
     V1,
     /// Format 2: the hash covers a salted commitment to the payload, and the batch record.
     V2 {
-        /// The payload's commitment, 64 hex digits.
-        commitment: String,
-        /// The salt, 64 hex digits; `None` once a redaction erased it with the payload.
-        salt: Option<String>,
+        /// The payload's commitment.
+        commitment: [u8; 32],
+        /// The salt; `None` once a redaction erased it with the payload.
+        salt: Option<[u8; 32]>,
         /// The batch the event was written in.
         batch: Arc<Batch>,
     },
@@ -119,6 +119,27 @@ impl Seal {
         match self {
             Seal::V1 => None,
             Seal::V2 { batch, .. } => Some(batch),
+        }
+    }
+}
+
+/// The hash of the last batch record seen, kept while a scan goes through its events (see
+/// [`RecordedEvent::recompute_hash_cached`]).
+#[derive(Debug, Default)]
+pub struct BatchHashes {
+    last: Option<(Arc<Batch>, [u8; 32])>,
+}
+
+impl BatchHashes {
+    /// The hash of `batch`, computed unless it is the record seen last.
+    pub fn of(&mut self, batch: &Arc<Batch>) -> [u8; 32] {
+        match &self.last {
+            Some((b, h)) if Arc::ptr_eq(b, batch) || **b == **batch => *h,
+            _ => {
+                let h = batch.hash();
+                self.last = Some((batch.clone(), h));
+                h
+            }
         }
     }
 }
@@ -167,6 +188,16 @@ impl RecordedEvent {
     /// gone: it can only be taken as stored). Refuses a format-2 payload that does not
     /// match its commitment, and seal fields that are not hex.
     pub fn recompute_hash(&self, prev: &[u8; 32]) -> Result<Option<[u8; 32]>, String> {
+        self.recompute_hash_cached(prev, &mut BatchHashes::default())
+    }
+
+    /// [`RecordedEvent::recompute_hash`] for a scan of many events: the hash of a batch
+    /// record (shared by the consecutive events of a batch) is computed once, in `cache`.
+    pub fn recompute_hash_cached(
+        &self,
+        prev: &[u8; 32],
+        cache: &mut BatchHashes,
+    ) -> Result<Option<[u8; 32]>, String> {
         let (commitment, salt, batch) = match &self.seal {
             Seal::V1 if self.is_erased() => return Ok(None),
             Seal::V1 => return Ok(Some(hash::event_hash(prev, &self.hashed_fields()))),
@@ -176,14 +207,11 @@ impl RecordedEvent {
                 batch,
             } => (commitment, salt, batch),
         };
-        let commitment = hash::parse_hex(commitment)
-            .ok_or_else(|| format!("the payload commitment {commitment:?} is not 64 hex digits"))?;
         if !self.is_erased() {
             let salt = salt
-                .as_deref()
-                .and_then(hash::parse_hex)
-                .ok_or_else(|| format!("the payload salt {salt:?} is not 64 hex digits"))?;
-            if hash::payload_commitment(&salt, &self.payload) != commitment {
+                .as_ref()
+                .ok_or("the payload's salt is missing, yet the payload is not erased")?;
+            if hash::payload_commitment(salt, &self.payload) != *commitment {
                 return Err("the payload does not match its commitment: the payload or its salt was altered after it was recorded".into());
             }
         }
@@ -191,8 +219,8 @@ impl RecordedEvent {
             prev,
             &SealedFields {
                 fields: self.hashed_fields(),
-                commitment: &commitment,
-                batch: &batch.hash(),
+                commitment,
+                batch: &cache.of(batch),
             },
         )))
     }
@@ -264,11 +292,11 @@ impl RecordedEvent {
             hash: Some(self.hash.clone()),
             format: (self.seal.format() > 1).then_some(self.seal.format()),
             payload_commitment: match &self.seal {
-                Seal::V2 { commitment, .. } => Some(commitment.clone()),
+                Seal::V2 { commitment, .. } => Some(hex::encode(commitment)),
                 Seal::V1 => None,
             },
             payload_salt: match &self.seal {
-                Seal::V2 { salt, .. } => salt.clone(),
+                Seal::V2 { salt, .. } => salt.map(hex::encode),
                 Seal::V1 => None,
             },
             batch: self

@@ -159,11 +159,11 @@ impl InclusionProof {
                 hash: e.hash.clone(),
                 format: (e.seal.format() > 1).then_some(e.seal.format()),
                 payload_commitment: match &e.seal {
-                    Seal::V2 { commitment, .. } => Some(commitment.clone()),
+                    Seal::V2 { commitment, .. } => Some(hex::encode(commitment)),
                     Seal::V1 => None,
                 },
                 payload_salt: match &e.seal {
-                    Seal::V2 { salt, .. } => salt.clone(),
+                    Seal::V2 { salt, .. } => salt.map(hex::encode),
                     Seal::V1 => None,
                 },
                 batch: e.seal.batch().map(|b| (**b).clone()),

@@ -112,11 +112,11 @@ pub fn provenance_line(event: &RecordedEvent, prev_hash: &str) -> Result<String>
         hash: event.hash.as_str().into(),
         format: (event.seal.format() > 1).then_some(event.seal.format()),
         payload_commitment: match &event.seal {
-            Seal::V2 { commitment, .. } => Some(commitment.clone()),
+            Seal::V2 { commitment, .. } => Some(hex::encode(commitment)),
             Seal::V1 => None,
         },
         payload_salt: match &event.seal {
-            Seal::V2 { salt, .. } => salt.clone(),
+            Seal::V2 { salt, .. } => salt.map(hex::encode),
             Seal::V1 => None,
         },
         batch: event.seal.batch().map(|b| (**b).clone()),
@@ -215,20 +215,26 @@ pub(crate) fn seal_of(
             Ok(Seal::V1)
         }
         2 => {
-            let commitment = commitment.filter(|c| is_hash(c)).ok_or_else(|| {
-                Invalid::new(
-                    "payload_commitment",
-                    "",
-                    "a format-2 line has the payload's commitment, 64 lowercase hex digits",
-                )
-            })?;
-            if let Some(salt) = salt.as_deref().filter(|s| !is_hash(s)) {
-                return Err(Invalid::new(
-                    "payload_salt",
-                    salt,
-                    "the payload's salt is 64 lowercase hex digits",
-                ));
-            }
+            let commitment = commitment
+                .filter(|c| is_hash(c))
+                .and_then(|c| hash::parse_hex(&c))
+                .ok_or_else(|| {
+                    Invalid::new(
+                        "payload_commitment",
+                        "",
+                        "a format-2 line has the payload's commitment, 64 lowercase hex digits",
+                    )
+                })?;
+            let salt = match salt {
+                None => None,
+                Some(s) => Some(hash::parse_hex(&s).filter(|_| is_hash(&s)).ok_or_else(|| {
+                    Invalid::new(
+                        "payload_salt",
+                        &s,
+                        "the payload's salt is 64 lowercase hex digits",
+                    )
+                })?),
+            };
             let batch = batch.ok_or_else(|| {
                 Invalid::new(
                     "batch",

@@ -25,6 +25,12 @@ const INSERT: &str = "INSERT INTO events (seq, id, incident, version, kind, payl
 /// open while the caller's callback runs (it may query the store).
 const PAGE: i64 = 2000;
 
+/// A stored 32-byte value; one of the wrong size reads as zeros (`verify` then reports the
+/// hash that does not recompute).
+fn bytes32(v: Option<Vec<u8>>) -> Option<[u8; 32]> {
+    v.map(|b| <[u8; 32]>::try_from(b.as_slice()).unwrap_or_default())
+}
+
 /// The one decoder of an event row (selected with [`COLUMNS`]).
 fn from_row(row: &Row) -> Result<RecordedEvent> {
     let seq = get_u64(row, 0, 0)?;
@@ -37,8 +43,8 @@ fn from_row(row: &Row) -> Result<RecordedEvent> {
             Ok(get::<Option<String>>(row, i, seq)?.unwrap_or_default())
         };
         Seal::V2 {
-            commitment: text(12)?,
-            salt: get::<Option<Vec<u8>>>(row, 11, seq)?.map(hex::encode),
+            commitment: bytes32(get(row, 12, seq)?).unwrap_or_default(),
+            salt: bytes32(get(row, 11, seq)?),
             batch: Arc::new(Batch {
                 id: text(14)?,
                 command: text(15)?,
@@ -212,8 +218,8 @@ impl Db<'_> {
                 salt,
                 batch,
             } => (
-                Some(commitment.as_str()),
-                salt.as_deref().and_then(|s| hex::decode(s).ok()),
+                Some(&commitment[..]),
+                salt.as_ref().map(|s| &s[..]),
                 Some(batch.id.as_str()),
             ),
         };

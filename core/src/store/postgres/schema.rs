@@ -93,7 +93,7 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE events ADD COLUMN format BIGINT NOT NULL DEFAULT 1;
     ALTER TABLE events ADD COLUMN salt BYTEA;
-    ALTER TABLE events ADD COLUMN commitment TEXT COLLATE "C";
+    ALTER TABLE events ADD COLUMN commitment BYTEA;
     ALTER TABLE events ADD COLUMN batch TEXT COLLATE "C";
     ALTER TABLE events ADD COLUMN redacted_by TEXT COLLATE "C";
     CREATE TABLE batches (

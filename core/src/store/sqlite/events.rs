@@ -40,8 +40,7 @@ impl Decoder {
         let seal = if format == 1 {
             Seal::V1
         } else {
-            let batch_id: Option<String> = row.get(14)?;
-            let batch_id = batch_id.unwrap_or_default();
+            let batch_id = row.get_ref(14)?.as_str_or_null()?.unwrap_or_default();
             let batch = match &self.batch {
                 Some(b) if b.id == batch_id => b.clone(),
                 _ => {
@@ -51,7 +50,7 @@ impl Decoder {
                         Ok(row.get::<_, Option<String>>(i)?.unwrap_or_default())
                     };
                     let b = Arc::new(Batch {
-                        id: batch_id,
+                        id: batch_id.to_string(),
                         command: text(15)?,
                         chronicle_version: text(16)?,
                         input_sha256: row.get(17)?,
@@ -61,11 +60,19 @@ impl Decoder {
                     b
                 }
             };
-            let salt: Option<Vec<u8>> = row.get(11)?;
-            let commitment: Option<String> = row.get(12)?;
+            // A value of the wrong size reads as zeros: `verify` reports the hash that does
+            // not recompute.
+            let bytes32 = |i: usize| -> rusqlite::Result<Option<[u8; 32]>> {
+                Ok(row
+                    .get_ref(i)?
+                    .as_blob_or_null()?
+                    .map(|b| <[u8; 32]>::try_from(b).unwrap_or_default()))
+            };
+            let salt = bytes32(11)?;
+            let commitment = bytes32(12)?;
             Seal::V2 {
                 commitment: commitment.unwrap_or_default(),
-                salt: salt.map(hex::encode),
+                salt,
                 batch,
             }
         };
@@ -275,8 +282,8 @@ impl Db<'_> {
                 salt,
                 batch,
             } => (
-                Some(commitment.as_str()),
-                salt.as_deref().and_then(|s| hex::decode(s).ok()),
+                Some(&commitment[..]),
+                salt.as_ref().map(|s| &s[..]),
                 Some(batch.id.as_str()),
             ),
         };

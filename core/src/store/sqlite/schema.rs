@@ -70,7 +70,7 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE events ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE events ADD COLUMN salt BLOB;
-    ALTER TABLE events ADD COLUMN commitment TEXT;
+    ALTER TABLE events ADD COLUMN commitment BLOB;
     ALTER TABLE events ADD COLUMN batch TEXT;
     ALTER TABLE events ADD COLUMN redacted_by TEXT;
     CREATE TABLE batches (
