@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use chronicle_core::note::{self, SignerKey};
+use chronicle_core::status::Status;
 use chronicle_core::time::parse_time_point;
 use chronicle_core::views::audit::Claim;
 use chronicle_core::views::doc::ExporterInfo;
@@ -80,6 +81,11 @@ pub struct FilterArgs {
     /// Only incidents this source gave figures, a claim or a denial on.
     #[arg(long)]
     source: Option<String>,
+    /// Only incidents with figures of this casualty status (civilians, security_forces,
+    /// militants, unknown; repeatable); the killed and wounded counted are then those of
+    /// the statuses given.
+    #[arg(long, value_name = "STATUS")]
+    status: Vec<String>,
 }
 
 fn day(flag: &str, s: &Option<String>) -> Result<Option<chrono::NaiveDate>, Invalid> {
@@ -96,6 +102,11 @@ impl FilterArgs {
             province: self.province.clone(),
             category: self.category.clone(),
             source: self.source.clone(),
+            statuses: self
+                .status
+                .iter()
+                .map(|s| s.parse::<Status>())
+                .collect::<Result<Vec<_>, _>>()?,
             allow_unknown_place,
         })
     }
@@ -174,8 +185,8 @@ pub struct ExportArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SummaryArgs {
-    /// Group the totals by province, month, category or source.
-    #[arg(long, value_name = "GROUP", default_value = "province", value_parser = ["province", "month", "category", "source"])]
+    /// Group the totals by province, month, category, source or status (casualty status).
+    #[arg(long, value_name = "GROUP", default_value = "province", value_parser = ["province", "month", "category", "source", "status"])]
     by: String,
     #[command(flatten)]
     view: ViewArgs,

@@ -46,7 +46,7 @@
 use chronicle_plugin_sdk::safe::guard_formula;
 use chronicle_plugin_sdk::view::unix_seconds;
 use chronicle_plugin_sdk::{
-    DatePrecision, Exporter, Figure, Incident, Options, Range, ViewDocument,
+    DatePrecision, Exporter, Figure, Incident, Options, Range, StatusRanges, ViewDocument,
 };
 use std::collections::BTreeSet;
 
@@ -216,6 +216,33 @@ fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
     out
 }
 
+/// The casualty statuses of the status columns, `unattributed` last (the part of the
+/// incident's total no status covers).
+const STATUS_KEYS: [&str; 5] = [
+    "civilians",
+    "security_forces",
+    "militants",
+    "unknown",
+    "unattributed",
+];
+
+/// The breakdown of an incident by status for one measure.
+type ByStatusOf = fn(&Incident) -> &StatusRanges;
+
+/// The measures that get status columns (`killed_civilians_low`, ...): killed, wounded,
+/// each only when some incident of the document has a status for it, so that a document
+/// without statuses has the columns it always had.
+fn status_columns(doc: &ViewDocument) -> Vec<(&'static str, ByStatusOf)> {
+    let measures: [(&'static str, ByStatusOf); 2] = [
+        ("killed", |i| &i.killed_by_status),
+        ("wounded", |i| &i.wounded_by_status),
+    ];
+    measures
+        .into_iter()
+        .filter(|(_, by)| doc.incidents.iter().any(|i| !by(i).is_empty()))
+        .collect()
+}
+
 fn figure_text(f: &Option<Figure>) -> String {
     f.as_ref().map(|f| f.text.clone()).unwrap_or_default()
 }
@@ -264,6 +291,14 @@ fn default_layout(
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
+    let status_columns = status_columns(doc);
+    for (measure, _) in &status_columns {
+        for status in STATUS_KEYS {
+            for end in ["low", "best", "high", "open_high"] {
+                header.push(format!("{measure}_{status}_{end}"));
+            }
+        }
+    }
     for s in &sources {
         header.push(t(format!("{s}_killed")));
         header.push(t(format!("{s}_wounded")));
@@ -297,6 +332,12 @@ fn default_layout(
         row.extend(range_cells(&i.killed));
         row.extend(range_cells(&i.wounded));
         row.extend(range_cells(&i.attackers_killed));
+        for (_, by) in &status_columns {
+            let by = by(i);
+            for status in STATUS_KEYS {
+                row.extend(range_cells(&by.get(status).copied().unwrap_or_default()));
+            }
+        }
         row.push(i.disputed.to_string());
         row.push(t(i
             .sources

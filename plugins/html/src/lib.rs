@@ -22,7 +22,8 @@
 use chronicle_plugin_sdk::safe::citation_link;
 use chronicle_plugin_sdk::view::{civil_from_days, days_from_civil, human_date, parse_day};
 use chronicle_plugin_sdk::{
-    DatePrecision, Exporter, Incident, LogCheckpoint, Options, Range, SourceFigures, ViewDocument,
+    DatePrecision, Exporter, Incident, LogCheckpoint, Options, Range, SourceFigures, StatusRanges,
+    ViewDocument,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -368,6 +369,9 @@ fn timeline_row(out: &mut String, i: &Incident, footnotes: &Footnotes) {
             "Attackers killed: {}",
             esc(&span_text(&i.attackers_killed))
         ));
+    }
+    if let Some(line) = status_meta(i) {
+        meta.push(line);
     }
     for r in &i.redactions {
         meta.push(format!(
@@ -934,6 +938,84 @@ fn per_province(doc: &ViewDocument) -> Option<String> {
     ))
 }
 
+/// The statuses of the charts and lines, `unattributed` last, with their words.
+const STATUSES: [(&str, &str); 5] = [
+    ("civilians", "Civilians"),
+    ("security_forces", "Security forces"),
+    ("militants", "Militants"),
+    ("unknown", "Unknown"),
+    ("unattributed", "Not broken down"),
+];
+
+/// Killed and wounded by casualty status, summed over the incidents that have a status
+/// (an incident without any counts as not broken down); `None` when no incident has one.
+fn per_status(doc: &ViewDocument) -> Option<String> {
+    if doc
+        .incidents
+        .iter()
+        .all(|i| i.killed_by_status.is_empty() && i.wounded_by_status.is_empty())
+    {
+        return None;
+    }
+    let whole = |by: &StatusRanges, total: Range| {
+        let mut by = *by;
+        if by.is_empty() && !total.is_unknown() {
+            by.unattributed = Some(total);
+        }
+        by
+    };
+    let bars: Vec<Bar> = STATUSES
+        .iter()
+        .map(|(key, label)| {
+            let mut bar = Bar {
+                label: (*label).to_owned(),
+                sublabel: String::new(),
+                killed: Range::default(),
+                wounded: Range::default(),
+            };
+            for i in &doc.incidents {
+                let killed = whole(&i.killed_by_status, i.killed.add(&i.attackers_killed));
+                let wounded = whole(&i.wounded_by_status, i.wounded);
+                if let Some(r) = killed.get(key) {
+                    bar.killed = bar.killed.add(r);
+                }
+                if let Some(r) = wounded.get(key) {
+                    bar.wounded = bar.wounded.add(r);
+                }
+            }
+            bar
+        })
+        .collect();
+    let title = "Killed and wounded by casualty status";
+    let titles = Titles {
+        value: PEOPLE,
+        label: "Status",
+    };
+    Some(figure(
+        &row_chart(title, &bars, WIDE_ROWS, &titles),
+        &row_chart(title, &bars, NARROW_ROWS, &titles),
+        "Killed (upper bar, victims and attackers) and wounded (lower bar) by casualty status, each status reconciled over the sources that gave it and summed over the incidents; not broken down: the part of the totals no status covers.",
+        "",
+    ))
+}
+
+/// `Killed by status: civilians 6, security forces 8–13`: an incident's killed by status.
+fn status_meta(i: &Incident) -> Option<String> {
+    if i.killed_by_status.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = STATUSES
+        .iter()
+        .filter_map(|(key, label)| {
+            i.killed_by_status
+                .get(key)
+                .filter(|r| !r.is_unknown())
+                .map(|r| format!("{} {}", label.to_lowercase(), esc(&span_text(r))))
+        })
+        .collect();
+    Some(format!("Killed by status: {}", parts.join(", ")))
+}
+
 fn sources_section(doc: &ViewDocument) -> String {
     // Source -> (reports, citations in order of first appearance, the citations seen).
     type Cited<'a> = (usize, Vec<&'a str>, std::collections::HashSet<&'a str>);
@@ -1111,6 +1193,10 @@ pub fn render(doc: &ViewDocument) -> String {
         }
         if let Some(chart) = per_province(doc) {
             out.push_str("<h2>Per province</h2>\n");
+            out.push_str(&chart);
+        }
+        if let Some(chart) = per_status(doc) {
+            out.push_str("<h2>By casualty status</h2>\n");
             out.push_str(&chart);
         }
         out.push_str("<h2>Sources</h2>\n");
