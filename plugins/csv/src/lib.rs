@@ -332,12 +332,6 @@ fn default_layout(
         row.extend(range_cells(&i.killed));
         row.extend(range_cells(&i.wounded));
         row.extend(range_cells(&i.attackers_killed));
-        for (_, by) in &status_columns {
-            let by = by(i);
-            for status in STATUS_KEYS {
-                row.extend(range_cells(&by.get(status).copied().unwrap_or_default()));
-            }
-        }
         row.push(i.disputed.to_string());
         row.push(t(i
             .sources
@@ -347,6 +341,12 @@ fn default_layout(
             .join("; ")));
         row.push(t(opt(&i.summary)));
         row.push(i.last_seq.to_string());
+        for (_, by) in &status_columns {
+            let by = by(i);
+            for status in STATUS_KEYS {
+                row.extend(range_cells(&by.get(status).copied().unwrap_or_default()));
+            }
+        }
         for name in &sources {
             let s = i.sources.iter().find(|s| &s.source == name);
             row.push(t(s.map(|s| figure_text(&s.killed)).unwrap_or_default()));

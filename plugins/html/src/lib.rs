@@ -948,7 +948,8 @@ const STATUSES: [(&str, &str); 5] = [
 ];
 
 /// Killed and wounded by casualty status, summed over the incidents that have a status
-/// (an incident without any counts as not broken down); `None` when no incident has one.
+/// (an incident without any counts as not broken down), a bar per status some incident
+/// has; `None` when no incident has one.
 fn per_status(doc: &ViewDocument) -> Option<String> {
     if doc
         .incidents
@@ -985,6 +986,7 @@ fn per_status(doc: &ViewDocument) -> Option<String> {
             }
             bar
         })
+        .filter(|bar| !(bar.killed.is_unknown() && bar.wounded.is_unknown()))
         .collect();
     let title = "Killed and wounded by casualty status";
     let titles = Titles {
