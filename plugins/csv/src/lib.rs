@@ -247,13 +247,9 @@ fn figure_text(f: &Option<Figure>) -> String {
     f.as_ref().map(|f| f.text.clone()).unwrap_or_default()
 }
 
-fn default_layout(
-    doc: &ViewDocument,
-    provenance: bool,
-    formulas: Formulas,
-) -> Result<Vec<u8>, String> {
-    let t = |cell: String| formulas.text(cell);
-    let sources = source_names(doc);
+/// The default layout's columns before the per-source ones: the incident's, its ranges,
+/// then the ranges by status of the measures that have statuses.
+fn default_header(status_columns: &[(&'static str, ByStatusOf)]) -> Vec<String> {
     let mut header: Vec<String> = [
         "incident",
         "date",
@@ -291,14 +287,25 @@ fn default_layout(
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    let status_columns = status_columns(doc);
-    for (measure, _) in &status_columns {
+    for (measure, _) in status_columns {
         for status in STATUS_KEYS {
             for end in ["low", "best", "high", "open_high"] {
                 header.push(format!("{measure}_{status}_{end}"));
             }
         }
     }
+    header
+}
+
+fn default_layout(
+    doc: &ViewDocument,
+    provenance: bool,
+    formulas: Formulas,
+) -> Result<Vec<u8>, String> {
+    let t = |cell: String| formulas.text(cell);
+    let sources = source_names(doc);
+    let status_columns = status_columns(doc);
+    let mut header = default_header(&status_columns);
     for s in &sources {
         header.push(t(format!("{s}_killed")));
         header.push(t(format!("{s}_wounded")));

@@ -938,6 +938,22 @@ fn per_province(doc: &ViewDocument) -> Option<String> {
     ))
 }
 
+/// The charts, each under its heading: per day, per province, by casualty status (each
+/// when it has something to draw).
+fn charts(out: &mut String, doc: &ViewDocument) {
+    let charts = [
+        ("Per day", per_day(doc)),
+        ("Per province", per_province(doc)),
+        ("By casualty status", per_status(doc)),
+    ];
+    for (heading, chart) in charts {
+        if let Some(chart) = chart {
+            let _ = writeln!(out, "<h2>{heading}</h2>");
+            out.push_str(&chart);
+        }
+    }
+}
+
 /// The statuses of the charts and lines, `unattributed` last, with their words.
 const STATUSES: [(&str, &str); 5] = [
     ("civilians", "Civilians"),
@@ -1189,18 +1205,7 @@ pub fn render(doc: &ViewDocument) -> String {
             esc(&p.policy.best)
         );
 
-        if let Some(chart) = per_day(doc) {
-            out.push_str("<h2>Per day</h2>\n");
-            out.push_str(&chart);
-        }
-        if let Some(chart) = per_province(doc) {
-            out.push_str("<h2>Per province</h2>\n");
-            out.push_str(&chart);
-        }
-        if let Some(chart) = per_status(doc) {
-            out.push_str("<h2>By casualty status</h2>\n");
-            out.push_str(&chart);
-        }
+        charts(&mut out, doc);
         out.push_str("<h2>Sources</h2>\n");
         out.push_str(&sources_section(doc));
     }
