@@ -763,6 +763,24 @@ mod tests {
             .collect()
     }
 
+    /// Status columns (`killed_civilians_low` ...) only for the measures some incident has a
+    /// status for, after `last_seq`.
+    #[test]
+    fn status_columns_follow_the_statuses_given() {
+        let plain = text(export_sample::<Csv>(&[]).unwrap());
+        assert!(!plain.contains("killed_civilians_low"));
+        let mut doc = sample_document();
+        doc.incidents[0].killed_by_status.civilians = Some(Range::exact(3));
+        let rows = parse(&text(export_document::<Csv>(&doc, &[]).unwrap()));
+        let header: Vec<&str> = rows[0].iter().collect();
+        let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        assert_eq!(col("killed_civilians_low"), col("last_seq") + 1);
+        assert!(!header.contains(&"wounded_civilians_low"));
+        assert_eq!(&rows[1][col("killed_civilians_best")], "3");
+        assert_eq!(&rows[1][col("killed_militants_best")], "");
+        assert_eq!(rows[1].len(), header.len());
+    }
+
     #[test]
     fn default_layout_snapshot() {
         insta::assert_snapshot!("default", text(export_sample::<Csv>(&[]).unwrap()));

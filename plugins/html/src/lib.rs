@@ -1274,6 +1274,29 @@ mod tests {
         assert!(!out.contains("href=\"javascript:"));
     }
 
+    /// Killed by status: a line on the incident and a chart of the statuses some incident
+    /// has; none for a document without statuses.
+    #[test]
+    fn killed_by_status_is_drawn() {
+        let plain = text(export_document::<Html>(&sample_document(), &[]).unwrap());
+        assert!(!plain.contains("By casualty status"));
+        let mut doc = sample_document();
+        doc.incidents[0].killed_by_status.civilians = Some(Range::exact(3));
+        doc.incidents[0].killed_by_status.unattributed = Some(Range::exact(1));
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(
+            out.contains("Killed by status: civilians 3, not broken down 1"),
+            "{out}"
+        );
+        assert!(out.contains("<h2>By casualty status</h2>"));
+        let chart = &out[out.find("<h2>By casualty status</h2>").unwrap()..];
+        assert!(chart.contains(">Civilians<") && chart.contains(">Not broken down<"));
+        assert!(
+            !chart.contains(">Security forces<"),
+            "no bar for a status no one gave"
+        );
+    }
+
     /// A redaction is shown on its incident, its reason (user text) escaped.
     #[test]
     fn redaction_is_shown_escaped() {
