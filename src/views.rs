@@ -274,20 +274,36 @@ pub fn timeline(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow:
     }
     // The table needs only the columns of the views, not every incident's whole state.
     let rows = log.timeline_rows(&query)?;
-    print(&render::timeline_rows(&rows, args.view.out.width()))
+    let width = args.view.out.width();
+    let mut out = render::timeline_rows(&rows, width);
+    out.push_str(&status_caveat(&log, &query, width)?);
+    print(&out)
+}
+
+/// With `--status`, what a table by status cannot count: the incidents whose killed figures
+/// are not (all) broken down by status (empty without `--status`).
+fn status_caveat(log: &EventLog, query: &Query, width: usize) -> anyhow::Result<String> {
+    let ids = log.not_broken_down(query, Measure::Killed)?;
+    Ok(render::not_broken_down(
+        &ids,
+        "killed",
+        "the statuses given may be among them",
+        width,
+    ))
 }
 
 pub fn summary(db: &Path, args: SummaryArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
     let by: GroupBy = args.by.parse()?;
-    let groups = log.summary(
-        &args.view.query(args.filter.filter(allow_unknown_place)?)?,
-        by,
-    )?;
+    let query = args.view.query(args.filter.filter(allow_unknown_place)?)?;
+    let groups = log.summary(&query, by)?;
     if args.view.out.json {
         return print_json(&groups);
     }
-    print(&render::summary(&groups, by, args.view.out.width()))
+    let width = args.view.out.width();
+    let mut out = render::summary(&groups, by, width);
+    out.push_str(&status_caveat(&log, &query, width)?);
+    print(&out)
 }
 
 pub fn sources(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow::Result<()> {

@@ -448,6 +448,13 @@ fn status_filters_and_groups() {
     assert_eq!(doc["incidents"].as_array().unwrap().len(), 3);
     assert_eq!(doc["totals"]["killed"], range(14, 14, 14, false));
     assert_eq!(doc["totals"]["wounded"], range(19, 19, 19, false));
+    // On the demo log alone, a table of civilians says what it cannot count.
+    let demo = Scratch::demo();
+    let out = demo.ok(&["summary", "--status", "civilians", "--province", "Kabul"]);
+    assert!(
+        out.starts_with("No incidents.\nNot counted: 2 incidents in scope without --status have killed figures not broken down by status (2020-07-14-kabul-roadside-bomb, 2020-07-19-kabul-shooting)"),
+        "{out}"
+    );
     // A misspelt status is refused with the list.
     let (code, _, err) = s.run(&["timeline", "--status", "civilian"]);
     assert_eq!(code, 2);

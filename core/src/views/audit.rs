@@ -174,18 +174,7 @@ impl crate::views::Reader<'_> {
         let q = &self.checked(q)?;
         let snap = self.scope(q)?;
         let log_seq = snap.seq;
-        // Without the status filter: the incidents whose counts are not (all) attributed.
-        let unattributed = if q.filter.statuses.is_empty() {
-            Vec::new()
-        } else {
-            let mut all = q.clone();
-            all.filter.statuses.clear();
-            self.states_in_view(&all)?
-                .states
-                .iter()
-                .map(|s| crate::views::reconcile::incident_doc(s, &q.best))
-                .collect()
-        };
+        let unattributed = self.without_status(q)?;
         let doc = self.document_of(snap, q)?;
         Ok(claims
             .iter()
@@ -200,6 +189,32 @@ impl crate::views::Reader<'_> {
                 report.not_broken_down = not_broken_down(&unattributed, claim.measure);
                 report
             })
+            .collect())
+    }
+}
+
+impl crate::views::Reader<'_> {
+    /// With `--status`: the incidents the other filters of `q` keep whose killed (victims and
+    /// attackers) or wounded, as `m` says, is not (all) broken down by status, so that the
+    /// statuses selected may hide in them (empty without `--status`). What `timeline` and
+    /// `summary` by status say they cannot count, and `audit` reports.
+    pub fn not_broken_down(&self, q: &Query, m: Measure) -> Result<Vec<String>> {
+        let q = &self.checked(q)?;
+        Ok(not_broken_down(&self.without_status(q)?, m))
+    }
+
+    /// The incidents of a checked `q` without its status filter (none without one).
+    fn without_status(&self, q: &Query) -> Result<Vec<Incident>> {
+        if q.filter.statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut all = q.clone();
+        all.filter.statuses.clear();
+        Ok(self
+            .states_in_view(&all)?
+            .states
+            .iter()
+            .map(|s| crate::views::reconcile::incident_doc(s, &q.best))
             .collect())
     }
 }

@@ -724,21 +724,35 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
     out.push_str(&redaction_caveat(&a.incidents, width));
     if !a.not_broken_down.is_empty() {
         out.push('\n');
-        out.push_str(&wrap(
-            &format!(
-                "Not counted: {} {} in scope without --status {} {} figures not broken down by status ({}); the claimed statuses may be among them.",
-                a.not_broken_down.len(),
-                if a.not_broken_down.len() == 1 { "incident" } else { "incidents" },
-                if a.not_broken_down.len() == 1 { "has" } else { "have" },
-                a.measure.replace('_', " "),
-                a.not_broken_down.join(", ")
-            ),
-            "",
+        out.push_str(&not_broken_down(
+            &a.not_broken_down,
+            &a.measure.replace('_', " "),
+            "the claimed statuses may be among them",
             width,
         ));
     }
     out.push_str(&leave_out(a, width));
     out
+}
+
+/// The caveat of a view by status: `Not counted: N incidents in scope without --status have
+/// killed figures not broken down by status (ids); ...`; empty for no incident.
+pub fn not_broken_down(ids: &[String], noun: &str, why: &str, width: usize) -> String {
+    if ids.is_empty() {
+        return String::new();
+    }
+    let one = ids.len() == 1;
+    wrap(
+        &format!(
+            "Not counted: {} {} in scope without --status {} {noun} figures not broken down by status ({}); {why}.",
+            ids.len(),
+            if one { "incident" } else { "incidents" },
+            if one { "has" } else { "have" },
+            ids.join(", ")
+        ),
+        "",
+        width,
+    )
 }
 
 /// An incident's killed and wounded as an audit of `statuses` (names) counts them.
