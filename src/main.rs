@@ -58,6 +58,11 @@ struct Cli {
     #[arg(long, global = true)]
     allow_implausible: bool,
 
+    /// Write commands: record a breakdown by status whose parts add up to more than the
+    /// report's exact total, as the source gave it.
+    #[arg(long, global = true)]
+    allow_inconsistent: bool,
+
     /// No progress bars (they are only drawn on a terminal, for operations that take a while).
     #[arg(long, short, global = true)]
     quiet: bool,
@@ -88,6 +93,7 @@ fn applies(id: &str, command: &str) -> bool {
     match id {
         _ if command == "completions" => false,
         "allow_implausible" => WRITE_COMMANDS.contains(&command),
+        "allow_inconsistent" => matches!(command, "append" | "report" | "correct"),
         "plugin_dirs" | "trust_plugin_dir" | "plugin_timeout" | "plugin_memory"
         | "plugins_in_process" => matches!(command, "export" | "plugins"),
         "db" => !matches!(command, "plugins" | "key" | "check-proof"),
@@ -398,6 +404,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &command.name(),
                 cli.allow_unknown_place,
                 cli.allow_implausible,
+                cli.allow_inconsistent,
             )?;
             command.run(&db, ctx, cli.quiet)
         }

@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use chronicle_core::note::{self, SignerKey};
+use chronicle_core::status::Status;
 use chronicle_core::time::parse_time_point;
 use chronicle_core::views::audit::Claim;
 use chronicle_core::views::doc::ExporterInfo;
@@ -80,6 +81,11 @@ pub struct FilterArgs {
     /// Only incidents this source gave figures, a claim or a denial on.
     #[arg(long)]
     source: Option<String>,
+    /// Only incidents with figures of this casualty status (civilians, security_forces,
+    /// militants, unknown; repeatable); the killed and wounded counted are then those of
+    /// the statuses given.
+    #[arg(long, value_name = "STATUS")]
+    status: Vec<String>,
 }
 
 fn day(flag: &str, s: &Option<String>) -> Result<Option<chrono::NaiveDate>, Invalid> {
@@ -96,6 +102,11 @@ impl FilterArgs {
             province: self.province.clone(),
             category: self.category.clone(),
             source: self.source.clone(),
+            statuses: self
+                .status
+                .iter()
+                .map(|s| s.parse::<Status>())
+                .collect::<Result<Vec<_>, _>>()?,
             allow_unknown_place,
         })
     }
@@ -174,8 +185,8 @@ pub struct ExportArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SummaryArgs {
-    /// Group the totals by province, month, category or source.
-    #[arg(long, value_name = "GROUP", default_value = "province", value_parser = ["province", "month", "category", "source"])]
+    /// Group the totals by province, month, category, source or status (casualty status).
+    #[arg(long, value_name = "GROUP", default_value = "province", value_parser = ["province", "month", "category", "source", "status"])]
     by: String,
     #[command(flatten)]
     view: ViewArgs,
@@ -263,20 +274,36 @@ pub fn timeline(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow:
     }
     // The table needs only the columns of the views, not every incident's whole state.
     let rows = log.timeline_rows(&query)?;
-    print(&render::timeline_rows(&rows, args.view.out.width()))
+    let width = args.view.out.width();
+    let mut out = render::timeline_rows(&rows, width);
+    out.push_str(&status_caveat(&log, &query, width)?);
+    print(&out)
+}
+
+/// With `--status`, what a table by status cannot count: the incidents whose killed figures
+/// are not (all) broken down by status (empty without `--status`).
+fn status_caveat(log: &EventLog, query: &Query, width: usize) -> anyhow::Result<String> {
+    let ids = log.not_broken_down(query, Measure::Killed)?;
+    Ok(render::not_broken_down(
+        &ids,
+        "killed",
+        "the statuses given may be among them",
+        width,
+    ))
 }
 
 pub fn summary(db: &Path, args: SummaryArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
     let by: GroupBy = args.by.parse()?;
-    let groups = log.summary(
-        &args.view.query(args.filter.filter(allow_unknown_place)?)?,
-        by,
-    )?;
+    let query = args.view.query(args.filter.filter(allow_unknown_place)?)?;
+    let groups = log.summary(&query, by)?;
     if args.view.out.json {
         return print_json(&groups);
     }
-    print(&render::summary(&groups, by, args.view.out.width()))
+    let width = args.view.out.width();
+    let mut out = render::summary(&groups, by, width);
+    out.push_str(&status_caveat(&log, &query, width)?);
+    print(&out)
 }
 
 pub fn sources(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ use chronicle_core::event::{
     Amendment, CasualtyReport, Coordinates, Merge, Responsibility, Retraction,
 };
 use chronicle_core::figure::Figure;
+use chronicle_core::status::{ByStatus, Status};
 use chronicle_core::time::{IncidentDate, Published};
 use chronicle_core::{AppendContext, Appended, Clock, Origin};
 use chronicle_core::{EventLog, Invalid, OpeningDetails, Payload};
@@ -23,6 +24,7 @@ pub fn context(
     command: &str,
     allow_unknown_place: bool,
     allow_implausible: bool,
+    allow_inconsistent: bool,
 ) -> anyhow::Result<AppendContext> {
     let by = recorder.by.clone();
     let recorded_by = by
@@ -54,6 +56,7 @@ pub fn context(
         clock,
         allow_unknown_place,
         allow_implausible,
+        allow_inconsistent,
         origin: Origin {
             command: command.to_string(),
             input_sha256: None,
@@ -313,6 +316,8 @@ pub struct FigureArgs {
     /// Attackers killed, counted apart from their victims.
     #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
     attackers_killed: Option<String>,
+    #[command(flatten)]
+    status: StatusArgs,
     /// A remark on the figures.
     #[arg(long)]
     note: Option<String>,
@@ -321,8 +326,78 @@ pub struct FigureArgs {
     citation: Option<String>,
 }
 
+/// The breakdown by status of `report` and `correct` (`killed_by_status`,
+/// `wounded_by_status`): everyone killed (victims and attackers) and the wounded.
+#[derive(Debug, clap::Args)]
+#[group(skip)]
+pub struct StatusArgs {
+    /// Civilians killed (a FIGURE).
+    #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
+    killed_civilians: Option<String>,
+    /// Security forces killed: police, soldiers, intelligence, pro-government militia.
+    #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
+    killed_security_forces: Option<String>,
+    /// Militants killed: members of non-state armed groups, attackers included.
+    #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
+    killed_militants: Option<String>,
+    /// Killed whose status the source gives as unknown.
+    #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
+    killed_unknown: Option<String>,
+    /// Civilians wounded.
+    #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
+    wounded_civilians: Option<String>,
+    /// Security forces wounded.
+    #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
+    wounded_security_forces: Option<String>,
+    /// Militants wounded.
+    #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
+    wounded_militants: Option<String>,
+    /// Wounded whose status the source gives as unknown.
+    #[arg(long, value_name = "FIGURE", allow_hyphen_values = true)]
+    wounded_unknown: Option<String>,
+}
+
+impl StatusArgs {
+    /// `(killed_by_status, wounded_by_status)`, each figure parsed under its flag's name.
+    fn breakdowns(&self) -> anyhow::Result<(ByStatus, ByStatus)> {
+        let mut killed = ByStatus::new();
+        let mut wounded = ByStatus::new();
+        for (prefix, map, given) in [
+            (
+                "killed",
+                &mut killed,
+                [
+                    &self.killed_civilians,
+                    &self.killed_security_forces,
+                    &self.killed_militants,
+                    &self.killed_unknown,
+                ],
+            ),
+            (
+                "wounded",
+                &mut wounded,
+                [
+                    &self.wounded_civilians,
+                    &self.wounded_security_forces,
+                    &self.wounded_militants,
+                    &self.wounded_unknown,
+                ],
+            ),
+        ] {
+            for (status, value) in Status::ALL.into_iter().zip(given) {
+                let flag = format!("--{prefix}-{}", status.name().replace('_', "-"));
+                if let Some(f) = parse::<Figure>(&flag, value)? {
+                    map.insert(status, f);
+                }
+            }
+        }
+        Ok((killed, wounded))
+    }
+}
+
 impl FigureArgs {
     fn report(&self, reason: Option<String>) -> anyhow::Result<CasualtyReport> {
+        let (killed_by_status, wounded_by_status) = self.status.breakdowns()?;
         Ok(CasualtyReport {
             source: self.source.clone(),
             published: parse::<Published>("--published", &self.published)?,
@@ -330,6 +405,8 @@ impl FigureArgs {
             wounded: parse::<Figure>("--wounded", &self.wounded)?,
             attackers_killed: parse::<Figure>("--attackers-killed", &self.attackers_killed)?,
             killed_breakdown: Default::default(),
+            killed_by_status,
+            wounded_by_status,
             note: self.note.clone(),
             citation: self.citation.clone(),
             reason,

@@ -8,7 +8,10 @@ use common::{repo_root, Scratch};
 
 /// The events of a log, without the fields that depend on when and by whom it was built,
 /// nor those of how it is sealed: `events.db` was written in the log format 1 and is kept
-/// so (old logs are never rewritten), while a fresh build is format 2.
+/// so (old logs are never rewritten), while a fresh build is format 2; nor the payload
+/// schema version: its casualty events are of version 1, a fresh build's of version 2,
+/// and the same text (the step from 1 to 2 changes a payload only when it has a
+/// `killed_breakdown`, which the fixture has not).
 fn comparable(dump: &str) -> Vec<serde_json::Value> {
     dump.lines()
         .map(|l| {
@@ -23,6 +26,7 @@ fn comparable(dump: &str) -> Vec<serde_json::Value> {
                 "payload_commitment",
                 "payload_salt",
                 "batch",
+                "schema_version",
             ] {
                 o.remove(volatile);
             }

@@ -17,20 +17,26 @@ fn schema_json() -> Value {
 }
 
 /// The schema made strict: every object schema that names its properties (but `Filters`,
-/// whose fields are left out when not given) requires all of them (but an incident's
-/// `redactions`, left out when empty) and allows no others.
+/// whose fields are left out when not given, and the breakdowns by casualty status,
+/// `StatusRanges` and `StatusFigures`, whose statuses are left out when no source gave
+/// them) requires all of them (but an incident's `redactions` and the `killed_by_status`
+/// and `wounded_by_status` of incidents and sources, left out when empty) and allows no
+/// others.
 /// The published schema is lenient (a newer chronicle may add fields within version 1); the
 /// strict one catches a field chronicle writes that the schema does not describe, or one it
 /// describes that chronicle no longer writes.
 fn strict(schema: &mut Value, name: Option<&str>) {
+    const OPTIONAL_FIELDS: [&str; 3] = ["Filters", "StatusRanges", "StatusFigures"];
+    const OPTIONAL: [&str; 3] = ["redactions", "killed_by_status", "wounded_by_status"];
     match schema {
         Value::Object(map) => {
-            if let (Some(Value::Object(props)), false) =
-                (map.get("properties"), name == Some("Filters"))
-            {
+            if let (Some(Value::Object(props)), false) = (
+                map.get("properties"),
+                OPTIONAL_FIELDS.contains(&name.unwrap_or("")),
+            ) {
                 let all: Vec<Value> = props
                     .keys()
-                    .filter(|k| *k != "redactions")
+                    .filter(|k| !OPTIONAL.contains(&k.as_str()))
                     .map(|k| Value::String(k.clone()))
                     .collect();
                 map.insert("required".to_owned(), Value::Array(all));

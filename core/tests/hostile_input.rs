@@ -21,6 +21,7 @@ fn ctx() -> AppendContext {
         clock: Clock::Fixed("2020-07-31T00:00:00Z".parse().unwrap()),
         allow_unknown_place: false,
         allow_implausible: false,
+        allow_inconsistent: false,
         origin: chronicle_core::Origin::default(),
     }
 }

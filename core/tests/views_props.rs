@@ -229,7 +229,7 @@ proptest! {
                 for filter in [Filter::default(), Filter { province: Some(PROVINCES[0].to_lowercase()), ..Filter::default() }] {
                     let q = Query { point: Point::AtSeq(n), filter, ..Query::default() };
                     let states = log.snapshot(&q).unwrap().states;
-                    prop_assert_eq!(log.summary(&q, by).unwrap(), summarize(&states, &BestPolicy::Median, by));
+                    prop_assert_eq!(log.summary(&q, by).unwrap(), summarize(&states, &BestPolicy::Median, by, &[]));
                 }
             }
             // The human timeline read from the columns equals the one made from the

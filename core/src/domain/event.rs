@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::figure::Figure;
+use crate::domain::status::ByStatus;
 use crate::domain::time::{IncidentDate, Published};
 use crate::error::Invalid;
 
@@ -188,9 +189,18 @@ pub struct CasualtyReport {
     /// Attackers killed, counted apart from their victims.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attackers_killed: Option<Figure>,
-    /// Killed broken down by group (civilians, security forces, side A...), as given.
+    /// Killed broken down by group as a dataset gives it (UCDP's `side_a`, `side_b`,
+    /// `civilians`, `unknown`), kept as given; the views read it through
+    /// [`crate::domain::status`] (schema version 1 and 2).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub killed_breakdown: BTreeMap<String, Figure>,
+    /// Everyone this report counts as killed (the victims in `killed` and the attackers in
+    /// `attackers_killed`) broken down by status (schema version 2).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub killed_by_status: ByStatus,
+    /// The wounded broken down by status (schema version 2).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub wounded_by_status: ByStatus,
     /// A remark on the figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

@@ -7,7 +7,9 @@ use crate::domain::event::{
     Amendment, CasualtyReport, Coordinates, IncidentDetails, NewEvent, Payload, Responsibility,
     MAX_NAME_LEN, MAX_TEXT_LEN,
 };
+use crate::domain::figure::Figure;
 use crate::domain::gazetteer::Gazetteer;
+use crate::domain::status;
 use crate::domain::time::{IncidentDate, Published};
 use crate::error::Invalid;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -367,11 +369,13 @@ fn report(r: &CasualtyReport, correction: bool) -> Result<(), Invalid> {
         && r.wounded.is_none()
         && r.attackers_killed.is_none()
         && r.killed_breakdown.is_empty()
+        && r.killed_by_status.is_empty()
+        && r.wounded_by_status.is_empty()
     {
         return Err(Invalid::new(
             "payload",
             "",
-            "a casualty report gives at least one figure: killed, wounded or attackers_killed",
+            "a casualty report gives at least one figure: killed, wounded, attackers_killed, or a status of killed_by_status or wounded_by_status",
         ));
     }
     for k in r.killed_breakdown.keys() {
@@ -384,6 +388,40 @@ fn report(r: &CasualtyReport, correction: bool) -> Result<(), Invalid> {
         (None, true) => reason(""),
         (Some(why), false) => text("payload.reason", why),
         (None, false) => Ok(()),
+    }
+}
+
+/// The consistency of a report's breakdowns by status with its exact totals (skipped with
+/// `--allow-inconsistent`): the parts may not add up to more than the exact total of the
+/// same report. Killed: `killed` plus `attackers_killed` (everyone the breakdown covers),
+/// exact when `killed` is exact and `attackers_killed` is exact or absent; wounded:
+/// `wounded`. Without an exact total any breakdown is accepted.
+pub(crate) fn consistent(event: &NewEvent) -> Result<(), Invalid> {
+    let (Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r)) = &event.payload else {
+        return Ok(());
+    };
+    let exact = |f: Option<Figure>| match f {
+        Some(Figure::Exact(n)) => Some(n),
+        _ => None,
+    };
+    let attackers = match r.attackers_killed {
+        None => Some(0),
+        other => exact(other),
+    };
+    let killed = exact(r.killed).zip(attackers).map(|(k, a)| {
+        let words = match a {
+            0 => format!("killed {k}"),
+            a => format!("killed {k} + attackers_killed {a} = {}", k + a),
+        };
+        (k + a, words)
+    });
+    if let Some(e) = status::inconsistency("killed_by_status", &r.killed_by_status, killed) {
+        return Err(e);
+    }
+    let wounded = exact(r.wounded).map(|w| (w, format!("wounded {w}")));
+    match status::inconsistency("wounded_by_status", &r.wounded_by_status, wounded) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

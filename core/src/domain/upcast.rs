@@ -11,8 +11,12 @@
 //! from which version. A version newer than this chronicle knows is refused by name (a
 //! newer chronicle wrote it), never guessed at.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
+use crate::domain::figure::Figure;
+use crate::domain::status;
 use crate::error::Invalid;
 
 /// One upgrade of a kind's payload, from `from` to `from + 1`.
@@ -26,9 +30,51 @@ pub struct Step {
     pub up: fn(Value) -> Result<Value, String>,
 }
 
-/// The steps of this chronicle, in any order. Every kind is at version 1 so far: the first
-/// schema change (casualty status) adds its step here.
-pub const STEPS: &[Step] = &[];
+/// The steps of this chronicle, in any order.
+///
+/// - `casualties_reported` and `casualties_corrected` 1 -> 2: version 2 adds
+///   `killed_by_status` and `wounded_by_status` (casualty status). A version-1 payload has
+///   neither; its `killed_breakdown` (UCDP's `side_a`, `side_b`, `civilians`, `unknown`)
+///   gains the statuses it gives directly ([`status::of_breakdown`]), exactly as the UCDP
+///   import now writes them, so an old import reads as a new one and a re-import of the same
+///   file finds nothing changed.
+pub const STEPS: &[Step] = &[
+    Step {
+        kind: "casualties_reported",
+        from: 1,
+        up: casualties_v2,
+    },
+    Step {
+        kind: "casualties_corrected",
+        from: 1,
+        up: casualties_v2,
+    },
+];
+
+/// A casualty payload of schema version 1 as version 2 (see [`STEPS`]).
+fn casualties_v2(mut v: Value) -> Result<Value, String> {
+    let obj = v
+        .as_object_mut()
+        .ok_or("the payload is not a JSON object")?;
+    for field in ["killed_by_status", "wounded_by_status"] {
+        if obj.contains_key(field) {
+            return Err(format!(
+                "`{field}` exists from schema version 2 on; a version-1 payload cannot carry it"
+            ));
+        }
+    }
+    let breakdown = match obj.get("killed_breakdown") {
+        None => return Ok(v),
+        Some(b) => serde_json::from_value::<BTreeMap<String, Figure>>(b.clone())
+            .map_err(|e| format!("`killed_breakdown`: {e}"))?,
+    };
+    let statuses = status::of_breakdown(&breakdown);
+    if !statuses.is_empty() {
+        let value = serde_json::to_value(statuses).map_err(|e| e.to_string())?;
+        obj.insert("killed_by_status".into(), value);
+    }
+    Ok(v)
+}
 
 /// The version this chronicle writes `kind`'s payloads at: 1 plus the number of its steps.
 pub fn current_version(kind: &str) -> u32 {
@@ -116,14 +162,48 @@ mod tests {
     ];
 
     #[test]
-    fn every_kind_is_at_version_1_until_a_step_is_added() {
+    fn casualty_payloads_are_at_version_2_the_others_at_1() {
         for kind in crate::domain::event::KINDS {
-            assert_eq!(current_version(kind), 1, "{kind}");
+            let expected = if kind.starts_with("casualties_") {
+                2
+            } else {
+                1
+            };
+            assert_eq!(current_version(kind), expected, "{kind}");
         }
         assert_eq!(
-            upcast("casualties_reported", 1, json!({"a": 1})).unwrap(),
+            upcast("incident_merged", 1, json!({"a": 1})).unwrap(),
             json!({"a": 1})
         );
+    }
+
+    #[test]
+    fn a_version_1_casualty_payload_gains_the_statuses_its_breakdown_gives() {
+        // Puli Alam as written before statuses: nothing to add.
+        let plain = json!({"source": "AFP", "killed": 17, "wounded": 21});
+        assert_eq!(
+            upcast("casualties_reported", 1, plain.clone()).unwrap(),
+            plain
+        );
+        // A UCDP import of version 1: civilians and unknown read directly, the sides stay.
+        let ucdp = json!({"source": "UCDP GED 23.1", "killed": 7, "killed_breakdown":
+            {"side_a": 2, "side_b": 3, "civilians": 1, "unknown": 1}});
+        let up = upcast("casualties_corrected", 1, ucdp).unwrap();
+        assert_eq!(
+            up["killed_by_status"],
+            json!({"civilians": 1, "unknown": 1})
+        );
+        assert_eq!(up["killed_breakdown"]["side_a"], json!(2));
+        let p = crate::domain::event::Payload::from_json("casualties_corrected", up).unwrap();
+        assert_eq!(p.kind(), "casualties_corrected");
+        // A version-1 line cannot smuggle in a version-2 field.
+        let err = upcast(
+            "casualties_reported",
+            1,
+            json!({"source": "AFP", "killed_by_status": {"civilians": 1}}),
+        )
+        .unwrap_err();
+        assert!(err.problem.contains("from schema version 2 on"), "{err}");
     }
 
     #[test]

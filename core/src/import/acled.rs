@@ -156,6 +156,8 @@ pub fn map(row: &Row<'_>, ctx: &MapContext<'_>) -> Result<Mapped, Invalid> {
         wounded: None,
         attackers_killed: None,
         killed_breakdown: Default::default(),
+        killed_by_status: Default::default(),
+        wounded_by_status: Default::default(),
         note: row.text("notes")?,
         citation: row.text("source")?,
         reason: None,

@@ -179,6 +179,8 @@ pub fn import<R: Read, D: Read>(
     let import_ctx = AppendContext {
         allow_unknown_place: true,
         allow_implausible: true,
+        // A dataset's breakdown is its publisher's, kept as published (UCDP's add up).
+        allow_inconsistent: true,
         ..ctx.clone()
     };
     log.transaction(&import_ctx, |app| {
@@ -778,7 +780,13 @@ impl Run<'_> {
             let mut h = Sha256::new();
             h.update(Payload::IncidentReported(details.clone()).canonical_json());
             h.update(b"\n");
-            h.update(Payload::CasualtiesReported(report.clone()).canonical_json());
+            // The row as mapped before casualty status: the statuses a UCDP row gives are
+            // derived from its `killed_breakdown`, which the hash covers, so an event's id
+            // stays what it was (a retry or a race of the same import finds its events).
+            let mut hashed = report.clone();
+            hashed.killed_by_status.clear();
+            hashed.wounded_by_status.clear();
+            h.update(Payload::CasualtiesReported(hashed).canonical_json());
             hex::encode(&h.finalize()[..4])
         };
         let base = match m.revision {
@@ -1294,6 +1302,8 @@ mod tests {
             wounded: None,
             attackers_killed: None,
             killed_breakdown: Default::default(),
+            killed_by_status: Default::default(),
+            wounded_by_status: Default::default(),
             note: None,
             citation: None,
             reason: None,

@@ -12,7 +12,7 @@
 //! | `type_of_violence` | `category`: 1 state-based conflict, 2 non-state conflict, 3 one-sided violence |
 //! | `side_a` | `perpetrator` |
 //! | `low`, `best`, `high` | report `killed`: exact when all equal, else `min-max~best` |
-//! | `deaths_a`, `deaths_b`, `deaths_civilians`, `deaths_unknown` | report `killed_breakdown`: `side_a`, `side_b`, `civilians`, `unknown` |
+//! | `deaths_a`, `deaths_b`, `deaths_civilians`, `deaths_unknown` | report `killed_breakdown`: `side_a`, `side_b`, `civilians`, `unknown`; `killed_by_status`: `civilians`, `unknown` (the sides are read as statuses by the views, by the sides' names) |
 //! | `source_article` | report `citation` |
 //! | `low`, `best`, `high`, `number_of_sources`, `source_office`, `source_date`, `source_headline`, `source_original` | report attributes, verbatim |
 //! | every other column (precision codes included) | incident attributes, verbatim |
@@ -206,7 +206,9 @@ pub fn map(row: &Row<'_>, ctx: &MapContext<'_>) -> Result<Mapped, Invalid> {
         killed: Some(killed),
         wounded: None,
         attackers_killed: None,
+        killed_by_status: crate::domain::status::of_breakdown(&killed_breakdown),
         killed_breakdown,
+        wounded_by_status: Default::default(),
         note: None,
         citation: row.text("source_article")?,
         reason: None,

@@ -43,6 +43,9 @@ pub struct AppendContext {
     /// before 1900 or in the future, a publication after the recorded time (the rules:
     /// `domain::rules::plausible`).
     pub allow_implausible: bool,
+    /// Accept a breakdown by status whose parts add up to more than the exact total of the
+    /// same report (`domain::rules::consistent`), recorded as the source gave it.
+    pub allow_inconsistent: bool,
     /// What the transaction's batch record says of where its events came from.
     pub origin: Origin,
 }
@@ -77,6 +80,7 @@ impl AppendContext {
             clock: Clock::System,
             allow_unknown_place: false,
             allow_implausible: false,
+            allow_inconsistent: false,
             origin: Origin::default(),
         }
     }
@@ -330,6 +334,9 @@ impl<'a> Appender<'a> {
         )?;
         if !self.ctx.allow_implausible {
             rules::plausible(event, self.recorded)?;
+        }
+        if !self.ctx.allow_inconsistent {
+            rules::consistent(event)?;
         }
         Ok(())
     }

@@ -270,6 +270,12 @@ impl EventLog {
         self.views().audits(claims, q)
     }
 
+    /// With `--status`, the incidents the other filters keep whose killed (or wounded) is not
+    /// all broken down by status (see `views::audit`); empty without `--status`.
+    pub fn not_broken_down(&self, q: &Query, m: crate::views::Measure) -> Result<Vec<String>> {
+        self.views().not_broken_down(q, m)
+    }
+
     /// The incidents (passing `filter` at either point) that differ between `from` and `to`.
     pub fn diff(&self, from: Point, to: Point, filter: &Filter, best: &BestPolicy) -> Result<Diff> {
         self.views().diff(from, to, filter, best)

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::status::Status;
 use crate::error::Result;
 use crate::views::doc::{Incident, Range};
 use crate::views::fold::Measure;
@@ -69,6 +70,16 @@ pub struct AuditReport {
     pub leave_out_complete: bool,
     /// The sequence number of the last event considered.
     pub log_seq: u64,
+    /// `--status`: the casualty statuses the claim counts (absent when none): the
+    /// supported range is then the sum of these statuses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statuses: Vec<String>,
+    /// With `--status`: the incidents the other filters keep whose count (killed or
+    /// wounded, as claimed) is, wholly or in part, not broken down by status, so that the
+    /// claimed statuses may hide in them (absent when none). The verdict counts only what
+    /// sources attributed; these say where it may fall short.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_broken_down: Vec<String>,
 }
 
 fn complete() -> bool {
@@ -78,11 +89,14 @@ fn complete() -> bool {
 /// How many combinations of incidents the search for `leave_out` tries at most.
 pub const LEAVE_OUT_BUDGET: usize = 200_000;
 
-fn measure_of(i: &Incident, m: Measure) -> &Range {
+/// The count of an incident a claim is checked against: killed or wounded as the view
+/// counts them (with `--status`, the selected statuses': [`crate::views::counted`]).
+fn measure_of(i: &Incident, m: Measure, statuses: &[Status]) -> Range {
+    let (killed, wounded) = crate::views::counted(i, statuses);
     match m {
-        Measure::Killed => &i.killed,
-        Measure::Wounded => &i.wounded,
-        Measure::AttackersKilled => &i.attackers_killed,
+        Measure::Killed => killed,
+        Measure::Wounded => wounded,
+        Measure::AttackersKilled => i.attackers_killed,
     }
 }
 
@@ -160,10 +174,47 @@ impl crate::views::Reader<'_> {
         let q = &self.checked(q)?;
         let snap = self.scope(q)?;
         let log_seq = snap.seq;
+        let unattributed = self.without_status(q)?;
         let doc = self.document_of(snap, q)?;
         Ok(claims
             .iter()
-            .map(|claim| audit_of(*claim, &doc.incidents, &doc.totals, log_seq))
+            .map(|claim| {
+                let mut report = audit_of(
+                    *claim,
+                    &doc.incidents,
+                    &doc.totals,
+                    &q.filter.statuses,
+                    log_seq,
+                );
+                report.not_broken_down = not_broken_down(&unattributed, claim.measure);
+                report
+            })
+            .collect())
+    }
+}
+
+impl crate::views::Reader<'_> {
+    /// With `--status`: the incidents the other filters of `q` keep whose killed (victims and
+    /// attackers) or wounded, as `m` says, is not (all) broken down by status, so that the
+    /// statuses selected may hide in them (empty without `--status`). What `timeline` and
+    /// `summary` by status say they cannot count, and `audit` reports.
+    pub fn not_broken_down(&self, q: &Query, m: Measure) -> Result<Vec<String>> {
+        let q = &self.checked(q)?;
+        Ok(not_broken_down(&self.without_status(q)?, m))
+    }
+
+    /// The incidents of a checked `q` without its status filter (none without one).
+    fn without_status(&self, q: &Query) -> Result<Vec<Incident>> {
+        if q.filter.statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut all = q.clone();
+        all.filter.statuses.clear();
+        Ok(self
+            .states_in_view(&all)?
+            .states
+            .iter()
+            .map(|s| crate::views::reconcile::incident_doc(s, &q.best))
             .collect())
     }
 }
@@ -173,6 +224,7 @@ fn audit_of(
     claim: Claim,
     incidents: &[Incident],
     totals: &crate::views::doc::Totals,
+    statuses: &[Status],
     log_seq: u64,
 ) -> AuditReport {
     let supported = match claim.measure {
@@ -184,7 +236,7 @@ fn audit_of(
         let ranges: Vec<(usize, Range)> = incidents
             .iter()
             .enumerate()
-            .map(|(i, inc)| (i, *measure_of(inc, claim.measure)))
+            .map(|(i, inc)| (i, measure_of(inc, claim.measure, statuses)))
             .filter(|(_, r)| r.low.is_some())
             .collect();
         let (sets, complete) = leave_out(claim.value, &ranges);
@@ -209,7 +261,30 @@ fn audit_of(
         leave_out,
         leave_out_complete,
         log_seq,
+        statuses: statuses.iter().map(|s| s.name().to_string()).collect(),
+        not_broken_down: Vec::new(),
     }
+}
+
+/// The ids of `incidents` whose killed (victims and attackers) or wounded, as `m` says,
+/// has a part no status covers: a figure above 0 and no status at all, or an
+/// `unattributed` range above 0 (one that is only open, `0+`, is not).
+fn not_broken_down(incidents: &[Incident], m: Measure) -> Vec<String> {
+    incidents
+        .iter()
+        .filter(|i| {
+            let (by, total) = match m {
+                Measure::Wounded => (&i.wounded_by_status, i.wounded),
+                _ => (&i.killed_by_status, i.killed.add(&i.attackers_killed)),
+            };
+            match by.unattributed {
+                _ if by.is_empty() => crate::views::leftover(&total),
+                Some(r) => crate::views::leftover(&r),
+                None => false,
+            }
+        })
+        .map(|i| i.incident.clone())
+        .collect()
 }
 
 #[cfg(test)]

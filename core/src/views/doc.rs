@@ -14,7 +14,8 @@
 pub use chronicle_plugin_sdk::view::{
     Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Group, Incident, LatLon,
     LogCheckpoint, Point, PointKind, Policy, Provenance, Qualifier, Range, Redaction,
-    Responsibility, SourceFigures, Stance, Totals, ViewDocument as Document, SCHEMA,
+    Responsibility, SourceFigures, Stance, StatusFigures, StatusRanges, Totals,
+    ViewDocument as Document, SCHEMA,
 };
 
 use crate::domain::figure::Figure as DomainFigure;

@@ -6,13 +6,14 @@
 //! it is pure, so the materialized views, a rebuild, a time-travel query and the tests all
 //! compute an incident the same way.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::event::{IncidentDetails, Payload};
 use crate::domain::figure::Figure;
+use crate::domain::status::{self, ByStatus, Status};
 use crate::domain::time::{parse_recorded, Published};
 use crate::streams::Ev;
 
@@ -35,6 +36,17 @@ pub struct SourceState {
     pub wounded: Option<Figure>,
     /// Attackers killed.
     pub attackers_killed: Option<Figure>,
+    /// Killed (victims and attackers) by status, as the source gave it: a report sets it, a
+    /// correction sets the statuses it gives. Left out of the stored state when empty.
+    #[serde(default, skip_serializing_if = "ByStatus::is_empty")]
+    pub killed_by_status: ByStatus,
+    /// Wounded by status, the same way.
+    #[serde(default, skip_serializing_if = "ByStatus::is_empty")]
+    pub wounded_by_status: ByStatus,
+    /// A dataset's deaths by side (`killed_breakdown`'s `side_a`, `side_b`), read as
+    /// statuses by the sides' names in [`SourceState::by_status`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sides: BTreeMap<String, Figure>,
     /// Latest note given.
     pub note: Option<String>,
     /// Latest citation given.
@@ -60,6 +72,49 @@ pub struct SourceState {
 }
 
 impl SourceState {
+    /// This source's figures by status, killed (`wounded` false) or wounded, as the views
+    /// count them (`docs/views.md`, "Casualty status"):
+    /// - the statuses the source gave;
+    /// - killed: a dataset's deaths by side, each read by the side's name
+    ///   ([`status::side_status`]: side A is the incident's `perpetrator`, side B its
+    ///   attribute `side_b`, as the UCDP import records them), added to the status given
+    ///   directly; a side whose name the incident does not hold stays unattributed;
+    /// - killed: the attackers killed are militants when the source gives no militants.
+    pub fn by_status(&self, details: &IncidentDetails, wounded: bool) -> ByStatus {
+        if wounded {
+            return self.wounded_by_status.clone();
+        }
+        let mut out = self.killed_by_status.clone();
+        let mut from_sides: BTreeMap<Status, Vec<Figure>> = BTreeMap::new();
+        for (side, figure) in &self.sides {
+            let name = match side.as_str() {
+                "side_a" => details.perpetrator.clone(),
+                "side_b" => details
+                    .attributes
+                    .get("side_b")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                _ => None,
+            };
+            if let Some(name) = name {
+                from_sides
+                    .entry(status::side_status(&name))
+                    .or_default()
+                    .push(*figure);
+            }
+        }
+        for (st, mut figures) in from_sides {
+            figures.extend(out.get(&st).copied());
+            if let Some(total) = status::sum(&figures) {
+                out.insert(st, total);
+            }
+        }
+        if let (None, Some(a)) = (out.get(&Status::Militants), self.attackers_killed) {
+            out.insert(Status::Militants, a);
+        }
+        out
+    }
+
     /// The figure for a measure.
     pub fn figure(&self, m: Measure) -> Option<&Figure> {
         match m {
@@ -215,6 +270,9 @@ fn source_state<'a>(
                 killed: None,
                 wounded: None,
                 attackers_killed: None,
+                killed_by_status: ByStatus::new(),
+                wounded_by_status: ByStatus::new(),
+                sides: BTreeMap::new(),
                 note: None,
                 citation: None,
                 reason: None,
@@ -241,6 +299,16 @@ impl SourceState {
             self.killed = r.killed.or(self.killed);
             self.wounded = r.wounded.or(self.wounded);
             self.attackers_killed = r.attackers_killed.or(self.attackers_killed);
+            for (st, f) in &r.killed_by_status {
+                self.killed_by_status.insert(*st, *f);
+            }
+            for (st, f) in &r.wounded_by_status {
+                self.wounded_by_status.insert(*st, *f);
+            }
+            let sides = sides_of(r);
+            if !sides.is_empty() {
+                self.sides = sides;
+            }
             self.published = r.published;
             self.note = r.note.clone().or(self.note.take());
             self.citation = r.citation.clone().or(self.citation.take());
@@ -250,6 +318,9 @@ impl SourceState {
             self.killed = r.killed;
             self.wounded = r.wounded;
             self.attackers_killed = r.attackers_killed;
+            self.killed_by_status = r.killed_by_status.clone();
+            self.wounded_by_status = r.wounded_by_status.clone();
+            self.sides = sides_of(r);
             self.published = r.published;
             self.note = r.note.clone();
             self.citation = r.citation.clone();
@@ -261,6 +332,25 @@ impl SourceState {
         self.event_id = e.id.clone();
         self.recorded_at = e.recorded_at.clone();
     }
+}
+
+/// The deaths by side of a report whose `killed_breakdown` has a dataset's shape (only
+/// the keys `side_a`, `side_b`, `civilians`, `unknown`: UCDP's); none for any other
+/// breakdown, which stays in the log as given.
+fn sides_of(r: &crate::domain::event::CasualtyReport) -> BTreeMap<String, Figure> {
+    const SHAPE: [&str; 4] = ["side_a", "side_b", "civilians", "unknown"];
+    if !r
+        .killed_breakdown
+        .keys()
+        .all(|k| SHAPE.contains(&k.as_str()))
+    {
+        return BTreeMap::new();
+    }
+    r.killed_breakdown
+        .iter()
+        .filter(|(k, _)| k.starts_with("side_"))
+        .map(|(k, f)| (k.clone(), *f))
+        .collect()
 }
 
 /// The state of incident `root` from `events`: every event of `root`'s stream and of the

@@ -6,10 +6,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::event::Payload;
+use crate::domain::status::Status;
 use crate::error::{Invalid, Result};
 use crate::record::EventFilter;
 use crate::streams::Streams;
-use crate::views::fold::{IncidentState, Measure};
+use crate::views::fold::{IncidentState, Measure, SourceState};
 use crate::views::point;
 use crate::views::reconcile::{self, BestPolicy};
 
@@ -184,6 +185,24 @@ pub fn changes(
                 b.as_ref().and_then(|x| x.figure(m).map(|f| f.prose())),
                 &mut out,
             );
+        }
+        // The source's figures by status, as the views count them (docs/views.md).
+        for (wounded, noun) in [(false, "killed"), (true, "wounded")] {
+            let by = |state: Option<&IncidentState>, src: &Option<SourceState>| {
+                state
+                    .zip(src.as_ref())
+                    .map(|(st, x)| x.by_status(&st.details, wounded))
+                    .unwrap_or_default()
+            };
+            let (before, after) = (by(old, &a), by(new, &b));
+            for status in Status::ALL {
+                opt_eq(
+                    format!("{name} {noun} {}", status.prose()),
+                    before.get(&status).map(|f| f.prose()),
+                    after.get(&status).map(|f| f.prose()),
+                    &mut out,
+                );
+            }
         }
     }
     for m in [Measure::Killed, Measure::Wounded, Measure::AttackersKilled] {

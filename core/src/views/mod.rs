@@ -26,10 +26,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::gazetteer::{Gazetteer, UnknownPlace};
+use crate::domain::status::Status;
 use crate::domain::time::{format_recorded, parse_time_point};
 use crate::error::{Invalid, Result};
 
-pub use doc::{Document, Group, Incident, Range};
+pub use doc::{Document, Group, Incident, Range, StatusRanges};
 pub use fold::{IncidentState, Measure, RespState, SourceState, Stance};
 pub use maintain::VIEWS_VERSION;
 pub(crate) use read::Reader;
@@ -58,12 +59,20 @@ pub struct TimelineRow {
 
 impl From<&Incident> for TimelineRow {
     fn from(i: &Incident) -> Self {
+        TimelineRow::counted(i, &[])
+    }
+}
+
+impl TimelineRow {
+    /// The row of an incident, its killed and wounded as [`counted`] with `statuses`.
+    pub fn counted(i: &Incident, statuses: &[Status]) -> Self {
+        let (killed, wounded) = counted(i, statuses);
         TimelineRow {
             date: i.date.clone(),
             province: i.province.clone(),
             category: i.category.clone(),
-            killed: i.killed,
-            wounded: i.wounded,
+            killed,
+            wounded,
             sources: i.sources.len() as u64,
             disputed: i.disputed,
             incident: i.incident.clone(),
@@ -135,6 +144,10 @@ pub struct Filter {
     pub category: Option<String>,
     /// Only incidents with figures, a claim or a denial from this source.
     pub source: Option<String>,
+    /// `--status` (repeatable): only incidents on which some source gave a figure of one of
+    /// these statuses, killed or wounded; and the counts the view totals are the sums of
+    /// these statuses ([`counted`]). Empty: no status filter, the totals as they are.
+    pub statuses: Vec<Status>,
     /// Match a province no gazetteer knows as written (`--allow-unknown-place`), instead of
     /// refusing it.
     pub allow_unknown_place: bool,
@@ -194,20 +207,33 @@ impl Filter {
 
     /// Does the incident pass?
     pub fn admits(&self, s: &IncidentState) -> bool {
-        self.admits_place(
-            s.details.date.start,
-            &s.details.province,
-            &s.details.category,
-        ) && self.source.as_ref().is_none_or(|src| {
-            s.sources.iter().any(|x| x.source.eq_ignore_ascii_case(src))
-                || s.responsibility
-                    .iter()
-                    .any(|x| x.source.eq_ignore_ascii_case(src))
-        })
+        self.admits_status(s)
+            && self.admits_place(
+                s.details.date.start,
+                &s.details.province,
+                &s.details.category,
+            )
+            && self.source.as_ref().is_none_or(|src| {
+                s.sources.iter().any(|x| x.source.eq_ignore_ascii_case(src))
+                    || s.responsibility
+                        .iter()
+                        .any(|x| x.source.eq_ignore_ascii_case(src))
+            })
+    }
+
+    /// Does the incident have a figure of a status of `--status` (always, without one)?
+    fn admits_status(&self, s: &IncidentState) -> bool {
+        self.statuses.is_empty()
+            || s.sources.iter().any(|src| {
+                [false, true].into_iter().any(|wounded| {
+                    let by = src.by_status(&s.details, wounded);
+                    self.statuses.iter().any(|st| by.contains_key(st))
+                })
+            })
     }
 
     /// Does an incident of this date, province and category pass the filters other than
-    /// `source`?
+    /// `source` and `statuses`?
     pub(crate) fn admits_place(&self, start: NaiveDate, province: &str, category: &str) -> bool {
         let eq = |a: &str, b: &Option<String>| b.as_ref().is_none_or(|b| a.eq_ignore_ascii_case(b));
         self.from.is_none_or(|d| start >= d)
@@ -223,8 +249,25 @@ impl Filter {
             province: self.province.clone(),
             category: self.category.clone(),
             source: self.source.clone(),
+            status: self.statuses.iter().map(|s| s.name().to_string()).collect(),
         }
     }
+}
+
+/// The killed and wounded a view counts for an incident: its reconciled totals, or with
+/// `--status` the sums of the selected statuses' ranges (killed: victims and attackers, see
+/// [`reconcile::status_ranges`]); a status the incident has no figure for adds nothing.
+pub fn counted(i: &Incident, statuses: &[Status]) -> (Range, Range) {
+    if statuses.is_empty() {
+        return (i.killed, i.wounded);
+    }
+    let sum = |by: &doc::StatusRanges| {
+        statuses
+            .iter()
+            .filter_map(|st| by.get(st.name()))
+            .fold(Range::default(), |acc, r| acc.add(r))
+    };
+    (sum(&i.killed_by_status), sum(&i.wounded_by_status))
 }
 
 /// A view request: where in the log, what sources had published by when, which policy, which
@@ -254,6 +297,11 @@ pub enum GroupBy {
     /// By source, summing each source's own figures (an incident counts once per source
     /// that gave figures on it, so the groups overlap).
     Source,
+    /// By casualty status: each status's reconciled ranges summed over the incidents that
+    /// have it, and `unattributed`, the part of the incidents' totals no status covers (an
+    /// incident with no status at all counts there whole). The groups never double count:
+    /// their bests add up to the totals (killed: victims and attackers).
+    Status,
 }
 
 impl FromStr for GroupBy {
@@ -264,10 +312,11 @@ impl FromStr for GroupBy {
             "month" => Ok(GroupBy::Month),
             "category" => Ok(GroupBy::Category),
             "source" => Ok(GroupBy::Source),
+            "status" => Ok(GroupBy::Status),
             _ => Err(Invalid::new(
                 "--by",
                 s,
-                "a summary groups by province, month, category or source",
+                "a summary groups by province, month, category, source or status",
             )),
         }
     }
@@ -281,6 +330,7 @@ impl GroupBy {
             GroupBy::Month => "month",
             GroupBy::Category => "category",
             GroupBy::Source => "source",
+            GroupBy::Status => "status",
         }
     }
 }
@@ -323,10 +373,23 @@ pub(crate) fn state_order(a: &IncidentState, b: &IncidentState) -> std::cmp::Ord
         .then_with(|| a.incident.cmp(&b.incident))
 }
 
-/// Groups states into summary groups.
-pub fn summarize(states: &[IncidentState], best: &BestPolicy, by: GroupBy) -> Vec<Group> {
-    let measure = |s: &IncidentState, m| reconcile::range(&s.sources, m, best);
+/// Groups states into summary groups; with `statuses` (`--status`), the counts are those
+/// of the selected statuses ([`counted`]).
+pub fn summarize(
+    states: &[IncidentState],
+    best: &BestPolicy,
+    by: GroupBy,
+    statuses: &[Status],
+) -> Vec<Group> {
+    let measure = |s: &IncidentState| counted(&reconcile::incident_doc(s, best), statuses);
     match by {
+        GroupBy::Status => {
+            let mut groups = by_status(states, best);
+            if !statuses.is_empty() {
+                groups.retain(|g| statuses.iter().any(|st| st.name() == g.key));
+            }
+            groups
+        }
         GroupBy::Source => reconcile::group(states.iter().flat_map(|s| {
             s.sources.iter().map(|src| {
                 (
@@ -342,13 +405,66 @@ pub fn summarize(states: &[IncidentState], best: &BestPolicy, by: GroupBy) -> Ve
                 GroupBy::Month => s.details.date.start.format("%Y-%m").to_string(),
                 _ => s.details.category.clone(),
             };
-            (
-                key,
-                measure(s, Measure::Killed),
-                measure(s, Measure::Wounded),
-            )
+            let (killed, wounded) = measure(s);
+            (key, killed, wounded)
         })),
     }
+}
+
+/// Does a range of what no status covers hold anyone: a best or a high end above 0 (a
+/// range that is only open, `0+`, does not)?
+pub(crate) fn leftover(r: &Range) -> bool {
+    r.best.is_some_and(|b| b > 0) || r.high.is_some_and(|h| h > 0)
+}
+
+/// `summary --by status`: one group per status some incident has, in the order of
+/// [`Status::ALL`], then `unattributed` (see [`GroupBy::Status`]).
+fn by_status(states: &[IncidentState], best: &BestPolicy) -> Vec<Group> {
+    let mut keys: Vec<&str> = StatusRanges::NAMES.to_vec();
+    keys.push("unattributed");
+    let mut groups: Vec<Group> = keys
+        .iter()
+        .map(|k| Group {
+            key: (*k).to_string(),
+            incidents: 0,
+            killed: Range::default(),
+            wounded: Range::default(),
+        })
+        .collect();
+    for s in states {
+        let i = reconcile::incident_doc(s, best);
+        // An incident with no status: its whole totals are unattributed.
+        let whole = |by: &StatusRanges, total: Range| {
+            if by.is_empty() && total.low.is_some() {
+                let mut r = *by;
+                r.unattributed = Some(total);
+                r
+            } else {
+                *by
+            }
+        };
+        let killed = whole(&i.killed_by_status, i.killed.add(&i.attackers_killed));
+        let wounded = whole(&i.wounded_by_status, i.wounded);
+        // A fully attributed incident (nothing left over) does not count as unattributed;
+        // nor does a leftover that is only open ("at least 14 killed", "at least 14
+        // security forces": 0+).
+        let nonzero = |r: Option<&Range>| r.filter(|r| leftover(r)).copied();
+        for g in &mut groups {
+            let (k, w) = (nonzero(killed.get(&g.key)), nonzero(wounded.get(&g.key)));
+            if k.is_none() && w.is_none() {
+                continue;
+            }
+            g.incidents += 1;
+            if let Some(k) = k {
+                g.killed = g.killed.add(&k);
+            }
+            if let Some(w) = w {
+                g.wounded = g.wounded.add(&w);
+            }
+        }
+    }
+    groups.retain(|g| g.incidents > 0);
+    groups
 }
 
 fn source_row<'a>(
@@ -413,11 +529,13 @@ fn document_of_incidents(
     incidents: Vec<Incident>,
     q: &Query,
 ) -> Document {
+    let statuses = &q.filter.statuses;
     let mut killed = Range::default();
     let mut wounded = Range::default();
     for i in &incidents {
-        killed = killed.add(&i.killed);
-        wounded = wounded.add(&i.wounded);
+        let (k, w) = counted(i, statuses);
+        killed = killed.add(&k);
+        wounded = wounded.add(&w);
     }
     let (kind, value) = match (q.known_by, q.point) {
         (Some(t), _) => (doc::PointKind::KnownBy, Some(format_recorded(t))),
@@ -444,11 +562,10 @@ fn document_of_incidents(
             killed,
             wounded,
             // The incidents' ranges are those of their states under the same policy.
-            by_province: reconcile::group(
-                incidents
-                    .iter()
-                    .map(|i| (i.province.clone(), i.killed, i.wounded)),
-            ),
+            by_province: reconcile::group(incidents.iter().map(|i| {
+                let (k, w) = counted(i, statuses);
+                (i.province.clone(), k, w)
+            })),
         },
         incidents,
     }

@@ -229,7 +229,11 @@ impl Reader<'_> {
     /// sorted like [`EventLog::snapshot`]; `None` when the query needs the whole states (a
     /// policy other than the default, `known_by`, a source filter). `q` is checked.
     fn rows(&self, q: &Query) -> Result<Option<Vec<ViewRow>>> {
-        if q.known_by.is_some() || q.best != BestPolicy::Median || q.filter.source.is_some() {
+        if q.known_by.is_some()
+            || q.best != BestPolicy::Median
+            || q.filter.source.is_some()
+            || !q.filter.statuses.is_empty()
+        {
             return Ok(None);
         }
         let seq = self.resolve_point(q.point)?;
@@ -267,7 +271,11 @@ impl Reader<'_> {
                     incident: r.incident,
                 })
                 .collect(),
-            None => self.timeline_of(q)?.iter().map(TimelineRow::from).collect(),
+            None => self
+                .timeline_of(q)?
+                .iter()
+                .map(|i| TimelineRow::counted(i, &q.filter.statuses))
+                .collect(),
         };
         Ok(rows)
     }
@@ -275,12 +283,13 @@ impl Reader<'_> {
     /// Totals grouped by a key (`summary`).
     pub fn summary(&self, q: &Query, by: GroupBy) -> Result<Vec<Group>> {
         let q = &self.checked(q)?;
-        if by == GroupBy::Source {
-            return Ok(summarize(&self.scope(q)?.states, &q.best, by));
+        let statuses = &q.filter.statuses;
+        if matches!(by, GroupBy::Source | GroupBy::Status) {
+            return Ok(summarize(&self.scope(q)?.states, &q.best, by, statuses));
         }
         // The common case reads the reconciled columns instead of every incident's state.
         let Some(rows) = self.rows(q)? else {
-            return Ok(summarize(&self.scope(q)?.states, &q.best, by));
+            return Ok(summarize(&self.scope(q)?.states, &q.best, by, statuses));
         };
         Ok(reconcile::group(rows.into_iter().map(|r| {
             let key = match by {

@@ -15,9 +15,11 @@ use std::str::FromStr;
 
 use crate::domain::figure::Figure;
 use crate::domain::gazetteer::{Gazetteer, Province};
+use crate::domain::status::{ByStatus, Status};
 use crate::error::Invalid;
 use crate::views::doc::{
     self, Coordinates, Group, Incident, LatLon, Range, Redaction, Responsibility, SourceFigures,
+    StatusFigures, StatusRanges,
 };
 use crate::views::fold::{IncidentState, Measure, SourceState};
 
@@ -88,6 +90,83 @@ pub fn range(sources: &[SourceState], m: Measure, policy: &BestPolicy) -> Range 
         .iter()
         .filter_map(|s| s.figure(m).map(|f| (s, f)))
         .collect();
+    range_of(&given, policy)
+}
+
+/// Killed (victims and attackers: `wounded` false) or wounded by casualty status, each
+/// status reconciled over the sources that gave it (the same rules as [`range`]), and the
+/// part of the total no status covers (`docs/views.md`, "Casualty status"). Empty when no
+/// source gave a status.
+pub fn status_ranges(state: &IncidentState, wounded: bool, policy: &BestPolicy) -> StatusRanges {
+    let per_source: Vec<(&SourceState, ByStatus)> = state
+        .sources
+        .iter()
+        .map(|s| (s, s.by_status(&state.details, wounded)))
+        .collect();
+    let mut out = StatusRanges::default();
+    for st in Status::ALL {
+        let given: Vec<(&SourceState, &Figure)> = per_source
+            .iter()
+            .filter_map(|(s, m)| m.get(&st).map(|f| (*s, f)))
+            .collect();
+        if let (false, Some(slot)) = (given.is_empty(), out.slot(st.name())) {
+            *slot = Some(range_of(&given, policy));
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    let total = if wounded {
+        range(&state.sources, Measure::Wounded, policy)
+    } else {
+        range(&state.sources, Measure::Killed, policy).add(&range(
+            &state.sources,
+            Measure::AttackersKilled,
+            policy,
+        ))
+    };
+    out.unattributed = unattributed(&total, &out);
+    out
+}
+
+/// The part of `total` that the statuses of `parts` do not cover: best = total's best less
+/// the statuses' bests, low = total's low less the statuses' highs (0 when one is open),
+/// high = total's high less the statuses' lows (open when the total is); none below 0.
+/// `None` when the incident has no total.
+fn unattributed(total: &Range, parts: &StatusRanges) -> Option<Range> {
+    let (low, best, high) = (total.low?, total.best?, total.high?);
+    let ranges: Vec<&Range> = StatusRanges::NAMES
+        .iter()
+        .filter_map(|n| parts.get(n))
+        .collect();
+    let sum = |f: fn(&Range) -> Option<u64>| ranges.iter().filter_map(|r| f(r)).sum::<u64>();
+    let open = ranges.iter().any(|r| r.open_high);
+    Some(Range {
+        low: Some(if open {
+            0
+        } else {
+            low.saturating_sub(sum(|r| r.high))
+        }),
+        best: Some(best.saturating_sub(sum(|r| r.best))),
+        high: Some(high.saturating_sub(sum(|r| r.low))),
+        open_high: total.open_high,
+    })
+}
+
+/// A source's figures by status in the document's form.
+fn status_figures(s: &SourceState, state: &IncidentState, wounded: bool) -> StatusFigures {
+    let by = s.by_status(&state.details, wounded);
+    let get = |st: Status| by.get(&st).map(doc::figure);
+    StatusFigures {
+        civilians: get(Status::Civilians),
+        security_forces: get(Status::SecurityForces),
+        militants: get(Status::Militants),
+        unknown: get(Status::Unknown),
+    }
+}
+
+/// The reconciled range of figures given by sources (see [`range`]).
+fn range_of(given: &[(&SourceState, &Figure)], policy: &BestPolicy) -> Range {
     if given.is_empty() {
         return Range::default();
     }
@@ -241,6 +320,8 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
         killed: range(&state.sources, Measure::Killed, policy),
         wounded: range(&state.sources, Measure::Wounded, policy),
         attackers_killed: range(&state.sources, Measure::AttackersKilled, policy),
+        killed_by_status: status_ranges(state, false, policy),
+        wounded_by_status: status_ranges(state, true, policy),
         disputed: disputed(state),
         sources: state
             .sources
@@ -251,6 +332,8 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
                 killed: s.killed.as_ref().map(doc::figure),
                 wounded: s.wounded.as_ref().map(doc::figure),
                 attackers_killed: s.attackers_killed.as_ref().map(doc::figure),
+                killed_by_status: status_figures(s, state, false),
+                wounded_by_status: status_figures(s, state, true),
                 note: s.note.clone(),
                 citation: s.citation.clone(),
                 reason: s.reason.clone(),
@@ -319,6 +402,9 @@ mod tests {
             killed: Some(killed.parse().unwrap()),
             wounded: None,
             attackers_killed: None,
+            killed_by_status: Default::default(),
+            wounded_by_status: Default::default(),
+            sides: Default::default(),
             note: None,
             citation: None,
             reason: None,

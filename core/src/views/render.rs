@@ -6,7 +6,9 @@ pub use super::TimelineRow;
 use crate::domain::time::{IncidentDate, Published};
 use crate::views::audit::{AuditReport, Verdict, LEAVE_OUT_BUDGET};
 use crate::views::diff::Diff;
-use crate::views::doc::{Figure, Group, Incident, Range};
+use crate::views::doc::{
+    Figure, Group, Incident, Range, SourceFigures, StatusFigures, StatusRanges,
+};
 use crate::views::history::{Change, History};
 use crate::views::{GroupBy, SourceSummary};
 
@@ -221,6 +223,9 @@ fn source_table(i: &Incident, width: usize) -> String {
             &rows,
             width,
         ));
+        for line in i.sources.iter().filter_map(source_status_line) {
+            out.push_str(&wrap(&line, "  ", width));
+        }
         for s in i.sources.iter().filter(|s| s.note.is_some()) {
             out.push_str(&wrap(
                 &format!("{}: {}", s.source, s.note.as_deref().unwrap_or("")),
@@ -240,6 +245,50 @@ fn source_table(i: &Incident, width: usize) -> String {
         }
     }
     out
+}
+
+/// A status name in prose: `security forces` for `security_forces`.
+fn status_prose(name: &str) -> String {
+    name.replace('_', " ")
+}
+
+/// `killed by status: civilians 6, security forces 8-13 (10), not broken down 0-4 (2)`:
+/// the incident's reconciled ranges by status; `None` when no source gave a status.
+fn status_line(by: &StatusRanges, noun: &str) -> Option<String> {
+    if by.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<String> = StatusRanges::NAMES
+        .iter()
+        .filter_map(|n| {
+            by.get(n)
+                .map(|r| format!("{} {}", status_prose(n), range_cell(r)))
+        })
+        .collect();
+    if let Some(r) = by.unattributed {
+        parts.push(format!("not broken down {}", range_cell(&r)));
+    }
+    Some(format!("{noun} by status: {}", parts.join(", ")))
+}
+
+/// `AFP by status: killed civilians 6, militants 3; wounded civilians 8`: a source's own
+/// figures by status; `None` when it gave none.
+fn source_status_line(s: &SourceFigures) -> Option<String> {
+    let part = |by: &StatusFigures, noun: &str| {
+        let given: Vec<String> = StatusRanges::NAMES
+            .iter()
+            .filter_map(|n| by.get(n).map(|f| format!("{} {}", status_prose(n), f.text)))
+            .collect();
+        (!given.is_empty()).then(|| format!("{noun} {}", given.join(", ")))
+    };
+    let parts: Vec<String> = [
+        part(&s.killed_by_status, "killed"),
+        part(&s.wounded_by_status, "wounded"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| format!("{} by status: {}", s.source, parts.join("; ")))
 }
 
 /// `show`: one incident.
@@ -289,6 +338,14 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
             "  ",
             width,
         ));
+    }
+    for (by, noun) in [
+        (&i.killed_by_status, "killed"),
+        (&i.wounded_by_status, "wounded"),
+    ] {
+        if let Some(line) = status_line(by, noun) {
+            out.push_str(&wrap(&line, "  ", width));
+        }
     }
     if let Some(s) = &i.summary {
         out.push_str(&wrap(s, "  ", width));
@@ -435,8 +492,13 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
     let mut rows: Vec<Vec<String>> = groups
         .iter()
         .map(|g| {
+            let key = match by {
+                GroupBy::Status if g.key == "unattributed" => "not broken down".to_string(),
+                GroupBy::Status => status_prose(&g.key),
+                _ => g.key.clone(),
+            };
             vec![
-                g.key.clone(),
+                key,
                 g.incidents.to_string(),
                 range_cell(&g.killed),
                 range_cell(&g.wounded),
@@ -448,8 +510,9 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
         GroupBy::Month => "Month",
         GroupBy::Category => "Category",
         GroupBy::Source => "Source",
+        GroupBy::Status => "Status",
     };
-    if by != GroupBy::Source {
+    if !matches!(by, GroupBy::Source | GroupBy::Status) {
         let mut killed = Range::default();
         let mut wounded = Range::default();
         let mut n = 0;
@@ -473,7 +536,9 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
         width,
     );
     out.push_str(&wrap(
-        if by == GroupBy::Source {
+        if by == GroupBy::Status {
+            "Each status reconciled over the sources that gave it, summed over the incidents: low-high (best); N+ means at least N. Killed counts victims and attackers (attackers as militants unless a source gives militants). Not broken down: the part of the incidents' totals no status covers (a source that gives only a total counts there, never as unknown). An incident counts under every status it has."
+        } else if by == GroupBy::Source {
             "Each source's own figures, summed: low-high (best); N+ means at least N. An incident counts under every source that gave figures on it."
         } else {
             "Sums of the incidents' lows, bests and highs: low-high (best); N+ means at least N."
@@ -579,7 +644,11 @@ pub fn history(h: &History, width: usize) -> String {
 
 /// `audit`: the verdict, the supported range and the incidents behind it.
 pub fn audit(a: &AuditReport, width: usize) -> String {
-    let noun = a.measure.replace('_', " ");
+    let mut noun = a.measure.replace('_', " ");
+    if !a.statuses.is_empty() {
+        let statuses: Vec<String> = a.statuses.iter().map(|s| status_prose(s)).collect();
+        noun = format!("{} {noun}", statuses.join(" or "));
+    }
     let mut out = wrap(
         &format!(
             "Claim: {} {noun}. The log supports {} (best {}): the claim is {}.",
@@ -603,27 +672,42 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
             .incidents
             .iter()
             .map(|i| {
-                let r = if a.measure == "wounded" {
-                    &i.wounded
-                } else {
-                    &i.killed
-                };
+                let wounded = a.measure == "wounded";
+                let (killed, wounded_range) = counted_by(i, &a.statuses);
+                let r = if wounded { wounded_range } else { killed };
                 let reports: Vec<String> = i
                     .sources
                     .iter()
-                    .map(|s| {
-                        let f = if a.measure == "wounded" {
-                            &s.wounded
+                    .filter_map(|s| {
+                        let f = if !a.statuses.is_empty() {
+                            let by = if wounded {
+                                &s.wounded_by_status
+                            } else {
+                                &s.killed_by_status
+                            };
+                            let given: Vec<String> = a
+                                .statuses
+                                .iter()
+                                .filter_map(|n| {
+                                    by.get(n).map(|f| format!("{} {}", status_prose(n), f.text))
+                                })
+                                .collect();
+                            if given.is_empty() {
+                                return None;
+                            }
+                            given.join(", ")
+                        } else if wounded {
+                            fig(&s.wounded)
                         } else {
-                            &s.killed
+                            fig(&s.killed)
                         };
-                        format!("{} {} (seq {})", s.source, fig(f), s.event_seq)
+                        Some(format!("{} {} (seq {})", s.source, f, s.event_seq))
                     })
                     .collect();
                 vec![
                     date_prose(&i.date),
                     i.province.clone(),
-                    range_cell(r),
+                    range_cell(&r),
                     reports.join("; "),
                     i.incident.clone(),
                 ]
@@ -638,8 +722,44 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
         ));
     }
     out.push_str(&redaction_caveat(&a.incidents, width));
+    if !a.not_broken_down.is_empty() {
+        out.push('\n');
+        out.push_str(&not_broken_down(
+            &a.not_broken_down,
+            &a.measure.replace('_', " "),
+            "the claimed statuses may be among them",
+            width,
+        ));
+    }
     out.push_str(&leave_out(a, width));
     out
+}
+
+/// The caveat of a view by status: `Not counted: N incidents in scope without --status have
+/// killed figures not broken down by status (ids); ...`; empty for no incident.
+pub fn not_broken_down(ids: &[String], noun: &str, why: &str, width: usize) -> String {
+    if ids.is_empty() {
+        return String::new();
+    }
+    let one = ids.len() == 1;
+    wrap(
+        &format!(
+            "Not counted: {} {} in scope without --status {} {noun} figures not broken down by status ({}); {why}.",
+            ids.len(),
+            if one { "incident" } else { "incidents" },
+            if one { "has" } else { "have" },
+            ids.join(", ")
+        ),
+        "",
+        width,
+    )
+}
+
+/// An incident's killed and wounded as an audit of `statuses` (names) counts them.
+fn counted_by(i: &Incident, statuses: &[String]) -> (Range, Range) {
+    let parsed: Vec<crate::domain::status::Status> =
+        statuses.iter().filter_map(|s| s.parse().ok()).collect();
+    crate::views::counted(i, &parsed)
 }
 
 /// How many of the sets to leave out the human `audit` lists; `--json` has them all.

@@ -46,7 +46,7 @@
 use chronicle_plugin_sdk::safe::guard_formula;
 use chronicle_plugin_sdk::view::unix_seconds;
 use chronicle_plugin_sdk::{
-    DatePrecision, Exporter, Figure, Incident, Options, Range, ViewDocument,
+    DatePrecision, Exporter, Figure, Incident, Options, Range, StatusRanges, ViewDocument,
 };
 use std::collections::BTreeSet;
 
@@ -216,17 +216,40 @@ fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
     out
 }
 
+/// The casualty statuses of the status columns, `unattributed` last (the part of the
+/// incident's total no status covers).
+const STATUS_KEYS: [&str; 5] = [
+    "civilians",
+    "security_forces",
+    "militants",
+    "unknown",
+    "unattributed",
+];
+
+/// The breakdown of an incident by status for one measure.
+type ByStatusOf = fn(&Incident) -> &StatusRanges;
+
+/// The measures that get status columns (`killed_civilians_low`, ...): killed, wounded,
+/// each only when some incident of the document has a status for it, so that a document
+/// without statuses has the columns it always had.
+fn status_columns(doc: &ViewDocument) -> Vec<(&'static str, ByStatusOf)> {
+    let measures: [(&'static str, ByStatusOf); 2] = [
+        ("killed", |i| &i.killed_by_status),
+        ("wounded", |i| &i.wounded_by_status),
+    ];
+    measures
+        .into_iter()
+        .filter(|(_, by)| doc.incidents.iter().any(|i| !by(i).is_empty()))
+        .collect()
+}
+
 fn figure_text(f: &Option<Figure>) -> String {
     f.as_ref().map(|f| f.text.clone()).unwrap_or_default()
 }
 
-fn default_layout(
-    doc: &ViewDocument,
-    provenance: bool,
-    formulas: Formulas,
-) -> Result<Vec<u8>, String> {
-    let t = |cell: String| formulas.text(cell);
-    let sources = source_names(doc);
+/// The default layout's columns before the per-source ones: the incident's, its ranges,
+/// then the ranges by status of the measures that have statuses.
+fn default_header(status_columns: &[(&'static str, ByStatusOf)]) -> Vec<String> {
     let mut header: Vec<String> = [
         "incident",
         "date",
@@ -264,6 +287,25 @@ fn default_layout(
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
+    for (measure, _) in status_columns {
+        for status in STATUS_KEYS {
+            for end in ["low", "best", "high", "open_high"] {
+                header.push(format!("{measure}_{status}_{end}"));
+            }
+        }
+    }
+    header
+}
+
+fn default_layout(
+    doc: &ViewDocument,
+    provenance: bool,
+    formulas: Formulas,
+) -> Result<Vec<u8>, String> {
+    let t = |cell: String| formulas.text(cell);
+    let sources = source_names(doc);
+    let status_columns = status_columns(doc);
+    let mut header = default_header(&status_columns);
     for s in &sources {
         header.push(t(format!("{s}_killed")));
         header.push(t(format!("{s}_wounded")));
@@ -306,6 +348,12 @@ fn default_layout(
             .join("; ")));
         row.push(t(opt(&i.summary)));
         row.push(i.last_seq.to_string());
+        for (_, by) in &status_columns {
+            let by = by(i);
+            for status in STATUS_KEYS {
+                row.extend(range_cells(&by.get(status).copied().unwrap_or_default()));
+            }
+        }
         for name in &sources {
             let s = i.sources.iter().find(|s| &s.source == name);
             row.push(t(s.map(|s| figure_text(&s.killed)).unwrap_or_default()));
@@ -713,6 +761,24 @@ mod tests {
             .records()
             .map(Result::unwrap)
             .collect()
+    }
+
+    /// Status columns (`killed_civilians_low` ...) only for the measures some incident has a
+    /// status for, after `last_seq`.
+    #[test]
+    fn status_columns_follow_the_statuses_given() {
+        let plain = text(export_sample::<Csv>(&[]).unwrap());
+        assert!(!plain.contains("killed_civilians_low"));
+        let mut doc = sample_document();
+        doc.incidents[0].killed_by_status.civilians = Some(Range::exact(3));
+        let rows = parse(&text(export_document::<Csv>(&doc, &[]).unwrap()));
+        let header: Vec<&str> = rows[0].iter().collect();
+        let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        assert_eq!(col("killed_civilians_low"), col("last_seq") + 1);
+        assert!(!header.contains(&"wounded_civilians_low"));
+        assert_eq!(&rows[1][col("killed_civilians_best")], "3");
+        assert_eq!(&rows[1][col("killed_militants_best")], "");
+        assert_eq!(rows[1].len(), header.len());
     }
 
     #[test]

@@ -22,7 +22,8 @@
 use chronicle_plugin_sdk::safe::citation_link;
 use chronicle_plugin_sdk::view::{civil_from_days, days_from_civil, human_date, parse_day};
 use chronicle_plugin_sdk::{
-    DatePrecision, Exporter, Incident, LogCheckpoint, Options, Range, SourceFigures, ViewDocument,
+    DatePrecision, Exporter, Incident, LogCheckpoint, Options, Range, SourceFigures, StatusRanges,
+    ViewDocument,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -368,6 +369,9 @@ fn timeline_row(out: &mut String, i: &Incident, footnotes: &Footnotes) {
             "Attackers killed: {}",
             esc(&span_text(&i.attackers_killed))
         ));
+    }
+    if let Some(line) = status_meta(i) {
+        meta.push(line);
     }
     for r in &i.redactions {
         meta.push(format!(
@@ -934,6 +938,102 @@ fn per_province(doc: &ViewDocument) -> Option<String> {
     ))
 }
 
+/// The charts, each under its heading: per day, per province, by casualty status (each
+/// when it has something to draw).
+fn charts(out: &mut String, doc: &ViewDocument) {
+    let charts = [
+        ("Per day", per_day(doc)),
+        ("Per province", per_province(doc)),
+        ("By casualty status", per_status(doc)),
+    ];
+    for (heading, chart) in charts {
+        if let Some(chart) = chart {
+            let _ = writeln!(out, "<h2>{heading}</h2>");
+            out.push_str(&chart);
+        }
+    }
+}
+
+/// The statuses of the charts and lines, `unattributed` last, with their words.
+const STATUSES: [(&str, &str); 5] = [
+    ("civilians", "Civilians"),
+    ("security_forces", "Security forces"),
+    ("militants", "Militants"),
+    ("unknown", "Unknown"),
+    ("unattributed", "Not broken down"),
+];
+
+/// Killed and wounded by casualty status, summed over the incidents that have a status
+/// (an incident without any counts as not broken down), a bar per status some incident
+/// has; `None` when no incident has one.
+fn per_status(doc: &ViewDocument) -> Option<String> {
+    if doc
+        .incidents
+        .iter()
+        .all(|i| i.killed_by_status.is_empty() && i.wounded_by_status.is_empty())
+    {
+        return None;
+    }
+    let whole = |by: &StatusRanges, total: Range| {
+        let mut by = *by;
+        if by.is_empty() && !total.is_unknown() {
+            by.unattributed = Some(total);
+        }
+        by
+    };
+    let bars: Vec<Bar> = STATUSES
+        .iter()
+        .map(|(key, label)| {
+            let mut bar = Bar {
+                label: (*label).to_owned(),
+                sublabel: String::new(),
+                killed: Range::default(),
+                wounded: Range::default(),
+            };
+            for i in &doc.incidents {
+                let killed = whole(&i.killed_by_status, i.killed.add(&i.attackers_killed));
+                let wounded = whole(&i.wounded_by_status, i.wounded);
+                if let Some(r) = killed.get(key) {
+                    bar.killed = bar.killed.add(r);
+                }
+                if let Some(r) = wounded.get(key) {
+                    bar.wounded = bar.wounded.add(r);
+                }
+            }
+            bar
+        })
+        .filter(|bar| !(bar.killed.is_unknown() && bar.wounded.is_unknown()))
+        .collect();
+    let title = "Killed and wounded by casualty status";
+    let titles = Titles {
+        value: PEOPLE,
+        label: "Status",
+    };
+    Some(figure(
+        &row_chart(title, &bars, WIDE_ROWS, &titles),
+        &row_chart(title, &bars, NARROW_ROWS, &titles),
+        "Killed (upper bar, victims and attackers) and wounded (lower bar) by casualty status, each status reconciled over the sources that gave it and summed over the incidents; not broken down: the part of the totals no status covers.",
+        "",
+    ))
+}
+
+/// `Killed by status: civilians 6, security forces 8–13`: an incident's killed by status.
+fn status_meta(i: &Incident) -> Option<String> {
+    if i.killed_by_status.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = STATUSES
+        .iter()
+        .filter_map(|(key, label)| {
+            i.killed_by_status
+                .get(key)
+                .filter(|r| !r.is_unknown())
+                .map(|r| format!("{} {}", label.to_lowercase(), esc(&span_text(r))))
+        })
+        .collect();
+    Some(format!("Killed by status: {}", parts.join(", ")))
+}
+
 fn sources_section(doc: &ViewDocument) -> String {
     // Source -> (reports, citations in order of first appearance, the citations seen).
     type Cited<'a> = (usize, Vec<&'a str>, std::collections::HashSet<&'a str>);
@@ -1105,14 +1205,7 @@ pub fn render(doc: &ViewDocument) -> String {
             esc(&p.policy.best)
         );
 
-        if let Some(chart) = per_day(doc) {
-            out.push_str("<h2>Per day</h2>\n");
-            out.push_str(&chart);
-        }
-        if let Some(chart) = per_province(doc) {
-            out.push_str("<h2>Per province</h2>\n");
-            out.push_str(&chart);
-        }
+        charts(&mut out, doc);
         out.push_str("<h2>Sources</h2>\n");
         out.push_str(&sources_section(doc));
     }
@@ -1179,6 +1272,29 @@ mod tests {
         assert!(out
             .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;"));
         assert!(!out.contains("href=\"javascript:"));
+    }
+
+    /// Killed by status: a line on the incident and a chart of the statuses some incident
+    /// has; none for a document without statuses.
+    #[test]
+    fn killed_by_status_is_drawn() {
+        let plain = text(export_document::<Html>(&sample_document(), &[]).unwrap());
+        assert!(!plain.contains("By casualty status"));
+        let mut doc = sample_document();
+        doc.incidents[0].killed_by_status.civilians = Some(Range::exact(3));
+        doc.incidents[0].killed_by_status.unattributed = Some(Range::exact(1));
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(
+            out.contains("Killed by status: civilians 3, not broken down 1"),
+            "{out}"
+        );
+        assert!(out.contains("<h2>By casualty status</h2>"));
+        let chart = &out[out.find("<h2>By casualty status</h2>").unwrap()..];
+        assert!(chart.contains(">Civilians<") && chart.contains(">Not broken down<"));
+        assert!(
+            !chart.contains(">Security forces<"),
+            "no bar for a status no one gave"
+        );
     }
 
     /// A redaction is shown on its incident, its reason (user text) escaped.

@@ -59,6 +59,8 @@ fn wikipedia(seq: u64, killed: Option<Figure>, wounded: Option<Figure>) -> Sourc
         killed,
         wounded,
         attackers_killed: None,
+        killed_by_status: Default::default(),
+        wounded_by_status: Default::default(),
         note: None,
         citation: Some(ARTICLE.to_owned()),
         reason: None,
@@ -99,6 +101,8 @@ fn incident(
         killed: Range::default(),
         wounded: Range::default(),
         attackers_killed: Range::default(),
+        killed_by_status: Default::default(),
+        wounded_by_status: Default::default(),
         disputed: false,
         sources: Vec::new(),
         responsibility: Vec::new(),
@@ -218,6 +222,8 @@ fn faryab() -> Incident {
         ),
         killed: Range::exact(4),
         sources: vec![SourceFigures {
+            killed_by_status: Default::default(),
+            wounded_by_status: Default::default(),
             note: Some(
                 "The article gives no date; it reports the attack as a separate incident \
              on the day of the 14 July Kabul bombing."
@@ -266,6 +272,8 @@ fn puli_alam() -> Incident {
             high: Some(30),
             open_high: false,
         },
+        killed_by_status: Default::default(),
+        wounded_by_status: Default::default(),
         disputed: true,
         sources: vec![
             SourceFigures {
@@ -274,6 +282,8 @@ fn puli_alam() -> Incident {
                 killed: Some(exact(17)),
                 wounded: Some(exact(21)),
                 attackers_killed: None,
+                killed_by_status: Default::default(),
+                wounded_by_status: Default::default(),
                 note: None,
                 citation: Some(format!("{ARTICLE}#Puli_Alam_suicide_car_bombing")),
                 reason: None,
@@ -287,6 +297,8 @@ fn puli_alam() -> Incident {
                 killed: Some(exact(8)),
                 wounded: Some(exact(30)),
                 attackers_killed: None,
+                killed_by_status: Default::default(),
+                wounded_by_status: Default::default(),
                 note: None,
                 citation: None,
                 reason: None,

@@ -213,6 +213,11 @@ pub struct Filters {
     /// incidents keep every source's figures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Extension (optional, schema 1): `--status`, the casualty statuses
+    /// selected; the totals are then the sums of these statuses. Absent when
+    /// none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<String>,
 }
 
 impl Filters {
@@ -318,6 +323,109 @@ impl Range {
                 format!("{span} (best {best})")
             }
             _ => span,
+        }
+    }
+}
+
+/// Extension (optional, schema 1): reconciled ranges by casualty status
+/// (`civilians`, `security_forces`, `militants`, `unknown`), each over the
+/// sources that gave that status, with the same policy as the totals; a
+/// status no source gave is absent. `unattributed` is the part of the
+/// incident's total (killed: victims and attackers) that no status covers:
+/// a source that gives only a total is counted there, never as `unknown`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusRanges {
+    /// Civilians.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub civilians: Option<Range>,
+    /// Police, soldiers, intelligence personnel, pro-government militia.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_forces: Option<Range>,
+    /// Members of non-state armed groups, attackers included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub militants: Option<Range>,
+    /// Given by a source as unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<Range>,
+    /// The part of the total no status covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unattributed: Option<Range>,
+}
+
+impl StatusRanges {
+    /// The status names, in the order of every output.
+    pub const NAMES: [&'static str; 4] = ["civilians", "security_forces", "militants", "unknown"];
+
+    /// No status given (`unattributed` aside).
+    pub fn is_empty(&self) -> bool {
+        self.civilians.is_none()
+            && self.security_forces.is_none()
+            && self.militants.is_none()
+            && self.unknown.is_none()
+    }
+
+    /// The range of a status by name (`unattributed` too).
+    pub fn get(&self, name: &str) -> Option<&Range> {
+        match name {
+            "civilians" => self.civilians.as_ref(),
+            "security_forces" => self.security_forces.as_ref(),
+            "militants" => self.militants.as_ref(),
+            "unknown" => self.unknown.as_ref(),
+            "unattributed" => self.unattributed.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The range of a status by name, to set.
+    pub fn slot(&mut self, name: &str) -> Option<&mut Option<Range>> {
+        match name {
+            "civilians" => Some(&mut self.civilians),
+            "security_forces" => Some(&mut self.security_forces),
+            "militants" => Some(&mut self.militants),
+            "unknown" => Some(&mut self.unknown),
+            "unattributed" => Some(&mut self.unattributed),
+            _ => None,
+        }
+    }
+}
+
+/// Extension (optional, schema 1): one source's figures by casualty status,
+/// as the views count them (killed: victims and attackers, the attackers as
+/// militants when the source gives no militants). A status the source did not
+/// give is absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusFigures {
+    /// Civilians.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub civilians: Option<Figure>,
+    /// Security forces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_forces: Option<Figure>,
+    /// Militants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub militants: Option<Figure>,
+    /// Unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<Figure>,
+}
+
+impl StatusFigures {
+    /// No status given.
+    pub fn is_empty(&self) -> bool {
+        self.civilians.is_none()
+            && self.security_forces.is_none()
+            && self.militants.is_none()
+            && self.unknown.is_none()
+    }
+
+    /// The figure of a status by name.
+    pub fn get(&self, name: &str) -> Option<&Figure> {
+        match name {
+            "civilians" => self.civilians.as_ref(),
+            "security_forces" => self.security_forces.as_ref(),
+            "militants" => self.militants.as_ref(),
+            "unknown" => self.unknown.as_ref(),
+            _ => None,
         }
     }
 }
@@ -459,6 +567,14 @@ pub struct Incident {
     /// Attackers killed.
     #[serde(default)]
     pub attackers_killed: Range,
+    /// Extension (optional, schema 1): killed (victims and attackers) by
+    /// casualty status; absent when no source gave a status.
+    #[serde(default, skip_serializing_if = "StatusRanges::is_empty")]
+    pub killed_by_status: StatusRanges,
+    /// Extension (optional, schema 1): wounded by casualty status; absent
+    /// when no source gave a status.
+    #[serde(default, skip_serializing_if = "StatusRanges::is_empty")]
+    pub wounded_by_status: StatusRanges,
     /// True when the sources' current figures disagree.
     pub disputed: bool,
     /// One entry per source with its current figures (after its
@@ -561,6 +677,14 @@ pub struct SourceFigures {
     /// Attackers killed, as the source gave it.
     #[serde(default)]
     pub attackers_killed: Option<Figure>,
+    /// Extension (optional, schema 1): killed by casualty status, as the
+    /// source gave it; absent when it gave none.
+    #[serde(default, skip_serializing_if = "StatusFigures::is_empty")]
+    pub killed_by_status: StatusFigures,
+    /// Extension (optional, schema 1): wounded by casualty status; absent
+    /// when the source gave none.
+    #[serde(default, skip_serializing_if = "StatusFigures::is_empty")]
+    pub wounded_by_status: StatusFigures,
     /// A remark about this report.
     #[serde(default)]
     pub note: Option<String>,
