@@ -18,6 +18,7 @@ mod point;
 mod read;
 pub mod reconcile;
 pub mod render;
+mod stream;
 
 use std::fmt;
 use std::str::FromStr;
@@ -34,6 +35,7 @@ pub use fold::{IncidentState, Measure, RespState, SourceState, Stance};
 pub use maintain::VIEWS_VERSION;
 pub(crate) use read::Reader;
 pub use reconcile::BestPolicy;
+pub use stream::{DocumentStream, Incidents};
 
 /// One line of the human `timeline`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -325,30 +327,41 @@ pub(crate) fn state_order(a: &IncidentState, b: &IncidentState) -> std::cmp::Ord
 
 /// Groups states into summary groups.
 pub fn summarize(states: &[IncidentState], best: &BestPolicy, by: GroupBy) -> Vec<Group> {
-    let measure = |s: &IncidentState, m| reconcile::range(&s.sources, m, best);
-    match by {
-        GroupBy::Source => reconcile::group(states.iter().flat_map(|s| {
-            s.sources.iter().map(|src| {
-                (
-                    src.source.clone(),
-                    reconcile::figure_range(src.killed.as_ref()),
-                    reconcile::figure_range(src.wounded.as_ref()),
-                )
-            })
-        })),
-        _ => reconcile::group(states.iter().map(|s| {
-            let key = match by {
-                GroupBy::Province => s.details.province.clone(),
-                GroupBy::Month => s.details.date.start.format("%Y-%m").to_string(),
-                _ => s.details.category.clone(),
-            };
-            (
-                key,
-                measure(s, Measure::Killed),
-                measure(s, Measure::Wounded),
-            )
-        })),
+    let mut keyed = Vec::new();
+    for s in states {
+        summary_keys(s, best, by, &mut keyed);
     }
+    reconcile::group(keyed)
+}
+
+/// What one state adds to a summary grouped `by`: `(key, killed, wounded)`, one per source
+/// for [`GroupBy::Source`], else one.
+pub(crate) fn summary_keys(
+    s: &IncidentState,
+    best: &BestPolicy,
+    by: GroupBy,
+    out: &mut Vec<(String, Range, Range)>,
+) {
+    if by == GroupBy::Source {
+        out.extend(s.sources.iter().map(|src| {
+            (
+                src.source.clone(),
+                reconcile::figure_range(src.killed.as_ref()),
+                reconcile::figure_range(src.wounded.as_ref()),
+            )
+        }));
+        return;
+    }
+    let key = match by {
+        GroupBy::Province => s.details.province.clone(),
+        GroupBy::Month => s.details.date.start.format("%Y-%m").to_string(),
+        _ => s.details.category.clone(),
+    };
+    out.push((
+        key,
+        reconcile::range(&s.sources, Measure::Killed, best),
+        reconcile::range(&s.sources, Measure::Wounded, best),
+    ));
 }
 
 fn source_row<'a>(
@@ -407,7 +420,7 @@ pub(crate) fn document_owned(snap: Snapshot, q: &Query) -> Document {
     document_of_incidents(snap.seq, snap.hash, incidents, q)
 }
 
-fn document_of_incidents(
+pub(crate) fn document_of_incidents(
     seq: u64,
     hash: Option<String>,
     incidents: Vec<Incident>,
