@@ -543,6 +543,36 @@ impl Bench {
             ours.out_bytes,
             "",
         );
+        // The reads that used to hold every state (issue 15): their peak RSS is the point.
+        let ours = run(
+            self.chronicle(db)
+                .args(["summary", "--known-by", "2019-01-01"]),
+            "summary --known-by",
+        )?;
+        self.push(
+            size,
+            "summary --known-by 2019-01-01",
+            size,
+            &ours,
+            Some(("full rebuild", rebuild)),
+            None,
+            0,
+            "",
+        );
+        let ours = run(
+            self.chronicle(db).args(["timeline", "--json"]),
+            "timeline --json",
+        )?;
+        self.push(
+            size,
+            "timeline --json",
+            size,
+            &ours,
+            Some(("full rebuild", rebuild)),
+            None,
+            ours.out_bytes,
+            "",
+        );
         Ok(())
     }
 
@@ -750,6 +780,10 @@ impl Bench {
         };
         let copy = c.dir.join("sqlite3-copy.db");
         let sqlite3 = self.sqlite3_copy(&c.db, &copy)?;
+        let columns: Vec<String> = Connection::open(&c.db)?
+            .prepare("SELECT name FROM pragma_table_info('events') ORDER BY cid")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         // Ours and the baseline alternate, so that both see the same disk (fsync times on a
         // shared machine drift by several times over a minute).
         let mut ours_t = Vec::new();
@@ -771,8 +805,19 @@ impl Bench {
             ours_rss = ours_rss.max(r.max_rss_kb);
             ours_t.push(r.wall);
             if sqlite3 {
+                // Every column of the events table (whatever the log format), the id and
+                // version made unique.
+                let select = columns
+                    .iter()
+                    .map(|c| match c.as_str() {
+                        "id" => format!("id || '-{i}'"),
+                        "version" => format!("version + {i} + 1000000"),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let sql = format!(
-                    "PRAGMA synchronous=FULL; INSERT INTO bench_events SELECT seq, id || '-{i}', incident, version + {i} + 1000000, kind, payload, schema_version, recorded_at, recorded_by, hash FROM events WHERE seq = 1;"
+                    "PRAGMA synchronous=FULL; INSERT INTO bench_events SELECT {select} FROM events WHERE seq = 1;"
                 );
                 base_t.push(run(Command::new("sqlite3").arg(&copy).arg(sql), "sqlite3")?.wall);
             }

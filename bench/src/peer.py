@@ -71,6 +71,7 @@ class Incident(Aggregate):
 
 class Chronicle(Application):
     is_snapshotting_enabled = False
+    log_section_size = BATCH
 
 
 def save(jsonl, db):
