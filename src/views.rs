@@ -12,7 +12,9 @@ use chronicle_core::time::parse_time_point;
 use chronicle_core::views::audit::Claim;
 use chronicle_core::views::doc::ExporterInfo;
 use chronicle_core::views::render;
-use chronicle_core::views::{filter_day, BestPolicy, Filter, GroupBy, Measure, Point, Query};
+use chronicle_core::views::{
+    filter_day, BestPolicy, DocumentStream, Filter, GroupBy, Measure, Point, Query,
+};
 use chronicle_core::{EventLog, Invalid};
 use chronicle_plugin_host::{PluginHost, PluginInfo};
 
@@ -270,7 +272,17 @@ pub fn timeline(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow:
     let log = EventLog::open(db)?;
     let query = args.view.query(args.filter.filter(allow_unknown_place)?)?;
     if args.view.out.json {
-        return print_json(&log.timeline(&query)?);
+        // Written as computed, one incident at a time (see `export`).
+        let doc = log.timeline_stream(&query)?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let written = serde_json::to_writer_pretty(&mut out, &doc.incidents());
+        if let Some(e) = doc.take_error() {
+            return Err(e.into());
+        }
+        written?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+        return Ok(());
     }
     // The table needs only the columns of the views, not every incident's whole state.
     let rows = log.timeline_rows(&query)?;
@@ -438,19 +450,16 @@ pub fn export(
     };
     let origin = note::origin(args.origin.as_deref(), signer.as_ref())?;
     let log = EventLog::open(db)?;
-    let mut doc = log.export_checkpointed(&q, &origin, signer.as_ref())?;
-    doc.provenance.exporter = Some(renderer.exporter());
-    // The document is written as it is serialized (at 1M events it is ~700 MB of JSON: no
-    // second copy in memory): to the output for the built-in format, down the pipe to the
-    // plugin's process otherwise; a plugin's output is bytes it returned.
+    let mut doc = log.export_stream(&q, &origin, signer.as_ref())?;
+    doc.provenance_mut().exporter = Some(renderer.exporter());
+    // The document is written as it is computed, one incident at a time (at 1M events it is
+    // ~700 MB of JSON, ~190,000 incidents: neither is held): to the output for the built-in
+    // format, down the pipe to the plugin's process otherwise; a plugin's output is bytes it
+    // returned. An error met while writing (the log unreadable) is the stream's, not the
+    // serializer's.
     let plugin_output = match &renderer {
         Renderer::Json => None,
-        Renderer::Plugin(host, info) => {
-            let write_doc = |w: &mut dyn Write| -> std::io::Result<()> {
-                serde_json::to_writer(w, &doc).map_err(std::io::Error::from)
-            };
-            Some(host.export_with(&info.name, &write_doc, &options)?.bytes)
-        }
+        Renderer::Plugin(host, info) => Some(export_through(host, &info.name, &doc, &options)?),
     };
     let emit = |w: &mut dyn Write| -> std::io::Result<()> {
         match &plugin_output {
@@ -464,12 +473,20 @@ pub fn export(
     match &args.out {
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            emit(&mut out)?;
+            let written = emit(&mut out);
+            if let Some(e) = doc.take_error() {
+                return Err(e.into());
+            }
+            written?;
             out.flush()?;
         }
         Some(path) => {
-            let written = write_atomically(path, emit)?;
-            let p = &doc.provenance;
+            let written = write_atomically(path, emit);
+            if let Some(e) = doc.take_error() {
+                return Err(e.into());
+            }
+            let written = written?;
+            let p = doc.provenance();
             let exporter = renderer.exporter();
             eprintln!(
                 "wrote {} ({} bytes, {} {}): {} incidents, log checkpoint {}:{}, {}, best {}",
@@ -477,7 +494,7 @@ pub fn export(
                 written,
                 exporter.name,
                 exporter.version,
-                doc.totals.incidents,
+                doc.incident_count(),
                 p.log_seq,
                 p.log_hash.as_deref().unwrap_or("-"),
                 p.point.describe(),
@@ -486,6 +503,71 @@ pub fn export(
         }
     }
     Ok(())
+}
+
+/// The bytes plugin `format` of `host` makes of `doc`. The document is serialized on this
+/// thread (it reads the log, whose connection stays here) into 64 KiB chunks passed, at most
+/// 16 at a time, to the thread that runs the export and writes them down the plugin's pipe:
+/// neither side holds the whole document. When the export ends (or fails before reading
+/// it all) the chunks' receiver is dropped, so the serialization stops at its next chunk.
+fn export_through(
+    host: &PluginHost,
+    format: &str,
+    doc: &DocumentStream<'_>,
+    options: &BTreeMap<String, String>,
+) -> anyhow::Result<Vec<u8>> {
+    let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+    let (exported, written) = std::thread::scope(|s| {
+        let plugin = s.spawn(move || {
+            let received = std::sync::Mutex::new(received);
+            let write_doc = |w: &mut dyn Write| -> std::io::Result<()> {
+                let received = received
+                    .lock()
+                    .map_err(|_| std::io::Error::other("the document's chunks were lost"))?;
+                for chunk in received.iter() {
+                    w.write_all(&chunk)?;
+                }
+                Ok(())
+            };
+            host.export_with(format, &write_doc, options)
+        });
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, Chunks(chunks));
+        let written = serde_json::to_writer(&mut out, doc)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.flush());
+        // Dropping the sender ends the document for the plugin's side.
+        drop(out);
+        let exported: anyhow::Result<_> = match plugin.join() {
+            Ok(r) => r.map_err(anyhow::Error::from),
+            Err(_) => Err(anyhow::anyhow!("the export thread panicked")),
+        };
+        (exported, written)
+    });
+    if let Some(e) = doc.take_error() {
+        return Err(e.into());
+    }
+    let exported = exported?;
+    written?;
+    Ok(exported.bytes)
+}
+
+/// A writer that sends what it is given, as chunks, to a channel (see [`export_through`]).
+struct Chunks(std::sync::mpsc::SyncSender<Vec<u8>>);
+
+impl Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.send(buf.to_vec()).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the plugin's side stopped reading the document",
+            )
+        })?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes what `emit` writes to a new file beside `path` and renames it over `path`, so that

@@ -15,6 +15,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use rusqlite::Connection;
 
+mod peer;
+
 /// Benchmarks of chronicle against bare SQLite baselines.
 #[derive(Debug, Parser)]
 #[command(name = "chronicle-bench")]
@@ -50,9 +52,14 @@ struct Args {
     /// Only write the chronology of the first --size to standard output, as JSON Lines.
     #[arg(long)]
     generate: bool,
-    /// Skip the Python `eventsourcing` comparison even when the library is installed.
+    /// Skip the peer (Python `eventsourcing`) even when it is available.
     #[arg(long)]
     no_python: bool,
+    /// The Python interpreter of the peer, which must import `eventsourcing` (default: the
+    /// virtualenv `bench-venv` beside the target directory of this binary, made with
+    /// `pip install eventsourcing==9.5.*` when missing).
+    #[arg(long)]
+    python: Option<PathBuf>,
 }
 
 /// What a child process did: wall time, the time it measured itself (baselines time only
@@ -167,6 +174,10 @@ struct Bench {
     rows: Vec<Row>,
     /// Operations that were refused (with why), printed after the table.
     notes: Vec<String>,
+    /// The peer's interpreter, found (or made) at its first use; the error says why not.
+    python: Option<std::result::Result<PathBuf, String>>,
+    /// The peer's projection time at the current size (for the rebuild row).
+    peer_projection: Option<Duration>,
 }
 
 /// One synthetic chronology under measurement: its JSON Lines and the log built from them.
@@ -311,33 +322,98 @@ impl Bench {
             bytes,
             &format!("{} incidents", c.stats.incidents),
         );
-        if !self.args.no_python && !self.args.smoke {
-            match run(
-                Command::new("python3")
-                    .arg("-c")
-                    .arg(PYTHON_EVENTSOURCING)
-                    .arg(&c.jsonl)
-                    .arg(c.dir.join("eventsourcing.db")),
-                "python eventsourcing",
-            ) {
-                Ok(py) => self.push(
-                    size,
-                    "import vs Python eventsourcing",
-                    size,
-                    &ours,
-                    Some(("eventsourcing 9 insert_events, one batch", py.time())),
-                    Some(0.5),
-                    bytes,
-                    &format!(
-                        "eventsourcing: {:.0} events/s, peak RSS {} MB (timed: the insert only)",
-                        size as f64 / py.time().as_secs_f64().max(1e-9),
-                        py.max_rss_kb / 1024
-                    ),
-                ),
-                Err(e) => self.say(&format!("python eventsourcing not measured: {e:#}")),
-            }
-        }
+        self.bench_peer(c, &ours)?;
         Ok(ours)
+    }
+
+    /// The peer's interpreter, found or made once (a smoke run never makes the virtualenv:
+    /// without one the peer is reported unavailable).
+    fn peer_python(&mut self) -> std::result::Result<PathBuf, String> {
+        if self.python.is_none() {
+            let venv = self
+                .me
+                .parent()
+                .and_then(Path::parent)
+                .map_or_else(|| self.dir.join("bench-venv"), |t| t.join("bench-venv"));
+            let found = if self.args.smoke
+                && self.args.python.is_none()
+                && !venv.join("bin").join("python").exists()
+            {
+                Err(format!(
+                    "no virtualenv at {} (a smoke run does not make one)",
+                    venv.display()
+                ))
+            } else {
+                peer::python(self.args.python.as_deref(), &venv).map_err(|e| format!("{e:#}"))
+            };
+            self.python = Some(found);
+        }
+        self.python
+            .clone()
+            .unwrap_or_else(|| Err("not looked for".into()))
+    }
+
+    /// The peer doing the same job (Python `eventsourcing`, `peer.py`): its Application
+    /// saves the chronology's events as Incident aggregates in batches of 1,000, then its
+    /// projection folds the notification log into the incident and per-source tables.
+    /// Row: our import against its save + projection; the projection's time is kept for the
+    /// rebuild's row.
+    fn bench_peer(&mut self, c: &Chronology, ours: &Run) -> Result<()> {
+        self.peer_projection = None;
+        if self.args.no_python {
+            return Ok(());
+        }
+        let python = match self.peer_python() {
+            Ok(p) => p,
+            Err(e) => {
+                self.notes
+                    .push(format!("{} events: the peer is unavailable: {e}", c.size));
+                return Ok(());
+            }
+        };
+        let script = c.dir.join("peer.py");
+        std::fs::write(&script, peer::SCRIPT)?;
+        let store = c.dir.join("peer-events.db");
+        let views = c.dir.join("peer-views.db");
+        for f in [&store, &views] {
+            let _ = std::fs::remove_file(f);
+        }
+        let save = run(
+            Command::new(&python)
+                .arg(&script)
+                .arg("save")
+                .arg(&c.jsonl)
+                .arg(&store),
+            "peer save",
+        )?;
+        let project = run(
+            Command::new(&python)
+                .arg(&script)
+                .arg("project")
+                .arg(&store)
+                .arg(&views),
+            "peer projection",
+        )?;
+        let both = save.time() + project.time();
+        self.push(
+            c.size,
+            "import with views vs the peer (save + projection)",
+            c.size,
+            ours,
+            Some(("eventsourcing 9.5 Application save + projection", both)),
+            Some(1.0 / 3.0),
+            c.stats.bytes,
+            &format!(
+                "peer: save {:.0} events/s ({} MB), projection {:.0} events/s ({} MB), both {:.0} events/s",
+                c.size as f64 / save.time().as_secs_f64().max(1e-9),
+                save.max_rss_kb / 1024,
+                c.size as f64 / project.time().as_secs_f64().max(1e-9),
+                project.max_rss_kb / 1024,
+                c.size as f64 / both.as_secs_f64().max(1e-9),
+            ),
+        );
+        self.peer_projection = Some(project.time());
+        Ok(())
     }
 
     /// Benchmark 4: verify, against a bare scan with the same JSON parsing and hashing.
@@ -374,6 +450,18 @@ impl Bench {
             bytes,
             "",
         );
+        if let Some(peer) = self.peer_projection {
+            self.push(
+                size,
+                "rebuild vs the peer's projection",
+                size,
+                &ours,
+                Some(("eventsourcing 9.5 projection of the notification log", peer)),
+                Some(1.0 / 3.0),
+                bytes,
+                "",
+            );
+        }
         // The floor of this design: scanning and parsing the events, then writing the rows
         // the views hold (taken from the log just rebuilt) into empty tables.
         let floor = run(
@@ -388,7 +476,7 @@ impl Bench {
             size,
             &ours,
             Some(("bare scan + parse + INSERT of the view rows", floor.time())),
-            None,
+            Some(1.2),
             bytes,
             "",
         );
@@ -404,7 +492,7 @@ impl Bench {
             size,
             import,
             Some(("bare INSERT of the events + the view rows", floor.time())),
-            None,
+            Some(1.3),
             bytes,
             "",
         );
@@ -452,6 +540,36 @@ impl Bench {
             &ours,
             Some(("full rebuild", rebuild)),
             Some(0.05),
+            ours.out_bytes,
+            "",
+        );
+        // The reads that used to hold every state (issue 15): their peak RSS is the point.
+        let ours = run(
+            self.chronicle(db)
+                .args(["summary", "--known-by", "2019-01-01"]),
+            "summary --known-by",
+        )?;
+        self.push(
+            size,
+            "summary --known-by 2019-01-01",
+            size,
+            &ours,
+            Some(("full rebuild", rebuild)),
+            None,
+            0,
+            "",
+        );
+        let ours = run(
+            self.chronicle(db).args(["timeline", "--json"]),
+            "timeline --json",
+        )?;
+        self.push(
+            size,
+            "timeline --json",
+            size,
+            &ours,
+            Some(("full rebuild", rebuild)),
+            None,
             ours.out_bytes,
             "",
         );
@@ -662,6 +780,10 @@ impl Bench {
         };
         let copy = c.dir.join("sqlite3-copy.db");
         let sqlite3 = self.sqlite3_copy(&c.db, &copy)?;
+        let columns: Vec<String> = Connection::open(&c.db)?
+            .prepare("SELECT name FROM pragma_table_info('events') ORDER BY cid")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         // Ours and the baseline alternate, so that both see the same disk (fsync times on a
         // shared machine drift by several times over a minute).
         let mut ours_t = Vec::new();
@@ -683,8 +805,19 @@ impl Bench {
             ours_rss = ours_rss.max(r.max_rss_kb);
             ours_t.push(r.wall);
             if sqlite3 {
+                // Every column of the events table (whatever the log format), the id and
+                // version made unique.
+                let select = columns
+                    .iter()
+                    .map(|c| match c.as_str() {
+                        "id" => format!("id || '-{i}'"),
+                        "version" => format!("version + {i} + 1000000"),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let sql = format!(
-                    "PRAGMA synchronous=FULL; INSERT INTO bench_events SELECT seq, id || '-{i}', incident, version + {i} + 1000000, kind, payload, schema_version, recorded_at, recorded_by, hash, format, salt, commitment, batch, redacted_by FROM events WHERE seq = 1;"
+                    "PRAGMA synchronous=FULL; INSERT INTO bench_events SELECT {select} FROM events WHERE seq = 1;"
                 );
                 base_t.push(run(Command::new("sqlite3").arg(&copy).arg(sql), "sqlite3")?.wall);
             }
@@ -837,7 +970,12 @@ impl Bench {
         // Growth: time per event of the operations that touch every event.
         println!();
         println!("time per event (µs) by size:");
-        for op in ["import (append JSONL)", "rebuild views", "verify"] {
+        for op in [
+            "import (append JSONL)",
+            "rebuild views",
+            "verify",
+            "export --format json",
+        ] {
             let per: Vec<String> = self
                 .rows
                 .iter()
@@ -882,28 +1020,6 @@ fn middle_incident(jsonl: &Path, size: u64) -> Result<String> {
     }
     bail!("no incident in the second half of {}", jsonl.display())
 }
-
-/// Batched append with the Python `eventsourcing` library (its SQLite recorder), for the
-/// comparison the issue asks for: every event of the chronology, one `insert_events` call.
-const PYTHON_EVENTSOURCING: &str = r#"
-import json, sys, time, uuid
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteAggregateRecorder
-path, db = sys.argv[1], sys.argv[2]
-events, versions, ids = [], {}, {}
-for line in open(path):
-    e = json.loads(line)
-    inc = e["incident"]
-    oid = ids.setdefault(inc, uuid.uuid5(uuid.NAMESPACE_URL, inc))
-    versions[inc] = versions.get(inc, 0) + 1
-    state = json.dumps(e["payload"], sort_keys=True, separators=(",", ":")).encode()
-    events.append(StoredEvent(originator_id=oid, originator_version=versions[inc], topic="chronicle:" + e["kind"], state=state))
-recorder = SQLiteAggregateRecorder(SQLiteDatastore(db))
-recorder.create_table()
-start = time.perf_counter()
-recorder.insert_events(events)
-print("TIMED", time.perf_counter() - start)
-"#;
 
 /// The baselines, run as `chronicle-bench __child TASK ARGS...`. Each prints
 /// `TIMED <seconds>` for the part it measures.
@@ -1247,6 +1363,8 @@ fn main() -> Result<()> {
         dir: dir.clone(),
         rows: Vec::new(),
         notes: Vec::new(),
+        python: None,
+        peer_projection: None,
     };
     bench.say(&format!(
         "chronicle {}; {} cores; profile {}",

@@ -232,6 +232,13 @@ impl EventLog {
         self.views().timeline(q)
     }
 
+    /// [`EventLog::timeline`] to be written as it is computed, in memory that does not grow
+    /// with the log: serialize [`crate::views::DocumentStream::incidents`] (every check of the query is
+    /// made here, before anything is written).
+    pub fn timeline_stream(&self, q: &Query) -> Result<crate::views::DocumentStream<'_>> {
+        self.views().export_stream(q)
+    }
+
     /// The rows of the human `timeline`.
     pub fn timeline_rows(&self, q: &Query) -> Result<Vec<TimelineRow>> {
         self.views().timeline_rows(q)

@@ -10,7 +10,7 @@ use crate::record::provenance::genesis_hex;
 use crate::store::Reads;
 use crate::tree::Tree;
 use crate::views::doc::LogCheckpoint;
-use crate::views::{Document, Query};
+use crate::views::{Document, DocumentStream, Query};
 
 impl EventLog {
     fn tree(&self) -> Result<Tree<'_>> {
@@ -67,9 +67,21 @@ impl EventLog {
         origin: &str,
         signer: Option<&SignerKey>,
     ) -> Result<Document> {
-        let mut doc = self.views().export(q)?;
-        let size = doc.provenance.log_seq;
-        doc.provenance.checkpoint = Some(self.checkpoint_at(origin, size, signer)?);
+        self.export_stream(q, origin, signer)?.collect()
+    }
+
+    /// [`EventLog::export_checkpointed`] to be written as it is computed, in memory that
+    /// does not grow with the log (see [`DocumentStream`]): every check of the query is made
+    /// here, before anything is written.
+    pub fn export_stream(
+        &self,
+        q: &Query,
+        origin: &str,
+        signer: Option<&SignerKey>,
+    ) -> Result<DocumentStream<'_>> {
+        let mut doc = self.views().export_stream(q)?;
+        let size = doc.provenance().log_seq;
+        doc.provenance_mut().checkpoint = Some(self.checkpoint_at(origin, size, signer)?);
         Ok(doc)
     }
 

@@ -18,6 +18,7 @@ mod point;
 mod read;
 pub mod reconcile;
 pub mod render;
+mod stream;
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,6 +36,7 @@ pub use fold::{IncidentState, Measure, RespState, SourceState, Stance};
 pub use maintain::VIEWS_VERSION;
 pub(crate) use read::Reader;
 pub use reconcile::BestPolicy;
+pub use stream::{DocumentStream, Incidents};
 
 /// One line of the human `timeline`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -381,34 +383,73 @@ pub fn summarize(
     by: GroupBy,
     statuses: &[Status],
 ) -> Vec<Group> {
-    let measure = |s: &IncidentState| counted(&reconcile::incident_doc(s, best), statuses);
+    let mut keyed = Vec::new();
+    for s in states {
+        summary_keys(s, best, by, statuses, &mut keyed);
+    }
+    summary_groups(keyed, by, statuses)
+}
+
+/// What one state adds to a summary grouped `by`: `(key, killed, wounded)`, one per source
+/// for [`GroupBy::Source`], one per status it has figures for with [`GroupBy::Status`],
+/// else one. [`summary_groups`] turns them into groups.
+pub(crate) fn summary_keys(
+    s: &IncidentState,
+    best: &BestPolicy,
+    by: GroupBy,
+    statuses: &[Status],
+    out: &mut Vec<(String, Range, Range)>,
+) {
     match by {
-        GroupBy::Status => {
-            let mut groups = by_status(states, best);
-            if !statuses.is_empty() {
-                groups.retain(|g| statuses.iter().any(|st| st.name() == g.key));
-            }
-            groups
-        }
-        GroupBy::Source => reconcile::group(states.iter().flat_map(|s| {
-            s.sources.iter().map(|src| {
-                (
-                    src.source.clone(),
-                    reconcile::figure_range(src.killed.as_ref()),
-                    reconcile::figure_range(src.wounded.as_ref()),
-                )
-            })
+        GroupBy::Source => out.extend(s.sources.iter().map(|src| {
+            (
+                src.source.clone(),
+                reconcile::figure_range(src.killed.as_ref()),
+                reconcile::figure_range(src.wounded.as_ref()),
+            )
         })),
-        _ => reconcile::group(states.iter().map(|s| {
+        GroupBy::Status => status_keys(s, best, out),
+        _ => {
             let key = match by {
                 GroupBy::Province => s.details.province.clone(),
                 GroupBy::Month => s.details.date.start.format("%Y-%m").to_string(),
                 _ => s.details.category.clone(),
             };
-            let (killed, wounded) = measure(s);
-            (key, killed, wounded)
-        })),
+            let (killed, wounded) = if statuses.is_empty() {
+                (
+                    reconcile::range(&s.sources, Measure::Killed, best),
+                    reconcile::range(&s.sources, Measure::Wounded, best),
+                )
+            } else {
+                counted(&reconcile::incident_doc(s, best), statuses)
+            };
+            out.push((key, killed, wounded));
+        }
     }
+}
+
+/// The groups of a summary from what [`summary_keys`] gave: by key, except by status, which
+/// keeps the order of [`Status::ALL`] then `unattributed`, and only the selected statuses
+/// when `statuses` is given.
+pub(crate) fn summary_groups(
+    keyed: Vec<(String, Range, Range)>,
+    by: GroupBy,
+    statuses: &[Status],
+) -> Vec<Group> {
+    let mut groups = reconcile::group(keyed);
+    if by == GroupBy::Status {
+        let rank = |key: &str| {
+            StatusRanges::NAMES
+                .iter()
+                .position(|n| *n == key)
+                .unwrap_or(StatusRanges::NAMES.len())
+        };
+        groups.sort_by_key(|g| rank(&g.key));
+        if !statuses.is_empty() {
+            groups.retain(|g| statuses.iter().any(|st| st.name() == g.key));
+        }
+    }
+    groups
 }
 
 /// Does a range of what no status covers hold anyone: a best or a high end above 0 (a
@@ -417,54 +458,38 @@ pub(crate) fn leftover(r: &Range) -> bool {
     r.best.is_some_and(|b| b > 0) || r.high.is_some_and(|h| h > 0)
 }
 
-/// `summary --by status`: one group per status some incident has, in the order of
-/// [`Status::ALL`], then `unattributed` (see [`GroupBy::Status`]).
-fn by_status(states: &[IncidentState], best: &BestPolicy) -> Vec<Group> {
-    let mut keys: Vec<&str> = StatusRanges::NAMES.to_vec();
-    keys.push("unattributed");
-    let mut groups: Vec<Group> = keys
-        .iter()
-        .map(|k| Group {
-            key: (*k).to_string(),
-            incidents: 0,
-            killed: Range::default(),
-            wounded: Range::default(),
-        })
-        .collect();
-    for s in states {
-        let i = reconcile::incident_doc(s, best);
-        // An incident with no status: its whole totals are unattributed.
-        let whole = |by: &StatusRanges, total: Range| {
-            if by.is_empty() && total.low.is_some() {
-                let mut r = *by;
-                r.unattributed = Some(total);
-                r
-            } else {
-                *by
-            }
-        };
-        let killed = whole(&i.killed_by_status, i.killed.add(&i.attackers_killed));
-        let wounded = whole(&i.wounded_by_status, i.wounded);
-        // A fully attributed incident (nothing left over) does not count as unattributed;
-        // nor does a leftover that is only open ("at least 14 killed", "at least 14
-        // security forces": 0+).
-        let nonzero = |r: Option<&Range>| r.filter(|r| leftover(r)).copied();
-        for g in &mut groups {
-            let (k, w) = (nonzero(killed.get(&g.key)), nonzero(wounded.get(&g.key)));
-            if k.is_none() && w.is_none() {
-                continue;
-            }
-            g.incidents += 1;
-            if let Some(k) = k {
-                g.killed = g.killed.add(&k);
-            }
-            if let Some(w) = w {
-                g.wounded = g.wounded.add(&w);
-            }
+/// What one incident adds to `summary --by status`: one `(status, killed, wounded)` per
+/// status it has people for, and `unattributed` for what no status covers (see
+/// [`GroupBy::Status`]).
+fn status_keys(s: &IncidentState, best: &BestPolicy, out: &mut Vec<(String, Range, Range)>) {
+    let i = reconcile::incident_doc(s, best);
+    // An incident with no status: its whole totals are unattributed.
+    let whole = |by: &StatusRanges, total: Range| {
+        if by.is_empty() && total.low.is_some() {
+            let mut r = *by;
+            r.unattributed = Some(total);
+            r
+        } else {
+            *by
         }
+    };
+    let killed = whole(&i.killed_by_status, i.killed.add(&i.attackers_killed));
+    let wounded = whole(&i.wounded_by_status, i.wounded);
+    // A fully attributed incident (nothing left over) does not count as unattributed; nor
+    // does a leftover that is only open ("at least 14 killed", "at least 14 security
+    // forces": 0+).
+    let nonzero = |r: Option<&Range>| r.filter(|r| leftover(r)).copied();
+    for key in StatusRanges::NAMES.iter().copied().chain(["unattributed"]) {
+        let (k, w) = (nonzero(killed.get(key)), nonzero(wounded.get(key)));
+        if k.is_none() && w.is_none() {
+            continue;
+        }
+        out.push((
+            key.to_string(),
+            k.unwrap_or_default(),
+            w.unwrap_or_default(),
+        ));
     }
-    groups.retain(|g| g.incidents > 0);
-    groups
 }
 
 fn source_row<'a>(
@@ -523,7 +548,7 @@ pub(crate) fn document_owned(snap: Snapshot, q: &Query) -> Document {
     document_of_incidents(snap.seq, snap.hash, incidents, q)
 }
 
-fn document_of_incidents(
+pub(crate) fn document_of_incidents(
     seq: u64,
     hash: Option<String>,
     incidents: Vec<Incident>,

@@ -34,18 +34,19 @@ fn state_before(
     }
 }
 
-/// What the incidents in view after event `seq` are, as `T`: `stored` makes one from the
-/// stored content of an incident not touched after `seq`; `of_state` from the state
-/// recomputed for the others.
-fn at_point<T>(
+/// What the incidents in view after event `seq` are, as `T`, one at a time (in no particular
+/// order): `stored` makes one from the stored content of an incident not touched after
+/// `seq`; `of_state` from the state recomputed for the others. Only the ids of the
+/// incidents touched after `seq` (usually few) are held.
+fn each_at_point<T>(
     db: &(impl Reads + ?Sized),
     seq: u64,
     columns: ViewColumns,
     stored: impl Fn(ViewContent, u64) -> Result<T>,
     of_state: impl Fn(IncidentState) -> T,
-) -> Result<Vec<T>> {
+    each: &mut dyn FnMut(T) -> Result<()>,
+) -> Result<()> {
     let current = checkpoint(db)?;
-    let mut out = Vec::new();
     let mut later = Vec::new();
     db.views_at(
         seq,
@@ -59,7 +60,7 @@ fn at_point<T>(
             if last_seq > seq {
                 later.push(incident);
             } else if let Some(content) = content {
-                out.push(stored(content, last_seq)?);
+                each(stored(content, last_seq)?)?;
             }
             Ok(())
         },
@@ -67,16 +68,21 @@ fn at_point<T>(
     let mut streams = Streams::new(current);
     for incident in later {
         if let Some(state) = state_before(&mut streams, db, &incident, seq)? {
-            out.push(of_state(state));
+            each(of_state(state))?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Every incident's state after event `seq` (the current states when `seq` is the views'
-/// checkpoint).
-pub(crate) fn states_at(db: &(impl Reads + ?Sized), seq: u64) -> Result<Vec<IncidentState>> {
-    at_point(
+/// checkpoint), one at a time, in no particular order: one state in memory at a time (the
+/// store's own buffering aside).
+pub(crate) fn each_state_at(
+    db: &(impl Reads + ?Sized),
+    seq: u64,
+    each: &mut dyn FnMut(IncidentState) -> Result<()>,
+) -> Result<()> {
+    each_at_point(
         db,
         seq,
         ViewColumns::State,
@@ -85,13 +91,15 @@ pub(crate) fn states_at(db: &(impl Reads + ?Sized), seq: u64) -> Result<Vec<Inci
             ViewContent::Row(_) => unreachable_content(last),
         },
         |state| state,
+        each,
     )
 }
 
-/// [`states_at`] as [`ViewRow`]s: the columns of the incidents not touched after `seq`,
-/// without parsing their states, and the incidents touched after it recomputed.
+/// Every incident's [`ViewRow`] after event `seq`: the columns of the incidents not touched
+/// after `seq`, without parsing their states, and the incidents touched after it recomputed.
 pub(crate) fn rows_at(db: &(impl Reads + ?Sized), seq: u64) -> Result<Vec<ViewRow>> {
-    at_point(
+    let mut out = Vec::new();
+    each_at_point(
         db,
         seq,
         ViewColumns::Row,
@@ -100,7 +108,12 @@ pub(crate) fn rows_at(db: &(impl Reads + ?Sized), seq: u64) -> Result<Vec<ViewRo
             ViewContent::State(_) => unreachable_content(last),
         },
         |state| view_row(&state),
-    )
+        &mut |row| {
+            out.push(row);
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
 /// A store that answered with other columns than asked: a backend bug, reported as such.

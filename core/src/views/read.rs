@@ -8,9 +8,9 @@ use crate::store::{Reads, ViewRow};
 use crate::streams::Streams;
 use crate::views::maintain::{checkpoint, compute, require_current};
 use crate::views::{
-    document_owned, point, reconcile, sources_of, state_order, summarize, BestPolicy, Document,
-    Filter, Group, GroupBy, Incident, IncidentState, Point, Query, Snapshot, SourceSummary,
-    TimelineRow,
+    document_owned, point, reconcile, sources_of, state_order, summary_groups, summary_keys,
+    BestPolicy, Document, Filter, Group, GroupBy, Incident, IncidentState, Point, Query, Snapshot,
+    SourceSummary, TimelineRow,
 };
 
 /// The views of one store, read at the points queries name.
@@ -120,14 +120,12 @@ impl Reader<'_> {
             unknown_name("--category", "category", category, &known)?;
         }
         if let Some(source) = &filter.source {
-            let known: std::collections::BTreeSet<String> = point::states_at(self.db, head)?
-                .into_iter()
-                .flat_map(|s| {
-                    let claims: Vec<String> =
-                        s.responsibility.into_iter().map(|r| r.source).collect();
-                    s.sources.into_iter().map(|x| x.source).chain(claims)
-                })
-                .collect();
+            let mut known = std::collections::BTreeSet::new();
+            point::each_state_at(self.db, head, &mut |s| {
+                known.extend(s.sources.into_iter().map(|x| x.source));
+                known.extend(s.responsibility.into_iter().map(|r| r.source));
+                Ok(())
+            })?;
             unknown_name("--source", "source", source, &known)?;
         }
         Ok(())
@@ -142,39 +140,87 @@ impl Reader<'_> {
 
     /// [`Reader::snapshot`] of a checked query.
     pub(crate) fn scope(&self, q: &Query) -> Result<Snapshot> {
-        let snap = self.states_in_view(q)?;
-        if snap.states.is_empty() {
-            self.refuse_names_not_in_log(&q.filter)?;
-        }
-        best_source_reported(&q.best, &[&snap.states])?;
-        Ok(snap)
-    }
-
-    /// The states in view for a checked query, without checking its policy.
-    pub(crate) fn states_in_view(&self, q: &Query) -> Result<Snapshot> {
-        let seq = self.resolve_point(q.point)?;
-        let mut states = point::states_at(self.db, seq)?;
-        if let Some(t) = q.known_by {
-            // Every incident in view is recomputed from its events; one cache reads each
-            // stream once.
-            let mut streams = Streams::new(self.views_checkpoint()?);
-            let mut known = Vec::with_capacity(states.len());
-            for s in &states {
-                if let Some(k) =
-                    compute(&mut streams, self.db, &s.incident, seq, Some(t), s.last_seq)?
-                {
-                    known.push(k);
-                }
-            }
-            states = known;
-        }
-        states.retain(|s| q.filter.admits(s));
+        let mut states = Vec::new();
+        let seq = self.each_in_scope(q, &mut |s| {
+            states.push(s);
+            Ok(())
+        })?;
         states.sort_by(state_order);
         Ok(Snapshot {
             seq,
             hash: self.db.hash_at(seq)?,
             states,
         })
+    }
+
+    /// The states in scope of a checked query, one at a time and in no particular order
+    /// (only the states `each` keeps are held); then the checks of [`Reader::snapshot`]: a
+    /// name that matched nothing, a `--best source:NAME` that gave no figures in view.
+    /// Returns the point's sequence number.
+    pub(crate) fn each_in_scope(
+        &self,
+        q: &Query,
+        each: &mut dyn FnMut(IncidentState) -> Result<()>,
+    ) -> Result<u64> {
+        let mut any = false;
+        let mut named = SourcesSeen::new(&q.best);
+        let seq = self.each_in_view(q, &mut |s| {
+            any = true;
+            named.see(&s);
+            each(s)
+        })?;
+        if !any {
+            self.refuse_names_not_in_log(&q.filter)?;
+        }
+        named.check(&q.best)?;
+        Ok(seq)
+    }
+
+    /// The states in view for a checked query, without checking its policy, sorted.
+    pub(crate) fn states_in_view(&self, q: &Query) -> Result<Snapshot> {
+        let mut states = Vec::new();
+        let seq = self.each_in_view(q, &mut |s| {
+            states.push(s);
+            Ok(())
+        })?;
+        states.sort_by(state_order);
+        Ok(Snapshot {
+            seq,
+            hash: self.db.hash_at(seq)?,
+            states,
+        })
+    }
+
+    /// The states in view for a checked query, one at a time, in no particular order: at
+    /// its point, restricted to what was published by `known_by` if given (each recomputed
+    /// from its events, through one stream cache), filtered. Returns the point's sequence
+    /// number.
+    pub(crate) fn each_in_view(
+        &self,
+        q: &Query,
+        each: &mut dyn FnMut(IncidentState) -> Result<()>,
+    ) -> Result<u64> {
+        let seq = self.resolve_point(q.point)?;
+        let mut streams = match q.known_by {
+            Some(_) => Some(Streams::new(self.views_checkpoint()?)),
+            None => None,
+        };
+        point::each_state_at(self.db, seq, &mut |s| {
+            let s = match (q.known_by, streams.as_mut()) {
+                (Some(t), Some(streams)) => {
+                    match compute(streams, self.db, &s.incident, seq, Some(t), s.last_seq)? {
+                        Some(k) => k,
+                        None => return Ok(()),
+                    }
+                }
+                _ => s,
+            };
+            if q.filter.admits(&s) {
+                each(s)?;
+            }
+            Ok(())
+        })?;
+        Ok(seq)
     }
 
     /// One incident (`show`). A merged duplicate's id shows the incident it was merged into.
@@ -284,12 +330,19 @@ impl Reader<'_> {
     pub fn summary(&self, q: &Query, by: GroupBy) -> Result<Vec<Group>> {
         let q = &self.checked(q)?;
         let statuses = &q.filter.statuses;
-        if matches!(by, GroupBy::Source | GroupBy::Status) {
-            return Ok(summarize(&self.scope(q)?.states, &q.best, by, statuses));
-        }
         // The common case reads the reconciled columns instead of every incident's state.
-        let Some(rows) = self.rows(q)? else {
-            return Ok(summarize(&self.scope(q)?.states, &q.best, by, statuses));
+        let rows = match by {
+            GroupBy::Source | GroupBy::Status => None,
+            _ => self.rows(q)?,
+        };
+        let Some(rows) = rows else {
+            // The states one at a time: only their keys and ranges are held.
+            let mut keyed = Vec::new();
+            self.each_in_scope(q, &mut |s| {
+                summary_keys(&s, &q.best, by, statuses, &mut keyed);
+                Ok(())
+            })?;
+            return Ok(summary_groups(keyed, by, statuses));
         };
         Ok(reconcile::group(rows.into_iter().map(|r| {
             let key = match by {
@@ -304,14 +357,6 @@ impl Reader<'_> {
     /// Per source: reports, corrections, incidents where it stands alone or disagrees.
     pub fn sources(&self, q: &Query) -> Result<Vec<SourceSummary>> {
         Ok(sources_of(&self.snapshot(q)?.states))
-    }
-
-    /// The whole document (`export`). Its `provenance.exporter` is left `null`: the caller
-    /// that renders it names the format.
-    pub fn export(&self, q: &Query) -> Result<Document> {
-        let q = &self.checked(q)?;
-        let snap = self.scope(q)?;
-        self.document_of(snap, q)
     }
 
     /// The last sequence number the views have applied.
@@ -362,6 +407,59 @@ fn unknown_name(
     .into())
 }
 
+/// What a pass over the states in view saw of the source a `--best source:NAME` names:
+/// whether it gave figures on one, and else the sources that did (for the message).
+struct SourcesSeen {
+    name: Option<String>,
+    any: bool,
+    named: bool,
+    others: std::collections::BTreeSet<String>,
+}
+
+impl SourcesSeen {
+    fn new(best: &BestPolicy) -> Self {
+        SourcesSeen {
+            name: match best {
+                BestPolicy::Source(name) => Some(name.clone()),
+                _ => None,
+            },
+            any: false,
+            named: false,
+            others: Default::default(),
+        }
+    }
+
+    fn see(&mut self, s: &IncidentState) {
+        self.any = true;
+        let Some(name) = &self.name else { return };
+        if self.named {
+            return;
+        }
+        if s.sources.iter().any(|src| &src.source == name) {
+            self.named = true;
+            self.others.clear();
+        } else {
+            self.others
+                .extend(s.sources.iter().map(|src| src.source.clone()));
+        }
+    }
+
+    /// [`best_source_reported`] of what was seen.
+    fn check(self, best: &BestPolicy) -> Result<()> {
+        let BestPolicy::Source(name) = best else {
+            return Ok(());
+        };
+        if !self.any || self.named {
+            return Ok(());
+        }
+        Err(best_source_missing(
+            best,
+            name,
+            self.others.iter().map(String::as_str),
+        ))
+    }
+}
+
 pub(crate) fn best_source_reported(best: &BestPolicy, views: &[&[IncidentState]]) -> Result<()> {
     let BestPolicy::Source(name) = best else {
         return Ok(());
@@ -372,9 +470,21 @@ pub(crate) fn best_source_reported(best: &BestPolicy, views: &[&[IncidentState]]
     {
         return Ok(());
     }
-    let known: std::collections::BTreeSet<&str> = states()
-        .flat_map(|s| s.sources.iter().map(|src| src.source.as_str()))
-        .collect();
+    Err(best_source_missing(
+        best,
+        name,
+        states().flat_map(|s| s.sources.iter().map(|src| src.source.as_str())),
+    ))
+}
+
+/// The refusal of `--best source:NAME` when NAME gave no figures in view; `known`: the
+/// sources that did.
+fn best_source_missing<'s>(
+    best: &BestPolicy,
+    name: &str,
+    known: impl Iterator<Item = &'s str>,
+) -> Error {
+    let known: std::collections::BTreeSet<&str> = known.collect();
     let known = if known.is_empty() {
         "no source gave figures on the incidents in view".to_owned()
     } else {
@@ -383,12 +493,12 @@ pub(crate) fn best_source_reported(best: &BestPolicy, views: &[&[IncidentState]]
             known.into_iter().collect::<Vec<_>>().join(", ")
         )
     };
-    Err(Invalid::new(
+    Invalid::new(
         "--best",
         best,
         format!(
             "{name:?} gave no figures on the incidents in view, so the best figures would silently be the median; {known} (a source's name is matched exactly)"
         ),
     )
-    .into())
+    .into()
 }

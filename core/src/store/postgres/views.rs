@@ -13,6 +13,9 @@ use crate::store::{
 };
 use chronicle_plugin_sdk::view::Range;
 
+/// Rows per page of [`Db::views_at`]'s keyset pages.
+const PAGE: i64 = 2000;
+
 /// The view tables, created together; see `docs/views.md`.
 pub(super) const CREATE: &str = r#"
 CREATE TABLE views_meta (
@@ -182,38 +185,59 @@ impl Db<'_> {
             ViewColumns::State => "v.state",
             ViewColumns::Row => ROW_COLUMNS,
         };
-        let rows = if at_head {
+        // Keyset pages by incident (`incident > $1 ORDER BY incident LIMIT PAGE`): the rows
+        // are never all in memory, and `each` may query between pages.
+        let sql = if at_head {
             // At the head every incident in view is current: no need for the touches.
-            self.rows(
-                &format!("SELECT v.incident, v.last_seq, {wanted} FROM view_incidents v"),
-                &[],
-            )?
+            format!(
+                "SELECT v.incident, v.last_seq, {wanted} FROM view_incidents v
+                 WHERE v.incident > $1 ORDER BY v.incident LIMIT {PAGE}"
+            )
         } else {
-            self.rows(
-                &format!(
-                    "SELECT i.incident, i.last_seq, {wanted}
-                     FROM view_incident_ids i LEFT JOIN view_incidents v ON v.incident = i.incident
-                     WHERE i.first_seq <= $1"
-                ),
-                &[&big(seq)],
-            )?
+            format!(
+                "SELECT i.incident, i.last_seq, {wanted}
+                 FROM view_incident_ids i LEFT JOIN view_incidents v ON v.incident = i.incident
+                 WHERE i.incident > $1 AND i.first_seq <= $2 ORDER BY i.incident LIMIT {PAGE}"
+            )
         };
-        for r in &rows {
-            let last_seq = get_u64(r, 1, 0)?;
-            // (NULL: not in view, or no longer.)
-            let date: Option<String> = get(r, 2, last_seq)?;
-            let content = match (date, columns) {
-                (None, _) => None,
-                (Some(state), ViewColumns::State) => Some(ViewContent::State(state)),
-                (Some(_), ViewColumns::Row) => Some(ViewContent::Row(view_row(r, last_seq)?)),
+        let mut after = String::new();
+        loop {
+            let rows = if at_head {
+                self.rows(&sql, &[&after])?
+            } else {
+                self.rows(&sql, &[&after, &big(seq)])?
             };
-            each(StoredView {
-                incident: get(r, 0, last_seq)?,
-                last_seq,
-                content,
-            })?;
+            let full = rows.len() as i64 == PAGE;
+            for r in &rows {
+                after = get(r, 0, 0)?;
+                self.stored_view(r, columns, each)?;
+            }
+            if !full {
+                return Ok(());
+            }
         }
-        Ok(())
+    }
+
+    /// One row of [`Db::views_at`]'s query, given to `each`.
+    fn stored_view(
+        &self,
+        r: &Row,
+        columns: ViewColumns,
+        each: &mut dyn FnMut(StoredView) -> Result<()>,
+    ) -> Result<()> {
+        let last_seq = get_u64(r, 1, 0)?;
+        // (NULL: not in view, or no longer.)
+        let date: Option<String> = get(r, 2, last_seq)?;
+        let content = match (date, columns) {
+            (None, _) => None,
+            (Some(state), ViewColumns::State) => Some(ViewContent::State(state)),
+            (Some(_), ViewColumns::Row) => Some(ViewContent::Row(view_row(r, last_seq)?)),
+        };
+        each(StoredView {
+            incident: get(r, 0, last_seq)?,
+            last_seq,
+            content,
+        })
     }
 
     pub(super) fn view_entry(&self, incident: &str) -> Result<Option<ViewEntry>> {
