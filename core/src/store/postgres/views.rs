@@ -13,6 +13,9 @@ use crate::store::{
 };
 use chronicle_plugin_sdk::view::Range;
 
+/// How many incidents a read of the views fetches at a time (see [`Db::views_at`]).
+const PAGE: i64 = 2000;
+
 /// The view tables, created together; see `docs/views.md`.
 pub(super) const CREATE: &str = r#"
 CREATE TABLE views_meta (
@@ -182,38 +185,50 @@ impl Db<'_> {
             ViewColumns::State => "v.state",
             ViewColumns::Row => ROW_COLUMNS,
         };
-        let rows = if at_head {
-            // At the head every incident in view is current: no need for the touches.
-            self.rows(
-                &format!("SELECT v.incident, v.last_seq, {wanted} FROM view_incidents v"),
-                &[],
-            )?
+        // Keyset pages by incident (`TEXT COLLATE "C"`, the primary key of both tables), as
+        // `scan` pages by seq: memory stays bounded, and no result set is open while `each`
+        // runs. At the head every incident in view is current: no need for the touches.
+        let sql = if at_head {
+            format!(
+                "SELECT v.incident, v.last_seq, {wanted} FROM view_incidents v
+                 WHERE v.incident > $1 ORDER BY v.incident LIMIT {PAGE}"
+            )
         } else {
-            self.rows(
-                &format!(
-                    "SELECT i.incident, i.last_seq, {wanted}
-                     FROM view_incident_ids i LEFT JOIN view_incidents v ON v.incident = i.incident
-                     WHERE i.first_seq <= $1"
-                ),
-                &[&big(seq)],
-            )?
+            format!(
+                "SELECT i.incident, i.last_seq, {wanted}
+                 FROM view_incident_ids i LEFT JOIN view_incidents v ON v.incident = i.incident
+                 WHERE i.incident > $1 AND i.first_seq <= $2 ORDER BY i.incident LIMIT {PAGE}"
+            )
         };
-        for r in &rows {
-            let last_seq = get_u64(r, 1, 0)?;
-            // (NULL: not in view, or no longer.)
-            let date: Option<String> = get(r, 2, last_seq)?;
-            let content = match (date, columns) {
-                (None, _) => None,
-                (Some(state), ViewColumns::State) => Some(ViewContent::State(state)),
-                (Some(_), ViewColumns::Row) => Some(ViewContent::Row(view_row(r, last_seq)?)),
+        let mut after = String::new();
+        loop {
+            let upto = big(seq);
+            let rows = if at_head {
+                self.rows(&sql, &[&after])?
+            } else {
+                self.rows(&sql, &[&after, &upto])?
             };
-            each(StoredView {
-                incident: get(r, 0, last_seq)?,
-                last_seq,
-                content,
-            })?;
+            for r in &rows {
+                let last_seq = get_u64(r, 1, 0)?;
+                // (NULL: not in view, or no longer.)
+                let date: Option<String> = get(r, 2, last_seq)?;
+                let content = match (date, columns) {
+                    (None, _) => None,
+                    (Some(state), ViewColumns::State) => Some(ViewContent::State(state)),
+                    (Some(_), ViewColumns::Row) => Some(ViewContent::Row(view_row(r, last_seq)?)),
+                };
+                let incident: String = get(r, 0, last_seq)?;
+                after.clone_from(&incident);
+                each(StoredView {
+                    incident,
+                    last_seq,
+                    content,
+                })?;
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     pub(super) fn view_entry(&self, incident: &str) -> Result<Option<ViewEntry>> {
@@ -235,6 +250,10 @@ impl Db<'_> {
     }
 
     pub(super) fn reset_views(&self, version: i64) -> Result<()> {
+        self.owner_only(
+            "the views are made anew (`chronicle rebuild`, or the first write after an upgrade of the views) by dropping and creating their tables",
+            "run `chronicle rebuild` as the owner, then this command again (nothing was changed)",
+        )?;
         self.batch(DROP)?;
         self.batch(CREATE)?;
         self.forget_statements();
