@@ -2,6 +2,7 @@
 //! up to date, rebuild the views, purge a redaction's erased text (`VACUUM FULL`). Each is
 //! refused before anything is changed, with a message that says what needed the owner, who
 //! the owner is and what to run; a redaction by a writer is committed and says what is left.
+//! And a purge that a transaction older than the erasure holds back says so.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -129,4 +130,57 @@ fn a_redaction_by_a_writer_is_committed_and_says_the_owner_must_purge() {
         "{done}"
     );
     assert_eq!(s.ok(&["log", "--json"]), log);
+}
+
+#[test]
+fn a_purge_held_back_by_an_older_transaction_says_so() {
+    let s = Scratch::postgres();
+    s.ok(&["init"]);
+    common::puli_alam(&s);
+    let url = s.pg.clone().unwrap();
+    let name = pg::db_name(&url).to_string();
+    s.ok(&[
+        "report",
+        "--incident",
+        "2020-07-30-puli-alam",
+        "--source",
+        "Pajhwok",
+        "--killed",
+        "9",
+        "--note",
+        "one of the dead, Ahmad Zaheer Sultani",
+        "--id",
+        "pajhwok-1",
+    ]);
+    // A reader's transaction that began before the redaction, and stays open: VACUUM FULL
+    // must keep the row versions it may still read.
+    let mut reader = pg::admin(&name);
+    reader
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM events;")
+        .unwrap();
+    let pid: i32 = reader
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let (code, out, err) = run_as(
+        &s,
+        &url,
+        &name,
+        "no such role",
+        &[
+            "redact",
+            "pajhwok-1",
+            "--reason",
+            "a name",
+            "--id",
+            "redaction-1",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let err = err.replace(&pid.to_string(), "[PID]");
+    insta::assert_snapshot!(err, @"error: redaction redaction-1 (seq 6) is committed: the payload of event pajhwok-1 is erased from the log and no command shows it any more; but its old copies are still in the storage: [DIR]/events.db: transactions that began before the erasure still run (server process ids [PID]), and `VACUUM FULL` would keep the old row versions they may still read: wait for them to end (a `chronicle redact pajhwok-1 --reason ...` run again adds nothing to the log and only purges them)");
+    // Once it ends, the same command purges.
+    reader.batch_execute("COMMIT").unwrap();
+    let done = s.ok(&["redact", "pajhwok-1", "--reason", "a name"]);
+    assert!(done.starts_with("already redacted"), "{done}");
 }

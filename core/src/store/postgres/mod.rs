@@ -407,7 +407,25 @@ impl Store for PgStore {
             .copied()
             .collect::<Vec<_>>()
             .join(", ");
-        db.batch(&format!("VACUUM FULL {tables}"))
+        // VACUUM FULL keeps the row versions a running transaction may still read: wait
+        // (a while) for those that began before the erasure committed.
+        // (Not VACUUM FULL then: it would wait for their locks, and keep the versions.)
+        let pinned = db.wait_for_older_transactions(std::time::Duration::from_secs(10))?;
+        if pinned.is_empty() {
+            // Bounded: a reader that holds a table for long makes the purge fail, not hang.
+            db.batch("SET lock_timeout = '30s'")?;
+            let vacuum = db.batch(&format!("VACUUM FULL {tables}"));
+            db.batch("RESET lock_timeout")?;
+            return vacuum;
+        }
+        Err(Error::Storage {
+            path: self.location.clone(),
+            cause: Box::new(ServerSaid(format!(
+                "transactions that began before the erasure still run (server process ids {}), and `VACUUM FULL` would keep the old row versions they may still read: wait for them to end",
+                pinned.join(", ")
+            ))),
+            hint: "",
+        })
     }
 }
 

@@ -447,6 +447,37 @@ impl Db<'_> {
         })
     }
 
+    /// Waits, up to `patience`, until no other session (that this role can see) runs a
+    /// transaction whose snapshot is older than now; returns the process ids of those still
+    /// running then (empty: none). What a redaction's purge waits for: `VACUUM FULL`
+    /// copies the row versions such a transaction may still read, the erased text with them.
+    pub(super) fn wait_for_older_transactions(
+        &self,
+        patience: std::time::Duration,
+    ) -> Result<Vec<String>> {
+        let now: String = match self.row("SELECT (txid_current() % 4294967296)::text", &[])? {
+            Some(r) => get(&r, 0, 0)?,
+            None => return Ok(Vec::new()),
+        };
+        let start = std::time::Instant::now();
+        loop {
+            let older: Vec<String> = self
+                .rows(
+                    "SELECT pid::text FROM pg_stat_activity
+                     WHERE pid <> pg_backend_pid() AND backend_xmin IS NOT NULL
+                     AND age(backend_xmin) >= age($1::text::xid) ORDER BY pid",
+                    &[&now],
+                )?
+                .iter()
+                .map(|r| get(r, 0, 0))
+                .collect::<Result<_>>()?;
+            if older.is_empty() || start.elapsed() >= patience {
+                return Ok(older);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Whether this role may not append (a reader): the log is then opened read-only.
     fn may_not_insert(&self) -> Result<bool> {
         if !self.has_table("events")? {
