@@ -694,7 +694,7 @@ impl Bench {
             ours_t.push(r.wall);
             if sqlite3 {
                 let sql = format!(
-                    "PRAGMA synchronous=FULL; INSERT INTO bench_events SELECT seq, id || '-{i}', incident, version + {i} + 1000000, kind, payload, schema_version, recorded_at, recorded_by, hash FROM events WHERE seq = 1;"
+                    "PRAGMA synchronous=FULL; INSERT INTO bench_events (seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash) SELECT seq, id || '-{i}', incident, version + {i} + 1000000, kind, payload, schema_version, recorded_at, recorded_by, hash FROM events WHERE seq = 1;"
                 );
                 base_t.push(run(Command::new("sqlite3").arg(&copy).arg(sql), "sqlite3")?.wall);
             }
