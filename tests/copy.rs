@@ -10,12 +10,24 @@ use common::{puli_alam, Scratch};
 /// The demo head: the checkpoint the README quotes.
 const DEMO_HEAD: &str = "38:cf9fbf0084531cc252bbadd0b5b86fc96a65bf64305ceb9a3001d4401f701193";
 
-/// Runs against the log at `db` (a file of the scratch dir).
+/// Runs against the log at `db` (a file of the scratch dir, or on PostgreSQL a database
+/// standing for it: see `Scratch::log`; so are the `*.db` names in `args`).
 fn on(s: &Scratch, db: &str, args: &[&str]) -> (i32, String, String) {
-    let path = s.path(db);
+    let path = s.log(db);
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if s.pg.is_some() && a.ends_with(".db") && !a.contains('/') {
+                s.log(a).to_str().unwrap().to_string()
+            } else {
+                (*a).to_string()
+            }
+        })
+        .collect();
     let mut all = vec!["--db", path.to_str().unwrap()];
-    all.extend_from_slice(args);
-    s.run(&all)
+    all.extend(args.iter().map(String::as_str));
+    let (code, out, err) = s.run(&all);
+    (code, s.name_logs(&out, db), s.name_logs(&err, db))
 }
 
 fn ok_on(s: &Scratch, db: &str, args: &[&str]) -> String {
@@ -225,7 +237,13 @@ fn refusal_fixtures() -> Scratch {
     ok_on(&s, "events.db", &["copy", "--to", "backup.db"]);
     let other = Scratch::new();
     puli_alam(&other);
-    std::fs::copy(other.db(), s.path("other.db")).unwrap();
+    if s.pg.is_some() {
+        // Another log on the server: the same events, copied.
+        let to = s.log("other.db");
+        other.ok(&["copy", "--to", to.to_str().unwrap()]);
+    } else {
+        std::fs::copy(other.db(), s.path("other.db")).unwrap();
+    }
     s.write("notes.txt", "not a log\n");
     let lines = ok_on(&s, "events.db", &["log", "--json", "--provenance"]);
     s.write("backup.jsonl", &lines);
@@ -388,13 +406,22 @@ fn refusals_name_the_problem_and_write_nothing() {
 #[test]
 fn a_corrupt_source_is_not_copied() {
     let s = Scratch::demo();
-    let conn = rusqlite::Connection::open(s.db()).unwrap();
-    conn.execute_batch(
-        "DROP TRIGGER events_no_update;
-         UPDATE events SET recorded_by = 'someone else' WHERE seq = 7;",
-    )
-    .unwrap();
-    drop(conn);
+    match &s.pg {
+        // On PostgreSQL, the trigger dropped by the database's administrator.
+        Some(url) => common::pg::admin(common::pg::db_name(url))
+            .batch_execute(
+                "DROP TRIGGER events_no_update ON events;
+                 UPDATE events SET recorded_by = 'someone else' WHERE seq = 7;",
+            )
+            .unwrap(),
+        None => rusqlite::Connection::open(s.db())
+            .unwrap()
+            .execute_batch(
+                "DROP TRIGGER events_no_update;
+                 UPDATE events SET recorded_by = 'someone else' WHERE seq = 7;",
+            )
+            .unwrap(),
+    }
     let (code, out, err) = on(&s, "events.db", &["copy", "--to", "copy.db"]);
     assert_eq!(code, 1, "{out}{err}");
     insta::assert_snapshot!(err, @r#"error: event seq 7: in the source [DIR]/events.db, field `hash`, value "8bf1df4f4a516af606d7c47550c2b4e51917c8d0568df74bd22ae582c61adc7c": the hash does not recompute: the event's fields and the hash before it give 32181d5fb8f5df9d53625b3114c127c31101b87c4b1aec664f5f0380bda110ec; the event (or its hash) was altered after it was recorded; nothing was copied (run `chronicle verify`)"#);

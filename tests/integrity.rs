@@ -1,31 +1,122 @@
 //! Tamper evidence, the append-only triggers, and concurrent writers.
+//!
+//! Backend-neutral: with `CHRONICLE_TEST_BACKEND=postgres` the log is a database and the
+//! forger works through the database's administrator (who can drop the triggers, as the
+//! owner of a file can). `triggers_refuse_update_and_delete` is SQLite-only: it tries the
+//! file's triggers through rusqlite and their messages; the server's triggers are tried as
+//! the administrator, a writer and a reader in `tests/postgres.rs`
+//! (`the_server_refuses_update_delete_and_truncate_of_events`,
+//! `grant_gives_a_writer_appends_and_a_reader_reads_and_nothing_more`).
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{puli_alam, Scratch};
+use common::{pg, puli_alam, Scratch};
 use rusqlite::Connection;
 
-fn open_raw(s: &Scratch) -> Connection {
-    Connection::open(s.db()).unwrap()
+/// A forger's raw access to the log: the SQLite file, or the PostgreSQL database as its
+/// administrator.
+enum Raw {
+    File(Connection),
+    Server(postgres::Client),
+}
+
+fn open_raw(s: &Scratch) -> Raw {
+    match &s.pg {
+        Some(url) => Raw::Server(pg::admin(pg::db_name(url))),
+        None => Raw::File(Connection::open(s.db()).unwrap()),
+    }
+}
+
+/// The PostgreSQL log's append-only triggers (`core/src/store/postgres/schema.rs`).
+const PG_TRIGGERS: [(&str, &str); 7] = [
+    ("events_no_update", "events"),
+    ("events_no_delete", "events"),
+    ("events_no_truncate", "events"),
+    ("events_contiguous", "events"),
+    ("batches_no_update", "batches"),
+    ("batches_no_delete", "batches"),
+    ("batches_no_truncate", "batches"),
+];
+
+impl Raw {
+    /// Runs statements (no parameters).
+    fn exec(&mut self, sql: &str) {
+        match self {
+            Raw::File(c) => c.execute_batch(sql).unwrap(),
+            Raw::Server(c) => c.batch_execute(sql).unwrap(),
+        }
+    }
+
+    /// Sets an event's stored hash and, when given, its commitment.
+    fn set_hash(&mut self, seq: u64, hash: &str, commitment: Option<&[u8]>) {
+        match self {
+            Raw::File(c) => {
+                if let Some(commitment) = commitment {
+                    c.execute(
+                        "UPDATE events SET commitment = ?1 WHERE seq = ?2",
+                        rusqlite::params![commitment, seq],
+                    )
+                    .unwrap();
+                }
+                c.execute(
+                    "UPDATE events SET hash = ?1 WHERE seq = ?2",
+                    rusqlite::params![hash, seq],
+                )
+                .unwrap();
+            }
+            Raw::Server(c) => {
+                let seq = i64::try_from(seq).unwrap();
+                if let Some(commitment) = commitment {
+                    c.execute(
+                        "UPDATE events SET commitment = $1 WHERE seq = $2",
+                        &[&commitment, &seq],
+                    )
+                    .unwrap();
+                }
+                c.execute("UPDATE events SET hash = $1 WHERE seq = $2", &[&hash, &seq])
+                    .unwrap();
+            }
+        }
+    }
 }
 
 /// Drops the append-only triggers and returns the SQL that makes them again, as the log
 /// had them.
-fn drop_triggers(conn: &Connection) -> String {
-    let saved: String = conn
-        .query_row(
-            "SELECT group_concat(sql || ';', char(10)) FROM sqlite_master WHERE type = 'trigger'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    conn.execute_batch(
-        "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete; DROP TRIGGER events_contiguous;
-         DROP TRIGGER batches_no_update; DROP TRIGGER batches_no_delete;",
-    )
-    .unwrap();
-    saved
+fn drop_triggers(raw: &mut Raw) -> String {
+    match raw {
+        Raw::File(conn) => {
+            let saved: String = conn
+                .query_row(
+                    "SELECT group_concat(sql || ';', char(10)) FROM sqlite_master WHERE type = 'trigger'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            conn.execute_batch(
+                "DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete; DROP TRIGGER events_contiguous;
+                 DROP TRIGGER batches_no_update; DROP TRIGGER batches_no_delete;",
+            )
+            .unwrap();
+            saved
+        }
+        Raw::Server(client) => {
+            let saved: String = client
+                .query_one(
+                    "SELECT string_agg(pg_get_triggerdef(oid) || ';', E'\\n') FROM pg_trigger
+                     WHERE NOT tgisinternal AND tgrelid IN ('events'::regclass, 'batches'::regclass)",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            for (name, table) in PG_TRIGGERS {
+                client
+                    .batch_execute(&format!("DROP TRIGGER {name} ON {table}"))
+                    .unwrap();
+            }
+            saved
+        }
+    }
 }
 
 fn head(s: &Scratch) -> String {
@@ -38,9 +129,10 @@ fn head(s: &Scratch) -> String {
 
 #[test]
 fn triggers_refuse_update_and_delete() {
-    let s = Scratch::new();
+    // SQLite only (see the top of this file).
+    let s = Scratch::new_sqlite();
     puli_alam(&s);
-    let conn = open_raw(&s);
+    let conn = Connection::open(s.db()).unwrap();
     let update = conn
         .execute("UPDATE events SET payload = '{}' WHERE seq = 2", [])
         .unwrap_err()
@@ -98,13 +190,13 @@ fn verify_names_the_first_tampered_event() {
     for (what, sql) in cases {
         let s = Scratch::new();
         puli_alam(&s);
-        let conn = open_raw(&s);
-        drop_triggers(&conn);
-        conn.execute_batch(sql).unwrap();
+        let mut raw = open_raw(&s);
+        drop_triggers(&mut raw);
+        raw.exec(sql);
         if what.contains("hashes recomputed") {
-            rechain(&conn);
+            rechain(&s, &mut raw);
         }
-        drop(conn);
+        drop(raw);
         let (code, out, err) = s.run(&["verify"]);
         assert_eq!(code, 1, "{what}: {out}{err}");
         transcript.push_str(&format!("## {what}\n{out}{err}\n"));
@@ -113,16 +205,16 @@ fn verify_names_the_first_tampered_event() {
 }
 
 /// Recomputes every hash as a forger who knows the algorithm would.
-fn rechain(conn: &Connection) {
+fn rechain(s: &Scratch, raw: &mut Raw) {
     use chronicle_core::hash::GENESIS;
-    let path = conn.path().unwrap().to_string();
-    let events = chronicle_core::EventLog::open(&path)
+    let events = chronicle_core::EventLog::open(s.db())
         .unwrap()
         .events(&Default::default())
         .unwrap();
     let mut prev = GENESIS;
     for mut event in events {
         // The commitment too, for an event of the log format 2 whose payload changed.
+        let mut commitment_now = None;
         if let chronicle_core::Seal::V2 {
             commitment,
             salt: Some(salt),
@@ -130,18 +222,14 @@ fn rechain(conn: &Connection) {
         } = &mut event.seal
         {
             *commitment = chronicle_core::hash::payload_commitment(salt, &event.payload);
-            conn.execute(
-                "UPDATE events SET commitment = ?1 WHERE seq = ?2",
-                rusqlite::params![&commitment[..], event.seq],
-            )
-            .unwrap();
+            commitment_now = Some(*commitment);
         }
         let h = event.recompute_hash(&prev).unwrap().unwrap();
-        conn.execute(
-            "UPDATE events SET hash = ?1 WHERE seq = ?2",
-            rusqlite::params![hex::encode(h), event.seq],
-        )
-        .unwrap();
+        raw.set_hash(
+            event.seq,
+            &hex::encode(h),
+            commitment_now.as_ref().map(|c| &c[..]),
+        );
         prev = h;
     }
 }
@@ -153,12 +241,12 @@ fn a_rewritten_chain_is_caught_by_an_earlier_checkpoint() {
     let checkpoint = head(&s);
     s.ok(&["verify", "--checkpoint", &checkpoint]);
     // A forger changes a figure and recomputes every hash: the chain is self-consistent...
-    let conn = open_raw(&s);
-    let triggers = drop_triggers(&conn);
-    conn.execute_batch("UPDATE events SET payload = replace(payload, '\"killed\":17', '\"killed\":7') WHERE seq = 2").unwrap();
-    rechain(&conn);
-    conn.execute_batch(&triggers).unwrap();
-    drop(conn);
+    let mut raw = open_raw(&s);
+    let triggers = drop_triggers(&mut raw);
+    raw.exec("UPDATE events SET payload = replace(payload, '\"killed\":17', '\"killed\":7') WHERE seq = 2");
+    rechain(&s, &mut raw);
+    raw.exec(&triggers);
+    drop(raw);
     s.ok(&["verify"]);
     // ...but no longer extends the checkpoint a reader kept.
     let (code, out, _) = s.run(&["verify", "--checkpoint", &checkpoint]);
@@ -168,13 +256,17 @@ fn a_rewritten_chain_is_caught_by_an_earlier_checkpoint() {
     let s = Scratch::new();
     puli_alam(&s);
     let checkpoint = head(&s);
-    let conn = open_raw(&s);
-    drop_triggers(&conn);
-    conn.execute_batch("DELETE FROM events WHERE seq = 4")
-        .unwrap();
-    drop(conn);
+    let mut raw = open_raw(&s);
+    drop_triggers(&mut raw);
+    raw.exec("DELETE FROM events WHERE seq = 4");
+    drop(raw);
     let (code, out, _) = s.run(&["verify", "--checkpoint", &checkpoint]);
     assert_eq!(code, 1, "{out}");
+    // PostgreSQL has two guards more (TRUNCATE of events and batches, which SQLite has not):
+    // the snapshot lists the file's five.
+    let out = out
+        .replace(", events_no_truncate", "")
+        .replace(", batches_no_truncate", "");
     insta::assert_snapshot!(out.replace(&checkpoint, "[CHECKPOINT]"));
 }
 
@@ -182,7 +274,7 @@ fn a_rewritten_chain_is_caught_by_an_earlier_checkpoint() {
 fn dropped_triggers_fail_verification() {
     let s = Scratch::new();
     puli_alam(&s);
-    drop_triggers(&open_raw(&s));
+    drop_triggers(&mut open_raw(&s));
     let (code, out, _) = s.run(&["verify"]);
     assert_eq!(code, 1);
     assert!(out.contains("append-only triggers are missing"), "{out}");

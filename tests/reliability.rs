@@ -2,12 +2,18 @@
 //! writers with and without expected versions while readers verify, a read-only file and a
 //! full disk. The quick versions run in CI; `CHRONICLE_SOAK=N` multiplies the trials
 //! (see RELIABILITY.md).
+//!
+//! With `CHRONICLE_TEST_BACKEND=postgres` the SIGKILL and concurrency trials run on
+//! PostgreSQL (each log a database of the tests' cluster); the full-disk and read-only
+//! trials are about the file and its medium, and keep an SQLite file on either backend.
+//! The server's own crash (`pg_ctl stop -m immediate`, a killed postmaster) is tried in
+//! `tests/postgres_trials.rs`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -18,6 +24,16 @@ fn soak() -> usize {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1)
+}
+
+/// A new, uninitialised log of the backend under test: the file `name` in the scratch
+/// directory, or a new database on PostgreSQL.
+fn fresh_log(s: &Scratch, name: &str) -> PathBuf {
+    if s.pg.is_some() {
+        PathBuf::from(common::pg::database())
+    } else {
+        s.path(name)
+    }
 }
 
 fn chronicle(db: &Path) -> Command {
@@ -101,7 +117,7 @@ fn sigkill_during_append_lands_whole_or_not_at_all() {
     let batch = s.write("big.jsonl", &big_batch(2_000));
     let total = 4_000u64;
     // How long a whole append takes here, to spread the kills over it.
-    let probe = s.path("probe.db");
+    let probe = fresh_log(&s, "probe.db");
     chronicle(&probe).arg("init").output().unwrap();
     let start = Instant::now();
     assert!(chronicle(&probe)
@@ -118,7 +134,7 @@ fn sigkill_during_append_lands_whole_or_not_at_all() {
     let mut rolled_back = 0;
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     for trial in 0..trials {
-        let db = s.path(&format!("crash-{trial}.db"));
+        let db = fresh_log(&s, &format!("crash-{trial}.db"));
         chronicle(&db).arg("init").output().unwrap();
         let mut child = chronicle(&db)
             .arg("append")
@@ -323,6 +339,7 @@ fn with_tmpfs(size: &str, f: impl FnOnce(&Path)) {
 
 #[test]
 fn full_disk_is_a_clear_error_and_the_log_stays_intact() {
+    // SQLite only: the log is a file on the full tmpfs, whatever the backend under test.
     with_tmpfs("600k", |dir| {
         let db = dir.join("events.db");
         assert!(chronicle(&db)
@@ -373,7 +390,9 @@ fn full_disk_is_a_clear_error_and_the_log_stays_intact() {
 
 #[test]
 fn read_only_log_refuses_writes_and_still_reads() {
-    let s = Scratch::new();
+    // SQLite only: a read-only medium is a file's (a PostgreSQL reader is tried in
+    // tests/postgres.rs).
+    let s = Scratch::new_sqlite();
     common::puli_alam(&s);
     with_tmpfs("10m", |dir| {
         let rw = dir.join("rw");

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod pg;
+
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use rusqlite::Connection;
@@ -60,6 +62,14 @@ struct Args {
     /// `pip install eventsourcing==9.5.*` when missing).
     #[arg(long)]
     python: Option<PathBuf>,
+    /// Run the PostgreSQL benchmarks instead, on this server: `postgres://USER[:PASSWORD]@HOST[:PORT]`
+    /// of a role that may create databases (no database name; see BENCHMARKS.md).
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+    /// Appends per writer in the PostgreSQL concurrency runs (single events; a fifth as many
+    /// 50-event batches).
+    #[arg(long, default_value_t = 50)]
+    per_writer: usize,
 }
 
 /// What a child process did: wall time, the time it measured itself (baselines time only
@@ -1376,10 +1386,30 @@ fn main() -> Result<()> {
             "release"
         }
     ));
-    for size in sizes {
-        bench.size(size)?;
+    if let Some(base) = bench.args.postgres.clone() {
+        let mut pg = pg::PgBench {
+            chronicle: &bench.chronicle,
+            base: base.trim_end_matches('/').to_string(),
+            appends: bench.args.appends,
+            per_writer: if bench.args.smoke {
+                5
+            } else {
+                bench.args.per_writer
+            },
+            rows: Vec::new(),
+        };
+        for size in sizes {
+            let c = bench.generate(size)?;
+            pg.size(size, &c.jsonl)?;
+            let _ = std::fs::remove_dir_all(&c.dir);
+        }
+        pg.print();
+    } else {
+        for size in sizes {
+            bench.size(size)?;
+        }
+        bench.print();
     }
-    bench.print();
     if temp && !bench.args.keep {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -155,10 +155,13 @@ pub enum Error {
     },
 
     /// The log was written by a newer chronicle.
-    #[error("{path}: this log has schema version {found}, but this chronicle knows versions up to {known}; upgrade chronicle to read it (the file was not changed)")]
+    #[error("{path}: this log has schema version {found}, but this chronicle knows versions up to {known}; upgrade chronicle to read it (the {holder} was not changed)")]
     NewerSchema {
         /// The path.
         path: PathBuf,
+        /// What holds the log, as the message names it: "file" (SQLite) or "database"
+        /// (PostgreSQL).
+        holder: &'static str,
         /// The schema version in the file.
         found: i64,
         /// The newest version this build knows.
@@ -183,6 +186,20 @@ pub enum Error {
         cause: Box<dyn std::error::Error + Send + Sync>,
         /// What to do about it (empty when there is nothing to add).
         hint: &'static str,
+    },
+
+    /// A redaction is committed (the payload is erased from the log), but the purge of the
+    /// erased text's old copies from the storage failed: `cause` says why and who may do it.
+    #[error("redaction {redaction} (seq {seq}) is committed: the payload of event {target} is erased from the log and no command shows it any more; but its old copies are still in the storage: {cause} (a `chronicle redact {target} --reason ...` run again adds nothing to the log and only purges them)")]
+    NotPurged {
+        /// The redaction event's id.
+        redaction: String,
+        /// Its seq.
+        seq: u64,
+        /// The id of the event whose payload was erased.
+        target: String,
+        /// Why the purge failed.
+        cause: Box<Error>,
     },
 
     /// Reading or writing a file failed.

@@ -8,6 +8,7 @@
 
 pub mod pg;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -18,6 +19,9 @@ pub struct Scratch {
     pub dir: tempfile::TempDir,
     /// The connection string of the log, when the tests run against PostgreSQL.
     pub pg: Option<String>,
+    /// On PostgreSQL, the databases that stand for the other log files a test names
+    /// (`backup.db`, `a.db`): (name, connection string); see [`Scratch::log`].
+    others: RefCell<Vec<(String, String)>>,
 }
 
 impl Scratch {
@@ -63,6 +67,7 @@ impl Scratch {
         Scratch {
             dir: tempfile::tempdir().unwrap(),
             pg: pg::backend_is_postgres().then(pg::database),
+            others: RefCell::default(),
         }
     }
 
@@ -71,6 +76,7 @@ impl Scratch {
         Scratch {
             dir: tempfile::tempdir().unwrap(),
             pg: Some(pg::database()),
+            others: RefCell::default(),
         }
     }
 
@@ -94,6 +100,7 @@ impl Scratch {
         Scratch {
             dir: tempfile::tempdir().unwrap(),
             pg: None,
+            others: RefCell::default(),
         }
     }
 
@@ -103,6 +110,44 @@ impl Scratch {
             Some(url) => PathBuf::from(url),
             None => self.dir.path().join("events.db"),
         }
+    }
+
+    /// The log a test names by a file name of the scratch directory (`events.db`,
+    /// `backup.db`): that file, or on PostgreSQL a database of its own (made on first use;
+    /// `events.db` is [`Scratch::db`]).
+    pub fn log(&self, name: &str) -> PathBuf {
+        let Some(main) = &self.pg else {
+            return self.path(name);
+        };
+        if name == "events.db" {
+            return PathBuf::from(main);
+        }
+        let mut others = self.others.borrow_mut();
+        if let Some((_, url)) = others.iter().find(|(n, _)| n == name) {
+            return PathBuf::from(url);
+        }
+        let url = pg::database();
+        others.push((name.to_string(), url.clone()));
+        PathBuf::from(url)
+    }
+
+    /// `text` with the connection strings of the other logs ([`Scratch::log`]) as their
+    /// file names would read: `[DIR]/NAME` for `opened` (the log given to `--db`, as an
+    /// absolute path), `NAME` for the others (given as relative paths, e.g. to `--to`).
+    pub fn name_logs(&self, text: &str, opened: &str) -> String {
+        let mut others = self.others.borrow().clone();
+        // Longest first: `.../t_1_1` is a prefix of `.../t_1_12`.
+        others.sort_by_key(|(_, url)| std::cmp::Reverse(url.len()));
+        let mut text = text.to_string();
+        for (name, url) in others {
+            let shown = if name == opened {
+                format!("[DIR]/{name}")
+            } else {
+                name.clone()
+            };
+            text = text.replace(&pg::shown(&url), &shown).replace(&url, &shown);
+        }
+        text
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

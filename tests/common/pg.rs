@@ -33,6 +33,9 @@ pub struct Server {
     pub bin: Option<PathBuf>,
     /// Whether the server was started with TLS (our own cluster is).
     pub tls: bool,
+    /// Our own cluster's data directory and `pg_ctl start -o` options (for the fault
+    /// trials, which stop and start it again); `None` for `$CHRONICLE_TEST_POSTGRES`.
+    pub cluster: Option<(PathBuf, String)>,
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
@@ -60,6 +63,7 @@ fn external(url: &str) -> Server {
         port: port.parse().unwrap(),
         bin: bin_dir(),
         tls: false,
+        cluster: None,
     }
 }
 
@@ -234,6 +238,74 @@ fn start_cluster() -> Server {
         port,
         bin: Some(bin),
         tls: true,
+        cluster: Some((data, options)),
+    }
+}
+
+/// Our own cluster's data directory (`None` with `$CHRONICLE_TEST_POSTGRES`).
+pub fn data_dir() -> Option<&'static Path> {
+    server().cluster.as_ref().map(|(data, _)| data.as_path())
+}
+
+/// Our own cluster's data directory and options, or a panic naming why a trial needs it.
+fn own_cluster() -> (&'static Path, &'static Path, &'static str) {
+    let s = server();
+    let (data, options) = s
+        .cluster
+        .as_ref()
+        .expect("this trial stops and starts the server: it needs the tests' own cluster (unset CHRONICLE_TEST_POSTGRES)");
+    (s.bin.as_deref().unwrap(), data, options)
+}
+
+/// Stops our own cluster as a crash would: `pg_ctl stop -m immediate` (no checkpoint; the
+/// server recovers from its write-ahead log when started again).
+pub fn stop_immediate() {
+    let (bin, data, _) = own_cluster();
+    run(
+        as_owner(&bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(data)
+            .args(["-m", "immediate", "-w", "stop"]),
+        "pg_ctl stop -m immediate",
+    );
+}
+
+/// Kills our own cluster's postmaster with SIGKILL (its backends exit when they notice).
+pub fn kill_postmaster() {
+    let (_, data, _) = own_cluster();
+    let pid = std::fs::read_to_string(data.join("postmaster.pid")).unwrap();
+    let pid = pid.lines().next().unwrap().trim().to_string();
+    run(
+        Command::new("kill").args(["-KILL", &pid]),
+        "kill -KILL postmaster",
+    );
+}
+
+/// Starts our own cluster again after [`stop_immediate`] or [`kill_postmaster`] (retrying
+/// while the killed server's backends still hold its shared memory).
+pub fn start_again() {
+    let (bin, data, options) = own_cluster();
+    let dir = data.parent().unwrap();
+    for attempt in 0.. {
+        let out = as_owner(&bin.join("pg_ctl"))
+            .current_dir(dir)
+            .arg("-D")
+            .arg(data)
+            .args(["-o", options, "-l"])
+            .arg(dir.join("log"))
+            .args(["-w", "-t", "60", "start"])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return;
+        }
+        assert!(
+            attempt < 30,
+            "pg_ctl start failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
     }
 }
 
@@ -244,8 +316,9 @@ pub fn admin(db: &str) -> postgres::Client {
 
 /// A new, empty database; returns its connection string (as the administrator).
 pub fn database() -> String {
+    // Fixed width: no database's name is a prefix of another's (tests replace them in text).
     let name = format!(
-        "t_{}_{}",
+        "t_{}_{:05}",
         std::process::id(),
         NEXT_DB.fetch_add(1, Ordering::SeqCst)
     );

@@ -63,7 +63,7 @@ impl EventLog {
                 .into());
             }
             let redaction = self.event_by_id(by)?.map_or(0, |r| r.seq);
-            self.store.purge_erased()?;
+            self.purge(by, redaction, target)?;
             return Ok(Redacted {
                 seq: redaction,
                 id: by.clone(),
@@ -109,13 +109,25 @@ impl EventLog {
                 })
             }
         };
-        self.store.purge_erased()?;
+        self.purge(&id, seq, target)?;
         Ok(Redacted {
             seq,
             id,
             target_seq: event.seq,
             target_format: event.seal.format(),
             already: false,
+        })
+    }
+
+    /// Purges the erased text's old copies from the storage, after redaction `redaction`
+    /// (seq `seq`) of event `target` was committed: a failure says that the erasure itself
+    /// is done, what is left, and how to finish it.
+    fn purge(&mut self, redaction: &str, seq: u64, target: &str) -> Result<()> {
+        self.store.purge_erased().map_err(|cause| Error::NotPurged {
+            redaction: redaction.to_string(),
+            seq,
+            target: target.to_string(),
+            cause: Box::new(cause),
         })
     }
 }

@@ -160,31 +160,42 @@ impl Db<'_> {
             .transpose()
     }
 
+    /// The events of one incident's stream up to `upto`, in seq order, fetched in pages of
+    /// [`PAGE`] (keyset on seq, as [`Db::scan`]): memory stays bounded on a long stream, and no
+    /// result set is open while `each` runs.
     pub(super) fn stream(
         &self,
         incident: &str,
         upto: u64,
         each: &mut dyn FnMut(StreamRow<'_>) -> Result<()>,
     ) -> Result<()> {
-        let rows = self.rows(
-            "SELECT seq, version, id, recorded_at, kind, payload, schema_version, redacted_by
-             FROM events WHERE incident = $1 AND seq <= $2 ORDER BY seq",
-            &[&incident, &big(upto)],
-        )?;
-        for r in &rows {
-            let seq = get_u64(r, 0, 0)?;
-            each(StreamRow {
-                seq,
-                version: get_u64(r, 1, seq)?,
-                id: get(r, 2, seq)?,
-                recorded_at: get(r, 3, seq)?,
-                kind: get(r, 4, seq)?,
-                payload: get(r, 5, seq)?,
-                schema_version: u32::try_from(get::<i64>(r, 6, seq)?).unwrap_or(u32::MAX),
-                redacted_by: get(r, 7, seq)?,
-            })?;
+        let mut after = 0_i64;
+        loop {
+            let rows = self.rows(
+                &format!(
+                    "SELECT seq, version, id, recorded_at, kind, payload, schema_version, redacted_by
+                     FROM events WHERE incident = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT {PAGE}"
+                ),
+                &[&incident, &after, &big(upto)],
+            )?;
+            for r in &rows {
+                let seq = get_u64(r, 0, 0)?;
+                after = big(seq);
+                each(StreamRow {
+                    seq,
+                    version: get_u64(r, 1, seq)?,
+                    id: get(r, 2, seq)?,
+                    recorded_at: get(r, 3, seq)?,
+                    kind: get(r, 4, seq)?,
+                    payload: get(r, 5, seq)?,
+                    schema_version: u32::try_from(get::<i64>(r, 6, seq)?).unwrap_or(u32::MAX),
+                    redacted_by: get(r, 7, seq)?,
+                })?;
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     pub(super) fn merges_into(&self, into: &str, upto: u64) -> Result<Vec<MergeRef>> {

@@ -394,19 +394,38 @@ impl Store for PgStore {
     /// log and its backups keep the old pages until they are recycled, out of chronicle's
     /// reach (docs/event-log.md, "On PostgreSQL").
     fn purge_erased(&mut self) -> Result<()> {
+        let db = self.db();
+        // A role that is not the owner would not get an error from the server: VACUUM
+        // skips a table it may not vacuum with a mere warning, and the text would stay.
+        db.owner_only(
+            "the old row versions that still hold the erased text are purged from the server's table files by `VACUUM FULL`",
+            "the owner must finish it",
+        )?;
         let tables = ["events"]
             .iter()
             .chain(views::TABLES.iter())
             .copied()
             .collect::<Vec<_>>()
             .join(", ");
-        self.db()
-            .batch(&format!("VACUUM FULL {tables}"))
-            .map_err(|e| Error::Storage {
-                path: self.location.clone(),
-                cause: e.to_string().into(),
-                hint: " (the payload is erased from the log; its old row versions stay in the server's table files until the log's owner runs the same `chronicle redact` again)",
-            })
+        // VACUUM FULL keeps the row versions a running transaction may still read: wait
+        // (a while) for those that began before the erasure committed.
+        // (Not VACUUM FULL then: it would wait for their locks, and keep the versions.)
+        let pinned = db.wait_for_older_transactions(std::time::Duration::from_secs(10))?;
+        if pinned.is_empty() {
+            // Bounded: a reader that holds a table for long makes the purge fail, not hang.
+            db.batch("SET lock_timeout = '30s'")?;
+            let vacuum = db.batch(&format!("VACUUM FULL {tables}"));
+            db.batch("RESET lock_timeout")?;
+            return vacuum;
+        }
+        Err(Error::Storage {
+            path: self.location.clone(),
+            cause: Box::new(ServerSaid(format!(
+                "transactions that began before the erasure still run (server process ids {}), and `VACUUM FULL` would keep the old row versions they may still read: wait for them to end",
+                pinned.join(", ")
+            ))),
+            hint: "",
+        })
     }
 }
 

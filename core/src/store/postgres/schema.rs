@@ -225,6 +225,7 @@ impl PgStore {
             Found::Log(version) if version > schema_version() => {
                 return Err(Error::NewerSchema {
                     path: store.location.clone(),
+                    holder: "database",
                     found: version,
                     known: schema_version(),
                 })
@@ -280,9 +281,17 @@ impl PgStore {
     /// Runs the migrations this log has not had yet, in one transaction.
     fn migrate(&mut self) -> Result<()> {
         let db = self.db();
-        if db.schema_version()? >= schema_version() {
+        let found = db.schema_version()?;
+        if found >= schema_version() {
             return Ok(());
         }
+        db.owner_only(
+            &format!(
+                "this log's schema is version {found}, older than this chronicle's {}: bringing it up to date changes its tables",
+                schema_version()
+            ),
+            "run any chronicle command once as the owner (`chronicle verify` will do), then this one again (nothing was changed)",
+        )?;
         db.batch("BEGIN")?;
         let run = (|| {
             db.rows("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
@@ -408,6 +417,65 @@ impl Db<'_> {
             .map(|r| get(&r, 0, 0))
             .transpose()?;
         Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// Refuses, before anything is changed, a change of the log's tables (`ALTER`, `DROP`,
+    /// `VACUUM FULL`) by a role that may not act as their owner: the server would refuse it
+    /// with a bare "must be owner of table" (or, for VACUUM, skip the table with a mere
+    /// warning). `what` says what needed the owner, `then` what to do (both end the message).
+    pub(super) fn owner_only(&self, what: &str, then: &str) -> Result<()> {
+        let Some(r) = self.row(
+            "SELECT current_user::text, pg_get_userbyid(c.relowner)::text,
+                    pg_has_role(current_user, c.relowner, 'USAGE')
+             FROM pg_class c WHERE c.oid = to_regclass('events')",
+            &[],
+        )?
+        else {
+            return Ok(());
+        };
+        let (me, owner, may): (String, String, bool) =
+            (get(&r, 0, 0)?, get(&r, 1, 0)?, get(&r, 2, 0)?);
+        if may {
+            return Ok(());
+        }
+        Err(Error::Storage {
+            path: self.location.to_path_buf(),
+            cause: Box::new(super::ServerSaid(format!(
+                "{what}, which only the owner of the log's tables may do, and role `{me}` is not their owner `{owner}` (nor a member of it): {then}"
+            ))),
+            hint: "",
+        })
+    }
+
+    /// Waits, up to `patience`, until no other session (that this role can see) runs a
+    /// transaction whose snapshot is older than now; returns the process ids of those still
+    /// running then (empty: none). What a redaction's purge waits for: `VACUUM FULL`
+    /// copies the row versions such a transaction may still read, the erased text with them.
+    pub(super) fn wait_for_older_transactions(
+        &self,
+        patience: std::time::Duration,
+    ) -> Result<Vec<String>> {
+        let now: String = match self.row("SELECT (txid_current() % 4294967296)::text", &[])? {
+            Some(r) => get(&r, 0, 0)?,
+            None => return Ok(Vec::new()),
+        };
+        let start = std::time::Instant::now();
+        loop {
+            let older: Vec<String> = self
+                .rows(
+                    "SELECT pid::text FROM pg_stat_activity
+                     WHERE pid <> pg_backend_pid() AND backend_xmin IS NOT NULL
+                     AND age(backend_xmin) >= age($1::text::xid) ORDER BY pid",
+                    &[&now],
+                )?
+                .iter()
+                .map(|r| get(r, 0, 0))
+                .collect::<Result<_>>()?;
+            if older.is_empty() || start.elapsed() >= patience {
+                return Ok(older);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// Whether this role may not append (a reader): the log is then opened read-only.

@@ -259,6 +259,10 @@ impl Db<'_> {
     }
 
     pub(super) fn reset_views(&self, version: i64) -> Result<()> {
+        self.owner_only(
+            "the views are made anew (`chronicle rebuild`, or the first write after an upgrade of the views) by dropping and creating their tables",
+            "run `chronicle rebuild` as the owner, then this command again (nothing was changed)",
+        )?;
         self.batch(DROP)?;
         self.batch(CREATE)?;
         self.forget_statements();

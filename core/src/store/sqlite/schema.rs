@@ -224,6 +224,7 @@ impl SqliteStore {
         if i64::from(user_version) > schema_version() {
             return Err(Error::NewerSchema {
                 path: path.to_path_buf(),
+                holder: "file",
                 found: user_version.into(),
                 known: schema_version(),
             });
