@@ -97,14 +97,18 @@ pub(crate) struct Db<'a> {
 /// Maps a PostgreSQL error on the log at `location` to the library's error, with a hint.
 pub(crate) fn pg_err(location: &Path) -> impl Fn(postgres::Error) -> Error + '_ {
     move |source| {
+        // Closed, or an I/O error on the socket ("connection reset by peer" when the server
+        // is killed): the client library gives no kind for the latter but its source.
+        let io = std::error::Error::source(&source).is_some_and(|e| e.is::<std::io::Error>());
         let lost = source.is_closed()
+            || io
             || source.code().is_some_and(|c| {
                 *c == postgres::error::SqlState::ADMIN_SHUTDOWN
                     || *c == postgres::error::SqlState::CRASH_SHUTDOWN
                     || *c == postgres::error::SqlState::CANNOT_CONNECT_NOW
             });
         let hint = if lost {
-            " (the connection to the server was lost; nothing of this command was committed: run it again, the ids make it idempotent)"
+            " (the connection to the server was lost before the command finished: it landed whole or not at all; run it again: events with an `id` are never appended twice)"
         } else {
             match source.code() {
                 Some(c) if *c == postgres::error::SqlState::INSUFFICIENT_PRIVILEGE => {
