@@ -8,7 +8,7 @@ mod common;
 use common::{puli_alam, Scratch};
 
 /// The demo head: the checkpoint the README quotes.
-const DEMO_HEAD: &str = "38:cf9fbf0084531cc252bbadd0b5b86fc96a65bf64305ceb9a3001d4401f701193";
+const DEMO_HEAD: &str = "53:f5bedf03a6144ac7d64a3747318e48b6f6102d375f4e66455131e2b269393270";
 
 /// Runs against the log at `db` (a file of the scratch dir, or on PostgreSQL a database
 /// standing for it: see `Scratch::log`; so are the `*.db` names in `args`).
@@ -78,10 +78,10 @@ fn a_copy_of_a_copy_of_the_demo_log_is_the_demo_log() {
     let first = ok_on(&s, "events.db", &["copy", "--to", "a.db"]);
     let second = ok_on(&s, "a.db", &["copy", "--to", "b.db"]);
     insta::assert_snapshot!(format!("{first}{second}"), @r"
-    copied 38 events (seq 1..38) from [DIR]/events.db to a.db
-    head checkpoint 38:cf9fbf0084531cc252bbadd0b5b86fc96a65bf64305ceb9a3001d4401f701193
-    copied 38 events (seq 1..38) from [DIR]/a.db to b.db
-    head checkpoint 38:cf9fbf0084531cc252bbadd0b5b86fc96a65bf64305ceb9a3001d4401f701193
+    copied 53 events (seq 1..53) from [DIR]/events.db to a.db
+    head checkpoint 53:f5bedf03a6144ac7d64a3747318e48b6f6102d375f4e66455131e2b269393270
+    copied 53 events (seq 1..53) from [DIR]/a.db to b.db
+    head checkpoint 53:f5bedf03a6144ac7d64a3747318e48b6f6102d375f4e66455131e2b269393270
     ");
     assert_eq!(head_of(&s, "b.db"), DEMO_HEAD);
     assert_same_log(&s, "b.db", "events.db");
@@ -137,19 +137,19 @@ fn since_copies_the_tail_onto_a_backup_that_holds_the_head() {
     let incremental = ok_on(
         &s,
         "events.db",
-        &["copy", "--to", "backup.db", "--since", "38"],
+        &["copy", "--to", "backup.db", "--since", "53"],
     );
     let head = head_of(&s, "events.db");
     assert_eq!(
         incremental,
-        format!("copied 2 events (seq 39..40) from [DIR]/events.db to backup.db, continuing {DEMO_HEAD}\nhead checkpoint {head}\n")
+        format!("copied 2 events (seq 54..55) from [DIR]/events.db to backup.db, continuing {DEMO_HEAD}\nhead checkpoint {head}\n")
     );
     assert_same_log(&s, "backup.db", "events.db");
     // Run again, nothing is left to copy.
     let again = ok_on(
         &s,
         "events.db",
-        &["copy", "--to", "backup.db", "--since", "40"],
+        &["copy", "--to", "backup.db", "--since", "55"],
     );
     assert_eq!(
         again,
@@ -168,8 +168,8 @@ fn the_json_lines_route_restores_the_same_log() {
     ok_on(&s, "restored.db", &["init"]);
     let restored = ok_on(&s, "restored.db", &["append", "--restore", "backup.jsonl"]);
     insta::assert_snapshot!(restored, @r"
-    restored 38 events (seq 1..38) from backup.jsonl into [DIR]/restored.db
-    head checkpoint 38:cf9fbf0084531cc252bbadd0b5b86fc96a65bf64305ceb9a3001d4401f701193
+    restored 53 events (seq 1..53) from backup.jsonl into [DIR]/restored.db
+    head checkpoint 53:f5bedf03a6144ac7d64a3747318e48b6f6102d375f4e66455131e2b269393270
     ");
     assert_same_log(&s, "restored.db", "events.db");
     // The restored log writes the same lines back.
@@ -191,7 +191,7 @@ fn the_json_lines_route_restores_the_same_log() {
     let tail = ok_on(
         &s,
         "events.db",
-        &["log", "--json", "--provenance", "--since", "38"],
+        &["log", "--json", "--provenance", "--since", "53"],
     );
     assert_eq!(tail.lines().count(), 1, "{tail}");
     assert!(
@@ -210,13 +210,13 @@ fn a_provenance_line_is_a_log_line_with_the_hash_before_it() {
     let provenance = ok_on(&s, "events.db", &["log", "--json", "--provenance"]);
     let mut prev = "0".repeat(64);
     for (p, q) in plain.lines().zip(provenance.lines()) {
-        let hash = p.rsplit_once(",\"hash\":").unwrap().1;
-        let expected = format!(
-            "{},\"prev_hash\":\"{prev}\",\"hash\":{hash}",
-            p.rsplit_once(",\"hash\":").unwrap().0
-        );
+        let line: serde_json::Value = serde_json::from_str(p).unwrap();
+        let hash = line["hash"].as_str().unwrap().to_string();
+        // The hash is followed by the seal's fields in an event of the log format 2.
+        let (before, after) = p.split_once(&format!(",\"hash\":\"{hash}\"")).unwrap();
+        let expected = format!("{before},\"prev_hash\":\"{prev}\",\"hash\":\"{hash}\"{after}");
         assert_eq!(q, expected);
-        prev = hash.trim_matches(['"', '}']).to_string();
+        prev = hash;
     }
     assert_eq!(plain.lines().count(), provenance.lines().count());
     // `append` (without --restore) still reads such a line as a new event to record.

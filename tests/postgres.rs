@@ -653,13 +653,13 @@ fn format_2_events_and_a_redaction_are_the_same_on_postgres() {
             "story-1",
         ]);
     }
-    let before = file.ok(&["log", "--json", "--since", "38"]);
+    let before = file.ok(&["log", "--json", "--since", "53"]);
     assert!(
         before.contains("\"format\":2") && before.contains("story-1"),
         "{before}"
     );
-    assert_eq!(server.ok(&["log", "--json", "--since", "38"]), before);
-    let checkpoint = "39:".to_string()
+    assert_eq!(server.ok(&["log", "--json", "--since", "53"]), before);
+    let checkpoint = "54:".to_string()
         + serde_json::from_str::<serde_json::Value>(&before).unwrap()["hash"]
             .as_str()
             .unwrap();

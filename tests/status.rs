@@ -14,13 +14,10 @@ use serde_json::{json, Value};
 
 const PULI_ALAM: &str = "2020-07-30-puli-alam";
 
-/// The demo log with the statuses the article gives appended on top, as corrections
-/// (`tests/fixtures/july-2020-status.jsonl`; the demo's own 38 events stay as they are).
+/// The demo log: its 38 events with the statuses the article gives appended on top, as 15
+/// corrections (`tests/fixtures/july-2020-status.jsonl`, seq 39 to 53).
 fn july_with_statuses() -> Scratch {
-    let s = Scratch::demo();
-    let file = repo_root().join("tests/fixtures/july-2020-status.jsonl");
-    s.ok_at("2020-08-01T09:00:00Z", &["append", file.to_str().unwrap()]);
-    s
+    Scratch::demo()
 }
 
 fn json_of(s: &Scratch, args: &[&str]) -> Value {
@@ -101,8 +98,8 @@ fn the_july_2020_statuses_give_the_articles_totals() {
 
 #[test]
 fn an_old_log_without_breakdowns_reads_as_before() {
-    // The demo log: 38 events of schema version 1, format 1, no breakdown.
-    let s = Scratch::demo();
+    // The demo log as first shipped: 38 events of schema version 1, format 1, no breakdown.
+    let s = Scratch::demo_before_statuses();
     let log = s.ok(&["log", "--json"]);
     assert!(log
         .lines()
@@ -408,9 +405,9 @@ fn the_ghazni_audit_by_status() {
         ],
     );
     assert_eq!(militants["verdict"], "below");
-    // On the demo log alone (no statuses but the attackers), the audit says what it cannot
+    // On the demo log without its statuses (none but the attackers), the audit says what it cannot
     // see: the roadside bomb's six are not broken down.
-    let demo = Scratch::demo();
+    let demo = Scratch::demo_before_statuses();
     let mut args = vec!["audit"];
     args.extend_from_slice(&scope);
     args.extend_from_slice(&["--killed", "6"]);
@@ -448,8 +445,8 @@ fn status_filters_and_groups() {
     assert_eq!(doc["incidents"].as_array().unwrap().len(), 3);
     assert_eq!(doc["totals"]["killed"], range(14, 14, 14, false));
     assert_eq!(doc["totals"]["wounded"], range(19, 19, 19, false));
-    // On the demo log alone, a table of civilians says what it cannot count.
-    let demo = Scratch::demo();
+    // On the demo log without its statuses, a table of civilians says what it cannot count.
+    let demo = Scratch::demo_before_statuses();
     let out = demo.ok(&["summary", "--status", "civilians", "--province", "Kabul"]);
     assert!(
         out.starts_with("No incidents.\nNot counted: 2 incidents in scope without --status have killed figures not broken down by status (2020-07-14-kabul-roadside-bomb, 2020-07-19-kabul-shooting)"),

@@ -35,14 +35,26 @@ impl Scratch {
     /// A scratch directory with a copy of the demo log (`events.db`): the committed file is
     /// never written by a test.
     pub fn demo() -> Scratch {
+        Scratch::copy_of(&repo_root().join("events.db"))
+    }
+
+    /// A scratch directory with a copy of the demo log as first shipped, before the status
+    /// corrections were appended: its 38 events, schema version 1 and format 1, no status
+    /// (`tests/data/v1/events-schema1.db`).
+    pub fn demo_before_statuses() -> Scratch {
+        Scratch::copy_of(&repo_root().join("tests/data/v1/events-schema1.db"))
+    }
+
+    /// A scratch directory with a copy of the log file `source`, on the backend under test.
+    fn copy_of(source: &Path) -> Scratch {
         let s = Scratch::empty();
         if s.pg.is_none() {
-            std::fs::copy(repo_root().join("events.db"), s.db()).unwrap();
+            std::fs::copy(source, s.db()).unwrap();
             return s;
         }
-        // On PostgreSQL: the demo log copied into the scratch database, event for event.
+        // On PostgreSQL: the log copied into the scratch database, event for event.
         let file = s.path("demo-source.db");
-        std::fs::copy(repo_root().join("events.db"), &file).unwrap();
+        std::fs::copy(source, &file).unwrap();
         let to = s.db();
         let out = s
             .cmd(&[

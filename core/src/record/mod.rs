@@ -61,19 +61,23 @@ impl FromStr for Checkpoint {
 
 /// The record of one write transaction (its provenance): every event of the log format 2
 /// names the batch it was written in, and its hash covers the batch's hash.
+///
+/// The fields are in alphabetical order: `log --json` writes the batch through a
+/// `serde_json::Value` (keys sorted) and `log --json --provenance` writes this struct, and both
+/// must print the same object.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
-    /// Batch id (a UUID).
-    pub id: String,
-    /// The command that wrote it: `append`, `report`, `import acled`, ...
-    pub command: String,
     /// The chronicle version that wrote it.
     pub chronicle_version: String,
-    /// SHA-256 of the file the command read (`append` and `import`), hex.
-    pub input_sha256: Option<String>,
+    /// The command that wrote it: `append`, `report`, `import acled`, ...
+    pub command: String,
     /// The user's correlation id (`--correlation`: a story or ticket id).
     pub correlation: Option<String>,
+    /// Batch id (a UUID).
+    pub id: String,
+    /// SHA-256 of the file the command read (`append` and `import`), hex.
+    pub input_sha256: Option<String>,
 }
 
 impl Batch {
