@@ -282,7 +282,7 @@ pub fn timeline(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow:
         written?;
         out.write_all(b"\n")?;
         out.flush()?;
-        return Ok(());
+        return warn_status_caveat(&log, &query);
     }
     // The table needs only the columns of the views, not every incident's whole state.
     let rows = log.timeline_rows(&query)?;
@@ -304,13 +304,24 @@ fn status_caveat(log: &EventLog, query: &Query, width: usize) -> anyhow::Result<
     ))
 }
 
+/// [`status_caveat`] for a `--json` answer, whose standard output is the JSON alone: on
+/// standard error, so that an empty or short list by status never reads as complete.
+fn warn_status_caveat(log: &EventLog, query: &Query) -> anyhow::Result<()> {
+    let caveat = status_caveat(log, query, usize::MAX)?;
+    if !caveat.is_empty() {
+        eprint!("warning: {caveat}");
+    }
+    Ok(())
+}
+
 pub fn summary(db: &Path, args: SummaryArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
     let by: GroupBy = args.by.parse()?;
     let query = args.view.query(args.filter.filter(allow_unknown_place)?)?;
     let groups = log.summary(&query, by)?;
     if args.view.out.json {
-        return print_json(&groups);
+        print_json(&groups)?;
+        return warn_status_caveat(&log, &query);
     }
     let width = args.view.out.width();
     let mut out = render::summary(&groups, by, width);

@@ -452,6 +452,33 @@ fn status_filters_and_groups() {
         out.starts_with("No incidents.\nNot counted: 2 incidents in scope without --status have killed figures not broken down by status (2020-07-14-kabul-roadside-bomb, 2020-07-19-kabul-shooting)"),
         "{out}"
     );
+    // So does its `--json` answer, on standard error: the JSON alone on standard output.
+    for cmd in ["summary", "timeline"] {
+        let (code, out, err) = demo.run(&[
+            cmd,
+            "--status",
+            "civilians",
+            "--province",
+            "Kabul",
+            "--json",
+        ]);
+        assert_eq!((code, out.as_str()), (0, "[]\n"), "{cmd}: {err}");
+        assert_eq!(
+            err,
+            "warning: Not counted: 2 incidents in scope without --status have killed figures not broken down by status (2020-07-14-kabul-roadside-bomb, 2020-07-19-kabul-shooting); the statuses given may be among them.\n",
+            "{cmd}"
+        );
+    }
+    // With every killed figure in scope broken down, no warning.
+    let (_, out, err) = s.run(&[
+        "summary",
+        "--status",
+        "civilians",
+        "--province",
+        "Kabul",
+        "--json",
+    ]);
+    assert_eq!(err, "", "{out}");
     // A misspelt status is refused with the list.
     let (code, _, err) = s.run(&["timeline", "--status", "civilian"]);
     assert_eq!(code, 2);
