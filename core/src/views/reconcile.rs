@@ -354,6 +354,7 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
             })
             .collect(),
         merged_from: state.merged_from.clone(),
+        grade: Some(crate::views::grade::grade_of(state, &|_| false)),
         redactions: state
             .redactions
             .iter()

@@ -2,7 +2,8 @@
 //!
 //! Options:
 //! - `layout=default` (the default): the reconciled ranges (`killed_low`,
-//!   `killed_best`, `killed_high`, …), `disputed`, and for every source
+//!   `killed_best`, `killed_high`, …), `disputed`, `grade`, `grade_suggested`, `grade_reason` (the
+//!   incident's grade, recorded or suggested), and for every source
 //!   appearing in the document (sorted by name) `<source>_killed` and
 //!   `<source>_wounded` holding the figure as the source gave it
 //!   (`at least 14`). Preceded by `# ` comment lines stating the
@@ -280,6 +281,9 @@ fn default_header(status_columns: &[(&'static str, ByStatusOf)]) -> Vec<String> 
         "attackers_killed_high",
         "attackers_killed_open_high",
         "disputed",
+        "grade",
+        "grade_suggested",
+        "grade_reason",
         "sources",
         "summary",
         "last_seq",
@@ -340,6 +344,23 @@ fn default_layout(
         row.extend(range_cells(&i.wounded));
         row.extend(range_cells(&i.attackers_killed));
         row.push(i.disputed.to_string());
+        row.push(
+            i.grade
+                .as_ref()
+                .map(|g| g.grade.to_string())
+                .unwrap_or_default(),
+        );
+        row.push(
+            i.grade
+                .as_ref()
+                .map(|g| g.suggested.to_string())
+                .unwrap_or_default(),
+        );
+        row.push(t(i
+            .grade
+            .as_ref()
+            .map(|g| g.reason.clone())
+            .unwrap_or_default()));
         row.push(t(i
             .sources
             .iter()
