@@ -2,8 +2,8 @@
 //!
 //! Options:
 //! - `layout=default` (the default): the reconciled ranges (`killed_low`,
-//!   `killed_best`, `killed_high`, …), `disputed`, `grade`, `grade_suggested`, `grade_reason` (the
-//!   incident's grade, recorded or suggested), and for every source
+//!   `killed_best`, `killed_high`, …), `disputed`, `grade`, `grade_suggested`, `grade_reason`
+//!   (the incident's grade, recorded or suggested, before `last_seq`), and for every source
 //!   appearing in the document (sorted by name) `<source>_killed` and
 //!   `<source>_wounded` holding the figure as the source gave it
 //!   (`at least 14`). Preceded by `# ` comment lines stating the
@@ -281,11 +281,11 @@ fn default_header(status_columns: &[(&'static str, ByStatusOf)]) -> Vec<String> 
         "attackers_killed_high",
         "attackers_killed_open_high",
         "disputed",
+        "sources",
+        "summary",
         "grade",
         "grade_suggested",
         "grade_reason",
-        "sources",
-        "summary",
         "last_seq",
     ]
     .iter()
@@ -344,6 +344,13 @@ fn default_layout(
         row.extend(range_cells(&i.wounded));
         row.extend(range_cells(&i.attackers_killed));
         row.push(i.disputed.to_string());
+        row.push(t(i
+            .sources
+            .iter()
+            .map(|s| s.source.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")));
+        row.push(t(opt(&i.summary)));
         row.push(
             i.grade
                 .as_ref()
@@ -361,13 +368,6 @@ fn default_layout(
             .as_ref()
             .map(|g| g.reason.clone())
             .unwrap_or_default()));
-        row.push(t(i
-            .sources
-            .iter()
-            .map(|s| s.source.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")));
-        row.push(t(opt(&i.summary)));
         row.push(i.last_seq.to_string());
         for (_, by) in &status_columns {
             let by = by(i);
