@@ -131,11 +131,14 @@ fn to_event(log: &EventLog, op: &Op) -> Option<NewEvent> {
             "incident_merged",
             json!({"into": INCIDENTS[*b], "reason": "same"}),
         ),
-        Op::Assess(i, g) => (
-            INCIDENTS[*i].to_string(),
-            "incident_assessed",
-            json!({"grade": ["confirmed", "fair", "weak", "contested", "discounted"][*g], "reason": "judged"}),
-        ),
+        Op::Assess(i, g) => {
+            let grade = ["confirmed", "fair", "weak", "contested", "discounted"][*g];
+            (
+                INCIDENTS[*i].to_string(),
+                "incident_assessed",
+                json!({"grade": grade, "reason": "judged"}),
+            )
+        }
     };
     let line = json!({"incident": incident, "kind": kind, "payload": payload}).to_string();
     Some(EventLine::parse(&line).unwrap())
