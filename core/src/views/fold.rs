@@ -248,6 +248,22 @@ pub struct IncidentState {
     pub last_seq: u64,
 }
 
+impl IncidentState {
+    /// Do two sources give different point figures for killed, wounded or attackers
+    /// killed? (`reconcile::disputed`, the document's `disputed`.)
+    pub fn sources_disagree(&self) -> bool {
+        Measure::ALL.iter().any(|m| {
+            let mut points = self
+                .sources
+                .iter()
+                .filter_map(|s| s.figure(*m).map(Figure::point));
+            points
+                .next()
+                .is_some_and(|first| points.any(|p| p != first))
+        })
+    }
+}
+
 /// The moment from which a claim counts as published, for `--known-by`: its published time;
 /// a bare day counts from the **end** of that day (UTC), when it is certainly public; a claim
 /// with no published time counts from its recorded time (we had it then).

@@ -9,7 +9,6 @@
 use crate::error::Invalid;
 use crate::views::doc::{Grade, GradeInfo};
 use crate::views::fold::{IncidentState, Measure};
-use crate::views::reconcile;
 
 /// The grades of `--grade` (repeatable, each a grade or a comma-separated list of grades:
 /// `--grade confirmed,fair`), refused by name with the grades there are.
@@ -72,7 +71,7 @@ pub fn suggest(state: &IncidentState, is_party: &dyn Fn(&str) -> bool) -> (Grade
         .filter(|s| Measure::ALL.iter().any(|m| s.figure(*m).is_some()))
         .map(|s| s.source.as_str())
         .collect();
-    if reconcile::disputed(state) {
+    if state.sources_disagree() {
         return (Grade::Contested, "the sources disagree".into());
     }
     let independent = with_figures.iter().filter(|s| !is_party(s)).count();
