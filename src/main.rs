@@ -75,7 +75,7 @@ struct Cli {
 }
 
 /// The write commands, where `--allow-implausible` has an effect.
-const WRITE_COMMANDS: [&str; 9] = [
+const WRITE_COMMANDS: [&str; 10] = [
     "append",
     "report",
     "correct",
@@ -85,6 +85,7 @@ const WRITE_COMMANDS: [&str; 9] = [
     "merge",
     "import",
     "redact",
+    "assess",
 ];
 
 /// Whether the global option `id` does anything for the subcommand `command` (its help lists
@@ -271,6 +272,11 @@ enum WriteCommand {
         after_help = "The payload's text and salt are removed from the log file and its journal. Events of the log format 2 still verify (their hash covers a commitment to the payload); checkpoints taken before stay valid and the Merkle root is unchanged. Views and exports no longer show the event, and say it was redacted.\n\nExample:\n  chronicle redact 0190f5c2-... --reason \"victim's name in the note\""
     )]
     Redact(write::RedactArgs),
+    /// Grade an incident (confirmed, fair, weak, contested, discounted), with the reason.
+    #[command(
+        after_help = "The latest assessment is the incident's grade in every view and export; the earlier ones stay as its history. Where none is recorded, the views show a grade suggested from the sources, marked as suggested (docs/views.md, \"Grades\"). Retract an assessment to go back to the one before.\n\nExample:\n  chronicle assess --incident 2020-07-30-puli-alam --grade contested \\\n      --reason \"AFP and the Ministry of Defense disagree on the toll\""
+    )]
+    Assess(write::AssessArgs),
 }
 
 impl WriteCommand {
@@ -286,6 +292,7 @@ impl WriteCommand {
             WriteCommand::Merge(_) => "merge".into(),
             WriteCommand::Import(args) => format!("import {}", args.dataset_name()),
             WriteCommand::Redact(_) => "redact".into(),
+            WriteCommand::Assess(_) => "assess".into(),
         }
     }
 
@@ -301,6 +308,7 @@ impl WriteCommand {
             WriteCommand::Merge(args) => &args.recorder,
             WriteCommand::Import(args) => &args.recorder,
             WriteCommand::Redact(args) => &args.recorder,
+            WriteCommand::Assess(args) => &args.recorder,
         }
     }
 
@@ -316,6 +324,7 @@ impl WriteCommand {
             WriteCommand::Merge(args) => write::merge(db, ctx, args),
             WriteCommand::Import(args) => import::import(db, ctx, args, quiet),
             WriteCommand::Redact(args) => write::redact(db, ctx, args),
+            WriteCommand::Assess(args) => write::assess(db, ctx, args),
         }
     }
 }

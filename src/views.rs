@@ -11,6 +11,7 @@ use chronicle_core::status::Status;
 use chronicle_core::time::parse_time_point;
 use chronicle_core::views::audit::Claim;
 use chronicle_core::views::doc::ExporterInfo;
+use chronicle_core::views::grade::parse_grades;
 use chronicle_core::views::render;
 use chronicle_core::views::{
     filter_day, BestPolicy, DocumentStream, Filter, GroupBy, Measure, Point, Query,
@@ -88,6 +89,10 @@ pub struct FilterArgs {
     /// the statuses given.
     #[arg(long, value_name = "STATUS")]
     status: Vec<String>,
+    /// Only incidents of this grade: confirmed, fair, weak, contested, discounted (the
+    /// recorded grade, else the suggested one; repeatable, or a list: confirmed,fair).
+    #[arg(long, value_name = "GRADE")]
+    grade: Vec<String>,
 }
 
 fn day(flag: &str, s: &Option<String>) -> Result<Option<chrono::NaiveDate>, Invalid> {
@@ -109,6 +114,7 @@ impl FilterArgs {
                 .iter()
                 .map(|s| s.parse::<Status>())
                 .collect::<Result<Vec<_>, _>>()?,
+            grades: parse_grades(&self.grade)?,
             allow_unknown_place,
         })
     }
@@ -187,8 +193,9 @@ pub struct ExportArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SummaryArgs {
-    /// Group the totals by province, month, category, source or status (casualty status).
-    #[arg(long, value_name = "GROUP", default_value = "province", value_parser = ["province", "month", "category", "source", "status"])]
+    /// Group the totals by province, month, category, source, status (casualty status) or
+    /// grade.
+    #[arg(long, value_name = "GROUP", default_value = "province", value_parser = ["province", "month", "category", "source", "status", "grade"])]
     by: String,
     #[command(flatten)]
     view: ViewArgs,
@@ -239,6 +246,9 @@ pub struct DiffArgs {
     /// Only incidents this source gave figures, a claim or a denial on.
     #[arg(long)]
     source: Option<String>,
+    /// Only incidents of this grade at either point (repeatable, or a list: confirmed,fair).
+    #[arg(long, value_name = "GRADE")]
+    grade: Vec<String>,
     #[command(flatten)]
     out: OutArgs,
 }
@@ -698,6 +708,7 @@ pub fn diff(db: &Path, args: DiffArgs, allow_unknown_place: bool) -> anyhow::Res
         province: args.province,
         category: args.category,
         source: args.source,
+        grades: parse_grades(&args.grade)?,
         allow_unknown_place,
         ..Filter::default()
     };

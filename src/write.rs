@@ -4,7 +4,7 @@ use std::io::{BufReader, Write};
 use std::path::Path;
 
 use chronicle_core::event::{
-    Amendment, CasualtyReport, Coordinates, Merge, Responsibility, Retraction,
+    Amendment, Assessment, CasualtyReport, Coordinates, Grade, Merge, Responsibility, Retraction,
 };
 use chronicle_core::figure::Figure;
 use chronicle_core::status::{ByStatus, Status};
@@ -776,4 +776,47 @@ pub fn merge(db: &Path, ctx: AppendContext, args: MergeArgs) -> anyhow::Result<(
         reason: args.reason,
     });
     append_one(db, &ctx, &args.event_id, &args.duplicate, payload, None)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AssessArgs {
+    #[command(flatten)]
+    pub recorder: Recorder,
+    #[command(flatten)]
+    event_id: EventId,
+    /// The incident.
+    #[arg(long)]
+    incident: String,
+    /// The grade: confirmed, fair, weak, contested or discounted.
+    #[arg(long, value_name = "GRADE")]
+    grade: String,
+    /// Why (shown with the grade in every view and export).
+    #[arg(long)]
+    reason: String,
+    /// Refuse unless the incident is at this version.
+    #[arg(long, value_name = "N")]
+    expect_version: Option<u64>,
+}
+
+/// `chronicle assess`: a recorder's grade for an incident (an `incident_assessed` event).
+pub fn assess(db: &Path, ctx: AppendContext, args: AssessArgs) -> anyhow::Result<()> {
+    let grade = Grade::parse(&args.grade).ok_or_else(|| {
+        Invalid::new(
+            "--grade",
+            &args.grade,
+            "the grades are confirmed, fair, weak, contested and discounted",
+        )
+    })?;
+    let payload = Payload::IncidentAssessed(Assessment {
+        grade,
+        reason: args.reason,
+    });
+    append_one(
+        db,
+        &ctx,
+        &args.event_id,
+        &args.incident,
+        payload,
+        args.expect_version,
+    )
 }

@@ -1,7 +1,7 @@
 //! Property tests of the views: incremental maintenance equals a rebuild, and a time-travel
 //! query equals a fresh replay of the matching prefix of the log, over random valid event
 //! sequences (reports, corrections, retractions of every kind, amendments, merges, claims and
-//! denials), appended in random batches (some of which are refused whole).
+//! denials, assessments), appended in random batches (some of which are refused whole).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -27,6 +27,7 @@ enum Op {
     Amend(usize, usize),
     Retract(usize),
     Merge(usize, usize),
+    Assess(usize, usize),
 }
 
 fn figure() -> impl Strategy<Value = String> {
@@ -59,7 +60,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(i, s, d, p)| Op::Responsibility(i, s, d, p)),
         1 => (i.clone(), 0..PROVINCES.len()).prop_map(|(i, p)| Op::Amend(i, p)),
         2 => any::<usize>().prop_map(Op::Retract),
-        1 => (i.clone(), i).prop_map(|(a, b)| Op::Merge(a, b)),
+        1 => (i.clone(), i.clone()).prop_map(|(a, b)| Op::Merge(a, b)),
+        1 => (i, 0..5usize).prop_map(|(i, g)| Op::Assess(i, g)),
     ]
 }
 
@@ -129,6 +131,14 @@ fn to_event(log: &EventLog, op: &Op) -> Option<NewEvent> {
             "incident_merged",
             json!({"into": INCIDENTS[*b], "reason": "same"}),
         ),
+        Op::Assess(i, g) => {
+            let grade = ["confirmed", "fair", "weak", "contested", "discounted"][*g];
+            (
+                INCIDENTS[*i].to_string(),
+                "incident_assessed",
+                json!({"grade": grade, "reason": "judged"}),
+            )
+        }
     };
     let line = json!({"incident": incident, "kind": kind, "payload": payload}).to_string();
     Some(EventLine::parse(&line).unwrap())

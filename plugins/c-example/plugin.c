@@ -84,7 +84,7 @@ static int32_t export_fn(const uint8_t *doc, size_t doc_len,
                  "options: %lu bytes\n",
                  (unsigned long)total,
                  count(doc, doc_len, "\"chronicle.views/1\"") ? "yes" : "no",
-                 (unsigned long)count(doc, doc_len, "\"event_id\""),
+                 (unsigned long)count(doc, doc_len, "\"corrected\""),
                  (unsigned long)options_len);
     if (n < 0) return give(out, "snprintf failed", 15, CHRONICLE_STATUS_ERROR);
     return give(out, text, (size_t)n, CHRONICLE_STATUS_OK);

@@ -266,6 +266,20 @@ pub struct Merge {
     pub reason: String,
 }
 
+/// The grade of an incident: the view document's type, so the two cannot drift apart.
+pub use chronicle_plugin_sdk::view::Grade;
+
+/// A recorder's assessment of an incident (`chronicle assess`): its grade and why. The
+/// latest assessment in force is the incident's grade; the earlier ones are its history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assessment {
+    /// `confirmed`, `fair`, `weak`, `contested` or `discounted`.
+    pub grade: Grade,
+    /// Why (required: it is what a reader of the grade is shown).
+    pub reason: String,
+}
+
 /// An event's payload, one variant per kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
@@ -287,10 +301,12 @@ pub enum Payload {
     IncidentMerged(Merge),
     /// `event_redacted`: an earlier event's payload was erased.
     EventRedacted(Redaction),
+    /// `incident_assessed`: a recorder graded the incident.
+    IncidentAssessed(Assessment),
 }
 
 /// Every kind, in the order of the documentation.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 10] = [
     "incident_reported",
     "casualties_reported",
     "casualties_corrected",
@@ -300,6 +316,7 @@ pub const KINDS: [&str; 9] = [
     "event_retracted",
     "incident_merged",
     "event_redacted",
+    "incident_assessed",
 ];
 
 /// `$de($arg)` read as the struct of event kind `$kind`, wrapped in its [`Payload`] variant:
@@ -317,6 +334,7 @@ macro_rules! by_kind {
             "event_retracted" => Some($de($arg).map(Payload::EventRetracted)),
             "incident_merged" => Some($de($arg).map(Payload::IncidentMerged)),
             "event_redacted" => Some($de($arg).map(Payload::EventRedacted)),
+            "incident_assessed" => Some($de($arg).map(Payload::IncidentAssessed)),
             _ => None,
         }
     };
@@ -335,6 +353,7 @@ impl Payload {
             Payload::EventRetracted(_) => KINDS[6],
             Payload::IncidentMerged(_) => KINDS[7],
             Payload::EventRedacted(_) => KINDS[8],
+            Payload::IncidentAssessed(_) => KINDS[9],
         }
     }
 
@@ -399,6 +418,7 @@ impl Payload {
             Payload::EventRetracted(p) => serde_json::to_value(p),
             Payload::IncidentMerged(p) => serde_json::to_value(p),
             Payload::EventRedacted(p) => serde_json::to_value(p),
+            Payload::IncidentAssessed(p) => serde_json::to_value(p),
         };
         // The payload types hold only strings, integers, finite floats and maps of them,
         // which always serialize.

@@ -32,6 +32,7 @@ pub(crate) fn check(event: &NewEvent) -> Result<(), Invalid> {
             reason(&r.reason)?;
             event_id(&r.event).map_err(|e| e.within("payload"))
         }
+        Payload::IncidentAssessed(a) => reason(&a.reason),
         Payload::IncidentMerged(m) => {
             reason(&m.reason)?;
             name("payload.into", &m.into)?;
@@ -96,9 +97,10 @@ pub(crate) fn plausible(event: &NewEvent, recorded: DateTime<Utc>) -> Result<(),
         Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => {
             published(r.published, recorded)
         }
-        Payload::EventRetracted(_) | Payload::IncidentMerged(_) | Payload::EventRedacted(_) => {
-            Ok(())
-        }
+        Payload::EventRetracted(_)
+        | Payload::IncidentMerged(_)
+        | Payload::EventRedacted(_)
+        | Payload::IncidentAssessed(_) => Ok(()),
     }
 }
 

@@ -206,7 +206,8 @@ pub(crate) fn event(
         }
         Payload::CasualtiesReported(_)
         | Payload::ResponsibilityClaimed(_)
-        | Payload::ResponsibilityDenied(_) => active(db, streams, incident)?,
+        | Payload::ResponsibilityDenied(_)
+        | Payload::IncidentAssessed(_) => active(db, streams, incident)?,
         Payload::CasualtiesCorrected(r) => {
             active(db, streams, incident)?;
             if !has_reported(db, streams, incident, &r.source)? {

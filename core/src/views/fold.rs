@@ -20,6 +20,9 @@ use crate::streams::Ev;
 /// A claim or denial: the view document's type, so the two cannot drift apart.
 pub use chronicle_plugin_sdk::view::Stance;
 
+/// A recorded assessment (`incident_assessed`) in force: the view document's type.
+pub use chronicle_plugin_sdk::view::Assessment;
+
 /// A source's current figures on an incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceState {
@@ -236,8 +239,29 @@ pub struct IncidentState {
     /// with no redaction are what they were before redactions existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redactions: Vec<Redacted>,
+    /// The assessments of the incident in force (its own stream's `incident_assessed`
+    /// events not retracted), in log order: the last is its grade. Left out of the stored
+    /// state when empty, so that the states of a log with no assessment are unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assessments: Vec<Assessment>,
     /// The event that produced this state.
     pub last_seq: u64,
+}
+
+impl IncidentState {
+    /// Do two sources give different point figures for killed, wounded or attackers
+    /// killed? (`reconcile::disputed`, the document's `disputed`.)
+    pub fn sources_disagree(&self) -> bool {
+        Measure::ALL.iter().any(|m| {
+            let mut points = self
+                .sources
+                .iter()
+                .filter_map(|s| s.figure(*m).map(Figure::point));
+            points
+                .next()
+                .is_some_and(|first| points.any(|p| p != first))
+        })
+    }
 }
 
 /// The moment from which a claim counts as published, for `--known-by`: its published time;
@@ -366,9 +390,11 @@ fn sides_of(r: &crate::domain::event::CasualtyReport) -> BTreeMap<String, Figure
 /// - a source's figures: a report sets all three figures (those it leaves out become
 ///   unknown); a correction sets only the figures it gives; both in log order, across all
 ///   member streams;
+/// - assessments: the root's own, in force, in order (a duplicate's are not the merged
+///   incident's: its grade is the root's);
 /// - with `known_by`, sourced claims (reports, corrections, claims and denials) count only
-///   from [`published_by`]; editorial events (first reports, amendments, merges,
-///   retractions) always apply;
+///   from [`published_by`]; editorial events (first reports, amendments, assessments,
+///   merges, retractions) always apply;
 /// - `redactions`, the members' erased events up to the point, are listed as they are; an
 ///   erased event is absent from `events` (its payload is gone at every point). A member
 ///   whose first report is erased still counts (it was opened, only the text is gone);
@@ -406,6 +432,7 @@ pub(crate) fn fold_group(
         .collect();
     let mut sources: Vec<SourceState> = Vec::new();
     let mut responsibility = Vec::new();
+    let mut assessments = Vec::new();
     for e in events {
         if retracted.contains(e.id.as_str())
             || !(opened.contains_key(e.incident.as_str())
@@ -417,6 +444,13 @@ pub(crate) fn fold_group(
             |p: Option<Published>| known_by.is_none_or(|t| published_by(p, &e.recorded_at) <= t);
         match &e.payload {
             Payload::IncidentAmended(a) if e.incident == root => details.amend(a),
+            Payload::IncidentAssessed(a) if e.incident == root => assessments.push(Assessment {
+                grade: a.grade,
+                reason: a.reason.clone(),
+                event_seq: e.seq,
+                event_id: e.id.clone(),
+                recorded_at: e.recorded_at.clone(),
+            }),
             Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r)
                 if known(r.published) =>
             {
@@ -454,6 +488,7 @@ pub(crate) fn fold_group(
         responsibility,
         merged_from,
         redactions,
+        assessments,
         last_seq,
     })
 }

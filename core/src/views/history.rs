@@ -216,6 +216,13 @@ pub fn changes(
             &mut out,
         );
     }
+    // The recorded grade only: a suggested grade follows the figures, whose changes are
+    // listed above.
+    let graded = |s: Option<&IncidentState>| {
+        s.and_then(|s| s.assessments.last())
+            .map(|a| a.grade.to_string())
+    };
+    opt_eq("grade".into(), graded(old), graded(new), &mut out);
     responsibility_changes(old, new, &mut out);
     let merged = |s: Option<&IncidentState>| {
         s.filter(|s| !s.merged_from.is_empty())
@@ -271,6 +278,7 @@ fn note_of(
             event.incident, m.into, m.reason
         )),
         Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => r.note.clone(),
+        Payload::IncidentAssessed(a) => Some(a.reason.clone()),
         Payload::IncidentReported(_) => None,
     });
     note.or_else(|| {

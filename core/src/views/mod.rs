@@ -12,6 +12,7 @@ pub mod audit;
 pub mod diff;
 pub mod doc;
 mod fold;
+pub mod grade;
 pub mod history;
 pub(crate) mod maintain;
 mod point;
@@ -30,6 +31,7 @@ use crate::domain::gazetteer::{Gazetteer, UnknownPlace};
 use crate::domain::status::Status;
 use crate::domain::time::{format_recorded, parse_time_point};
 use crate::error::{Invalid, Result};
+use crate::views::doc::Grade;
 
 pub use doc::{Document, Group, Incident, Range, StatusRanges};
 pub use fold::{IncidentState, Measure, RespState, SourceState, Stance};
@@ -150,6 +152,9 @@ pub struct Filter {
     /// these statuses, killed or wounded; and the counts the view totals are the sums of
     /// these statuses ([`counted`]). Empty: no status filter, the totals as they are.
     pub statuses: Vec<Status>,
+    /// `--grade` (repeatable): only incidents of one of these grades, recorded or (where
+    /// none is recorded) suggested. Empty: every grade.
+    pub grades: Vec<Grade>,
     /// Match a province no gazetteer knows as written (`--allow-unknown-place`), instead of
     /// refusing it.
     pub allow_unknown_place: bool,
@@ -210,6 +215,8 @@ impl Filter {
     /// Does the incident pass?
     pub fn admits(&self, s: &IncidentState) -> bool {
         self.admits_status(s)
+            && (self.grades.is_empty()
+                || self.grades.contains(&grade::grade_of(s, &|_| false).grade))
             && self.admits_place(
                 s.details.date.start,
                 &s.details.province,
@@ -252,6 +259,7 @@ impl Filter {
             category: self.category.clone(),
             source: self.source.clone(),
             status: self.statuses.iter().map(|s| s.name().to_string()).collect(),
+            grade: self.grades.iter().map(|g| g.as_str().to_string()).collect(),
         }
     }
 }
@@ -304,6 +312,9 @@ pub enum GroupBy {
     /// incident with no status at all counts there whole). The groups never double count:
     /// their bests add up to the totals (killed: victims and attackers).
     Status,
+    /// By grade: recorded, or suggested where none is recorded (`docs/views.md`,
+    /// "Grades"), in the order of the scale.
+    Grade,
 }
 
 impl FromStr for GroupBy {
@@ -315,10 +326,11 @@ impl FromStr for GroupBy {
             "category" => Ok(GroupBy::Category),
             "source" => Ok(GroupBy::Source),
             "status" => Ok(GroupBy::Status),
+            "grade" => Ok(GroupBy::Grade),
             _ => Err(Invalid::new(
                 "--by",
                 s,
-                "a summary groups by province, month, category, source or status",
+                "a summary groups by province, month, category, source, status or grade",
             )),
         }
     }
@@ -333,6 +345,7 @@ impl GroupBy {
             GroupBy::Category => "category",
             GroupBy::Source => "source",
             GroupBy::Status => "status",
+            GroupBy::Grade => "grade",
         }
     }
 }
@@ -413,6 +426,7 @@ pub(crate) fn summary_keys(
             let key = match by {
                 GroupBy::Province => s.details.province.clone(),
                 GroupBy::Month => s.details.date.start.format("%Y-%m").to_string(),
+                GroupBy::Grade => grade::grade_of(s, &|_| false).grade.to_string(),
                 _ => s.details.category.clone(),
             };
             let (killed, wounded) = if statuses.is_empty() {
@@ -448,6 +462,9 @@ pub(crate) fn summary_groups(
         if !statuses.is_empty() {
             groups.retain(|g| statuses.iter().any(|st| st.name() == g.key));
         }
+    }
+    if by == GroupBy::Grade {
+        groups.sort_by_key(|g| Grade::parse(&g.key));
     }
     groups
 }

@@ -279,6 +279,7 @@ impl Reader<'_> {
             || q.best != BestPolicy::Median
             || q.filter.source.is_some()
             || !q.filter.statuses.is_empty()
+            || !q.filter.grades.is_empty()
         {
             return Ok(None);
         }
@@ -332,7 +333,7 @@ impl Reader<'_> {
         let statuses = &q.filter.statuses;
         // The common case reads the reconciled columns instead of every incident's state.
         let rows = match by {
-            GroupBy::Source | GroupBy::Status => None,
+            GroupBy::Source | GroupBy::Status | GroupBy::Grade => None,
             _ => self.rows(q)?,
         };
         let Some(rows) = rows else {

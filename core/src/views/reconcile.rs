@@ -201,21 +201,10 @@ fn range_of(given: &[(&SourceState, &Figure)], policy: &BestPolicy) -> Range {
     }
 }
 
-/// True when two sources' point figures differ for this count.
-fn differs(sources: &[SourceState], m: Measure) -> bool {
-    let mut points = sources
-        .iter()
-        .filter_map(|s| s.figure(m).map(Figure::point));
-    match points.next() {
-        Some(first) => points.any(|p| p != first),
-        None => false,
-    }
-}
-
 /// True when sources disagree: two of them give different point figures for killed,
 /// wounded or attackers killed.
 pub fn disputed(state: &IncidentState) -> bool {
-    Measure::ALL.iter().any(|m| differs(&state.sources, *m))
+    state.sources_disagree()
 }
 
 /// Does `source` stand alone on the incident (the only source with figures)?
@@ -354,6 +343,7 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
             })
             .collect(),
         merged_from: state.merged_from.clone(),
+        grade: Some(crate::views::grade::grade_of(state, &|_| false)),
         redactions: state
             .redactions
             .iter()

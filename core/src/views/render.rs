@@ -347,6 +347,9 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
             out.push_str(&wrap(&line, "  ", width));
         }
     }
+    if let Some(g) = &i.grade {
+        out.push_str(&wrap(&grade_line(g), "  ", width));
+    }
     if let Some(s) = &i.summary {
         out.push_str(&wrap(s, "  ", width));
     }
@@ -384,6 +387,25 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
     }
     out.push_str(&format!("Last changed by event seq {}.\n", i.last_seq));
     out
+}
+
+/// The grade of an incident for `show`: `grade: weak (suggested: one source)`, or the
+/// assessment with its seq and reason, and the earlier assessments in force.
+pub fn grade_line(g: &crate::views::doc::GradeInfo) -> String {
+    let mut line = match &g.assessment {
+        None => format!("grade: {} (suggested: {})", g.grade, g.reason),
+        Some(a) => format!(
+            "grade: {} (assessed, seq {}: {})",
+            a.grade, a.event_seq, a.reason
+        ),
+    };
+    for a in g.history.iter().rev() {
+        line.push_str(&format!(
+            "; before: {} (seq {}: {})",
+            a.grade, a.event_seq, a.reason
+        ));
+    }
+    line
 }
 
 /// One erased event of incident `i` for `show`: what it was (and in which merged duplicate),
@@ -511,6 +533,7 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
         GroupBy::Category => "Category",
         GroupBy::Source => "Source",
         GroupBy::Status => "Status",
+        GroupBy::Grade => "Grade",
     };
     if !matches!(by, GroupBy::Source | GroupBy::Status) {
         let mut killed = Range::default();
@@ -538,6 +561,8 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
     out.push_str(&wrap(
         if by == GroupBy::Status {
             "Each status reconciled over the sources that gave it, summed over the incidents: low-high (best); N+ means at least N. Killed counts victims and attackers (attackers as militants unless a source gives militants). Not broken down: the part of the incidents' totals no status covers (a source that gives only a total counts there, never as unknown). An incident counts under every status it has."
+        } else if by == GroupBy::Grade {
+            "Sums of the incidents' lows, bests and highs by grade: low-high (best); N+ means at least N. An incident's grade is its latest assessment, else the grade suggested from its sources (docs/views.md, \"Grades\"). Discounted incidents count in their own row and in the total, as everywhere; leave them out with --grade."
         } else if by == GroupBy::Source {
             "Each source's own figures, summed: low-high (best); N+ means at least N. An incident counts under every source that gave figures on it."
         } else {

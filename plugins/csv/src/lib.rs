@@ -2,7 +2,8 @@
 //!
 //! Options:
 //! - `layout=default` (the default): the reconciled ranges (`killed_low`,
-//!   `killed_best`, `killed_high`, …), `disputed`, and for every source
+//!   `killed_best`, `killed_high`, …), `disputed`, `grade`, `grade_suggested`, `grade_reason`
+//!   (the incident's grade, recorded or suggested, before `last_seq`), and for every source
 //!   appearing in the document (sorted by name) `<source>_killed` and
 //!   `<source>_wounded` holding the figure as the source gave it
 //!   (`at least 14`). Preceded by `# ` comment lines stating the
@@ -282,6 +283,9 @@ fn default_header(status_columns: &[(&'static str, ByStatusOf)]) -> Vec<String> 
         "disputed",
         "sources",
         "summary",
+        "grade",
+        "grade_suggested",
+        "grade_reason",
         "last_seq",
     ]
     .iter()
@@ -347,6 +351,23 @@ fn default_layout(
             .collect::<Vec<_>>()
             .join("; ")));
         row.push(t(opt(&i.summary)));
+        row.push(
+            i.grade
+                .as_ref()
+                .map(|g| g.grade.to_string())
+                .unwrap_or_default(),
+        );
+        row.push(
+            i.grade
+                .as_ref()
+                .map(|g| g.suggested.to_string())
+                .unwrap_or_default(),
+        );
+        row.push(t(i
+            .grade
+            .as_ref()
+            .map(|g| g.reason.clone())
+            .unwrap_or_default()));
         row.push(i.last_seq.to_string());
         for (_, by) in &status_columns {
             let by = by(i);

@@ -105,6 +105,11 @@ struct Properties<'a> {
     wounded: &'a Range,
     attackers_killed: &'a Range,
     disputed: bool,
+    /// The grade (recorded, else suggested), its being suggested and its reason; null in a
+    /// document without grades.
+    grade: Option<&'static str>,
+    grade_suggested: Option<bool>,
+    grade_reason: Option<&'a str>,
     sources: Vec<&'a str>,
     last_seq: u64,
 }
@@ -159,6 +164,9 @@ fn feature(i: &Incident) -> Feature<'_> {
             wounded: &i.wounded,
             attackers_killed: &i.attackers_killed,
             disputed: i.disputed,
+            grade: i.grade.as_ref().map(|g| g.grade.as_str()),
+            grade_suggested: i.grade.as_ref().map(|g| g.suggested),
+            grade_reason: i.grade.as_ref().map(|g| g.reason.as_str()),
             sources: i.sources.iter().map(|s| s.source.as_str()).collect(),
             last_seq: i.last_seq,
         },

@@ -351,6 +351,12 @@ fn timeline_row(out: &mut String, i: &Incident, footnotes: &Footnotes) {
     if let Some(p) = &i.perpetrator {
         meta.push(format!("Perpetrator: {}", esc(p)));
     }
+    if let Some(g) = &i.grade {
+        meta.push(format!(
+            "<span class=\"grade\">Grade: {}</span>",
+            esc(&g.prose())
+        ));
+    }
     for r in &i.responsibility {
         let mut m = format!(
             "{} {} responsibility ({}",

@@ -210,6 +210,9 @@ fn incident_section(out: &mut String, i: &Incident, notes: &mut Notes) {
     if i.disputed {
         let _ = writeln!(out, "- **Disputed:** the sources' figures disagree.");
     }
+    if let Some(g) = &i.grade {
+        let _ = writeln!(out, "- **Grade:** {}.", esc(&g.prose()));
+    }
     for s in &i.sources {
         let n = notes.cite(s);
         let _ = writeln!(out, "{}", source_line(s, n));

@@ -12,9 +12,9 @@
 //! reported coordinates.
 
 use crate::view::{
-    Coordinates, DatePrecision, Figure, Filters, Group, Incident, LatLon, LogCheckpoint, Options,
-    Point, PointKind, Policy, Provenance, Qualifier, Range, Responsibility, SourceFigures, Stance,
-    Totals, ViewDocument, SCHEMA,
+    Assessment, Coordinates, DatePrecision, Figure, Filters, Grade, GradeInfo, Group, Incident,
+    LatLon, LogCheckpoint, Options, Point, PointKind, Policy, Provenance, Qualifier, Range,
+    Responsibility, SourceFigures, Stance, Totals, ViewDocument, SCHEMA,
 };
 use crate::Exporter;
 use std::collections::BTreeMap;
@@ -108,8 +108,31 @@ fn incident(
         responsibility: Vec::new(),
         merged_from: Vec::new(),
         redactions: Vec::new(),
+        grade: Some(suggested(Grade::Weak, "one source")),
         last_seq,
         last_recorded: Some(format!("2020-08-01T09:{:02}:00Z", last_seq)),
+    }
+}
+
+/// A grade suggested from the data.
+fn suggested(grade: Grade, reason: &str) -> GradeInfo {
+    GradeInfo {
+        grade,
+        suggested: true,
+        reason: reason.to_owned(),
+        assessment: None,
+        history: Vec::new(),
+    }
+}
+
+/// A recorder's assessment at `seq`.
+fn assessed(grade: Grade, reason: &str, seq: u64) -> Assessment {
+    Assessment {
+        grade,
+        reason: reason.to_owned(),
+        event_seq: seq,
+        event_id: event_id(seq),
+        recorded_at: format!("2020-08-01T09:{:02}:00Z", seq),
     }
 }
 
@@ -130,6 +153,17 @@ fn nangarhar() -> Incident {
         killed: Range::exact(4),
         wounded: Range::exact(11),
         sources: vec![wikipedia(2, Some(exact(4)), Some(exact(11)))],
+        grade: Some(GradeInfo {
+            grade: Grade::Confirmed,
+            suggested: false,
+            reason: "the provincial police spokesman confirmed the toll".to_owned(),
+            assessment: Some(assessed(
+                Grade::Confirmed,
+                "the provincial police spokesman confirmed the toll",
+                21,
+            )),
+            history: vec![assessed(Grade::Fair, "two agencies agree", 20)],
+        }),
         ..incident(
             "2020-07-08-nangarhar-police",
             "2020-07-08",
@@ -275,6 +309,7 @@ fn puli_alam() -> Incident {
         killed_by_status: Default::default(),
         wounded_by_status: Default::default(),
         disputed: true,
+        grade: Some(suggested(Grade::Contested, "the sources disagree")),
         sources: vec![
             SourceFigures {
                 source: "AFP".to_owned(),

@@ -218,6 +218,10 @@ pub struct Filters {
     /// none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub status: Vec<String>,
+    /// Extension (optional, schema 1): `--grade` (repeatable): only the incidents of
+    /// these grades (recorded, or suggested where none is recorded). Absent without one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grade: Vec<String>,
 }
 
 impl Filters {
@@ -593,6 +597,10 @@ pub struct Incident {
     /// the log; none of their figures, details or claims is in this incident.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redactions: Vec<Redaction>,
+    /// Extension (optional, schema 1): the incident's grade, recorded or suggested
+    /// (see [`GradeInfo`]). chronicle always writes it; absent in older documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<GradeInfo>,
     /// Sequence number of the last event that changed this incident.
     pub last_seq: u64,
     /// Extension (optional, schema 1): when the event `last_seq` was
@@ -812,6 +820,119 @@ impl Stance {
             Stance::Claimed => "claimed",
             Stance::Denied => "denied",
         }
+    }
+}
+
+/// An incident's grade: how far the recorder trusts what the log holds about it (Airwars'
+/// grading). `confirmed` and `discounted` are only ever a recorder's decision
+/// (`chronicle assess`); the others may also be suggested from the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grade {
+    /// Established beyond reasonable doubt (the recorder says so).
+    Confirmed,
+    /// Reported by two or more sources that are not parties to the conflict and agree.
+    Fair,
+    /// Reported by one source (or only by parties to the conflict).
+    Weak,
+    /// The sources disagree.
+    Contested,
+    /// Judged not to have happened as reported (the recorder says so).
+    Discounted,
+}
+
+impl Grade {
+    /// Every grade, in the order of the scale.
+    pub const ALL: [Grade; 5] = [
+        Grade::Confirmed,
+        Grade::Fair,
+        Grade::Weak,
+        Grade::Contested,
+        Grade::Discounted,
+    ];
+
+    /// `"confirmed"`, `"fair"`, `"weak"`, `"contested"` or `"discounted"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::Confirmed => "confirmed",
+            Grade::Fair => "fair",
+            Grade::Weak => "weak",
+            Grade::Contested => "contested",
+            Grade::Discounted => "discounted",
+        }
+    }
+
+    /// The grade named `name` (exactly as [`Grade::as_str`] writes it, any case).
+    pub fn parse(name: &str) -> Option<Grade> {
+        Grade::ALL
+            .into_iter()
+            .find(|g| g.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
+impl std::fmt::Display for Grade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A recorded assessment of an incident (`chronicle assess`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// The grade given.
+    pub grade: Grade,
+    /// Why.
+    pub reason: String,
+    /// The `incident_assessed` event.
+    pub event_seq: u64,
+    /// Its id.
+    pub event_id: String,
+    /// When it was recorded (RFC 3339 UTC, as the log stores it).
+    pub recorded_at: String,
+}
+
+/// Extension (optional, schema 1): an incident's grade as a view shows it: the latest
+/// assessment in force, or, where none is recorded, a grade suggested from the data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GradeInfo {
+    /// The grade.
+    pub grade: Grade,
+    /// True when no assessment is recorded and the grade is suggested from the data
+    /// (`docs/views.md`, "Grades"); false for a recorder's assessment.
+    pub suggested: bool,
+    /// The assessment's reason; for a suggested grade, what it is suggested from
+    /// (`"one source"`, `"the sources disagree"`, ...).
+    pub reason: String,
+    /// The assessment (absent for a suggested grade).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<Assessment>,
+    /// The earlier assessments in force, oldest first (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Assessment>,
+}
+
+impl GradeInfo {
+    /// `"confirmed"`, or `"weak (suggested)"` for a suggested grade: how exports print it.
+    pub fn label(&self) -> String {
+        if self.suggested {
+            format!("{} (suggested)", self.grade)
+        } else {
+            self.grade.to_string()
+        }
+    }
+
+    /// The grade in a sentence, for exports: `"weak (suggested: one source)"`, or
+    /// `"confirmed (assessed: REASON; before: fair, REASON)"`. User text: escape it.
+    pub fn prose(&self) -> String {
+        if self.suggested {
+            return format!("{} (suggested: {})", self.grade, self.reason);
+        }
+        let mut out = format!("{} (assessed: {}", self.grade, self.reason);
+        for a in self.history.iter().rev() {
+            out.push_str(&format!("; before: {}, {}", a.grade, a.reason));
+        }
+        out.push(')');
+        out
     }
 }
 
