@@ -9,6 +9,7 @@ use chronicle_core::AppendContext;
 use chronicle_core::Invalid;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+mod adjudicate;
 mod copy;
 mod grant;
 mod import;
@@ -75,7 +76,7 @@ struct Cli {
 }
 
 /// The write commands, where `--allow-implausible` has an effect.
-const WRITE_COMMANDS: [&str; 9] = [
+const WRITE_COMMANDS: [&str; 10] = [
     "append",
     "report",
     "correct",
@@ -85,6 +86,7 @@ const WRITE_COMMANDS: [&str; 9] = [
     "merge",
     "import",
     "redact",
+    "adjudicate",
 ];
 
 /// Whether the global option `id` does anything for the subcommand `command` (its help lists
@@ -271,6 +273,11 @@ enum WriteCommand {
         after_help = "The payload's text and salt are removed from the log file and its journal. Events of the log format 2 still verify (their hash covers a commitment to the payload); checkpoints taken before stay valid and the Merkle root is unchanged. Views and exports no longer show the event, and say it was redacted.\n\nExample:\n  chronicle redact 0190f5c2-... --reason \"victim's name in the note\""
     )]
     Redact(write::RedactArgs),
+    /// Record the recorder's own best estimate of an incident's figures, with the reason.
+    #[command(
+        after_help = "The estimate must lie inside the sources' range (low to high), unless --outside-range (say why in the reason). The default policy (median) then shows it as the incident's best, and every view says it is adjudicated; a later adjudication replaces it whole, and `chronicle retract ID` of it goes back to the one before (or to the median). Other --best policies ignore it.\n\nExample:\n  chronicle adjudicate --incident 2020-07-30-puli-alam --killed 17 \\\n      --reason \"AFP's count names the dead; the ministry's excludes civilians\""
+    )]
+    Adjudicate(adjudicate::AdjudicateArgs),
 }
 
 impl WriteCommand {
@@ -286,6 +293,7 @@ impl WriteCommand {
             WriteCommand::Merge(_) => "merge".into(),
             WriteCommand::Import(args) => format!("import {}", args.dataset_name()),
             WriteCommand::Redact(_) => "redact".into(),
+            WriteCommand::Adjudicate(_) => "adjudicate".into(),
         }
     }
 
@@ -301,6 +309,7 @@ impl WriteCommand {
             WriteCommand::Merge(args) => &args.recorder,
             WriteCommand::Import(args) => &args.recorder,
             WriteCommand::Redact(args) => &args.recorder,
+            WriteCommand::Adjudicate(args) => &args.recorder,
         }
     }
 
@@ -316,6 +325,7 @@ impl WriteCommand {
             WriteCommand::Merge(args) => write::merge(db, ctx, args),
             WriteCommand::Import(args) => import::import(db, ctx, args, quiet),
             WriteCommand::Redact(args) => write::redact(db, ctx, args),
+            WriteCommand::Adjudicate(args) => adjudicate::adjudicate(db, ctx, args),
         }
     }
 }

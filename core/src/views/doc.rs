@@ -12,8 +12,8 @@
 //! that the document of a log with no redaction is byte for byte what it was before).
 
 pub use chronicle_plugin_sdk::view::{
-    Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Group, Incident, LatLon,
-    LogCheckpoint, Point, PointKind, Policy, Provenance, Qualifier, Range, Redaction,
+    Adjudication, Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Group, Incident,
+    LatLon, LogCheckpoint, Point, PointKind, Policy, Provenance, Qualifier, Range, Redaction,
     Responsibility, SourceFigures, Stance, StatusFigures, StatusRanges, Totals,
     ViewDocument as Document, SCHEMA,
 };

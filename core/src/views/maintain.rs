@@ -292,7 +292,7 @@ fn rows_of(state: &IncidentState) -> Result<IncidentRows<'_>> {
     })?;
     let d = &state.details;
     let [killed, wounded, attackers_killed] =
-        Measure::ALL.map(|m| reconcile::range(&state.sources, m, &BestPolicy::Median));
+        Measure::ALL.map(|m| reconcile::measure_range(state, m, &BestPolicy::Median));
     let incident = IncidentRow {
         incident: &state.incident,
         date: d.date.to_string(),

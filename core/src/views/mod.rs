@@ -417,8 +417,8 @@ pub(crate) fn summary_keys(
             };
             let (killed, wounded) = if statuses.is_empty() {
                 (
-                    reconcile::range(&s.sources, Measure::Killed, best),
-                    reconcile::range(&s.sources, Measure::Wounded, best),
+                    reconcile::measure_range(s, Measure::Killed, best),
+                    reconcile::measure_range(s, Measure::Wounded, best),
                 )
             } else {
                 counted(&reconcile::incident_doc(s, best), statuses)

@@ -18,8 +18,8 @@ use crate::domain::gazetteer::{Gazetteer, Province};
 use crate::domain::status::{ByStatus, Status};
 use crate::error::Invalid;
 use crate::views::doc::{
-    self, Coordinates, Group, Incident, LatLon, Range, Redaction, Responsibility, SourceFigures,
-    StatusFigures, StatusRanges,
+    self, Adjudication, Coordinates, Group, Incident, LatLon, Range, Redaction, Responsibility,
+    SourceFigures, StatusFigures, StatusRanges,
 };
 use crate::views::fold::{IncidentState, Measure, SourceState};
 
@@ -39,6 +39,27 @@ pub enum BestPolicy {
     Latest,
     /// This source's point figure; where it gave none, the median.
     Source(String),
+    /// A ranked list of sources (`source:A>B>C`, two names or more): per count, the point
+    /// figure of the first source in the list that gave one; where none of them did, the
+    /// median.
+    Ranked(Vec<String>),
+    /// The point figure most sources gave (figures compared by their point value, as
+    /// `disputed` compares them); a tie between values given by equally many sources goes
+    /// to the lower median of the tied values, so that with no majority at all it is the
+    /// median.
+    Majority,
+}
+
+impl BestPolicy {
+    /// The source names the policy ranks (`source:NAME`: one; a ranked list: its names in
+    /// order); empty for the other policies.
+    pub fn named_sources(&self) -> &[String] {
+        match self {
+            BestPolicy::Source(name) => std::slice::from_ref(name),
+            BestPolicy::Ranked(names) => names,
+            _ => &[],
+        }
+    }
 }
 
 impl fmt::Display for BestPolicy {
@@ -49,6 +70,8 @@ impl fmt::Display for BestPolicy {
             BestPolicy::Max => f.write_str("max"),
             BestPolicy::Latest => f.write_str("latest"),
             BestPolicy::Source(s) => write!(f, "source:{s}"),
+            BestPolicy::Ranked(names) => write!(f, "source:{}", names.join(">")),
+            BestPolicy::Majority => f.write_str("majority"),
         }
     }
 }
@@ -61,18 +84,44 @@ impl FromStr for BestPolicy {
             "min" => BestPolicy::Min,
             "max" => BestPolicy::Max,
             "latest" => BestPolicy::Latest,
+            "majority" => BestPolicy::Majority,
             other => match other.strip_prefix("source:") {
+                Some(names) if names.contains('>') => ranked(s, names)?,
                 Some(name) if !name.trim().is_empty() => {
                     BestPolicy::Source(name.trim().to_string())
                 }
                 _ => return Err(Invalid::new(
                     "--best",
                     s,
-                    "the policies are median, min, max, latest and source:NAME (e.g. source:AFP)",
+                    "the policies are median, min, max, latest, majority, source:NAME (e.g. source:AFP) and a ranked list source:A>B>C (e.g. \"source:AFP>Ministry of Defense\")",
                 )),
             },
         })
     }
+}
+
+/// The ranked list of `source:A>B>C` (`names`: the text after `source:`): every name
+/// non-empty, none twice.
+fn ranked(given: &str, names: &str) -> Result<BestPolicy, Invalid> {
+    let mut list: Vec<String> = Vec::new();
+    for name in names.split('>').map(str::trim) {
+        if name.is_empty() {
+            return Err(Invalid::new(
+                "--best",
+                given,
+                "a ranked list names a source on each side of every `>` (e.g. \"source:AFP>Ministry of Defense\")",
+            ));
+        }
+        if list.iter().any(|n| n == name) {
+            return Err(Invalid::new(
+                "--best",
+                given,
+                format!("{name:?} is named twice in the ranked list; name each source once, in order of preference"),
+            ));
+        }
+        list.push(name.to_string());
+    }
+    Ok(BestPolicy::Ranked(list))
 }
 
 fn median(mut points: Vec<u64>) -> Option<u64> {
@@ -84,6 +133,23 @@ fn median(mut points: Vec<u64>) -> Option<u64> {
     }
 }
 
+/// The point value most of `points` are (the `majority` policy); among values given
+/// equally often, the lower median of those values. `None` when `points` is empty.
+fn majority(points: &[u64]) -> Option<u64> {
+    let mut counts: std::collections::BTreeMap<u64, usize> = Default::default();
+    for p in points {
+        *counts.entry(*p).or_default() += 1;
+    }
+    let most = counts.values().copied().max()?;
+    median(
+        counts
+            .into_iter()
+            .filter(|(_, n)| *n == most)
+            .map(|(p, _)| p)
+            .collect(),
+    )
+}
+
 /// The reconciled range of one count over the sources' current figures.
 pub fn range(sources: &[SourceState], m: Measure, policy: &BestPolicy) -> Range {
     let given: Vec<(&SourceState, &Figure)> = sources
@@ -91,6 +157,26 @@ pub fn range(sources: &[SourceState], m: Measure, policy: &BestPolicy) -> Range 
         .filter_map(|s| s.figure(m).map(|f| (s, f)))
         .collect();
     range_of(&given, policy)
+}
+
+/// The reconciled range of one count of an incident: [`range`] over its sources, and under
+/// the default policy (`median`) the best is the adjudication in force where it decides this
+/// count (low and high stay the sources'). Other policies ignore adjudications: they are
+/// asked for a rule over the sources' figures.
+pub fn measure_range(state: &IncidentState, m: Measure, policy: &BestPolicy) -> Range {
+    let mut r = range(&state.sources, m, policy);
+    if let Some(n) = adjudicated(state, m, policy) {
+        r.best = Some(n);
+    }
+    r
+}
+
+/// The adjudicated count that replaces the best of measure `m` under `policy`, if any.
+fn adjudicated(state: &IncidentState, m: Measure, policy: &BestPolicy) -> Option<u64> {
+    match policy {
+        BestPolicy::Median => state.adjudication.as_ref()?.count(m),
+        _ => None,
+    }
 }
 
 /// Killed (victims and attackers: `wounded` false) or wounded by casualty status, each
@@ -117,10 +203,10 @@ pub fn status_ranges(state: &IncidentState, wounded: bool, policy: &BestPolicy) 
         return out;
     }
     let total = if wounded {
-        range(&state.sources, Measure::Wounded, policy)
+        measure_range(state, Measure::Wounded, policy)
     } else {
-        range(&state.sources, Measure::Killed, policy).add(&range(
-            &state.sources,
+        measure_range(state, Measure::Killed, policy).add(&measure_range(
+            state,
             Measure::AttackersKilled,
             policy,
         ))
@@ -192,6 +278,12 @@ fn range_of(given: &[(&SourceState, &Figure)], policy: &BestPolicy) -> Range {
             .find(|(s, _)| &s.source == name)
             .map(|(_, f)| f.point())
             .or_else(|| median(points)),
+        BestPolicy::Ranked(names) => names
+            .iter()
+            .find_map(|name| given.iter().find(|(s, _)| &s.source == name))
+            .map(|(_, f)| f.point())
+            .or_else(|| median(points)),
+        BestPolicy::Majority => majority(&points),
     };
     Range {
         low,
@@ -317,9 +409,9 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
         target: d.target.clone(),
         perpetrator: d.perpetrator.clone(),
         summary: d.summary.clone(),
-        killed: range(&state.sources, Measure::Killed, policy),
-        wounded: range(&state.sources, Measure::Wounded, policy),
-        attackers_killed: range(&state.sources, Measure::AttackersKilled, policy),
+        killed: measure_range(state, Measure::Killed, policy),
+        wounded: measure_range(state, Measure::Wounded, policy),
+        attackers_killed: measure_range(state, Measure::AttackersKilled, policy),
         killed_by_status: status_ranges(state, false, policy),
         wounded_by_status: status_ranges(state, true, policy),
         disputed: disputed(state),
@@ -368,6 +460,16 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
                 reason: r.reason.clone(),
             })
             .collect(),
+        adjudication: state.adjudication.as_ref().map(|a| Adjudication {
+            killed: a.killed,
+            wounded: a.wounded,
+            reason: a.reason.clone(),
+            outside_range: a.outside_range,
+            applied: *policy == BestPolicy::Median,
+            event_seq: a.event_seq,
+            event_id: a.event_id.clone(),
+            recorded_at: a.recorded_at.clone(),
+        }),
         last_seq: state.last_seq,
         last_recorded: None,
     }

@@ -327,17 +327,29 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
         ));
     }
     out.push_str(&wrap(&counts, "  ", width));
-    let best = |r: &Range, noun: &str| r.best.map(|b| format!("{b} {noun}"));
-    let bests: Vec<String> = [best(&i.killed, "killed"), best(&i.wounded, "wounded")]
-        .into_iter()
-        .flatten()
-        .collect();
+    let applied = i.adjudication.as_ref().filter(|a| a.applied);
+    let best = |r: &Range, noun: &str, decided: Option<u64>| {
+        r.best.map(|b| match (applied, decided) {
+            (Some(_), Some(_)) => format!("{b} {noun} (adjudicated)"),
+            _ => format!("{b} {noun}"),
+        })
+    };
+    let bests: Vec<String> = [
+        best(&i.killed, "killed", applied.and_then(|a| a.killed)),
+        best(&i.wounded, "wounded", applied.and_then(|a| a.wounded)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if !bests.is_empty() {
         out.push_str(&wrap(
             &format!("best estimate ({policy}): {}", bests.join(", ")),
             "  ",
             width,
         ));
+    }
+    if let Some(a) = &i.adjudication {
+        out.push_str(&wrap(&adjudication_line(a, policy), "  ", width));
     }
     for (by, noun) in [
         (&i.killed_by_status, "killed"),
@@ -384,6 +396,25 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
     }
     out.push_str(&format!("Last changed by event seq {}.\n", i.last_seq));
     out
+}
+
+/// The adjudication of an incident for `show`: "best 12 killed, adjudicated: REASON (seq
+/// N, recorded DAY)", or, under a policy that does not use it, what it decides and that the
+/// policy sets it aside.
+pub fn adjudication_line(a: &crate::views::doc::Adjudication, policy: &str) -> String {
+    let when = format!(
+        "seq {}, recorded {}",
+        a.event_seq,
+        published_prose(Some(a.recorded_at.get(..10).unwrap_or(&a.recorded_at)))
+    );
+    if a.applied {
+        format!("{} ({when})", a.prose())
+    } else {
+        format!(
+            "not used by the {policy} policy: {} ({when}; the default policy, median, shows it)",
+            a.prose()
+        )
+    }
 }
 
 /// One erased event of incident `i` for `show`: what it was (and in which merged duplicate),

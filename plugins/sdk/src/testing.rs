@@ -108,6 +108,7 @@ fn incident(
         responsibility: Vec::new(),
         merged_from: Vec::new(),
         redactions: Vec::new(),
+        adjudication: None,
         last_seq,
         last_recorded: Some(format!("2020-08-01T09:{:02}:00Z", last_seq)),
     }
