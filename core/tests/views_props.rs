@@ -27,6 +27,8 @@ enum Op {
     Amend(usize, usize),
     Retract(usize),
     Merge(usize, usize),
+    /// An adjudication of killed (and maybe wounded); outside the range when the flag is set.
+    Adjudicate(usize, u64, Option<u64>, bool),
 }
 
 fn figure() -> impl Strategy<Value = String> {
@@ -59,7 +61,9 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(i, s, d, p)| Op::Responsibility(i, s, d, p)),
         1 => (i.clone(), 0..PROVINCES.len()).prop_map(|(i, p)| Op::Amend(i, p)),
         2 => any::<usize>().prop_map(Op::Retract),
-        1 => (i.clone(), i).prop_map(|(a, b)| Op::Merge(a, b)),
+        1 => (i.clone(), i.clone()).prop_map(|(a, b)| Op::Merge(a, b)),
+        1 => (i, 0u64..40, proptest::option::of(0u64..40), any::<bool>())
+            .prop_map(|(i, k, w, out)| Op::Adjudicate(i, k, w, out)),
     ]
 }
 
@@ -129,6 +133,16 @@ fn to_event(log: &EventLog, op: &Op) -> Option<NewEvent> {
             "incident_merged",
             json!({"into": INCIDENTS[*b], "reason": "same"}),
         ),
+        Op::Adjudicate(i, k, w, outside) => {
+            let mut v = json!({"killed": k, "reason": "decided"});
+            if let Some(w) = w {
+                v["wounded"] = json!(w);
+            }
+            if *outside {
+                v["outside_range"] = json!(true);
+            }
+            (INCIDENTS[*i].to_string(), "incident_adjudicated", v)
+        }
     };
     let line = json!({"incident": incident, "kind": kind, "payload": payload}).to_string();
     Some(EventLine::parse(&line).unwrap())

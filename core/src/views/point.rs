@@ -136,6 +136,7 @@ fn view_row(state: &IncidentState) -> ViewRow {
         wounded: reconcile::measure_range(state, Measure::Wounded, &BestPolicy::Median),
         sources: state.sources.len() as u64,
         disputed: reconcile::disputed(state),
+        adjudicated: state.adjudication.is_some(),
     }
 }
 

@@ -9,8 +9,8 @@ use crate::streams::Streams;
 use crate::views::maintain::{checkpoint, compute, require_current};
 use crate::views::{
     document_owned, point, reconcile, sources_of, state_order, summary_groups, summary_keys,
-    BestPolicy, Document, Filter, Group, GroupBy, Incident, IncidentState, Point, Query, Snapshot,
-    SourceSummary, TimelineRow,
+    BestPolicy, Document, Filter, Group, GroupBy, Incident, IncidentState, Marks, Point, Query,
+    Snapshot, SourceSummary, TimelineRow,
 };
 
 /// The views of one store, read at the points queries name.
@@ -314,6 +314,7 @@ impl Reader<'_> {
                     wounded: r.wounded,
                     sources: r.sources,
                     disputed: r.disputed,
+                    adjudicated: r.adjudicated,
                     incident: r.incident,
                 })
                 .collect(),
@@ -338,20 +339,30 @@ impl Reader<'_> {
         let Some(rows) = rows else {
             // The states one at a time: only their keys and ranges are held.
             let mut keyed = Vec::new();
+            let mut marks = Marks::new();
             self.each_in_scope(q, &mut |s| {
-                summary_keys(&s, &q.best, by, statuses, &mut keyed);
+                summary_keys(&s, &q.best, by, statuses, &mut keyed, &mut marks);
                 Ok(())
             })?;
-            return Ok(summary_groups(keyed, by, statuses));
+            return Ok(summary_groups(keyed, by, statuses, &marks));
         };
-        Ok(reconcile::group(rows.into_iter().map(|r| {
+        let mut marks = Marks::new();
+        let keyed = rows.into_iter().map(|r| {
             let key = match by {
                 GroupBy::Province => r.province,
                 GroupBy::Month => r.date_start.format("%Y-%m").to_string(),
                 _ => r.category,
             };
+            if r.adjudicated {
+                *marks.entry(key.clone()).or_default() += 1;
+            }
             (key, r.killed, r.wounded)
-        })))
+        });
+        let mut groups = reconcile::group(keyed.collect::<Vec<_>>());
+        for g in &mut groups {
+            g.adjudicated = marks.get(&g.key).copied().unwrap_or(0);
+        }
+        Ok(groups)
     }
 
     /// Per source: reports, corrections, incidents where it stands alone or disagrees.

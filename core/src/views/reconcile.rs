@@ -171,6 +171,11 @@ pub fn measure_range(state: &IncidentState, m: Measure, policy: &BestPolicy) -> 
     r
 }
 
+/// Does an adjudication in force set some of the incident's bests under `policy`?
+pub fn adjudication_applies(state: &IncidentState, policy: &BestPolicy) -> bool {
+    *policy == BestPolicy::Median && state.adjudication.is_some()
+}
+
 /// The adjudicated count that replaces the best of measure `m` under `policy`, if any.
 fn adjudicated(state: &IncidentState, m: Measure, policy: &BestPolicy) -> Option<u64> {
     match policy {
@@ -484,6 +489,7 @@ pub fn group(items: impl IntoIterator<Item = (String, Range, Range)>) -> Vec<Gro
             incidents: 0,
             killed: Range::default(),
             wounded: Range::default(),
+            adjudicated: 0,
         });
         g.incidents += 1;
         g.killed = g.killed.add(&killed);
@@ -606,12 +612,120 @@ mod tests {
             "min",
             "max",
             "latest",
+            "majority",
             "source:Ministry of Defense",
+            "source:AFP>Ministry of Defense>UN",
         ] {
             assert_eq!(p.parse::<BestPolicy>().unwrap().to_string(), p);
         }
         assert!("mean".parse::<BestPolicy>().is_err());
         assert!("source:".parse::<BestPolicy>().is_err());
+    }
+
+    #[test]
+    fn majority_takes_the_value_most_sources_gave() {
+        let s = [
+            src("a", "12", 1),
+            src("b", "at-least:12", 2),
+            src("c", "30", 3),
+        ];
+        // "at least 12" puts 12 forward, as `disputed` compares them: two sources say 12.
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Majority),
+            r(12, 12, 30, false)
+        );
+        let s = [
+            src("a", "8", 1),
+            src("b", "30", 2),
+            src("c", "8", 3),
+            src("d", "17", 4),
+            src("e", "30", 5),
+        ];
+        // 8 and 30 tie (two sources each): the lower median of the tied values.
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Majority).best,
+            Some(8)
+        );
+        let s = [src("a", "17", 1), src("b", "8", 2), src("c", "11", 3)];
+        // No majority at all: every value ties, so it is the median.
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Majority).best,
+            range(&s, Measure::Killed, &BestPolicy::Median).best
+        );
+    }
+
+    #[test]
+    fn a_ranked_list_takes_the_first_source_that_gave_the_count() {
+        let mut mod_ = src("Ministry of Defense", "8", 2);
+        mod_.wounded = Some("30".parse().unwrap());
+        let s = [src("AFP", "17", 1), mod_, src("UN", "12", 3)];
+        let p: BestPolicy = "source:UN>AFP>Ministry of Defense".parse().unwrap();
+        assert_eq!(range(&s, Measure::Killed, &p).best, Some(12));
+        // Only the ministry gave wounded: the first in the list that did.
+        assert_eq!(range(&s, Measure::Wounded, &p).best, Some(30));
+        let p: BestPolicy = "source:Taliban spokesman>AFP".parse().unwrap();
+        assert_eq!(range(&s, Measure::Killed, &p).best, Some(17));
+        let p: BestPolicy = "source:Taliban spokesman>Local elder".parse().unwrap();
+        assert_eq!(
+            range(&s, Measure::Killed, &p).best,
+            Some(12),
+            "none of the list gave figures: the median"
+        );
+    }
+
+    #[test]
+    fn ranked_lists_parse_and_refuse_empty_or_repeated_names() {
+        assert_eq!(
+            "source: AFP > Ministry of Defense "
+                .parse::<BestPolicy>()
+                .unwrap(),
+            BestPolicy::Ranked(vec!["AFP".into(), "Ministry of Defense".into()])
+        );
+        for bad in [
+            "source:AFP>",
+            "source:>AFP",
+            "source:AFP>>UN",
+            "source:AFP>UN>AFP",
+        ] {
+            let e = bad.parse::<BestPolicy>().unwrap_err();
+            assert_eq!(e.field, "--best", "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Majority and ranked lists always give one of the sources' point figures, inside
+        /// the reconciled low..high.
+        #[test]
+        fn majority_and_ranked_stay_among_the_sources_figures(
+            given in proptest::collection::vec((0usize..5, 0u8..4, 0u64..40, 0u64..15, 0u64..60), 1..8),
+            ranked in proptest::sample::subsequence(vec![0usize, 1, 2, 3, 4], 1..5),
+            shuffle in proptest::prelude::any::<proptest::sample::Index>(),
+        ) {
+            const NAMES: [&str; 5] = ["AFP", "Ministry of Defense", "UN", "Taliban spokesman", "Pajhwok"];
+            let mut sources: Vec<SourceState> = Vec::new();
+            for (seq, (who, kind, low, span, best)) in given.iter().enumerate() {
+                let text = match kind {
+                    0 => low.to_string(),
+                    1 => format!("at-least:{low}"),
+                    2 => format!("{low}-{}", low + span),
+                    _ => format!("{low}-{}~{best}", low + span),
+                };
+                // One figure per source: a later one of the same name is its correction.
+                sources.retain(|s| s.source != NAMES[*who]);
+                sources.push(src(NAMES[*who], &text, seq as u64 + 1));
+            }
+            let mut names: Vec<String> = ranked.iter().map(|i| NAMES[*i].to_string()).collect();
+            let k = shuffle.index(names.len());
+            names.rotate_left(k);
+            let points: Vec<u64> = sources.iter().filter_map(|s| s.killed.map(|f| f.point())).collect();
+            let policy = if names.len() == 1 { BestPolicy::Source(names[0].clone()) } else { BestPolicy::Ranked(names) };
+            for policy in [BestPolicy::Majority, policy] {
+                let r = range(&sources, Measure::Killed, &policy);
+                let (low, best, high) = (r.low.unwrap(), r.best.unwrap(), r.high.unwrap());
+                proptest::prop_assert!(points.contains(&best), "{policy}: {best} not among {points:?}");
+                proptest::prop_assert!(low <= best && best <= high, "{policy}: {low} <= {best} <= {high}");
+            }
+        }
     }
 
     #[test]

@@ -441,6 +441,39 @@ fn redaction_line(r: &crate::views::doc::Redaction, i: &Incident) -> String {
     )
 }
 
+/// The caveat of an audit whose incidents in scope have adjudicated bests: the best it
+/// supports sums the recorder's decisions there, each with its reason.
+fn adjudication_caveat(incidents: &[Incident], width: usize) -> String {
+    let decided: Vec<String> = incidents
+        .iter()
+        .filter_map(|i| {
+            let a = i.adjudication.as_ref().filter(|a| a.applied)?;
+            Some(format!(
+                "{}: {} (seq {})",
+                i.incident,
+                a.prose(),
+                a.event_seq
+            ))
+        })
+        .collect();
+    if decided.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "
+",
+    );
+    out.push_str(&wrap(
+        &format!(
+            "Adjudicated: the best counts the recorder's decisions: {}.",
+            decided.join("; ")
+        ),
+        "",
+        width,
+    ));
+    out
+}
+
 /// The caveat of an audit whose incidents in scope have erased events: what they said
 /// counts for nothing in the range, and no one can now tell what it was.
 fn redaction_caveat(incidents: &[Incident], width: usize) -> String {
@@ -512,6 +545,21 @@ pub fn timeline_rows(incidents: &[TimelineRow], width: usize) -> String {
         "",
         width,
     ));
+    let adjudicated: Vec<&str> = incidents
+        .iter()
+        .filter(|i| i.adjudicated)
+        .map(|i| i.incident.as_str())
+        .collect();
+    if !adjudicated.is_empty() {
+        out.push_str(&wrap(
+            &format!(
+                "Adjudicated: the best of {} is the recorder's decision (`chronicle show` gives it and its reason).",
+                adjudicated.join(", ")
+            ),
+            "",
+            width,
+        ));
+    }
     out
 }
 
@@ -577,6 +625,21 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
         "",
         width,
     ));
+    let adjudicated: Vec<String> = groups
+        .iter()
+        .filter(|g| g.adjudicated > 0)
+        .map(|g| format!("{} ({})", g.key, g.adjudicated))
+        .collect();
+    if !adjudicated.is_empty() {
+        out.push_str(&wrap(
+            &format!(
+                "Adjudicated: the bests of some incidents are the recorder's decisions (`chronicle timeline` names them): {}.",
+                adjudicated.join(", ")
+            ),
+            "",
+            width,
+        ));
+    }
     out
 }
 
@@ -753,6 +816,7 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
         ));
     }
     out.push_str(&redaction_caveat(&a.incidents, width));
+    out.push_str(&adjudication_caveat(&a.incidents, width));
     if !a.not_broken_down.is_empty() {
         out.push('\n');
         out.push_str(&not_broken_down(

@@ -342,6 +342,7 @@ pub fn totals_of(incidents: &[Incident]) -> Totals {
             incidents: 0,
             killed: Range::default(),
             wounded: Range::default(),
+            adjudicated: 0,
         });
         g.incidents += 1;
         g.killed = g.killed.add(&i.killed);

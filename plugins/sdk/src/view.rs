@@ -441,6 +441,16 @@ pub struct Group {
     pub killed: Range,
     /// Wounded, summed over the group's incidents.
     pub wounded: Range,
+    /// Extension (optional, schema 1): how many of the group's incidents
+    /// have their best figures set by the recorder's adjudication (see
+    /// [`Incident::adjudication`]); left out when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub adjudicated: u64,
+}
+
+/// For `skip_serializing_if`: a count of zero is left out.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Totals over the document's incidents.
