@@ -216,7 +216,24 @@ pub fn changes(
             &mut out,
         );
     }
-    // The decision in force (the reconciled bests above follow it under the default policy).
+    adjudication_changes(old, new, &mut out);
+    responsibility_changes(old, new, &mut out);
+    let merged = |s: Option<&IncidentState>| {
+        s.filter(|s| !s.merged_from.is_empty())
+            .map(|s| s.merged_from.join(", "))
+    };
+    opt_eq("merged from".into(), merged(old), merged(new), &mut out);
+    redaction_changes(old, new, &mut out);
+    out
+}
+
+/// The adjudication in force before and after (the reconciled bests follow it under the
+/// default policy): its counts and event.
+fn adjudication_changes(
+    old: Option<&IncidentState>,
+    new: Option<&IncidentState>,
+    out: &mut Vec<Change>,
+) {
     let adjudication = |s: Option<&IncidentState>| {
         let a = s?.adjudication.as_ref()?;
         let counts: Vec<String> = [(a.killed, "killed"), (a.wounded, "wounded")]
@@ -238,16 +255,8 @@ pub fn changes(
         "adjudicated".into(),
         adjudication(old),
         adjudication(new),
-        &mut out,
+        out,
     );
-    responsibility_changes(old, new, &mut out);
-    let merged = |s: Option<&IncidentState>| {
-        s.filter(|s| !s.merged_from.is_empty())
-            .map(|s| s.merged_from.join(", "))
-    };
-    opt_eq("merged from".into(), merged(old), merged(new), &mut out);
-    redaction_changes(old, new, &mut out);
-    out
 }
 
 /// The erased events that appear in the view between two states: an erased event is listed

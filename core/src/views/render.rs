@@ -327,30 +327,7 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
         ));
     }
     out.push_str(&wrap(&counts, "  ", width));
-    let applied = i.adjudication.as_ref().filter(|a| a.applied);
-    let best = |r: &Range, noun: &str, decided: Option<u64>| {
-        r.best.map(|b| match (applied, decided) {
-            (Some(_), Some(_)) => format!("{b} {noun} (adjudicated)"),
-            _ => format!("{b} {noun}"),
-        })
-    };
-    let bests: Vec<String> = [
-        best(&i.killed, "killed", applied.and_then(|a| a.killed)),
-        best(&i.wounded, "wounded", applied.and_then(|a| a.wounded)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !bests.is_empty() {
-        out.push_str(&wrap(
-            &format!("best estimate ({policy}): {}", bests.join(", ")),
-            "  ",
-            width,
-        ));
-    }
-    if let Some(a) = &i.adjudication {
-        out.push_str(&wrap(&adjudication_line(a, policy), "  ", width));
-    }
+    out.push_str(&best_lines(i, policy, width));
     for (by, noun) in [
         (&i.killed_by_status, "killed"),
         (&i.wounded_by_status, "wounded"),
@@ -395,6 +372,37 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
         }
     }
     out.push_str(&format!("Last changed by event seq {}.\n", i.last_seq));
+    out
+}
+
+/// `show`'s best estimates under `policy` (the adjudicated ones marked), and the
+/// adjudication in force.
+fn best_lines(i: &Incident, policy: &str, width: usize) -> String {
+    let mut out = String::new();
+    let applied = i.adjudication.as_ref().filter(|a| a.applied);
+    let best = |r: &Range, noun: &str, decided: Option<u64>| {
+        r.best.map(|b| match (applied, decided) {
+            (Some(_), Some(_)) => format!("{b} {noun} (adjudicated)"),
+            _ => format!("{b} {noun}"),
+        })
+    };
+    let bests: Vec<String> = [
+        best(&i.killed, "killed", applied.and_then(|a| a.killed)),
+        best(&i.wounded, "wounded", applied.and_then(|a| a.wounded)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !bests.is_empty() {
+        out.push_str(&wrap(
+            &format!("best estimate ({policy}): {}", bests.join(", ")),
+            "  ",
+            width,
+        ));
+    }
+    if let Some(a) = &i.adjudication {
+        out.push_str(&wrap(&adjudication_line(a, policy), "  ", width));
+    }
     out
 }
 
