@@ -9,6 +9,7 @@ use chronicle_core::AppendContext;
 use chronicle_core::Invalid;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+mod adjudicate;
 mod copy;
 mod grant;
 mod import;
@@ -75,7 +76,7 @@ struct Cli {
 }
 
 /// The write commands, where `--allow-implausible` has an effect.
-const WRITE_COMMANDS: [&str; 10] = [
+const WRITE_COMMANDS: [&str; 11] = [
     "append",
     "report",
     "correct",
@@ -86,6 +87,7 @@ const WRITE_COMMANDS: [&str; 10] = [
     "import",
     "redact",
     "assess",
+    "adjudicate",
 ];
 
 /// Whether the global option `id` does anything for the subcommand `command` (its help lists
@@ -277,6 +279,11 @@ enum WriteCommand {
         after_help = "The latest assessment is the incident's grade in every view and export; the earlier ones stay as its history. Where none is recorded, the views show a grade suggested from the sources, marked as suggested (docs/views.md, \"Grades\"). Retract an assessment to go back to the one before.\n\nExample:\n  chronicle assess --incident 2020-07-30-puli-alam --grade contested \\\n      --reason \"AFP and the Ministry of Defense disagree on the toll\""
     )]
     Assess(write::AssessArgs),
+    /// Record the recorder's own best estimate of an incident's figures, with the reason.
+    #[command(
+        after_help = "The estimate must lie inside the sources' range (low to high), unless --outside-range (say why in the reason). The default policy (median) then shows it as the incident's best, and every view says it is adjudicated; a later adjudication replaces it whole, and `chronicle retract ID` of it goes back to the one before (or to the median). Other --best policies ignore it.\n\nExample:\n  chronicle adjudicate --incident 2020-07-30-puli-alam --killed 17 \\\n      --reason \"AFP's count names the dead; the ministry's excludes civilians\""
+    )]
+    Adjudicate(adjudicate::AdjudicateArgs),
 }
 
 impl WriteCommand {
@@ -293,6 +300,7 @@ impl WriteCommand {
             WriteCommand::Import(args) => format!("import {}", args.dataset_name()),
             WriteCommand::Redact(_) => "redact".into(),
             WriteCommand::Assess(_) => "assess".into(),
+            WriteCommand::Adjudicate(_) => "adjudicate".into(),
         }
     }
 
@@ -309,6 +317,7 @@ impl WriteCommand {
             WriteCommand::Import(args) => &args.recorder,
             WriteCommand::Redact(args) => &args.recorder,
             WriteCommand::Assess(args) => &args.recorder,
+            WriteCommand::Adjudicate(args) => &args.recorder,
         }
     }
 
@@ -325,6 +334,7 @@ impl WriteCommand {
             WriteCommand::Import(args) => import::import(db, ctx, args, quiet),
             WriteCommand::Redact(args) => write::redact(db, ctx, args),
             WriteCommand::Assess(args) => write::assess(db, ctx, args),
+            WriteCommand::Adjudicate(args) => adjudicate::adjudicate(db, ctx, args),
         }
     }
 }

@@ -43,7 +43,8 @@ pub struct PointArgs {
     /// Only what sources had published by this time (see docs/views.md, "Time travel", for undated events).
     #[arg(long, value_name = "TIME")]
     known_by: Option<String>,
-    /// How the best figure is chosen: median, min, max, latest or source:NAME.
+    /// How the best figure is chosen: median (the default; an adjudication in force replaces
+    /// it), min, max, latest, majority, source:NAME or a ranked list "source:A>B>C".
     #[arg(long, value_name = "POLICY", default_value = "median")]
     best: String,
 }
@@ -234,7 +235,8 @@ pub struct DiffArgs {
     /// The second point (default: the head).
     #[arg(long, value_name = "POINT", default_value = "head")]
     to: String,
-    /// How the best figure is chosen: median, min, max, latest or source:NAME.
+    /// How the best figure is chosen: median (the default; an adjudication in force replaces
+    /// it), min, max, latest, majority, source:NAME or a ranked list "source:A>B>C".
     #[arg(long, value_name = "POLICY", default_value = "median")]
     best: String,
     /// Only this province.

@@ -530,7 +530,7 @@ pub fn report(db: &Path, ctx: AppendContext, args: ReportArgs) -> anyhow::Result
     Ok(())
 }
 
-fn append_one(
+pub(crate) fn append_one(
     db: &Path,
     ctx: &AppendContext,
     id: &EventId,

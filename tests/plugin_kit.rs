@@ -19,9 +19,10 @@ fn schema_json() -> Value {
 /// The schema made strict: every object schema that names its properties (but `Filters`,
 /// whose fields are left out when not given, and the breakdowns by casualty status,
 /// `StatusRanges` and `StatusFigures`, whose statuses are left out when no source gave
-/// them) requires all of them (but an incident's `redactions` and the `killed_by_status`
-/// and `wounded_by_status` of incidents and sources, left out when empty, and a grade's
-/// `assessment` and `history`, left out for a suggested grade) and allows no others.
+/// them) requires all of them (but an incident's `redactions` and `adjudication`, a
+/// group's `adjudicated`, the `killed_by_status` and `wounded_by_status` of incidents and
+/// sources, left out when empty, and a grade's `assessment` and `history`, left out for a
+/// suggested grade) and allows no others.
 /// The published schema is lenient (a newer chronicle may add fields within version 1); the
 /// strict one catches a field chronicle writes that the schema does not describe, or one it
 /// describes that chronicle no longer writes.
@@ -33,6 +34,8 @@ fn strict(schema: &mut Value, name: Option<&str>) {
         "wounded_by_status",
         "assessment",
         "history",
+        "adjudication",
+        "adjudicated",
     ];
     match schema {
         Value::Object(map) => {
@@ -179,6 +182,34 @@ fn the_schema_validates_an_export_with_a_redaction() {
             .collect();
         assert_eq!(with.len(), 1, "{args:?}");
         assert_eq!(with[0]["redactions"][0]["event_id"], id);
+    }
+}
+
+/// An adjudicated incident carries `adjudication`, and its province group `adjudicated`,
+/// which both schemas describe.
+#[test]
+fn the_schema_validates_an_export_with_an_adjudication() {
+    let v = Validators::new();
+    let s = july();
+    s.ok(&[
+        "adjudicate",
+        "--incident",
+        "2020-07-30-puli-alam",
+        "--killed",
+        "12",
+        "--reason",
+        "a decision",
+    ]);
+    for args in [&[][..], &["--best", "min"][..]] {
+        let doc = export_json(&s, args);
+        v.check(&format!("export {args:?} with an adjudication"), &doc);
+        let with: Vec<&Value> = doc["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i.get("adjudication").is_some())
+            .collect();
+        assert_eq!(with.len(), 1, "{args:?}");
     }
 }
 

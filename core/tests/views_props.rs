@@ -28,6 +28,8 @@ enum Op {
     Retract(usize),
     Merge(usize, usize),
     Assess(usize, usize),
+    /// An adjudication of killed (and maybe wounded); outside the range when the flag is set.
+    Adjudicate(usize, u64, Option<u64>, bool),
 }
 
 fn figure() -> impl Strategy<Value = String> {
@@ -62,6 +64,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(Op::Retract),
         1 => (i.clone(), i.clone()).prop_map(|(a, b)| Op::Merge(a, b)),
         1 => (i, 0..5usize).prop_map(|(i, g)| Op::Assess(i, g)),
+        1 => (i, 0u64..40, proptest::option::of(0u64..40), any::<bool>())
+            .prop_map(|(i, k, w, out)| Op::Adjudicate(i, k, w, out)),
     ]
 }
 
@@ -138,6 +142,16 @@ fn to_event(log: &EventLog, op: &Op) -> Option<NewEvent> {
                 "incident_assessed",
                 json!({"grade": grade, "reason": "judged"}),
             )
+        }
+        Op::Adjudicate(i, k, w, outside) => {
+            let mut v = json!({"killed": k, "reason": "decided"});
+            if let Some(w) = w {
+                v["wounded"] = json!(w);
+            }
+            if *outside {
+                v["outside_range"] = json!(true);
+            }
+            (INCIDENTS[*i].to_string(), "incident_adjudicated", v)
         }
     };
     let line = json!({"incident": incident, "kind": kind, "payload": payload}).to_string();

@@ -280,6 +280,27 @@ pub struct Assessment {
     pub reason: String,
 }
 
+/// A recorder's decision on an incident's figures (`chronicle adjudicate`): the best
+/// estimate the recorder settles on, with the reason. The views' default policy shows it as
+/// the best figure while it is the incident's latest adjudication in force; the sources'
+/// figures stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Adjudication {
+    /// The best estimate of people killed (attackers excluded), if decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub killed: Option<u64>,
+    /// The best estimate of people wounded, if decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wounded: Option<u64>,
+    /// Why: the rule or the evidence the decision rests on.
+    pub reason: String,
+    /// The recorder knowingly put an estimate outside the sources' range (`--outside-range`);
+    /// without it such an estimate is refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_range: bool,
+}
+
 /// An event's payload, one variant per kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
@@ -303,10 +324,12 @@ pub enum Payload {
     EventRedacted(Redaction),
     /// `incident_assessed`: a recorder graded the incident.
     IncidentAssessed(Assessment),
+    /// `incident_adjudicated`: the recorder's own best estimate, with its reason.
+    IncidentAdjudicated(Adjudication),
 }
 
 /// Every kind, in the order of the documentation.
-pub const KINDS: [&str; 10] = [
+pub const KINDS: [&str; 11] = [
     "incident_reported",
     "casualties_reported",
     "casualties_corrected",
@@ -317,6 +340,7 @@ pub const KINDS: [&str; 10] = [
     "incident_merged",
     "event_redacted",
     "incident_assessed",
+    "incident_adjudicated",
 ];
 
 /// `$de($arg)` read as the struct of event kind `$kind`, wrapped in its [`Payload`] variant:
@@ -335,6 +359,7 @@ macro_rules! by_kind {
             "incident_merged" => Some($de($arg).map(Payload::IncidentMerged)),
             "event_redacted" => Some($de($arg).map(Payload::EventRedacted)),
             "incident_assessed" => Some($de($arg).map(Payload::IncidentAssessed)),
+            "incident_adjudicated" => Some($de($arg).map(Payload::IncidentAdjudicated)),
             _ => None,
         }
     };
@@ -354,6 +379,7 @@ impl Payload {
             Payload::IncidentMerged(_) => KINDS[7],
             Payload::EventRedacted(_) => KINDS[8],
             Payload::IncidentAssessed(_) => KINDS[9],
+            Payload::IncidentAdjudicated(_) => KINDS[10],
         }
     }
 
@@ -419,6 +445,7 @@ impl Payload {
             Payload::IncidentMerged(p) => serde_json::to_value(p),
             Payload::EventRedacted(p) => serde_json::to_value(p),
             Payload::IncidentAssessed(p) => serde_json::to_value(p),
+            Payload::IncidentAdjudicated(p) => serde_json::to_value(p),
         };
         // The payload types hold only strings, integers, finite floats and maps of them,
         // which always serialize.

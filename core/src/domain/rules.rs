@@ -4,8 +4,8 @@
 //! importers share them.
 
 use crate::domain::event::{
-    Amendment, CasualtyReport, Coordinates, IncidentDetails, NewEvent, Payload, Responsibility,
-    MAX_NAME_LEN, MAX_TEXT_LEN,
+    Adjudication, Amendment, CasualtyReport, Coordinates, IncidentDetails, NewEvent, Payload,
+    Responsibility, MAX_NAME_LEN, MAX_TEXT_LEN,
 };
 use crate::domain::figure::Figure;
 use crate::domain::gazetteer::Gazetteer;
@@ -33,6 +33,7 @@ pub(crate) fn check(event: &NewEvent) -> Result<(), Invalid> {
             event_id(&r.event).map_err(|e| e.within("payload"))
         }
         Payload::IncidentAssessed(a) => reason(&a.reason),
+        Payload::IncidentAdjudicated(a) => adjudication(a),
         Payload::IncidentMerged(m) => {
             reason(&m.reason)?;
             name("payload.into", &m.into)?;
@@ -100,7 +101,8 @@ pub(crate) fn plausible(event: &NewEvent, recorded: DateTime<Utc>) -> Result<(),
         Payload::EventRetracted(_)
         | Payload::IncidentMerged(_)
         | Payload::EventRedacted(_)
-        | Payload::IncidentAssessed(_) => Ok(()),
+        | Payload::IncidentAssessed(_)
+        | Payload::IncidentAdjudicated(_) => Ok(()),
     }
 }
 
@@ -265,6 +267,31 @@ fn citation(value: &Option<String>) -> Result<(), Invalid> {
         Some((v, Some(problem))) => Err(Invalid::new(field, v, problem)),
         _ => Ok(()),
     }
+}
+
+/// An adjudication on its own: a reason, at least one count, each no larger than a figure
+/// may be. Whether it lies inside the sources' range is checked against the log.
+fn adjudication(a: &Adjudication) -> Result<(), Invalid> {
+    if a.killed.is_none() && a.wounded.is_none() {
+        return Err(Invalid::new(
+            "payload",
+            "",
+            "an adjudication decides at least one count: give killed, wounded or both (`--killed N`, `--wounded N`)",
+        ));
+    }
+    for (field, n) in [("payload.killed", a.killed), ("payload.wounded", a.wounded)] {
+        if let Some(n) = n.filter(|n| *n > crate::domain::figure::MAX_COUNT) {
+            return Err(Invalid::new(
+                field,
+                n,
+                format!(
+                    "is larger than the maximum count {}",
+                    crate::domain::figure::MAX_COUNT
+                ),
+            ));
+        }
+    }
+    reason(&a.reason)
 }
 
 fn reason(value: &str) -> Result<(), Invalid> {

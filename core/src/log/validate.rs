@@ -7,11 +7,13 @@
 //! They read the log through the transaction's stream cache, so they also see the events
 //! appended earlier in the same batch.
 
-use crate::domain::event::{NewEvent, Payload};
+use crate::domain::event::{Adjudication, NewEvent, Payload};
 use crate::domain::rules::{self, normalise_province};
 use crate::error::{Invalid, Result};
 use crate::store::Reads;
 use crate::streams::Streams;
+use crate::views::maintain::compute;
+use crate::views::{reconcile, BestPolicy, Measure};
 
 /// The state of an incident's stream, as far as validation needs it.
 #[derive(Debug, PartialEq, Eq)]
@@ -235,6 +237,64 @@ pub(crate) fn event(
         Payload::IncidentMerged(m) => {
             active(db, streams, incident)?;
             merge_target(db, streams, &m.into)?;
+        }
+        Payload::IncidentAdjudicated(a) => {
+            active(db, streams, incident)?;
+            inside_range(db, streams, incident, a)?;
+        }
+    }
+    Ok(())
+}
+
+/// An adjudication's counts must lie inside the sources' range as it stands now (the
+/// incident's `low..high` with every source merged into it; above `high` when that is "at
+/// least"), unless it says `outside_range`. A count no source gave has no range: it is
+/// refused the same way.
+fn inside_range(
+    db: &dyn Reads,
+    streams: &mut Streams,
+    incident: &str,
+    a: &Adjudication,
+) -> Result<()> {
+    if a.outside_range {
+        return Ok(());
+    }
+    let state = compute(streams, db, incident, u64::MAX, None, 0)?;
+    let sources = state.as_ref().map_or(&[][..], |s| s.sources.as_slice());
+    let counts = [
+        ("payload.killed", Measure::Killed, a.killed),
+        ("payload.wounded", Measure::Wounded, a.wounded),
+    ];
+    for (field, m, n) in counts {
+        let Some(n) = n else { continue };
+        let r = reconcile::range(sources, m, &BestPolicy::Median);
+        let (Some(low), Some(high)) = (r.low, r.high) else {
+            return Err(Invalid::new(
+                field,
+                n,
+                format!(
+                    "no source has given a {} figure on `{incident}`, so there is no range to decide within; record the sources' figures first, or pass --outside-range and say in the reason where the estimate comes from",
+                    m.name()
+                ),
+            )
+            .into());
+        };
+        if n < low || (n > high && !r.open_high) {
+            let plus = if r.open_high { "+" } else { "" };
+            let given: Vec<String> = sources
+                .iter()
+                .filter_map(|s| s.figure(m).map(|f| format!("{} {}", s.source, f.prose())))
+                .collect();
+            return Err(Invalid::new(
+                field,
+                n,
+                format!(
+                    "lies outside the sources' range {low}-{high}{plus} ({}); give a number from {low} to {high}{}, or pass --outside-range and say in the reason why the estimate lies outside",
+                    given.join(", "),
+                    if r.open_high { " or above" } else { "" }
+                ),
+            )
+            .into());
         }
     }
     Ok(())

@@ -97,6 +97,8 @@ pub(crate) struct ViewRow {
     pub wounded: Range,
     pub sources: u64,
     pub disputed: bool,
+    /// The best figures follow an adjudication in force (`view_incidents.adjudicated`).
+    pub adjudicated: bool,
 }
 
 /// What a reader of the views at a point asks of each incident's row.
@@ -168,6 +170,8 @@ pub(crate) struct IncidentRow<'a> {
     pub merged_from: String,
     pub last_seq: u64,
     pub state: String,
+    /// An adjudication is in force: the reconciled bests follow it where it decides them.
+    pub adjudicated: bool,
 }
 
 /// A row of `view_source_figures`.

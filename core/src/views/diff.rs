@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Invalid, Result};
 use crate::views::history::{changes, Change};
-use crate::views::read::best_source_reported;
 use crate::views::{BestPolicy, Filter, Point, Query};
 
 /// How an incident changed between the two points.
@@ -60,7 +59,7 @@ impl crate::views::Reader<'_> {
         if a.states.is_empty() && b.states.is_empty() {
             self.refuse_names_not_in_log(&filter)?;
         }
-        best_source_reported(best, &[&a.states, &b.states])?;
+        self.best_sources_reported(best, &[&a.states, &b.states])?;
         let mut both: BTreeMap<&str, (Option<_>, Option<_>)> = BTreeMap::new();
         for s in &a.states {
             both.entry(&s.incident).or_default().0 = Some(s);

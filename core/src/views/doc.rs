@@ -12,10 +12,10 @@
 //! that the document of a log with no redaction is byte for byte what it was before).
 
 pub use chronicle_plugin_sdk::view::{
-    Assessment, Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Grade, GradeInfo, Group,
-    Incident, LatLon, LogCheckpoint, Point, PointKind, Policy, Provenance, Qualifier, Range,
-    Redaction, Responsibility, SourceFigures, Stance, StatusFigures, StatusRanges, Totals,
-    ViewDocument as Document, SCHEMA,
+    Adjudication, Assessment, Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Grade,
+    GradeInfo, Group, Incident, LatLon, LogCheckpoint, Point, PointKind, Policy, Provenance,
+    Qualifier, Range, Redaction, Responsibility, SourceFigures, Stance, StatusFigures,
+    StatusRanges, Totals, ViewDocument as Document, SCHEMA,
 };
 
 use crate::domain::figure::Figure as DomainFigure;

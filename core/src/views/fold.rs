@@ -220,6 +220,40 @@ impl Redacted {
     }
 }
 
+/// The adjudication in force on an incident: the latest `incident_adjudicated` of its own
+/// stream that is not retracted (a later one replaces it whole).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdjudicationState {
+    /// The recorder's best estimate of killed, if it decided one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub killed: Option<u64>,
+    /// Of wounded, if it decided one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wounded: Option<u64>,
+    /// Why.
+    pub reason: String,
+    /// Recorded with `--outside-range`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_range: bool,
+    /// Its event.
+    pub event_seq: u64,
+    /// Its id.
+    pub event_id: String,
+    /// When it was recorded.
+    pub recorded_at: String,
+}
+
+impl AdjudicationState {
+    /// The decided count for a measure (attackers killed are never adjudicated).
+    pub fn count(&self, m: Measure) -> Option<u64> {
+        match m {
+            Measure::Killed => self.killed,
+            Measure::Wounded => self.wounded,
+            Measure::AttackersKilled => None,
+        }
+    }
+}
+
 /// An incident's view, independent of the reconciliation policy. Stored as JSON in
 /// `view_incidents.state`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,6 +278,11 @@ pub struct IncidentState {
     /// state when empty, so that the states of a log with no assessment are unchanged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assessments: Vec<Assessment>,
+    /// The recorder's adjudication in force, if any (`chronicle adjudicate`). Left out of
+    /// the stored state when there is none, so that the states of a log without one are
+    /// what they were before adjudications existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjudication: Option<AdjudicationState>,
     /// The event that produced this state.
     pub last_seq: u64,
 }
@@ -395,6 +434,9 @@ fn sides_of(r: &crate::domain::event::CasualtyReport) -> BTreeMap<String, Figure
 /// - with `known_by`, sourced claims (reports, corrections, claims and denials) count only
 ///   from [`published_by`]; editorial events (first reports, amendments, assessments,
 ///   merges, retractions) always apply;
+/// - the adjudication in force: the latest `incident_adjudicated` in force of the root's
+///   own stream (a merged duplicate's decisions were about its own sources); with
+///   `known_by`, from its recorded time;
 /// - `redactions`, the members' erased events up to the point, are listed as they are; an
 ///   erased event is absent from `events` (its payload is gone at every point). A member
 ///   whose first report is erased still counts (it was opened, only the text is gone);
@@ -433,6 +475,7 @@ pub(crate) fn fold_group(
     let mut sources: Vec<SourceState> = Vec::new();
     let mut responsibility = Vec::new();
     let mut assessments = Vec::new();
+    let mut adjudication = None;
     for e in events {
         if retracted.contains(e.id.as_str())
             || !(opened.contains_key(e.incident.as_str())
@@ -451,6 +494,18 @@ pub(crate) fn fold_group(
                 event_id: e.id.clone(),
                 recorded_at: e.recorded_at.clone(),
             }),
+            // The recorder's own decision counts from when it was recorded (`--known-by`).
+            Payload::IncidentAdjudicated(a) if e.incident == root && known(None) => {
+                adjudication = Some(AdjudicationState {
+                    killed: a.killed,
+                    wounded: a.wounded,
+                    reason: a.reason.clone(),
+                    outside_range: a.outside_range,
+                    event_seq: e.seq,
+                    event_id: e.id.clone(),
+                    recorded_at: e.recorded_at.clone(),
+                });
+            }
             Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r)
                 if known(r.published) =>
             {
@@ -489,6 +544,7 @@ pub(crate) fn fold_group(
         merged_from,
         redactions,
         assessments,
+        adjudication,
         last_seq,
     })
 }

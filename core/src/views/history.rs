@@ -207,7 +207,7 @@ pub fn changes(
     }
     for m in [Measure::Killed, Measure::Wounded, Measure::AttackersKilled] {
         let r = |s: Option<&IncidentState>| {
-            s.and_then(|s| range_text(&reconcile::range(&s.sources, m, policy)))
+            s.and_then(|s| range_text(&reconcile::measure_range(s, m, policy)))
         };
         opt_eq(
             format!("{} (reconciled)", m.name().replace('_', " ")),
@@ -223,6 +223,7 @@ pub fn changes(
             .map(|a| a.grade.to_string())
     };
     opt_eq("grade".into(), graded(old), graded(new), &mut out);
+    adjudication_changes(old, new, &mut out);
     responsibility_changes(old, new, &mut out);
     let merged = |s: Option<&IncidentState>| {
         s.filter(|s| !s.merged_from.is_empty())
@@ -231,6 +232,38 @@ pub fn changes(
     opt_eq("merged from".into(), merged(old), merged(new), &mut out);
     redaction_changes(old, new, &mut out);
     out
+}
+
+/// The adjudication in force before and after (the reconciled bests follow it under the
+/// default policy): its counts and event.
+fn adjudication_changes(
+    old: Option<&IncidentState>,
+    new: Option<&IncidentState>,
+    out: &mut Vec<Change>,
+) {
+    let adjudication = |s: Option<&IncidentState>| {
+        let a = s?.adjudication.as_ref()?;
+        let counts: Vec<String> = [(a.killed, "killed"), (a.wounded, "wounded")]
+            .into_iter()
+            .filter_map(|(n, noun)| n.map(|n| format!("{n} {noun}")))
+            .collect();
+        let outside = if a.outside_range {
+            ", outside the sources' range"
+        } else {
+            ""
+        };
+        Some(format!(
+            "{} (seq {}{outside})",
+            counts.join(", "),
+            a.event_seq
+        ))
+    };
+    opt_eq(
+        "adjudicated".into(),
+        adjudication(old),
+        adjudication(new),
+        out,
+    );
 }
 
 /// The erased events that appear in the view between two states: an erased event is listed
@@ -265,6 +298,7 @@ fn note_of(
 ) -> Option<String> {
     let note = payload.and_then(|p| match p {
         Payload::IncidentAmended(a) => Some(a.reason.clone()),
+        Payload::IncidentAdjudicated(a) => Some(format!("adjudicated: {}", a.reason)),
         Payload::CasualtiesCorrected(r) | Payload::CasualtiesReported(r) => {
             r.reason.clone().or_else(|| r.note.clone())
         }

@@ -30,7 +30,7 @@ use crate::views::reconcile::{self, BestPolicy};
 
 /// The version of the view tables. Changing the tables or what the fold computes bumps it:
 /// a log whose views carry another version is rebuilt when opened.
-pub const VIEWS_VERSION: i64 = 4;
+pub const VIEWS_VERSION: i64 = 5;
 
 /// How often (in events) long operations report progress.
 pub const PROGRESS_EVERY: u64 = 4096;
@@ -292,7 +292,7 @@ fn rows_of(state: &IncidentState) -> Result<IncidentRows<'_>> {
     })?;
     let d = &state.details;
     let [killed, wounded, attackers_killed] =
-        Measure::ALL.map(|m| reconcile::range(&state.sources, m, &BestPolicy::Median));
+        Measure::ALL.map(|m| reconcile::measure_range(state, m, &BestPolicy::Median));
     let incident = IncidentRow {
         incident: &state.incident,
         date: d.date.to_string(),
@@ -315,6 +315,7 @@ fn rows_of(state: &IncidentState) -> Result<IncidentRows<'_>> {
         merged_from: serde_json::to_string(&state.merged_from).unwrap_or_else(|_| "[]".into()),
         last_seq: state.last_seq,
         state: json,
+        adjudicated: state.adjudication.is_some(),
     };
     let sources = state
         .sources

@@ -57,6 +57,8 @@ pub struct TimelineRow {
     pub sources: u64,
     /// Their point figures differ.
     pub disputed: bool,
+    /// An adjudication in force sets the best figures (under the default policy).
+    pub adjudicated: bool,
     /// The incident id.
     pub incident: String,
 }
@@ -79,6 +81,7 @@ impl TimelineRow {
             wounded,
             sources: i.sources.len() as u64,
             disputed: i.disputed,
+            adjudicated: i.adjudication.as_ref().is_some_and(|a| a.applied),
             incident: i.incident.clone(),
         }
     }
@@ -397,16 +400,39 @@ pub fn summarize(
     statuses: &[Status],
 ) -> Vec<Group> {
     let mut keyed = Vec::new();
+    let mut marks = Marks::new();
     for s in states {
-        summary_keys(s, best, by, statuses, &mut keyed);
+        summary_keys(s, best, by, statuses, &mut keyed, &mut marks);
     }
-    summary_groups(keyed, by, statuses)
+    summary_groups(keyed, by, statuses, &marks)
 }
+
+/// Per summary key, how many incidents whose best figures an adjudication sets count in it.
+pub(crate) type Marks = std::collections::BTreeMap<String, u64>;
 
 /// What one state adds to a summary grouped `by`: `(key, killed, wounded)`, one per source
 /// for [`GroupBy::Source`], one per status it has figures for with [`GroupBy::Status`],
 /// else one. [`summary_groups`] turns them into groups.
 pub(crate) fn summary_keys(
+    s: &IncidentState,
+    best: &BestPolicy,
+    by: GroupBy,
+    statuses: &[Status],
+    out: &mut Vec<(String, Range, Range)>,
+    marks: &mut Marks,
+) {
+    let from = out.len();
+    summary_keys_of(s, best, by, statuses, out);
+    // A source's own figures (by source) are never adjudicated.
+    if by != GroupBy::Source && reconcile::adjudication_applies(s, best) {
+        for (key, _, _) in &out[from..] {
+            *marks.entry(key.clone()).or_default() += 1;
+        }
+    }
+}
+
+/// [`summary_keys`] without the marks.
+fn summary_keys_of(
     s: &IncidentState,
     best: &BestPolicy,
     by: GroupBy,
@@ -431,8 +457,8 @@ pub(crate) fn summary_keys(
             };
             let (killed, wounded) = if statuses.is_empty() {
                 (
-                    reconcile::range(&s.sources, Measure::Killed, best),
-                    reconcile::range(&s.sources, Measure::Wounded, best),
+                    reconcile::measure_range(s, Measure::Killed, best),
+                    reconcile::measure_range(s, Measure::Wounded, best),
                 )
             } else {
                 counted(&reconcile::incident_doc(s, best), statuses)
@@ -449,8 +475,12 @@ pub(crate) fn summary_groups(
     keyed: Vec<(String, Range, Range)>,
     by: GroupBy,
     statuses: &[Status],
+    marks: &Marks,
 ) -> Vec<Group> {
     let mut groups = reconcile::group(keyed);
+    for g in &mut groups {
+        g.adjudicated = marks.get(&g.key).copied().unwrap_or(0);
+    }
     if by == GroupBy::Status {
         let rank = |key: &str| {
             StatusRanges::NAMES

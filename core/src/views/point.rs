@@ -132,10 +132,11 @@ fn view_row(state: &IncidentState) -> ViewRow {
         date_start: state.details.date.start,
         province: state.details.province.clone(),
         category: state.details.category.clone(),
-        killed: reconcile::range(&state.sources, Measure::Killed, &BestPolicy::Median),
-        wounded: reconcile::range(&state.sources, Measure::Wounded, &BestPolicy::Median),
+        killed: reconcile::measure_range(state, Measure::Killed, &BestPolicy::Median),
+        wounded: reconcile::measure_range(state, Measure::Wounded, &BestPolicy::Median),
         sources: state.sources.len() as u64,
         disputed: reconcile::disputed(state),
+        adjudicated: state.adjudication.is_some(),
     }
 }
 

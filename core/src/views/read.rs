@@ -9,8 +9,8 @@ use crate::streams::Streams;
 use crate::views::maintain::{checkpoint, compute, require_current};
 use crate::views::{
     document_owned, point, reconcile, sources_of, state_order, summary_groups, summary_keys,
-    BestPolicy, Document, Filter, Group, GroupBy, Incident, IncidentState, Point, Query, Snapshot,
-    SourceSummary, TimelineRow,
+    BestPolicy, Document, Filter, Group, GroupBy, Incident, IncidentState, Marks, Point, Query,
+    Snapshot, SourceSummary, TimelineRow,
 };
 
 /// The views of one store, read at the points queries name.
@@ -172,7 +172,7 @@ impl Reader<'_> {
         if !any {
             self.refuse_names_not_in_log(&q.filter)?;
         }
-        named.check(&q.best)?;
+        named.check(self, &q.best)?;
         Ok(seq)
     }
 
@@ -234,7 +234,7 @@ impl Reader<'_> {
             (s, _) => s,
         };
         if let Some(s) = &state {
-            best_source_reported(&q.best, &[std::slice::from_ref(s)])?;
+            self.best_sources_reported(&q.best, &[std::slice::from_ref(s)])?;
         }
         if state.is_none() {
             if let Some(r) = point::erased_opening(self.db, &root, seq)? {
@@ -315,6 +315,7 @@ impl Reader<'_> {
                     wounded: r.wounded,
                     sources: r.sources,
                     disputed: r.disputed,
+                    adjudicated: r.adjudicated,
                     incident: r.incident,
                 })
                 .collect(),
@@ -339,20 +340,30 @@ impl Reader<'_> {
         let Some(rows) = rows else {
             // The states one at a time: only their keys and ranges are held.
             let mut keyed = Vec::new();
+            let mut marks = Marks::new();
             self.each_in_scope(q, &mut |s| {
-                summary_keys(&s, &q.best, by, statuses, &mut keyed);
+                summary_keys(&s, &q.best, by, statuses, &mut keyed, &mut marks);
                 Ok(())
             })?;
-            return Ok(summary_groups(keyed, by, statuses));
+            return Ok(summary_groups(keyed, by, statuses, &marks));
         };
-        Ok(reconcile::group(rows.into_iter().map(|r| {
+        let mut marks = Marks::new();
+        let keyed = rows.into_iter().map(|r| {
             let key = match by {
                 GroupBy::Province => r.province,
                 GroupBy::Month => r.date_start.format("%Y-%m").to_string(),
                 _ => r.category,
             };
+            if r.adjudicated {
+                *marks.entry(key.clone()).or_default() += 1;
+            }
             (key, r.killed, r.wounded)
-        })))
+        });
+        let mut groups = reconcile::group(keyed.collect::<Vec<_>>());
+        for g in &mut groups {
+            g.adjudicated = marks.get(&g.key).copied().unwrap_or(0);
+        }
+        Ok(groups)
     }
 
     /// Per source: reports, corrections, incidents where it stands alone or disagrees.
@@ -366,10 +377,6 @@ impl Reader<'_> {
     }
 }
 
-/// Refuses `--best source:NAME` when NAME gave figures on none of the incidents in view
-/// (`views`: one list of states or several, e.g. a diff's two points), where the policy
-/// would silently fall back to the median; the message names the sources that did. Nothing
-/// is refused when nothing is in view.
 /// Refuses `name` (given to `flag`) when none of `known` matches it without regard to case,
 /// naming the closest known names.
 fn unknown_name(
@@ -408,81 +415,109 @@ fn unknown_name(
     .into())
 }
 
-/// What a pass over the states in view saw of the source a `--best source:NAME` names:
-/// whether it gave figures on one, and else the sources that did (for the message).
+/// What a pass over the states in view saw of the sources a `--best source:NAME` or a
+/// ranked list `source:A>B>C` names: which of them gave figures in view, and while none
+/// has, the sources that did (for the message).
 struct SourcesSeen {
-    name: Option<String>,
+    names: Vec<String>,
     any: bool,
-    named: bool,
+    found: std::collections::BTreeSet<String>,
     others: std::collections::BTreeSet<String>,
 }
 
 impl SourcesSeen {
     fn new(best: &BestPolicy) -> Self {
         SourcesSeen {
-            name: match best {
-                BestPolicy::Source(name) => Some(name.clone()),
-                _ => None,
-            },
+            names: best.named_sources().to_vec(),
             any: false,
-            named: false,
+            found: Default::default(),
             others: Default::default(),
         }
     }
 
     fn see(&mut self, s: &IncidentState) {
         self.any = true;
-        let Some(name) = &self.name else { return };
-        if self.named {
+        if self.names.is_empty() || self.found.len() == self.names.len() {
             return;
         }
-        if s.sources.iter().any(|src| &src.source == name) {
-            self.named = true;
+        for src in &s.sources {
+            if self.names.contains(&src.source) {
+                self.found.insert(src.source.clone());
+            } else if self.found.is_empty() {
+                self.others.insert(src.source.clone());
+            }
+        }
+        if !self.found.is_empty() {
             self.others.clear();
-        } else {
-            self.others
-                .extend(s.sources.iter().map(|src| src.source.clone()));
         }
     }
 
-    /// [`best_source_reported`] of what was seen.
-    fn check(self, best: &BestPolicy) -> Result<()> {
-        let BestPolicy::Source(name) = best else {
-            return Ok(());
-        };
-        if !self.any || self.named {
+    /// [`Reader::best_sources_reported`] of what was seen.
+    fn check(self, reader: &Reader<'_>, best: &BestPolicy) -> Result<()> {
+        if !self.any || self.names.is_empty() {
             return Ok(());
         }
-        Err(best_source_missing(
-            best,
-            name,
-            self.others.iter().map(String::as_str),
-        ))
+        if self.found.is_empty() {
+            return Err(best_source_missing(
+                best,
+                &self.names,
+                self.others.iter().map(String::as_str),
+            ));
+        }
+        let unseen: Vec<&String> = self
+            .names
+            .iter()
+            .filter(|n| !self.found.contains(*n))
+            .collect();
+        if unseen.is_empty() {
+            return Ok(());
+        }
+        // A ranked name that gave nothing in view must at least be a source of the log: a
+        // misspelt name would silently never rank.
+        let known = reader.sources_in_log()?;
+        match unseen.into_iter().find(|n| !known.contains(*n)) {
+            Some(name) => Err(best_source_unknown(best, name, &known)),
+            None => Ok(()),
+        }
     }
 }
 
-pub(crate) fn best_source_reported(best: &BestPolicy, views: &[&[IncidentState]]) -> Result<()> {
-    let BestPolicy::Source(name) = best else {
-        return Ok(());
-    };
-    let states = || views.iter().flat_map(|v| v.iter());
-    if states().next().is_none()
-        || states().any(|s| s.sources.iter().any(|src| &src.source == name))
-    {
-        return Ok(());
+impl Reader<'_> {
+    /// Refuses a `--best` that names sources (`source:NAME`, a ranked list) when none of
+    /// them gave figures on the incidents in view (`views`: one list of states or several,
+    /// e.g. a diff's two points), where the policy would silently be the median, naming
+    /// the sources that did; and a ranked list naming a source that gave no figures in
+    /// view and none anywhere in the log (a misspelling), naming the log's sources. Nothing
+    /// is refused when nothing is in view.
+    pub(crate) fn best_sources_reported(
+        &self,
+        best: &BestPolicy,
+        views: &[&[IncidentState]],
+    ) -> Result<()> {
+        let mut seen = SourcesSeen::new(best);
+        for s in views.iter().flat_map(|v| v.iter()) {
+            seen.see(s);
+        }
+        seen.check(self, best)
     }
-    Err(best_source_missing(
-        best,
-        name,
-        states().flat_map(|s| s.sources.iter().map(|src| src.source.as_str())),
-    ))
+
+    /// Every source that has figures on some incident at the head of the log.
+    fn sources_in_log(&self) -> Result<std::collections::BTreeSet<String>> {
+        let head = self.views_checkpoint()?;
+        let mut known = std::collections::BTreeSet::new();
+        point::each_state_at(self.db, head, &mut |s| {
+            known.extend(s.sources.into_iter().map(|x| x.source));
+            Ok(())
+        })?;
+        Ok(known)
+    }
 }
 
-/// The refusal of `--best source:NAME` when NAME gave no figures in view; `known`: the
-/// sources that did.
+/// The refusal of a `--best` naming sources (`names`) when none gave figures in view;
+/// `known`: the sources that did.
 fn best_source_missing<'s>(
     best: &BestPolicy,
-    name: &str,
+    names: &[String],
     known: impl Iterator<Item = &'s str>,
 ) -> Error {
     let known: std::collections::BTreeSet<&str> = known.collect();
@@ -494,11 +529,40 @@ fn best_source_missing<'s>(
             known.into_iter().collect::<Vec<_>>().join(", ")
         )
     };
+    let who = match names {
+        [name] => format!("{name:?} gave no"),
+        _ => format!(
+            "none of {} gave",
+            names
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     Invalid::new(
         "--best",
         best,
         format!(
-            "{name:?} gave no figures on the incidents in view, so the best figures would silently be the median; {known} (a source's name is matched exactly)"
+            "{who} figures on the incidents in view, so the best figures would silently be the median; {known} (a source's name is matched exactly)"
+        ),
+    )
+    .into()
+}
+
+/// The refusal of a ranked list naming `name`, which gave figures nowhere in the log;
+/// `known`: the sources that did.
+fn best_source_unknown(
+    best: &BestPolicy,
+    name: &str,
+    known: &std::collections::BTreeSet<String>,
+) -> Error {
+    Invalid::new(
+        "--best",
+        best,
+        format!(
+            "{name:?} gave figures on no incident in the log, so it would never rank; the sources with figures in the log are {} (a source's name is matched exactly)",
+            known.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
         ),
     )
     .into()

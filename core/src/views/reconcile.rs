@@ -18,8 +18,8 @@ use crate::domain::gazetteer::{Gazetteer, Province};
 use crate::domain::status::{ByStatus, Status};
 use crate::error::Invalid;
 use crate::views::doc::{
-    self, Coordinates, Group, Incident, LatLon, Range, Redaction, Responsibility, SourceFigures,
-    StatusFigures, StatusRanges,
+    self, Adjudication, Coordinates, Group, Incident, LatLon, Range, Redaction, Responsibility,
+    SourceFigures, StatusFigures, StatusRanges,
 };
 use crate::views::fold::{IncidentState, Measure, SourceState};
 
@@ -39,6 +39,27 @@ pub enum BestPolicy {
     Latest,
     /// This source's point figure; where it gave none, the median.
     Source(String),
+    /// A ranked list of sources (`source:A>B>C`, two names or more): per count, the point
+    /// figure of the first source in the list that gave one; where none of them did, the
+    /// median.
+    Ranked(Vec<String>),
+    /// The point figure most sources gave (figures compared by their point value, as
+    /// `disputed` compares them); a tie between values given by equally many sources goes
+    /// to the lower median of the tied values, so that with no majority at all it is the
+    /// median.
+    Majority,
+}
+
+impl BestPolicy {
+    /// The source names the policy ranks (`source:NAME`: one; a ranked list: its names in
+    /// order); empty for the other policies.
+    pub fn named_sources(&self) -> &[String] {
+        match self {
+            BestPolicy::Source(name) => std::slice::from_ref(name),
+            BestPolicy::Ranked(names) => names,
+            _ => &[],
+        }
+    }
 }
 
 impl fmt::Display for BestPolicy {
@@ -49,6 +70,8 @@ impl fmt::Display for BestPolicy {
             BestPolicy::Max => f.write_str("max"),
             BestPolicy::Latest => f.write_str("latest"),
             BestPolicy::Source(s) => write!(f, "source:{s}"),
+            BestPolicy::Ranked(names) => write!(f, "source:{}", names.join(">")),
+            BestPolicy::Majority => f.write_str("majority"),
         }
     }
 }
@@ -61,18 +84,44 @@ impl FromStr for BestPolicy {
             "min" => BestPolicy::Min,
             "max" => BestPolicy::Max,
             "latest" => BestPolicy::Latest,
+            "majority" => BestPolicy::Majority,
             other => match other.strip_prefix("source:") {
+                Some(names) if names.contains('>') => ranked(s, names)?,
                 Some(name) if !name.trim().is_empty() => {
                     BestPolicy::Source(name.trim().to_string())
                 }
                 _ => return Err(Invalid::new(
                     "--best",
                     s,
-                    "the policies are median, min, max, latest and source:NAME (e.g. source:AFP)",
+                    "the policies are median, min, max, latest, majority, source:NAME (e.g. source:AFP) and a ranked list source:A>B>C (e.g. \"source:AFP>Ministry of Defense\")",
                 )),
             },
         })
     }
+}
+
+/// The ranked list of `source:A>B>C` (`names`: the text after `source:`): every name
+/// non-empty, none twice.
+fn ranked(given: &str, names: &str) -> Result<BestPolicy, Invalid> {
+    let mut list: Vec<String> = Vec::new();
+    for name in names.split('>').map(str::trim) {
+        if name.is_empty() {
+            return Err(Invalid::new(
+                "--best",
+                given,
+                "a ranked list names a source on each side of every `>` (e.g. \"source:AFP>Ministry of Defense\")",
+            ));
+        }
+        if list.iter().any(|n| n == name) {
+            return Err(Invalid::new(
+                "--best",
+                given,
+                format!("{name:?} is named twice in the ranked list; name each source once, in order of preference"),
+            ));
+        }
+        list.push(name.to_string());
+    }
+    Ok(BestPolicy::Ranked(list))
 }
 
 fn median(mut points: Vec<u64>) -> Option<u64> {
@@ -84,6 +133,23 @@ fn median(mut points: Vec<u64>) -> Option<u64> {
     }
 }
 
+/// The point value most of `points` are (the `majority` policy); among values given
+/// equally often, the lower median of those values. `None` when `points` is empty.
+fn majority(points: &[u64]) -> Option<u64> {
+    let mut counts: std::collections::BTreeMap<u64, usize> = Default::default();
+    for p in points {
+        *counts.entry(*p).or_default() += 1;
+    }
+    let most = counts.values().copied().max()?;
+    median(
+        counts
+            .into_iter()
+            .filter(|(_, n)| *n == most)
+            .map(|(p, _)| p)
+            .collect(),
+    )
+}
+
 /// The reconciled range of one count over the sources' current figures.
 pub fn range(sources: &[SourceState], m: Measure, policy: &BestPolicy) -> Range {
     let given: Vec<(&SourceState, &Figure)> = sources
@@ -91,6 +157,31 @@ pub fn range(sources: &[SourceState], m: Measure, policy: &BestPolicy) -> Range 
         .filter_map(|s| s.figure(m).map(|f| (s, f)))
         .collect();
     range_of(&given, policy)
+}
+
+/// The reconciled range of one count of an incident: [`range`] over its sources, and under
+/// the default policy (`median`) the best is the adjudication in force where it decides this
+/// count (low and high stay the sources'). Other policies ignore adjudications: they are
+/// asked for a rule over the sources' figures.
+pub fn measure_range(state: &IncidentState, m: Measure, policy: &BestPolicy) -> Range {
+    let mut r = range(&state.sources, m, policy);
+    if let Some(n) = adjudicated(state, m, policy) {
+        r.best = Some(n);
+    }
+    r
+}
+
+/// Does an adjudication in force set some of the incident's bests under `policy`?
+pub fn adjudication_applies(state: &IncidentState, policy: &BestPolicy) -> bool {
+    *policy == BestPolicy::Median && state.adjudication.is_some()
+}
+
+/// The adjudicated count that replaces the best of measure `m` under `policy`, if any.
+fn adjudicated(state: &IncidentState, m: Measure, policy: &BestPolicy) -> Option<u64> {
+    match policy {
+        BestPolicy::Median => state.adjudication.as_ref()?.count(m),
+        _ => None,
+    }
 }
 
 /// Killed (victims and attackers: `wounded` false) or wounded by casualty status, each
@@ -117,10 +208,10 @@ pub fn status_ranges(state: &IncidentState, wounded: bool, policy: &BestPolicy) 
         return out;
     }
     let total = if wounded {
-        range(&state.sources, Measure::Wounded, policy)
+        measure_range(state, Measure::Wounded, policy)
     } else {
-        range(&state.sources, Measure::Killed, policy).add(&range(
-            &state.sources,
+        measure_range(state, Measure::Killed, policy).add(&measure_range(
+            state,
             Measure::AttackersKilled,
             policy,
         ))
@@ -192,6 +283,12 @@ fn range_of(given: &[(&SourceState, &Figure)], policy: &BestPolicy) -> Range {
             .find(|(s, _)| &s.source == name)
             .map(|(_, f)| f.point())
             .or_else(|| median(points)),
+        BestPolicy::Ranked(names) => names
+            .iter()
+            .find_map(|name| given.iter().find(|(s, _)| &s.source == name))
+            .map(|(_, f)| f.point())
+            .or_else(|| median(points)),
+        BestPolicy::Majority => majority(&points),
     };
     Range {
         low,
@@ -306,9 +403,9 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
         target: d.target.clone(),
         perpetrator: d.perpetrator.clone(),
         summary: d.summary.clone(),
-        killed: range(&state.sources, Measure::Killed, policy),
-        wounded: range(&state.sources, Measure::Wounded, policy),
-        attackers_killed: range(&state.sources, Measure::AttackersKilled, policy),
+        killed: measure_range(state, Measure::Killed, policy),
+        wounded: measure_range(state, Measure::Wounded, policy),
+        attackers_killed: measure_range(state, Measure::AttackersKilled, policy),
         killed_by_status: status_ranges(state, false, policy),
         wounded_by_status: status_ranges(state, true, policy),
         disputed: disputed(state),
@@ -358,6 +455,16 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
                 reason: r.reason.clone(),
             })
             .collect(),
+        adjudication: state.adjudication.as_ref().map(|a| Adjudication {
+            killed: a.killed,
+            wounded: a.wounded,
+            reason: a.reason.clone(),
+            outside_range: a.outside_range,
+            applied: *policy == BestPolicy::Median,
+            event_seq: a.event_seq,
+            event_id: a.event_id.clone(),
+            recorded_at: a.recorded_at.clone(),
+        }),
         last_seq: state.last_seq,
         last_recorded: None,
     }
@@ -372,6 +479,7 @@ pub fn group(items: impl IntoIterator<Item = (String, Range, Range)>) -> Vec<Gro
             incidents: 0,
             killed: Range::default(),
             wounded: Range::default(),
+            adjudicated: 0,
         });
         g.incidents += 1;
         g.killed = g.killed.add(&killed);
@@ -494,12 +602,120 @@ mod tests {
             "min",
             "max",
             "latest",
+            "majority",
             "source:Ministry of Defense",
+            "source:AFP>Ministry of Defense>UN",
         ] {
             assert_eq!(p.parse::<BestPolicy>().unwrap().to_string(), p);
         }
         assert!("mean".parse::<BestPolicy>().is_err());
         assert!("source:".parse::<BestPolicy>().is_err());
+    }
+
+    #[test]
+    fn majority_takes_the_value_most_sources_gave() {
+        let s = [
+            src("a", "12", 1),
+            src("b", "at-least:12", 2),
+            src("c", "30", 3),
+        ];
+        // "at least 12" puts 12 forward, as `disputed` compares them: two sources say 12.
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Majority),
+            r(12, 12, 30, false)
+        );
+        let s = [
+            src("a", "8", 1),
+            src("b", "30", 2),
+            src("c", "8", 3),
+            src("d", "17", 4),
+            src("e", "30", 5),
+        ];
+        // 8 and 30 tie (two sources each): the lower median of the tied values.
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Majority).best,
+            Some(8)
+        );
+        let s = [src("a", "17", 1), src("b", "8", 2), src("c", "11", 3)];
+        // No majority at all: every value ties, so it is the median.
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Majority).best,
+            range(&s, Measure::Killed, &BestPolicy::Median).best
+        );
+    }
+
+    #[test]
+    fn a_ranked_list_takes_the_first_source_that_gave_the_count() {
+        let mut mod_ = src("Ministry of Defense", "8", 2);
+        mod_.wounded = Some("30".parse().unwrap());
+        let s = [src("AFP", "17", 1), mod_, src("UN", "12", 3)];
+        let p: BestPolicy = "source:UN>AFP>Ministry of Defense".parse().unwrap();
+        assert_eq!(range(&s, Measure::Killed, &p).best, Some(12));
+        // Only the ministry gave wounded: the first in the list that did.
+        assert_eq!(range(&s, Measure::Wounded, &p).best, Some(30));
+        let p: BestPolicy = "source:Taliban spokesman>AFP".parse().unwrap();
+        assert_eq!(range(&s, Measure::Killed, &p).best, Some(17));
+        let p: BestPolicy = "source:Taliban spokesman>Local elder".parse().unwrap();
+        assert_eq!(
+            range(&s, Measure::Killed, &p).best,
+            Some(12),
+            "none of the list gave figures: the median"
+        );
+    }
+
+    #[test]
+    fn ranked_lists_parse_and_refuse_empty_or_repeated_names() {
+        assert_eq!(
+            "source: AFP > Ministry of Defense "
+                .parse::<BestPolicy>()
+                .unwrap(),
+            BestPolicy::Ranked(vec!["AFP".into(), "Ministry of Defense".into()])
+        );
+        for bad in [
+            "source:AFP>",
+            "source:>AFP",
+            "source:AFP>>UN",
+            "source:AFP>UN>AFP",
+        ] {
+            let e = bad.parse::<BestPolicy>().unwrap_err();
+            assert_eq!(e.field, "--best", "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Majority and ranked lists always give one of the sources' point figures, inside
+        /// the reconciled low..high.
+        #[test]
+        fn majority_and_ranked_stay_among_the_sources_figures(
+            given in proptest::collection::vec((0usize..5, 0u8..4, 0u64..40, 0u64..15, 0u64..60), 1..8),
+            ranked in proptest::sample::subsequence(vec![0usize, 1, 2, 3, 4], 1..5),
+            shuffle in proptest::prelude::any::<proptest::sample::Index>(),
+        ) {
+            const NAMES: [&str; 5] = ["AFP", "Ministry of Defense", "UN", "Taliban spokesman", "Pajhwok"];
+            let mut sources: Vec<SourceState> = Vec::new();
+            for (seq, (who, kind, low, span, best)) in given.iter().enumerate() {
+                let text = match kind {
+                    0 => low.to_string(),
+                    1 => format!("at-least:{low}"),
+                    2 => format!("{low}-{}", low + span),
+                    _ => format!("{low}-{}~{best}", low + span),
+                };
+                // One figure per source: a later one of the same name is its correction.
+                sources.retain(|s| s.source != NAMES[*who]);
+                sources.push(src(NAMES[*who], &text, seq as u64 + 1));
+            }
+            let mut names: Vec<String> = ranked.iter().map(|i| NAMES[*i].to_string()).collect();
+            let k = shuffle.index(names.len());
+            names.rotate_left(k);
+            let points: Vec<u64> = sources.iter().filter_map(|s| s.killed.map(|f| f.point())).collect();
+            let policy = if names.len() == 1 { BestPolicy::Source(names[0].clone()) } else { BestPolicy::Ranked(names) };
+            for policy in [BestPolicy::Majority, policy] {
+                let r = range(&sources, Measure::Killed, &policy);
+                let (low, best, high) = (r.low.unwrap(), r.best.unwrap(), r.high.unwrap());
+                proptest::prop_assert!(points.contains(&best), "{policy}: {best} not among {points:?}");
+                proptest::prop_assert!(low <= best && best <= high, "{policy}: {low} <= {best} <= {high}");
+            }
+        }
     }
 
     #[test]

@@ -327,18 +327,7 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
         ));
     }
     out.push_str(&wrap(&counts, "  ", width));
-    let best = |r: &Range, noun: &str| r.best.map(|b| format!("{b} {noun}"));
-    let bests: Vec<String> = [best(&i.killed, "killed"), best(&i.wounded, "wounded")]
-        .into_iter()
-        .flatten()
-        .collect();
-    if !bests.is_empty() {
-        out.push_str(&wrap(
-            &format!("best estimate ({policy}): {}", bests.join(", ")),
-            "  ",
-            width,
-        ));
-    }
+    out.push_str(&best_lines(i, policy, width));
     for (by, noun) in [
         (&i.killed_by_status, "killed"),
         (&i.wounded_by_status, "wounded"),
@@ -408,6 +397,56 @@ pub fn grade_line(g: &crate::views::doc::GradeInfo) -> String {
     line
 }
 
+/// `show`'s best estimates under `policy` (the adjudicated ones marked), and the
+/// adjudication in force.
+fn best_lines(i: &Incident, policy: &str, width: usize) -> String {
+    let mut out = String::new();
+    let applied = i.adjudication.as_ref().filter(|a| a.applied);
+    let best = |r: &Range, noun: &str, decided: Option<u64>| {
+        r.best.map(|b| match (applied, decided) {
+            (Some(_), Some(_)) => format!("{b} {noun} (adjudicated)"),
+            _ => format!("{b} {noun}"),
+        })
+    };
+    let bests: Vec<String> = [
+        best(&i.killed, "killed", applied.and_then(|a| a.killed)),
+        best(&i.wounded, "wounded", applied.and_then(|a| a.wounded)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !bests.is_empty() {
+        out.push_str(&wrap(
+            &format!("best estimate ({policy}): {}", bests.join(", ")),
+            "  ",
+            width,
+        ));
+    }
+    if let Some(a) = &i.adjudication {
+        out.push_str(&wrap(&adjudication_line(a, policy), "  ", width));
+    }
+    out
+}
+
+/// The adjudication of an incident for `show`: "best 12 killed, adjudicated: REASON (seq
+/// N, recorded DAY)", or, under a policy that does not use it, what it decides and that the
+/// policy sets it aside.
+pub fn adjudication_line(a: &crate::views::doc::Adjudication, policy: &str) -> String {
+    let when = format!(
+        "seq {}, recorded {}",
+        a.event_seq,
+        published_prose(Some(a.recorded_at.get(..10).unwrap_or(&a.recorded_at)))
+    );
+    if a.applied {
+        format!("{} ({when})", a.prose())
+    } else {
+        format!(
+            "not used by the {policy} policy: {} ({when}; the default policy, median, shows it)",
+            a.prose()
+        )
+    }
+}
+
 /// One erased event of incident `i` for `show`: what it was (and in which merged duplicate),
 /// the redaction (marked as later than the view when it is, the view's last change being
 /// `last_seq`), when and why.
@@ -430,6 +469,39 @@ fn redaction_line(r: &crate::views::doc::Redaction, i: &Incident) -> String {
         r.redaction_seq,
         r.reason
     )
+}
+
+/// The caveat of an audit whose incidents in scope have adjudicated bests: the best it
+/// supports sums the recorder's decisions there, each with its reason.
+fn adjudication_caveat(incidents: &[Incident], width: usize) -> String {
+    let decided: Vec<String> = incidents
+        .iter()
+        .filter_map(|i| {
+            let a = i.adjudication.as_ref().filter(|a| a.applied)?;
+            Some(format!(
+                "{}: {} (seq {})",
+                i.incident,
+                a.prose(),
+                a.event_seq
+            ))
+        })
+        .collect();
+    if decided.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "
+",
+    );
+    out.push_str(&wrap(
+        &format!(
+            "Adjudicated: the best counts the recorder's decisions: {}.",
+            decided.join("; ")
+        ),
+        "",
+        width,
+    ));
+    out
 }
 
 /// The caveat of an audit whose incidents in scope have erased events: what they said
@@ -503,6 +575,21 @@ pub fn timeline_rows(incidents: &[TimelineRow], width: usize) -> String {
         "",
         width,
     ));
+    let adjudicated: Vec<&str> = incidents
+        .iter()
+        .filter(|i| i.adjudicated)
+        .map(|i| i.incident.as_str())
+        .collect();
+    if !adjudicated.is_empty() {
+        out.push_str(&wrap(
+            &format!(
+                "Adjudicated: the best of {} is the recorder's decision (`chronicle show` gives it and its reason).",
+                adjudicated.join(", ")
+            ),
+            "",
+            width,
+        ));
+    }
     out
 }
 
@@ -571,6 +658,21 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
         "",
         width,
     ));
+    let adjudicated: Vec<String> = groups
+        .iter()
+        .filter(|g| g.adjudicated > 0)
+        .map(|g| format!("{} ({})", g.key, g.adjudicated))
+        .collect();
+    if !adjudicated.is_empty() {
+        out.push_str(&wrap(
+            &format!(
+                "Adjudicated: the bests of some incidents are the recorder's decisions (`chronicle timeline` names them): {}.",
+                adjudicated.join(", ")
+            ),
+            "",
+            width,
+        ));
+    }
     out
 }
 
@@ -747,6 +849,7 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
         ));
     }
     out.push_str(&redaction_caveat(&a.incidents, width));
+    out.push_str(&adjudication_caveat(&a.incidents, width));
     if !a.not_broken_down.is_empty() {
         out.push('\n');
         out.push_str(&not_broken_down(

@@ -198,6 +198,22 @@ fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
             redacted.join("; ")
         ));
     }
+    // The rows' best figures of these incidents are the recorder's decisions (the reasons
+    // are in the json export).
+    let adjudicated: Vec<String> = doc
+        .incidents
+        .iter()
+        .filter_map(|i| {
+            let a = i.adjudication.as_ref().filter(|a| a.applied)?;
+            Some(format!("{} (seq {})", i.incident, a.event_seq))
+        })
+        .collect();
+    if !adjudicated.is_empty() {
+        lines.push(format!(
+            "adjudicated: best figures decided by the recorder, with a reason: {}",
+            adjudicated.join("; ")
+        ));
+    }
     let mut out: String = lines
         .iter()
         .map(|l| format!("# {}\n", l.replace(['\n', '\r'], " ")))
@@ -808,6 +824,30 @@ mod tests {
     }
 
     /// Erased events have no column: the comment lines name the incidents that had some.
+    #[test]
+    fn adjudications_are_named_in_the_comments() {
+        let mut doc = sample_document();
+        doc.incidents[4].adjudication = Some(chronicle_plugin_sdk::view::Adjudication {
+            killed: Some(12),
+            wounded: None,
+            reason: "a reason".into(),
+            outside_range: false,
+            applied: true,
+            event_seq: 39,
+            event_id: "e-39".into(),
+            recorded_at: "2020-08-02T08:00:00.000000Z".into(),
+        });
+        let out = text(export_document::<Csv>(&doc, &[]).unwrap());
+        let line = out.lines().find(|l| l.contains("adjudicated")).unwrap();
+        assert_eq!(
+            line,
+            format!(
+                "# adjudicated: best figures decided by the recorder, with a reason: {} (seq 39)",
+                doc.incidents[4].incident
+            )
+        );
+    }
+
     #[test]
     fn redactions_are_named_in_the_comments() {
         let mut doc = chronicle_plugin_sdk::testing::sample_document();

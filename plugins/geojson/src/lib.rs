@@ -112,6 +112,10 @@ struct Properties<'a> {
     grade_reason: Option<&'a str>,
     sources: Vec<&'a str>,
     last_seq: u64,
+    /// The recorder's adjudication the best figures follow (as in the document); left out
+    /// when none is applied, so that other features are what they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adjudication: Option<&'a chronicle_plugin_sdk::view::Adjudication>,
 }
 
 /// Whether a point can be written as an RFC 7946 position.
@@ -169,6 +173,7 @@ fn feature(i: &Incident) -> Feature<'_> {
             grade_reason: i.grade.as_ref().map(|g| g.reason.as_str()),
             sources: i.sources.iter().map(|s| s.source.as_str()).collect(),
             last_seq: i.last_seq,
+            adjudication: i.adjudication.as_ref().filter(|a| a.applied),
         },
     }
 }
@@ -290,6 +295,31 @@ mod tests {
     fn sample_snapshot() {
         let out = String::from_utf8(export_sample::<GeoJson>(&[]).unwrap()).unwrap();
         insta::assert_snapshot!("sample", out);
+    }
+
+    /// An applied adjudication is a property of its feature; the others have none.
+    #[test]
+    fn adjudication_is_a_property() {
+        let mut doc = sample_document();
+        doc.incidents[4].adjudication = Some(chronicle_plugin_sdk::view::Adjudication {
+            killed: Some(12),
+            wounded: None,
+            reason: "a reason".into(),
+            outside_range: false,
+            applied: true,
+            event_seq: 39,
+            event_id: "e-39".into(),
+            recorded_at: "2020-08-02T08:00:00.000000Z".into(),
+        });
+        let v = parse(export_document::<GeoJson>(&doc, &[]).unwrap());
+        let features = v["features"].as_array().unwrap();
+        let with: Vec<&serde_json::Value> = features
+            .iter()
+            .filter(|f| f["properties"].get("adjudication").is_some())
+            .collect();
+        assert_eq!(with.len(), 1);
+        assert_eq!(with[0]["properties"]["adjudication"]["killed"], 12);
+        assert_eq!(with[0]["properties"]["adjudication"]["reason"], "a reason");
     }
 
     #[test]

@@ -379,6 +379,16 @@ fn timeline_row(out: &mut String, i: &Incident, footnotes: &Footnotes) {
     if let Some(line) = status_meta(i) {
         meta.push(line);
     }
+    if let Some(a) = i.adjudication.as_ref().filter(|a| a.applied) {
+        meta.push(format!(
+            "<span class=\"adjudicated\">{} (log seq {}, {})</span>",
+            esc(&capitalize_first(&a.prose())),
+            a.event_seq,
+            esc(&human_date(
+                a.recorded_at.get(..10).unwrap_or(&a.recorded_at)
+            ))
+        ));
+    }
     for r in &i.redactions {
         meta.push(format!(
             "<span class=\"redacted\">Redacted: {} (log seq {}) erased on {} (log seq {}): {}</span>",
@@ -411,6 +421,15 @@ fn timeline_row(out: &mut String, i: &Incident, footnotes: &Footnotes) {
 }
 
 /// Whether the sources give different values for a figure.
+/// `text` with its first letter in upper case.
+fn capitalize_first(text: &str) -> String {
+    let mut c = text.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 fn differs(i: &Incident, pick: fn(&SourceFigures) -> Option<&str>) -> bool {
     let mut values: Vec<&str> = i.sources.iter().filter_map(pick).collect();
     values.sort_unstable();
@@ -1301,6 +1320,27 @@ mod tests {
             !chart.contains(">Security forces<"),
             "no bar for a status no one gave"
         );
+    }
+
+    /// An adjudication in force is shown on its incident, its reason (user text) escaped.
+    #[test]
+    fn adjudication_is_shown_escaped() {
+        let mut doc = sample_document();
+        doc.incidents[4].adjudication = Some(chronicle_plugin_sdk::view::Adjudication {
+            killed: Some(12),
+            wounded: Some(25),
+            reason: "<script>alert(1)</script> the hospital's list".into(),
+            outside_range: true,
+            applied: true,
+            event_seq: 39,
+            event_id: "e-39".into(),
+            recorded_at: "2020-08-02T08:00:00.000000Z".into(),
+        });
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(!out.contains("<script"), "{out}");
+        let at = out.find("<span class=\"adjudicated\">").unwrap();
+        let end = at + out[at..].find("</span>").unwrap() + "</span>".len();
+        insta::assert_snapshot!("adjudication_span", &out[at..end]);
     }
 
     /// A redaction is shown on its incident, its reason (user text) escaped.

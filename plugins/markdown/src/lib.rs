@@ -213,6 +213,17 @@ fn incident_section(out: &mut String, i: &Incident, notes: &mut Notes) {
     if let Some(g) = &i.grade {
         let _ = writeln!(out, "- **Grade:** {}.", esc(&g.prose()));
     }
+    if let Some(a) = i.adjudication.as_ref().filter(|a| a.applied) {
+        let _ = writeln!(
+            out,
+            "- **Adjudicated:** {} (log seq {}, {}).",
+            esc(a.prose().trim()),
+            a.event_seq,
+            esc(&human_date(
+                a.recorded_at.get(..10).unwrap_or(&a.recorded_at)
+            ))
+        );
+    }
     for s in &i.sources {
         let n = notes.cite(s);
         let _ = writeln!(out, "{}", source_line(s, n));
@@ -426,6 +437,35 @@ mod tests {
         );
         let err = export_sample::<Markdown>(&[("layout", "x")]).unwrap_err();
         assert!(err.contains("takes no options"), "{err}");
+    }
+
+    /// An adjudication in force says so on its incident, its reason (user text) escaped;
+    /// one the policy does not apply is not shown as the best.
+    #[test]
+    fn adjudication_is_shown_escaped() {
+        let mut doc = sample_document();
+        let mut a = chronicle_plugin_sdk::view::Adjudication {
+            killed: Some(12),
+            wounded: None,
+            reason: "the *ministry* [x](javascript:1) undercounts".into(),
+            outside_range: false,
+            applied: true,
+            event_seq: 39,
+            event_id: "e-39".into(),
+            recorded_at: "2020-08-02T08:00:00.000000Z".into(),
+        };
+        doc.incidents[4].adjudication = Some(a.clone());
+        let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
+        let line = out.lines().find(|l| l.contains("Adjudicated")).unwrap();
+        insta::assert_snapshot!("adjudication_line", line);
+        assert!(
+            !line.contains("*ministry*") && !line.contains("[x]("),
+            "{line}"
+        );
+        a.applied = false;
+        doc.incidents[4].adjudication = Some(a);
+        let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
+        assert!(!out.contains("Adjudicated"), "{out}");
     }
 
     /// A redaction is shown on its incident, its reason (user text) escaped.

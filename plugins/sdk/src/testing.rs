@@ -109,6 +109,7 @@ fn incident(
         merged_from: Vec::new(),
         redactions: Vec::new(),
         grade: Some(suggested(Grade::Weak, "one source")),
+        adjudication: None,
         last_seq,
         last_recorded: Some(format!("2020-08-01T09:{:02}:00Z", last_seq)),
     }
@@ -376,6 +377,7 @@ pub fn totals_of(incidents: &[Incident]) -> Totals {
             incidents: 0,
             killed: Range::default(),
             wounded: Range::default(),
+            adjudicated: 0,
         });
         g.incidents += 1;
         g.killed = g.killed.add(&i.killed);

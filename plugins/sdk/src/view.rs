@@ -445,6 +445,16 @@ pub struct Group {
     pub killed: Range,
     /// Wounded, summed over the group's incidents.
     pub wounded: Range,
+    /// Extension (optional, schema 1): how many of the group's incidents
+    /// have their best figures set by the recorder's adjudication (see
+    /// [`Incident::adjudication`]); left out when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub adjudicated: u64,
+}
+
+/// For `skip_serializing_if`: a count of zero is left out.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Totals over the document's incidents.
@@ -601,6 +611,13 @@ pub struct Incident {
     /// (see [`GradeInfo`]). chronicle always writes it; absent in older documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grade: Option<GradeInfo>,
+    /// Extension (optional, schema 1): the recorder's adjudication in force
+    /// (`chronicle adjudicate`): its best estimates and reason. Absent when
+    /// there is none. When `applied`, the incident's `killed.best` and
+    /// `wounded.best` are its counts (where it gives them) instead of the
+    /// policy's; `low` and `high` stay the sources' range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjudication: Option<Adjudication>,
     /// Sequence number of the last event that changed this incident.
     pub last_seq: u64,
     /// Extension (optional, schema 1): when the event `last_seq` was
@@ -741,6 +758,57 @@ pub enum Qualifier {
     AtLeast,
     /// `"22-35"`: low and high.
     Range,
+}
+
+/// A recorder's decision on an incident's best figures (`chronicle
+/// adjudicate`). The reason is user input: escape it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjudication {
+    /// The decided best estimate of killed; `null` when it decides none.
+    #[serde(default)]
+    pub killed: Option<u64>,
+    /// The decided best estimate of wounded; `null` when it decides none.
+    #[serde(default)]
+    pub wounded: Option<u64>,
+    /// Why the recorder decided so.
+    pub reason: String,
+    /// The recorder put an estimate outside the sources' range on purpose.
+    #[serde(default)]
+    pub outside_range: bool,
+    /// True when the document's policy uses it (the default policy, `median`):
+    /// the incident's bests are its counts. Other policies (`min`, `max`,
+    /// `latest`, `majority`, `source:...`) ignore adjudications.
+    pub applied: bool,
+    /// The adjudication event's sequence number.
+    pub event_seq: u64,
+    /// Its id.
+    pub event_id: String,
+    /// When it was recorded, RFC 3339 UTC as the log stores it.
+    pub recorded_at: String,
+}
+
+impl Adjudication {
+    /// `"best 12 killed, 40 wounded, adjudicated: REASON"`: the decision in words
+    /// (unescaped).
+    pub fn prose(&self) -> String {
+        let mut counts = Vec::new();
+        if let Some(k) = self.killed {
+            counts.push(format!("{k} killed"));
+        }
+        if let Some(w) = self.wounded {
+            counts.push(format!("{w} wounded"));
+        }
+        let outside = if self.outside_range {
+            " (outside the sources' range)"
+        } else {
+            ""
+        };
+        format!(
+            "best {}, adjudicated{outside}: {}",
+            counts.join(", "),
+            self.reason
+        )
+    }
 }
 
 /// An event whose payload was erased by a redaction: which event, and who

@@ -42,7 +42,8 @@ CREATE TABLE view_incidents (
     sources BIGINT NOT NULL,
     merged_from TEXT COLLATE "C" NOT NULL,
     last_seq BIGINT NOT NULL,
-    state TEXT NOT NULL
+    state TEXT NOT NULL,
+    adjudicated BOOLEAN NOT NULL
 );
 CREATE TABLE view_source_figures (
     incident TEXT COLLATE "C" NOT NULL,
@@ -103,7 +104,7 @@ pub(super) const TABLES: [&str; 5] = [
 const ROW_COLUMNS: &str = "v.date, v.date_start, v.province, v.category,
     v.killed_low, v.killed_best, v.killed_high, v.killed_open_high,
     v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high,
-    v.sources, v.disputed";
+    v.sources, v.disputed, v.adjudicated";
 
 /// An optional count column.
 fn opt_u64(r: &Row, at: usize, seq: u64) -> Result<Option<u64>> {
@@ -139,6 +140,7 @@ fn view_row(r: &Row, last_seq: u64) -> Result<ViewRow> {
         wounded: range(r, 10, last_seq)?,
         sources: get_u64(r, 14, last_seq)?,
         disputed: get(r, 15, last_seq)?,
+        adjudicated: get(r, 16, last_seq)?,
     })
 }
 
@@ -332,7 +334,7 @@ impl Db<'_> {
         let [k, w, a] = [&v.killed, &v.wounded, &v.attackers_killed];
         self.execute(
             "INSERT INTO view_incidents VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
             &[
                 &v.incident,
                 &v.date,
@@ -364,6 +366,7 @@ impl Db<'_> {
                 &v.merged_from,
                 &big(v.last_seq),
                 &v.state,
+                &v.adjudicated,
             ],
         )?;
         for s in &rows.sources {

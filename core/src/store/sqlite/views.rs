@@ -34,7 +34,8 @@ CREATE TABLE view_incidents (
     sources INTEGER NOT NULL,
     merged_from TEXT NOT NULL,
     last_seq INTEGER NOT NULL,
-    state TEXT NOT NULL
+    state TEXT NOT NULL,
+    adjudicated INTEGER NOT NULL
 );
 CREATE TABLE view_source_figures (
     incident TEXT NOT NULL,
@@ -88,7 +89,7 @@ DROP TABLE IF EXISTS views_meta;
 const ROW_COLUMNS: &str = "v.date, v.date_start, v.province, v.category,
     v.killed_low, v.killed_best, v.killed_high, v.killed_open_high,
     v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high,
-    v.sources, v.disputed";
+    v.sources, v.disputed, v.adjudicated";
 
 fn range(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Range> {
     Ok(Range {
@@ -123,6 +124,7 @@ fn view_row(r: &rusqlite::Row<'_>, last_seq: u64) -> rusqlite::Result<Result<Vie
         wounded: range(r, 10)?,
         sources: r.get(14)?,
         disputed: r.get(15)?,
+        adjudicated: r.get(16)?,
     }))
 }
 
@@ -311,7 +313,7 @@ impl Db<'_> {
         self.conn
             .prepare_cached(
                 "INSERT INTO view_incidents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
-                 ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+                 ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
             )?
             .execute(params![
                 v.incident,
@@ -344,6 +346,7 @@ impl Db<'_> {
                 v.merged_from,
                 v.last_seq,
                 v.state,
+                v.adjudicated,
             ])?;
         let mut insert_source = self.conn.prepare_cached(
             "INSERT INTO view_source_figures VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
