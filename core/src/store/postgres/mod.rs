@@ -22,7 +22,9 @@
 //! (a long scan in pages, by seq) before any callback runs, so a callback may query the
 //! store again, as the views' maintenance does during a rebuild's scan.
 
+mod bulk;
 mod events;
+mod pending;
 mod schema;
 mod tree;
 pub(crate) mod url;
@@ -43,6 +45,7 @@ use crate::error::{Error, Result};
 use crate::record::merkle::Hash;
 use crate::record::{Batch, EventFilter, RecordedEvent};
 
+use pending::Pending;
 use schema::grant;
 pub(crate) use url::{is_url, PgUrl};
 
@@ -80,11 +83,13 @@ impl std::fmt::Debug for PgStore {
 }
 
 /// A write transaction on a [`PgStore`]: `BEGIN`, the write lock, and `COMMIT`, or
-/// `ROLLBACK` when dropped uncommitted.
+/// `ROLLBACK` when dropped uncommitted. Its inserts are buffered ([`pending`]) and sent
+/// in bulk before any read, before a write that is not buffered, and before the commit.
 pub(crate) struct PgTx<'a> {
     conn: &'a Conn,
     location: &'a Path,
     done: Cell<bool>,
+    pending: RefCell<Pending>,
 }
 
 /// A connection and the name of its log, for the queries and their error messages.
@@ -261,12 +266,35 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Nothing to do before a read: an open store writes nothing.
+    #[allow(clippy::unnecessary_wraps)]
+    fn before_read(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
 impl PgTx<'_> {
     fn db(&self) -> Db<'_> {
         Db {
             conn: self.conn,
             location: self.location,
         }
+    }
+
+    /// Sends the buffered writes: a read of the transaction must see them.
+    fn before_read(&self) -> Result<()> {
+        self.db().send(&mut self.pending.borrow_mut())
+    }
+
+    /// Buffers a write with `add`, sending the buffers when they are full.
+    fn buffer(&self, add: impl FnOnce(&mut Pending)) -> Result<()> {
+        let mut pending = self.pending.borrow_mut();
+        add(&mut pending);
+        if pending.is_full() {
+            self.db().send(&mut pending)?;
+        }
+        Ok(())
     }
 }
 
@@ -288,18 +316,23 @@ macro_rules! reads_through_db {
                 self.db().location
             }
             fn head(&self) -> Result<Option<Head>> {
+                self.before_read()?;
                 self.db().head()
             }
             fn last_seq_recorded_by(&self, recorded_at: &str) -> Result<u64> {
+                self.before_read()?;
                 self.db().last_seq_recorded_by(recorded_at)
             }
             fn recorded_at(&self, seq: u64) -> Result<Option<String>> {
+                self.before_read()?;
                 self.db().recorded_at(seq)
             }
             fn batch(&self, id: &str) -> Result<Option<Batch>> {
+                self.before_read()?;
                 self.db().batch_record(id)
             }
             fn hash_at(&self, seq: u64) -> Result<Option<String>> {
+                self.before_read()?;
                 self.db().hash_at(seq)
             }
             fn scan(
@@ -307,9 +340,11 @@ macro_rules! reads_through_db {
                 filter: &EventFilter,
                 each: &mut dyn FnMut(RecordedEvent) -> Result<()>,
             ) -> Result<()> {
+                self.before_read()?;
                 self.db().scan(filter, each)
             }
             fn event_by_id(&self, id: &str) -> Result<Option<RecordedEvent>> {
+                self.before_read()?;
                 self.db().event_by_id(id)
             }
             fn stream(
@@ -318,15 +353,40 @@ macro_rules! reads_through_db {
                 upto: u64,
                 each: &mut dyn FnMut(StreamRow<'_>) -> Result<()>,
             ) -> Result<()> {
+                self.before_read()?;
                 self.db().stream(incident, upto, each)
             }
             fn merges_into(&self, into: &str, upto: u64) -> Result<Vec<MergeRef>> {
+                self.before_read()?;
                 self.db().merges_into(into, upto)
             }
+            fn streams(
+                &self,
+                incidents: &[&str],
+                upto: u64,
+                each: &mut dyn FnMut(&str, StreamRow<'_>) -> Result<()>,
+            ) -> Result<()> {
+                self.before_read()?;
+                self.db().streams(incidents, upto, each)
+            }
+            fn merges_into_each(
+                &self,
+                into: &[&str],
+                upto: u64,
+            ) -> Result<Vec<(String, MergeRef)>> {
+                self.before_read()?;
+                self.db().merges_into_each(into, upto)
+            }
+            fn present_ids(&self, ids: &[&str]) -> Result<Vec<String>> {
+                self.before_read()?;
+                self.db().present_ids(ids)
+            }
             fn opened_with_id_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+                self.before_read()?;
                 self.db().opened_with_id_prefix(prefix)
             }
             fn views_meta(&self) -> Result<Option<ViewsMeta>> {
+                self.before_read()?;
                 self.db().views_meta()
             }
             fn views_at(
@@ -336,15 +396,19 @@ macro_rules! reads_through_db {
                 columns: ViewColumns,
                 each: &mut dyn FnMut(StoredView) -> Result<()>,
             ) -> Result<()> {
+                self.before_read()?;
                 self.db().views_at(seq, at_head, columns, each)
             }
             fn view_entry(&self, incident: &str) -> Result<Option<ViewEntry>> {
+                self.before_read()?;
                 self.db().view_entry(incident)
             }
             fn tree_hash_count(&self) -> Result<u64> {
+                self.before_read()?;
                 self.db().tree_hash_count()
             }
             fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>> {
+                self.before_read()?;
                 self.db().tree_hashes(indexes)
             }
             fn tree_hash_range(
@@ -353,6 +417,7 @@ macro_rules! reads_through_db {
                 to: u64,
                 each: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
             ) -> Result<()> {
+                self.before_read()?;
                 self.db().tree_hash_range(from, to, each)
             }
         }
@@ -368,6 +433,7 @@ impl Store for PgStore {
             conn: &self.conn,
             location: &self.location,
             done: Cell::new(true),
+            pending: RefCell::new(Pending::new()),
         };
         tx.db().batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
         tx.done.set(false);
@@ -383,6 +449,10 @@ impl Store for PgStore {
 
     fn broken_guards(&self) -> Result<Vec<&'static str>> {
         self.db().broken_guards()
+    }
+
+    fn purge_kind(&self) -> super::Purge {
+        super::Purge::VacuumFull
     }
 
     fn grant(&mut self, role: &str, access: super::Access) -> Result<()> {
@@ -431,22 +501,25 @@ impl Store for PgStore {
 
 impl Writes for PgTx<'_> {
     fn insert_event(&self, event: &RecordedEvent) -> Result<()> {
-        self.db().insert_event(event)
+        self.buffer(|p| p.event(event))
     }
 
     fn insert_batch(&self, batch: &Batch) -> Result<()> {
-        self.db().insert_batch(batch)
+        self.buffer(|p| p.batch(batch))
     }
 
     fn erase_payload(&self, id: &str, redaction: &str) -> Result<()> {
+        self.before_read()?;
         self.db().erase_payload(id, redaction)
     }
 
     fn reset_views(&self, version: i64) -> Result<()> {
+        self.before_read()?;
         self.db().reset_views(version)
     }
 
     fn index_views(&self) -> Result<()> {
+        self.before_read()?;
         self.db().index_views()
     }
 
@@ -457,22 +530,33 @@ impl Writes for PgTx<'_> {
         last: u64,
         rows: Option<&IncidentRows<'_>>,
     ) -> Result<()> {
-        self.db().write_view(incident, first, last, rows)
+        let mut pending = self.pending.borrow_mut();
+        if !pending.view(incident, first, last, rows) {
+            // Rows of it are buffered already: send them, then buffer the new ones.
+            self.db().send(&mut pending)?;
+            pending.view(incident, first, last, rows);
+        }
+        if pending.is_full() {
+            self.db().send(&mut pending)?;
+        }
+        Ok(())
     }
 
     fn set_views_checkpoint(&self, seq: u64, hash: &str) -> Result<()> {
-        self.db().set_views_checkpoint(seq, hash)
+        self.buffer(|p| p.checkpoint(seq, hash))
     }
 
     fn insert_tree_hashes(&self, first: u64, hashes: &[Hash]) -> Result<()> {
-        self.db().insert_tree_hashes(first, hashes)
+        self.buffer(|p| p.tree_hashes(first, hashes))
     }
 
     fn reset_tree(&self) -> Result<()> {
+        self.before_read()?;
         self.db().reset_tree()
     }
 
     fn commit(self: Box<Self>) -> Result<()> {
+        self.before_read()?;
         self.done.set(true);
         self.db().batch("COMMIT")
     }
