@@ -17,8 +17,9 @@
 //! continue the log, whoever runs it. Readers never wait: `READ COMMITTED` reads see the
 //! last committed append.
 //!
-//! The connection is used through a `RefCell` because the store's reads take `&self` while
-//! the client's calls take `&mut`. A borrow never outlives one statement: rows are fetched
+//! The connection is used through a `Mutex` because the store's reads take `&self` while
+//! the client's calls take `&mut` (and a write transaction's thread that sends its buffered
+//! rows shares it, one statement at a time). A lock never outlives one statement: rows are fetched
 //! (a long scan in pages, by seq) before any callback runs, so a callback may query the
 //! store again, as the views' maintenance does during a rebuild's scan.
 
@@ -33,6 +34,8 @@ mod views;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
 
 use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
@@ -49,20 +52,28 @@ use pending::Pending;
 use schema::grant;
 pub(crate) use url::{is_url, PgUrl};
 
-/// A connection and its prepared statements.
+/// A connection and its prepared statements, shared with the thread that sends a write
+/// transaction's buffered rows (see [`PgTx`]); one statement at a time holds it.
+#[derive(Clone)]
 pub(crate) struct Conn {
-    client: RefCell<Client>,
+    client: Arc<Mutex<Client>>,
     /// Statements prepared once per connection, by their text.
-    prepared: RefCell<HashMap<String, Statement>>,
+    prepared: Arc<Mutex<HashMap<String, Statement>>>,
 }
 
 impl Conn {
     fn new(client: Client) -> Conn {
         Conn {
-            client: RefCell::new(client),
-            prepared: RefCell::new(HashMap::new()),
+            client: Arc::new(Mutex::new(client)),
+            prepared: Arc::new(Mutex::new(HashMap::new())),
         }
     }
+}
+
+/// Locks a mutex; one poisoned by a panic elsewhere is taken as it is (a statement either
+/// ran or did not: the server's transaction says which).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// An open PostgreSQL log.
@@ -84,12 +95,18 @@ impl std::fmt::Debug for PgStore {
 
 /// A write transaction on a [`PgStore`]: `BEGIN`, the write lock, and `COMMIT`, or
 /// `ROLLBACK` when dropped uncommitted. Its inserts are buffered ([`pending`]) and sent
-/// in bulk before any read, before a write that is not buffered, and before the commit.
+/// in bulk: when a buffer is full, by a thread of their own while the core computes the
+/// next rows (the client and the server work at the same time); before any read, before a
+/// write that is not buffered, before the commit and before the rollback, that thread is
+/// waited for and the rest sent. So the statements reach the server in the order they were
+/// made, one at a time, and a read sees every write before it.
 pub(crate) struct PgTx<'a> {
     conn: &'a Conn,
     location: &'a Path,
     done: Cell<bool>,
     pending: RefCell<Pending>,
+    /// The buffers being sent, if any: the thread hands them back emptied.
+    in_flight: RefCell<Option<JoinHandle<Result<Pending>>>>,
 }
 
 /// A connection and the name of its log, for the queries and their error messages.
@@ -174,28 +191,18 @@ impl<'a> Db<'a> {
 
     /// The prepared statement of `sql` on this connection.
     fn statement(&self, sql: &str) -> Result<Statement> {
-        if let Some(s) = self.conn.prepared.borrow().get(sql) {
+        if let Some(s) = lock(&self.conn.prepared).get(sql) {
             return Ok(s.clone());
         }
-        let stmt = self
-            .conn
-            .client
-            .borrow_mut()
-            .prepare(sql)
-            .map_err(self.err())?;
-        self.conn
-            .prepared
-            .borrow_mut()
-            .insert(sql.to_string(), stmt.clone());
+        let stmt = lock(&self.conn.client).prepare(sql).map_err(self.err())?;
+        lock(&self.conn.prepared).insert(sql.to_string(), stmt.clone());
         Ok(stmt)
     }
 
     /// The rows of a (prepared, cached) query.
     fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
         let stmt = self.statement(sql)?;
-        self.conn
-            .client
-            .borrow_mut()
+        lock(&self.conn.client)
             .query(&stmt, params)
             .map_err(self.err())
     }
@@ -208,25 +215,21 @@ impl<'a> Db<'a> {
     /// Runs a (prepared, cached) statement; returns how many rows it changed.
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         let stmt = self.statement(sql)?;
-        self.conn
-            .client
-            .borrow_mut()
+        lock(&self.conn.client)
             .execute(&stmt, params)
             .map_err(self.err())
     }
 
     /// Runs statements that take no parameters (DDL), unprepared.
     fn batch(&self, sql: &str) -> Result<()> {
-        self.conn
-            .client
-            .borrow_mut()
+        lock(&self.conn.client)
             .batch_execute(sql)
             .map_err(self.err())
     }
 
     /// Forgets the prepared statements (after DDL that drops what they name).
     fn forget_statements(&self) {
-        self.conn.prepared.borrow_mut().clear();
+        lock(&self.conn.prepared).clear();
     }
 }
 
@@ -282,17 +285,65 @@ impl PgTx<'_> {
         }
     }
 
-    /// Sends the buffered writes: a read of the transaction must see them.
+    /// Waits for the buffers being sent, if any; their error, if sending failed.
+    fn settle(&self) -> Result<()> {
+        let Some(handle) = self.in_flight.borrow_mut().take() else {
+            return Ok(());
+        };
+        match handle.join() {
+            Ok(sent) => sent.map(|_| ()),
+            Err(_) => Err(Error::Storage {
+                path: self.location.to_path_buf(),
+                cause: Box::new(ServerSaid(
+                    "the thread sending the rows stopped; nothing of this command was committed"
+                        .into(),
+                )),
+                hint: "",
+            }),
+        }
+    }
+
+    /// Sends every buffered write (waiting for those being sent): a read of the transaction
+    /// must see them, and a statement of its own must come after them.
     fn before_read(&self) -> Result<()> {
+        self.settle()?;
         self.db().send(&mut self.pending.borrow_mut())
+    }
+
+    /// Hands the buffers to a thread that sends them, once the previous ones are sent; new
+    /// writes go to new buffers meanwhile.
+    fn send_later(&self) -> Result<()> {
+        self.settle()?;
+        let mut pending = std::mem::replace(&mut *self.pending.borrow_mut(), Pending::new());
+        let conn = self.conn.clone();
+        let location = self.location.to_path_buf();
+        let handle = std::thread::Builder::new()
+            .name("chronicle-pg-send".into())
+            .spawn(move || {
+                let db = Db {
+                    conn: &conn,
+                    location: &location,
+                };
+                db.send(&mut pending).map(|()| pending)
+            })
+            .map_err(|e| Error::Storage {
+                path: self.location.to_path_buf(),
+                cause: Box::new(e),
+                hint: " (no thread could be started to send the rows; nothing was committed)",
+            })?;
+        *self.in_flight.borrow_mut() = Some(handle);
+        Ok(())
     }
 
     /// Buffers a write with `add`, sending the buffers when they are full.
     fn buffer(&self, add: impl FnOnce(&mut Pending)) -> Result<()> {
-        let mut pending = self.pending.borrow_mut();
-        add(&mut pending);
-        if pending.is_full() {
-            self.db().send(&mut pending)?;
+        let full = {
+            let mut pending = self.pending.borrow_mut();
+            add(&mut pending);
+            pending.is_full()
+        };
+        if full {
+            self.send_later()?;
         }
         Ok(())
     }
@@ -300,10 +351,14 @@ impl PgTx<'_> {
 
 impl Drop for PgTx<'_> {
     fn drop(&mut self) {
+        // The rows being sent must reach the server before the rollback (which must come
+        // last: after it, a statement would run outside any transaction). An error they
+        // met is moot: everything is rolled back.
+        let _ = self.settle();
         if !self.done.get() {
             // Nothing to report from a failed rollback: the server rolls back a transaction
             // whose connection is gone.
-            let _ = self.conn.client.borrow_mut().batch_execute("ROLLBACK");
+            let _ = lock(&self.conn.client).batch_execute("ROLLBACK");
         }
     }
 }
@@ -434,6 +489,7 @@ impl Store for PgStore {
             location: &self.location,
             done: Cell::new(true),
             pending: RefCell::new(Pending::new()),
+            in_flight: RefCell::new(None),
         };
         tx.db().batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
         tx.done.set(false);
@@ -530,14 +586,13 @@ impl Writes for PgTx<'_> {
         last: u64,
         rows: Option<&IncidentRows<'_>>,
     ) -> Result<()> {
-        let mut pending = self.pending.borrow_mut();
-        if !pending.view(incident, first, last, rows) {
-            // Rows of it are buffered already: send them, then buffer the new ones.
-            self.db().send(&mut pending)?;
-            pending.view(incident, first, last, rows);
+        if !self.pending.borrow_mut().view(incident, first, last, rows) {
+            // Rows of it are buffered already: send them first, then buffer the new ones.
+            self.send_later()?;
+            self.pending.borrow_mut().view(incident, first, last, rows);
         }
-        if pending.is_full() {
-            self.db().send(&mut pending)?;
+        if self.pending.borrow().is_full() {
+            self.send_later()?;
         }
         Ok(())
     }

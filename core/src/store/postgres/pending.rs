@@ -4,7 +4,8 @@
 //!
 //! They are sent ([`Db::send`]) before anything of the transaction is read (so a read sees
 //! every write before it, as with single statements), before a write that is not buffered,
-//! when the buffers hold [`ROWS`] rows, and before the commit. Nothing is visible to other
+//! when the buffers hold [`ROWS`] rows (then by a thread of their own, while the core goes
+//! on: see `PgTx`), and before the commit. Nothing is visible to other
 //! clients before the commit either way, and a transaction that fails or is dropped rolls
 //! back what was sent and forgets what was not: all or nothing, as before.
 
@@ -18,7 +19,7 @@ use crate::record::{Batch, RecordedEvent, Seal};
 use crate::store::{FigureColumns, IncidentRows};
 
 /// Rows buffered in one table before they are sent.
-pub(super) const ROWS: usize = 4096;
+pub(super) const ROWS: usize = 1024;
 
 /// The buffered writes of one transaction.
 #[derive(Debug)]
