@@ -271,7 +271,7 @@ enum WriteCommand {
     /// Erase an event's payload (a victim's name pasted into a note): the event, its hash and
     /// the chain stay; a redaction event records who, when and why.
     #[command(
-        after_help = "The payload's text and salt are removed from the log file and its journal. Events of the log format 2 still verify (their hash covers a commitment to the payload); checkpoints taken before stay valid and the Merkle root is unchanged. Views and exports no longer show the event, and say it was redacted.\n\nExample:\n  chronicle redact 0190f5c2-... --reason \"victim's name in the note\""
+        after_help = "The payload's text and salt are removed from the log file and its journal (on PostgreSQL, from the tables' files, by `VACUUM FULL`). Events of the log format 2 still verify (their hash covers a commitment to the payload); checkpoints taken before stay valid and the Merkle root is unchanged. Views and exports no longer show the event, and say it was redacted.\n\nExample:\n  chronicle redact 0190f5c2-... --reason \"victim's name in the note\""
     )]
     Redact(write::RedactArgs),
     /// Grade an incident (confirmed, fair, weak, contested, discounted), with the reason.

@@ -10,7 +10,7 @@ use chronicle_core::figure::Figure;
 use chronicle_core::status::{ByStatus, Status};
 use chronicle_core::time::{IncidentDate, Published};
 use chronicle_core::{AppendContext, Appended, Clock, Origin};
-use chronicle_core::{EventLog, Invalid, OpeningDetails, Payload};
+use chronicle_core::{EventLog, Invalid, OpeningDetails, Payload, Purge};
 
 use crate::progress::{self, Progress};
 
@@ -727,16 +727,23 @@ pub fn redact(db: &Path, ctx: AppendContext, args: RedactArgs) -> anyhow::Result
         args.allow_format_1,
     )?;
     let mut out = std::io::stdout().lock();
+    let (again, purged) = match r.purge {
+        Purge::FileAndJournal => ("the file was purged again", "and its journal"),
+        Purge::VacuumFull => (
+            "its tables were purged again (`VACUUM FULL`)",
+            "(its tables rewritten by `VACUUM FULL`)",
+        ),
+    };
     if r.already {
         writeln!(
             out,
-            "already redacted: event {} (seq {}) was erased by redaction {} (seq {}); the file was purged again, nothing appended",
+            "already redacted: event {} (seq {}) was erased by redaction {} (seq {}); {again}, nothing appended",
             args.event, r.target_seq, r.id, r.seq
         )?;
     } else {
         writeln!(
             out,
-            "appended seq {}: event_redacted, event {}\nerased the payload of event {} (seq {}) from {} and its journal",
+            "appended seq {}: event_redacted, event {}\nerased the payload of event {} (seq {}) from {} {purged}",
             r.seq,
             r.id,
             args.event,

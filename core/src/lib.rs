@@ -37,4 +37,4 @@ pub use record::{hash, jsonl, merkle, note, proof, provenance};
 pub use record::{
     Appended, Batch, Checkpoint, EventFilter, RecordedEvent, Seal, APPEND_ONLY_MESSAGE,
 };
-pub use store::Access;
+pub use store::{Access, Purge};

@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use crate::domain::event::Payload;
 use crate::error::Result;
 use crate::record::RecordedEvent;
-use crate::store::{MergeRef, Reads};
+use std::collections::HashSet;
+
+use crate::store::{MergeRef, Reads, StreamRow};
 
 /// Cached events kept before the stream cache is emptied (it reloads what it needs).
 const CACHE_EVENTS: usize = 50_000;
@@ -72,28 +74,38 @@ impl Stream {
     fn load(db: &(impl Reads + ?Sized), incident: &str, upto: u64) -> Result<Stream> {
         let mut stream = Stream::default();
         db.stream(incident, upto, &mut |row| {
-            stream.version = stream.version.max(row.version);
-            stream.first_seq.get_or_insert(row.seq);
-            if let Some(redaction) = row.redacted_by {
-                stream.erased.push(Erased {
-                    seq: row.seq,
-                    id: row.id.to_string(),
-                    incident: incident.to_string(),
-                    kind: row.kind.to_string(),
-                    redaction: redaction.to_string(),
-                });
-            } else if let Some(payload) = parse_payload(row.kind, row.schema_version, row.payload) {
-                stream.events.push(Ev {
-                    seq: row.seq,
-                    id: row.id.to_string(),
-                    incident: incident.to_string(),
-                    recorded_at: row.recorded_at.to_string(),
-                    payload,
-                });
-            }
+            stream.push_row(incident, &row);
             Ok(())
         })?;
         Ok(stream)
+    }
+
+    /// Adds a stored event (the next in sequence order) to the stream.
+    fn push_row(&mut self, incident: &str, row: &StreamRow<'_>) {
+        self.version = self.version.max(row.version);
+        self.first_seq.get_or_insert(row.seq);
+        if let Some(redaction) = row.redacted_by {
+            self.erased.push(Erased {
+                seq: row.seq,
+                id: row.id.to_string(),
+                incident: incident.to_string(),
+                kind: row.kind.to_string(),
+                redaction: redaction.to_string(),
+            });
+        } else if let Some(payload) = parse_payload(row.kind, row.schema_version, row.payload) {
+            self.events.push(Ev {
+                seq: row.seq,
+                id: row.id.to_string(),
+                incident: incident.to_string(),
+                recorded_at: row.recorded_at.to_string(),
+                payload,
+            });
+        }
+    }
+
+    /// How many events the cache holds for it.
+    fn cached(&self) -> usize {
+        self.events.len() + self.erased.len()
     }
 
     /// The retraction (its seq) of event `id` up to `seq`, if any. Retractions live in the
@@ -143,6 +155,12 @@ pub(crate) struct Streams {
     streams: HashMap<String, Stream>,
     merges_into: HashMap<String, Vec<MergeRef>>,
     cached_events: usize,
+    /// The incidents read ahead by the last [`Streams::prefetch`]: [`Streams::trim`] keeps
+    /// them, so that the events they were read for find them cached.
+    pinned: HashSet<String>,
+    /// The number of cached events past which [`Streams::trim`] empties the cache (what it
+    /// keeps, the pinned streams, plus [`CACHE_EVENTS`]).
+    trim_above: usize,
 }
 
 impl Streams {
@@ -150,6 +168,7 @@ impl Streams {
     pub fn new(horizon: u64) -> Self {
         Streams {
             horizon,
+            trim_above: CACHE_EVENTS,
             ..Streams::default()
         }
     }
@@ -158,7 +177,7 @@ impl Streams {
     pub fn stream(&mut self, db: &(impl Reads + ?Sized), incident: &str) -> Result<&Stream> {
         if !self.streams.contains_key(incident) {
             let stream = Stream::load(db, incident, self.horizon)?;
-            self.cached_events += stream.events.len() + stream.erased.len();
+            self.cached_events += stream.cached();
             self.streams.insert(incident.to_string(), stream);
         }
         // Present: inserted above if it was not.
@@ -169,9 +188,7 @@ impl Streams {
     /// from the store when next needed.
     pub fn forget(&mut self, incident: &str) {
         if let Some(stream) = self.streams.remove(incident) {
-            self.cached_events = self
-                .cached_events
-                .saturating_sub(stream.events.len() + stream.erased.len());
+            self.cached_events = self.cached_events.saturating_sub(stream.cached());
         }
     }
 
@@ -192,14 +209,65 @@ impl Streams {
             .unwrap_or_default())
     }
 
-    /// Empties the cache once it holds more than [`CACHE_EVENTS`] events (what is needed
-    /// again is reloaded), so memory stays bounded whatever the size of the log.
+    /// Empties the cache, but for the pinned streams, once it holds more than
+    /// [`CACHE_EVENTS`] events besides them (what is needed again is reloaded), so memory
+    /// stays bounded whatever the size of the log.
     pub fn trim(&mut self) {
-        if self.cached_events > CACHE_EVENTS {
-            self.streams.clear();
-            self.merges_into.clear();
-            self.cached_events = 0;
+        if self.cached_events > self.trim_above.max(CACHE_EVENTS) {
+            let pinned = &self.pinned;
+            self.streams.retain(|k, _| pinned.contains(k));
+            self.merges_into.retain(|k, _| pinned.contains(k));
+            self.cached_events = self.streams.values().map(Stream::cached).sum();
+            self.trim_above = self.cached_events + CACHE_EVENTS;
         }
+    }
+
+    /// Reads ahead, in one read of the store each, the streams of `incidents` and the
+    /// merges into them that the cache lacks, and pins them until the next prefetch (a
+    /// write transaction about to append events to them; see [`crate::Appender`]).
+    pub fn prefetch(&mut self, db: &(impl Reads + ?Sized), incidents: &[&str]) -> Result<()> {
+        self.pinned = incidents.iter().map(|i| (*i).to_string()).collect();
+        self.trim_above = CACHE_EVENTS;
+        self.trim();
+        let mut wanted: Vec<&str> = self
+            .pinned
+            .iter()
+            .filter(|i| !self.streams.contains_key(i.as_str()))
+            .map(String::as_str)
+            .collect();
+        wanted.sort_unstable();
+        let mut loaded: HashMap<String, Stream> = wanted
+            .iter()
+            .map(|i| ((*i).to_string(), Stream::default()))
+            .collect();
+        db.streams(&wanted, self.horizon, &mut |incident, row| {
+            if let Some(stream) = loaded.get_mut(incident) {
+                stream.push_row(incident, &row);
+            }
+            Ok(())
+        })?;
+        for (incident, stream) in loaded {
+            self.cached_events += stream.cached();
+            self.streams.insert(incident, stream);
+        }
+        let mut wanted: Vec<&str> = self
+            .pinned
+            .iter()
+            .filter(|i| !self.merges_into.contains_key(i.as_str()))
+            .map(String::as_str)
+            .collect();
+        wanted.sort_unstable();
+        let mut merges: HashMap<String, Vec<MergeRef>> = wanted
+            .iter()
+            .map(|i| ((*i).to_string(), Vec::new()))
+            .collect();
+        for (into, merge) in db.merges_into_each(&wanted, self.horizon)? {
+            if let Some(list) = merges.get_mut(&into) {
+                list.push(merge);
+            }
+        }
+        self.merges_into.extend(merges);
+        Ok(())
     }
 
     /// Adds an appended event to the streams and merges already cached.

@@ -2,6 +2,7 @@
 //! given its sequence number, version, recorded time, id and chain hash, inserted, and
 //! applied to the views, all before the transaction commits.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -103,6 +104,9 @@ pub struct Appender<'a> {
     record: Option<(Arc<Batch>, [u8; 32])>,
     /// The secret this transaction's salts are derived from (see [`Appender::new_salt`]).
     salt_key: Option<[u8; 32]>,
+    /// Client ids that [`Appender::prefetch`] found free in the log and no event of this
+    /// transaction has taken since: their events need no lookup.
+    free_ids: HashSet<String>,
 }
 
 impl std::fmt::Debug for Appender<'_> {
@@ -153,6 +157,7 @@ impl<'a> Appender<'a> {
             growth,
             record: None,
             salt_key: None,
+            free_ids: HashSet::new(),
         })
     }
 
@@ -166,6 +171,32 @@ impl<'a> Appender<'a> {
     /// tables lag behind until it commits).
     pub(crate) fn reads(&self) -> &dyn Reads {
         &*self.tx
+    }
+
+    /// Reads ahead what appending `events` next will ask of the log, a read for all of
+    /// them instead of one or two per event (on a database server, each read is a round
+    /// trip): whether their client ids are taken, and the streams of their incidents (kept
+    /// cached until the next prefetch). First writes the views of the events appended
+    /// before, while their streams are still cached. Changes nothing of what is appended.
+    pub fn prefetch<'e>(&mut self, events: impl IntoIterator<Item = &'e NewEvent>) -> Result<()> {
+        self.batch.flush(&*self.tx)?;
+        let mut ids: Vec<&str> = Vec::new();
+        let mut incidents: Vec<&str> = Vec::new();
+        for e in events {
+            ids.extend(e.id.as_deref());
+            incidents.push(&e.incident);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        incidents.sort_unstable();
+        incidents.dedup();
+        let taken: HashSet<String> = self.tx.present_ids(&ids)?.into_iter().collect();
+        self.free_ids = ids
+            .into_iter()
+            .filter(|id| !taken.contains(*id))
+            .map(str::to_string)
+            .collect();
+        self.batch.streams.prefetch(&*self.tx, &incidents)
     }
 
     /// The incident's current version (0 when it has no events).
@@ -210,6 +241,9 @@ impl<'a> Appender<'a> {
         event: &NewEvent,
         payload_json: &str,
     ) -> Result<Option<Appended>> {
+        if self.free_ids.contains(id) {
+            return Ok(None);
+        }
         let Some(existing) = self.tx.event_by_id(id)? else {
             return Ok(None);
         };
@@ -307,6 +341,8 @@ impl<'a> Appender<'a> {
             seal: Seal::V1,
             redacted_by: None,
         })?;
+        // Its id is taken from now on: a later event with the same one is looked up.
+        self.free_ids.remove(&recorded.id);
         self.tx.insert_event(&recorded)?;
         self.growth.push(&*self.tx, &hash)?;
         // The views change in the same transaction as the log.

@@ -24,6 +24,10 @@ use crate::views::{
     Snapshot, SourceSummary, TimelineRow,
 };
 pub use append::{AppendContext, Appender, Clock, Origin};
+
+/// Events of a large append read ahead at a time ([`Appender::prefetch`]): their ids and
+/// streams are read from the log in one query each, not one per event.
+const PREFETCH: usize = 4096;
 pub use copy::Copied;
 pub use redact::Redacted;
 pub use report::OpeningDetails;
@@ -131,11 +135,36 @@ impl EventLog {
         I: IntoIterator<Item = Result<(Location, NewEvent)>>,
     {
         self.transaction(ctx, |tx| {
-            for item in events {
-                let (loc, event) = item?;
-                each(tx.append(event).map_err(|e| e.at(loc))?);
+            let mut events = events.into_iter();
+            loop {
+                // A chunk read ahead (up to the first input that does not read, whose error
+                // comes after the events before it, as one at a time).
+                let mut chunk = Vec::with_capacity(PREFETCH);
+                let mut failed = None;
+                for item in events.by_ref() {
+                    match item {
+                        Ok(ok) => chunk.push(ok),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                    if chunk.len() == PREFETCH {
+                        break;
+                    }
+                }
+                let last = failed.is_some() || chunk.len() < PREFETCH;
+                tx.prefetch(chunk.iter().map(|(_, e)| e))?;
+                for (loc, event) in chunk {
+                    each(tx.append(event).map_err(|e| e.at(loc))?);
+                }
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+                if last {
+                    return Ok(());
+                }
             }
-            Ok(())
         })
     }
 

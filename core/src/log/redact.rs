@@ -2,8 +2,9 @@
 //!
 //! A redaction appends an `event_redacted` event (who, when, why) and, in the same
 //! transaction, erases the redacted event's payload text and salt; the event keeps its
-//! place, its id and its hash. Then the bytes the payload left in the file and its journal
-//! are purged ([`crate::store::Store::purge_erased`]).
+//! place, its id and its hash. Then the bytes the payload left behind are purged
+//! ([`crate::store::Store::purge_erased`]): from the SQLite file and its journal, or on
+//! PostgreSQL from the tables' files by `VACUUM FULL`.
 //!
 //! - A format-2 event still verifies: its hash covers a commitment to the payload, which is
 //!   kept. Old checkpoints and the Merkle root are unchanged.
@@ -16,6 +17,7 @@ use crate::domain::event::{NewEvent, Payload, Redaction};
 use crate::error::{Error, Invalid, Result};
 use crate::log::{AppendContext, EventLog};
 use crate::record::{Appended, Seal};
+use crate::store::Purge;
 
 /// What a redaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +33,8 @@ pub struct Redacted {
     /// The payload was already erased (by the redaction `id`): nothing was appended, the
     /// file was purged again.
     pub already: bool,
+    /// How the erased bytes were purged (the file and its journal, or the server's tables).
+    pub purge: Purge,
 }
 
 impl EventLog {
@@ -70,6 +74,7 @@ impl EventLog {
                 target_seq: event.seq,
                 target_format: event.seal.format(),
                 already: true,
+                purge: self.store.purge_kind(),
             });
         }
         if event.seal == Seal::V1 && !allow_format_1 {
@@ -116,6 +121,7 @@ impl EventLog {
             target_seq: event.seq,
             target_format: event.seal.format(),
             already: false,
+            purge: self.store.purge_kind(),
         })
     }
 

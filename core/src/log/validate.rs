@@ -303,26 +303,38 @@ fn inside_range(
 /// A retraction of event `target` in `incident`'s stream: the event exists, is in this
 /// stream, is not a retraction, and is not retracted yet.
 fn retraction(db: &dyn Reads, streams: &mut Streams, incident: &str, target: &str) -> Result<()> {
-    let Some(event) = db.event_by_id(target)? else {
-        return Err(Invalid::new(
-            "payload.event",
-            target,
-            "no event with this id is in the log (find ids with `chronicle log`)",
-        )
-        .into());
+    // Usually in the stream, which is cached: no read of the log.
+    let cached = streams
+        .stream(db, incident)?
+        .event(target)
+        .map(|e| e.payload.kind());
+    let event = match cached {
+        Some(kind) => (incident.to_string(), kind.to_string()),
+        None => match db.event_by_id(target)? {
+            Some(e) => (e.incident, e.kind),
+            None => {
+                return Err(Invalid::new(
+                    "payload.event",
+                    target,
+                    "no event with this id is in the log (find ids with `chronicle log`)",
+                )
+                .into())
+            }
+        },
     };
-    if event.incident != incident {
+    let (event_incident, event_kind) = event;
+    if event_incident != incident {
         return Err(Invalid::new(
             "incident",
             incident,
             format!(
                 "event {target} belongs to incident `{}`; a retraction goes in the stream of the event it retracts",
-                event.incident
+                event_incident
             ),
         )
         .into());
     }
-    if event.kind == "event_retracted" {
+    if event_kind == "event_retracted" {
         return Err(Invalid::new(
             "payload.event",
             target,

@@ -44,6 +44,17 @@ pub enum Access {
     Writer,
 }
 
+/// Where a backend purges the bytes that erased payloads left behind (what `chronicle
+/// redact` says it did).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purge {
+    /// SQLite: the log file and its journal are rewritten.
+    FileAndJournal,
+    /// PostgreSQL: the tables that held the text are rewritten by `VACUUM FULL` (the
+    /// server's write-ahead log and backups are out of chronicle's reach).
+    VacuumFull,
+}
+
 /// The last event of the log, as an append needs it to continue the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Head {
@@ -252,6 +263,47 @@ pub(crate) trait Reads {
     /// The merges into `into` up to `upto`, in sequence order.
     fn merges_into(&self, into: &str, upto: u64) -> Result<Vec<MergeRef>>;
 
+    /// [`Reads::stream`] for several incidents at once: the events of each of `incidents`'
+    /// streams up to `upto`, with their incident, each stream in sequence order. A backend
+    /// where a query is a round trip to a server reads them in one; the default reads them
+    /// one stream at a time.
+    fn streams(
+        &self,
+        incidents: &[&str],
+        upto: u64,
+        each: &mut dyn FnMut(&str, StreamRow<'_>) -> Result<()>,
+    ) -> Result<()> {
+        for incident in incidents {
+            self.stream(incident, upto, &mut |row| each(incident, row))?;
+        }
+        Ok(())
+    }
+
+    /// [`Reads::merges_into`] for several incidents at once: `(into, merge)` pairs, in
+    /// sequence order for each `into`.
+    fn merges_into_each(&self, into: &[&str], upto: u64) -> Result<Vec<(String, MergeRef)>> {
+        let mut out = Vec::new();
+        for i in into {
+            out.extend(
+                self.merges_into(i, upto)?
+                    .into_iter()
+                    .map(|m| ((*i).to_string(), m)),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Which of `ids` are ids of events in the log (in no particular order).
+    fn present_ids(&self, ids: &[&str]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for id in ids {
+            if self.event_by_id(id)?.is_some() {
+                out.push((*id).to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// The incidents opened by a first report whose event id starts with `prefix`, in
     /// sequence order (an importer's incidents).
     fn opened_with_id_prefix(&self, prefix: &str) -> Result<Vec<String>>;
@@ -344,10 +396,13 @@ pub(crate) trait Store: Reads + std::fmt::Debug {
     /// reports them.
     fn broken_guards(&self) -> Result<Vec<&'static str>>;
 
-    /// Removes from the storage (its file, its journal) the bytes that erased payloads
-    /// left behind in freed space, after a redaction committed. Needs no other process to
-    /// hold the log open.
+    /// Removes from the storage (SQLite: the file and its journal; PostgreSQL: the table
+    /// files, by `VACUUM FULL`) the bytes that erased payloads left behind in freed space,
+    /// after a redaction committed. Needs no other process to hold the log open.
     fn purge_erased(&mut self) -> Result<()>;
+
+    /// How [`Store::purge_erased`] purges, for messages.
+    fn purge_kind(&self) -> Purge;
 
     /// Gives a database role the rights `access` needs on this log (`chronicle grant`); a
     /// backend without roles refuses.

@@ -17,9 +17,9 @@ const COLUMNS: &str = "e.seq, e.id, e.incident, e.version, e.kind, e.payload, e.
 /// The events and their batch records, for [`COLUMNS`].
 const FROM: &str = "FROM events e LEFT JOIN batches b ON b.id = e.batch";
 
-/// The insert of one event, with the columns in the order of [`COLUMNS`] (its own).
-const INSERT: &str = "INSERT INTO events (seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash, format, salt, commitment, redacted_by, batch)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+/// The insert of events, with the columns in the order of [`COLUMNS`] (its own); their
+/// values are given by `pending.rs` (in bulk).
+pub(super) const INSERT: &str = "INSERT INTO events (seq, id, incident, version, kind, payload, schema_version, recorded_at, recorded_by, hash, format, salt, commitment, redacted_by, batch)";
 
 /// How many events a scan fetches at a time: memory stays bounded, and no result set is
 /// open while the caller's callback runs (it may query the store).
@@ -212,6 +212,73 @@ impl Db<'_> {
             .collect()
     }
 
+    /// The streams of several incidents in one query (see [`Db::stream`]): grouped by
+    /// incident, each in seq order. All rows are fetched before `each` runs.
+    pub(super) fn streams(
+        &self,
+        incidents: &[&str],
+        upto: u64,
+        each: &mut dyn FnMut(&str, StreamRow<'_>) -> Result<()>,
+    ) -> Result<()> {
+        if incidents.is_empty() {
+            return Ok(());
+        }
+        let rows = self.rows(
+            "SELECT incident, seq, version, id, recorded_at, kind, payload, schema_version, redacted_by
+             FROM events WHERE incident = ANY($1) AND seq <= $2 ORDER BY incident, seq",
+            &[&incidents, &big(upto)],
+        )?;
+        for r in &rows {
+            let seq = get_u64(r, 1, 0)?;
+            each(
+                get(r, 0, seq)?,
+                StreamRow {
+                    seq,
+                    version: get_u64(r, 2, seq)?,
+                    id: get(r, 3, seq)?,
+                    recorded_at: get(r, 4, seq)?,
+                    kind: get(r, 5, seq)?,
+                    payload: get(r, 6, seq)?,
+                    schema_version: u32::try_from(get::<i64>(r, 7, seq)?).unwrap_or(u32::MAX),
+                    redacted_by: get(r, 8, seq)?,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The merges into several incidents in one query (see [`Db::merges_into`]).
+    pub(super) fn merges_into_each(
+        &self,
+        into: &[&str],
+        upto: u64,
+    ) -> Result<Vec<(String, MergeRef)>> {
+        if into.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.rows(
+            "SELECT payload::jsonb ->> 'into', incident, id, seq FROM events
+             WHERE kind = 'incident_merged' AND (payload::jsonb ->> 'into') = ANY($1) AND seq <= $2
+             ORDER BY seq",
+            &[&into, &big(upto)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let seq = get_u64(r, 3, 0)?;
+                Ok((get(r, 0, seq)?, (get(r, 1, seq)?, get(r, 2, seq)?, seq)))
+            })
+            .collect()
+    }
+
+    /// Which of `ids` are in the log, in one query.
+    pub(super) fn present_ids(&self, ids: &[&str]) -> Result<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.rows("SELECT id FROM events WHERE id = ANY($1)", &[&ids])?;
+        rows.iter().map(|r| get(r, 0, 0)).collect()
+    }
+
     pub(super) fn opened_with_id_prefix(&self, prefix: &str) -> Result<Vec<String>> {
         let rows = self.rows(
             "SELECT incident FROM events WHERE kind = 'incident_reported'
@@ -219,57 +286,6 @@ impl Db<'_> {
             &[&prefix],
         )?;
         rows.iter().map(|r| get(r, 0, 0)).collect()
-    }
-
-    pub(super) fn insert_event(&self, e: &RecordedEvent) -> Result<()> {
-        let (commitment, salt, batch) = match &e.seal {
-            Seal::V1 => (None, None, None),
-            Seal::V2 {
-                commitment,
-                salt,
-                batch,
-            } => (
-                Some(&commitment[..]),
-                salt.as_ref().map(|s| &s[..]),
-                Some(batch.id.as_str()),
-            ),
-        };
-        self.execute(
-            INSERT,
-            &[
-                &big(e.seq),
-                &e.id,
-                &e.incident,
-                &big(e.version),
-                &e.kind,
-                &e.payload,
-                &i64::from(e.schema_version),
-                &e.recorded_at,
-                &e.recorded_by,
-                &e.hash,
-                &i64::from(e.seal.format()),
-                &salt,
-                &commitment,
-                &e.redacted_by,
-                &batch,
-            ],
-        )
-        .map(|_| ())
-    }
-
-    pub(super) fn insert_batch(&self, b: &Batch) -> Result<()> {
-        self.execute(
-            "INSERT INTO batches (id, command, chronicle_version, input_sha256, correlation)
-             VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &b.id,
-                &b.command,
-                &b.chronicle_version,
-                &b.input_sha256,
-                &b.correlation,
-            ],
-        )
-        .map(|_| ())
     }
 
     pub(super) fn batch_record(&self, id: &str) -> Result<Option<Batch>> {

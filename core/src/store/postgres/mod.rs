@@ -17,12 +17,15 @@
 //! continue the log, whoever runs it. Readers never wait: `READ COMMITTED` reads see the
 //! last committed append.
 //!
-//! The connection is used through a `RefCell` because the store's reads take `&self` while
-//! the client's calls take `&mut`. A borrow never outlives one statement: rows are fetched
+//! The connection is used through a `Mutex` because the store's reads take `&self` while
+//! the client's calls take `&mut` (and a write transaction's thread that sends its buffered
+//! rows shares it, one statement at a time). A lock never outlives one statement: rows are fetched
 //! (a long scan in pages, by seq) before any callback runs, so a callback may query the
 //! store again, as the views' maintenance does during a rebuild's scan.
 
+mod bulk;
 mod events;
+mod pending;
 mod schema;
 mod tree;
 pub(crate) mod url;
@@ -31,6 +34,8 @@ mod views;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
 
 use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
@@ -43,23 +48,32 @@ use crate::error::{Error, Result};
 use crate::record::merkle::Hash;
 use crate::record::{Batch, EventFilter, RecordedEvent};
 
+use pending::Pending;
 use schema::grant;
 pub(crate) use url::{is_url, PgUrl};
 
-/// A connection and its prepared statements.
+/// A connection and its prepared statements, shared with the thread that sends a write
+/// transaction's buffered rows (see [`PgTx`]); one statement at a time holds it.
+#[derive(Clone)]
 pub(crate) struct Conn {
-    client: RefCell<Client>,
+    client: Arc<Mutex<Client>>,
     /// Statements prepared once per connection, by their text.
-    prepared: RefCell<HashMap<String, Statement>>,
+    prepared: Arc<Mutex<HashMap<String, Statement>>>,
 }
 
 impl Conn {
     fn new(client: Client) -> Conn {
         Conn {
-            client: RefCell::new(client),
-            prepared: RefCell::new(HashMap::new()),
+            client: Arc::new(Mutex::new(client)),
+            prepared: Arc::new(Mutex::new(HashMap::new())),
         }
     }
+}
+
+/// Locks a mutex; one poisoned by a panic elsewhere is taken as it is (a statement either
+/// ran or did not: the server's transaction says which).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// An open PostgreSQL log.
@@ -80,11 +94,19 @@ impl std::fmt::Debug for PgStore {
 }
 
 /// A write transaction on a [`PgStore`]: `BEGIN`, the write lock, and `COMMIT`, or
-/// `ROLLBACK` when dropped uncommitted.
+/// `ROLLBACK` when dropped uncommitted. Its inserts are buffered ([`pending`]) and sent
+/// in bulk: when a buffer is full, by a thread of their own while the core computes the
+/// next rows (the client and the server work at the same time); before any read, before a
+/// write that is not buffered, before the commit and before the rollback, that thread is
+/// waited for and the rest sent. So the statements reach the server in the order they were
+/// made, one at a time, and a read sees every write before it.
 pub(crate) struct PgTx<'a> {
     conn: &'a Conn,
     location: &'a Path,
     done: Cell<bool>,
+    pending: RefCell<Pending>,
+    /// The buffers being sent, if any: the thread hands them back emptied.
+    in_flight: RefCell<Option<JoinHandle<Result<Pending>>>>,
 }
 
 /// A connection and the name of its log, for the queries and their error messages.
@@ -173,28 +195,18 @@ impl<'a> Db<'a> {
 
     /// The prepared statement of `sql` on this connection.
     fn statement(&self, sql: &str) -> Result<Statement> {
-        if let Some(s) = self.conn.prepared.borrow().get(sql) {
+        if let Some(s) = lock(&self.conn.prepared).get(sql) {
             return Ok(s.clone());
         }
-        let stmt = self
-            .conn
-            .client
-            .borrow_mut()
-            .prepare(sql)
-            .map_err(self.err())?;
-        self.conn
-            .prepared
-            .borrow_mut()
-            .insert(sql.to_string(), stmt.clone());
+        let stmt = lock(&self.conn.client).prepare(sql).map_err(self.err())?;
+        lock(&self.conn.prepared).insert(sql.to_string(), stmt.clone());
         Ok(stmt)
     }
 
     /// The rows of a (prepared, cached) query.
     fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
         let stmt = self.statement(sql)?;
-        self.conn
-            .client
-            .borrow_mut()
+        lock(&self.conn.client)
             .query(&stmt, params)
             .map_err(self.err())
     }
@@ -207,25 +219,21 @@ impl<'a> Db<'a> {
     /// Runs a (prepared, cached) statement; returns how many rows it changed.
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         let stmt = self.statement(sql)?;
-        self.conn
-            .client
-            .borrow_mut()
+        lock(&self.conn.client)
             .execute(&stmt, params)
             .map_err(self.err())
     }
 
     /// Runs statements that take no parameters (DDL), unprepared.
     fn batch(&self, sql: &str) -> Result<()> {
-        self.conn
-            .client
-            .borrow_mut()
+        lock(&self.conn.client)
             .batch_execute(sql)
             .map_err(self.err())
     }
 
     /// Forgets the prepared statements (after DDL that drops what they name).
     fn forget_statements(&self) {
-        self.conn.prepared.borrow_mut().clear();
+        lock(&self.conn.prepared).clear();
     }
 }
 
@@ -265,6 +273,14 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// Nothing to do before a read: an open store writes nothing.
+    #[allow(clippy::unnecessary_wraps)]
+    fn before_read(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
 impl PgTx<'_> {
     fn db(&self) -> Db<'_> {
         Db {
@@ -272,14 +288,81 @@ impl PgTx<'_> {
             location: self.location,
         }
     }
+
+    /// Waits for the buffers being sent, if any; their error, if sending failed.
+    fn settle(&self) -> Result<()> {
+        let Some(handle) = self.in_flight.borrow_mut().take() else {
+            return Ok(());
+        };
+        match handle.join() {
+            Ok(sent) => sent.map(|_| ()),
+            Err(_) => Err(Error::Storage {
+                path: self.location.to_path_buf(),
+                cause: Box::new(ServerSaid(
+                    "the thread sending the rows stopped; nothing of this command was committed"
+                        .into(),
+                )),
+                hint: "",
+            }),
+        }
+    }
+
+    /// Sends every buffered write (waiting for those being sent): a read of the transaction
+    /// must see them, and a statement of its own must come after them.
+    fn before_read(&self) -> Result<()> {
+        self.settle()?;
+        self.db().send(&mut self.pending.borrow_mut())
+    }
+
+    /// Hands the buffers to a thread that sends them, once the previous ones are sent; new
+    /// writes go to new buffers meanwhile.
+    fn send_later(&self) -> Result<()> {
+        self.settle()?;
+        let mut pending = std::mem::replace(&mut *self.pending.borrow_mut(), Pending::new());
+        let conn = self.conn.clone();
+        let location = self.location.to_path_buf();
+        let handle = std::thread::Builder::new()
+            .name("chronicle-pg-send".into())
+            .spawn(move || {
+                let db = Db {
+                    conn: &conn,
+                    location: &location,
+                };
+                db.send(&mut pending).map(|()| pending)
+            })
+            .map_err(|e| Error::Storage {
+                path: self.location.to_path_buf(),
+                cause: Box::new(e),
+                hint: " (no thread could be started to send the rows; nothing was committed)",
+            })?;
+        *self.in_flight.borrow_mut() = Some(handle);
+        Ok(())
+    }
+
+    /// Buffers a write with `add`, sending the buffers when they are full.
+    fn buffer(&self, add: impl FnOnce(&mut Pending)) -> Result<()> {
+        let full = {
+            let mut pending = self.pending.borrow_mut();
+            add(&mut pending);
+            pending.is_full()
+        };
+        if full {
+            self.send_later()?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for PgTx<'_> {
     fn drop(&mut self) {
+        // The rows being sent must reach the server before the rollback (which must come
+        // last: after it, a statement would run outside any transaction). An error they
+        // met is moot: everything is rolled back.
+        let _ = self.settle();
         if !self.done.get() {
             // Nothing to report from a failed rollback: the server rolls back a transaction
             // whose connection is gone.
-            let _ = self.conn.client.borrow_mut().batch_execute("ROLLBACK");
+            let _ = lock(&self.conn.client).batch_execute("ROLLBACK");
         }
     }
 }
@@ -292,18 +375,23 @@ macro_rules! reads_through_db {
                 self.db().location
             }
             fn head(&self) -> Result<Option<Head>> {
+                self.before_read()?;
                 self.db().head()
             }
             fn last_seq_recorded_by(&self, recorded_at: &str) -> Result<u64> {
+                self.before_read()?;
                 self.db().last_seq_recorded_by(recorded_at)
             }
             fn recorded_at(&self, seq: u64) -> Result<Option<String>> {
+                self.before_read()?;
                 self.db().recorded_at(seq)
             }
             fn batch(&self, id: &str) -> Result<Option<Batch>> {
+                self.before_read()?;
                 self.db().batch_record(id)
             }
             fn hash_at(&self, seq: u64) -> Result<Option<String>> {
+                self.before_read()?;
                 self.db().hash_at(seq)
             }
             fn scan(
@@ -311,9 +399,11 @@ macro_rules! reads_through_db {
                 filter: &EventFilter,
                 each: &mut dyn FnMut(RecordedEvent) -> Result<()>,
             ) -> Result<()> {
+                self.before_read()?;
                 self.db().scan(filter, each)
             }
             fn event_by_id(&self, id: &str) -> Result<Option<RecordedEvent>> {
+                self.before_read()?;
                 self.db().event_by_id(id)
             }
             fn stream(
@@ -322,15 +412,40 @@ macro_rules! reads_through_db {
                 upto: u64,
                 each: &mut dyn FnMut(StreamRow<'_>) -> Result<()>,
             ) -> Result<()> {
+                self.before_read()?;
                 self.db().stream(incident, upto, each)
             }
             fn merges_into(&self, into: &str, upto: u64) -> Result<Vec<MergeRef>> {
+                self.before_read()?;
                 self.db().merges_into(into, upto)
             }
+            fn streams(
+                &self,
+                incidents: &[&str],
+                upto: u64,
+                each: &mut dyn FnMut(&str, StreamRow<'_>) -> Result<()>,
+            ) -> Result<()> {
+                self.before_read()?;
+                self.db().streams(incidents, upto, each)
+            }
+            fn merges_into_each(
+                &self,
+                into: &[&str],
+                upto: u64,
+            ) -> Result<Vec<(String, MergeRef)>> {
+                self.before_read()?;
+                self.db().merges_into_each(into, upto)
+            }
+            fn present_ids(&self, ids: &[&str]) -> Result<Vec<String>> {
+                self.before_read()?;
+                self.db().present_ids(ids)
+            }
             fn opened_with_id_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+                self.before_read()?;
                 self.db().opened_with_id_prefix(prefix)
             }
             fn views_meta(&self) -> Result<Option<ViewsMeta>> {
+                self.before_read()?;
                 self.db().views_meta()
             }
             fn views_at(
@@ -340,15 +455,19 @@ macro_rules! reads_through_db {
                 columns: ViewColumns,
                 each: &mut dyn FnMut(StoredView) -> Result<()>,
             ) -> Result<()> {
+                self.before_read()?;
                 self.db().views_at(seq, at_head, columns, each)
             }
             fn view_entry(&self, incident: &str) -> Result<Option<ViewEntry>> {
+                self.before_read()?;
                 self.db().view_entry(incident)
             }
             fn tree_hash_count(&self) -> Result<u64> {
+                self.before_read()?;
                 self.db().tree_hash_count()
             }
             fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>> {
+                self.before_read()?;
                 self.db().tree_hashes(indexes)
             }
             fn tree_hash_range(
@@ -357,6 +476,7 @@ macro_rules! reads_through_db {
                 to: u64,
                 each: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
             ) -> Result<()> {
+                self.before_read()?;
                 self.db().tree_hash_range(from, to, each)
             }
         }
@@ -372,6 +492,8 @@ impl Store for PgStore {
             conn: &self.conn,
             location: &self.location,
             done: Cell::new(true),
+            pending: RefCell::new(Pending::new()),
+            in_flight: RefCell::new(None),
         };
         tx.db().batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
         tx.done.set(false);
@@ -387,6 +509,10 @@ impl Store for PgStore {
 
     fn broken_guards(&self) -> Result<Vec<&'static str>> {
         self.db().broken_guards()
+    }
+
+    fn purge_kind(&self) -> super::Purge {
+        super::Purge::VacuumFull
     }
 
     fn grant(&mut self, role: &str, access: super::Access) -> Result<()> {
@@ -435,22 +561,25 @@ impl Store for PgStore {
 
 impl Writes for PgTx<'_> {
     fn insert_event(&self, event: &RecordedEvent) -> Result<()> {
-        self.db().insert_event(event)
+        self.buffer(|p| p.event(event))
     }
 
     fn insert_batch(&self, batch: &Batch) -> Result<()> {
-        self.db().insert_batch(batch)
+        self.buffer(|p| p.batch(batch))
     }
 
     fn erase_payload(&self, id: &str, redaction: &str) -> Result<()> {
+        self.before_read()?;
         self.db().erase_payload(id, redaction)
     }
 
     fn reset_views(&self, version: i64) -> Result<()> {
+        self.before_read()?;
         self.db().reset_views(version)
     }
 
     fn index_views(&self) -> Result<()> {
+        self.before_read()?;
         self.db().index_views()
     }
 
@@ -461,22 +590,32 @@ impl Writes for PgTx<'_> {
         last: u64,
         rows: Option<&IncidentRows<'_>>,
     ) -> Result<()> {
-        self.db().write_view(incident, first, last, rows)
+        if !self.pending.borrow_mut().view(incident, first, last, rows) {
+            // Rows of it are buffered already: send them first, then buffer the new ones.
+            self.send_later()?;
+            self.pending.borrow_mut().view(incident, first, last, rows);
+        }
+        if self.pending.borrow().is_full() {
+            self.send_later()?;
+        }
+        Ok(())
     }
 
     fn set_views_checkpoint(&self, seq: u64, hash: &str) -> Result<()> {
-        self.db().set_views_checkpoint(seq, hash)
+        self.buffer(|p| p.checkpoint(seq, hash))
     }
 
     fn insert_tree_hashes(&self, first: u64, hashes: &[Hash]) -> Result<()> {
-        self.db().insert_tree_hashes(first, hashes)
+        self.buffer(|p| p.tree_hashes(first, hashes))
     }
 
     fn reset_tree(&self) -> Result<()> {
+        self.before_read()?;
         self.db().reset_tree()
     }
 
     fn commit(self: Box<Self>) -> Result<()> {
+        self.before_read()?;
         self.done.set(true);
         self.db().batch("COMMIT")
     }

@@ -61,20 +61,6 @@ impl Db<'_> {
         }
     }
 
-    pub(super) fn insert_tree_hashes(&self, first: u64, hashes: &[Hash]) -> Result<()> {
-        if hashes.is_empty() {
-            return Ok(());
-        }
-        // One statement for the batch: its indexes and hashes as two arrays.
-        let idx: Vec<i64> = (first..).take(hashes.len()).map(big).collect();
-        let bytes: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
-        self.execute(
-            "INSERT INTO tree_hashes (idx, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-            &[&idx, &bytes],
-        )
-        .map(|_| ())
-    }
-
     pub(super) fn reset_tree(&self) -> Result<()> {
         // DELETE, not TRUNCATE: a writer may reset the tree it maintains.
         self.execute("DELETE FROM tree_hashes", &[]).map(|_| ())

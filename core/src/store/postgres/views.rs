@@ -7,10 +7,7 @@ use postgres::Row;
 
 use super::{big, get, get_u64, quote_ident, Db};
 use crate::error::{Error, Result};
-use crate::store::{
-    FigureColumns, IncidentRows, StoredView, ViewColumns, ViewContent, ViewEntry, ViewRow,
-    ViewsMeta,
-};
+use crate::store::{StoredView, ViewColumns, ViewContent, ViewEntry, ViewRow, ViewsMeta};
 use chronicle_plugin_sdk::view::Range;
 
 /// Rows per page of [`Db::views_at`]'s keyset pages.
@@ -142,11 +139,6 @@ fn view_row(r: &Row, last_seq: u64) -> Result<ViewRow> {
         disputed: get(r, 15, last_seq)?,
         adjudicated: get(r, 16, last_seq)?,
     })
-}
-
-/// An optional count as a parameter.
-fn opt(v: Option<u64>) -> Option<i64> {
-    v.map(big)
 }
 
 impl Db<'_> {
@@ -288,134 +280,6 @@ impl Db<'_> {
             &[&seq.to_string(), &hash],
         )
         .map(|_| ())
-    }
-
-    /// Records the touches of `incident` and removes the rows it had.
-    fn touch_view(&self, incident: &str, first: u64, last: u64) -> Result<()> {
-        let inserted = self.execute(
-            "INSERT INTO view_incident_ids (incident, first_seq, last_seq) VALUES ($1, $2, $3)
-             ON CONFLICT (incident) DO NOTHING",
-            &[&incident, &big(first), &big(last)],
-        )?;
-        if inserted == 1 {
-            return Ok(());
-        }
-        // Touched in an earlier batch: it may have rows to replace.
-        self.execute(
-            "UPDATE view_incident_ids SET last_seq = $2 WHERE incident = $1",
-            &[&incident, &big(last)],
-        )?;
-        for sql in [
-            "DELETE FROM view_incidents WHERE incident = $1",
-            "DELETE FROM view_source_figures WHERE incident = $1",
-            "DELETE FROM view_responsibility WHERE incident = $1",
-        ] {
-            self.execute(sql, &[&incident])?;
-        }
-        Ok(())
-    }
-
-    pub(super) fn write_view(
-        &self,
-        incident: &str,
-        first: u64,
-        last: u64,
-        rows: Option<&IncidentRows<'_>>,
-    ) -> Result<()> {
-        self.touch_view(incident, first, last)?;
-        if let Some(rows) = rows {
-            self.insert_rows(incident, rows)?;
-        }
-        Ok(())
-    }
-
-    fn insert_rows(&self, incident: &str, rows: &IncidentRows<'_>) -> Result<()> {
-        let v = &rows.incident;
-        let [k, w, a] = [&v.killed, &v.wounded, &v.attackers_killed];
-        self.execute(
-            "INSERT INTO view_incidents VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)",
-            &[
-                &v.incident,
-                &v.date,
-                &v.date_start,
-                &v.date_end,
-                &v.date_precision,
-                &v.country,
-                &v.province,
-                &v.district,
-                &v.locality,
-                &v.category,
-                &v.target,
-                &v.perpetrator,
-                &v.summary,
-                &opt(k.low),
-                &opt(k.best),
-                &opt(k.high),
-                &k.open_high,
-                &opt(w.low),
-                &opt(w.best),
-                &opt(w.high),
-                &w.open_high,
-                &opt(a.low),
-                &opt(a.best),
-                &opt(a.high),
-                &a.open_high,
-                &v.disputed,
-                &big(v.sources),
-                &v.merged_from,
-                &big(v.last_seq),
-                &v.state,
-                &v.adjudicated,
-            ],
-        )?;
-        for s in &rows.sources {
-            let [k, w, a]: [&FigureColumns; 3] = [&s.killed, &s.wounded, &s.attackers_killed];
-            self.execute(
-                "INSERT INTO view_source_figures VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
-                &[
-                    &incident,
-                    &s.source,
-                    &s.published,
-                    &k.prose,
-                    &opt(k.low),
-                    &opt(k.high),
-                    &opt(k.point),
-                    &w.prose,
-                    &opt(w.low),
-                    &opt(w.high),
-                    &opt(w.point),
-                    &a.prose,
-                    &opt(a.low),
-                    &opt(a.high),
-                    &opt(a.point),
-                    &s.note,
-                    &s.citation,
-                    &big(s.event_seq),
-                    &s.event_id,
-                    &s.corrected,
-                    &big(s.reports),
-                    &big(s.corrections),
-                    &s.alone,
-                    &s.disagrees,
-                ],
-            )?;
-        }
-        for r in &rows.responsibility {
-            self.execute(
-                "INSERT INTO view_responsibility VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &incident,
-                    &big(r.event_seq),
-                    &r.actor,
-                    &r.stance,
-                    &r.source,
-                    &r.published,
-                ],
-            )?;
-        }
-        Ok(())
     }
 }
 

@@ -216,6 +216,10 @@ impl Store for SqliteStore {
     /// Copies the WAL into the file and empties it, rewrites the file without its free
     /// pages (`VACUUM`), and empties the WAL again: no byte of an erased payload is left in
     /// `events.db` or `events.db-wal`.
+    fn purge_kind(&self) -> super::Purge {
+        super::Purge::FileAndJournal
+    }
+
     fn purge_erased(&mut self) -> Result<()> {
         let err = sqlite_err(&self.path);
         let truncate = |conn: &Connection| -> Result<()> {
