@@ -48,7 +48,7 @@ pub use serde_json;
 pub use view::{
     human_date, parse_day, CoordinateSource, Coordinates, DatePrecision, ExporterInfo, Figure,
     Filters, Group, Incident, LatLon, LogCheckpoint, Options, Point, PointKind, Policy, Provenance,
-    Qualifier, Range, Responsibility, SourceFigures, Stance, StatusFigures, StatusRanges, Totals,
+    Qualifier, Range, Responsibility, Revision, SourceFigures, Stance, StatusFigures, StatusRanges, Totals,
     ViewDocument, SCHEMA,
 };
 

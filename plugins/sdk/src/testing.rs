@@ -67,6 +67,7 @@ fn wikipedia(seq: u64, killed: Option<Figure>, wounded: Option<Figure>) -> Sourc
         event_seq: seq,
         event_id: event_id(seq),
         corrected: false,
+                revisions: Vec::new(),
     }
 }
 
@@ -110,6 +111,7 @@ fn incident(
         redactions: Vec::new(),
         last_seq,
         last_recorded: Some(format!("2020-08-01T09:{:02}:00Z", last_seq)),
+        first_recorded: Some(format!("2020-08-01T09:{:02}:00Z", last_seq)),
     }
 }
 
@@ -290,6 +292,7 @@ fn puli_alam() -> Incident {
                 event_seq: 12,
                 event_id: event_id(12),
                 corrected: false,
+                revisions: Vec::new(),
             },
             SourceFigures {
                 source: "Ministry of Defense".to_owned(),
@@ -305,6 +308,7 @@ fn puli_alam() -> Incident {
                 event_seq: 13,
                 event_id: event_id(13),
                 corrected: false,
+                revisions: Vec::new(),
             },
         ],
         responsibility: vec![Responsibility {
