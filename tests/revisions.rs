@@ -99,12 +99,26 @@ fn revisions_follow_the_point_and_a_retraction() {
     assert_eq!(before["sources"][0]["killed"]["text"], "17");
     let known = json(
         &s,
-        &["show", PULI_ALAM, "--json", "--known-by", "2020-07-31T00:00:00Z"],
+        &[
+            "show",
+            PULI_ALAM,
+            "--json",
+            "--known-by",
+            "2020-07-31T00:00:00Z",
+        ],
     );
     assert!(known["sources"][0].get("revisions").is_none());
     let now = json(&s, &["show", PULI_ALAM, "--json"]);
     let id = now["sources"][0]["event_id"].as_str().unwrap().to_string();
-    s.ok_at("2026-12-02T09:00:00Z", &["retract", &id, "--reason", "the correction was another bombing's"]);
+    s.ok_at(
+        "2026-12-02T09:00:00Z",
+        &[
+            "retract",
+            &id,
+            "--reason",
+            "the correction was another bombing's",
+        ],
+    );
     let after = json(&s, &["show", PULI_ALAM, "--json"]);
     assert!(after["sources"][0].get("revisions").is_none(), "{after}");
     assert_eq!(after["sources"][0]["killed"]["text"], "17");
@@ -214,7 +228,10 @@ fn a_coded_figure_gives_way_to_a_stated_one() {
         "2022-06-20",
     ]);
     let shown = json(&s, &["show", "acled-AFG64281", "--json"]);
-    assert_eq!(shown["killed"], json!({"low": 11, "best": 11, "high": 11, "open_high": false}));
+    assert_eq!(
+        shown["killed"],
+        json!({"low": 11, "best": 11, "high": 11, "open_high": false})
+    );
     assert_eq!(shown["disputed"], false);
 }
 

@@ -329,8 +329,14 @@ mod tests {
             coded_in_note("Badakhshan. Unknown fatalities coded as 3 (NRF reported several)."),
             Some(3)
         );
-        assert_eq!(coded_in_note("Fatalities coded as 10. NRF claimed 11."), Some(10));
-        assert_eq!(coded_in_note("district [coded as Pana with GP2], Ghazni."), None);
+        assert_eq!(
+            coded_in_note("Fatalities coded as 10. NRF claimed 11."),
+            Some(10)
+        );
+        assert_eq!(
+            coded_in_note("district [coded as Pana with GP2], Ghazni."),
+            None
+        );
         assert_eq!(coded_in_note("fatalities coded as several"), None);
         assert_eq!(coded_in_note(""), None);
     }

@@ -295,12 +295,21 @@ mod tests {
                 "\"Clash in Kapisa. Unknown fatalities coded as 3.\"",
             )
             .replace(",0,,1652192378", ",3,,1652192378");
-        assert_eq!(map_line(&coded).unwrap().report.killed, Some(Figure::Coded(3)));
+        assert_eq!(
+            map_line(&coded).unwrap().report.killed,
+            Some(Figure::Coded(3))
+        );
         // A note naming another number than the column: the column stays exact.
         let other = coded.replace(",3,,1652192378", ",4,,1652192378");
-        assert_eq!(map_line(&other).unwrap().report.killed, Some(Figure::Exact(4)));
+        assert_eq!(
+            map_line(&other).unwrap().report.killed,
+            Some(Figure::Exact(4))
+        );
         // "[coded as Pana with GP2]" is about the place: AFG63876 stays exact.
         let place = AFG63876.replace("month of), 2", "month of) [coded as Pana with GP2], 2");
-        assert_eq!(map_line(&place).unwrap().report.killed, Some(Figure::Exact(0)));
+        assert_eq!(
+            map_line(&place).unwrap().report.killed,
+            Some(Figure::Exact(0))
+        );
     }
 }

@@ -77,7 +77,13 @@ mod tests {
         assert_eq!(f("22-35").best, None);
         let coded = f("coded:3");
         assert_eq!(
-            (coded.text.as_str(), coded.qualifier, coded.low, coded.high, coded.best),
+            (
+                coded.text.as_str(),
+                coded.qualifier,
+                coded.low,
+                coded.high,
+                coded.best
+            ),
             ("3 (coded; unknown)", Qualifier::Coded, 3, Some(3), Some(3))
         );
     }

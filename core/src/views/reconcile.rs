@@ -173,7 +173,9 @@ fn status_figures(s: &SourceState, state: &IncidentState, wounded: bool) -> Stat
 /// The figures that make a range: the stated ones, or when every figure is coded, those.
 fn stated<'a, T>(given: &'a [(T, &'a Figure)]) -> impl Iterator<Item = &'a (T, &'a Figure)> {
     let all_coded = given.iter().all(|(_, f)| f.is_coded());
-    given.iter().filter(move |(_, f)| all_coded || !f.is_coded())
+    given
+        .iter()
+        .filter(move |(_, f)| all_coded || !f.is_coded())
 }
 
 /// The reconciled range of figures given by sources (see [`range`]; coded figures only
@@ -551,7 +553,11 @@ mod tests {
             r(3, 3, 3, false)
         );
         // Two stated figures that differ still dispute beside a coded one.
-        let st = state(vec![src("ACLED", "coded:3", 1), src("a", "4", 2), src("b", "5", 3)]);
+        let st = state(vec![
+            src("ACLED", "coded:3", 1),
+            src("a", "4", 2),
+            src("b", "5", 3),
+        ]);
         assert!(disputed(&st) && !disagrees(&st, "ACLED") && disagrees(&st, "a"));
     }
 

@@ -172,7 +172,11 @@ fn source_line(s: &SourceFigures, note: usize) -> String {
     }
     let _ = write!(line, "[^{note}]");
     for r in &s.revisions {
-        let _ = write!(line, "\n  - Revised: {}.", esc(r.describe().trim_end_matches('.')));
+        let _ = write!(
+            line,
+            "\n  - Revised: {}.",
+            esc(r.describe().trim_end_matches('.'))
+        );
     }
     line
 }

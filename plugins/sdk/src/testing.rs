@@ -67,7 +67,7 @@ fn wikipedia(seq: u64, killed: Option<Figure>, wounded: Option<Figure>) -> Sourc
         event_seq: seq,
         event_id: event_id(seq),
         corrected: false,
-                revisions: Vec::new(),
+        revisions: Vec::new(),
     }
 }
 
