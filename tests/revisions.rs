@@ -21,7 +21,7 @@ const PULI_ALAM: &str = "2020-07-30-puli-alam";
 fn corrected(reason: &str) -> Scratch {
     let s = Scratch::demo();
     s.ok_at(
-        "2020-08-01T09:00:00Z",
+        "2026-12-01T09:00:00Z",
         &[
             "correct",
             "--incident",
@@ -216,17 +216,20 @@ fn acled_coded_tolls_are_coded_figures() {
 fn a_coded_figure_gives_way_to_a_stated_one() {
     let s = Scratch::new();
     s.ok(&["import", "--from", "acled", &acled_sample()]);
-    s.ok(&[
-        "report",
-        "--incident",
-        "acled-AFG64281",
-        "--source",
-        "NRF",
-        "--killed",
-        "11",
-        "--published",
-        "2022-06-20",
-    ]);
+    s.ok_at(
+        "2022-06-21T00:00:00Z",
+        &[
+            "report",
+            "--incident",
+            "acled-AFG64281",
+            "--source",
+            "NRF",
+            "--killed",
+            "11",
+            "--published",
+            "2022-06-20",
+        ],
+    );
     let shown = json(&s, &["show", "acled-AFG64281", "--json"]);
     assert_eq!(
         shown["killed"],
@@ -235,25 +238,93 @@ fn a_coded_figure_gives_way_to_a_stated_one() {
     assert_eq!(shown["disputed"], false);
 }
 
-/// An ACLED import written before coded figures (payload schema version 2, `killed: 3`)
-/// reads as coded: the upcaster reads ACLED's note, the stored text is untouched.
+/// An ACLED import written before coded figures (casualty payloads of schema version 2,
+/// `killed: 3`, in the log format 1 with their hash chain) reads its coded tolls as coded
+/// through the upcaster: the stored text is untouched, the log verifies, the same 8 rows are
+/// coded, and a re-import of the same file finds nothing changed.
 #[test]
 fn an_older_acled_import_reads_its_coded_toll_as_coded() {
+    let current = Scratch::new_sqlite();
+    current.ok(&["import", "--from", "acled", &acled_sample()]);
+    let mut prev = chronicle_core::hash::GENESIS;
+    let mut lines = String::new();
+    for line in current.dump().lines() {
+        let e: Value = serde_json::from_str(line).unwrap();
+        let kind = e["kind"].as_str().unwrap();
+        let mut payload = e["payload"].clone();
+        let mut schema_version = u32::try_from(e["schema_version"].as_u64().unwrap()).unwrap();
+        if kind.starts_with("casualties_") {
+            assert_eq!(schema_version, 3);
+            schema_version = 2;
+            if let Some(n) = payload["killed"]
+                .as_str()
+                .and_then(|k| k.strip_prefix("coded:"))
+            {
+                payload["killed"] = json!(n.parse::<u64>().unwrap());
+            }
+        }
+        let payload = payload.to_string();
+        let (seq, version) = (e["seq"].as_u64().unwrap(), e["version"].as_u64().unwrap());
+        let hash = chronicle_core::hash::event_hash(
+            &prev,
+            &chronicle_core::hash::HashedFields {
+                seq,
+                id: e["id"].as_str().unwrap(),
+                incident: e["incident"].as_str().unwrap(),
+                version,
+                kind,
+                schema_version,
+                recorded_at: e["recorded_at"].as_str().unwrap(),
+                recorded_by: e["recorded_by"].as_str().unwrap(),
+                payload: &payload,
+            },
+        );
+        let old = json!({
+            "id": e["id"], "incident": e["incident"], "kind": kind,
+            "payload": serde_json::from_str::<Value>(&payload).unwrap(),
+            "seq": seq, "version": version, "schema_version": schema_version,
+            "recorded_at": e["recorded_at"], "recorded_by": e["recorded_by"],
+            "prev_hash": hex(&prev), "hash": hex(&hash),
+        });
+        lines.push_str(&old.to_string());
+        lines.push('\n');
+        prev = hash;
+    }
+    assert!(!lines.contains("coded:"));
     let s = Scratch::new();
-    let opened = json!({"incident": "acled-AFG64342", "kind": "incident_reported", "payload":
-        {"date": "2022-06-15", "country": "Afghanistan", "province": "Kapisa",
-         "category": "Armed clash", "source": "ACLED"}});
-    let report = json!({"incident": "acled-AFG64342", "kind": "casualties_reported",
-        "schema_version": 2, "payload": {"source": "ACLED", "killed": 3,
-        "published": "2022-06-20T00:00:00Z",
-        "note": "Numbers remained unknown. Unknown fatalities coded as 3.",
-        "attributes": {"timestamp": "1655683200"}}});
-    let file = s.write("old.jsonl", &format!("{opened}\n{report}\n"));
-    s.ok(&["append", file.to_str().unwrap()]);
+    let file = s.write("old.jsonl", &lines);
+    s.ok(&["append", "--restore", file.to_str().unwrap()]);
+    s.ok(&["verify"]);
+    let before = s.dump();
+    assert!(!before.contains("coded:"), "the stored text is untouched");
+    let stored: Value = serde_json::from_str(
+        before
+            .lines()
+            .find(|l| l.contains("AFG64342") && l.contains("casualties_reported"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (&stored["schema_version"], &stored["payload"]["killed"]),
+        (&json!(2), &json!(3))
+    );
     let shown = json(&s, &["show", "acled-AFG64342", "--json"]);
     assert_eq!(shown["sources"][0]["killed"]["text"], "3 (coded; unknown)");
-    let log = s.ok(&["log", "--json"]);
-    let stored: Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
-    assert_eq!(stored["schema_version"], 2);
-    assert_eq!(s.run(&["verify"]).0, 0, "the log verifies");
+    let coded = json(&s, &["export", "--format", "json"])["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["sources"][0]["killed"]["qualifier"] == "coded")
+        .count();
+    assert_eq!(coded, 8);
+    s.ok(&["import", "--from", "acled", &acled_sample()]);
+    assert_eq!(
+        s.dump(),
+        before,
+        "a re-import of the same file appends nothing"
+    );
+}
+
+fn hex(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
