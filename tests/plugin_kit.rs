@@ -19,15 +19,20 @@ fn schema_json() -> Value {
 /// The schema made strict: every object schema that names its properties (but `Filters`,
 /// whose fields are left out when not given, and the breakdowns by casualty status,
 /// `StatusRanges` and `StatusFigures`, whose statuses are left out when no source gave
-/// them) requires all of them (but an incident's `redactions` and the `killed_by_status`
-/// and `wounded_by_status` of incidents and sources, left out when empty) and allows no
-/// others.
+/// them) requires all of them (but an incident's `redactions`, a source's `revisions` and
+/// the `killed_by_status` and `wounded_by_status` of incidents and sources, left out when
+/// empty) and allows no others.
 /// The published schema is lenient (a newer chronicle may add fields within version 1); the
 /// strict one catches a field chronicle writes that the schema does not describe, or one it
 /// describes that chronicle no longer writes.
 fn strict(schema: &mut Value, name: Option<&str>) {
     const OPTIONAL_FIELDS: [&str; 3] = ["Filters", "StatusRanges", "StatusFigures"];
-    const OPTIONAL: [&str; 3] = ["redactions", "killed_by_status", "wounded_by_status"];
+    const OPTIONAL: [&str; 4] = [
+        "redactions",
+        "revisions",
+        "killed_by_status",
+        "wounded_by_status",
+    ];
     match schema {
         Value::Object(map) => {
             if let (Some(Value::Object(props)), false) = (

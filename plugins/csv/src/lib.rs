@@ -787,7 +787,8 @@ mod tests {
     }
 
     /// Status columns (`killed_civilians_low` ...) only for the measures some incident has a
-    /// status for, after `last_seq`.
+    /// status for, after the incident's fixed columns (`last_seq`, `first_recorded`,
+    /// `last_changed`, `revisions`).
     #[test]
     fn status_columns_follow_the_statuses_given() {
         let plain = text(export_sample::<Csv>(&[]).unwrap());
@@ -797,7 +798,7 @@ mod tests {
         let rows = parse(&text(export_document::<Csv>(&doc, &[]).unwrap()));
         let header: Vec<&str> = rows[0].iter().collect();
         let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-        assert_eq!(col("killed_civilians_low"), col("last_seq") + 1);
+        assert_eq!(col("killed_civilians_low"), col("revisions") + 1);
         assert!(!header.contains(&"wounded_civilians_low"));
         assert_eq!(&rows[1][col("killed_civilians_best")], "3");
         assert_eq!(&rows[1][col("killed_militants_best")], "");
