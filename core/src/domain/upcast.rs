@@ -72,11 +72,21 @@ fn casualties_v3(mut v: Value) -> Result<Value, String> {
     let obj = v
         .as_object_mut()
         .ok_or("the payload is not a JSON object")?;
-    if serde_json::to_string(&*obj)
-        .map_err(|e| e.to_string())?
-        .to_ascii_lowercase()
-        .contains("\"coded:")
-    {
+    // Only the figures are looked at: a note or a citation may say "coded: ..." freely.
+    let coded = |f: &Value| {
+        f.as_str()
+            .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("coded:"))
+    };
+    let figures = ["killed", "wounded", "attackers_killed"]
+        .iter()
+        .filter_map(|k| obj.get(*k))
+        .chain(
+            ["killed_breakdown", "killed_by_status", "wounded_by_status"]
+                .iter()
+                .filter_map(|k| obj.get(*k).and_then(Value::as_object))
+                .flat_map(|m| m.values()),
+        );
+    if figures.into_iter().any(coded) {
         return Err(
             "a coded figure (`coded:N`) exists from schema version 3 on; a version-2 payload cannot carry it"
                 .into(),
@@ -294,6 +304,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.problem.contains("from schema version 3 on"), "{err}");
+        // A note that says "coded:" is no figure: the payload reads as it was.
+        let note = json!({"source": "AFP", "killed": 3, "note": "coded: see the annex"});
+        assert_eq!(
+            upcast("casualties_reported", 2, note.clone()).unwrap(),
+            note
+        );
+        let status =
+            json!({"source": "AFP", "killed": 3, "killed_by_status": {"civilians": "coded:3"}});
+        assert!(upcast("casualties_reported", 2, status).is_err());
     }
 
     #[test]
