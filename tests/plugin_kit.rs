@@ -20,16 +20,17 @@ fn schema_json() -> Value {
 /// whose fields are left out when not given, and the breakdowns by casualty status,
 /// `StatusRanges` and `StatusFigures`, whose statuses are left out when no source gave
 /// them) requires all of them (but an incident's `redactions` and `adjudication`, a
-/// group's `adjudicated`, the `killed_by_status` and `wounded_by_status` of incidents and
-/// sources, left out when empty, and a grade's `assessment` and `history`, left out for a
-/// suggested grade) and allows no others.
+/// source's `revisions`, a group's `adjudicated`, the `killed_by_status` and
+/// `wounded_by_status` of incidents and sources, left out when empty, and a grade's
+/// `assessment` and `history`, left out for a suggested grade) and allows no others.
 /// The published schema is lenient (a newer chronicle may add fields within version 1); the
 /// strict one catches a field chronicle writes that the schema does not describe, or one it
 /// describes that chronicle no longer writes.
 fn strict(schema: &mut Value, name: Option<&str>) {
     const OPTIONAL_FIELDS: [&str; 3] = ["Filters", "StatusRanges", "StatusFigures"];
-    const OPTIONAL: [&str; 5] = [
+    const OPTIONAL: [&str; 8] = [
         "redactions",
+        "revisions",
         "killed_by_status",
         "wounded_by_status",
         "assessment",

@@ -331,7 +331,7 @@ fn payload_fields_are_checked_by_name() {
     let (code, _, err) = s.run(&["append", file.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("from schema version 2 on"), "{err}");
-    // New casualty events are written at schema version 2.
+    // New casualty events are written at the current schema version (3 since coded figures).
     s.ok(&[
         "report",
         "--incident",
@@ -342,7 +342,7 @@ fn payload_fields_are_checked_by_name() {
         "5",
     ]);
     let last: Value = serde_json::from_str(s.dump().lines().last().unwrap()).unwrap();
-    assert_eq!(last["schema_version"], json!(2));
+    assert_eq!(last["schema_version"], json!(3));
     assert_eq!(last["payload"]["killed_by_status"], json!({"civilians": 5}));
 }
 

@@ -216,7 +216,7 @@ fn negative_counts_are_refused_by_name() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "error: -:1: field `payload.killed`: -3 is negative, and a count cannot be negative; a figure is a count (`17`), a lower bound (`at-least:14`) or a range (`22-35`, or `22-35~30` with a best estimate)\n"
+        "error: -:1: field `payload.killed`: -3 is negative, and a count cannot be negative; a figure is a count (`17`), a lower bound (`at-least:14`), a range (`22-35`, or `22-35~30` with a best estimate) or a coded value (`coded:3`: the toll is unknown and coded as 3)\n"
     );
     assert_eq!(s.dump(), before);
 }

@@ -63,7 +63,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (i.clone(), 0..PROVINCES.len()).prop_map(|(i, p)| Op::Amend(i, p)),
         2 => any::<usize>().prop_map(Op::Retract),
         1 => (i.clone(), i.clone()).prop_map(|(a, b)| Op::Merge(a, b)),
-        1 => (i, 0..5usize).prop_map(|(i, g)| Op::Assess(i, g)),
+        1 => (i.clone(), 0..5usize).prop_map(|(i, g)| Op::Assess(i, g)),
         1 => (i, 0u64..40, proptest::option::of(0u64..40), any::<bool>())
             .prop_map(|(i, k, w, out)| Op::Adjudicate(i, k, w, out)),
     ]

@@ -8,6 +8,7 @@
 //! | `at-least:14` | at least 14 (a lower bound only)         |
 //! | `22-35`     | between 22 and 35                          |
 //! | `22-35~30`  | between 22 and 35, with 30 as best estimate |
+//! | `coded:3`   | the toll is unknown; the source codes it as 3 by a convention (ACLED) |
 //!
 //! A range's best value is stored as given, even outside the range (real datasets do that);
 //! only `low <= high` is required.
@@ -33,11 +34,16 @@ pub enum Figure {
         /// The source's own best estimate, as given (not necessarily within the range).
         best: Option<u64>,
     },
+    /// The source does not know the toll and codes it by a convention as this number
+    /// (ACLED's "Unknown fatalities coded as 3"). It counts as its value where nothing
+    /// better is known, but is never set against a figure a source actually stated
+    /// (`docs/views.md`, "Coded figures").
+    Coded(u64),
 }
 
 /// Why a figure's text was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}; a figure is a count (`17`), a lower bound (`at-least:14`) or a range (`22-35`, or `22-35~30` with a best estimate)")]
+#[error("{0}; a figure is a count (`17`), a lower bound (`at-least:14`), a range (`22-35`, or `22-35~30` with a best estimate) or a coded value (`coded:3`: the toll is unknown and coded as 3)")]
 pub struct FigureError(String);
 
 /// The largest count a figure may hold (far above any real toll; keeps sums from overflowing).
@@ -81,6 +87,9 @@ impl FromStr for Figure {
                 return Ok(Figure::AtLeast(count(rest)?));
             }
         }
+        if let Some(rest) = lower.strip_prefix("coded:") {
+            return Ok(Figure::Coded(count(rest)?));
+        }
         if let Some((range, best)) = t.split_once('~') {
             let Figure::Range { low, high, .. } = parse_range(range)? else {
                 return Err(FigureError(format!(
@@ -120,7 +129,7 @@ impl Figure {
     /// The smallest number the figure allows (for a range, its low end or best, whichever is smaller).
     pub fn lower(&self) -> u64 {
         match *self {
-            Figure::Exact(n) | Figure::AtLeast(n) => n,
+            Figure::Exact(n) | Figure::AtLeast(n) | Figure::Coded(n) => n,
             Figure::Range { low, best, .. } => best.map_or(low, |b| b.min(low)),
         }
     }
@@ -128,34 +137,43 @@ impl Figure {
     /// The largest number the figure allows, or `None` when it has no upper bound ("at least").
     pub fn upper(&self) -> Option<u64> {
         match *self {
-            Figure::Exact(n) => Some(n),
+            Figure::Exact(n) | Figure::Coded(n) => Some(n),
             Figure::AtLeast(_) => None,
             Figure::Range { high, best, .. } => Some(best.map_or(high, |b| b.max(high))),
         }
     }
 
     /// The number the source itself puts forward: the count, the bound, the best estimate,
-    /// or for a bare range its lower end (the conservative reading).
+    /// for a bare range its lower end (the conservative reading), for a coded value the
+    /// value it is coded as.
     pub fn point(&self) -> u64 {
         match *self {
-            Figure::Exact(n) | Figure::AtLeast(n) => n,
+            Figure::Exact(n) | Figure::AtLeast(n) | Figure::Coded(n) => n,
             Figure::Range { low, best, .. } => best.unwrap_or(low),
         }
     }
 
-    /// `exact`, `at_least` or `range`.
+    /// `exact`, `at_least`, `range` or `coded`.
     pub fn qualifier(&self) -> &'static str {
         match self {
             Figure::Exact(_) => "exact",
             Figure::AtLeast(_) => "at_least",
             Figure::Range { .. } => "range",
+            Figure::Coded(_) => "coded",
         }
     }
 
-    /// The figure as people write it: `17`, `at least 14`, `22-35`, `22-35 (best 30)`.
+    /// A coded value: a convention standing for an unknown toll, not a count.
+    pub fn is_coded(&self) -> bool {
+        matches!(self, Figure::Coded(_))
+    }
+
+    /// The figure as people write it: `17`, `at least 14`, `22-35`, `22-35 (best 30)`,
+    /// `3 (coded; unknown)`.
     pub fn prose(&self) -> String {
         match *self {
             Figure::Exact(n) => n.to_string(),
+            Figure::Coded(n) => format!("{n} (coded; unknown)"),
             Figure::AtLeast(n) => format!("at least {n}"),
             Figure::Range {
                 low,
@@ -171,12 +189,28 @@ impl Figure {
     }
 }
 
+/// The value a dataset's note says its figure is coded as: ACLED writes "Unknown fatalities
+/// coded as 3" or "Fatalities coded as 3 (NRF reported 13 Taliban fatalities)" when no source
+/// gives a toll and it records a conventional one. `None` when the note has no such phrase
+/// (ACLED's other "coded as", "[coded as Pana with GP2]", is about the place, not the toll).
+pub fn coded_in_note(note: &str) -> Option<u64> {
+    const PHRASE: &str = "fatalities coded as ";
+    let lower = note.to_ascii_lowercase();
+    let at = lower.find(PHRASE)? + PHRASE.len();
+    let digits: String = lower[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    count(&digits).ok()
+}
+
 /// The text form (`17`, `at-least:14`, `22-35`, `22-35~30`), which parses back to the same figure.
 impl fmt::Display for Figure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Figure::Exact(n) => write!(f, "{n}"),
             Figure::AtLeast(n) => write!(f, "at-least:{n}"),
+            Figure::Coded(n) => write!(f, "coded:{n}"),
             Figure::Range {
                 low,
                 high,
@@ -207,7 +241,7 @@ impl<'de> Deserialize<'de> for Figure {
         impl serde::de::Visitor<'_> for Visitor {
             type Value = Figure;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a figure: a whole number, or a string such as \"17\", \"at-least:14\", \"22-35\" or \"22-35~30\"")
+                f.write_str("a figure: a whole number, or a string such as \"17\", \"at-least:14\", \"22-35\", \"22-35~30\" or \"coded:3\"")
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Figure, E> {
                 count(&v.to_string()).map(Figure::Exact).map_err(E::custom)
@@ -247,6 +281,8 @@ mod tests {
         assert_eq!("17".parse(), Ok(Figure::Exact(17)));
         assert_eq!("at-least:14".parse(), Ok(Figure::AtLeast(14)));
         assert_eq!("at least 14".parse(), Ok(Figure::AtLeast(14)));
+        assert_eq!("coded:3".parse(), Ok(Figure::Coded(3)));
+        assert_eq!("Coded: 3".parse(), Ok(Figure::Coded(3)));
         assert_eq!(
             "22-35".parse(),
             Ok(Figure::Range {
@@ -282,6 +318,37 @@ mod tests {
         assert!(err("17~3").contains("goes with a range"));
         assert!(err("99999999999999999999").contains("maximum"));
         assert!(err("").contains("missing"));
+        assert!(err("coded:").contains("missing"), "{}", err("coded:"));
+        assert!(err("coded:-3").contains("not a non-negative"));
+        assert!(err("coded:several").contains("coded:3"));
+    }
+
+    #[test]
+    fn acled_notes_say_when_the_toll_is_coded() {
+        assert_eq!(
+            coded_in_note("Badakhshan. Unknown fatalities coded as 3 (NRF reported several)."),
+            Some(3)
+        );
+        assert_eq!(
+            coded_in_note("Fatalities coded as 10. NRF claimed 11."),
+            Some(10)
+        );
+        assert_eq!(
+            coded_in_note("district [coded as Pana with GP2], Ghazni."),
+            None
+        );
+        assert_eq!(coded_in_note("fatalities coded as several"), None);
+        assert_eq!(coded_in_note(""), None);
+    }
+
+    #[test]
+    fn a_coded_value_counts_as_its_value_and_says_what_it_is() {
+        let f: Figure = "coded:3".parse().unwrap();
+        assert_eq!((f.lower(), f.upper(), f.point()), (3, Some(3), 3));
+        assert_eq!(f.prose(), "3 (coded; unknown)");
+        assert_eq!(f.qualifier(), "coded");
+        assert!(f.is_coded() && !Figure::Exact(3).is_coded());
+        assert_eq!(serde_json::to_string(&f).unwrap(), "\"coded:3\"");
     }
 
     #[test]
@@ -309,10 +376,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn text_form_round_trips(low in 0u64..10_000, span in 0u64..10_000, best in proptest::option::of(0u64..20_000), kind in 0u8..3) {
+        fn text_form_round_trips(low in 0u64..10_000, span in 0u64..10_000, best in proptest::option::of(0u64..20_000), kind in 0u8..4) {
             let f = match kind {
                 0 => Figure::Exact(low),
                 1 => Figure::AtLeast(low),
+                2 => Figure::Coded(low),
                 _ => Figure::Range { low, high: low + span, best },
             };
             prop_assert_eq!(f.to_string().parse::<Figure>(), Ok(f));

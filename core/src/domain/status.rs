@@ -102,6 +102,9 @@ pub fn sum<'a>(figures: impl IntoIterator<Item = &'a Figure>) -> Option<Figure> 
     if figures.iter().all(|f| matches!(f, Figure::Exact(_))) {
         return Some(Figure::Exact(lower));
     }
+    if figures.iter().all(|f| f.is_coded()) {
+        return Some(Figure::Coded(lower));
+    }
     let upper: Option<u64> = figures.iter().map(|f| f.upper()).sum();
     let Some(high) = upper else {
         return Some(Figure::AtLeast(lower));

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::domain::figure::Figure;
+use crate::domain::figure::{coded_in_note, Figure};
 use crate::domain::status;
 use crate::error::Invalid;
 
@@ -38,6 +38,12 @@ pub struct Step {
 ///   gains the statuses it gives directly ([`status::of_breakdown`]), exactly as the UCDP
 ///   import now writes them, so an old import reads as a new one and a re-import of the same
 ///   file finds nothing changed.
+/// - `casualties_reported` and `casualties_corrected` 2 -> 3: version 3 adds coded figures
+///   (`coded:3`). An ACLED import of version 2 (a report whose `attributes` hold ACLED's
+///   `timestamp`) whose `note` says "fatalities coded as N" ([`coded_in_note`]) and whose
+///   `killed` is exactly N gains `killed: "coded:N"`, exactly as the ACLED import now writes
+///   it: ACLED's own words say the number is a convention, and a re-import of the same file
+///   finds nothing changed. Every other payload is unchanged.
 pub const STEPS: &[Step] = &[
     Step {
         kind: "casualties_reported",
@@ -49,7 +55,58 @@ pub const STEPS: &[Step] = &[
         from: 1,
         up: casualties_v2,
     },
+    Step {
+        kind: "casualties_reported",
+        from: 2,
+        up: casualties_v3,
+    },
+    Step {
+        kind: "casualties_corrected",
+        from: 2,
+        up: casualties_v3,
+    },
 ];
+
+/// A casualty payload of schema version 2 as version 3 (see [`STEPS`]).
+fn casualties_v3(mut v: Value) -> Result<Value, String> {
+    let obj = v
+        .as_object_mut()
+        .ok_or("the payload is not a JSON object")?;
+    // Only the figures are looked at: a note or a citation may say "coded: ..." freely.
+    let coded = |f: &Value| {
+        f.as_str()
+            .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("coded:"))
+    };
+    let figures = ["killed", "wounded", "attackers_killed"]
+        .iter()
+        .filter_map(|k| obj.get(*k))
+        .chain(
+            ["killed_breakdown", "killed_by_status", "wounded_by_status"]
+                .iter()
+                .filter_map(|k| obj.get(*k).and_then(Value::as_object))
+                .flat_map(|m| m.values()),
+        );
+    if figures.into_iter().any(coded) {
+        return Err(
+            "a coded figure (`coded:N`) exists from schema version 3 on; a version-2 payload cannot carry it"
+                .into(),
+        );
+    }
+    let from_acled = obj
+        .get("attributes")
+        .and_then(|a| a.get("timestamp"))
+        .is_some();
+    let coded = obj
+        .get("note")
+        .and_then(Value::as_str)
+        .and_then(coded_in_note);
+    if let (true, Some(n)) = (from_acled, coded) {
+        if obj.get("killed").and_then(Value::as_u64) == Some(n) {
+            obj.insert("killed".into(), Value::String(Figure::Coded(n).to_string()));
+        }
+    }
+    Ok(v)
+}
 
 /// A casualty payload of schema version 1 as version 2 (see [`STEPS`]).
 fn casualties_v2(mut v: Value) -> Result<Value, String> {
@@ -162,10 +219,10 @@ mod tests {
     ];
 
     #[test]
-    fn casualty_payloads_are_at_version_2_the_others_at_1() {
+    fn casualty_payloads_are_at_version_3_the_others_at_1() {
         for kind in crate::domain::event::KINDS {
             let expected = if kind.starts_with("casualties_") {
-                2
+                3
             } else {
                 1
             };
@@ -183,6 +240,10 @@ mod tests {
         let plain = json!({"source": "AFP", "killed": 17, "wounded": 21});
         assert_eq!(
             upcast("casualties_reported", 1, plain.clone()).unwrap(),
+            plain
+        );
+        assert_eq!(
+            upcast("casualties_reported", 3, plain.clone()).unwrap(),
             plain
         );
         // A UCDP import of version 1: civilians and unknown read directly, the sides stay.
@@ -204,6 +265,54 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.problem.contains("from schema version 2 on"), "{err}");
+    }
+
+    #[test]
+    fn an_acled_import_of_version_2_reads_its_coded_toll_as_coded() {
+        let acled = |killed: u64, note: &str| {
+            json!({"source": "ACLED", "killed": killed, "note": note,
+                "attributes": {"timestamp": "1652192378"}})
+        };
+        for kind in ["casualties_reported", "casualties_corrected"] {
+            let up = upcast(kind, 2, acled(3, "Unknown fatalities coded as 3.")).unwrap();
+            assert_eq!(up["killed"], json!("coded:3"));
+            let p = crate::domain::event::Payload::from_json(kind, up).unwrap();
+            assert_eq!(p.kind(), kind);
+        }
+        // The note names another number, or the place: unchanged.
+        for (killed, note) in [
+            (4, "Fatalities coded as 3 (NRF reported 4)."),
+            (0, "in Giro district [coded as Pana with GP2]"),
+        ] {
+            let v = acled(killed, note);
+            assert_eq!(upcast("casualties_reported", 2, v.clone()).unwrap(), v);
+        }
+        // Not an ACLED import (no `timestamp` attribute): unchanged, whatever its note.
+        let typed = json!({"source": "AFP", "killed": 3, "note": "fatalities coded as 3"});
+        assert_eq!(
+            upcast("casualties_reported", 2, typed.clone()).unwrap(),
+            typed
+        );
+        // Version 1 goes through both steps.
+        let up = upcast("casualties_reported", 1, acled(3, "Fatalities coded as 3")).unwrap();
+        assert_eq!(up["killed"], json!("coded:3"));
+        // A version-2 line cannot carry a coded figure.
+        let err = upcast(
+            "casualties_corrected",
+            2,
+            json!({"source": "AFP", "killed": "coded:3"}),
+        )
+        .unwrap_err();
+        assert!(err.problem.contains("from schema version 3 on"), "{err}");
+        // A note that says "coded:" is no figure: the payload reads as it was.
+        let note = json!({"source": "AFP", "killed": 3, "note": "coded: see the annex"});
+        assert_eq!(
+            upcast("casualties_reported", 2, note.clone()).unwrap(),
+            note
+        );
+        let status =
+            json!({"source": "AFP", "killed": 3, "killed_by_status": {"civilians": "coded:3"}});
+        assert!(upcast("casualties_reported", 2, status).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! | `latitude`, `longitude`, `geo_precision` | `coordinates` (precision `geo_precision:N`) |
 //! | `sub_event_type` | `category` |
 //! | `actor1` | `perpetrator` |
-//! | `fatalities` | report `killed` (exact) |
+//! | `fatalities` | report `killed`: exact, or coded (`coded:N`) when `notes` say "fatalities coded as N" with the same N |
 //! | `notes` | report `note` |
 //! | `source` | report `citation` and report attribute `source` |
 //! | `source_scale`, `timestamp` | report attributes; `timestamp` is also `published` |
@@ -21,7 +21,7 @@ use chrono::{DateTime, Datelike};
 
 use super::{province, MapContext, Mapped, Row};
 use crate::domain::event::{CasualtyReport, Coordinates, IncidentDetails};
-use crate::domain::figure::Figure;
+use crate::domain::figure::{coded_in_note, Figure};
 use crate::domain::time::{DatePrecision, IncidentDate, Published};
 use crate::error::Invalid;
 
@@ -133,6 +133,13 @@ pub fn map(row: &Row<'_>, ctx: &MapContext<'_>) -> Result<Mapped, Invalid> {
         })
         .transpose()?;
     let fatalities = row.count("fatalities")?;
+    let note = row.text("notes")?;
+    // "Unknown fatalities coded as 3": a convention for an unknown toll, not a count. A note
+    // naming another number than the column speaks of something else: the column stays exact.
+    let killed = match note.as_deref().and_then(coded_in_note) {
+        Some(n) if n == fatalities => Figure::Coded(n),
+        _ => Figure::Exact(fatalities),
+    };
     let details = IncidentDetails {
         date,
         country: Some(country),
@@ -152,13 +159,13 @@ pub fn map(row: &Row<'_>, ctx: &MapContext<'_>) -> Result<Mapped, Invalid> {
     let report = CasualtyReport {
         source: ctx.label.to_string(),
         published: Some(published),
-        killed: Some(Figure::Exact(fatalities)),
+        killed: Some(killed),
         wounded: None,
         attackers_killed: None,
         killed_breakdown: Default::default(),
         killed_by_status: Default::default(),
         wounded_by_status: Default::default(),
-        note: row.text("notes")?,
+        note,
         citation: row.text("source")?,
         reason: None,
         attributes: row.only(REPORT_ATTRIBUTES),
@@ -277,6 +284,32 @@ mod tests {
         assert_eq!(
             m.details.attributes["interaction"],
             "State forces-Civilians"
+        );
+    }
+
+    #[test]
+    fn a_toll_coded_in_the_notes_is_a_coded_figure() {
+        let coded = AFG63876
+            .replace(
+                "\"Around 1 January 2022 (month of), 2 former policemen were arrested.\"",
+                "\"Clash in Kapisa. Unknown fatalities coded as 3.\"",
+            )
+            .replace(",0,,1652192378", ",3,,1652192378");
+        assert_eq!(
+            map_line(&coded).unwrap().report.killed,
+            Some(Figure::Coded(3))
+        );
+        // A note naming another number than the column: the column stays exact.
+        let other = coded.replace(",3,,1652192378", ",4,,1652192378");
+        assert_eq!(
+            map_line(&other).unwrap().report.killed,
+            Some(Figure::Exact(4))
+        );
+        // "[coded as Pana with GP2]" is about the place: AFG63876 stays exact.
+        let place = AFG63876.replace("month of), 2", "month of) [coded as Pana with GP2], 2");
+        assert_eq!(
+            map_line(&place).unwrap().report.killed,
+            Some(Figure::Exact(0))
         );
     }
 }

@@ -14,7 +14,7 @@
 pub use chronicle_plugin_sdk::view::{
     Adjudication, Assessment, Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Grade,
     GradeInfo, Group, Incident, LatLon, LogCheckpoint, Point, PointKind, Policy, Provenance,
-    Qualifier, Range, Redaction, Responsibility, SourceFigures, Stance, StatusFigures,
+    Qualifier, Range, Redaction, Responsibility, Revision, SourceFigures, Stance, StatusFigures,
     StatusRanges, Totals, ViewDocument as Document, SCHEMA,
 };
 
@@ -28,6 +28,7 @@ pub fn figure(f: &DomainFigure) -> Figure {
         DomainFigure::Exact(n) => (Qualifier::Exact, Some(n)),
         DomainFigure::AtLeast(_) => (Qualifier::AtLeast, None),
         DomainFigure::Range { best, .. } => (Qualifier::Range, best),
+        DomainFigure::Coded(n) => (Qualifier::Coded, Some(n)),
     };
     Figure {
         text: f.prose(),
@@ -74,5 +75,16 @@ mod tests {
             (Qualifier::Range, 22, Some(35), Some(30))
         );
         assert_eq!(f("22-35").best, None);
+        let coded = f("coded:3");
+        assert_eq!(
+            (
+                coded.text.as_str(),
+                coded.qualifier,
+                coded.low,
+                coded.high,
+                coded.best
+            ),
+            ("3 (coded; unknown)", Qualifier::Coded, 3, Some(3), Some(3))
+        );
     }
 }

@@ -72,6 +72,35 @@ pub struct SourceState {
     pub corrections: u64,
     /// The first event of this source on the incident (orders the sources).
     pub first_seq: u64,
+    /// How the source's figures changed before reaching the current ones, oldest first: one
+    /// entry per count a later event of the source (in force, up to the point) changed. Left
+    /// out of the stored state when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<Revised>,
+}
+
+/// One count of a source changed by one of its events (a correction, or a later report,
+/// which replaces all its figures): the figure before and after, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revised {
+    /// `killed`, `wounded` or `attackers_killed` ([`Measure::name`]).
+    pub measure: String,
+    /// Before (`None`: the source had given none).
+    pub old: Option<Figure>,
+    /// After (`None`: a later report left it out).
+    pub new: Option<Figure>,
+    /// The event's kind: `casualties_corrected` or `casualties_reported`.
+    pub kind: String,
+    /// Its published time.
+    pub published: Option<Published>,
+    /// Its recorded time.
+    pub recorded_at: String,
+    /// Its reason.
+    pub reason: Option<String>,
+    /// Its sequence number.
+    pub event_seq: u64,
+    /// Its id.
+    pub event_id: String,
 }
 
 impl SourceState {
@@ -285,6 +314,10 @@ pub struct IncidentState {
     pub adjudication: Option<AdjudicationState>,
     /// The event that produced this state.
     pub last_seq: u64,
+    /// When the incident's first event in force was recorded (of its own stream or of a
+    /// stream merged into it): the incident's first appearance in the log.
+    #[serde(default)]
+    pub first_recorded: String,
 }
 
 impl IncidentState {
@@ -295,7 +328,7 @@ impl IncidentState {
             let mut points = self
                 .sources
                 .iter()
-                .filter_map(|s| s.figure(*m).map(Figure::point));
+                .filter_map(|s| s.figure(*m).filter(|f| !f.is_coded()).map(Figure::point));
             points
                 .next()
                 .is_some_and(|first| points.any(|p| p != first))
@@ -346,6 +379,7 @@ fn source_state<'a>(
                 reports: 0,
                 corrections: 0,
                 first_seq: e.seq,
+                revisions: Vec::new(),
             });
             sources.len() - 1
         }
@@ -356,8 +390,35 @@ fn source_state<'a>(
 impl SourceState {
     /// Applies a report (which sets all three figures: those it leaves out become unknown)
     /// or a correction (which sets only the figures it gives) made by event `e`. Either sets
-    /// the published time and the reason to its own (none when it gives none).
+    /// the published time and the reason to its own (none when it gives none). A count it
+    /// changes, when the source had given figures before, becomes a revision.
     fn apply(&mut self, r: &crate::domain::event::CasualtyReport, e: &Ev, correction: bool) {
+        let revises = self.reports + self.corrections > 0;
+        let before = Measure::ALL.map(|m| self.figure(m).copied());
+        self.set(r, e, correction);
+        if !revises {
+            return;
+        }
+        for (m, old) in Measure::ALL.into_iter().zip(before) {
+            let new = self.figure(m).copied();
+            if old != new {
+                self.revisions.push(Revised {
+                    measure: m.name().to_string(),
+                    old,
+                    new,
+                    kind: e.payload.kind().to_string(),
+                    published: r.published,
+                    recorded_at: e.recorded_at.clone(),
+                    reason: r.reason.clone(),
+                    event_seq: e.seq,
+                    event_id: e.id.clone(),
+                });
+            }
+        }
+    }
+
+    /// [`SourceState::apply`] without the revisions.
+    fn set(&mut self, r: &crate::domain::event::CasualtyReport, e: &Ev, correction: bool) {
         if correction {
             self.killed = r.killed.or(self.killed);
             self.wounded = r.wounded.or(self.wounded);
@@ -476,6 +537,7 @@ pub(crate) fn fold_group(
     let mut responsibility = Vec::new();
     let mut assessments = Vec::new();
     let mut adjudication = None;
+    let mut first_recorded: Option<&str> = None;
     for e in events {
         if retracted.contains(e.id.as_str())
             || !(opened.contains_key(e.incident.as_str())
@@ -483,6 +545,7 @@ pub(crate) fn fold_group(
         {
             continue;
         }
+        first_recorded.get_or_insert(&e.recorded_at);
         let known =
             |p: Option<Published>| known_by.is_none_or(|t| published_by(p, &e.recorded_at) <= t);
         match &e.payload {
@@ -546,5 +609,6 @@ pub(crate) fn fold_group(
         assessments,
         adjudication,
         last_seq,
+        first_recorded: first_recorded.unwrap_or_default().to_string(),
     })
 }

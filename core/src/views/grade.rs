@@ -119,6 +119,7 @@ mod tests {
             reports: 1,
             corrections: 0,
             first_seq: 1,
+            revisions: Vec::new(),
         }
     }
 
@@ -135,7 +136,9 @@ mod tests {
             merged_from: Vec::new(),
             redactions: Vec::new(),
             assessments: Vec::new(),
+            adjudication: None,
             last_seq: 1,
+            first_recorded: String::new(),
         }
     }
 

@@ -9,6 +9,11 @@
 //!
 //! A source's own low, best and high are never assumed to be in order: `lower`, `upper` and
 //! `point` handle figures whose best lies outside their range.
+//!
+//! A coded figure (`coded:3`, ACLED's "Unknown fatalities coded as 3") is a convention, not a
+//! count: where any source states a figure of its own for the count, the coded ones are left
+//! out of low, best and high; only where every figure is coded do they make the range (so
+//! that the count is not lost from totals). A coded figure never makes a dispute.
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,9 +24,9 @@ use crate::domain::status::{ByStatus, Status};
 use crate::error::Invalid;
 use crate::views::doc::{
     self, Adjudication, Coordinates, Group, Incident, LatLon, Range, Redaction, Responsibility,
-    SourceFigures, StatusFigures, StatusRanges,
+    Revision, SourceFigures, StatusFigures, StatusRanges,
 };
-use crate::views::fold::{IncidentState, Measure, SourceState};
+use crate::views::fold::{IncidentState, Measure, Revised, SourceState};
 
 /// How `best` is chosen among the sources' current point figures.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -256,8 +261,18 @@ fn status_figures(s: &SourceState, state: &IncidentState, wounded: bool) -> Stat
     }
 }
 
-/// The reconciled range of figures given by sources (see [`range`]).
+/// The figures that make a range: the stated ones, or when every figure is coded, those.
+fn stated<'a, T>(given: &'a [(T, &'a Figure)]) -> impl Iterator<Item = &'a (T, &'a Figure)> {
+    let all_coded = given.iter().all(|(_, f)| f.is_coded());
+    given
+        .iter()
+        .filter(move |(_, f)| all_coded || !f.is_coded())
+}
+
+/// The reconciled range of figures given by sources (see [`range`]; coded figures only
+/// where no source states one).
 fn range_of(given: &[(&SourceState, &Figure)], policy: &BestPolicy) -> Range {
+    let given: Vec<(&SourceState, &Figure)> = stated(given).copied().collect();
     if given.is_empty() {
         return Range::default();
     }
@@ -309,18 +324,19 @@ pub fn stands_alone(state: &IncidentState, source: &str) -> bool {
     state.sources.len() == 1 && state.sources[0].source == source
 }
 
-/// Does `source`'s point figure differ from another source's for some count?
+/// Does `source`'s point figure differ from another source's for some count? A coded
+/// figure, its own or another's, never differs.
 pub fn disagrees(state: &IncidentState, source: &str) -> bool {
     let Some(me) = state.sources.iter().find(|s| s.source == source) else {
         return false;
     };
     Measure::ALL.iter().any(|m| {
-        me.figure(*m).is_some_and(|mine| {
+        me.figure(*m).filter(|f| !f.is_coded()).is_some_and(|mine| {
             state
                 .sources
                 .iter()
                 .filter(|o| o.source != source)
-                .filter_map(|o| o.figure(*m))
+                .filter_map(|o| o.figure(*m).filter(|f| !f.is_coded()))
                 .any(|theirs| theirs.point() != mine.point())
         })
     })
@@ -426,6 +442,7 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
                 event_seq: s.event_seq,
                 event_id: s.event_id.clone(),
                 corrected: s.corrected,
+                revisions: s.revisions.iter().map(revision).collect(),
             })
             .collect(),
         responsibility: state
@@ -467,6 +484,22 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
         }),
         last_seq: state.last_seq,
         last_recorded: None,
+        first_recorded: (!state.first_recorded.is_empty()).then(|| state.first_recorded.clone()),
+    }
+}
+
+/// A source's revision in the document's form.
+fn revision(r: &Revised) -> Revision {
+    Revision {
+        measure: r.measure.clone(),
+        old: r.old.as_ref().map(doc::figure),
+        new: r.new.as_ref().map(doc::figure),
+        kind: r.kind.clone(),
+        published: r.published.map(|p| p.to_string()),
+        recorded_at: r.recorded_at.clone(),
+        reason: r.reason.clone(),
+        event_seq: r.event_seq,
+        event_id: r.event_id.clone(),
     }
 }
 
@@ -513,6 +546,7 @@ mod tests {
             reports: 1,
             corrections: 0,
             first_seq: seq,
+            revisions: Vec::new(),
         }
     }
 
@@ -584,6 +618,47 @@ mod tests {
             range(&s, Measure::Killed, &BestPolicy::Median),
             r(12, 18, 18, false)
         );
+    }
+
+    #[test]
+    fn coded_figures_give_way_to_stated_ones_and_never_dispute() {
+        let s = [src("ACLED", "coded:3", 1), src("NRF", "11", 2)];
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Median),
+            r(11, 11, 11, false)
+        );
+        assert_eq!(range(&s, Measure::Killed, &BestPolicy::Min).best, Some(11));
+        let state = |sources: Vec<SourceState>| IncidentState {
+            incident: "i".into(),
+            details: serde_json::from_value(serde_json::json!({
+                "date": "2022-01-01", "province": "Kabul", "category": "clash"
+            }))
+            .unwrap(),
+            sources,
+            responsibility: vec![],
+            merged_from: vec![],
+            redactions: vec![],
+            assessments: vec![],
+            adjudication: None,
+            last_seq: 2,
+            first_recorded: String::new(),
+        };
+        let st = state(s.to_vec());
+        assert!(!disputed(&st));
+        assert!(!disagrees(&st, "ACLED") && !disagrees(&st, "NRF"));
+        // Alone, a coded figure counts as its value (totals keep it).
+        let s = [src("ACLED", "coded:3", 1)];
+        assert_eq!(
+            range(&s, Measure::Killed, &BestPolicy::Median),
+            r(3, 3, 3, false)
+        );
+        // Two stated figures that differ still dispute beside a coded one.
+        let st = state(vec![
+            src("ACLED", "coded:3", 1),
+            src("a", "4", 2),
+            src("b", "5", 3),
+        ]);
+        assert!(disputed(&st) && !disagrees(&st, "ACLED") && disagrees(&st, "a"));
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //!   (`at least 14`). Preceded by `# ` comment lines stating the
 //!   provenance, unless `provenance=false`, the last of them the log's
 //!   checkpoint note, one `# checkpoint: LINE` per line (a blank line of a
-//!   signed note is `# checkpoint:`).
+//!   signed note is `# checkpoint:`). `first_recorded` and `last_changed`
+//!   (RFC 3339, as the log stores them) date the incident's life in the
+//!   log; `revisions` lists every source's revised figures
+//!   (`AFP: killed 17 -> 19, 31 July 2020, raised its toll`, `; ` between).
 //! - `layout=acled`: the 31 columns of an ACLED export, filled where the
 //!   view has the data and empty otherwise; `fatalities` is every reported
 //!   death, as in ACLED: the best killed figure plus the best attackers
@@ -260,6 +263,20 @@ fn status_columns(doc: &ViewDocument) -> Vec<(&'static str, ByStatusOf)> {
         .collect()
 }
 
+/// Every source's revisions, `; ` between them: `AFP: killed 17 -> 19, 31 July 2020,
+/// raised its toll`.
+fn revisions_cell(i: &Incident) -> String {
+    i.sources
+        .iter()
+        .flat_map(|s| {
+            s.revisions
+                .iter()
+                .map(move |r| format!("{}: {}", s.source, r.describe()))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn figure_text(f: &Option<Figure>) -> String {
     f.as_ref().map(|f| f.text.clone()).unwrap_or_default()
 }
@@ -303,6 +320,9 @@ fn default_header(status_columns: &[(&'static str, ByStatusOf)]) -> Vec<String> 
         "grade_suggested",
         "grade_reason",
         "last_seq",
+        "first_recorded",
+        "last_changed",
+        "revisions",
     ]
     .iter()
     .map(|s| (*s).to_owned())
@@ -385,6 +405,9 @@ fn default_layout(
             .map(|g| g.reason.clone())
             .unwrap_or_default()));
         row.push(i.last_seq.to_string());
+        row.push(t(opt(&i.first_recorded)));
+        row.push(t(opt(&i.last_recorded)));
+        row.push(t(revisions_cell(i)));
         for (_, by) in &status_columns {
             let by = by(i);
             for status in STATUS_KEYS {
@@ -801,7 +824,8 @@ mod tests {
     }
 
     /// Status columns (`killed_civilians_low` ...) only for the measures some incident has a
-    /// status for, after `last_seq`.
+    /// status for, after the incident's fixed columns (`last_seq`, `first_recorded`,
+    /// `last_changed`, `revisions`).
     #[test]
     fn status_columns_follow_the_statuses_given() {
         let plain = text(export_sample::<Csv>(&[]).unwrap());
@@ -811,7 +835,7 @@ mod tests {
         let rows = parse(&text(export_document::<Csv>(&doc, &[]).unwrap()));
         let header: Vec<&str> = rows[0].iter().collect();
         let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-        assert_eq!(col("killed_civilians_low"), col("last_seq") + 1);
+        assert_eq!(col("killed_civilians_low"), col("revisions") + 1);
         assert!(!header.contains(&"wounded_civilians_low"));
         assert_eq!(&rows[1][col("killed_civilians_best")], "3");
         assert_eq!(&rows[1][col("killed_militants_best")], "");

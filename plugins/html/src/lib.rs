@@ -212,6 +212,13 @@ fn source_item(s: &SourceFigures, differs: bool, footnotes: &Footnotes) -> Strin
             let _ = write!(item, "<br><em>{}</em>{marks}", esc(&rest.join(" ")));
         }
     }
+    if !s.revisions.is_empty() {
+        item.push_str("<ul class=\"revisions\">");
+        for r in &s.revisions {
+            let _ = write!(item, "<li>Revised: {}</li>", esc(&r.describe()));
+        }
+        item.push_str("</ul>");
+    }
     item.push_str("</li>");
     item
 }
@@ -398,6 +405,14 @@ fn timeline_row(out: &mut String, i: &Incident, footnotes: &Footnotes) {
             r.redaction_seq,
             esc(&r.reason)
         ));
+    }
+    if let Some(first) = &i.first_recorded {
+        let day = |t: &str| esc(&human_date(t.get(..10).unwrap_or(t)));
+        let mut m = format!("First recorded {}", day(first));
+        if let Some(last) = &i.last_recorded {
+            let _ = write!(m, ", last changed {}", day(last));
+        }
+        meta.push(m);
     }
     if !meta.is_empty() {
         let _ = write!(out, "<div class=\"meta\">{}</div>", meta.join(" · "));

@@ -171,6 +171,28 @@ fn source_line(s: &SourceFigures, note: usize) -> String {
         let _ = write!(line, " *{}*", esc(n.trim()));
     }
     let _ = write!(line, "[^{note}]");
+    for r in &s.revisions {
+        let _ = write!(
+            line,
+            "\n  - Revised: {}.",
+            esc(r.describe().trim_end_matches('.'))
+        );
+    }
+    line
+}
+
+/// `first recorded on 30 July 2020, last changed at log seq 14 on 31 July 2020`: the dates
+/// when the document has them (a chronicle before they existed wrote none).
+fn life_line(i: &Incident) -> String {
+    let day = |t: &str| esc(&human_date(t.get(..10).unwrap_or(t)));
+    let mut line = String::new();
+    if let Some(first) = &i.first_recorded {
+        let _ = write!(line, "first recorded on {}, ", day(first));
+    }
+    let _ = write!(line, "last changed at log seq {}", i.last_seq);
+    if let (Some(_), Some(last)) = (&i.first_recorded, &i.last_recorded) {
+        let _ = write!(line, " on {}", day(last));
+    }
     line
 }
 
@@ -256,11 +278,7 @@ fn incident_section(out: &mut String, i: &Incident, notes: &mut Notes) {
             esc(r.reason.trim())
         );
     }
-    let _ = writeln!(
-        out,
-        "- Incident `{}`, last changed at log seq {}.",
-        i.incident, i.last_seq
-    );
+    let _ = writeln!(out, "- Incident `{}`, {}.", i.incident, life_line(i));
     out.push('\n');
 }
 

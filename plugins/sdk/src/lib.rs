@@ -48,8 +48,8 @@ pub use serde_json;
 pub use view::{
     human_date, parse_day, CoordinateSource, Coordinates, DatePrecision, ExporterInfo, Figure,
     Filters, Group, Incident, LatLon, LogCheckpoint, Options, Point, PointKind, Policy, Provenance,
-    Qualifier, Range, Responsibility, SourceFigures, Stance, StatusFigures, StatusRanges, Totals,
-    ViewDocument, SCHEMA,
+    Qualifier, Range, Responsibility, Revision, SourceFigures, Stance, StatusFigures, StatusRanges,
+    Totals, ViewDocument, SCHEMA,
 };
 
 /// An export format.

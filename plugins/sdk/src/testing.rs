@@ -67,6 +67,7 @@ fn wikipedia(seq: u64, killed: Option<Figure>, wounded: Option<Figure>) -> Sourc
         event_seq: seq,
         event_id: event_id(seq),
         corrected: false,
+        revisions: Vec::new(),
     }
 }
 
@@ -112,6 +113,7 @@ fn incident(
         adjudication: None,
         last_seq,
         last_recorded: Some(format!("2020-08-01T09:{:02}:00Z", last_seq)),
+        first_recorded: Some(format!("2020-08-01T09:{:02}:00Z", last_seq)),
     }
 }
 
@@ -326,6 +328,7 @@ fn puli_alam() -> Incident {
                 event_seq: 12,
                 event_id: event_id(12),
                 corrected: false,
+                revisions: Vec::new(),
             },
             SourceFigures {
                 source: "Ministry of Defense".to_owned(),
@@ -341,6 +344,7 @@ fn puli_alam() -> Incident {
                 event_seq: 13,
                 event_id: event_id(13),
                 corrected: false,
+                revisions: Vec::new(),
             },
         ],
         responsibility: vec![Responsibility {

@@ -625,6 +625,13 @@ pub struct Incident {
     /// (`2020-07-31T08:00:00.000000Z`). Used for ACLED's `timestamp` column.
     #[serde(default)]
     pub last_recorded: Option<String>,
+    /// Extension (optional, schema 1): when the incident's first event in
+    /// force was recorded (the earliest of its own stream and of the
+    /// streams merged into it), RFC 3339 UTC as the log stores it. With
+    /// `last_recorded` (when it last changed), the incident's life in the
+    /// log. `null` only in documents of a chronicle that did not write it.
+    #[serde(default)]
+    pub first_recorded: Option<String>,
 }
 
 impl Incident {
@@ -727,6 +734,65 @@ pub struct SourceFigures {
     /// These figures come from a correction of the source's earlier report.
     #[serde(default)]
     pub corrected: bool,
+    /// Extension (optional, schema 1): how this source's figures changed
+    /// before reaching the ones above, oldest first: one entry per count
+    /// (`killed`, `wounded`, `attackers_killed`) that a later correction or
+    /// report of the same source changed. Absent when the source never
+    /// revised a figure. The reasons are user text: escape them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<Revision>,
+}
+
+/// One change of one count by a source: `AFP killed: 17 -> 19`, when and
+/// why (`raised its toll`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    /// The count: `killed`, `wounded` or `attackers_killed`.
+    pub measure: String,
+    /// The figure before (`null`: the source had given none).
+    #[serde(default)]
+    pub old: Option<Figure>,
+    /// The figure after (`null`: a later report of the source left it out).
+    #[serde(default)]
+    pub new: Option<Figure>,
+    /// `casualties_corrected` or `casualties_reported` (a later report
+    /// replaces all of the source's figures).
+    pub kind: String,
+    /// When the source published the change (`YYYY-MM-DD` or RFC 3339);
+    /// `null` when the event gave none.
+    #[serde(default)]
+    pub published: Option<String>,
+    /// When the change was recorded, RFC 3339 UTC as the log stores it.
+    pub recorded_at: String,
+    /// The reason the event gave (a correction always gives one).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The event's sequence number.
+    pub event_seq: u64,
+    /// The event's id.
+    pub event_id: String,
+}
+
+impl Revision {
+    /// The change in words: `killed 17 -> 19, 31 July 2020, raised its toll`
+    /// (the published date, else the day it was recorded; the reason when
+    /// one was given).
+    pub fn describe(&self) -> String {
+        let text = |f: &Option<Figure>| f.as_ref().map_or("none", |f| f.text.as_str()).to_owned();
+        let when = self.published.as_deref().unwrap_or(&self.recorded_at);
+        let day = human_date(when.get(..10).unwrap_or(when));
+        let mut out = format!(
+            "{} {} -> {}, {day}",
+            self.measure.replace('_', " "),
+            text(&self.old),
+            text(&self.new)
+        );
+        if let Some(r) = &self.reason {
+            out.push_str(", ");
+            out.push_str(r);
+        }
+        out
+    }
 }
 
 /// A casualty figure as a source stated it.
@@ -758,6 +824,11 @@ pub enum Qualifier {
     AtLeast,
     /// `"22-35"`: low and high.
     Range,
+    /// Extension (schema 1): `"3 (coded; unknown)"`: the source does not
+    /// know the toll and codes it by a convention as `best` (ACLED's
+    /// "Unknown fatalities coded as 3"); low = high = best, but it is no
+    /// count (`docs/views.md`, "Coded figures").
+    Coded,
 }
 
 /// A recorder's decision on an incident's best figures (`chronicle
