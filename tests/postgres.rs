@@ -592,15 +592,17 @@ fn a_connection_lost_mid_append_writes_nothing_and_the_rerun_completes_it() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Once its transaction has written some events, its connection is cut by the server.
+    // Once its transaction has inserted events (it then holds a ROW EXCLUSIVE lock on
+    // `events`; reads take only ACCESS SHARE), its connection is cut by the server.
     let mut admin = pg::admin(pg::db_name(&url));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let terminated = loop {
         let cut: bool = admin
             .query_one(
-                "SELECT COALESCE(bool_or(pg_terminate_backend(pid)), false) FROM pg_stat_activity
-                 WHERE application_name = 'chronicle' AND datname = current_database()
-                 AND xact_start IS NOT NULL AND now() - xact_start > interval '300 ms'",
+                "SELECT COALESCE(bool_or(pg_terminate_backend(a.pid)), false)
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                 WHERE l.relation = 'events'::regclass AND l.mode = 'RowExclusiveLock'
+                 AND a.application_name = 'chronicle' AND a.datname = current_database()",
                 &[],
             )
             .unwrap()
@@ -608,7 +610,7 @@ fn a_connection_lost_mid_append_writes_nothing_and_the_rerun_completes_it() {
         if cut || std::time::Instant::now() > deadline {
             break cut;
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(5));
     };
     let out = child.wait_with_output().unwrap();
     assert!(terminated, "the append was never seen in progress");

@@ -111,6 +111,15 @@ fn a_server_crash_during_a_10000_event_append_lands_all_or_nothing() {
     for trial in 0..trials {
         let url = pg::database();
         ok(&url, &["init"]);
+        // The test cluster runs with `synchronous_commit=off` for speed, under which a commit
+        // the client was told of may be lost in a crash; a server that promises durability
+        // (the default, `on`) is what this trial is about.
+        pg::admin("postgres")
+            .batch_execute(&format!(
+                "ALTER DATABASE {} SET synchronous_commit = on",
+                pg::db_name(&url)
+            ))
+            .unwrap();
         let child = append(&url, &file);
         // xorshift: deterministic moments between 0.1 and 1.1 times the full append.
         seed ^= seed << 13;

@@ -15,13 +15,13 @@ use serde_json::{json, Value};
 
 const PULI_ALAM: &str = "2020-07-30-puli-alam";
 
-/// The demo log (38 events) with AFP's correction of Puli Alam from 17 to 19 killed,
-/// published 31 July 2020 (seq 39), recorded on 1 December 2026 (the demo log was recorded
-/// on 25 November 2026).
+/// The demo log (53 events) with AFP's correction of Puli Alam from 17 to 19 killed,
+/// published 31 July 2020 (seq 54), recorded on 2 December 2026 (the demo log's reports were
+/// recorded on 25 November 2026, its status corrections on 1 December).
 fn corrected(reason: &str) -> Scratch {
     let s = Scratch::demo();
     s.ok_at(
-        "2026-12-01T09:00:00Z",
+        "2026-12-02T09:00:00Z",
         &[
             "correct",
             "--incident",
@@ -76,7 +76,7 @@ fn the_json_document_carries_each_sources_revisions_and_the_incidents_dates() {
     insta::assert_json_snapshot!("afp_revisions", afp["revisions"]);
     assert!(doc["sources"][1].get("revisions").is_none(), "{doc}");
     assert_eq!(doc["first_recorded"], "2026-11-25T16:24:50.482651Z");
-    assert_eq!(doc["last_recorded"], "2026-12-01T09:00:00.000000Z");
+    assert_eq!(doc["last_recorded"], "2026-12-02T09:00:00.000000Z");
     // The export document says the same.
     let export = json(&s, &["export", "--format", "json"]);
     let puli = export["incidents"]
@@ -94,7 +94,7 @@ fn the_json_document_carries_each_sources_revisions_and_the_incidents_dates() {
 #[test]
 fn revisions_follow_the_point_and_a_retraction() {
     let s = corrected("raised its toll");
-    let before = json(&s, &["show", PULI_ALAM, "--json", "--at-seq", "38"]);
+    let before = json(&s, &["show", PULI_ALAM, "--json", "--at-seq", "53"]);
     assert!(before["sources"][0].get("revisions").is_none());
     assert_eq!(before["sources"][0]["killed"]["text"], "17");
     let known = json(
@@ -143,14 +143,14 @@ fn html_markdown_and_csv_show_old_value_new_value_and_reason() {
     let end = start + line[start..].find("</ul>").unwrap() + "</ul>".len();
     insta::assert_snapshot!("html_revision", &line[start..end]);
     assert!(!html.contains("<script>alert"), "the reason is escaped");
-    assert!(line.contains("First recorded 25 November 2026, last changed 1 December 2026"));
+    assert!(line.contains("First recorded 25 November 2026, last changed 2 December 2026"));
 
     let md = s.ok(&["export", "--format", "markdown", "--plugin-dir", dir]);
     let at = md.find("- AFP").unwrap();
     let section: Vec<&str> = md[at..].lines().take(2).collect();
     insta::assert_snapshot!("markdown_revision", section.join("\n"));
     assert!(md.contains(&format!(
-        "- Incident `{PULI_ALAM}`, first recorded on 25 November 2026, last changed at log seq 39 on 1 December 2026."
+        "- Incident `{PULI_ALAM}`, first recorded on 25 November 2026, last changed at log seq 54 on 2 December 2026."
     )));
 
     let csv = s.ok(&[
@@ -174,7 +174,7 @@ fn html_markdown_and_csv_show_old_value_new_value_and_reason() {
         &row[col("revisions")],
         "AFP: killed 17 -> 19, 31 July 2020, raised its toll <script>alert(1)</script>"
     );
-    assert_eq!(&row[col("last_changed")], "2026-12-01T09:00:00.000000Z");
+    assert_eq!(&row[col("last_changed")], "2026-12-02T09:00:00.000000Z");
     assert_eq!(&row[col("first_recorded")], "2026-11-25T16:24:50.482651Z");
 }
 
