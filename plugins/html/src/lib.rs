@@ -322,35 +322,9 @@ fn footnotes_html(footnotes: &Footnotes) -> String {
     out
 }
 
-fn timeline_row(out: &mut String, i: &Incident, footnotes: &Footnotes) {
-    let _ = write!(
-        out,
-        "<tr id=\"{}\"{}>",
-        esc(&i.incident),
-        if i.disputed {
-            " class=\"disputed\""
-        } else {
-            ""
-        }
-    );
-    let _ = write!(
-        out,
-        "<td class=\"date\" data-label=\"Date\">{}</td>",
-        esc(&human_date(&i.date))
-    );
-    let _ = write!(
-        out,
-        "<td class=\"place\" data-label=\"Place\">{}</td>",
-        esc(&i.place())
-    );
-    let _ = write!(
-        out,
-        "<td data-label=\"Incident\"><span class=\"category\">{}</span>",
-        esc(&i.category)
-    );
-    if let Some(s) = &i.summary {
-        let _ = write!(out, "<br>{}", esc(s));
-    }
+/// The incident's details line in the timeline: target, perpetrator, grade, responsibility,
+/// attackers, statuses, adjudication, redactions, first and last recorded; each part escaped.
+fn incident_meta(i: &Incident) -> Vec<String> {
     let mut meta = Vec::new();
     if let Some(t) = &i.target {
         meta.push(format!("Target: {}", esc(t)));
@@ -414,6 +388,39 @@ fn timeline_row(out: &mut String, i: &Incident, footnotes: &Footnotes) {
         }
         meta.push(m);
     }
+    meta
+}
+
+fn timeline_row(out: &mut String, i: &Incident, footnotes: &Footnotes) {
+    let _ = write!(
+        out,
+        "<tr id=\"{}\"{}>",
+        esc(&i.incident),
+        if i.disputed {
+            " class=\"disputed\""
+        } else {
+            ""
+        }
+    );
+    let _ = write!(
+        out,
+        "<td class=\"date\" data-label=\"Date\">{}</td>",
+        esc(&human_date(&i.date))
+    );
+    let _ = write!(
+        out,
+        "<td class=\"place\" data-label=\"Place\">{}</td>",
+        esc(&i.place())
+    );
+    let _ = write!(
+        out,
+        "<td data-label=\"Incident\"><span class=\"category\">{}</span>",
+        esc(&i.category)
+    );
+    if let Some(s) = &i.summary {
+        let _ = write!(out, "<br>{}", esc(s));
+    }
+    let meta = incident_meta(i);
     if !meta.is_empty() {
         let _ = write!(out, "<div class=\"meta\">{}</div>", meta.join(" · "));
     }
