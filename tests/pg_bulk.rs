@@ -193,26 +193,8 @@ fn an_append_cut_after_it_sent_events_leaves_nothing_and_the_rerun_completes_it(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Cut its connection once its transaction has inserted events (it then holds a
-    // ROW EXCLUSIVE lock on `events`; reads take only ACCESS SHARE).
-    let mut admin = pg::admin(pg::db_name(&url));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let terminated = loop {
-        let cut: bool = admin
-            .query_one(
-                "SELECT COALESCE(bool_or(pg_terminate_backend(a.pid)), false)
-                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                 WHERE l.relation = 'events'::regclass AND l.mode = 'RowExclusiveLock'
-                 AND a.application_name = 'chronicle' AND a.datname = current_database()",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if cut || std::time::Instant::now() > deadline {
-            break cut;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
+    // Its connection is cut by the server once its transaction has inserted events.
+    let terminated = pg::cut_once_inserting(&url, std::time::Duration::from_secs(120));
     let out = child.wait_with_output().unwrap();
     assert!(terminated, "the append was never seen inserting events");
     let err = String::from_utf8_lossy(&out.stderr);

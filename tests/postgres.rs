@@ -592,26 +592,8 @@ fn a_connection_lost_mid_append_writes_nothing_and_the_rerun_completes_it() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Once its transaction has inserted events (it then holds a ROW EXCLUSIVE lock on
-    // `events`; reads take only ACCESS SHARE), its connection is cut by the server.
-    let mut admin = pg::admin(pg::db_name(&url));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let terminated = loop {
-        let cut: bool = admin
-            .query_one(
-                "SELECT COALESCE(bool_or(pg_terminate_backend(a.pid)), false)
-                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                 WHERE l.relation = 'events'::regclass AND l.mode = 'RowExclusiveLock'
-                 AND a.application_name = 'chronicle' AND a.datname = current_database()",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if cut || std::time::Instant::now() > deadline {
-            break cut;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
+    // Its connection is cut by the server once its transaction has inserted events.
+    let terminated = pg::cut_once_inserting(&url, std::time::Duration::from_secs(60));
     let out = child.wait_with_output().unwrap();
     assert!(terminated, "the append was never seen in progress");
     let err = String::from_utf8_lossy(&out.stderr);

@@ -334,6 +334,30 @@ pub fn as_user(url: &str, user: &str, password: &str) -> String {
     format!("postgres://{user}:{password}@{rest}")
 }
 
+/// Cuts, from the server, the connection of the `chronicle` process writing to `url`'s
+/// database once its transaction has inserted events (it then holds a ROW EXCLUSIVE lock on
+/// `events`; reads take only ACCESS SHARE), polling for up to `patience`. Whether it cut one.
+pub fn cut_once_inserting(url: &str, patience: std::time::Duration) -> bool {
+    let mut admin = admin(db_name(url));
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let cut: bool = admin
+            .query_one(
+                "SELECT COALESCE(bool_or(pg_terminate_backend(a.pid)), false)
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                 WHERE l.relation = 'events'::regclass AND l.mode = 'RowExclusiveLock'
+                 AND a.application_name = 'chronicle' AND a.datname = current_database()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if cut || std::time::Instant::now() > deadline {
+            return cut;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// The database name of a connection string.
 pub fn db_name(url: &str) -> &str {
     url.rsplit('/').next().unwrap()
