@@ -246,50 +246,19 @@ fn a_coded_figure_gives_way_to_a_stated_one() {
 fn an_older_acled_import_reads_its_coded_toll_as_coded() {
     let current = Scratch::new_sqlite();
     current.ok(&["import", "--from", "acled", &acled_sample()]);
-    let mut prev = chronicle_core::hash::GENESIS;
-    let mut lines = String::new();
-    for line in current.dump().lines() {
-        let e: Value = serde_json::from_str(line).unwrap();
-        let kind = e["kind"].as_str().unwrap();
-        let mut payload = e["payload"].clone();
-        let mut schema_version = u32::try_from(e["schema_version"].as_u64().unwrap()).unwrap();
+    let lines = common::as_older_log(&current.dump(), |kind, payload, schema_version| {
         if kind.starts_with("casualties_") {
-            assert_eq!(schema_version, 3);
-            schema_version = 2;
+            assert_eq!(*schema_version, 3);
+            *schema_version = 2;
             if let Some(n) = payload["killed"]
                 .as_str()
                 .and_then(|k| k.strip_prefix("coded:"))
+                .map(|n| n.parse::<u64>().unwrap())
             {
-                payload["killed"] = json!(n.parse::<u64>().unwrap());
+                payload["killed"] = json!(n);
             }
         }
-        let payload = payload.to_string();
-        let (seq, version) = (e["seq"].as_u64().unwrap(), e["version"].as_u64().unwrap());
-        let hash = chronicle_core::hash::event_hash(
-            &prev,
-            &chronicle_core::hash::HashedFields {
-                seq,
-                id: e["id"].as_str().unwrap(),
-                incident: e["incident"].as_str().unwrap(),
-                version,
-                kind,
-                schema_version,
-                recorded_at: e["recorded_at"].as_str().unwrap(),
-                recorded_by: e["recorded_by"].as_str().unwrap(),
-                payload: &payload,
-            },
-        );
-        let old = json!({
-            "id": e["id"], "incident": e["incident"], "kind": kind,
-            "payload": serde_json::from_str::<Value>(&payload).unwrap(),
-            "seq": seq, "version": version, "schema_version": schema_version,
-            "recorded_at": e["recorded_at"], "recorded_by": e["recorded_by"],
-            "prev_hash": hex(&prev), "hash": hex(&hash),
-        });
-        lines.push_str(&old.to_string());
-        lines.push('\n');
-        prev = hash;
-    }
+    });
     assert!(!lines.contains("coded:"));
     let s = Scratch::new();
     let file = s.write("old.jsonl", &lines);
@@ -323,8 +292,4 @@ fn an_older_acled_import_reads_its_coded_toll_as_coded() {
         before,
         "a re-import of the same file appends nothing"
     );
-}
-
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

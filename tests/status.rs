@@ -562,40 +562,10 @@ fn an_old_ucdp_import_gains_its_statuses_without_a_re_import() {
     // (no killed_by_status), events sealed in the format 1 with their hash chain.
     let current = Scratch::new_sqlite();
     current.ok(&["import", "--from", "ucdp", ucdp_sample().to_str().unwrap()]);
-    let mut prev = chronicle_core::hash::GENESIS;
-    let mut lines = String::new();
-    for line in current.dump().lines() {
-        let e: Value = serde_json::from_str(line).unwrap();
-        let kind = e["kind"].as_str().unwrap();
-        let mut payload = e["payload"].clone();
+    let lines = common::as_older_log(&current.dump(), |_, payload, schema_version| {
         payload.as_object_mut().unwrap().remove("killed_by_status");
-        let payload = payload.to_string();
-        let (seq, version) = (e["seq"].as_u64().unwrap(), e["version"].as_u64().unwrap());
-        let hash = chronicle_core::hash::event_hash(
-            &prev,
-            &chronicle_core::hash::HashedFields {
-                seq,
-                id: e["id"].as_str().unwrap(),
-                incident: e["incident"].as_str().unwrap(),
-                version,
-                kind,
-                schema_version: 1,
-                recorded_at: e["recorded_at"].as_str().unwrap(),
-                recorded_by: e["recorded_by"].as_str().unwrap(),
-                payload: &payload,
-            },
-        );
-        let old = json!({
-            "id": e["id"], "incident": e["incident"], "kind": kind,
-            "payload": serde_json::from_str::<Value>(&payload).unwrap(),
-            "seq": seq, "version": version, "schema_version": 1,
-            "recorded_at": e["recorded_at"], "recorded_by": e["recorded_by"],
-            "prev_hash": hex(&prev), "hash": hex(&hash),
-        });
-        lines.push_str(&old.to_string());
-        lines.push('\n');
-        prev = hash;
-    }
+        *schema_version = 1;
+    });
     let s = Scratch::new();
     let file = s.write("old.jsonl", &lines);
     s.ok(&["append", "--restore", file.to_str().unwrap()]);
@@ -612,8 +582,4 @@ fn an_old_ucdp_import_gains_its_statuses_without_a_re_import() {
         before,
         "a re-import of the same file appends nothing"
     );
-}
-
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -329,3 +329,50 @@ pub fn set_mode(path: &Path, mode: u32) {
 /// Sets a file's mode (nothing to do where there are no modes).
 #[cfg(not(unix))]
 pub fn set_mode(_path: &Path, _mode: u32) {}
+
+/// The lines of `log --json` (`dump`) rewritten as an older chronicle wrote them, for
+/// `append --restore`: `rewrite` changes each event's payload and payload schema version
+/// (given its kind), and every event is sealed in the log format 1 with its hash chain
+/// recomputed, so that the upcasters are what read the result.
+pub fn as_older_log(
+    dump: &str,
+    rewrite: impl Fn(&str, &mut serde_json::Value, &mut u32),
+) -> String {
+    let hex = |bytes: &[u8; 32]| -> String { bytes.iter().map(|b| format!("{b:02x}")).collect() };
+    let mut prev = chronicle_core::hash::GENESIS;
+    let mut lines = String::new();
+    for line in dump.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        let kind = e["kind"].as_str().unwrap();
+        let mut payload = e["payload"].clone();
+        let mut schema_version = u32::try_from(e["schema_version"].as_u64().unwrap()).unwrap();
+        rewrite(kind, &mut payload, &mut schema_version);
+        let payload = payload.to_string();
+        let (seq, version) = (e["seq"].as_u64().unwrap(), e["version"].as_u64().unwrap());
+        let hash = chronicle_core::hash::event_hash(
+            &prev,
+            &chronicle_core::hash::HashedFields {
+                seq,
+                id: e["id"].as_str().unwrap(),
+                incident: e["incident"].as_str().unwrap(),
+                version,
+                kind,
+                schema_version,
+                recorded_at: e["recorded_at"].as_str().unwrap(),
+                recorded_by: e["recorded_by"].as_str().unwrap(),
+                payload: &payload,
+            },
+        );
+        let old = serde_json::json!({
+            "id": e["id"], "incident": e["incident"], "kind": kind,
+            "payload": serde_json::from_str::<serde_json::Value>(&payload).unwrap(),
+            "seq": seq, "version": version, "schema_version": schema_version,
+            "recorded_at": e["recorded_at"], "recorded_by": e["recorded_by"],
+            "prev_hash": hex(&prev), "hash": hex(&hash),
+        });
+        lines.push_str(&old.to_string());
+        lines.push('\n');
+        prev = hash;
+    }
+    lines
+}
