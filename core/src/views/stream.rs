@@ -98,9 +98,11 @@ impl DocumentStream<'_> {
             };
             let mut i = reconcile::incident_doc(&state, &self.q.best);
             i.last_recorded = self.reader.db.recorded_at(i.last_seq)?;
-            killed = killed.add(&i.killed);
-            wounded = wounded.add(&i.wounded);
-            by_province.push((i.province.clone(), i.killed, i.wounded));
+            // With `--status`, the totals count what the rows count (as `document_owned`).
+            let (k, w) = crate::views::counted(&i, &self.q.filter.statuses);
+            killed = killed.add(&k);
+            wounded = wounded.add(&w);
+            by_province.push((i.province.clone(), k, w));
             each(i)?;
         }
         Ok(Totals {
