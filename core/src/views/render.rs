@@ -7,7 +7,7 @@ use crate::domain::time::{IncidentDate, Published};
 use crate::views::audit::{AuditReport, Verdict, LEAVE_OUT_BUDGET};
 use crate::views::diff::Diff;
 use crate::views::doc::{
-    Figure, Group, Incident, Range, SourceFigures, StatusFigures, StatusRanges,
+    Figure, Group, Incident, Qualifier, Range, SourceFigures, StatusFigures, StatusRanges,
 };
 use crate::views::history::{Change, History};
 use crate::views::{GroupBy, SourceSummary};
@@ -308,22 +308,25 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
     }
     out.push_str(&wrap(&what, "  ", width));
     let mut counts = format!(
-        "{}, {}",
+        "{}{}, {}{}",
         range_prose(
             &i.killed,
             "killed",
             i.disputed && i.killed.low != i.killed.high
         ),
+        coded_mark(i, |s| s.killed.as_ref()),
         range_prose(
             &i.wounded,
             "wounded",
             i.disputed && i.wounded.low != i.wounded.high
-        )
+        ),
+        coded_mark(i, |s| s.wounded.as_ref()),
     );
     if i.attackers_killed.low.is_some() {
         counts.push_str(&format!(
-            ", {}",
-            range_prose(&i.attackers_killed, "attackers killed", false)
+            ", {}{}",
+            range_prose(&i.attackers_killed, "attackers killed", false),
+            coded_mark(i, |s| s.attackers_killed.as_ref()),
         ));
     }
     out.push_str(&wrap(&counts, "  ", width));
@@ -378,6 +381,18 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
     out
 }
 
+/// ` (coded; unknown)` when every source's figure for a count is coded (ACLED's "Unknown
+/// fatalities coded as 3"), so that the count rests on a convention and on no stated
+/// number ([`crate::views::reconcile`]); else nothing.
+fn coded_mark(i: &Incident, figure: fn(&SourceFigures) -> Option<&Figure>) -> &'static str {
+    let mut given = i.sources.iter().filter_map(figure).peekable();
+    if given.peek().is_some() && given.all(|f| f.qualifier == Qualifier::Coded) {
+        " (coded; unknown)"
+    } else {
+        ""
+    }
+}
+
 /// The grade of an incident for `show`: `grade: weak (suggested: one source)`, or the
 /// assessment with its seq and reason, and the earlier assessments in force.
 pub fn grade_line(g: &crate::views::doc::GradeInfo) -> String {
@@ -402,15 +417,25 @@ pub fn grade_line(g: &crate::views::doc::GradeInfo) -> String {
 fn best_lines(i: &Incident, policy: &str, width: usize) -> String {
     let mut out = String::new();
     let applied = i.adjudication.as_ref().filter(|a| a.applied);
-    let best = |r: &Range, noun: &str, decided: Option<u64>| {
+    let best = |r: &Range, noun: &str, decided: Option<u64>, coded: &str| {
         r.best.map(|b| match (applied, decided) {
             (Some(_), Some(_)) => format!("{b} {noun} (adjudicated)"),
-            _ => format!("{b} {noun}"),
+            _ => format!("{b} {noun}{coded}"),
         })
     };
     let bests: Vec<String> = [
-        best(&i.killed, "killed", applied.and_then(|a| a.killed)),
-        best(&i.wounded, "wounded", applied.and_then(|a| a.wounded)),
+        best(
+            &i.killed,
+            "killed",
+            applied.and_then(|a| a.killed),
+            coded_mark(i, |s| s.killed.as_ref()),
+        ),
+        best(
+            &i.wounded,
+            "wounded",
+            applied.and_then(|a| a.wounded),
+            coded_mark(i, |s| s.wounded.as_ref()),
+        ),
     ]
     .into_iter()
     .flatten()
