@@ -847,20 +847,13 @@ mod tests {
         insta::assert_snapshot!("default", text(export_sample::<Csv>(&[]).unwrap()));
     }
 
-    /// Erased events have no column: the comment lines name the incidents that had some.
+    /// Adjudications have no column: a comment line names each adjudicated incident.
     #[test]
     fn adjudications_are_named_in_the_comments() {
         let mut doc = sample_document();
-        doc.incidents[4].adjudication = Some(chronicle_plugin_sdk::view::Adjudication {
-            killed: Some(12),
-            wounded: None,
-            reason: "a reason".into(),
-            outside_range: false,
-            applied: true,
-            event_seq: 39,
-            event_id: "e-39".into(),
-            recorded_at: "2020-08-02T08:00:00.000000Z".into(),
-        });
+        doc.incidents[4].adjudication = Some(chronicle_plugin_sdk::testing::sample_adjudication(
+            "a reason",
+        ));
         let out = text(export_document::<Csv>(&doc, &[]).unwrap());
         let line = out.lines().find(|l| l.contains("adjudicated")).unwrap();
         assert_eq!(

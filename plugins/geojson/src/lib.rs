@@ -301,16 +301,9 @@ mod tests {
     #[test]
     fn adjudication_is_a_property() {
         let mut doc = sample_document();
-        doc.incidents[4].adjudication = Some(chronicle_plugin_sdk::view::Adjudication {
-            killed: Some(12),
-            wounded: None,
-            reason: "a reason".into(),
-            outside_range: false,
-            applied: true,
-            event_seq: 39,
-            event_id: "e-39".into(),
-            recorded_at: "2020-08-02T08:00:00.000000Z".into(),
-        });
+        doc.incidents[4].adjudication = Some(chronicle_plugin_sdk::testing::sample_adjudication(
+            "a reason",
+        ));
         let v = parse(export_document::<GeoJson>(&doc, &[]).unwrap());
         let features = v["features"].as_array().unwrap();
         let with: Vec<&serde_json::Value> = features

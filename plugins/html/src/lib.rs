@@ -1349,14 +1349,11 @@ mod tests {
     fn adjudication_is_shown_escaped() {
         let mut doc = sample_document();
         doc.incidents[4].adjudication = Some(chronicle_plugin_sdk::view::Adjudication {
-            killed: Some(12),
             wounded: Some(25),
-            reason: "<script>alert(1)</script> the hospital's list".into(),
             outside_range: true,
-            applied: true,
-            event_seq: 39,
-            event_id: "e-39".into(),
-            recorded_at: "2020-08-02T08:00:00.000000Z".into(),
+            ..chronicle_plugin_sdk::testing::sample_adjudication(
+                "<script>alert(1)</script> the hospital's list",
+            )
         });
         let out = text(export_document::<Html>(&doc, &[]).unwrap());
         assert!(!out.contains("<script"), "{out}");

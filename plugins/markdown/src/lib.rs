@@ -462,16 +462,9 @@ mod tests {
     #[test]
     fn adjudication_is_shown_escaped() {
         let mut doc = sample_document();
-        let mut a = chronicle_plugin_sdk::view::Adjudication {
-            killed: Some(12),
-            wounded: None,
-            reason: "the *ministry* [x](javascript:1) undercounts".into(),
-            outside_range: false,
-            applied: true,
-            event_seq: 39,
-            event_id: "e-39".into(),
-            recorded_at: "2020-08-02T08:00:00.000000Z".into(),
-        };
+        let mut a = chronicle_plugin_sdk::testing::sample_adjudication(
+            "the *ministry* [x](javascript:1) undercounts",
+        );
         doc.incidents[4].adjudication = Some(a.clone());
         let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
         let line = out.lines().find(|l| l.contains("Adjudicated")).unwrap();

@@ -12,9 +12,9 @@
 //! reported coordinates.
 
 use crate::view::{
-    Assessment, Coordinates, DatePrecision, Figure, Filters, Grade, GradeInfo, Group, Incident,
-    LatLon, LogCheckpoint, Options, Point, PointKind, Policy, Provenance, Qualifier, Range,
-    Responsibility, SourceFigures, Stance, Totals, ViewDocument, SCHEMA,
+    Adjudication, Assessment, Coordinates, DatePrecision, Figure, Filters, Grade, GradeInfo, Group,
+    Incident, LatLon, LogCheckpoint, Options, Point, PointKind, Policy, Provenance, Qualifier,
+    Range, Responsibility, SourceFigures, Stance, Totals, ViewDocument, SCHEMA,
 };
 use crate::Exporter;
 use std::collections::BTreeMap;
@@ -430,6 +430,22 @@ pub fn sample_document() -> ViewDocument {
         },
         incidents,
         totals,
+    }
+}
+
+/// An adjudication in force (`applied`) of 12 killed, recorded at seq 39, with `reason`
+/// (user text: pass markup to check that an exporter escapes it); the plugins' tests set it
+/// on an incident of [`sample_document`] and change the fields they test.
+pub fn sample_adjudication(reason: &str) -> Adjudication {
+    Adjudication {
+        killed: Some(12),
+        wounded: None,
+        reason: reason.to_owned(),
+        outside_range: false,
+        applied: true,
+        event_seq: 39,
+        event_id: "e-39".to_owned(),
+        recorded_at: "2020-08-02T08:00:00.000000Z".to_owned(),
     }
 }
 
