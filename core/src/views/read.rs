@@ -140,8 +140,17 @@ impl Reader<'_> {
 
     /// [`Reader::snapshot`] of a checked query.
     pub(crate) fn scope(&self, q: &Query) -> Result<Snapshot> {
+        self.sorted(|each| self.each_in_scope(q, each))
+    }
+
+    /// The states `visit` gives (it returns the point's sequence number), sorted, with the
+    /// point's hash.
+    fn sorted(
+        &self,
+        visit: impl FnOnce(&mut dyn FnMut(IncidentState) -> Result<()>) -> Result<u64>,
+    ) -> Result<Snapshot> {
         let mut states = Vec::new();
-        let seq = self.each_in_scope(q, &mut |s| {
+        let seq = visit(&mut |s| {
             states.push(s);
             Ok(())
         })?;
@@ -178,17 +187,7 @@ impl Reader<'_> {
 
     /// The states in view for a checked query, without checking its policy, sorted.
     pub(crate) fn states_in_view(&self, q: &Query) -> Result<Snapshot> {
-        let mut states = Vec::new();
-        let seq = self.each_in_view(q, &mut |s| {
-            states.push(s);
-            Ok(())
-        })?;
-        states.sort_by(state_order);
-        Ok(Snapshot {
-            seq,
-            hash: self.db.hash_at(seq)?,
-            states,
-        })
+        self.sorted(|each| self.each_in_view(q, each))
     }
 
     /// The states in view for a checked query, one at a time, in no particular order: at
