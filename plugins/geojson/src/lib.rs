@@ -13,7 +13,7 @@
 //!
 //! Options: none. Output: pretty-printed JSON with a final newline.
 
-use chronicle_plugin_sdk::{Exporter, Incident, Options, Range, ViewDocument};
+use chronicle_plugin_sdk::{Exporter, Incident, Options, Range, StatusRanges, ViewDocument};
 use serde::Serialize;
 
 /// The GeoJSON exporter.
@@ -105,6 +105,12 @@ struct Properties<'a> {
     wounded: &'a Range,
     attackers_killed: &'a Range,
     disputed: bool,
+    /// Killed (victims and attackers) and wounded by casualty status, as in the document;
+    /// left out when no source gave a status.
+    #[serde(skip_serializing_if = "no_status")]
+    killed_by_status: &'a StatusRanges,
+    #[serde(skip_serializing_if = "no_status")]
+    wounded_by_status: &'a StatusRanges,
     /// The grade (recorded, else suggested), its being suggested and its reason; null in a
     /// document without grades.
     grade: Option<&'static str>,
@@ -116,6 +122,11 @@ struct Properties<'a> {
     /// when none is applied, so that other features are what they were.
     #[serde(skip_serializing_if = "Option::is_none")]
     adjudication: Option<&'a chronicle_plugin_sdk::view::Adjudication>,
+}
+
+/// No status given: the property is left out (a total not broken down is in `killed`).
+fn no_status(by: &&StatusRanges) -> bool {
+    by.is_empty()
 }
 
 /// Whether a point can be written as an RFC 7946 position.
@@ -168,6 +179,8 @@ fn feature(i: &Incident) -> Feature<'_> {
             wounded: &i.wounded,
             attackers_killed: &i.attackers_killed,
             disputed: i.disputed,
+            killed_by_status: &i.killed_by_status,
+            wounded_by_status: &i.wounded_by_status,
             grade: i.grade.as_ref().map(|g| g.grade.as_str()),
             grade_suggested: i.grade.as_ref().map(|g| g.suggested),
             grade_reason: i.grade.as_ref().map(|g| g.reason.as_str()),
@@ -295,6 +308,31 @@ mod tests {
     fn sample_snapshot() {
         let out = String::from_utf8(export_sample::<GeoJson>(&[]).unwrap()).unwrap();
         insta::assert_snapshot!("sample", out);
+    }
+
+    /// Figures by status are properties of the features that have some, as in the document.
+    #[test]
+    fn figures_by_status_are_properties() {
+        let mut doc = sample_document();
+        doc.incidents[0].killed_by_status.militants = Some(Range::exact(3));
+        doc.incidents[0].killed_by_status.unattributed = Some(Range::exact(1));
+        let v = parse(export_document::<GeoJson>(&doc, &[]).unwrap());
+        let features = v["features"].as_array().unwrap();
+        let with: Vec<&Value> = features
+            .iter()
+            .filter(|f| f["properties"].get("killed_by_status").is_some())
+            .collect();
+        assert_eq!(with.len(), 1);
+        assert_eq!(
+            with[0]["properties"]["killed_by_status"],
+            serde_json::json!({
+                "militants": {"low": 3, "best": 3, "high": 3, "open_high": false},
+                "unattributed": {"low": 1, "best": 1, "high": 1, "open_high": false}
+            })
+        );
+        assert!(features
+            .iter()
+            .all(|f| f["properties"].get("wounded_by_status").is_none()));
     }
 
     /// An applied adjudication is a property of its feature; the others have none.

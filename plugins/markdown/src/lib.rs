@@ -229,6 +229,16 @@ fn incident_section(out: &mut String, i: &Incident, notes: &mut Notes) {
     }
     let _ = writeln!(out, "{lead}\n");
     let _ = writeln!(out, "{}", ranges_line(i));
+    let by_status: Vec<String> = [
+        ("killed", &i.killed_by_status),
+        ("wounded", &i.wounded_by_status),
+    ]
+    .into_iter()
+    .filter_map(|(noun, by)| by.describe().map(|d| format!("{noun}: {d}")))
+    .collect();
+    if !by_status.is_empty() {
+        let _ = writeln!(out, "- **By status:** {}.", by_status.join("; "));
+    }
     if i.disputed {
         let _ = writeln!(out, "- **Disputed:** the sources' figures disagree.");
     }
@@ -477,6 +487,30 @@ mod tests {
         doc.incidents[4].adjudication = Some(a);
         let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
         assert!(!out.contains("Adjudicated"), "{out}");
+    }
+
+    /// An incident's figures by status are one line, killed then wounded; a part not broken
+    /// down is named unless it is none; an incident without statuses has no such line.
+    #[test]
+    fn figures_by_status_are_one_line() {
+        let mut doc = sample_document();
+        let by = &mut doc.incidents[0].killed_by_status;
+        by.civilians = Some(Range::exact(3));
+        by.security_forces = Some(Range {
+            low: Some(8),
+            best: Some(12),
+            high: Some(17),
+            open_high: false,
+        });
+        by.unattributed = Some(Range::exact(2));
+        doc.incidents[0].wounded_by_status.civilians = Some(Range::exact(5));
+        doc.incidents[0].wounded_by_status.unattributed = Some(Range::exact(0));
+        let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
+        let lines: Vec<&str> = out.lines().filter(|l| l.contains("By status")).collect();
+        assert_eq!(
+            lines,
+            ["- **By status:** killed: civilians 3, security forces 8–17 (best 12), not broken down 2; wounded: civilians 5."]
+        );
     }
 
     /// A redaction is shown on its incident, its reason (user text) escaped.

@@ -380,6 +380,27 @@ impl StatusRanges {
         }
     }
 
+    /// The ranges in words, in the order of [`StatusRanges::NAMES`], then the part not
+    /// broken down unless it is exactly 0: `civilians 6, security forces 8–17 (best 12), not
+    /// broken down 3` (each as [`Range::describe`]); `None` when no status was given.
+    pub fn describe(&self) -> Option<String> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut parts: Vec<String> = Self::NAMES
+            .iter()
+            .filter_map(|n| {
+                self.get(n)
+                    .map(|r| format!("{} {}", n.replace('_', " "), r.describe()))
+            })
+            .collect();
+        // A part not broken down that is exactly none says nothing.
+        if let Some(r) = self.unattributed.filter(|r| *r != Range::exact(0)) {
+            parts.push(format!("not broken down {}", r.describe()));
+        }
+        Some(parts.join(", "))
+    }
+
     /// The range of a status by name, to set.
     pub fn slot(&mut self, name: &str) -> Option<&mut Option<Range>> {
         match name {
