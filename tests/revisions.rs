@@ -137,8 +137,8 @@ fn html_markdown_and_csv_show_old_value_new_value_and_reason() {
     let html = s.ok(&["export", "--format", "html", "--plugin-dir", dir]);
     let line = html
         .lines()
-        .find(|l| l.contains("Revised:"))
-        .expect("a revision in the html");
+        .find(|l| l.contains("Revised: killed 17"))
+        .expect("AFP's revision in the html");
     let start = line.find("<ul class=\"revisions\">").unwrap();
     let end = start + line[start..].find("</ul>").unwrap() + "</ul>".len();
     insta::assert_snapshot!("html_revision", &line[start..end]);
@@ -176,6 +176,60 @@ fn html_markdown_and_csv_show_old_value_new_value_and_reason() {
     );
     assert_eq!(&row[col("last_changed")], "2026-12-02T09:00:00.000000Z");
     assert_eq!(&row[col("first_recorded")], "2026-11-25T16:24:50.482651Z");
+}
+
+/// A correction that gives who was killed, its totals unchanged, revises the figures by
+/// status: the demo's Nangarhar correction (seq 39) shows "none -> 4" for the security
+/// forces killed, and "none -> 11" wounded, so the source marked corrected says what changed.
+/// On the log as first shipped (no statuses) there is no revision.
+#[test]
+fn a_status_correction_revises_the_figures_by_status() {
+    const NANGARHAR: &str = "2020-07-08-nangarhar-suicide-bombing";
+    let s = Scratch::demo();
+    let doc = json(&s, &["show", NANGARHAR, "--json"]);
+    let source = &doc["sources"][0];
+    assert_eq!(source["corrected"], true);
+    let revisions = source["revisions"].as_array().unwrap();
+    let summary: Vec<(&str, &str, &Value, &str, u64)> = revisions
+        .iter()
+        .map(|r| {
+            (
+                r["measure"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+                &r["old"],
+                r["new"]["text"].as_str().unwrap(),
+                r["event_seq"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("killed_by_status", "security_forces", &Value::Null, "4", 39),
+            ("wounded_by_status", "security_forces", &Value::Null, "11", 39),
+        ]
+    );
+    assert!(revisions[0]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("Casualty status as the article gives it"));
+    let before = Scratch::demo_before_statuses();
+    let doc = json(&before, &["show", NANGARHAR, "--json"]);
+    assert!(doc["sources"][0].get("revisions").is_none(), "{doc}");
+    // The Markdown export says it in words.
+    let dir = plugins(&s);
+    let md = s.ok(&[
+        "export",
+        "--format",
+        "markdown",
+        "--plugin-dir",
+        dir.to_str().unwrap(),
+    ]);
+    let revised: Vec<&str> = md
+        .lines()
+        .filter(|l| l.contains("Revised: killed (security forces) none -\\> 4, 8 July 2020"))
+        .collect();
+    assert_eq!(revised.len(), 1, "{md}");
 }
 
 fn acled_sample() -> String {

@@ -80,11 +80,17 @@ pub struct SourceState {
 }
 
 /// One count of a source changed by one of its events (a correction, or a later report,
-/// which replaces all its figures): the figure before and after, when and why.
+/// which replaces all its figures): the figure before and after, when and why. A count is a
+/// total (killed, wounded, attackers killed) or the figure of one casualty status the
+/// source gave (`killed_by_status` with its `status`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revised {
-    /// `killed`, `wounded` or `attackers_killed` ([`Measure::name`]).
+    /// `killed`, `wounded` or `attackers_killed` ([`Measure::name`]); `killed_by_status` or
+    /// `wounded_by_status` for the figure of one status.
     pub measure: String,
+    /// The status whose figure changed (with a `*_by_status` measure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
     /// Before (`None`: the source had given none).
     pub old: Option<Figure>,
     /// After (`None`: a later report left it out).
@@ -395,26 +401,47 @@ impl SourceState {
     fn apply(&mut self, r: &crate::domain::event::CasualtyReport, e: &Ev, correction: bool) {
         let revises = self.reports + self.corrections > 0;
         let before = Measure::ALL.map(|m| self.figure(m).copied());
+        let before_by_status = [
+            self.killed_by_status.clone(),
+            self.wounded_by_status.clone(),
+        ];
         self.set(r, e, correction);
         if !revises {
             return;
         }
+        let revised = |measure: &str, status, old, new| Revised {
+            measure: measure.to_string(),
+            status,
+            old,
+            new,
+            kind: e.payload.kind().to_string(),
+            published: r.published,
+            recorded_at: e.recorded_at.clone(),
+            reason: r.reason.clone(),
+            event_seq: e.seq,
+            event_id: e.id.clone(),
+        };
         for (m, old) in Measure::ALL.into_iter().zip(before) {
             let new = self.figure(m).copied();
             if old != new {
-                self.revisions.push(Revised {
-                    measure: m.name().to_string(),
-                    old,
-                    new,
-                    kind: e.payload.kind().to_string(),
-                    published: r.published,
-                    recorded_at: e.recorded_at.clone(),
-                    reason: r.reason.clone(),
-                    event_seq: e.seq,
-                    event_id: e.id.clone(),
-                });
+                self.revisions.push(revised(m.name(), None, old, new));
             }
         }
+        let after_by_status = [&self.killed_by_status, &self.wounded_by_status];
+        let mut by_status = Vec::new();
+        for ((measure, old), new) in ["killed_by_status", "wounded_by_status"]
+            .into_iter()
+            .zip(&before_by_status)
+            .zip(after_by_status)
+        {
+            for st in Status::ALL {
+                let (old, new) = (old.get(&st).copied(), new.get(&st).copied());
+                if old != new {
+                    by_status.push(revised(measure, Some(st), old, new));
+                }
+            }
+        }
+        self.revisions.extend(by_status);
     }
 
     /// [`SourceState::apply`] without the revisions.

@@ -492,6 +492,7 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
 fn revision(r: &Revised) -> Revision {
     Revision {
         measure: r.measure.clone(),
+        status: r.status.map(|s| s.name().to_string()),
         old: r.old.as_ref().map(doc::figure),
         new: r.new.as_ref().map(doc::figure),
         kind: r.kind.clone(),

@@ -768,8 +768,14 @@ pub struct SourceFigures {
 /// why (`raised its toll`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revision {
-    /// The count: `killed`, `wounded` or `attackers_killed`.
+    /// The count: `killed`, `wounded` or `attackers_killed`; `killed_by_status`
+    /// or `wounded_by_status` for the figure of one casualty status (then
+    /// `status` names it).
     pub measure: String,
+    /// The status whose figure changed (`civilians`, `security_forces`,
+    /// `militants`, `unknown`), with a `*_by_status` measure; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// The figure before (`null`: the source had given none).
     #[serde(default)]
     pub old: Option<Figure>,
@@ -795,19 +801,24 @@ pub struct Revision {
 }
 
 impl Revision {
-    /// The change in words: `killed 17 -> 19, 31 July 2020, raised its toll`
-    /// (the published date, else the day it was recorded; the reason when
-    /// one was given).
+    /// The change in words: `killed 17 -> 19, 31 July 2020, raised its toll`,
+    /// `killed (civilians) none -> 6, ...` for a status's figure (the published
+    /// date, else the day it was recorded; the reason when one was given).
     pub fn describe(&self) -> String {
         let text = |f: &Option<Figure>| f.as_ref().map_or("none", |f| f.text.as_str()).to_owned();
         let when = self.published.as_deref().unwrap_or(&self.recorded_at);
         let day = human_date(when.get(..10).unwrap_or(when));
-        let mut out = format!(
-            "{} {} -> {}, {day}",
-            self.measure.replace('_', " "),
-            text(&self.old),
-            text(&self.new)
-        );
+        let what = match &self.status {
+            Some(status) => format!(
+                "{} ({})",
+                self.measure
+                    .trim_end_matches("_by_status")
+                    .replace('_', " "),
+                status.replace('_', " ")
+            ),
+            None => self.measure.replace('_', " "),
+        };
+        let mut out = format!("{what} {} -> {}, {day}", text(&self.old), text(&self.new));
         if let Some(r) = &self.reason {
             out.push_str(", ");
             out.push_str(r);
