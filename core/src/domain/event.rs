@@ -1,6 +1,7 @@
 //! The domain events: what can be said about an incident, and the payload of each kind.
 //!
-//! Every event belongs to one incident (its *stream*). Payloads are JSON objects; unknown
+//! Every event belongs to one stream: an incident's, or for a source's description
+//! (`source_described`) the reserved stream `@sources` ([`crate::domain::source`]). Payloads are JSON objects; unknown
 //! fields are refused, optional fields are left out rather than written as `null`. The
 //! schemas are documented in `docs/event-log.md`; this module is their single definition.
 
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::figure::Figure;
+pub use crate::domain::source::SourceDescription;
 use crate::domain::status::ByStatus;
 use crate::domain::time::{IncidentDate, Published};
 use crate::error::Invalid;
@@ -210,6 +212,11 @@ pub struct CasualtyReport {
     /// Why the figures changed (required for corrections).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The source through which these figures reached the recorder, when it is not
+    /// `source` itself: AFP's figure as carried by Pajhwok is `source` AFP, `via` Pajhwok
+    /// (schema version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     /// Dataset attributes kept verbatim.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: Attributes,
@@ -326,10 +333,13 @@ pub enum Payload {
     IncidentAssessed(Assessment),
     /// `incident_adjudicated`: the recorder's own best estimate, with its reason.
     IncidentAdjudicated(Adjudication),
+    /// `source_described`: what kind of source a name is, and whether a party to the
+    /// conflict (in the reserved stream [`crate::domain::source::SOURCES_STREAM`]).
+    SourceDescribed(SourceDescription),
 }
 
 /// Every kind, in the order of the documentation.
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 12] = [
     "incident_reported",
     "casualties_reported",
     "casualties_corrected",
@@ -341,6 +351,7 @@ pub const KINDS: [&str; 11] = [
     "event_redacted",
     "incident_assessed",
     "incident_adjudicated",
+    "source_described",
 ];
 
 /// `$de($arg)` read as the struct of event kind `$kind`, wrapped in its [`Payload`] variant:
@@ -360,6 +371,7 @@ macro_rules! by_kind {
             "event_redacted" => Some($de($arg).map(Payload::EventRedacted)),
             "incident_assessed" => Some($de($arg).map(Payload::IncidentAssessed)),
             "incident_adjudicated" => Some($de($arg).map(Payload::IncidentAdjudicated)),
+            "source_described" => Some($de($arg).map(Payload::SourceDescribed)),
             _ => None,
         }
     };
@@ -380,6 +392,7 @@ impl Payload {
             Payload::EventRedacted(_) => KINDS[8],
             Payload::IncidentAssessed(_) => KINDS[9],
             Payload::IncidentAdjudicated(_) => KINDS[10],
+            Payload::SourceDescribed(_) => KINDS[11],
         }
     }
 
@@ -446,6 +459,7 @@ impl Payload {
             Payload::EventRedacted(p) => serde_json::to_value(p),
             Payload::IncidentAssessed(p) => serde_json::to_value(p),
             Payload::IncidentAdjudicated(p) => serde_json::to_value(p),
+            Payload::SourceDescribed(p) => serde_json::to_value(p),
         };
         // The payload types hold only strings, integers, finite floats and maps of them,
         // which always serialize.
@@ -609,18 +623,18 @@ impl EventLine {
         // Fast path: the payload read straight into its struct. Whatever it does not accept
         // goes the general way below, which decides and names the field in its error.
         if let Ok(raw) = serde_json::from_str::<RawLine<'_>>(line) {
-            if raw
-                .schema_version
-                .is_none_or(|v| v == crate::domain::upcast::current_version(&raw.kind))
-            {
-                if let Some(payload) = Payload::from_json_text(&raw.kind, raw.payload.get()) {
-                    return Ok(NewEvent {
-                        id: raw.id,
-                        incident: raw.incident,
-                        payload,
-                        expected_version: raw.expected_version,
-                    });
-                }
+            let text = raw.payload.get();
+            let direct = match raw.schema_version {
+                None => Payload::from_json_text(&raw.kind, text),
+                Some(v) => crate::domain::upcast::read_direct(&raw.kind, v, text),
+            };
+            if let Some(payload) = direct {
+                return Ok(NewEvent {
+                    id: raw.id,
+                    incident: raw.incident,
+                    payload,
+                    expected_version: raw.expected_version,
+                });
             }
         }
         let parsed: EventLine = serde_json::from_str(line).map_err(|e| {
