@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::domain::event::Payload;
 use crate::domain::figure::{coded_in_note, Figure};
 use crate::domain::status;
 use crate::error::Invalid;
@@ -48,7 +47,7 @@ pub struct Step {
 /// - `casualties_reported` and `casualties_corrected` 3 -> 4: version 4 adds `via` (the
 ///   source that carried the figures). The step is the identity; a version-3 payload that
 ///   carries `via` is refused. A payload without `via` is still *written* at 3
-///   ([`written_version`]), so that a log that does not use `via` stays readable by the
+///   ([`crate::domain::event::written_version`]), so that a log that does not use `via` stays readable by the
 ///   chronicle before it.
 ///
 /// `source_described` (sources described) is at 1: it has no steps.
@@ -95,37 +94,6 @@ fn casualties_v4(v: Value) -> Result<Value, String> {
         );
     }
     Ok(v)
-}
-
-/// The schema version an event of `payload` is written at: the lowest version whose schema
-/// the payload fits, among those whose steps up to the current one are the identity on it.
-/// A casualty payload without `via` is written at 3 (the step 3 -> 4 changes nothing but
-/// refuses `via`), so that a log that never uses `via` reads in the chronicle before it;
-/// every other payload at its kind's current version.
-pub fn written_version(payload: &Payload) -> u32 {
-    match payload {
-        Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r) if r.via.is_none() => 3,
-        _ => current_version(payload.kind()),
-    }
-}
-
-/// A stored payload of `kind` at `version` read straight from its text into the current
-/// version's struct, when that is exact: at the current version, or at a version
-/// [`written_version`] still writes (a casualty payload at 3 without `via`). `None`: read
-/// it through [`upcast`] (which also names what is wrong with a payload that does not read).
-pub fn read_direct(kind: &str, version: u32, text: &str) -> Option<Payload> {
-    let current = current_version(kind);
-    if version == current {
-        return Payload::from_json_text(kind, text);
-    }
-    let casualty = matches!(kind, "casualties_reported" | "casualties_corrected");
-    if casualty && version == 3 && current == 4 {
-        return Payload::from_json_text(kind, text).filter(|p| match p {
-            Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r) => r.via.is_none(),
-            _ => false,
-        });
-    }
-    None
 }
 
 /// A casualty payload of schema version 2 as version 3 (see [`STEPS`]).
@@ -396,39 +364,6 @@ mod tests {
             upcast_in(TEST_STEPS, "other", 1, json!({})).unwrap(),
             json!({})
         );
-    }
-
-    #[test]
-    fn via_is_version_4_and_a_report_without_it_is_still_written_at_3() {
-        let report = |via: Option<&str>| {
-            let mut v = json!({"source": "AFP", "killed": 17});
-            if let Some(via) = via {
-                v["via"] = json!(via);
-            }
-            Payload::from_json("casualties_reported", v).unwrap()
-        };
-        assert_eq!(written_version(&report(None)), 3);
-        assert_eq!(written_version(&report(Some("Pajhwok"))), 4);
-        let merged = Payload::from_json("incident_merged", json!({"into": "a", "reason": "r"}));
-        assert_eq!(written_version(&merged.unwrap()), 1);
-        let err = upcast(
-            "casualties_reported",
-            3,
-            json!({"source": "AFP", "via": "P"}),
-        );
-        assert!(err
-            .unwrap_err()
-            .problem
-            .contains("from schema version 4 on"));
-        let text = r#"{"killed":17,"source":"AFP"}"#;
-        assert_eq!(
-            read_direct("casualties_reported", 3, text),
-            Some(report(None))
-        );
-        let with_via = r#"{"killed":17,"source":"AFP","via":"P"}"#;
-        assert_eq!(read_direct("casualties_reported", 3, with_via), None);
-        assert!(read_direct("casualties_reported", 4, with_via).is_some());
-        assert_eq!(read_direct("casualties_reported", 2, text), None);
     }
 
     #[test]

@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use rand_core::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::domain::event::written_version;
 use crate::domain::event::{NewEvent, Payload, MAX_PAYLOAD_BYTES};
 use crate::domain::rules;
 use crate::domain::time::{format_recorded, parse_recorded};
-use crate::domain::upcast::written_version;
 use crate::error::{Error, Invalid, Result};
 use crate::log::validate;
 use crate::record::hash::{self, SealedFields, GENESIS};

@@ -239,7 +239,7 @@ impl RecordedEvent {
         }
         let current = self.schema_version == crate::domain::upcast::current_version(&self.kind);
         if let Some(payload) =
-            crate::domain::upcast::read_direct(&self.kind, self.schema_version, &self.payload)
+            crate::domain::event::read_direct(&self.kind, self.schema_version, &self.payload)
         {
             return Ok(payload);
         }

@@ -550,6 +550,8 @@ mod tests {
             corrections: 0,
             first_seq: seq,
             revisions: Vec::new(),
+            via: None,
+            described: None,
         }
     }
 

@@ -1027,6 +1027,52 @@ pub fn diff(d: &Diff, width: usize) -> String {
     out
 }
 
+/// What `--source-type` and `--exclude-parties` left out of a view (empty when nothing).
+pub fn restriction(r: &crate::views::Restriction, width: usize) -> String {
+    let mut out = String::new();
+    if !r.sources.is_empty() {
+        let names: Vec<&str> = r.sources.iter().map(String::as_str).collect();
+        let mut line = format!(
+            "Left out: the figures of {} {} ({})",
+            names.len(),
+            if names.len() == 1 {
+                "source"
+            } else {
+                "sources"
+            },
+            names.join(", ")
+        );
+        if !r.undescribed.is_empty() {
+            let n = r.undescribed.len();
+            line.push_str(&format!(
+                "; {n} of them {} no recorded type ({}: describe {} with `chronicle source set`)",
+                if n == 1 { "has" } else { "have" },
+                r.undescribed
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if n == 1 { "it" } else { "them" }
+            ));
+        }
+        line.push('.');
+        out.push_str(&wrap(&line, "", width));
+    }
+    if !r.incidents.is_empty() {
+        let n = r.incidents.len();
+        out.push_str(&wrap(
+            &format!(
+                "Not shown: {n} {} with no source left ({}).",
+                if n == 1 { "incident" } else { "incidents" },
+                r.incidents.join(", ")
+            ),
+            "",
+            width,
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1096,50 +1142,4 @@ mod tests {
         assert_eq!(range_cell(&r(27, 27, 27, true)), "27+ (27)");
         assert_eq!(range_cell(&r(13, 13, 13, false)), "13");
     }
-}
-
-/// What `--source-type` and `--exclude-parties` left out of a view (empty when nothing).
-pub fn restriction(r: &crate::views::Restriction, width: usize) -> String {
-    let mut out = String::new();
-    if !r.sources.is_empty() {
-        let names: Vec<&str> = r.sources.iter().map(String::as_str).collect();
-        let mut line = format!(
-            "Left out: the figures of {} {} ({})",
-            names.len(),
-            if names.len() == 1 {
-                "source"
-            } else {
-                "sources"
-            },
-            names.join(", ")
-        );
-        if !r.undescribed.is_empty() {
-            let n = r.undescribed.len();
-            line.push_str(&format!(
-                "; {n} of them {} no recorded type ({}: describe {} with `chronicle source set`)",
-                if n == 1 { "has" } else { "have" },
-                r.undescribed
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if n == 1 { "it" } else { "them" }
-            ));
-        }
-        line.push('.');
-        out.push_str(&wrap(&line, "", width));
-    }
-    if !r.incidents.is_empty() {
-        let n = r.incidents.len();
-        out.push_str(&wrap(
-            &format!(
-                "Not shown: {n} {} with no source left ({}).",
-                if n == 1 { "incident" } else { "incidents" },
-                r.incidents.join(", ")
-            ),
-            "",
-            width,
-        ));
-    }
-    out
 }
