@@ -406,13 +406,19 @@ pub fn sources(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow::
     let log = EventLog::open(db)?;
     let query = args.view.query(args.filter.filter(allow_unknown_place)?)?;
     let rows = log.sources(&query)?;
+    // With --source-type / --exclude-parties: what was left out, never silently.
+    let restriction = log.restriction(&query)?;
     if args.view.out.json {
         print_json(&rows)?;
-        return warn_status_caveat(&log, &query);
+        let left_out = render::restriction(&restriction, usize::MAX);
+        if !left_out.is_empty() {
+            eprint!("warning: {left_out}");
+        }
+        return Ok(());
     }
     let width = args.view.out.width();
     let mut out = render::sources(&rows, width);
-    out.push_str(&status_caveat(&log, &query, width)?);
+    out.push_str(&render::restriction(&restriction, width));
     print(&out)
 }
 
