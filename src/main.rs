@@ -17,6 +17,7 @@ mod plugins;
 mod progress;
 mod proof;
 mod read;
+mod sources;
 mod views;
 mod width;
 mod write;
@@ -170,6 +171,9 @@ enum Command {
     Summary(views::SummaryArgs),
     /// Per source: reports, corrections, how often it stands alone or disagrees.
     Sources(views::ListArgs),
+    /// Describe a source (type, party to the conflict), or show its descriptions.
+    #[command(subcommand)]
+    Source(sources::SourceCommand),
     /// Export the views: the built-in JSON document (schema chronicle.views/1) or a plugin's format.
     #[command(
         after_help = "Every export states its provenance: the log checkpoint (seq and hash, which `chronicle verify --checkpoint` accepts), the point in time, the policy and the exporter's name and version. Exporting twice at the same point gives the same bytes.\n\nExamples:\n  chronicle export > july-2020.json\n  chronicle export --format html --out july-2020.html\n  chronicle export --format csv --option layout=acled --at-seq 20 --out acled.csv\n  chronicle plugins list"
@@ -434,6 +438,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Timeline(args) => views::timeline(&db, args, cli.allow_unknown_place),
         Command::Summary(args) => views::summary(&db, args, cli.allow_unknown_place),
         Command::Sources(args) => views::sources(&db, args, cli.allow_unknown_place),
+        Command::Source(sources::SourceCommand::History(args)) => sources::history(&db, args),
+        Command::Source(sources::SourceCommand::Set(args)) => {
+            let ctx = write::context(&args.recorder, "source set", false, false, false)?;
+            sources::set(&db, ctx, args)
+        }
         Command::Export(args) => views::export(&db, args, &cli.plugins, cli.allow_unknown_place),
         Command::Plugins(command) => plugins::run(command, &cli.plugins),
         Command::History(args) => views::history(&db, args),

@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use chronicle_core::note::{self, SignerKey};
+use chronicle_core::source::SourceType;
 use chronicle_core::status::Status;
 use chronicle_core::time::parse_time_point;
 use chronicle_core::views::audit::Claim;
@@ -94,6 +95,30 @@ pub struct FilterArgs {
     /// recorded grade, else the suggested one; repeatable, or a list: confirmed,fair).
     #[arg(long, value_name = "GRADE")]
     grade: Vec<String>,
+    #[command(flatten)]
+    sources: SourceFilterArgs,
+}
+
+/// Which sources' figures are reconciled (`show` takes these too).
+#[derive(Debug, Default, clap::Args)]
+pub struct SourceFilterArgs {
+    /// Reconcile only the figures of sources described as this type (`chronicle source
+    /// set`; repeatable, or a list: "news agency,UN"); an incident left with no source is
+    /// not shown, and the output says what was left out.
+    #[arg(long, value_name = "TYPE")]
+    source_type: Vec<String>,
+    /// Leave out the figures of sources described as parties to the conflict; an incident
+    /// left with no source is not shown, and the output says what was left out.
+    #[arg(long)]
+    exclude_parties: bool,
+}
+
+impl SourceFilterArgs {
+    fn apply(&self, filter: &mut Filter) -> Result<(), Invalid> {
+        filter.source_types = SourceType::parse_list("--source-type", &self.source_type)?;
+        filter.exclude_parties = self.exclude_parties;
+        Ok(())
+    }
 }
 
 fn day(flag: &str, s: &Option<String>) -> Result<Option<chrono::NaiveDate>, Invalid> {
@@ -104,6 +129,12 @@ impl FilterArgs {
     /// The filter as given; the library checks it (days in order, the province through the
     /// gazetteer) when it applies it.
     fn filter(&self, allow_unknown_place: bool) -> Result<Filter, Invalid> {
+        let mut filter = self.filter_without_sources(allow_unknown_place)?;
+        self.sources.apply(&mut filter)?;
+        Ok(filter)
+    }
+
+    fn filter_without_sources(&self, allow_unknown_place: bool) -> Result<Filter, Invalid> {
         Ok(Filter {
             from: day("--from", &self.from)?,
             to: day("--to", &self.to)?,
@@ -117,6 +148,7 @@ impl FilterArgs {
                 .collect::<Result<Vec<_>, _>>()?,
             grades: parse_grades(&self.grade)?,
             allow_unknown_place,
+            ..Filter::default()
         })
     }
 }
@@ -147,6 +179,7 @@ impl PointArgs {
                 .transpose()?,
             best: self.best.parse::<BestPolicy>()?,
             filter,
+            ..Query::default()
         })
     }
 }
@@ -157,6 +190,8 @@ pub struct ShowArgs {
     incident: String,
     #[command(flatten)]
     view: ViewArgs,
+    #[command(flatten)]
+    sources: SourceFilterArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -268,16 +303,39 @@ fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
 
 pub fn show(db: &Path, args: ShowArgs) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
-    let q = args.view.query(Filter::default())?;
+    let mut filter = Filter::default();
+    args.sources.apply(&mut filter)?;
+    let q = args.view.query(filter)?;
     let incident = log.show(&args.incident, &q)?;
     if args.view.out.json {
         return print_json(&incident);
     }
-    print(&render::incident(
-        &incident,
-        &q.best.to_string(),
-        args.view.out.width(),
-    ))
+    let width = args.view.out.width();
+    let mut out = render::incident(&incident, &q.best.to_string(), width);
+    if q.filter.restricts_sources() {
+        // Only the sources left out on this incident.
+        let mut all = q.clone();
+        all.filter.source_types.clear();
+        all.filter.exclude_parties = false;
+        let shown: Vec<&str> = incident.sources.iter().map(|s| s.source.as_str()).collect();
+        let left: Vec<String> = log
+            .show(&args.incident, &all)?
+            .sources
+            .into_iter()
+            .filter(|s| !shown.contains(&s.source.as_str()))
+            .map(|s| match s.source_type {
+                Some(_) => s.source,
+                None => format!("{} (no recorded type)", s.source),
+            })
+            .collect();
+        if !left.is_empty() {
+            out.push_str(&format!(
+                "\nLeft out: the figures of {}.\n",
+                left.join(", ")
+            ));
+        }
+    }
+    print(&out)
 }
 
 pub fn timeline(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
@@ -308,12 +366,15 @@ pub fn timeline(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow:
 /// are not (all) broken down by status (empty without `--status`).
 fn status_caveat(log: &EventLog, query: &Query, width: usize) -> anyhow::Result<String> {
     let ids = log.not_broken_down(query, Measure::Killed)?;
-    Ok(render::not_broken_down(
+    let mut out = render::not_broken_down(
         &ids,
         "killed",
         "the statuses given may be among them",
         width,
-    ))
+    );
+    // With --source-type / --exclude-parties: what was left out, never silently.
+    out.push_str(&render::restriction(&log.restriction(query)?, width));
+    Ok(out)
 }
 
 /// [`status_caveat`] for a `--json` answer, whose standard output is the JSON alone: on
@@ -343,11 +404,22 @@ pub fn summary(db: &Path, args: SummaryArgs, allow_unknown_place: bool) -> anyho
 
 pub fn sources(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow::Result<()> {
     let log = EventLog::open(db)?;
-    let rows = log.sources(&args.view.query(args.filter.filter(allow_unknown_place)?)?)?;
+    let query = args.view.query(args.filter.filter(allow_unknown_place)?)?;
+    let rows = log.sources(&query)?;
+    // With --source-type / --exclude-parties: what was left out, never silently.
+    let restriction = log.restriction(&query)?;
     if args.view.out.json {
-        return print_json(&rows);
+        print_json(&rows)?;
+        let left_out = render::restriction(&restriction, usize::MAX);
+        if !left_out.is_empty() {
+            eprint!("warning: {left_out}");
+        }
+        return Ok(());
     }
-    print(&render::sources(&rows, args.view.out.width()))
+    let width = args.view.out.width();
+    let mut out = render::sources(&rows, width);
+    out.push_str(&render::restriction(&restriction, width));
+    print(&out)
 }
 
 /// `--option KEY=VALUE`s as a map; a repeated key or one without `=` is refused.

@@ -302,6 +302,10 @@ pub struct FigureArgs {
     /// The source making the claim (AFP, "Ministry of Defense", ...).
     #[arg(long)]
     source: String,
+    /// The source that carried the figures, when it is not the source itself (AFP's figure
+    /// as carried by an article: --source AFP --via Pajhwok).
+    #[arg(long, value_name = "SOURCE")]
+    via: Option<String>,
     /// When the source published it: a date (2020-07-30) or an RFC 3339 time.
     #[arg(long, value_name = "TIME")]
     published: Option<String>,
@@ -410,6 +414,7 @@ impl FigureArgs {
             note: self.note.clone(),
             citation: self.citation.clone(),
             reason,
+            via: self.via.clone(),
             attributes: Default::default(),
         })
     }

@@ -22,13 +22,17 @@ fn schema_json() -> Value {
 /// them) requires all of them (but an incident's `redactions` and `adjudication`, a
 /// source's `revisions`, a group's `adjudicated`, the `killed_by_status` and
 /// `wounded_by_status` of incidents and sources, left out when empty, and a grade's
-/// `assessment` and `history`, left out for a suggested grade) and allows no others.
+/// `assessment` and `history`, left out for a suggested grade, and a source's `via`, `type`
+/// and `party`, left out when none, undescribed, not a party) and allows no others.
 /// The published schema is lenient (a newer chronicle may add fields within version 1); the
 /// strict one catches a field chronicle writes that the schema does not describe, or one it
 /// describes that chronicle no longer writes.
 fn strict(schema: &mut Value, name: Option<&str>) {
     const OPTIONAL_FIELDS: [&str; 3] = ["Filters", "StatusRanges", "StatusFigures"];
-    const OPTIONAL: [&str; 8] = [
+    const OPTIONAL: [&str; 11] = [
+        "via",
+        "type",
+        "party",
         "redactions",
         "revisions",
         "killed_by_status",

@@ -27,7 +27,7 @@ pub mod views;
 
 pub use domain::event::{EventLine, NewEvent, Payload};
 pub use domain::figure::Figure;
-pub use domain::{event, figure, gazetteer, status, time};
+pub use domain::{event, figure, gazetteer, source, status, time};
 pub use error::{Error, Invalid, Location, LocationPrefix, Result};
 pub use log::verify::{Failure, VerifyReport};
 pub use log::{AppendContext, Appender, Clock, Copied, EventLog, OpeningDetails, Origin, Redacted};

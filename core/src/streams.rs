@@ -32,6 +32,9 @@ pub(crate) struct Ev {
 /// A stored payload, parsed; `None` when it does not parse (only a tampered log has one:
 /// `chronicle verify` reports it, and the views leave the event out).
 pub(crate) fn parse_payload(kind: &str, version: u32, text: &str) -> Option<Payload> {
+    if let Some(payload) = crate::domain::event::read_direct(kind, version, text) {
+        return Some(payload);
+    }
     if version != crate::domain::upcast::current_version(kind) {
         let value = serde_json::from_str(text).ok()?;
         let value = crate::domain::upcast::upcast(kind, version, value).ok()?;

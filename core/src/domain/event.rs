@@ -1,6 +1,7 @@
 //! The domain events: what can be said about an incident, and the payload of each kind.
 //!
-//! Every event belongs to one incident (its *stream*). Payloads are JSON objects; unknown
+//! Every event belongs to one stream: an incident's, or for a source's description
+//! (`source_described`) the reserved stream `@sources` ([`crate::domain::source`]). Payloads are JSON objects; unknown
 //! fields are refused, optional fields are left out rather than written as `null`. The
 //! schemas are documented in `docs/event-log.md`; this module is their single definition.
 
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::figure::Figure;
+pub use crate::domain::source::SourceDescription;
 use crate::domain::status::ByStatus;
 use crate::domain::time::{IncidentDate, Published};
 use crate::error::Invalid;
@@ -210,6 +212,11 @@ pub struct CasualtyReport {
     /// Why the figures changed (required for corrections).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The source through which these figures reached the recorder, when it is not
+    /// `source` itself: AFP's figure as carried by Pajhwok is `source` AFP, `via` Pajhwok
+    /// (schema version 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     /// Dataset attributes kept verbatim.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: Attributes,
@@ -326,10 +333,13 @@ pub enum Payload {
     IncidentAssessed(Assessment),
     /// `incident_adjudicated`: the recorder's own best estimate, with its reason.
     IncidentAdjudicated(Adjudication),
+    /// `source_described`: what kind of source a name is, and whether a party to the
+    /// conflict (in the reserved stream [`crate::domain::source::SOURCES_STREAM`]).
+    SourceDescribed(SourceDescription),
 }
 
 /// Every kind, in the order of the documentation.
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 12] = [
     "incident_reported",
     "casualties_reported",
     "casualties_corrected",
@@ -341,6 +351,7 @@ pub const KINDS: [&str; 11] = [
     "event_redacted",
     "incident_assessed",
     "incident_adjudicated",
+    "source_described",
 ];
 
 /// `$de($arg)` read as the struct of event kind `$kind`, wrapped in its [`Payload`] variant:
@@ -360,6 +371,7 @@ macro_rules! by_kind {
             "event_redacted" => Some($de($arg).map(Payload::EventRedacted)),
             "incident_assessed" => Some($de($arg).map(Payload::IncidentAssessed)),
             "incident_adjudicated" => Some($de($arg).map(Payload::IncidentAdjudicated)),
+            "source_described" => Some($de($arg).map(Payload::SourceDescribed)),
             _ => None,
         }
     };
@@ -380,6 +392,7 @@ impl Payload {
             Payload::EventRedacted(_) => KINDS[8],
             Payload::IncidentAssessed(_) => KINDS[9],
             Payload::IncidentAdjudicated(_) => KINDS[10],
+            Payload::SourceDescribed(_) => KINDS[11],
         }
     }
 
@@ -446,6 +459,7 @@ impl Payload {
             Payload::EventRedacted(p) => serde_json::to_value(p),
             Payload::IncidentAssessed(p) => serde_json::to_value(p),
             Payload::IncidentAdjudicated(p) => serde_json::to_value(p),
+            Payload::SourceDescribed(p) => serde_json::to_value(p),
         };
         // The payload types hold only strings, integers, finite floats and maps of them,
         // which always serialize.
@@ -477,6 +491,37 @@ impl Payload {
             _ => None,
         }
     }
+}
+
+/// The schema version an event of `payload` is written at: the lowest version whose schema
+/// the payload fits, among those whose steps up to the current one are the identity on it.
+/// A casualty payload without `via` is written at 3 (the step 3 -> 4 changes nothing but
+/// refuses `via`), so that a log that never uses `via` reads in the chronicle before it;
+/// every other payload at its kind's current version.
+pub fn written_version(payload: &Payload) -> u32 {
+    match payload {
+        Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r) if r.via.is_none() => 3,
+        _ => crate::domain::upcast::current_version(payload.kind()),
+    }
+}
+
+/// A stored payload of `kind` at `version` read straight from its text into the current
+/// version's struct, when that is exact: at the current version, or at a version
+/// [`written_version`] still writes (a casualty payload at 3 without `via`). `None`: read
+/// it through [`crate::domain::upcast::upcast`] (which also names what is wrong with a payload that does not read).
+pub fn read_direct(kind: &str, version: u32, text: &str) -> Option<Payload> {
+    let current = crate::domain::upcast::current_version(kind);
+    if version == current {
+        return Payload::from_json_text(kind, text);
+    }
+    let casualty = matches!(kind, "casualties_reported" | "casualties_corrected");
+    if casualty && version == 3 && current == 4 {
+        return Payload::from_json_text(kind, text).filter(|p| match p {
+            Payload::CasualtiesReported(r) | Payload::CasualtiesCorrected(r) => r.via.is_none(),
+            _ => false,
+        });
+    }
+    None
 }
 
 /// Turns a serde message ("unknown field `kiled`, expected one of ... at line 1 column 9")
@@ -609,18 +654,18 @@ impl EventLine {
         // Fast path: the payload read straight into its struct. Whatever it does not accept
         // goes the general way below, which decides and names the field in its error.
         if let Ok(raw) = serde_json::from_str::<RawLine<'_>>(line) {
-            if raw
-                .schema_version
-                .is_none_or(|v| v == crate::domain::upcast::current_version(&raw.kind))
-            {
-                if let Some(payload) = Payload::from_json_text(&raw.kind, raw.payload.get()) {
-                    return Ok(NewEvent {
-                        id: raw.id,
-                        incident: raw.incident,
-                        payload,
-                        expected_version: raw.expected_version,
-                    });
-                }
+            let text = raw.payload.get();
+            let direct = match raw.schema_version {
+                None => Payload::from_json_text(&raw.kind, text),
+                Some(v) => read_direct(&raw.kind, v, text),
+            };
+            if let Some(payload) = direct {
+                return Ok(NewEvent {
+                    id: raw.id,
+                    incident: raw.incident,
+                    payload,
+                    expected_version: raw.expected_version,
+                });
             }
         }
         let parsed: EventLine = serde_json::from_str(line).map_err(|e| {
@@ -697,5 +742,37 @@ mod tests {
     fn line_parse_names_missing_field() {
         let e = EventLine::parse(r#"{"kind":"incident_reported","payload":{}}"#).unwrap_err();
         assert_eq!(e.field, "incident", "{e}");
+    }
+    #[test]
+    fn via_is_version_4_and_a_report_without_it_is_still_written_at_3() {
+        let report = |via: Option<&str>| {
+            let mut v = json!({"source": "AFP", "killed": 17});
+            if let Some(via) = via {
+                v["via"] = json!(via);
+            }
+            Payload::from_json("casualties_reported", v).unwrap()
+        };
+        assert_eq!(written_version(&report(None)), 3);
+        assert_eq!(written_version(&report(Some("Pajhwok"))), 4);
+        let merged = Payload::from_json("incident_merged", json!({"into": "a", "reason": "r"}));
+        assert_eq!(written_version(&merged.unwrap()), 1);
+        let err = crate::domain::upcast::upcast(
+            "casualties_reported",
+            3,
+            json!({"source": "AFP", "via": "P"}),
+        );
+        assert!(err
+            .unwrap_err()
+            .problem
+            .contains("from schema version 4 on"));
+        let text = r#"{"killed":17,"source":"AFP"}"#;
+        assert_eq!(
+            read_direct("casualties_reported", 3, text),
+            Some(report(None))
+        );
+        let with_via = r#"{"killed":17,"source":"AFP","via":"P"}"#;
+        assert_eq!(read_direct("casualties_reported", 3, with_via), None);
+        assert!(read_direct("casualties_reported", 4, with_via).is_some());
+        assert_eq!(read_direct("casualties_reported", 2, text), None);
     }
 }

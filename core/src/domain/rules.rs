@@ -9,6 +9,7 @@ use crate::domain::event::{
 };
 use crate::domain::figure::Figure;
 use crate::domain::gazetteer::Gazetteer;
+use crate::domain::source::{is_reserved, RESERVED_PREFIX, SOURCES_STREAM};
 use crate::domain::status;
 use crate::domain::time::{IncidentDate, Published};
 use crate::error::Invalid;
@@ -18,6 +19,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 /// are reported.
 pub(crate) fn check(event: &NewEvent) -> Result<(), Invalid> {
     name("incident", &event.incident)?;
+    stream(event)?;
     match &event.payload {
         Payload::IncidentReported(d) => details(d),
         Payload::CasualtiesReported(r) => report(r, false),
@@ -34,6 +36,10 @@ pub(crate) fn check(event: &NewEvent) -> Result<(), Invalid> {
         }
         Payload::IncidentAssessed(a) => reason(&a.reason),
         Payload::IncidentAdjudicated(a) => adjudication(a),
+        Payload::SourceDescribed(d) => {
+            name("payload.name", &d.name)?;
+            opt_text("payload.note", &d.note)
+        }
         Payload::IncidentMerged(m) => {
             reason(&m.reason)?;
             name("payload.into", &m.into)?;
@@ -46,6 +52,33 @@ pub(crate) fn check(event: &NewEvent) -> Result<(), Invalid> {
             }
             Ok(())
         }
+    }
+}
+
+/// The stream an event may go in: a source's description in the reserved stream
+/// [`SOURCES_STREAM`] and nowhere else; a retraction or a redaction in the stream of the
+/// event it undoes (checked against the log), so in `@sources` too; every other kind in an
+/// incident's stream, whose id never begins with [`RESERVED_PREFIX`] (not even with
+/// `--allow-implausible`: such a stream would be taken for a reserved one).
+fn stream(event: &NewEvent) -> Result<(), Invalid> {
+    let id = event.incident.as_str();
+    match &event.payload {
+        Payload::SourceDescribed(_) if id != SOURCES_STREAM => Err(Invalid::new(
+            "incident",
+            id,
+            format!("a `source_described` event belongs to the reserved stream `{SOURCES_STREAM}` (give \"incident\": \"{SOURCES_STREAM}\", or use `chronicle source set`)"),
+        )),
+        Payload::SourceDescribed(_) | Payload::EventRetracted(_) | Payload::EventRedacted(_) => {
+            Ok(())
+        }
+        _ if is_reserved(id) => Err(Invalid::new(
+            "incident",
+            id,
+            format!(
+                "streams beginning with `{RESERVED_PREFIX}` are reserved (`{SOURCES_STREAM}` holds the sources' descriptions); an incident id never begins with `{RESERVED_PREFIX}`"
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -102,7 +135,8 @@ pub(crate) fn plausible(event: &NewEvent, recorded: DateTime<Utc>) -> Result<(),
         | Payload::IncidentMerged(_)
         | Payload::EventRedacted(_)
         | Payload::IncidentAssessed(_)
-        | Payload::IncidentAdjudicated(_) => Ok(()),
+        | Payload::IncidentAdjudicated(_)
+        | Payload::SourceDescribed(_) => Ok(()),
     }
 }
 
@@ -394,6 +428,14 @@ fn amendment(a: &Amendment) -> Result<(), Invalid> {
 
 fn report(r: &CasualtyReport, correction: bool) -> Result<(), Invalid> {
     name("payload.source", &r.source)?;
+    opt_name("payload.via", &r.via)?;
+    if r.via.as_deref() == Some(r.source.as_str()) {
+        return Err(Invalid::new(
+            "payload.via",
+            &r.source,
+            "is the source itself; `via` names another source that carried the figures (AFP's figure as carried by Pajhwok: source AFP, via Pajhwok), else leave it out",
+        ));
+    }
     if r.killed.is_none()
         && r.wounded.is_none()
         && r.attackers_killed.is_none()

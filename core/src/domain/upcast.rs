@@ -44,6 +44,13 @@ pub struct Step {
 ///   `killed` is exactly N gains `killed: "coded:N"`, exactly as the ACLED import now writes
 ///   it: ACLED's own words say the number is a convention, and a re-import of the same file
 ///   finds nothing changed. Every other payload is unchanged.
+/// - `casualties_reported` and `casualties_corrected` 3 -> 4: version 4 adds `via` (the
+///   source that carried the figures). The step is the identity; a version-3 payload that
+///   carries `via` is refused. A payload without `via` is still *written* at 3
+///   ([`crate::domain::event::written_version`]), so that a log that does not use `via` stays readable by the
+///   chronicle before it.
+///
+/// `source_described` (sources described) is at 1: it has no steps.
 pub const STEPS: &[Step] = &[
     Step {
         kind: "casualties_reported",
@@ -65,7 +72,29 @@ pub const STEPS: &[Step] = &[
         from: 2,
         up: casualties_v3,
     },
+    Step {
+        kind: "casualties_reported",
+        from: 3,
+        up: casualties_v4,
+    },
+    Step {
+        kind: "casualties_corrected",
+        from: 3,
+        up: casualties_v4,
+    },
 ];
+
+/// A casualty payload of schema version 3 as version 4 (see [`STEPS`]): unchanged, unless
+/// it carries `via`, which version 3 does not have.
+fn casualties_v4(v: Value) -> Result<Value, String> {
+    let obj = v.as_object().ok_or("the payload is not a JSON object")?;
+    if obj.contains_key("via") {
+        return Err(
+            "`via` exists from schema version 4 on; a version-3 payload cannot carry it".into(),
+        );
+    }
+    Ok(v)
+}
 
 /// A casualty payload of schema version 2 as version 3 (see [`STEPS`]).
 fn casualties_v3(mut v: Value) -> Result<Value, String> {
@@ -219,10 +248,10 @@ mod tests {
     ];
 
     #[test]
-    fn casualty_payloads_are_at_version_3_the_others_at_1() {
+    fn casualty_payloads_are_at_version_4_the_others_at_1() {
         for kind in crate::domain::event::KINDS {
             let expected = if kind.starts_with("casualties_") {
-                3
+                4
             } else {
                 1
             };

@@ -168,6 +168,7 @@ pub fn map(row: &Row<'_>, ctx: &MapContext<'_>) -> Result<Mapped, Invalid> {
         note,
         citation: row.text("source")?,
         reason: None,
+        via: None,
         attributes: row.only(REPORT_ATTRIBUTES),
     };
     Ok(Mapped {

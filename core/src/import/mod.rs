@@ -1307,6 +1307,7 @@ mod tests {
             note: None,
             citation: None,
             reason: None,
+            via: None,
             attributes: [("timestamp".to_string(), serde_json::json!(ts))]
                 .into_iter()
                 .collect(),

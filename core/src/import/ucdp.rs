@@ -212,6 +212,7 @@ pub fn map(row: &Row<'_>, ctx: &MapContext<'_>) -> Result<Mapped, Invalid> {
         note: None,
         citation: row.text("source_article")?,
         reason: None,
+        via: None,
         attributes: row.only(REPORT_ATTRIBUTES),
     };
     Ok(Mapped {

@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use rand_core::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::domain::event::written_version;
 use crate::domain::event::{NewEvent, Payload, MAX_PAYLOAD_BYTES};
 use crate::domain::rules;
 use crate::domain::time::{format_recorded, parse_recorded};
-use crate::domain::upcast::current_version;
 use crate::error::{Error, Invalid, Result};
 use crate::log::validate;
 use crate::record::hash::{self, SealedFields, GENESIS};
@@ -334,7 +334,7 @@ impl<'a> Appender<'a> {
             version: current + 1,
             kind: event.payload.kind().to_string(),
             payload: payload_json,
-            schema_version: current_version(event.payload.kind()),
+            schema_version: written_version(&event.payload),
             recorded_at: self.recorded_at.clone(),
             recorded_by: self.ctx.recorded_by.clone(),
             hash: String::new(),

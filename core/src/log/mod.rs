@@ -283,6 +283,25 @@ impl EventLog {
         self.views().sources(q)
     }
 
+    /// What `--source-type` and `--exclude-parties` leave out of `q`'s view: the sources
+    /// whose figures are not reconciled, those of them with no recorded type, and the
+    /// incidents left with no source (empty without those flags).
+    pub fn restriction(&self, q: &Query) -> Result<crate::views::Restriction> {
+        let reader = self.views();
+        reader.restriction(&reader.checked(q)?)
+    }
+
+    /// Every description of source `name` (`chronicle source set`) up to `point`, oldest
+    /// first, each with what became of it (in force, superseded, retracted).
+    pub fn source_history(
+        &self,
+        name: &str,
+        point: Point,
+    ) -> Result<Vec<crate::views::described::DescriptionEntry>> {
+        let seq = self.views().resolve_point(point)?;
+        crate::views::described::SourceBook::history(&*self.store, seq, name)
+    }
+
     /// The whole document (`export`), with the unsigned checkpoint of its point under the
     /// default origin (see [`EventLog::export_checkpointed`]). Its `provenance.exporter` is
     /// left `null`: the caller that renders it names the format.

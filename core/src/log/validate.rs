@@ -242,6 +242,9 @@ pub(crate) fn event(
             active(db, streams, incident)?;
             inside_range(db, streams, incident, a)?;
         }
+        // A description needs nothing from the log: its stream is checked by the rules,
+        // and a later one of the same name replaces it.
+        Payload::SourceDescribed(_) => {}
     }
     Ok(())
 }

@@ -238,10 +238,10 @@ impl RecordedEvent {
             });
         }
         let current = self.schema_version == crate::domain::upcast::current_version(&self.kind);
-        if current {
-            if let Some(payload) = Payload::from_json_text(&self.kind, &self.payload) {
-                return Ok(payload);
-            }
+        if let Some(payload) =
+            crate::domain::event::read_direct(&self.kind, self.schema_version, &self.payload)
+        {
+            return Ok(payload);
         }
         let value: serde_json::Value =
             serde_json::from_str(&self.payload).map_err(|e| Error::Corrupt {

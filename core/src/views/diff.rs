@@ -47,12 +47,15 @@ impl crate::views::Reader<'_> {
             .into());
         }
         let filter = self.checked_filter(filter, &[from_seq, to_seq])?;
-        let at = |point| {
+        // Each point with the sources' descriptions in force there (grades, parties).
+        let at = |point| -> Result<crate::views::Snapshot> {
+            let seq = self.resolve_point(point)?;
             self.states_in_view(&Query {
                 point,
                 known_by: None,
                 best: best.clone(),
                 filter: filter.clone(),
+                described: crate::views::described::SourceBook::at(self.db, seq)?,
             })
         };
         let (a, b) = (at(from)?, at(to)?);

@@ -16,6 +16,7 @@ use crate::domain::figure::Figure;
 use crate::domain::status::{self, ByStatus, Status};
 use crate::domain::time::{parse_recorded, Published};
 use crate::streams::Ev;
+use crate::views::described::Described;
 
 /// A claim or denial: the view document's type, so the two cannot drift apart.
 pub use chronicle_plugin_sdk::view::Stance;
@@ -77,6 +78,15 @@ pub struct SourceState {
     /// out of the stored state when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revisions: Vec<Revised>,
+    /// The source that carried the figures shown (`via` of the event that last changed
+    /// them, as their published time); left out of the stored state when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The source's description in force at the view's point (`chronicle source set`):
+    /// never stored (a description is not an event of the incident), filled in by the
+    /// queries from the point's [`crate::views::described::SourceBook`].
+    #[serde(skip)]
+    pub described: Option<Described>,
 }
 
 /// One count of a source changed by one of its events (a correction, or a later report,
@@ -327,6 +337,14 @@ pub struct IncidentState {
 }
 
 impl IncidentState {
+    /// Whether `source` is described as a party to the conflict at the view's point (its
+    /// [`SourceState::described`], filled in by the queries; a source without one is not).
+    pub fn is_party(&self, source: &str) -> bool {
+        self.sources
+            .iter()
+            .any(|s| s.source == source && s.described.as_ref().is_some_and(|d| d.party))
+    }
+
     /// Do two sources give different point figures for killed, wounded or attackers
     /// killed? (`reconcile::disputed`, the document's `disputed`.)
     pub fn sources_disagree(&self) -> bool {
@@ -386,6 +404,8 @@ fn source_state<'a>(
                 corrections: 0,
                 first_seq: e.seq,
                 revisions: Vec::new(),
+                via: None,
+                described: None,
             });
             sources.len() - 1
         }
@@ -479,6 +499,7 @@ impl SourceState {
             self.reports += 1;
         }
         self.reason = r.reason.clone();
+        self.via = r.via.clone();
         self.event_seq = e.seq;
         self.event_id = e.id.clone();
         self.recorded_at = e.recorded_at.clone();

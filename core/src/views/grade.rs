@@ -120,6 +120,8 @@ mod tests {
             corrections: 0,
             first_seq: 1,
             revisions: Vec::new(),
+            via: None,
+            described: None,
         }
     }
 

@@ -313,6 +313,7 @@ fn note_of(
         )),
         Payload::ResponsibilityClaimed(r) | Payload::ResponsibilityDenied(r) => r.note.clone(),
         Payload::IncidentAssessed(a) => Some(a.reason.clone()),
+        Payload::SourceDescribed(d) => d.note.clone(),
         Payload::IncidentReported(_) => None,
     });
     note.or_else(|| {

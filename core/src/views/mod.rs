@@ -9,6 +9,7 @@
 //! [`render`]. The rules: `docs/views.md`.
 
 pub mod audit;
+pub mod described;
 pub mod diff;
 pub mod doc;
 mod fold;
@@ -28,15 +29,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::gazetteer::{Gazetteer, UnknownPlace};
+use crate::domain::source::SourceType;
 use crate::domain::status::Status;
 use crate::domain::time::{format_recorded, parse_time_point};
 use crate::error::{Invalid, Result};
+use crate::views::described::SourceBook;
 use crate::views::doc::Grade;
 
 pub use doc::{Document, Group, Incident, Range, StatusRanges};
 pub use fold::{IncidentState, Measure, RespState, SourceState, Stance};
 pub use maintain::VIEWS_VERSION;
 pub(crate) use read::Reader;
+pub use read::Restriction;
 pub use reconcile::BestPolicy;
 pub use stream::{DocumentStream, Incidents};
 
@@ -158,6 +162,13 @@ pub struct Filter {
     /// `--grade` (repeatable): only incidents of one of these grades, recorded or (where
     /// none is recorded) suggested. Empty: every grade.
     pub grades: Vec<Grade>,
+    /// `--source-type` (repeatable): only the figures of sources described as one of these
+    /// types at the view's point are reconciled; an incident left with no source is not in
+    /// view (see [`Filter::admits_source`]). Empty: every source.
+    pub source_types: Vec<SourceType>,
+    /// `--exclude-parties`: the figures of sources described as parties at the view's
+    /// point are not reconciled; an incident left with no source is not in view.
+    pub exclude_parties: bool,
     /// Match a province no gazetteer knows as written (`--allow-unknown-place`), instead of
     /// refusing it.
     pub allow_unknown_place: bool,
@@ -215,11 +226,30 @@ impl Filter {
         Ok((filter, unknown))
     }
 
+    /// Does the filter restrict which sources' figures count (`--source-type`,
+    /// `--exclude-parties`)?
+    pub fn restricts_sources(&self) -> bool {
+        !self.source_types.is_empty() || self.exclude_parties
+    }
+
+    /// Do this source's figures count under `--source-type` and `--exclude-parties`? Read
+    /// from its description in force ([`SourceState::described`]): a source without one has
+    /// no type (left out by `--source-type`) and is not a party (kept by
+    /// `--exclude-parties`).
+    pub fn admits_source(&self, src: &SourceState) -> bool {
+        let d = src.described.as_ref();
+        (!self.exclude_parties || !d.is_some_and(|d| d.party))
+            && (self.source_types.is_empty()
+                || d.is_some_and(|d| self.source_types.contains(&d.kind)))
+    }
+
     /// Does the incident pass?
     pub fn admits(&self, s: &IncidentState) -> bool {
         self.admits_status(s)
             && (self.grades.is_empty()
-                || self.grades.contains(&grade::grade_of(s, &|_| false).grade))
+                || self
+                    .grades
+                    .contains(&grade::grade_of(s, &|n| s.is_party(n)).grade))
             && self.admits_place(
                 s.details.date.start,
                 &s.details.province,
@@ -263,6 +293,12 @@ impl Filter {
             source: self.source.clone(),
             status: self.statuses.iter().map(|s| s.name().to_string()).collect(),
             grade: self.grades.iter().map(|g| g.as_str().to_string()).collect(),
+            source_type: self
+                .source_types
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect(),
+            exclude_parties: self.exclude_parties,
         }
     }
 }
@@ -295,6 +331,45 @@ pub struct Query {
     pub best: BestPolicy,
     /// Which incidents.
     pub filter: Filter,
+    /// The sources' descriptions in force at the point: filled in when the query is
+    /// checked (`Reader::checked`), empty before.
+    pub described: SourceBook,
+}
+
+/// What [`Query::prepare`] did to one incident's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prepared {
+    /// In view; `left_out` of its sources' figures were not reconciled.
+    Kept {
+        /// Sources left out by `--source-type` / `--exclude-parties`.
+        left_out: usize,
+    },
+    /// No source is left once the restriction applies: not in view.
+    NoSourceLeft,
+}
+
+impl Query {
+    /// Prepares a state for this query: each source's description in force at the point
+    /// filled in (what the grade, `show` and the document read), then the sources whose
+    /// figures do not count under `--source-type` / `--exclude-parties` removed, so that
+    /// every range, total and grade is computed over the others (`docs/views.md`,
+    /// "Sources described").
+    pub fn prepare(&self, s: &mut IncidentState) -> Prepared {
+        for src in &mut s.sources {
+            src.described = self.described.get(&src.source).cloned();
+        }
+        if !self.filter.restricts_sources() {
+            return Prepared::Kept { left_out: 0 };
+        }
+        let before = s.sources.len();
+        s.sources.retain(|src| self.filter.admits_source(src));
+        if s.sources.is_empty() {
+            return Prepared::NoSourceLeft;
+        }
+        Prepared::Kept {
+            left_out: before - s.sources.len(),
+        }
+    }
 }
 
 /// How a summary groups incidents.
@@ -370,6 +445,20 @@ pub struct SourceSummary {
     pub disagrees: u64,
     /// Claims and denials of responsibility it reported.
     pub responsibility: u64,
+    /// Its type as described at the view's point (`chronicle source set`); left out when
+    /// it has no description.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    /// Described as a party to the conflict at the view's point (left out when not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub party: bool,
+    /// Its description's remark, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Figures in view that reached the log through another source (`--via`), per
+    /// carrier, e.g. `{"Pajhwok": 2}`; left out when none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub via: std::collections::BTreeMap<String, u64>,
 }
 
 /// The incidents of a view at a point, with where that point is.
@@ -452,7 +541,7 @@ fn summary_keys_of(
             let key = match by {
                 GroupBy::Province => s.details.province.clone(),
                 GroupBy::Month => s.details.date.start.format("%Y-%m").to_string(),
-                GroupBy::Grade => grade::grade_of(s, &|_| false).grade.to_string(),
+                GroupBy::Grade => grade::grade_of(s, &|n| s.is_party(n)).grade.to_string(),
                 _ => s.details.category.clone(),
             };
             let (killed, wounded) = if statuses.is_empty() {
@@ -551,6 +640,10 @@ fn source_row<'a>(
         alone: 0,
         disagrees: 0,
         responsibility: 0,
+        source_type: None,
+        party: false,
+        note: None,
+        via: Default::default(),
     })
 }
 
@@ -565,6 +658,14 @@ pub fn sources_of(states: &[IncidentState]) -> Vec<SourceSummary> {
             row.corrections += src.corrections;
             row.alone += u64::from(reconcile::stands_alone(s, &src.source));
             row.disagrees += u64::from(reconcile::disagrees(s, &src.source));
+            if let Some(d) = &src.described {
+                row.source_type = Some(d.kind.to_string());
+                row.party = d.party;
+                row.note = d.note.clone();
+            }
+            if let Some(via) = &src.via {
+                *row.via.entry(via.clone()).or_default() += 1;
+            }
         }
         for r in &s.responsibility {
             source_row(&mut by, &r.source).responsibility += 1;

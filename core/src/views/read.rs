@@ -2,15 +2,17 @@
 //! there, and the documents and rows the commands print. `EventLog`'s view methods call
 //! these.
 
+use crate::domain::source::SourceType;
 use crate::domain::time::format_recorded;
 use crate::error::{Error, Invalid, Result};
 use crate::store::{Reads, ViewRow};
 use crate::streams::Streams;
+use crate::views::described::SourceBook;
 use crate::views::maintain::{checkpoint, compute, require_current};
 use crate::views::{
     document_owned, point, reconcile, sources_of, state_order, summary_groups, summary_keys,
-    BestPolicy, Document, Filter, Group, GroupBy, Incident, IncidentState, Marks, Point, Query,
-    Snapshot, SourceSummary, TimelineRow,
+    BestPolicy, Document, Filter, Group, GroupBy, Incident, IncidentState, Marks, Point, Prepared,
+    Query, Snapshot, SourceSummary, TimelineRow,
 };
 
 /// The views of one store, read at the points queries name.
@@ -66,10 +68,56 @@ impl Reader<'_> {
     /// (see [`Reader::checked_filter`]). Every query of the views goes through here once.
     pub fn checked(&self, q: &Query) -> Result<Query> {
         let seq = self.resolve_point(q.point)?;
+        let described = SourceBook::at(self.db, seq)?;
+        refuse_types_not_described(&q.filter, &described)?;
         Ok(Query {
             filter: self.checked_filter(&q.filter, &[seq])?,
+            described,
             ..q.clone()
         })
+    }
+
+    /// What `--source-type` and `--exclude-parties` left out of a checked query's view:
+    /// the sources whose figures were not reconciled and the incidents left with no
+    /// source (among those the date, place and category filters keep). Empty without them.
+    pub fn restriction(&self, q: &Query) -> Result<Restriction> {
+        let mut out = Restriction::default();
+        if !q.filter.restricts_sources() {
+            return Ok(out);
+        }
+        self.each_prepared(q, &mut |s, prepared| {
+            if let Prepared::NoSourceLeft = prepared {
+                let d = &s.details;
+                if q.filter
+                    .admits_place(d.date.start, &d.province, &d.category)
+                {
+                    out.incidents.push(s.incident.clone());
+                }
+            }
+            Ok(())
+        })?;
+        // The sources left out, from the states before the restriction.
+        let all = Query {
+            filter: Filter {
+                source_types: Vec::new(),
+                exclude_parties: false,
+                ..q.filter.clone()
+            },
+            ..q.clone()
+        };
+        self.each_prepared(&all, &mut |s, _| {
+            for src in &s.sources {
+                if !q.filter.admits_source(src) {
+                    if src.described.is_none() {
+                        out.undescribed.insert(src.source.clone());
+                    }
+                    out.sources.insert(src.source.clone());
+                }
+            }
+            Ok(())
+        })?;
+        out.incidents.sort();
+        Ok(out)
     }
 
     /// `filter` as the views apply it: its days checked and its province normalised through
@@ -199,6 +247,20 @@ impl Reader<'_> {
         q: &Query,
         each: &mut dyn FnMut(IncidentState) -> Result<()>,
     ) -> Result<u64> {
+        self.each_prepared(q, &mut |s, prepared| match prepared {
+            Prepared::Kept { .. } if q.filter.admits(&s) => each(s),
+            _ => Ok(()),
+        })
+    }
+
+    /// The states at a checked query's point, restricted to `known_by` if given, each
+    /// prepared for the query ([`Query::prepare`]: its sources described, and restricted by
+    /// `--source-type` / `--exclude-parties`), not yet filtered. Returns the point's seq.
+    fn each_prepared(
+        &self,
+        q: &Query,
+        each: &mut dyn FnMut(IncidentState, Prepared) -> Result<()>,
+    ) -> Result<u64> {
         let seq = self.resolve_point(q.point)?;
         let mut streams = match q.known_by {
             Some(_) => Some(Streams::new(self.views_checkpoint()?)),
@@ -214,10 +276,9 @@ impl Reader<'_> {
                 }
                 _ => s,
             };
-            if q.filter.admits(&s) {
-                each(s)?;
-            }
-            Ok(())
+            let mut s = s;
+            let prepared = q.prepare(&mut s);
+            each(s, prepared)
         })?;
         Ok(seq)
     }
@@ -231,6 +292,24 @@ impl Reader<'_> {
         let state = match (state, q.known_by) {
             (Some(s), Some(t)) => compute(&mut streams, self.db, &root, seq, Some(t), s.last_seq)?,
             (s, _) => s,
+        };
+        let q = &self.checked(q)?;
+        let state = match state {
+            Some(mut s) => match q.prepare(&mut s) {
+                Prepared::Kept { .. } => Some(s),
+                Prepared::NoSourceLeft => {
+                    return Err(Invalid::new(
+                        "incident",
+                        incident,
+                        format!(
+                            "no source of this incident is left once {} applies, so there are no figures to show (show it without it to see every source)",
+                            restriction_flags(&q.filter)
+                        ),
+                    )
+                    .into())
+                }
+            },
+            None => None,
         };
         if let Some(s) = &state {
             self.best_sources_reported(&q.best, &[std::slice::from_ref(s)])?;
@@ -275,6 +354,7 @@ impl Reader<'_> {
     /// policy other than the default, `known_by`, a source filter). `q` is checked.
     fn rows(&self, q: &Query) -> Result<Option<Vec<ViewRow>>> {
         if q.known_by.is_some()
+            || q.filter.restricts_sources()
             || q.best != BestPolicy::Median
             || q.filter.source.is_some()
             || !q.filter.statuses.is_empty()
@@ -565,4 +645,59 @@ fn best_source_unknown(
         ),
     )
     .into()
+}
+
+/// What `--source-type` and `--exclude-parties` left out of a view ([`Reader::restriction`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restriction {
+    /// The sources whose figures were left out somewhere in scope.
+    pub sources: std::collections::BTreeSet<String>,
+    /// Those of them with no description (no recorded type).
+    pub undescribed: std::collections::BTreeSet<String>,
+    /// The incidents in scope left with no source, so not shown, by id.
+    pub incidents: Vec<String>,
+}
+
+/// The restricting flags a filter has, as the user gave them (for messages).
+pub(crate) fn restriction_flags(filter: &Filter) -> String {
+    let mut flags = Vec::new();
+    if !filter.source_types.is_empty() {
+        let types: Vec<&str> = filter.source_types.iter().map(|t| t.as_str()).collect();
+        flags.push(format!("--source-type {:?}", types.join(",")));
+    }
+    if filter.exclude_parties {
+        flags.push("--exclude-parties".to_string());
+    }
+    flags.join(" and ")
+}
+
+/// Refuses a `--source-type` naming a type that no source is described as at the point:
+/// it could only ever leave every figure out, and an empty view must not read as "no
+/// incidents of that kind of source".
+fn refuse_types_not_described(filter: &Filter, book: &SourceBook) -> Result<()> {
+    let described: std::collections::BTreeSet<SourceType> =
+        book.iter().map(|(_, d)| d.kind).collect();
+    let Some(missing) = filter.source_types.iter().find(|t| !described.contains(t)) else {
+        return Ok(());
+    };
+    let have = if described.is_empty() {
+        "no source is described at this point (describe sources with `chronicle source set NAME --type TYPE`)".to_string()
+    } else {
+        format!(
+            "the types sources are described as here: {} (see `chronicle sources`)",
+            described
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Err(Invalid::new(
+        "--source-type",
+        missing.as_str(),
+        format!(
+            "no source is described as {missing} at this point, so no figure could count; {have}"
+        ),
+    )
+    .into())
 }

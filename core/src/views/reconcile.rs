@@ -443,6 +443,9 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
                 event_id: s.event_id.clone(),
                 corrected: s.corrected,
                 revisions: s.revisions.iter().map(revision).collect(),
+                via: s.via.clone(),
+                source_type: s.described.as_ref().map(|d| d.kind.to_string()),
+                party: s.described.as_ref().is_some_and(|d| d.party),
             })
             .collect(),
         responsibility: state
@@ -457,7 +460,7 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
             })
             .collect(),
         merged_from: state.merged_from.clone(),
-        grade: Some(crate::views::grade::grade_of(state, &|_| false)),
+        grade: Some(crate::views::grade::grade_of(state, &|n| state.is_party(n))),
         redactions: state
             .redactions
             .iter()
@@ -548,6 +551,8 @@ mod tests {
             corrections: 0,
             first_seq: seq,
             revisions: Vec::new(),
+            via: None,
+            described: None,
         }
     }
 

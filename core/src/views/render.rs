@@ -200,7 +200,12 @@ fn source_table(i: &Incident, width: usize) -> String {
             .iter()
             .map(|s| {
                 vec![
-                    s.source.clone() + if s.corrected { " (corr.)" } else { "" },
+                    s.source.clone()
+                        + &s.via
+                            .as_ref()
+                            .map(|v| format!(" via {v}"))
+                            .unwrap_or_default()
+                        + if s.corrected { " (corr.)" } else { "" },
                     published_prose(s.published.as_deref()),
                     fig(&s.killed),
                     fig(&s.wounded),
@@ -225,6 +230,16 @@ fn source_table(i: &Incident, width: usize) -> String {
         ));
         for line in i.sources.iter().filter_map(source_status_line) {
             out.push_str(&wrap(&line, "  ", width));
+        }
+        for s in &i.sources {
+            if let Some(t) = &s.source_type {
+                let party = if s.party {
+                    ", a party to the conflict"
+                } else {
+                    ""
+                };
+                out.push_str(&wrap(&format!("{}: {t}{party}", s.source), "  ", width));
+            }
         }
         for s in i.sources.iter().filter(|s| s.note.is_some()) {
             out.push_str(&wrap(
@@ -706,35 +721,70 @@ pub fn sources(rows: &[SourceSummary], width: usize) -> String {
     if rows.is_empty() {
         return "No sources.\n".into();
     }
+    // The type, party and via columns only when some source has one: a log without
+    // descriptions reads as before.
+    let described = rows.iter().any(|s| s.source_type.is_some());
+    let via = rows.iter().any(|s| !s.via.is_empty());
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|s| {
-            vec![
-                s.source.clone(),
+            let mut row = vec![s.source.clone()];
+            if described {
+                row.push(s.source_type.clone().unwrap_or_else(|| "-".into()));
+                row.push(if s.party { "party" } else { "" }.into());
+            }
+            row.extend([
                 s.incidents.to_string(),
                 s.reports.to_string(),
                 s.corrections.to_string(),
                 s.alone.to_string(),
                 s.disagrees.to_string(),
                 s.responsibility.to_string(),
-            ]
+            ]);
+            if via {
+                let carried: Vec<String> =
+                    s.via.iter().map(|(v, n)| format!("{v} ({n})")).collect();
+                row.push(carried.join(", "));
+            }
+            row
         })
         .collect();
-    let mut out = table(
-        &[
-            "Source",
-            "Incidents",
-            "Reports",
-            "Corr.",
-            "Alone",
-            "Disagrees",
-            "Resp.",
-        ],
-        &[false, true, true, true, true, true, true],
-        &[true, false, false, false, false, false, false],
-        &rows,
-        width,
-    );
+    let mut headers = vec!["Source"];
+    let mut numeric = vec![false];
+    if described {
+        headers.extend(["Type", "Party"]);
+        numeric.extend([false, false]);
+    }
+    headers.extend([
+        "Incidents",
+        "Reports",
+        "Corr.",
+        "Alone",
+        "Disagrees",
+        "Resp.",
+    ]);
+    numeric.extend([true; 6]);
+    if via {
+        headers.push("Via");
+        numeric.push(false);
+    }
+    let mut wrap_first = vec![false; headers.len()];
+    wrap_first[0] = true;
+    let mut out = table(&headers, &numeric, &wrap_first, &rows, width);
+    if described {
+        out.push_str(&wrap(
+            "Type, Party: as described (`chronicle source set`) at this point; - : no description.",
+            "",
+            width,
+        ));
+    }
+    if via {
+        out.push_str(&wrap(
+            "Via: figures of the source in view that reached the log through another source, per carrier.",
+            "",
+            width,
+        ));
+    }
     out.push_str(&wrap(
         "Alone: incidents where it is the only source with figures. Disagrees: incidents where its figure differs from another source's. Resp.: claims and denials it reported.",
         "",
@@ -998,6 +1048,52 @@ pub fn diff(d: &Diff, width: usize) -> String {
         for c in &i.changes {
             out.push_str(&wrap(&change_line(c), "  ", width));
         }
+    }
+    out
+}
+
+/// What `--source-type` and `--exclude-parties` left out of a view (empty when nothing).
+pub fn restriction(r: &crate::views::Restriction, width: usize) -> String {
+    let mut out = String::new();
+    if !r.sources.is_empty() {
+        let names: Vec<&str> = r.sources.iter().map(String::as_str).collect();
+        let mut line = format!(
+            "Left out: the figures of {} {} ({})",
+            names.len(),
+            if names.len() == 1 {
+                "source"
+            } else {
+                "sources"
+            },
+            names.join(", ")
+        );
+        if !r.undescribed.is_empty() {
+            let n = r.undescribed.len();
+            line.push_str(&format!(
+                "; {n} of them {} no recorded type ({}: describe {} with `chronicle source set`)",
+                if n == 1 { "has" } else { "have" },
+                r.undescribed
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if n == 1 { "it" } else { "them" }
+            ));
+        }
+        line.push('.');
+        out.push_str(&wrap(&line, "", width));
+    }
+    if !r.incidents.is_empty() {
+        let n = r.incidents.len();
+        out.push_str(&wrap(
+            &format!(
+                "Not shown: {n} {} with no source left ({}).",
+                if n == 1 { "incident" } else { "incidents" },
+                r.incidents.join(", ")
+            ),
+            "",
+            width,
+        ));
     }
     out
 }

@@ -88,7 +88,7 @@ impl DocumentStream<'_> {
                 )?,
                 (s, _) => s,
             };
-            let Some(state) = state else {
+            let Some(mut state) = state else {
                 return Err(Error::Corrupt {
                     seq,
                     problem: format!(
@@ -96,6 +96,8 @@ impl DocumentStream<'_> {
                     ),
                 });
             };
+            // Kept when the keys were found: the same query keeps it again.
+            self.q.prepare(&mut state);
             let mut i = reconcile::incident_doc(&state, &self.q.best);
             i.last_recorded = self.reader.db.recorded_at(i.last_seq)?;
             // With `--status`, the totals count what the rows count (as `document_owned`).

@@ -68,6 +68,9 @@ fn wikipedia(seq: u64, killed: Option<Figure>, wounded: Option<Figure>) -> Sourc
         event_id: event_id(seq),
         corrected: false,
         revisions: Vec::new(),
+        via: None,
+        source_type: None,
+        party: false,
     }
 }
 
@@ -329,6 +332,9 @@ fn puli_alam() -> Incident {
                 event_id: event_id(12),
                 corrected: false,
                 revisions: Vec::new(),
+                via: None,
+                source_type: None,
+                party: false,
             },
             SourceFigures {
                 source: "Ministry of Defense".to_owned(),
@@ -345,6 +351,9 @@ fn puli_alam() -> Incident {
                 event_id: event_id(13),
                 corrected: false,
                 revisions: Vec::new(),
+                via: None,
+                source_type: None,
+                party: false,
             },
         ],
         responsibility: vec![Responsibility {

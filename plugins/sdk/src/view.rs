@@ -222,6 +222,17 @@ pub struct Filters {
     /// these grades (recorded, or suggested where none is recorded). Absent without one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grade: Vec<String>,
+    /// Extension (optional, schema 1): `--source-type`: only the figures of
+    /// sources described as one of these types are reconciled (an incident
+    /// left with none is not in the document). Absent without one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_type: Vec<String>,
+    /// Extension (optional, schema 1): `--exclude-parties`: the figures of
+    /// sources described as parties to the conflict are left out of the
+    /// reconciliation (an incident left with none is not in the document).
+    /// Absent (false) without it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exclude_parties: bool,
 }
 
 impl Filters {
@@ -762,6 +773,24 @@ pub struct SourceFigures {
     /// revised a figure. The reasons are user text: escape them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revisions: Vec<Revision>,
+    /// Extension (optional, schema 1): the source that carried these figures
+    /// (`chronicle report --source AFP --via Pajhwok`: AFP's figure as
+    /// carried by Pajhwok). Absent when the figures came from the source
+    /// itself or the report does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// Extension (optional, schema 1): the source's type as described at
+    /// the document's point (`chronicle source set`): `news agency`,
+    /// `national media`, `local media`, `government`, `armed forces`,
+    /// `armed group`, `NGO`, `UN`, `dataset`, `witness` or `secondary`.
+    /// Absent when the source has no description.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub source_type: Option<String>,
+    /// Extension (optional, schema 1): the source is described as a party
+    /// to the conflict at the document's point. Absent when it is not (or
+    /// has no description).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub party: bool,
 }
 
 /// One change of one count by a source: `AFP killed: 17 -> 19`, when and
