@@ -377,6 +377,16 @@ fn status_caveat(log: &EventLog, query: &Query, width: usize) -> anyhow::Result<
     Ok(out)
 }
 
+/// With `--source-type` / `--exclude-parties`, what was left out, on standard error (for an
+/// answer whose standard output is JSON or a file): never silently.
+fn warn_restriction(log: &EventLog, query: &Query) -> anyhow::Result<()> {
+    let left_out = render::restriction(&log.restriction(query)?, usize::MAX);
+    if !left_out.is_empty() {
+        eprint!("warning: {left_out}");
+    }
+    Ok(())
+}
+
 /// [`status_caveat`] for a `--json` answer, whose standard output is the JSON alone: on
 /// standard error, so that an empty or short list by status never reads as complete.
 fn warn_status_caveat(log: &EventLog, query: &Query) -> anyhow::Result<()> {
@@ -406,19 +416,14 @@ pub fn sources(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow::
     let log = EventLog::open(db)?;
     let query = args.view.query(args.filter.filter(allow_unknown_place)?)?;
     let rows = log.sources(&query)?;
-    // With --source-type / --exclude-parties: what was left out, never silently.
-    let restriction = log.restriction(&query)?;
     if args.view.out.json {
         print_json(&rows)?;
-        let left_out = render::restriction(&restriction, usize::MAX);
-        if !left_out.is_empty() {
-            eprint!("warning: {left_out}");
-        }
-        return Ok(());
+        return warn_restriction(&log, &query);
     }
     let width = args.view.out.width();
     let mut out = render::sources(&rows, width);
-    out.push_str(&render::restriction(&restriction, width));
+    // With --source-type / --exclude-parties: what was left out, never silently.
+    out.push_str(&render::restriction(&log.restriction(&query)?, width));
     print(&out)
 }
 
@@ -574,6 +579,8 @@ pub fn export(
             }
             written?;
             out.flush()?;
+            drop(out);
+            warn_restriction(&log, &q)?;
         }
         Some(path) => {
             let written = write_atomically(path, emit);
@@ -595,6 +602,7 @@ pub fn export(
                 p.point.describe(),
                 p.policy.best
             );
+            warn_restriction(&log, &q)?;
         }
     }
     Ok(())
@@ -766,12 +774,17 @@ pub fn audit(db: &Path, args: AuditArgs, allow_unknown_place: bool) -> anyhow::R
     let reports = log.audits(&claims, &query)?;
     if args.view.out.json {
         // One claim: its report; killed and wounded: both reports, in that order.
-        return match reports.as_slice() {
-            [one] => print_json(one),
-            all => print_json(all),
+        match reports.as_slice() {
+            [one] => print_json(one)?,
+            all => print_json(all)?,
         };
+        // A verdict over some sources' figures says which were left out.
+        return warn_restriction(&log, &query);
     }
-    print(&render::audits(&reports, args.view.out.width()))
+    let width = args.view.out.width();
+    let mut out = render::audits(&reports, width);
+    out.push_str(&render::restriction(&log.restriction(&query)?, width));
+    print(&out)
 }
 
 pub fn diff(db: &Path, args: DiffArgs, allow_unknown_place: bool) -> anyhow::Result<()> {

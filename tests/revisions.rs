@@ -206,7 +206,13 @@ fn a_status_correction_revises_the_figures_by_status() {
         summary,
         [
             ("killed_by_status", "security_forces", &Value::Null, "4", 39),
-            ("wounded_by_status", "security_forces", &Value::Null, "11", 39),
+            (
+                "wounded_by_status",
+                "security_forces",
+                &Value::Null,
+                "11",
+                39
+            ),
         ]
     );
     assert!(revisions[0]["reason"]

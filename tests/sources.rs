@@ -347,6 +347,46 @@ fn exclude_parties_and_source_type_reconcile_only_the_sources_kept_and_say_what_
         err.contains("Left out: the figures of 1 source (Ministry of Defense)"),
         "{err}"
     );
+    // An audit's verdict and an export over some sources' figures say which were left out:
+    // the audit under its table (on standard error with --json), the export on standard error.
+    let audit = [
+        "audit",
+        "--province",
+        "Logar",
+        "--from",
+        "2020-07-01",
+        "--to",
+        "2020-07-31",
+        "--killed",
+        "8",
+        "--exclude-parties",
+    ];
+    let out = s.ok(&audit);
+    assert!(out.contains("below the range"), "{out}");
+    assert!(
+        out.ends_with("Left out: the figures of 1 source (Ministry of Defense).\n"),
+        "{out}"
+    );
+    let mut as_json = audit.to_vec();
+    as_json.push("--json");
+    let (code, out, err) = s.run(&as_json);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim_start().chars().next(), Some('{'), "{out}");
+    assert_eq!(
+        err,
+        "warning: Left out: the figures of 1 source (Ministry of Defense).\n"
+    );
+    for args in [
+        vec!["export", "--exclude-parties"],
+        vec!["export", "--exclude-parties", "--out", "parties-out.json"],
+    ] {
+        let (code, _, err) = s.run(&args);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.ends_with("warning: Left out: the figures of 1 source (Ministry of Defense).\n"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]
