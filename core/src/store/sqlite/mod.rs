@@ -339,3 +339,27 @@ impl Writes for SqliteTx<'_> {
         self.tx.commit().map_err(sqlite_err(path))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn temp_store(conn: &Connection) -> i64 {
+        conn.pragma_query_value(None, "temp_store", |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_write_keeps_its_statement_journals_in_memory_and_reads_put_files_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = SqliteStore::init(&dir.path().join("events.db")).unwrap();
+        assert_eq!(temp_store(&store.conn), 0, "the default: files");
+        let tx = store.write().unwrap();
+        tx.head().unwrap();
+        tx.commit().unwrap();
+        assert_eq!(temp_store(&store.conn), 2, "MEMORY during and after the write");
+        store.head().unwrap();
+        assert_eq!(temp_store(&store.conn), 0, "a read puts the default back");
+    }
+}
