@@ -250,7 +250,8 @@ fn rebuild_checks_the_tree_in_its_scan_and_writes_only_what_it_lacks() {
         [merkle::stored_hash_count(700)],
     )
     .unwrap();
-    conn.execute("UPDATE test_tree_writes SET n = 0", []).unwrap();
+    conn.execute("UPDATE test_tree_writes SET n = 0", [])
+        .unwrap();
     drop(conn);
     let mut copy = EventLog::open(&path).unwrap();
     copy.rebuild_views().unwrap();

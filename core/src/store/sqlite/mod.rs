@@ -358,7 +358,11 @@ mod tests {
         let tx = store.write().unwrap();
         tx.head().unwrap();
         tx.commit().unwrap();
-        assert_eq!(temp_store(&store.conn), 2, "MEMORY during and after the write");
+        assert_eq!(
+            temp_store(&store.conn),
+            2,
+            "MEMORY during and after the write"
+        );
         store.head().unwrap();
         assert_eq!(temp_store(&store.conn), 0, "a read puts the default back");
     }
