@@ -47,6 +47,15 @@ pub(crate) fn parse_payload(kind: &str, version: u32, text: &str) -> Option<Payl
     })
 }
 
+/// Whether an event with this payload can move a stream from one root to another (a merge,
+/// or a retraction, which may undo a merge): it then touches its root before and after.
+pub(crate) fn rewires(payload: &Payload) -> bool {
+    matches!(
+        payload,
+        Payload::IncidentMerged(_) | Payload::EventRetracted(_)
+    )
+}
+
 /// An event whose payload a redaction erased: it keeps its place in the stream, so that
 /// the views can say it was there (see [`crate::views::fold::Redacted`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,13 +287,13 @@ impl Streams {
         &mut self,
         db: &(impl Reads + ?Sized),
         event: &RecordedEvent,
-        payload: Option<&Payload>,
+        payload: Option<Payload>,
     ) -> Result<()> {
         self.trim();
         // Read the stream as it was before this event (a replay reads a log that goes further).
         self.horizon = event.seq - 1;
         self.stream(db, &event.incident)?;
-        if let Some(Payload::IncidentMerged(m)) = payload {
+        if let Some(Payload::IncidentMerged(m)) = &payload {
             self.merges_into(db, &m.into)?;
             if let Some(list) = self.merges_into.get_mut(&m.into) {
                 list.push((event.incident.clone(), event.id.clone(), event.seq));
@@ -309,7 +318,7 @@ impl Streams {
                     id: event.id.clone(),
                     incident: event.incident.clone(),
                     recorded_at: event.recorded_at.clone(),
-                    payload: payload.clone(),
+                    payload,
                 });
                 self.cached_events += 1;
             }
@@ -428,22 +437,19 @@ impl Streams {
         Ok(out)
     }
 
-    /// The roots an event touches: the root of its stream after it and, for a merge or a
-    /// retraction (which can move a stream from one root to another), before it. An erased
-    /// event (`payload` `None`; never a merge or a retraction) touches the root of its
+    /// The roots an event touches: the root of its stream after it and, when it `rewires`
+    /// (a merge or a retraction, which can move a stream from one root to another: see
+    /// [`rewires`]), before it. An erased event (never rewiring) touches the root of its
     /// stream: the views list it there.
     pub fn touched_by(
         &mut self,
         db: &(impl Reads + ?Sized),
         incident: &str,
         seq: u64,
-        payload: Option<&Payload>,
+        rewires: bool,
     ) -> Result<Vec<String>> {
         let mut roots = vec![self.root_at(db, incident, seq)?];
-        if matches!(
-            payload,
-            Some(Payload::IncidentMerged(_) | Payload::EventRetracted(_))
-        ) {
+        if rewires {
             let before = self.root_at(db, incident, seq - 1)?;
             if !roots.contains(&before) {
                 roots.push(before);
@@ -461,27 +467,27 @@ impl Streams {
         seq: u64,
     ) -> Result<Vec<u64>> {
         let streams = self.merged_into(db, root, seq, false)?;
-        let mut candidates: Vec<(u64, String, Option<Payload>)> = Vec::new();
+        let mut candidates: Vec<(u64, String, bool)> = Vec::new();
         for stream in &streams {
             let stream = self.stream(db, stream)?;
             candidates.extend(
                 stream
                     .upto(seq)
                     .iter()
-                    .map(|e| (e.seq, e.incident.clone(), Some(e.payload.clone()))),
+                    .map(|e| (e.seq, e.incident.clone(), rewires(&e.payload))),
             );
             candidates.extend(
                 stream
                     .erased_upto(seq)
                     .iter()
-                    .map(|e| (e.seq, e.incident.clone(), None)),
+                    .map(|e| (e.seq, e.incident.clone(), false)),
             );
         }
         candidates.sort_by_key(|c| c.0);
         let mut out = Vec::new();
-        for (seq, incident, payload) in candidates {
+        for (seq, incident, rewires) in candidates {
             if self
-                .touched_by(db, &incident, seq, payload.as_ref())?
+                .touched_by(db, &incident, seq, rewires)?
                 .iter()
                 .any(|r| r == root)
             {

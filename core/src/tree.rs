@@ -108,10 +108,61 @@ pub(crate) fn catch_up(tx: &dyn Writes) -> Result<()> {
     })
 }
 
-/// Drops the stored tree and makes it anew from the events (`chronicle rebuild`).
-pub(crate) fn rebuild(tx: &dyn Writes) -> Result<()> {
+/// Drops the stored tree and makes it anew from the events.
+fn rebuild(tx: &dyn Writes) -> Result<()> {
     tx.reset_tree()?;
     catch_up(tx)
+}
+
+/// `chronicle rebuild`'s repair of the stored tree, fed by the scan that replays the views
+/// (one scan of the log instead of two): the tree is recomputed from the events' chain
+/// hashes and compared with the stored hashes a block at a time, as `verify` does
+/// ([`Check`]). A stored tree that matches is not written to (it was deleted and inserted
+/// anew before, 15% of a rebuild); one that differs anywhere, or stores more hashes than the
+/// events make, is made anew; one that lags is caught up.
+#[derive(Debug)]
+pub(crate) struct Repair {
+    /// `None` once something is found to differ (or an event's hash is not a hash): the
+    /// rest of the scan need not be compared, the tree is made anew.
+    check: Option<Check>,
+}
+
+impl Repair {
+    /// Starts comparing the tree stored in `db` with the events about to be scanned (from
+    /// the first).
+    pub(crate) fn new(db: &dyn Reads) -> Result<Repair> {
+        Ok(Repair {
+            check: Some(Check::new(db)?),
+        })
+    }
+
+    /// The next event, in seq order, whose stored chain hash is `hex`.
+    pub(crate) fn push(&mut self, db: &dyn Reads, hex: &str) -> Result<()> {
+        let Some(check) = self.check.as_mut() else {
+            return Ok(());
+        };
+        let differs = match parse_hex(hex) {
+            Some(hash) => check.push(db, &hash)?.is_some(),
+            None => true,
+        };
+        if differs {
+            self.check = None;
+        }
+        Ok(())
+    }
+
+    /// After the scan: writes what the stored tree needs, nothing when it matched.
+    pub(crate) fn finish(self, tx: &dyn Writes) -> Result<()> {
+        let matches = match self.check {
+            Some(check) => check.finish(tx)?.is_none(),
+            None => false,
+        };
+        if matches {
+            catch_up(tx)
+        } else {
+            rebuild(tx)
+        }
+    }
 }
 
 /// The tree grown by a write transaction, one leaf per event it inserts.

@@ -207,6 +207,60 @@ fn verify_catches_an_altered_tree_and_rebuild_repairs_it() {
     assert_eq!(copy.tree_head("test").unwrap(), root);
 }
 
+/// Counts the writes to the stored tree from now on (a table and triggers of the test's own).
+fn count_tree_writes(path: &std::path::Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE test_tree_writes (n INTEGER NOT NULL);
+         INSERT INTO test_tree_writes VALUES (0);
+         CREATE TRIGGER test_tree_insert AFTER INSERT ON tree_hashes
+         BEGIN UPDATE test_tree_writes SET n = n + 1; END;
+         CREATE TRIGGER test_tree_delete AFTER DELETE ON tree_hashes
+         BEGIN UPDATE test_tree_writes SET n = n + 1; END;
+         CREATE TRIGGER test_tree_update AFTER UPDATE ON tree_hashes
+         BEGIN UPDATE test_tree_writes SET n = n + 1; END;",
+    )
+    .unwrap();
+}
+
+fn tree_writes(path: &std::path::Path) -> u64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("SELECT n FROM test_tree_writes", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn rebuild_checks_the_tree_in_its_scan_and_writes_only_what_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("copy.db");
+    std::fs::copy(&log().1, &path).unwrap();
+    let root = open().tree_head("test").unwrap();
+    count_tree_writes(&path);
+    // An intact tree is compared, not deleted and inserted anew.
+    let mut copy = EventLog::open(&path).unwrap();
+    copy.rebuild_views().unwrap();
+    drop(copy);
+    assert_eq!(tree_writes(&path), 0);
+    // A tree that lags the log (an older chronicle's) gets only the hashes it lacks (when
+    // the log is opened), and the rebuild writes none more.
+    let missing = merkle::stored_hash_count(EVENTS) - merkle::stored_hash_count(700);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "DELETE FROM tree_hashes WHERE idx >= ?1",
+        [merkle::stored_hash_count(700)],
+    )
+    .unwrap();
+    conn.execute("UPDATE test_tree_writes SET n = 0", [])
+        .unwrap();
+    drop(conn);
+    let mut copy = EventLog::open(&path).unwrap();
+    copy.rebuild_views().unwrap();
+    assert_eq!(copy.tree_head("test").unwrap(), root);
+    assert!(copy.verify(None).unwrap().is_intact());
+    drop(copy);
+    assert_eq!(tree_writes(&path), missing);
+}
+
 #[test]
 fn a_log_written_before_the_tree_catches_up_when_opened() {
     let dir = tempfile::tempdir().unwrap();

@@ -346,8 +346,9 @@ impl<'a> Appender<'a> {
         self.tx.insert_event(&recorded)?;
         self.growth.push(&*self.tx, &hash)?;
         // The views change in the same transaction as the log.
+        let kind = event.payload.kind();
         self.batch
-            .apply(&*self.tx, &recorded, Some(&event.payload))?;
+            .apply(&*self.tx, &recorded, Some(event.payload))?;
         self.seq = seq;
         self.prev_hash = hash;
         Ok(Appended::New {
@@ -355,7 +356,7 @@ impl<'a> Appender<'a> {
             id: recorded.id,
             incident: recorded.incident,
             version: recorded.version,
-            kind: event.payload.kind(),
+            kind,
         })
     }
 

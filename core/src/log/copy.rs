@@ -155,7 +155,7 @@ impl<'a> Restorer<'a> {
         }
         self.tx.insert_event(&event)?;
         self.growth.push(&*self.tx, &computed)?;
-        self.batch.apply(&*self.tx, &event, payload.as_ref())?;
+        self.batch.apply(&*self.tx, &event, payload)?;
         self.prev = computed;
         self.prev_recorded.clone_from(&event.recorded_at);
         self.head = Some(Checkpoint {

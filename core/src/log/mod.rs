@@ -213,7 +213,8 @@ impl EventLog {
     }
 
     /// Drops the view tables and replays the whole log, in one transaction (the Merkle tree's
-    /// stored hashes are made anew too). Returns how many events were replayed.
+    /// stored hashes are checked in the same scan, and made anew if they differ from the
+    /// events'). Returns how many events were replayed.
     pub fn rebuild_views(&mut self) -> Result<u64> {
         self.rebuild_views_with_progress(&|_| {})
     }
@@ -222,8 +223,12 @@ impl EventLog {
     /// so far every few thousand events and at the end.
     pub fn rebuild_views_with_progress(&mut self, progress: &dyn Fn(u64)) -> Result<u64> {
         let tx = self.store.write()?;
-        let n = maintain::rebuild(&*tx, Some(progress))?;
-        crate::tree::rebuild(&*tx)?;
+        // The stored tree is checked in the views' scan and written only where it differs.
+        let mut tree = crate::tree::Repair::new(&*tx)?;
+        let n = maintain::rebuild(&*tx, Some(progress), &mut |event| {
+            tree.push(&*tx, &event.hash)
+        })?;
+        tree.finish(&*tx)?;
         tx.commit()?;
         Ok(n)
     }

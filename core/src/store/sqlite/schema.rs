@@ -220,6 +220,7 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
             legacy: false,
+            write_settings: std::cell::Cell::new(false),
         };
         if i64::from(user_version) > schema_version() {
             return Err(Error::NewerSchema {
@@ -263,6 +264,7 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
             legacy: false,
+            write_settings: std::cell::Cell::new(false),
         };
         store.migrate()?;
         Ok((store, true))
