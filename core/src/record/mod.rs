@@ -110,6 +110,23 @@ pub enum Seal {
 }
 
 impl Seal {
+    /// The seal as the stores' `events` columns hold it: the commitment, the salt and the
+    /// batch id (all `None` for format 1; the salt `None` once erased).
+    pub fn columns(&self) -> (Option<&[u8]>, Option<&[u8]>, Option<&str>) {
+        match self {
+            Seal::V1 => (None, None, None),
+            Seal::V2 {
+                commitment,
+                salt,
+                batch,
+            } => (
+                Some(&commitment[..]),
+                salt.as_ref().map(|s| &s[..]),
+                Some(batch.id.as_str()),
+            ),
+        }
+    }
+
     /// The format number: 1 or 2.
     pub fn format(&self) -> u8 {
         match self {

@@ -15,7 +15,7 @@ use super::bulk::{Table, Ty};
 use super::{big, get, Db};
 use crate::error::Result;
 use crate::record::merkle::Hash;
-use crate::record::{Batch, RecordedEvent, Seal};
+use crate::record::{Batch, RecordedEvent};
 use crate::store::{FigureColumns, IncidentRows};
 
 /// Rows buffered in one table before they are sent.
@@ -112,18 +112,7 @@ impl Pending {
 
     /// An event, with the columns of `events.rs`'s `INSERT`, in its order.
     pub(super) fn event(&mut self, e: &RecordedEvent) {
-        let (commitment, salt, batch) = match &e.seal {
-            Seal::V1 => (None, None, None),
-            Seal::V2 {
-                commitment,
-                salt,
-                batch,
-            } => (
-                Some(&commitment[..]),
-                salt.as_ref().map(|s| &s[..]),
-                Some(batch.id.as_str()),
-            ),
-        };
+        let (commitment, salt, batch) = e.seal.columns();
         self.events
             .row()
             .int(Some(big(e.seq)))

@@ -275,18 +275,7 @@ impl Db<'_> {
     }
 
     pub(super) fn insert_event(&self, e: &RecordedEvent) -> Result<()> {
-        let (commitment, salt, batch) = match &e.seal {
-            Seal::V1 => (None, None, None),
-            Seal::V2 {
-                commitment,
-                salt,
-                batch,
-            } => (
-                Some(&commitment[..]),
-                salt.as_ref().map(|s| &s[..]),
-                Some(batch.id.as_str()),
-            ),
-        };
+        let (commitment, salt, batch) = e.seal.columns();
         self.conn
             .prepare_cached(INSERT)
             .and_then(|mut stmt| {
