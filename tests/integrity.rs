@@ -127,6 +127,50 @@ fn head(s: &Scratch) -> String {
         .to_string()
 }
 
+/// A log holding what a newer chronicle wrote (an event of a kind or payload schema version
+/// this build does not know, or views of a newer version) is refused with "upgrade", never
+/// answered from views that leave it out (an older build once did exactly that), and nothing
+/// is changed.
+#[test]
+fn what_a_newer_chronicle_wrote_is_refused_not_left_out() {
+    for (change, expected) in [
+        (
+            "UPDATE events SET schema_version = 9 WHERE seq = 3",
+            "event seq 3: a `casualties_reported` event of payload schema version 9, newer than this chronicle reads (up to version 4); a newer chronicle wrote it",
+        ),
+        (
+            "UPDATE events SET kind = 'incident_photographed' WHERE seq = 3",
+            "event seq 3: a `incident_photographed` event of payload schema version 3, a kind this chronicle does not know; a newer chronicle wrote it",
+        ),
+    ] {
+        let s = Scratch::new();
+        puli_alam(&s);
+        let mut raw = open_raw(&s);
+        let restore = drop_triggers(&mut raw);
+        raw.exec(change);
+        raw.exec(&restore);
+        let before = s.dump();
+        let (code, out, err) = s.run(&["rebuild"]);
+        assert_eq!((code, out.as_str()), (1, ""), "{err}");
+        assert!(err.contains(expected), "{err}");
+        assert!(err.contains("upgrade chronicle"), "{err}");
+        assert_eq!(s.dump(), before, "nothing changed");
+    }
+    // Views a newer chronicle built are not rebuilt at this build's version.
+    let s = Scratch::new();
+    puli_alam(&s);
+    let mut raw = open_raw(&s);
+    raw.exec("UPDATE views_meta SET value = '99' WHERE key = 'views_version'");
+    let (code, out, err) = s.run(&["timeline"]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(
+        err.contains(
+            "its views were built by a newer chronicle (views version 99; this one builds version"
+        ) && err.contains("upgrade chronicle"),
+        "{err}"
+    );
+}
+
 #[test]
 fn triggers_refuse_update_and_delete() {
     // SQLite only (see the top of this file).

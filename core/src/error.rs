@@ -168,6 +168,34 @@ pub enum Error {
         known: i64,
     },
 
+    /// The log holds an event a newer chronicle wrote: a kind this build does not know, or
+    /// a payload schema version newer than it reads. The views would leave it out and answer
+    /// as if it were not there, so nothing is answered.
+    #[error("event seq {seq}: a `{kind}` event of payload schema version {version}, {known}; a newer chronicle wrote it, and views without it would mislead: upgrade chronicle to read this log (nothing was changed)")]
+    NewerEvent {
+        /// Its sequence number.
+        seq: u64,
+        /// Its kind.
+        kind: String,
+        /// Its payload schema version.
+        version: u32,
+        /// What this build knows of the kind, in words.
+        known: String,
+    },
+
+    /// The views were built by a newer chronicle (a higher `VIEWS_VERSION`). Rebuilding them
+    /// at this build's version would undo the newer one's (which would rebuild them again on
+    /// its next run) and may leave out what only it understands.
+    #[error("{location}: its views were built by a newer chronicle (views version {found}; this one builds version {known}); upgrade chronicle to read this log (nothing was changed)")]
+    NewerViews {
+        /// The log's location.
+        location: String,
+        /// The views' version.
+        found: i64,
+        /// This build's.
+        known: i64,
+    },
+
     /// A stored event could not be read back (only a tampered or corrupt log does this).
     #[error("event seq {seq}: {problem} (run `chronicle verify`)")]
     Corrupt {

@@ -56,8 +56,16 @@ fn status(db: &(impl Reads + ?Sized)) -> Result<Status> {
     let Some(meta) = db.views_meta()? else {
         return Ok(Status::Rebuild);
     };
-    if meta.version != Some(VIEWS_VERSION) {
-        return Ok(Status::Rebuild);
+    match meta.version {
+        Some(found) if found > VIEWS_VERSION => {
+            return Err(Error::NewerViews {
+                location: db.location().display().to_string(),
+                found,
+                known: VIEWS_VERSION,
+            })
+        }
+        Some(VIEWS_VERSION) => {}
+        _ => return Ok(Status::Rebuild),
     }
     let seq = meta.checkpoint_seq;
     if seq > 0 && db.hash_at(seq)?.as_deref() != Some(meta.checkpoint_hash.as_str()) {
@@ -68,6 +76,25 @@ fn status(db: &(impl Reads + ?Sized)) -> Result<Status> {
         Status::Behind(seq)
     } else {
         Status::Current
+    })
+}
+
+/// An event of a kind this build does not know, or of a payload schema version newer than
+/// it reads, is a newer chronicle's: [`Error::NewerEvent`].
+fn refuse_newer(e: &RecordedEvent) -> Result<()> {
+    let known = crate::domain::upcast::current_version(&e.kind);
+    let known = if !crate::domain::event::KINDS.contains(&e.kind.as_str()) {
+        "a kind this chronicle does not know".to_string()
+    } else if e.schema_version > known {
+        format!("newer than this chronicle reads (up to version {known})")
+    } else {
+        return Ok(());
+    };
+    Err(Error::NewerEvent {
+        seq: e.seq,
+        kind: e.kind.clone(),
+        version: e.schema_version,
+        known,
     })
 }
 
@@ -152,8 +179,12 @@ fn replay(
         batch.streams.prefetch(tx, &incidents)?;
         for event in ahead.drain(..) {
             // An event whose payload does not parse (only a tampered log has one) is left
-            // out of the views; `chronicle verify` reports it.
+            // out of the views; `chronicle verify` reports it. One a newer chronicle wrote
+            // is refused: views without it would answer as if it were not there.
             let payload = parse_payload(&event.kind, event.schema_version, &event.payload);
+            if payload.is_none() {
+                refuse_newer(&event)?;
+            }
             batch.apply(tx, &event, payload)?;
             n += 1;
             if let Some(progress) = progress {
