@@ -8,7 +8,7 @@ mod common;
 use common::{puli_alam, Scratch};
 
 /// The demo head: the checkpoint the README quotes.
-const DEMO_HEAD: &str = "53:f5bedf03a6144ac7d64a3747318e48b6f6102d375f4e66455131e2b269393270";
+const DEMO_HEAD: &str = "56:44d2d20efad334a77b89eba45161edc4b981e027423ac5dfc73e093c44a09deb";
 
 /// Runs against the log at `db` (a file of the scratch dir, or on PostgreSQL a database
 /// standing for it: see `Scratch::log`; so are the `*.db` names in `args`).
@@ -78,10 +78,10 @@ fn a_copy_of_a_copy_of_the_demo_log_is_the_demo_log() {
     let first = ok_on(&s, "events.db", &["copy", "--to", "a.db"]);
     let second = ok_on(&s, "a.db", &["copy", "--to", "b.db"]);
     insta::assert_snapshot!(format!("{first}{second}"), @r"
-    copied 53 events (seq 1..53) from [DIR]/events.db to a.db
-    head checkpoint 53:f5bedf03a6144ac7d64a3747318e48b6f6102d375f4e66455131e2b269393270
-    copied 53 events (seq 1..53) from [DIR]/a.db to b.db
-    head checkpoint 53:f5bedf03a6144ac7d64a3747318e48b6f6102d375f4e66455131e2b269393270
+    copied 56 events (seq 1..56) from [DIR]/events.db to a.db
+    head checkpoint 56:44d2d20efad334a77b89eba45161edc4b981e027423ac5dfc73e093c44a09deb
+    copied 56 events (seq 1..56) from [DIR]/a.db to b.db
+    head checkpoint 56:44d2d20efad334a77b89eba45161edc4b981e027423ac5dfc73e093c44a09deb
     ");
     assert_eq!(head_of(&s, "b.db"), DEMO_HEAD);
     assert_same_log(&s, "b.db", "events.db");
@@ -137,19 +137,19 @@ fn since_copies_the_tail_onto_a_backup_that_holds_the_head() {
     let incremental = ok_on(
         &s,
         "events.db",
-        &["copy", "--to", "backup.db", "--since", "53"],
+        &["copy", "--to", "backup.db", "--since", "56"],
     );
     let head = head_of(&s, "events.db");
     assert_eq!(
         incremental,
-        format!("copied 2 events (seq 54..55) from [DIR]/events.db to backup.db, continuing {DEMO_HEAD}\nhead checkpoint {head}\n")
+        format!("copied 2 events (seq 57..58) from [DIR]/events.db to backup.db, continuing {DEMO_HEAD}\nhead checkpoint {head}\n")
     );
     assert_same_log(&s, "backup.db", "events.db");
     // Run again, nothing is left to copy.
     let again = ok_on(
         &s,
         "events.db",
-        &["copy", "--to", "backup.db", "--since", "55"],
+        &["copy", "--to", "backup.db", "--since", "58"],
     );
     assert_eq!(
         again,
@@ -168,8 +168,8 @@ fn the_json_lines_route_restores_the_same_log() {
     ok_on(&s, "restored.db", &["init"]);
     let restored = ok_on(&s, "restored.db", &["append", "--restore", "backup.jsonl"]);
     insta::assert_snapshot!(restored, @r"
-    restored 53 events (seq 1..53) from backup.jsonl into [DIR]/restored.db
-    head checkpoint 53:f5bedf03a6144ac7d64a3747318e48b6f6102d375f4e66455131e2b269393270
+    restored 56 events (seq 1..56) from backup.jsonl into [DIR]/restored.db
+    head checkpoint 56:44d2d20efad334a77b89eba45161edc4b981e027423ac5dfc73e093c44a09deb
     ");
     assert_same_log(&s, "restored.db", "events.db");
     // The restored log writes the same lines back.
@@ -191,7 +191,7 @@ fn the_json_lines_route_restores_the_same_log() {
     let tail = ok_on(
         &s,
         "events.db",
-        &["log", "--json", "--provenance", "--since", "53"],
+        &["log", "--json", "--provenance", "--since", "56"],
     );
     assert_eq!(tail.lines().count(), 1, "{tail}");
     assert!(

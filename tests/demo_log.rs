@@ -43,8 +43,13 @@ fn events_db_verifies_and_equals_the_fixture() {
     let demo = comparable(&s.dump());
 
     let fresh = Scratch::new();
-    // The 38 events of the fixture, then the 15 status corrections appended on top of them.
-    for file in ["july-2020.jsonl", "july-2020-status.jsonl"] {
+    // The 38 events of the fixture, then the 15 status corrections appended on top of them,
+    // then the descriptions of the three sources.
+    for file in [
+        "july-2020.jsonl",
+        "july-2020-status.jsonl",
+        "july-2020-sources.jsonl",
+    ] {
         let fixture = repo_root().join("tests/fixtures").join(file);
         fresh.ok(&["append", fixture.to_str().unwrap()]);
     }

@@ -138,7 +138,7 @@ fn an_export_carries_the_checkpoint_of_its_point() {
     let printed = env.ok(&["checkpoint"]);
     assert_eq!(head["note"], printed.as_str());
     assert_eq!(head["origin"], "chronicle");
-    assert_eq!(head["tree_size"], 53);
+    assert_eq!(head["tree_size"], 56);
     assert!(printed.contains(head["root_hash"].as_str().unwrap()));
     // At seq 12: the tree of the first 12 events, as a consistency proof from 12 states it.
     let early = env.checkpoint(&["--at-seq", "12"]);
@@ -171,7 +171,7 @@ fn a_proof_checks_against_the_signed_checkpoint_lifted_from_an_export() {
     // The signer key's name is the origin; the note is `checkpoint --sign`'s.
     assert_eq!(signed["origin"], "test.example/chronicle");
     assert_eq!(note, env.ok(&["checkpoint", "--sign", "signer.key"]));
-    let (code, out) = env.check(5, 53, note);
+    let (code, out) = env.check(5, 56, note);
     assert_eq!(code, 0, "{out}");
     assert!(out.starts_with("valid: event seq 5 "), "{out}");
     // A proof made in another tree size does not check against it.
@@ -194,8 +194,8 @@ fn a_proof_checks_against_the_signed_checkpoint_lifted_from_an_export() {
             .unwrap();
     assert_eq!(geo["chronicle"]["checkpoint"], signed);
     // And a note altered after it was exported fails.
-    let altered = note.replace("\n53\n", "\n54\n");
-    let (code, out) = env.check(5, 53, &altered);
+    let altered = note.replace("\n56\n", "\n57\n");
+    let (code, out) = env.check(5, 56, &altered);
     assert_eq!(code, 1, "{out}");
 }
 

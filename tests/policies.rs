@@ -198,7 +198,7 @@ fn an_adjudication_outside_the_range_is_refused() {
     assert_eq!(i["adjudication"]["outside_range"], true);
 }
 
-/// The demo log with an adjudication on Puli Alam (seq 54): 12 killed, wounded left to the
+/// The demo log with an adjudication on Puli Alam (seq 57): 12 killed, wounded left to the
 /// policy.
 fn adjudicated() -> Scratch {
     let s = Scratch::demo();
@@ -215,7 +215,7 @@ fn adjudicated() -> Scratch {
     ]);
     assert_eq!(
         out,
-        "appended seq 54: incident_adjudicated on 2020-07-30-puli-alam (v5), event adj-1\n"
+        "appended seq 57: incident_adjudicated on 2020-07-30-puli-alam (v5), event adj-1\n"
     );
     s
 }
@@ -286,7 +286,7 @@ fn other_policies_ignore_the_adjudication() {
     let out = s.ok(&["show", PULI_ALAM, "--best", "source:AFP"]);
     insta::assert_snapshot!(out.lines().skip(4).take(2).collect::<Vec<_>>().join("\n"), @r"
       best estimate (source:AFP): 17 killed, 21 wounded
-      not used by the source:AFP policy: best 12 killed, adjudicated: AFP counts the attacker and the ministry only soldiers (seq 54, recorded 1 December 2026; the default policy, median, shows it)
+      not used by the source:AFP policy: best 12 killed, adjudicated: AFP counts the attacker and the ministry only soldiers (seq 57, recorded 1 December 2026; the default policy, median, shows it)
     ");
     let timeline = s.ok(&["timeline", "--from", "2020-07-29", "--best", "max"]);
     assert!(!timeline.contains("Adjudicated"), "{timeline}");
@@ -323,9 +323,9 @@ fn a_later_adjudication_or_a_retraction_replaces_it() {
             i["adjudication"]["reason"].clone(),
         )
     };
-    assert_eq!(at("53"), (8.into(), Value::Null));
+    assert_eq!(at("56"), (8.into(), Value::Null));
     assert_eq!(
-        at("54"),
+        at("57"),
         (
             12.into(),
             "AFP counts the attacker and the ministry only soldiers".into()
@@ -402,7 +402,7 @@ fn a_retried_adjudication_appends_nothing() {
     ];
     let before = s.dump();
     let out = s.ok(&args);
-    insta::assert_snapshot!(out, @"already in the log: event adj-1 at seq 54 (same content; nothing appended)");
+    insta::assert_snapshot!(out, @"already in the log: event adj-1 at seq 57 (same content; nothing appended)");
     let mut other = args.to_vec();
     other[4] = "13";
     let (code, _, _) = s.run(&other);

@@ -637,13 +637,13 @@ fn format_2_events_and_a_redaction_are_the_same_on_postgres() {
             "story-1",
         ]);
     }
-    let before = file.ok(&["log", "--json", "--since", "53"]);
+    let before = file.ok(&["log", "--json", "--since", "56"]);
     assert!(
         before.contains("\"format\":2") && before.contains("story-1"),
         "{before}"
     );
-    assert_eq!(server.ok(&["log", "--json", "--since", "53"]), before);
-    let checkpoint = "54:".to_string()
+    assert_eq!(server.ok(&["log", "--json", "--since", "56"]), before);
+    let checkpoint = "57:".to_string()
         + serde_json::from_str::<serde_json::Value>(&before).unwrap()["hash"]
             .as_str()
             .unwrap();

@@ -378,10 +378,10 @@ fn the_shipped_v1_log_proves_writable_and_read_only() {
     // Writable: opening it migrates it and stores its tree.
     let s = Scratch::demo();
     let checkpoint = s.ok(&["checkpoint"]);
-    assert!(checkpoint.starts_with("chronicle\n53\n"), "{checkpoint}");
+    assert!(checkpoint.starts_with("chronicle\n56\n"), "{checkpoint}");
     assert!(s
         .ok(&["verify"])
-        .contains("53:f5bedf03a6144ac7d64a3747318e48b6f6102d375f4e66455131e2b269393270"));
+        .contains("56:44d2d20efad334a77b89eba45161edc4b981e027423ac5dfc73e093c44a09deb"));
     let proof = s.ok(&["prove", "--seq", "12"]);
     // Read-only (a read-only bind mount of a fresh copy, schema version 1, no tree): the
     // tree is computed in memory and gives the same checkpoint and proof.

@@ -21,8 +21,8 @@ fn last_id(s: &Scratch) -> String {
     last["id"].as_str().unwrap().to_string()
 }
 
-/// The demo log with a Pajhwok report on Puli Alam (seq 54) that names a victim, and its
-/// redaction (seq 55). Returns the log and the erased event's id.
+/// The demo log with a Pajhwok report on Puli Alam (seq 57) that names a victim, and its
+/// redaction (seq 58). Returns the log and the erased event's id.
 fn demo_redacted() -> (Scratch, String) {
     let s = Scratch::demo();
     s.ok(&[
@@ -68,7 +68,7 @@ fn show_before_and_after_a_redaction() {
     assert!(!before.contains("Redacted"), "{before}");
     let id = last_id(&s);
     let out = s.ok(&["redact", &id, "--reason", "a victim's name"]);
-    assert!(out.contains("seq 55"), "{out}");
+    assert!(out.contains("seq 58"), "{out}");
 
     let after = s.ok(&["show", PULI_ALAM]);
     assert!(
@@ -76,14 +76,14 @@ fn show_before_and_after_a_redaction() {
         "{after}"
     );
     // Between the erased event and its redaction: the report is erased there too.
-    let between = s.ok(&["show", PULI_ALAM, "--at-seq", "54"]);
+    let between = s.ok(&["show", PULI_ALAM, "--at-seq", "57"]);
     assert!(!between.contains("Ahmad"), "{between}");
     // Before the erased event: nothing to list.
-    let earlier = s.ok(&["show", PULI_ALAM, "--at-seq", "53"]);
+    let earlier = s.ok(&["show", PULI_ALAM, "--at-seq", "56"]);
     assert!(!earlier.contains("Redacted"), "{earlier}");
     insta::assert_snapshot!(
         "show",
-        format!("$ show (head)\n{after}\n$ show --at-seq 54\n{between}")
+        format!("$ show (head)\n{after}\n$ show --at-seq 57\n{between}")
     );
 }
 
@@ -101,11 +101,11 @@ fn json_documents_carry_redactions_at_every_point_after_the_erased_event() {
         .iter()
         .all(|src| src["source"] != "Pajhwok"));
 
-    let at54 = json(&s, &["show", PULI_ALAM, "--json", "--at-seq", "54"]);
-    assert_eq!(at54["redactions"], shown["redactions"], "at seq 54");
-    assert_eq!(at54["last_seq"], 54);
-    let at53 = json(&s, &["show", PULI_ALAM, "--json", "--at-seq", "53"]);
-    assert!(at53.get("redactions").is_none(), "{at53}");
+    let at57 = json(&s, &["show", PULI_ALAM, "--json", "--at-seq", "57"]);
+    assert_eq!(at57["redactions"], shown["redactions"], "at seq 57");
+    assert_eq!(at57["last_seq"], 57);
+    let at56 = json(&s, &["show", PULI_ALAM, "--json", "--at-seq", "56"]);
+    assert!(at56.get("redactions").is_none(), "{at56}");
 
     let timeline = json(&s, &["timeline", "--json"]);
     let with: Vec<&Value> = timeline
@@ -117,7 +117,7 @@ fn json_documents_carry_redactions_at_every_point_after_the_erased_event() {
     assert_eq!(with.len(), 1);
     assert_eq!(with[0]["incident"], PULI_ALAM);
 
-    for point in [&[][..], &["--at-seq", "54"][..]] {
+    for point in [&[][..], &["--at-seq", "57"][..]] {
         let doc = json(&s, &[&["export", "--format", "json"], point].concat());
         let incidents = doc["incidents"].as_array().unwrap();
         let puli = incidents
@@ -133,7 +133,7 @@ fn json_documents_carry_redactions_at_every_point_after_the_erased_event() {
             1
         );
     }
-    let doc = json(&s, &["export", "--format", "json", "--at-seq", "53"]);
+    let doc = json(&s, &["export", "--format", "json", "--at-seq", "56"]);
     assert!(doc["incidents"]
         .as_array()
         .unwrap()
@@ -168,7 +168,7 @@ fn markdown_and_html_exports_show_the_redaction() {
     insta::assert_snapshot!("markdown_line", line);
     let html = s.ok(&["export", "--format", "html", "--plugin-dir", dir]);
     assert!(
-        html.contains("<span class=\"redacted\">Redacted: a report (log seq 54)"),
+        html.contains("<span class=\"redacted\">Redacted: a report (log seq 57)"),
         "no redaction in the html"
     );
     assert!(html.contains("a victim&#39;s name"));
@@ -181,16 +181,16 @@ fn markdown_and_html_exports_show_the_redaction() {
 fn history_shows_the_erased_event_and_the_redaction() {
     let (s, _) = demo_redacted();
     let out = s.ok(&["history", PULI_ALAM]);
-    let tail = &out[out.find("seq 54").unwrap()..];
+    let tail = &out[out.find("seq 57").unwrap()..];
     insta::assert_snapshot!("history_tail", tail);
     let h = json(&s, &["history", PULI_ALAM, "--json"]);
     let entries = h["entries"].as_array().unwrap();
-    let erased = entries.iter().find(|e| e["seq"] == 54).unwrap();
+    let erased = entries.iter().find(|e| e["seq"] == 57).unwrap();
     assert!(erased["note"]
         .as_str()
         .unwrap()
-        .contains("erased by redaction seq 55"));
-    let redaction = entries.iter().find(|e| e["seq"] == 55).unwrap();
+        .contains("erased by redaction seq 58"));
+    let redaction = entries.iter().find(|e| e["seq"] == 58).unwrap();
     assert_eq!(redaction["kind"], "event_redacted");
     assert_eq!(redaction["recorded_by"], "editor");
 }
@@ -202,9 +202,9 @@ fn a_rebuild_gives_the_same_views() {
     let (s, _) = demo_redacted();
     let points: [&[&str]; 4] = [
         &[],
-        &["--at-seq", "53"],
-        &["--at-seq", "54"],
-        &["--at-seq", "55"],
+        &["--at-seq", "56"],
+        &["--at-seq", "57"],
+        &["--at-seq", "58"],
     ];
     let read = |s: &Scratch| -> Vec<String> {
         let mut out: Vec<String> = points
@@ -238,7 +238,7 @@ fn sources_summary_diff_and_audit_leave_the_erased_report_out() {
         "9",
     ]);
     insta::assert_snapshot!("audit", audit);
-    let diff = s.ok(&["diff", "--from", "seq:53", "--to", "seq:55"]);
+    let diff = s.ok(&["diff", "--from", "seq:56", "--to", "seq:58"]);
     insta::assert_snapshot!("diff", diff);
 }
 

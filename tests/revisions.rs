@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 
 const PULI_ALAM: &str = "2020-07-30-puli-alam";
 
-/// The demo log (53 events) with AFP's correction of Puli Alam from 17 to 19 killed,
-/// published 31 July 2020 (seq 54), recorded on 2 December 2026 (the demo log's reports were
+/// The demo log (56 events) with AFP's correction of Puli Alam from 17 to 19 killed,
+/// published 31 July 2020 (seq 57), recorded on 2 December 2026 (the demo log's reports were
 /// recorded on 25 November 2026, its status corrections on 1 December).
 fn corrected(reason: &str) -> Scratch {
     let s = Scratch::demo();
@@ -94,7 +94,7 @@ fn the_json_document_carries_each_sources_revisions_and_the_incidents_dates() {
 #[test]
 fn revisions_follow_the_point_and_a_retraction() {
     let s = corrected("raised its toll");
-    let before = json(&s, &["show", PULI_ALAM, "--json", "--at-seq", "53"]);
+    let before = json(&s, &["show", PULI_ALAM, "--json", "--at-seq", "56"]);
     assert!(before["sources"][0].get("revisions").is_none());
     assert_eq!(before["sources"][0]["killed"]["text"], "17");
     let known = json(
@@ -150,7 +150,7 @@ fn html_markdown_and_csv_show_old_value_new_value_and_reason() {
     let section: Vec<&str> = md[at..].lines().take(2).collect();
     insta::assert_snapshot!("markdown_revision", section.join("\n"));
     assert!(md.contains(&format!(
-        "- Incident `{PULI_ALAM}`, first recorded on 25 November 2026, last changed at log seq 54 on 2 December 2026."
+        "- Incident `{PULI_ALAM}`, first recorded on 25 November 2026, last changed at log seq 57 on 2 December 2026."
     )));
 
     let csv = s.ok(&[
