@@ -19,13 +19,6 @@ use std::time::Instant;
 
 use common::pg;
 
-fn soak() -> usize {
-    std::env::var("CHRONICLE_SOAK")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-}
-
 fn chronicle(url: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_chronicle"));
     c.args(["--db", url])
@@ -105,7 +98,7 @@ fn a_server_crash_during_a_10000_event_append_lands_all_or_nothing() {
     assert!(append(&probe, &file).wait().unwrap().success());
     let full = start.elapsed();
 
-    let trials = 2 * soak();
+    let trials = 2 * common::soak();
     let (mut landed, mut rolled_back, mut lost_but_landed) = (0, 0, 0);
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     for trial in 0..trials {

@@ -19,13 +19,6 @@ use std::time::Instant;
 
 use common::Scratch;
 
-fn soak() -> usize {
-    std::env::var("CHRONICLE_SOAK")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-}
-
 /// A new, uninitialised log of the backend under test: the file `name` in the scratch
 /// directory, or a new database on PostgreSQL.
 fn fresh_log(s: &Scratch, name: &str) -> PathBuf {
@@ -129,7 +122,7 @@ fn sigkill_during_append_lands_whole_or_not_at_all() {
         .success());
     let full = start.elapsed();
 
-    let trials = 6 * soak();
+    let trials = 6 * common::soak();
     let mut landed = 0;
     let mut rolled_back = 0;
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
@@ -190,7 +183,7 @@ fn concurrent_writers_and_readers() {
     let db = s.db();
     seed_incidents(&db);
     let writers = 4;
-    let per_writer = 25 * soak();
+    let per_writer = 25 * common::soak();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = verify_until(&db, stop.clone());
     let handles: Vec<_> = (0..writers)

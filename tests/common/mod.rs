@@ -376,3 +376,12 @@ pub fn as_older_log(
     }
     lines
 }
+
+/// How many times the reliability trials repeat (`CHRONICLE_SOAK=N`; 1 in CI: see
+/// RELIABILITY.md).
+pub fn soak() -> usize {
+    std::env::var("CHRONICLE_SOAK")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
