@@ -19,6 +19,11 @@ use rusqlite::Connection;
 
 mod peer;
 
+/// The baselines run with the allocator `chronicle` runs with, so that a ratio compares the
+/// work done, not two allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Benchmarks of chronicle against bare SQLite baselines.
 #[derive(Debug, Parser)]
 #[command(name = "chronicle-bench")]
