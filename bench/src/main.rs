@@ -1290,7 +1290,7 @@ fn baseline_states(db: &Path) -> Result<()> {
     let conn = open(db)?;
     let start = Instant::now();
     let mut stmt =
-        conn.prepare("SELECT state FROM view_incidents ORDER BY date_start, incident")?;
+        conn.prepare("SELECT s.state FROM view_incidents v JOIN view_states s ON s.incident = v.incident ORDER BY v.date_start, v.incident")?;
     let states: Vec<serde_json::Value> = stmt
         .query_map([], |r| r.get::<_, String>(0))?
         .map(|s| Ok(serde_json::from_str(&s?)?))

@@ -300,7 +300,7 @@ impl AdjudicationState {
 }
 
 /// An incident's view, independent of the reconciliation policy. Stored as JSON in
-/// `view_incidents.state`.
+/// `view_states.state` (SQLite) or `view_incidents.state` (PostgreSQL).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentState {
     /// The incident id.

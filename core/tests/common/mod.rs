@@ -35,6 +35,7 @@ pub fn dump_views(log: &EventLog) -> String {
         ("views_meta", "key"),
         ("view_incident_ids", "incident"),
         ("view_incidents", "incident"),
+        ("view_states", "incident"),
         ("view_source_figures", "incident, source"),
         ("view_responsibility", "incident, event_seq"),
         ("view_sources", "source"),

@@ -34,8 +34,15 @@ CREATE TABLE view_incidents (
     sources INTEGER NOT NULL,
     merged_from TEXT NOT NULL,
     last_seq INTEGER NOT NULL,
-    state TEXT NOT NULL,
     adjudicated INTEGER NOT NULL
+);
+-- The JSON state of each incident in view, apart from its columns: a state is 2-3 KB, the
+-- columns ~200 bytes, and the reads that need only the columns (summary, timeline, a view
+-- at a point) then scan a table of the columns alone.
+CREATE TABLE view_states (
+    incident TEXT PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    state TEXT NOT NULL
 );
 CREATE TABLE view_source_figures (
     incident TEXT NOT NULL,
@@ -77,6 +84,7 @@ CREATE INDEX view_source_figures_source ON view_source_figures (source);
 const DROP: &str = r#"
 DROP VIEW IF EXISTS view_sources;
 DROP TABLE IF EXISTS view_responsibility;
+DROP TABLE IF EXISTS view_states;
 DROP TABLE IF EXISTS view_source_figures;
 DROP TABLE IF EXISTS view_incidents;
 DROP TABLE IF EXISTS view_incident_ids;
@@ -174,17 +182,18 @@ impl Db<'_> {
         each: &mut dyn FnMut(StoredView) -> Result<()>,
     ) -> Result<()> {
         let err = self.err();
-        let wanted = match columns {
-            ViewColumns::State => "v.state",
-            ViewColumns::Row => ROW_COLUMNS,
+        // The states are in `view_states`, the columns in `view_incidents` (both `v` here).
+        let (wanted, table) = match columns {
+            ViewColumns::State => ("v.state", "view_states"),
+            ViewColumns::Row => (ROW_COLUMNS, "view_incidents"),
         };
         let sql = if at_head {
             // At the head every incident in view is current: no need for the touches.
-            format!("SELECT v.incident, v.last_seq, {wanted} FROM view_incidents v")
+            format!("SELECT v.incident, v.last_seq, {wanted} FROM {table} v")
         } else {
             format!(
                 "SELECT i.incident, i.last_seq, {wanted}
-                 FROM view_incident_ids i LEFT JOIN view_incidents v ON v.incident = i.incident
+                 FROM view_incident_ids i LEFT JOIN {table} v ON v.incident = i.incident
                  WHERE i.first_seq <= ?1"
             )
         };
@@ -219,7 +228,7 @@ impl Db<'_> {
         self.conn
             .prepare_cached(
                 "SELECT i.first_seq, i.last_seq, v.state FROM view_incident_ids i
-                 LEFT JOIN view_incidents v ON v.incident = i.incident
+                 LEFT JOIN view_states v ON v.incident = i.incident
                  WHERE i.incident = ?1",
             )
             .and_then(|mut s| {
@@ -283,6 +292,7 @@ impl Db<'_> {
             .execute(params![incident, last])?;
         for table in [
             "view_incidents",
+            "view_states",
             "view_source_figures",
             "view_responsibility",
         ] {
@@ -313,7 +323,7 @@ impl Db<'_> {
         self.conn
             .prepare_cached(
                 "INSERT INTO view_incidents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
-                 ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+                 ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
             )?
             .execute(params![
                 v.incident,
@@ -345,9 +355,11 @@ impl Db<'_> {
                 v.sources,
                 v.merged_from,
                 v.last_seq,
-                v.state,
                 v.adjudicated,
             ])?;
+        self.conn
+            .prepare_cached("INSERT INTO view_states VALUES (?1, ?2, ?3)")?
+            .execute(params![v.incident, v.last_seq, v.state])?;
         let mut insert_source = self.conn.prepare_cached(
             "INSERT INTO view_source_figures VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
              ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
