@@ -268,7 +268,10 @@ fn status_prose(name: &str) -> String {
 }
 
 /// `killed by status: civilians 6, security forces 8-13 (10), not broken down 0-4 (2)`:
-/// the incident's reconciled ranges by status; `None` when no source gave a status.
+/// the incident's reconciled ranges by status; `None` when no source gave a status. The
+/// part not broken down is worded as the exports word it ([`StatusRanges::leftover`]):
+/// left out when the statuses cover the total exactly, `possibly more not broken down`
+/// when it is only open (`0+`: none known, but the total is "at least").
 fn status_line(by: &StatusRanges, noun: &str) -> Option<String> {
     if by.is_empty() {
         return None;
@@ -280,9 +283,7 @@ fn status_line(by: &StatusRanges, noun: &str) -> Option<String> {
                 .map(|r| format!("{} {}", status_prose(n), range_cell(r)))
         })
         .collect();
-    if let Some(r) = by.unattributed {
-        parts.push(format!("not broken down {}", range_cell(&r)));
-    }
+    parts.extend(by.leftover().words(range_cell));
     Some(format!("{noun} by status: {}", parts.join(", ")))
 }
 
