@@ -1038,11 +1038,21 @@ pub fn audits(reports: &[AuditReport], width: usize) -> String {
         .join("\n")
 }
 
-/// `diff`: the incidents that changed between two points.
+/// `diff`: the incidents that changed between two points. With none, it says how many were
+/// compared, and when none was in view at either point that nothing was: an empty diff of
+/// filters that keep nothing is not "nothing changed".
 pub fn diff(d: &Diff, width: usize) -> String {
     let mut out = format!("Changes from seq {} to seq {}\n", d.from_seq, d.to_seq);
     if d.incidents.is_empty() {
-        out.push_str("No incident changed.\n");
+        out.push_str(&wrap(
+            &match d.compared {
+                0 => "No incident is in view at either point, so nothing was compared.".to_string(),
+                1 => "The one incident in view at either point did not change.".to_string(),
+                n => format!("None of the {n} incidents in view at either point changed."),
+            },
+            "",
+            width,
+        ));
     }
     for i in &d.incidents {
         out.push_str(&format!("\n{} ({})\n", i.incident, i.status));
