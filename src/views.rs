@@ -15,7 +15,7 @@ use chronicle_core::views::doc::ExporterInfo;
 use chronicle_core::views::grade::parse_grades;
 use chronicle_core::views::render;
 use chronicle_core::views::{
-    filter_day, BestPolicy, DocumentStream, Filter, GroupBy, Measure, Point, Query,
+    filter_day, BestPolicy, DocumentStream, Filter, GroupBy, Measure, Point, Query, Restriction,
 };
 use chronicle_core::{EventLog, Invalid};
 use chronicle_plugin_host::{PluginHost, PluginInfo};
@@ -99,7 +99,7 @@ pub struct FilterArgs {
     sources: SourceFilterArgs,
 }
 
-/// Which sources' figures are reconciled (`show` takes these too).
+/// Which sources' figures are reconciled (`show` and `diff` take these too).
 #[derive(Debug, Default, clap::Args)]
 pub struct SourceFilterArgs {
     /// Reconcile only the figures of sources described as this type (`chronicle source
@@ -287,6 +287,8 @@ pub struct DiffArgs {
     #[arg(long, value_name = "GRADE")]
     grade: Vec<String>,
     #[command(flatten)]
+    sources: SourceFilterArgs,
+    #[command(flatten)]
     out: OutArgs,
 }
 
@@ -380,11 +382,16 @@ fn status_caveat(log: &EventLog, query: &Query, width: usize) -> anyhow::Result<
 /// With `--source-type` / `--exclude-parties`, what was left out, on standard error (for an
 /// answer whose standard output is JSON or a file): never silently.
 fn warn_restriction(log: &EventLog, query: &Query) -> anyhow::Result<()> {
-    let left_out = render::restriction(&log.restriction(query)?, usize::MAX);
+    warn_left_out(&log.restriction(query)?);
+    Ok(())
+}
+
+/// What a restriction left out, on standard error (see [`warn_restriction`]).
+fn warn_left_out(r: &Restriction) {
+    let left_out = render::restriction(r, usize::MAX);
     if !left_out.is_empty() {
         eprint!("warning: {left_out}");
     }
-    Ok(())
 }
 
 /// [`status_caveat`] for a `--json` answer, whose standard output is the JSON alone: on
@@ -791,7 +798,7 @@ pub fn diff(db: &Path, args: DiffArgs, allow_unknown_place: bool) -> anyhow::Res
     let log = EventLog::open(db)?;
     let from: Point = args.from.parse()?;
     let to: Point = args.to.parse()?;
-    let filter = Filter {
+    let mut filter = Filter {
         province: args.province,
         category: args.category,
         source: args.source,
@@ -799,11 +806,24 @@ pub fn diff(db: &Path, args: DiffArgs, allow_unknown_place: bool) -> anyhow::Res
         allow_unknown_place,
         ..Filter::default()
     };
+    args.sources.apply(&mut filter)?;
     let d = log.diff(from, to, &filter, &args.best.parse::<BestPolicy>()?)?;
     if args.out.json {
-        return print_json(&d);
+        print_json(&d)?;
+        // With --source-type / --exclude-parties: what was left out, never silently.
+        warn_left_out(&d.left_out);
+        return Ok(());
     }
-    print(&render::diff(&d, args.out.width()))
+    let width = args.out.width();
+    let mut out = render::diff(&d, width);
+    // With --source-type / --exclude-parties: what was left out, never silently; set apart
+    // from the last incident's changes.
+    let left_out = render::restriction(&d.left_out, width);
+    if !left_out.is_empty() && !d.incidents.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&left_out);
+    print(&out)
 }
 
 /// `chronicle rebuild`: drops the view tables and replays the whole log, with a progress bar

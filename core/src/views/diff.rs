@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Invalid, Result};
+use crate::views::described::SourceBook;
 use crate::views::history::{changes, Change};
-use crate::views::{BestPolicy, Filter, Point, Query};
+use crate::views::read::{refuse_types_not_described, Restriction};
+use crate::views::{BestPolicy, Filter, Point, Query, Snapshot};
 
 /// How an incident changed between the two points.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,14 +28,24 @@ pub struct Diff {
     pub from_seq: u64,
     /// The second point's sequence number.
     pub to_seq: u64,
+    /// How many incidents were compared: those in view (passing the filters) at either
+    /// point. 0 says that nothing was compared, which is not "nothing changed".
+    #[serde(default)]
+    pub compared: usize,
     /// The incidents that differ, by id.
     pub incidents: Vec<IncidentDiff>,
+    /// What `--source-type` / `--exclude-parties` left out at either point (empty without
+    /// them): said beside the answer (on standard error with `--json`), not in the JSON.
+    #[serde(skip)]
+    pub left_out: Restriction,
 }
 
 impl crate::views::Reader<'_> {
     /// The incidents (passing `filter` at either point) that differ between `from` and `to`.
     /// `from` after `to` is refused, and so is a filter or a `--best source:NAME` that
-    /// names nothing in view at either point.
+    /// names nothing in view at either point, and a `--source-type` naming a type no source
+    /// is described as at either point. Each point is read with the sources' descriptions
+    /// in force there (grades, parties, `--source-type`, `--exclude-parties`).
     pub fn diff(&self, from: Point, to: Point, filter: &Filter, best: &BestPolicy) -> Result<Diff> {
         let (from_seq, to_seq) = (self.resolve_point(from)?, self.resolve_point(to)?);
         if from_seq > to_seq {
@@ -47,22 +59,25 @@ impl crate::views::Reader<'_> {
             .into());
         }
         let filter = self.checked_filter(filter, &[from_seq, to_seq])?;
-        // Each point with the sources' descriptions in force there (grades, parties).
-        let at = |point| -> Result<crate::views::Snapshot> {
-            let seq = self.resolve_point(point)?;
-            self.states_in_view(&Query {
-                point,
-                known_by: None,
-                best: best.clone(),
-                filter: filter.clone(),
-                described: crate::views::described::SourceBook::at(self.db, seq)?,
-            })
-        };
-        let (a, b) = (at(from)?, at(to)?);
+        let books = [
+            SourceBook::at(self.db, from_seq)?,
+            SourceBook::at(self.db, to_seq)?,
+        ];
+        refuse_types_not_described(&filter, &[&books[0], &books[1]], "at either point")?;
+        // Each point with the sources' descriptions in force there.
+        let [qa, qb] = [(from, &books[0]), (to, &books[1])].map(|(point, book)| Query {
+            point,
+            known_by: None,
+            best: best.clone(),
+            filter: filter.clone(),
+            described: book.clone(),
+        });
+        let (a, b) = (self.states_in_view(&qa)?, self.states_in_view(&qb)?);
         if a.states.is_empty() && b.states.is_empty() {
             self.refuse_names_not_in_log(&filter)?;
         }
         self.best_sources_reported(best, &[&a.states, &b.states])?;
+        let left_out = self.left_out_of_both(&qa, &qb, [&a, &b])?;
         let mut both: BTreeMap<&str, (Option<_>, Option<_>)> = BTreeMap::new();
         for s in &a.states {
             both.entry(&s.incident).or_default().0 = Some(s);
@@ -70,6 +85,7 @@ impl crate::views::Reader<'_> {
         for s in &b.states {
             both.entry(&s.incident).or_default().1 = Some(s);
         }
+        let compared = both.len();
         let mut incidents = Vec::new();
         for (id, (old, new)) in both {
             let status = match (old, new) {
@@ -89,7 +105,34 @@ impl crate::views::Reader<'_> {
         Ok(Diff {
             from_seq: a.seq,
             to_seq: b.seq,
+            compared,
             incidents,
+            left_out,
         })
+    }
+
+    /// What `--source-type` / `--exclude-parties` left out of a diff of the checked queries
+    /// `qa` and `qb` (whose views are `views`): the sources left out at either point, and
+    /// the incidents not in the diff because no source of theirs is left at any point where
+    /// they are in scope (one with no source left at one point only is in view at the
+    /// other, so in the diff).
+    fn left_out_of_both(
+        &self,
+        qa: &Query,
+        qb: &Query,
+        views: [&Snapshot; 2],
+    ) -> Result<Restriction> {
+        let (mut out, b) = (self.restriction(qa)?, self.restriction(qb)?);
+        out.sources.extend(b.sources);
+        out.undescribed.extend(b.undescribed);
+        out.incidents.extend(b.incidents);
+        let in_view: std::collections::BTreeSet<&str> = views
+            .iter()
+            .flat_map(|v| v.states.iter().map(|s| s.incident.as_str()))
+            .collect();
+        out.incidents.retain(|id| !in_view.contains(id.as_str()));
+        out.incidents.sort();
+        out.incidents.dedup();
+        Ok(out)
     }
 }

@@ -69,7 +69,7 @@ impl Reader<'_> {
     pub fn checked(&self, q: &Query) -> Result<Query> {
         let seq = self.resolve_point(q.point)?;
         let described = SourceBook::at(self.db, seq)?;
-        refuse_types_not_described(&q.filter, &described)?;
+        refuse_types_not_described(&q.filter, &[&described], "at this point")?;
         Ok(Query {
             filter: self.checked_filter(&q.filter, &[seq])?,
             described,
@@ -671,17 +671,25 @@ pub(crate) fn restriction_flags(filter: &Filter) -> String {
     flags.join(" and ")
 }
 
-/// Refuses a `--source-type` naming a type that no source is described as at the point:
-/// it could only ever leave every figure out, and an empty view must not read as "no
-/// incidents of that kind of source".
-fn refuse_types_not_described(filter: &Filter, book: &SourceBook) -> Result<()> {
-    let described: std::collections::BTreeSet<SourceType> =
-        book.iter().map(|(_, d)| d.kind).collect();
+/// Refuses a `--source-type` naming a type that no source is described as in any of
+/// `books` (the descriptions in force at the point, or at each point of a `diff`; `at`
+/// says where, for the message: "at this point", "at either point"): it could only ever
+/// leave every figure out, and an empty view must not read as "no incidents of that kind
+/// of source".
+pub(crate) fn refuse_types_not_described(
+    filter: &Filter,
+    books: &[&SourceBook],
+    at: &str,
+) -> Result<()> {
+    let described: std::collections::BTreeSet<SourceType> = books
+        .iter()
+        .flat_map(|book| book.iter().map(|(_, d)| d.kind))
+        .collect();
     let Some(missing) = filter.source_types.iter().find(|t| !described.contains(t)) else {
         return Ok(());
     };
     let have = if described.is_empty() {
-        "no source is described at this point (describe sources with `chronicle source set NAME --type TYPE`)".to_string()
+        format!("no source is described {at} (describe sources with `chronicle source set NAME --type TYPE`)")
     } else {
         format!(
             "the types sources are described as here: {} (see `chronicle sources`)",
@@ -695,9 +703,7 @@ fn refuse_types_not_described(filter: &Filter, book: &SourceBook) -> Result<()> 
     Err(Invalid::new(
         "--source-type",
         missing.as_str(),
-        format!(
-            "no source is described as {missing} at this point, so no figure could count; {have}"
-        ),
+        format!("no source is described as {missing} {at}, so no figure could count; {have}"),
     )
     .into())
 }

@@ -268,7 +268,10 @@ fn status_prose(name: &str) -> String {
 }
 
 /// `killed by status: civilians 6, security forces 8-13 (10), not broken down 0-4 (2)`:
-/// the incident's reconciled ranges by status; `None` when no source gave a status.
+/// the incident's reconciled ranges by status; `None` when no source gave a status. The
+/// part not broken down is worded as the exports word it ([`StatusRanges::leftover`]):
+/// left out when the statuses cover the total exactly, `possibly more not broken down`
+/// when it is only open (`0+`: none known, but the total is "at least").
 fn status_line(by: &StatusRanges, noun: &str) -> Option<String> {
     if by.is_empty() {
         return None;
@@ -280,9 +283,7 @@ fn status_line(by: &StatusRanges, noun: &str) -> Option<String> {
                 .map(|r| format!("{} {}", status_prose(n), range_cell(r)))
         })
         .collect();
-    if let Some(r) = by.unattributed {
-        parts.push(format!("not broken down {}", range_cell(&r)));
-    }
+    parts.extend(by.leftover().words(range_cell));
     Some(format!("{noun} by status: {}", parts.join(", ")))
 }
 
@@ -1037,11 +1038,21 @@ pub fn audits(reports: &[AuditReport], width: usize) -> String {
         .join("\n")
 }
 
-/// `diff`: the incidents that changed between two points.
+/// `diff`: the incidents that changed between two points. With none, it says how many were
+/// compared, and when none was in view at either point that nothing was: an empty diff of
+/// filters that keep nothing is not "nothing changed".
 pub fn diff(d: &Diff, width: usize) -> String {
     let mut out = format!("Changes from seq {} to seq {}\n", d.from_seq, d.to_seq);
     if d.incidents.is_empty() {
-        out.push_str("No incident changed.\n");
+        out.push_str(&wrap(
+            &match d.compared {
+                0 => "No incident is in view at either point, so nothing was compared.".to_string(),
+                1 => "The one incident in view at either point did not change.".to_string(),
+                n => format!("None of the {n} incidents in view at either point changed."),
+            },
+            "",
+            width,
+        ));
     }
     for i in &d.incidents {
         out.push_str(&format!("\n{} ({})\n", i.incident, i.status));

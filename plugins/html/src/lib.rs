@@ -1064,20 +1064,27 @@ fn per_status(doc: &ViewDocument) -> Option<String> {
     ))
 }
 
-/// `Killed by status: civilians 6, security forces 8–13`: an incident's killed by status.
+/// `Killed by status: civilians 6, security forces 8–13`: an incident's killed by status,
+/// the part not broken down worded as every output words it (`StatusRanges::leftover`:
+/// none when the statuses cover the total exactly, `possibly more not broken down` when
+/// it is only open, `0+`).
 fn status_meta(i: &Incident) -> Option<String> {
-    if i.killed_by_status.is_empty() {
+    let by = &i.killed_by_status;
+    if by.is_empty() {
         return None;
     }
-    let parts: Vec<String> = STATUSES
+    let mut parts: Vec<String> = STATUSES
         .iter()
+        .filter(|(key, _)| *key != "unattributed")
         .filter_map(|(key, label)| {
-            i.killed_by_status
-                .get(key)
+            by.get(key)
                 .filter(|r| !r.is_unknown())
                 .map(|r| format!("{} {}", label.to_lowercase(), esc(&span_text(r))))
         })
         .collect();
+    if by.unattributed.is_some_and(|r| !r.is_unknown()) {
+        parts.extend(by.leftover().words(|r| esc(&span_text(r))));
+    }
     Some(format!("Killed by status: {}", parts.join(", ")))
 }
 
@@ -1334,6 +1341,20 @@ mod tests {
         assert!(
             out.contains("Killed by status: civilians 3, not broken down 1"),
             "{out}"
+        );
+        // The part not broken down as every output says it: left out when exactly none,
+        // "possibly more" when only open (0+).
+        doc.incidents[0].killed_by_status.unattributed = Some(Range::exact(0));
+        let none = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(none.contains("Killed by status: civilians 3 ·"), "{none}");
+        doc.incidents[0].killed_by_status.unattributed = Some(Range {
+            open_high: true,
+            ..Range::exact(0)
+        });
+        let open = text(export_document::<Html>(&doc, &[]).unwrap());
+        assert!(
+            open.contains("Killed by status: civilians 3, possibly more not broken down ·"),
+            "{open}"
         );
         assert!(out.contains("<h2>By casualty status</h2>"));
         let chart = &out[out.find("<h2>By casualty status</h2>").unwrap()..];

@@ -511,6 +511,16 @@ mod tests {
             lines,
             ["- **By status:** killed: civilians 3, security forces 8–17 (best 12), not broken down 2; wounded: civilians 5."]
         );
+        // Only open (0+): none known is not none.
+        doc.incidents[0].wounded_by_status.unattributed = Some(Range {
+            open_high: true,
+            ..Range::exact(0)
+        });
+        let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
+        assert!(
+            out.contains("wounded: civilians 5, possibly more not broken down."),
+            "{out}"
+        );
     }
 
     /// A redaction is shown on its incident, its reason (user text) escaped.

@@ -47,9 +47,9 @@ pub mod view;
 pub use serde_json;
 pub use view::{
     human_date, parse_day, CoordinateSource, Coordinates, DatePrecision, ExporterInfo, Figure,
-    Filters, Group, Incident, LatLon, LogCheckpoint, Options, Point, PointKind, Policy, Provenance,
-    Qualifier, Range, Responsibility, Revision, SourceFigures, Stance, StatusFigures, StatusRanges,
-    Totals, ViewDocument, SCHEMA,
+    Filters, Group, Incident, LatLon, Leftover, LogCheckpoint, Options, Point, PointKind, Policy,
+    Provenance, Qualifier, Range, Responsibility, Revision, SourceFigures, Stance, StatusFigures,
+    StatusRanges, Totals, ViewDocument, SCHEMA,
 };
 
 /// An export format.

@@ -392,8 +392,9 @@ impl StatusRanges {
     }
 
     /// The ranges in words, in the order of [`StatusRanges::NAMES`], then the part not
-    /// broken down unless it is exactly 0: `civilians 6, security forces 8–17 (best 12), not
-    /// broken down 3` (each as [`Range::describe`]); `None` when no status was given.
+    /// broken down as [`StatusRanges::leftover`] words it: `civilians 6, security forces
+    /// 8–17 (best 12), not broken down 3` (each as [`Range::describe`]), `security forces
+    /// 14+, possibly more not broken down`; `None` when no status was given.
     pub fn describe(&self) -> Option<String> {
         if self.is_empty() {
             return None;
@@ -405,11 +406,23 @@ impl StatusRanges {
                     .map(|r| format!("{} {}", n.replace('_', " "), r.describe()))
             })
             .collect();
-        // A part not broken down that is exactly none says nothing.
-        if let Some(r) = self.unattributed.filter(|r| *r != Range::exact(0)) {
-            parts.push(format!("not broken down {}", r.describe()));
-        }
+        parts.extend(self.leftover().words(Range::describe));
         Some(parts.join(", "))
+    }
+
+    /// The part not broken down, as an output should say it (see [`Leftover`]).
+    pub fn leftover(&self) -> Leftover<'_> {
+        match &self.unattributed {
+            None => Leftover::None,
+            Some(r) if *r == Range::exact(0) => Leftover::None,
+            Some(Range {
+                low: Some(0),
+                best: Some(0) | None,
+                high: Some(0),
+                open_high: true,
+            }) => Leftover::PossiblyMore,
+            Some(r) => Leftover::Range(r),
+        }
     }
 
     /// The range of a status by name, to set.
@@ -421,6 +434,36 @@ impl StatusRanges {
             "unknown" => Some(&mut self.unknown),
             "unattributed" => Some(&mut self.unattributed),
             _ => None,
+        }
+    }
+}
+
+/// What an incident's figures by status leave not broken down
+/// ([`StatusRanges::unattributed`]), as every output words it
+/// ([`StatusRanges::describe`], `chronicle show`, the HTML and Markdown exports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leftover<'a> {
+    /// Nothing to say: no total, or the statuses cover it exactly (`0`).
+    None,
+    /// Only open (`0+`): the statuses cover every person counted, but the total is "at
+    /// least" (as are some statuses), so there may be more people, of a status no one
+    /// gave. None known is not none: said as [`Leftover::POSSIBLY_MORE`].
+    PossiblyMore,
+    /// A part that may be above 0: `not broken down 2`, `0–4 (best 2)`, `3+`.
+    Range(&'a Range),
+}
+
+impl Leftover<'_> {
+    /// The words for [`Leftover::PossiblyMore`].
+    pub const POSSIBLY_MORE: &'static str = "possibly more not broken down";
+
+    /// The leftover as a part of a line by status, its range written by `range`:
+    /// `not broken down 2`, `possibly more not broken down`; `None` for nothing.
+    pub fn words(&self, range: impl Fn(&Range) -> String) -> Option<String> {
+        match self {
+            Leftover::None => None,
+            Leftover::PossiblyMore => Some(Self::POSSIBLY_MORE.to_owned()),
+            Leftover::Range(r) => Some(format!("not broken down {}", range(r))),
         }
     }
 }
@@ -1420,6 +1463,55 @@ mod tests {
                 high: Some(31),
                 open_high: true
             }
+        );
+    }
+
+    /// The part not broken down: nothing when exactly none, words for an only-open `0+`
+    /// (none known is not none), its range otherwise.
+    #[test]
+    fn the_part_not_broken_down_is_said_truly() {
+        let open_zero = Range {
+            open_high: true,
+            ..Range::exact(0)
+        };
+        let by = |rest: Option<Range>| StatusRanges {
+            security_forces: Some(Range {
+                open_high: true,
+                ..Range::exact(14)
+            }),
+            unattributed: rest,
+            ..StatusRanges::default()
+        };
+        assert_eq!(by(None).leftover(), Leftover::None);
+        assert_eq!(by(Some(Range::exact(0))).leftover(), Leftover::None);
+        assert_eq!(by(Some(open_zero)).leftover(), Leftover::PossiblyMore);
+        let some = Range {
+            low: Some(0),
+            best: Some(2),
+            high: Some(4),
+            open_high: false,
+        };
+        assert_eq!(by(Some(some)).leftover(), Leftover::Range(&some));
+        assert_eq!(
+            by(Some(Range::exact(0))).describe().as_deref(),
+            Some("security forces 14+")
+        );
+        assert_eq!(
+            by(Some(open_zero)).describe().as_deref(),
+            Some("security forces 14+, possibly more not broken down")
+        );
+        assert_eq!(
+            by(Some(some)).describe().as_deref(),
+            Some("security forces 14+, not broken down 0–4 (best 2)")
+        );
+        // An open part above 0 is a range, not "possibly more".
+        let open_some = Range {
+            open_high: true,
+            ..Range::exact(3)
+        };
+        assert_eq!(
+            by(Some(open_some)).describe().as_deref(),
+            Some("security forces 14+, not broken down 3+")
         );
     }
 
