@@ -622,8 +622,15 @@ impl Bench {
                 Err(e) => {
                     // A refusal is a result too (at 1M events the whole chronology as
                     // markdown is larger than the plugin output limit): record it, go on.
-                    let first = e.to_string();
-                    let first = first.lines().next().unwrap_or_default().to_string();
+                    // chronicle's own `error:` line says why (warnings about the other
+                    // libraries in the directory come before it).
+                    let message = e.to_string();
+                    let first = message
+                        .lines()
+                        .find(|l| l.starts_with("error:"))
+                        .or_else(|| message.lines().next())
+                        .unwrap_or_default()
+                        .to_string();
                     self.say(&format!(
                         "export --format {format} at {size}: refused: {first}"
                     ));
