@@ -246,6 +246,8 @@ fn unattributed(total: &Range, parts: &StatusRanges) -> Option<Range> {
         best: Some(best.saturating_sub(sum(|r| r.best))),
         high: Some(high.saturating_sub(sum(|r| r.low))),
         open_high: total.open_high,
+        // What no status covers of a coded total is coded too, unless a status is stated.
+        coded: total.coded && ranges.iter().all(|r| r.coded),
     })
 }
 
@@ -276,6 +278,8 @@ fn range_of(given: &[(&SourceState, &Figure)], policy: &BestPolicy) -> Range {
     if given.is_empty() {
         return Range::default();
     }
+    // `stated` keeps coded figures only when every figure is coded.
+    let coded = given.iter().all(|(_, f)| f.is_coded());
     let low = given.iter().map(|(_, f)| f.lower()).min();
     let high = given
         .iter()
@@ -310,6 +314,7 @@ fn range_of(given: &[(&SourceState, &Figure)], policy: &BestPolicy) -> Range {
         best,
         high,
         open_high,
+        coded,
     }
 }
 
@@ -351,6 +356,7 @@ pub fn figure_range(f: Option<&Figure>) -> Range {
             best: Some(f.point()),
             high: Some(f.upper().unwrap_or_else(|| f.lower())),
             open_high: f.upper().is_none(),
+            coded: f.is_coded(),
         },
     }
 }
@@ -507,7 +513,8 @@ fn revision(r: &Revised) -> Revision {
     }
 }
 
-/// Groups incidents by a key, summing their killed and wounded.
+/// Groups incidents by a key, summing their killed and wounded and counting the incidents
+/// with a coded count ([`Group::coded`]).
 pub fn group(items: impl IntoIterator<Item = (String, Range, Range)>) -> Vec<Group> {
     let mut groups: std::collections::BTreeMap<String, Group> = Default::default();
     for (key, killed, wounded) in items {
@@ -517,8 +524,10 @@ pub fn group(items: impl IntoIterator<Item = (String, Range, Range)>) -> Vec<Gro
             killed: Range::default(),
             wounded: Range::default(),
             adjudicated: 0,
+            coded: 0,
         });
         g.incidents += 1;
+        g.coded += u64::from(killed.coded || wounded.coded);
         g.killed = g.killed.add(&killed);
         g.wounded = g.wounded.add(&wounded);
     }
@@ -562,6 +571,7 @@ mod tests {
             best: Some(best),
             high: Some(high),
             open_high,
+            coded: false,
         }
     }
 

@@ -305,12 +305,14 @@ fn puli_alam() -> Incident {
             best: Some(12),
             high: Some(17),
             open_high: false,
+            coded: false,
         },
         wounded: Range {
             low: Some(21),
             best: Some(25),
             high: Some(30),
             open_high: false,
+            coded: false,
         },
         killed_by_status: Default::default(),
         wounded_by_status: Default::default(),
@@ -391,8 +393,10 @@ pub fn totals_of(incidents: &[Incident]) -> Totals {
             killed: Range::default(),
             wounded: Range::default(),
             adjudicated: 0,
+            coded: 0,
         });
         g.incidents += 1;
+        g.coded += u64::from(i.killed.coded || i.wounded.coded);
         g.killed = g.killed.add(&i.killed);
         g.wounded = g.wounded.add(&i.wounded);
     }
@@ -401,6 +405,10 @@ pub fn totals_of(incidents: &[Incident]) -> Totals {
         killed,
         wounded,
         by_province: by_province.into_values().collect(),
+        coded: incidents
+            .iter()
+            .filter(|i| i.killed.coded || i.wounded.coded)
+            .count() as u64,
     }
 }
 
@@ -506,7 +514,8 @@ mod tests {
                 low: Some(41),
                 best: Some(45),
                 high: Some(50),
-                open_high: true
+                open_high: true,
+                coded: false
             }
         );
         let back: ViewDocument = serde_json::from_slice(&sample_document_json()).unwrap();
