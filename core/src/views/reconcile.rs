@@ -662,12 +662,38 @@ mod tests {
         let st = state(s.to_vec());
         assert!(!disputed(&st));
         assert!(!disagrees(&st, "ACLED") && !disagrees(&st, "NRF"));
-        // Alone, a coded figure counts as its value (totals keep it).
+        // Alone, a coded figure counts as its value (totals keep it), and the range says
+        // that it rests on coded figures only; beside a stated one (above) it does not.
         let s = [src("ACLED", "coded:3", 1)];
+        let coded = range(&s, Measure::Killed, &BestPolicy::Median);
         assert_eq!(
-            range(&s, Measure::Killed, &BestPolicy::Median),
-            r(3, 3, 3, false)
+            coded,
+            Range {
+                coded: true,
+                ..r(3, 3, 3, false)
+            }
         );
+        assert!(!range(&s, Measure::Wounded, &BestPolicy::Median).coded);
+        let two = [src("ACLED", "coded:3", 1), src("X", "coded:10", 2)];
+        assert!(range(&two, Measure::Killed, &BestPolicy::Max).coded);
+        // A source's own coded figure (summary by source) is coded too.
+        assert!(figure_range(s[0].killed.as_ref()).coded);
+        // A sum is coded when every part with a figure is.
+        let stated = r(11, 11, 11, false);
+        assert!(coded.add(&coded).add(&Range::default()).coded);
+        assert!(Range::default().add(&coded).coded);
+        assert!(!coded.add(&stated).coded && !stated.add(&coded).coded);
+        // Grouped: the incidents with a coded count are counted.
+        let groups = group([
+            ("Kapisa".to_string(), coded, Range::default()),
+            ("Kapisa".to_string(), stated, Range::default()),
+            ("Kabul".to_string(), coded, Range::default()),
+        ]);
+        let counts: Vec<(&str, u64, bool)> = groups
+            .iter()
+            .map(|g| (g.key.as_str(), g.coded, g.killed.coded))
+            .collect();
+        assert_eq!(counts, [("Kabul", 1, true), ("Kapisa", 1, false)]);
         // Two stated figures that differ still dispute beside a coded one.
         let st = state(vec![
             src("ACLED", "coded:3", 1),

@@ -879,6 +879,65 @@ mod tests {
             .collect()
     }
 
+    /// A count that rests on coded figures only: its range columns keep the number (a sum
+    /// counts it, as the totals do), the flag columns follow `revisions` and say `true` for
+    /// it only, and a comment names the incident; a document without one has neither. The
+    /// ACLED layout says it in ACLED's words, which the importer reads back as coded.
+    #[test]
+    fn coded_counts_are_flagged_in_columns_of_their_own() {
+        let plain = text(export_sample::<Csv>(&[]).unwrap());
+        assert!(!plain.contains("coded"), "{plain}");
+        let doc = chronicle_plugin_sdk::testing::sample_coded_document();
+        let out = text(export_document::<Csv>(&doc, &[]).unwrap());
+        let comment = out.lines().find(|l| l.starts_with("# coded:")).unwrap();
+        assert!(comment.ends_with(": 2020-07-14-faryab-mosque"), "{comment}");
+        let rows = parse(&out);
+        let header: Vec<&str> = rows[0].iter().collect();
+        let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        assert_eq!(col("killed_coded"), col("revisions") + 1);
+        let flags: Vec<(&str, &str, &str, &str)> = rows[1..]
+            .iter()
+            .map(|r| {
+                (
+                    &r[col("incident")],
+                    &r[col("killed_best")],
+                    &r[col("killed_coded")],
+                    &r[col("wounded_coded")],
+                )
+            })
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                ("2020-07-08-nangarhar-police", "4", "false", "false"),
+                ("2020-07-12-kunduz-checkpoints", "14", "false", "false"),
+                ("2020-07-13-aybak-nds-compound", "11", "false", "false"),
+                ("2020-07-14-faryab-mosque", "3", "true", "false"),
+                ("2020-07-30-puli-alam", "12", "false", "false"),
+            ]
+        );
+        let acled = text(export_document::<Csv>(&doc, &[("layout", "acled")]).unwrap());
+        let row = acled
+            .lines()
+            .find(|l| l.starts_with("2020-07-14-faryab-mosque"))
+            .unwrap();
+        assert!(
+            row.contains("the toll is unknown. Unknown fatalities coded as 3. "),
+            "{row}"
+        );
+        assert_eq!(row.matches("coded as 3").count(), 1, "{row}");
+        assert_eq!(coded_in_note(row), Some(3), "what the importer reads");
+    }
+
+    /// The value ACLED's words code a toll as, as `import --from acled` reads them (the
+    /// core's `coded_in_note`, which this crate does not depend on).
+    fn coded_in_note(text: &str) -> Option<u64> {
+        let lower = text.to_lowercase();
+        let rest = &lower[lower.find("fatalities coded as ")? + "fatalities coded as ".len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    }
+
     /// Status columns (`killed_civilians_low` ...) only for the measures some incident has a
     /// status for, after the incident's fixed columns (`last_seq`, `first_recorded`,
     /// `last_changed`, `revisions`).

@@ -315,6 +315,43 @@ mod tests {
         serde_json::from_slice(&bytes).unwrap()
     }
 
+    /// A count that rests on coded figures only: `"coded": true` in its range and on its
+    /// feature; nowhere else, and not at all in a document without one.
+    #[test]
+    fn a_coded_count_is_a_property() {
+        let doc = chronicle_plugin_sdk::testing::sample_coded_document();
+        let v: Value =
+            serde_json::from_slice(&export_document::<GeoJson>(&doc, &[]).unwrap()).unwrap();
+        let coded: Vec<(&str, &Value, &Value)> = v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let p = &f["properties"];
+                (
+                    p["incident"].as_str().unwrap(),
+                    &p["coded"],
+                    &p["killed"]["coded"],
+                )
+            })
+            .collect();
+        let t = Value::Bool(true);
+        let n = Value::Null;
+        assert_eq!(
+            coded,
+            [
+                ("2020-07-08-nangarhar-police", &n, &n),
+                ("2020-07-12-kunduz-checkpoints", &n, &n),
+                ("2020-07-13-aybak-nds-compound", &n, &n),
+                ("2020-07-14-faryab-mosque", &t, &t),
+                ("2020-07-30-puli-alam", &n, &n),
+            ]
+        );
+        assert!(rfc7946_problems(&v).is_empty());
+        let plain = String::from_utf8(export_sample::<GeoJson>(&[]).unwrap()).unwrap();
+        assert!(!plain.contains("coded"));
+    }
+
     #[test]
     fn sample_snapshot() {
         let out = String::from_utf8(export_sample::<GeoJson>(&[]).unwrap()).unwrap();

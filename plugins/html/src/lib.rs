@@ -1357,6 +1357,30 @@ mod tests {
         insta::assert_snapshot!("sample", text(export_sample::<Html>(&[]).unwrap()));
     }
 
+    /// A count that rests on coded figures only has a `coded` badge in its timeline cell
+    /// (and `(coded)` in the chart labels), explained under the table; nothing else is
+    /// marked, and a page without one has neither.
+    #[test]
+    fn a_coded_count_has_a_badge_and_a_note() {
+        let doc = chronicle_plugin_sdk::testing::sample_coded_document();
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("<tr id=")).collect();
+        let badged: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.contains(CODED_BADGE))
+            .map(|r| &r[8..r.find("\">").unwrap()])
+            .collect();
+        assert_eq!(badged, ["2020-07-14-faryab-mosque"]);
+        let note = out
+            .lines()
+            .find(|l| l.starts_with("<p class=\"meta coded\">"))
+            .unwrap();
+        insta::assert_snapshot!("coded_note", note);
+        assert!(out.contains(">3 (coded)</text>"), "the chart's label");
+        let plain = text(export_sample::<Html>(&[]).unwrap());
+        assert!(!plain.contains("coded"));
+    }
+
     #[test]
     fn script_in_a_summary_is_escaped() {
         let mut doc = sample_document();

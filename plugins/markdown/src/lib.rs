@@ -548,6 +548,17 @@ mod tests {
         );
     }
 
+    /// A count that rests on coded figures only reads `3 (coded)`, with a note under the
+    /// summary; the others, and a document without one, are as they were.
+    #[test]
+    fn a_coded_count_is_marked_and_explained() {
+        let doc = chronicle_plugin_sdk::testing::sample_coded_document();
+        let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
+        let marked: Vec<&str> = out.lines().filter(|l| l.contains("(coded)")).collect();
+        insta::assert_snapshot!("coded", marked.join("\n"));
+        assert!(!text(export_sample::<Markdown>(&[]).unwrap()).contains("coded"));
+    }
+
     /// A redaction is shown on its incident, its reason (user text) escaped.
     #[test]
     fn redaction_is_shown_escaped() {
