@@ -23,13 +23,15 @@ fn schema_json() -> Value {
 /// source's `revisions`, a group's `adjudicated`, the `killed_by_status` and
 /// `wounded_by_status` of incidents and sources, left out when empty, and a grade's
 /// `assessment` and `history`, left out for a suggested grade, and a source's `via`, `type`
-/// and `party`, left out when none, undescribed, not a party) and allows no others.
+/// and `party`, left out when none, undescribed, not a party, and the `coded` of a range, a
+/// group and the totals, left out when false or 0) and allows no others.
 /// The published schema is lenient (a newer chronicle may add fields within version 1); the
 /// strict one catches a field chronicle writes that the schema does not describe, or one it
 /// describes that chronicle no longer writes.
 fn strict(schema: &mut Value, name: Option<&str>) {
     const OPTIONAL_FIELDS: [&str; 3] = ["Filters", "StatusRanges", "StatusFigures"];
-    const OPTIONAL: [&str; 11] = [
+    const OPTIONAL: [&str; 12] = [
+        "coded",
         "via",
         "type",
         "party",
@@ -224,6 +226,12 @@ fn the_schema_validates_the_sample_and_edge_documents() {
     let sample: Value =
         serde_json::from_slice(&chronicle_plugin_sdk::testing::sample_document_json()).unwrap();
     v.check("the SDK's sample document", &sample);
+    // A count that rests on coded figures only: the range's, the group's and the totals'
+    // `coded`.
+    let coded =
+        serde_json::to_value(chronicle_plugin_sdk::testing::sample_coded_document()).unwrap();
+    assert_eq!(coded["totals"]["coded"], 1);
+    v.check("the SDK's sample with a coded count", &coded);
 
     // An empty log: no incidents, no hash.
     let empty = Scratch::new();

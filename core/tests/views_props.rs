@@ -38,7 +38,23 @@ fn figure() -> impl Strategy<Value = String> {
         (0u64..40).prop_map(|n| format!("at-least:{n}")),
         (0u64..30, 0u64..15).prop_map(|(l, s)| format!("{l}-{}", l + s)),
         (0u64..30, 0u64..15, 0u64..50).prop_map(|(l, s, b)| format!("{l}-{}~{b}", l + s)),
+        // ACLED's "Unknown fatalities coded as 3": a range of coded figures only is marked.
+        (0u64..6).prop_map(|n| format!("coded:{n}")),
     ]
+}
+
+/// Is a reconciled count coded exactly when every source's figure for it is coded (and
+/// some source gave one)?
+fn coded_as_its_figures(
+    r: &chronicle_core::views::Range,
+    figures: &[Option<&chronicle_core::views::doc::Figure>],
+) -> bool {
+    let given: Vec<_> = figures.iter().flatten().collect();
+    let all_coded = !given.is_empty()
+        && given
+            .iter()
+            .all(|f| f.qualifier == chronicle_core::views::doc::Qualifier::Coded);
+    r.coded == all_coded
 }
 
 fn published() -> impl Strategy<Value = Option<String>> {
@@ -260,8 +276,16 @@ proptest! {
             // documents (a category no incident of the log has is refused by both alike).
             for filter in [Filter::default(), Filter { category: Some("BOMBING".into()), ..Filter::default() }] {
                 let q = Query { point: Point::AtSeq(n), filter, ..Query::default() };
-                let full = log
-                    .timeline(&q)
+                let docs = log.timeline(&q);
+                // The coded flag of a range follows its sources' figures: coded only when
+                // every one is.
+                for i in docs.iter().flatten() {
+                    let killed: Vec<_> = i.sources.iter().map(|s| s.killed.as_ref()).collect();
+                    let wounded: Vec<_> = i.sources.iter().map(|s| s.wounded.as_ref()).collect();
+                    prop_assert!(coded_as_its_figures(&i.killed, &killed), "{:?}", i);
+                    prop_assert!(coded_as_its_figures(&i.wounded, &wounded), "{:?}", i);
+                }
+                let full = docs
                     .map(|docs| docs.iter().map(TimelineRow::from).collect::<Vec<_>>())
                     .map_err(|e| e.to_string());
                 prop_assert_eq!(log.timeline_rows(&q).map_err(|e| e.to_string()), full);

@@ -96,7 +96,8 @@ pub(crate) struct ViewsMeta {
 }
 
 /// An incident as the summary and the human timeline need it: the reconciled columns of
-/// its view row under the default policy, read without parsing its state.
+/// its view row under the default policy, read without parsing its state (each range with
+/// its `coded` flag, `view_incidents.killed_coded` and `wounded_coded`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ViewRow {
     pub incident: String,

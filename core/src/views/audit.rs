@@ -297,6 +297,7 @@ mod tests {
             best: Some(low),
             high: Some(high),
             open_high: open,
+            coded: false,
         }
     }
 

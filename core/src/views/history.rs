@@ -69,6 +69,7 @@ fn opt_eq(field: String, old: Option<String>, new: Option<String>, out: &mut Vec
     }
 }
 
+/// A reconciled range in a change line: `8-17 (best 12)`, `3 (best 3) (coded)`.
 fn range_text(r: &crate::views::Range) -> Option<String> {
     let (low, high) = (r.low?, r.high?);
     let plus = if r.open_high { "+" } else { "" };
@@ -77,7 +78,8 @@ fn range_text(r: &crate::views::Range) -> Option<String> {
             format!("{low}{plus}")
         } else {
             format!("{low}-{high}{plus}")
-        } + &r.best.map(|b| format!(" (best {b})")).unwrap_or_default(),
+        } + &r.best.map(|b| format!(" (best {b})")).unwrap_or_default()
+            + r.coded_mark(),
     )
 }
 

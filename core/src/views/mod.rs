@@ -705,10 +705,12 @@ pub(crate) fn document_of_incidents(
     let statuses = &q.filter.statuses;
     let mut killed = Range::default();
     let mut wounded = Range::default();
+    let mut coded = 0;
     for i in &incidents {
         let (k, w) = counted(i, statuses);
         killed = killed.add(&k);
         wounded = wounded.add(&w);
+        coded += u64::from(k.coded || w.coded);
     }
     let (kind, value) = match (q.known_by, q.point) {
         (Some(t), _) => (doc::PointKind::KnownBy, Some(format_recorded(t))),
@@ -739,6 +741,7 @@ pub(crate) fn document_of_incidents(
                 let (k, w) = counted(i, statuses);
                 (i.province.clone(), k, w)
             })),
+            coded,
         },
         incidents,
     }

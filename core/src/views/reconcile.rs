@@ -246,6 +246,8 @@ fn unattributed(total: &Range, parts: &StatusRanges) -> Option<Range> {
         best: Some(best.saturating_sub(sum(|r| r.best))),
         high: Some(high.saturating_sub(sum(|r| r.low))),
         open_high: total.open_high,
+        // What no status covers of a coded total is coded too, unless a status is stated.
+        coded: total.coded && ranges.iter().all(|r| r.coded),
     })
 }
 
@@ -276,6 +278,8 @@ fn range_of(given: &[(&SourceState, &Figure)], policy: &BestPolicy) -> Range {
     if given.is_empty() {
         return Range::default();
     }
+    // `stated` keeps coded figures only when every figure is coded.
+    let coded = given.iter().all(|(_, f)| f.is_coded());
     let low = given.iter().map(|(_, f)| f.lower()).min();
     let high = given
         .iter()
@@ -310,6 +314,7 @@ fn range_of(given: &[(&SourceState, &Figure)], policy: &BestPolicy) -> Range {
         best,
         high,
         open_high,
+        coded,
     }
 }
 
@@ -351,6 +356,7 @@ pub fn figure_range(f: Option<&Figure>) -> Range {
             best: Some(f.point()),
             high: Some(f.upper().unwrap_or_else(|| f.lower())),
             open_high: f.upper().is_none(),
+            coded: f.is_coded(),
         },
     }
 }
@@ -507,7 +513,8 @@ fn revision(r: &Revised) -> Revision {
     }
 }
 
-/// Groups incidents by a key, summing their killed and wounded.
+/// Groups incidents by a key, summing their killed and wounded and counting the incidents
+/// with a coded count ([`Group::coded`]).
 pub fn group(items: impl IntoIterator<Item = (String, Range, Range)>) -> Vec<Group> {
     let mut groups: std::collections::BTreeMap<String, Group> = Default::default();
     for (key, killed, wounded) in items {
@@ -517,8 +524,10 @@ pub fn group(items: impl IntoIterator<Item = (String, Range, Range)>) -> Vec<Gro
             killed: Range::default(),
             wounded: Range::default(),
             adjudicated: 0,
+            coded: 0,
         });
         g.incidents += 1;
+        g.coded += u64::from(killed.coded || wounded.coded);
         g.killed = g.killed.add(&killed);
         g.wounded = g.wounded.add(&wounded);
     }
@@ -562,6 +571,7 @@ mod tests {
             best: Some(best),
             high: Some(high),
             open_high,
+            coded: false,
         }
     }
 
@@ -652,12 +662,38 @@ mod tests {
         let st = state(s.to_vec());
         assert!(!disputed(&st));
         assert!(!disagrees(&st, "ACLED") && !disagrees(&st, "NRF"));
-        // Alone, a coded figure counts as its value (totals keep it).
+        // Alone, a coded figure counts as its value (totals keep it), and the range says
+        // that it rests on coded figures only; beside a stated one (above) it does not.
         let s = [src("ACLED", "coded:3", 1)];
+        let coded = range(&s, Measure::Killed, &BestPolicy::Median);
         assert_eq!(
-            range(&s, Measure::Killed, &BestPolicy::Median),
-            r(3, 3, 3, false)
+            coded,
+            Range {
+                coded: true,
+                ..r(3, 3, 3, false)
+            }
         );
+        assert!(!range(&s, Measure::Wounded, &BestPolicy::Median).coded);
+        let two = [src("ACLED", "coded:3", 1), src("X", "coded:10", 2)];
+        assert!(range(&two, Measure::Killed, &BestPolicy::Max).coded);
+        // A source's own coded figure (summary by source) is coded too.
+        assert!(figure_range(s[0].killed.as_ref()).coded);
+        // A sum is coded when every part with a figure is.
+        let stated = r(11, 11, 11, false);
+        assert!(coded.add(&coded).add(&Range::default()).coded);
+        assert!(Range::default().add(&coded).coded);
+        assert!(!coded.add(&stated).coded && !stated.add(&coded).coded);
+        // Grouped: the incidents with a coded count are counted.
+        let groups = group([
+            ("Kapisa".to_string(), coded, Range::default()),
+            ("Kapisa".to_string(), stated, Range::default()),
+            ("Kabul".to_string(), coded, Range::default()),
+        ]);
+        let counts: Vec<(&str, u64, bool)> = groups
+            .iter()
+            .map(|g| (g.key.as_str(), g.coded, g.killed.coded))
+            .collect();
+        assert_eq!(counts, [("Kabul", 1, true), ("Kapisa", 1, false)]);
         // Two stated figures that differ still dispute beside a coded one.
         let st = state(vec![
             src("ACLED", "coded:3", 1),

@@ -7,7 +7,7 @@ use crate::domain::time::{IncidentDate, Published};
 use crate::views::audit::{AuditReport, Verdict, LEAVE_OUT_BUDGET};
 use crate::views::diff::Diff;
 use crate::views::doc::{
-    Figure, Group, Incident, Qualifier, Range, SourceFigures, StatusFigures, StatusRanges,
+    Figure, Group, Incident, Range, SourceFigures, StatusFigures, StatusRanges,
 };
 use crate::views::history::{Change, History};
 use crate::views::{GroupBy, SourceSummary};
@@ -92,9 +92,10 @@ pub fn table(
     out
 }
 
-/// A range as a table cell: `8-17 (8)`, `14+ (14)`, `-` when unknown.
+/// A range as a table cell: `8-17 (8)`, `14+ (14)`, `3 (coded)` when it rests on coded
+/// figures only ([`Range::coded`]), `-` when unknown.
 pub fn range_cell(r: &Range) -> String {
-    match (r.low, r.high) {
+    let cell = match (r.low, r.high) {
         (Some(low), Some(high)) => {
             let plus = if r.open_high { "+" } else { "" };
             let span = if low == high {
@@ -107,8 +108,9 @@ pub fn range_cell(r: &Range) -> String {
                 _ => span,
             }
         }
-        _ => "-".to_string(),
-    }
+        _ => return "-".to_string(),
+    };
+    cell + r.coded_mark()
 }
 
 /// A range in prose: `8-17 killed`, `at least 14 killed`, `8 to at least 14 killed`,
@@ -330,19 +332,19 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
             "killed",
             i.disputed && i.killed.low != i.killed.high
         ),
-        coded_mark(i, |s| s.killed.as_ref()),
+        coded_mark(&i.killed),
         range_prose(
             &i.wounded,
             "wounded",
             i.disputed && i.wounded.low != i.wounded.high
         ),
-        coded_mark(i, |s| s.wounded.as_ref()),
+        coded_mark(&i.wounded),
     );
     if i.attackers_killed.low.is_some() {
         counts.push_str(&format!(
             ", {}{}",
             range_prose(&i.attackers_killed, "attackers killed", false),
-            coded_mark(i, |s| s.attackers_killed.as_ref()),
+            coded_mark(&i.attackers_killed),
         ));
     }
     out.push_str(&wrap(&counts, "  ", width));
@@ -399,10 +401,9 @@ pub fn incident(i: &Incident, policy: &str, width: usize) -> String {
 
 /// ` (coded; unknown)` when every source's figure for a count is coded (ACLED's "Unknown
 /// fatalities coded as 3"), so that the count rests on a convention and on no stated
-/// number ([`crate::views::reconcile`]); else nothing.
-fn coded_mark(i: &Incident, figure: fn(&SourceFigures) -> Option<&Figure>) -> &'static str {
-    let mut given = i.sources.iter().filter_map(figure).peekable();
-    if given.peek().is_some() && given.all(|f| f.qualifier == Qualifier::Coded) {
+/// number ([`Range::coded`], [`crate::views::reconcile`]); else nothing.
+fn coded_mark(r: &Range) -> &'static str {
+    if r.coded {
         " (coded; unknown)"
     } else {
         ""
@@ -444,13 +445,13 @@ fn best_lines(i: &Incident, policy: &str, width: usize) -> String {
             &i.killed,
             "killed",
             applied.and_then(|a| a.killed),
-            coded_mark(i, |s| s.killed.as_ref()),
+            coded_mark(&i.killed),
         ),
         best(
             &i.wounded,
             "wounded",
             applied.and_then(|a| a.wounded),
-            coded_mark(i, |s| s.wounded.as_ref()),
+            coded_mark(&i.wounded),
         ),
     ]
     .into_iter()
@@ -616,6 +617,9 @@ pub fn timeline_rows(incidents: &[TimelineRow], width: usize) -> String {
         "",
         width,
     ));
+    if incidents.iter().any(|i| i.killed.coded || i.wounded.coded) {
+        out.push_str(&wrap(Range::CODED_NOTE, "", width));
+    }
     let adjudicated: Vec<&str> = incidents
         .iter()
         .filter(|i| i.adjudicated)
@@ -699,6 +703,7 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
         "",
         width,
     ));
+    out.push_str(&coded_groups(groups, by, width));
     let adjudicated: Vec<String> = groups
         .iter()
         .filter(|g| g.adjudicated > 0)
@@ -715,6 +720,32 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
         ));
     }
     out
+}
+
+/// The note of a summary whose groups count coded values ([`Group::coded`]): which groups,
+/// how many incidents in each, and what the mark means; empty when none does.
+fn coded_groups(groups: &[Group], by: GroupBy, width: usize) -> String {
+    let coded: Vec<String> = groups
+        .iter()
+        .filter(|g| g.coded > 0)
+        .map(|g| format!("{} ({})", g.key, g.coded))
+        .collect();
+    if coded.is_empty() {
+        return String::new();
+    }
+    let what = if by == GroupBy::Source {
+        "some of these figures are coded"
+    } else {
+        "some incidents' killed or wounded rest on coded figures only"
+    };
+    wrap(
+        &format!(
+            "Coded: {what} (no source stated a number: a dataset's convention for an unknown toll, e.g. ACLED's 3), counted here as their value: {}. `chronicle timeline` marks them; a sum made of coded figures only is marked (coded).",
+            coded.join(", ")
+        ),
+        "",
+        width,
+    )
 }
 
 /// `sources`: per source.
@@ -926,6 +957,7 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
     }
     out.push_str(&redaction_caveat(&a.incidents, width));
     out.push_str(&adjudication_caveat(&a.incidents, width));
+    out.push_str(&coded_caveat(a, width));
     if !a.not_broken_down.is_empty() {
         out.push('\n');
         out.push_str(&not_broken_down(
@@ -937,6 +969,39 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
     }
     out.push_str(&leave_out(a, width));
     out
+}
+
+/// The caveat of an audit whose incidents in scope count coded values for the measure
+/// ([`Range::coded`]): which, and that the range counts them as their value; empty when
+/// none does.
+fn coded_caveat(a: &AuditReport, width: usize) -> String {
+    let wounded = a.measure == "wounded";
+    let coded: Vec<String> = a
+        .incidents
+        .iter()
+        .filter_map(|i| {
+            let (killed, wounded_range) = counted_by(i, &a.statuses);
+            let r = if wounded { wounded_range } else { killed };
+            r.coded.then(|| i.incident.clone())
+        })
+        .collect();
+    if coded.is_empty() {
+        return String::new();
+    }
+    let one = coded.len() == 1;
+    "\n".to_string()
+        + &wrap(
+            &format!(
+                "Coded: the {} of {} {} on coded figures only (no source stated a number: a dataset's convention for an unknown toll, e.g. ACLED's 3); the range counts {} as {} value.",
+                a.measure.replace('_', " "),
+                coded.join(", "),
+                if one { "rests" } else { "rest" },
+                if one { "it" } else { "them" },
+                if one { "its" } else { "their" },
+            ),
+            "",
+            width,
+        )
 }
 
 /// The caveat of a view by status: `Not counted: N incidents in scope without --status have
@@ -1162,6 +1227,7 @@ mod tests {
             best: Some(best),
             high: Some(high),
             open_high,
+            coded: false,
         };
         assert_eq!(
             range_prose(&r(8, 8, 17, false), "killed", true),

@@ -75,6 +75,7 @@ impl DocumentStream<'_> {
         let mut killed = Range::default();
         let mut wounded = Range::default();
         let mut by_province = Vec::new();
+        let mut coded = 0;
         for (_, incident) in &self.keys {
             let state = point::state_of(self.reader.db, incident, seq)?;
             let state = match (state, self.q.known_by) {
@@ -104,6 +105,7 @@ impl DocumentStream<'_> {
             let (k, w) = crate::views::counted(&i, &self.q.filter.statuses);
             killed = killed.add(&k);
             wounded = wounded.add(&w);
+            coded += u64::from(k.coded || w.coded);
             by_province.push((i.province.clone(), k, w));
             each(i)?;
         }
@@ -112,6 +114,7 @@ impl DocumentStream<'_> {
             killed,
             wounded,
             by_province: reconcile::group(by_province),
+            coded,
         })
     }
 

@@ -13,6 +13,14 @@
 //!   (RFC 3339, as the log stores them) date the incident's life in the
 //!   log; `revisions` lists every source's revised figures
 //!   (`AFP: killed 17 -> 19, 31 July 2020, raised its toll`, `; ` between).
+//!   When some incident has a count that rests on coded figures only
+//!   (`Range::coded`: ACLED's "Unknown fatalities coded as 3", no source
+//!   stated a number), `killed_coded`, `wounded_coded` and
+//!   `attackers_killed_coded` (`true`/`false`) follow `revisions`, and a
+//!   `# coded:` comment names those incidents: the range columns keep the
+//!   coded value as a number (so that a sum counts it, as chronicle's totals
+//!   do), and a spreadsheet user who wants stated tolls only filters on them.
+//!   A document without coded counts has the columns it always had.
 //! - `layout=acled`: the 31 columns of an ACLED export, filled where the
 //!   view has the data and empty otherwise; `fatalities` is every reported
 //!   death, as in ACLED: the best killed figure plus the best attackers
@@ -20,7 +28,10 @@
 //!   `notes` lists disagreeing figures as ACLED does ("Fatalities coded as 8
 //!   (AFP reported 17; Ministry of Defense reported 8).") and the attackers
 //!   included. No source figure at all is written 0, as ACLED codes it,
-//!   and the notes say so. `disorder_type`, `event_type` and
+//!   and the notes say so; a killed count that rests on coded figures only
+//!   adds "Unknown fatalities coded as N." to the notes (ACLED's own words,
+//!   which `import --from acled` reads back as a coded figure) unless they
+//!   already say how the fatalities were coded. `disorder_type`, `event_type` and
 //!   `sub_event_type` come from the category: an ACLED sub-event type as
 //!   itself (the inverse of `import --from acled`), other categories by
 //!   their words ("suicide car bombing" is a Suicide bomb), and a category
@@ -217,6 +228,19 @@ fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
             adjudicated.join("; ")
         ));
     }
+    // The range columns of these incidents hold a coded value, not a stated count.
+    let coded: Vec<&str> = doc
+        .incidents
+        .iter()
+        .filter(|i| has_coded(i))
+        .map(|i| i.incident.as_str())
+        .collect();
+    if !coded.is_empty() {
+        lines.push(format!(
+            "coded: counts that rest on coded figures only (no source stated a number; a dataset's convention for an unknown toll, e.g. ACLED's 3), kept as their value in the range columns and marked true in killed_coded, wounded_coded, attackers_killed_coded: {}",
+            coded.join("; ")
+        ));
+    }
     let mut out: String = lines
         .iter()
         .map(|l| format!("# {}\n", l.replace(['\n', '\r'], " ")))
@@ -281,9 +305,19 @@ fn figure_text(f: &Option<Figure>) -> String {
     f.as_ref().map(|f| f.text.clone()).unwrap_or_default()
 }
 
+/// Does an incident have a count (killed, wounded, attackers killed) that rests on coded
+/// figures only?
+fn has_coded(i: &Incident) -> bool {
+    i.killed.coded || i.wounded.coded || i.attackers_killed.coded
+}
+
+/// The columns that say which ranges are coded, when some incident has one.
+const CODED_COLUMNS: [&str; 3] = ["killed_coded", "wounded_coded", "attackers_killed_coded"];
+
 /// The default layout's columns before the per-source ones: the incident's, its ranges,
-/// then the ranges by status of the measures that have statuses.
-fn default_header(status_columns: &[(&'static str, ByStatusOf)]) -> Vec<String> {
+/// the coded flags when `coded`, then the ranges by status of the measures that have
+/// statuses.
+fn default_header(status_columns: &[(&'static str, ByStatusOf)], coded: bool) -> Vec<String> {
     let mut header: Vec<String> = [
         "incident",
         "date",
@@ -327,6 +361,9 @@ fn default_header(status_columns: &[(&'static str, ByStatusOf)]) -> Vec<String> 
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
+    if coded {
+        header.extend(CODED_COLUMNS.iter().map(|s| (*s).to_owned()));
+    }
     for (measure, _) in status_columns {
         for status in STATUS_KEYS {
             for end in ["low", "best", "high", "open_high"] {
@@ -345,7 +382,8 @@ fn default_layout(
     let t = |cell: String| formulas.text(cell);
     let sources = source_names(doc);
     let status_columns = status_columns(doc);
-    let mut header = default_header(&status_columns);
+    let coded = doc.incidents.iter().any(has_coded);
+    let mut header = default_header(&status_columns, coded);
     for s in &sources {
         header.push(t(format!("{s}_killed")));
         header.push(t(format!("{s}_wounded")));
@@ -408,6 +446,11 @@ fn default_layout(
         row.push(t(opt(&i.first_recorded)));
         row.push(t(opt(&i.last_recorded)));
         row.push(t(revisions_cell(i)));
+        if coded {
+            for r in [&i.killed, &i.wounded, &i.attackers_killed] {
+                row.push(r.coded.to_string());
+            }
+        }
         for (_, by) in &status_columns {
             let by = by(i);
             for status in STATUS_KEYS {
@@ -697,6 +740,13 @@ fn acled_notes(i: &Incident, types: AcledTypes) -> String {
         (_, _, Some(n)) => Some(format!("Fatalities include {}.", attackers(n))),
         _ => None,
     };
+    // ACLED's own words for a toll nobody stated, which the importer reads back as coded.
+    let coded = match (i.killed.coded, i.killed.best) {
+        (true, Some(n)) if coding.is_none() && !says_coded(&notes) => {
+            Some(format!("Unknown fatalities coded as {n}."))
+        }
+        _ => None,
+    };
     let no_figure = acled_fatalities(i)
         .is_none()
         .then(|| "No source gave a fatality figure: coded as 0.".to_owned());
@@ -707,13 +757,19 @@ fn acled_notes(i: &Incident, types: AcledTypes) -> String {
             types.sub_event
         )
     });
-    for part in [coding, no_figure, defaulted].into_iter().flatten() {
+    for part in [coding, coded, no_figure, defaulted].into_iter().flatten() {
         if !notes.is_empty() {
             notes.push(' ');
         }
         notes.push_str(&part);
     }
     notes
+}
+
+/// Do these notes already say how the fatalities were coded ("Unknown fatalities coded as
+/// 3", as an ACLED import keeps them)?
+fn says_coded(notes: &str) -> bool {
+    notes.to_lowercase().contains("fatalities coded as ")
 }
 
 fn acled_tags(doc: &ViewDocument, formulas: Formulas) -> String {
@@ -821,6 +877,65 @@ mod tests {
             .records()
             .map(Result::unwrap)
             .collect()
+    }
+
+    /// A count that rests on coded figures only: its range columns keep the number (a sum
+    /// counts it, as the totals do), the flag columns follow `revisions` and say `true` for
+    /// it only, and a comment names the incident; a document without one has neither. The
+    /// ACLED layout says it in ACLED's words, which the importer reads back as coded.
+    #[test]
+    fn coded_counts_are_flagged_in_columns_of_their_own() {
+        let plain = text(export_sample::<Csv>(&[]).unwrap());
+        assert!(!plain.contains("coded"), "{plain}");
+        let doc = chronicle_plugin_sdk::testing::sample_coded_document();
+        let out = text(export_document::<Csv>(&doc, &[]).unwrap());
+        let comment = out.lines().find(|l| l.starts_with("# coded:")).unwrap();
+        assert!(comment.ends_with(": 2020-07-14-faryab-mosque"), "{comment}");
+        let rows = parse(&out);
+        let header: Vec<&str> = rows[0].iter().collect();
+        let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        assert_eq!(col("killed_coded"), col("revisions") + 1);
+        let flags: Vec<(&str, &str, &str, &str)> = rows[1..]
+            .iter()
+            .map(|r| {
+                (
+                    &r[col("incident")],
+                    &r[col("killed_best")],
+                    &r[col("killed_coded")],
+                    &r[col("wounded_coded")],
+                )
+            })
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                ("2020-07-08-nangarhar-police", "4", "false", "false"),
+                ("2020-07-12-kunduz-checkpoints", "14", "false", "false"),
+                ("2020-07-13-aybak-nds-compound", "11", "false", "false"),
+                ("2020-07-14-faryab-mosque", "3", "true", "false"),
+                ("2020-07-30-puli-alam", "12", "false", "false"),
+            ]
+        );
+        let acled = text(export_document::<Csv>(&doc, &[("layout", "acled")]).unwrap());
+        let row = acled
+            .lines()
+            .find(|l| l.starts_with("2020-07-14-faryab-mosque"))
+            .unwrap();
+        assert!(
+            row.contains("the toll is unknown. Unknown fatalities coded as 3. "),
+            "{row}"
+        );
+        assert_eq!(row.matches("coded as 3").count(), 1, "{row}");
+        assert_eq!(coded_in_note(row), Some(3), "what the importer reads");
+    }
+
+    /// The value ACLED's words code a toll as, as `import --from acled` reads them (the
+    /// core's `coded_in_note`, which this crate does not depend on).
+    fn coded_in_note(text: &str) -> Option<u64> {
+        let lower = text.to_lowercase();
+        let rest = &lower[lower.find("fatalities coded as ")? + "fatalities coded as ".len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
     }
 
     /// Status columns (`killed_civilians_low` ...) only for the measures some incident has a

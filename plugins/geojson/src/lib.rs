@@ -10,6 +10,11 @@
 //!   with the log's checkpoint (`checkpoint`: origin, tree size, root hash and
 //!   the note) as the document has it.
 //! - No `crs` member (RFC 7946 removed it: coordinates are WGS 84).
+//! - A count that rests on coded figures only (ACLED's "Unknown fatalities
+//!   coded as 3": no source stated a number) has `"coded": true` in its range
+//!   (`killed`, `wounded`, `attackers_killed`, as in the document), and the
+//!   feature the property `"coded": true` (for a map's filter or style); both
+//!   are left out otherwise.
 //!
 //! Options: none. Output: pretty-printed JSON with a final newline.
 
@@ -122,6 +127,11 @@ struct Properties<'a> {
     /// when none is applied, so that other features are what they were.
     #[serde(skip_serializing_if = "Option::is_none")]
     adjudication: Option<&'a chronicle_plugin_sdk::view::Adjudication>,
+    /// Some count (killed, wounded, attackers killed) rests on coded figures only: a
+    /// dataset's convention for an unknown toll, not a stated number. Left out when none
+    /// does, so that other features are what they were.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    coded: bool,
 }
 
 /// No status given: the property is left out (a total not broken down is in `killed`).
@@ -187,6 +197,7 @@ fn feature(i: &Incident) -> Feature<'_> {
             sources: i.sources.iter().map(|s| s.source.as_str()).collect(),
             last_seq: i.last_seq,
             adjudication: i.adjudication.as_ref().filter(|a| a.applied),
+            coded: i.killed.coded || i.wounded.coded || i.attackers_killed.coded,
         },
     }
 }
@@ -302,6 +313,43 @@ mod tests {
 
     fn parse(bytes: Vec<u8>) -> Value {
         serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// A count that rests on coded figures only: `"coded": true` in its range and on its
+    /// feature; nowhere else, and not at all in a document without one.
+    #[test]
+    fn a_coded_count_is_a_property() {
+        let doc = chronicle_plugin_sdk::testing::sample_coded_document();
+        let v: Value =
+            serde_json::from_slice(&export_document::<GeoJson>(&doc, &[]).unwrap()).unwrap();
+        let coded: Vec<(&str, &Value, &Value)> = v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let p = &f["properties"];
+                (
+                    p["incident"].as_str().unwrap(),
+                    &p["coded"],
+                    &p["killed"]["coded"],
+                )
+            })
+            .collect();
+        let t = Value::Bool(true);
+        let n = Value::Null;
+        assert_eq!(
+            coded,
+            [
+                ("2020-07-08-nangarhar-police", &n, &n),
+                ("2020-07-12-kunduz-checkpoints", &n, &n),
+                ("2020-07-13-aybak-nds-compound", &n, &n),
+                ("2020-07-14-faryab-mosque", &t, &t),
+                ("2020-07-30-puli-alam", &n, &n),
+            ]
+        );
+        assert!(rfc7946_problems(&v).is_empty());
+        let plain = String::from_utf8(export_sample::<GeoJson>(&[]).unwrap()).unwrap();
+        assert!(!plain.contains("coded"));
     }
 
     #[test]

@@ -17,6 +17,12 @@
 //! shrunk until its text cannot be read. `tests/html_browser.rs` checks this in
 //! headless Chromium.
 //!
+//! A count that rests on coded figures only (ACLED's "Unknown fatalities
+//! coded as 3": no source stated a number) carries a grey `coded` badge in
+//! the timeline (and `(coded)` in the charts' labels and the incident's
+//! lines), explained under the table, where the page also says that the
+//! totals and charts count it as its value.
+//!
 //! Options: none.
 
 use chronicle_plugin_sdk::safe::citation_link;
@@ -144,10 +150,17 @@ fn span_text(r: &Range) -> String {
     r.span("–").unwrap_or_else(|| "—".to_owned())
 }
 
+/// The badge of a count that rests on coded figures only ([`Range::coded`]): grey, beside
+/// the red `disputed`, with the meaning on hover (and under the table).
+const CODED_BADGE: &str = "<span class=\"badge coded\" style=\"background:#59636e\" title=\"No source stated a number: a dataset&#39;s convention for an unknown toll\">coded</span>";
+
 fn range_cell(r: &Range, disputed: bool) -> String {
     let mut cell = esc(&span_text(r));
     if disputed {
         cell.push_str("<span class=\"badge\">disputed</span>");
+    }
+    if r.coded {
+        cell.push_str(CODED_BADGE);
     }
     if let (Some(best), Some(low), Some(high)) = (r.best, r.low, r.high) {
         if low != high {
@@ -353,8 +366,9 @@ fn incident_meta(i: &Incident) -> Vec<String> {
     }
     if !i.attackers_killed.is_unknown() {
         meta.push(format!(
-            "Attackers killed: {}",
-            esc(&span_text(&i.attackers_killed))
+            "Attackers killed: {}{}",
+            esc(&span_text(&i.attackers_killed)),
+            i.attackers_killed.coded_mark()
         ));
     }
     if let Some(line) = status_meta(i) {
@@ -1077,13 +1091,18 @@ fn status_meta(i: &Incident) -> Option<String> {
         .iter()
         .filter(|(key, _)| *key != "unattributed")
         .filter_map(|(key, label)| {
-            by.get(key)
-                .filter(|r| !r.is_unknown())
-                .map(|r| format!("{} {}", label.to_lowercase(), esc(&span_text(r))))
+            by.get(key).filter(|r| !r.is_unknown()).map(|r| {
+                format!(
+                    "{} {}{}",
+                    label.to_lowercase(),
+                    esc(&span_text(r)),
+                    r.coded_mark()
+                )
+            })
         })
         .collect();
     if by.unattributed.is_some_and(|r| !r.is_unknown()) {
-        parts.extend(by.leftover().words(|r| esc(&span_text(r))));
+        parts.extend(by.leftover().words(|r| esc(&span_text(r)) + r.coded_mark()));
     }
     Some(format!("Killed by status: {}", parts.join(", ")))
 }
@@ -1168,11 +1187,32 @@ fn card(out: &mut String, class: &str, label: &str, value: &str, detail: &str) {
 
 fn best_detail(r: &Range) -> String {
     match (r.best, r.low, r.high) {
+        _ if r.coded => "coded values only: no source stated a number".to_owned(),
         (Some(best), Some(low), Some(high)) if low != high => format!("best estimate {best}"),
         _ if r.open_high => "at least; may be higher".to_owned(),
         _ if r.is_unknown() => "not reported".to_owned(),
         _ => "all sources agree".to_owned(),
     }
+}
+
+/// Under the timeline, when some incident has a count that rests on coded figures only:
+/// what the `coded` badge means, and that the totals and charts count it as its value.
+fn coded_note(doc: &ViewDocument) -> String {
+    let n = doc
+        .incidents
+        .iter()
+        .filter(|i| i.killed.coded || i.wounded.coded || i.attackers_killed.coded)
+        .count();
+    if n == 0 {
+        return String::new();
+    }
+    format!(
+        "<p class=\"meta coded\">{n} incident{} {} a count marked {CODED_BADGE}: no source stated \
+         a number, and the figure is a dataset&#39;s convention for an unknown toll (ACLED codes \
+         unknown fatalities as 3). The totals and the charts count it as its value.</p>\n",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "has" } else { "have" },
+    )
 }
 
 /// Render the page.
@@ -1258,6 +1298,7 @@ pub fn render(doc: &ViewDocument) -> String {
              disputed figures.</p>",
             esc(&p.policy.best)
         );
+        out.push_str(&coded_note(doc));
 
         charts(&mut out, doc);
         out.push_str("<h2>Sources</h2>\n");
@@ -1314,6 +1355,30 @@ mod tests {
     #[test]
     fn sample_snapshot() {
         insta::assert_snapshot!("sample", text(export_sample::<Html>(&[]).unwrap()));
+    }
+
+    /// A count that rests on coded figures only has a `coded` badge in its timeline cell
+    /// (and `(coded)` in the chart labels), explained under the table; nothing else is
+    /// marked, and a page without one has neither.
+    #[test]
+    fn a_coded_count_has_a_badge_and_a_note() {
+        let doc = chronicle_plugin_sdk::testing::sample_coded_document();
+        let out = text(export_document::<Html>(&doc, &[]).unwrap());
+        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("<tr id=")).collect();
+        let badged: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.contains(CODED_BADGE))
+            .map(|r| &r[8..r.find("\">").unwrap()])
+            .collect();
+        assert_eq!(badged, ["2020-07-14-faryab-mosque"]);
+        let note = out
+            .lines()
+            .find(|l| l.starts_with("<p class=\"meta coded\">"))
+            .unwrap();
+        insta::assert_snapshot!("coded_note", note);
+        assert!(out.contains(">3 (coded)</text>"), "the chart's label");
+        let plain = text(export_sample::<Html>(&[]).unwrap());
+        assert!(!plain.contains("coded"));
     }
 
     #[test]

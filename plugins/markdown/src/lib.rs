@@ -7,6 +7,11 @@
 //! the references; a provenance footer line; the log's checkpoint (the note
 //! a newspaper prints, in a code block) and how a reader checks it.
 //!
+//! A count that rests on coded figures only (ACLED's "Unknown fatalities
+//! coded as 3": no source stated a number) reads `3 (coded)`, and the note
+//! under the summary table says what that means and that the totals count
+//! it as its value.
+//!
 //! Options: none.
 
 use chronicle_plugin_sdk::safe::citation_link;
@@ -194,6 +199,11 @@ fn life_line(i: &Incident) -> String {
         let _ = write!(line, " on {}", day(last));
     }
     line
+}
+
+/// Does an incident have a count that rests on coded figures only?
+fn has_coded(i: &Incident) -> bool {
+    i.killed.coded || i.wounded.coded || i.attackers_killed.coded
 }
 
 fn ranges_line(i: &Incident) -> String {
@@ -394,6 +404,20 @@ pub fn render(doc: &ViewDocument) -> String {
              policy; \"14+\" means at least 14, possibly more.\n",
             esc(&doc.provenance.policy.best)
         );
+        let coded = doc.incidents.iter().filter(|i| has_coded(i)).count();
+        if coded > 0 {
+            let _ = writeln!(
+                out,
+                "{} {} a count marked {}\n",
+                coded,
+                if coded == 1 {
+                    "incident has"
+                } else {
+                    "incidents have"
+                },
+                esc(Range::CODED_NOTE)
+            );
+        }
 
         let _ = writeln!(out, "## Incidents\n");
         let mut notes = Notes::default();
@@ -501,6 +525,7 @@ mod tests {
             best: Some(12),
             high: Some(17),
             open_high: false,
+            coded: false,
         });
         by.unattributed = Some(Range::exact(2));
         doc.incidents[0].wounded_by_status.civilians = Some(Range::exact(5));
@@ -521,6 +546,17 @@ mod tests {
             out.contains("wounded: civilians 5, possibly more not broken down."),
             "{out}"
         );
+    }
+
+    /// A count that rests on coded figures only reads `3 (coded)`, with a note under the
+    /// summary; the others, and a document without one, are as they were.
+    #[test]
+    fn a_coded_count_is_marked_and_explained() {
+        let doc = chronicle_plugin_sdk::testing::sample_coded_document();
+        let out = text(export_document::<Markdown>(&doc, &[]).unwrap());
+        let marked: Vec<&str> = out.lines().filter(|l| l.contains("(coded)")).collect();
+        insta::assert_snapshot!("coded", marked.join("\n"));
+        assert!(!text(export_sample::<Markdown>(&[]).unwrap()).contains("coded"));
     }
 
     /// A redaction is shown on its incident, its reason (user text) escaped.

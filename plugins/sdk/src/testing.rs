@@ -305,12 +305,14 @@ fn puli_alam() -> Incident {
             best: Some(12),
             high: Some(17),
             open_high: false,
+            coded: false,
         },
         wounded: Range {
             low: Some(21),
             best: Some(25),
             high: Some(30),
             open_high: false,
+            coded: false,
         },
         killed_by_status: Default::default(),
         wounded_by_status: Default::default(),
@@ -391,8 +393,10 @@ pub fn totals_of(incidents: &[Incident]) -> Totals {
             killed: Range::default(),
             wounded: Range::default(),
             adjudicated: 0,
+            coded: 0,
         });
         g.incidents += 1;
+        g.coded += u64::from(i.killed.coded || i.wounded.coded);
         g.killed = g.killed.add(&i.killed);
         g.wounded = g.wounded.add(&i.wounded);
     }
@@ -401,6 +405,10 @@ pub fn totals_of(incidents: &[Incident]) -> Totals {
         killed,
         wounded,
         by_province: by_province.into_values().collect(),
+        coded: incidents
+            .iter()
+            .filter(|i| i.killed.coded || i.wounded.coded)
+            .count() as u64,
     }
 }
 
@@ -458,6 +466,44 @@ pub fn sample_adjudication(reason: &str) -> Adjudication {
     }
 }
 
+/// [`sample_document`] with one count that rests on coded figures only: the Faryab mosque
+/// shooting (the fourth incident) reported by ACLED alone, its toll unknown and coded as 3
+/// (`coded:3`: "3 (coded; unknown)"), so that its killed range is `coded`; the totals
+/// recomputed. The plugins' tests check that they mark it, and only it.
+pub fn sample_coded_document() -> ViewDocument {
+    let mut doc = sample_document();
+    if let Some(i) = doc
+        .incidents
+        .iter_mut()
+        .find(|i| i.incident == "2020-07-14-faryab-mosque")
+    {
+        i.summary = Some(
+            "The Taliban opened fire on worshippers inside a mosque; the toll is unknown."
+                .to_owned(),
+        );
+        i.killed = Range {
+            coded: true,
+            ..Range::exact(3)
+        };
+        i.sources = vec![SourceFigures {
+            source: "ACLED".to_owned(),
+            note: None,
+            citation: None,
+            ..wikipedia(
+                9,
+                Some(Figure {
+                    text: "3 (coded; unknown)".to_owned(),
+                    qualifier: Qualifier::Coded,
+                    ..exact(3)
+                }),
+                None,
+            )
+        }];
+    }
+    doc.totals = totals_of(&doc.incidents);
+    doc
+}
+
 /// [`sample_document`] as the JSON bytes the host sends to a plugin.
 pub fn sample_document_json() -> Vec<u8> {
     // Serializing these plain types cannot fail.
@@ -506,11 +552,34 @@ mod tests {
                 low: Some(41),
                 best: Some(45),
                 high: Some(50),
-                open_high: true
+                open_high: true,
+                coded: false
             }
         );
         let back: ViewDocument = serde_json::from_slice(&sample_document_json()).unwrap();
         assert_eq!(back, doc);
+    }
+
+    #[test]
+    fn the_coded_sample_has_one_coded_count() {
+        let doc = sample_coded_document();
+        let coded: Vec<&str> = doc
+            .incidents
+            .iter()
+            .filter(|i| i.killed.coded || i.wounded.coded)
+            .map(|i| i.incident.as_str())
+            .collect();
+        assert_eq!(coded, ["2020-07-14-faryab-mosque"]);
+        assert_eq!(doc.totals.coded, 1);
+        assert!(!doc.totals.killed.coded, "a sum with stated counts");
+        let faryab = doc.totals.by_province.iter().find(|g| g.key == "Faryab");
+        assert_eq!(faryab.map(|g| (g.coded, g.killed.coded)), Some((1, true)));
+        let json = serde_json::to_value(&doc).unwrap();
+        assert_eq!(json["incidents"][3]["killed"]["coded"], true);
+        assert!(json["incidents"][0]["killed"].get("coded").is_none());
+        assert!(sample_document_json()
+            .windows(7)
+            .all(|w| w != b"\"coded\"".as_slice()));
     }
 
     #[test]

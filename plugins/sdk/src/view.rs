@@ -260,7 +260,9 @@ impl Filters {
 ///
 /// Each end is `None` when no source gave that figure. `open_high` is true
 /// when the high end comes from an "at least N" figure: the true number may
-/// be higher (written `14+`).
+/// be higher (written `14+`). `coded` is true when the range rests on coded
+/// figures only ([`Qualifier::Coded`]): no source stated a number for the
+/// count, and the ends are a dataset's conventional value for an unknown toll.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Range {
     /// The lowest figure any source gave.
@@ -275,9 +277,23 @@ pub struct Range {
     /// The high end is a lower bound ("at least").
     #[serde(default)]
     pub open_high: bool,
+    /// Extension (optional, schema 1): every figure that makes the range is
+    /// coded (`coded:3`, ACLED's "Unknown fatalities coded as 3"): no source
+    /// stated a number, and low, best and high are the conventional value.
+    /// Where any source states a figure of its own, the coded ones are left
+    /// out and this is false. A sum ([`Range::add`]) is coded when every part
+    /// with a figure is. Written only when true (absent: false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub coded: bool,
 }
 
 impl Range {
+    /// The mark a short cell puts after a coded range ([`Range::coded`]): `3 (coded)`.
+    pub const CODED_MARK: &'static str = " (coded)";
+
+    /// What the mark means, for a legend or a footnote: one sentence.
+    pub const CODED_NOTE: &'static str = "(coded): no source stated a number; the count is a dataset's convention for an unknown toll (ACLED codes unknown fatalities as 3), counted as its value in totals.";
+
     /// A range where every source agrees on `n`.
     pub fn exact(n: u64) -> Range {
         Range {
@@ -285,6 +301,16 @@ impl Range {
             best: Some(n),
             high: Some(n),
             open_high: false,
+            coded: false,
+        }
+    }
+
+    /// [`Range::CODED_MARK`] when the range is coded, else nothing.
+    pub fn coded_mark(&self) -> &'static str {
+        if self.coded {
+            Self::CODED_MARK
+        } else {
+            ""
         }
     }
 
@@ -295,7 +321,8 @@ impl Range {
 
     /// Adds two ranges end by end, as for a total: a missing end counts as
     /// nothing (`None + Some(3) = Some(3)`, `None + None = None`); the sum is
-    /// open-ended if either part is.
+    /// open-ended if either part is, and coded when every part with a figure
+    /// is (an unknown part does not count).
     pub fn add(&self, other: &Range) -> Range {
         fn sum(a: Option<u64>, b: Option<u64>) -> Option<u64> {
             match (a, b) {
@@ -309,6 +336,11 @@ impl Range {
             best: sum(self.best, other.best),
             high: sum(self.high, other.high),
             open_high: self.open_high || other.open_high,
+            coded: match (self.is_unknown(), other.is_unknown()) {
+                (true, _) => other.coded,
+                (_, true) => self.coded,
+                _ => self.coded && other.coded,
+            },
         }
     }
 
@@ -327,18 +359,19 @@ impl Range {
     }
 
     /// The extent and the best figure when it is not obvious from the
-    /// extent: `17`, `8–17 (best 12)`, `14+`; `not reported` when no
-    /// source gave a figure.
+    /// extent: `17`, `8–17 (best 12)`, `14+`, `3 (coded)` (see
+    /// [`Range::coded`]); `not reported` when no source gave a figure.
     pub fn describe(&self) -> String {
         let Some(span) = self.span("–") else {
             return "not reported".to_owned();
         };
-        match (self.best, self.low, self.high) {
+        let text = match (self.best, self.low, self.high) {
             (Some(best), Some(low), Some(high)) if low != high => {
                 format!("{span} (best {best})")
             }
             _ => span,
-        }
+        };
+        text + self.coded_mark()
     }
 }
 
@@ -414,12 +447,13 @@ impl StatusRanges {
     pub fn leftover(&self) -> Leftover<'_> {
         match &self.unattributed {
             None => Leftover::None,
-            Some(r) if *r == Range::exact(0) => Leftover::None,
+            Some(r) if Range { coded: false, ..*r } == Range::exact(0) => Leftover::None,
             Some(Range {
                 low: Some(0),
                 best: Some(0) | None,
                 high: Some(0),
                 open_high: true,
+                ..
             }) => Leftover::PossiblyMore,
             Some(r) => Leftover::Range(r),
         }
@@ -525,6 +559,11 @@ pub struct Group {
     /// [`Incident::adjudication`]); left out when none.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub adjudicated: u64,
+    /// Extension (optional, schema 1): how many of the group's incidents
+    /// have a killed or wounded count that rests on coded figures only
+    /// ([`Range::coded`]; summed as their value); left out when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub coded: u64,
 }
 
 /// For `skip_serializing_if`: a count of zero is left out.
@@ -544,6 +583,12 @@ pub struct Totals {
     /// The same per province, sorted by province name.
     #[serde(default)]
     pub by_province: Vec<Group>,
+    /// Extension (optional, schema 1): how many of the incidents have a
+    /// killed or wounded count that rests on coded figures only
+    /// ([`Range::coded`]): the totals count them as their value. Left out
+    /// when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub coded: u64,
 }
 
 /// How precisely an incident's date is known.
@@ -1444,6 +1489,7 @@ mod tests {
             best: Some(12),
             high: Some(17),
             open_high: false,
+            coded: false,
         };
         assert_eq!(r.describe(), "8–17 (best 12)");
         assert_eq!(r.span("-").as_deref(), Some("8-17"));
@@ -1461,7 +1507,8 @@ mod tests {
                 low: Some(22),
                 best: Some(26),
                 high: Some(31),
-                open_high: true
+                open_high: true,
+                coded: false
             }
         );
     }
@@ -1490,6 +1537,7 @@ mod tests {
             best: Some(2),
             high: Some(4),
             open_high: false,
+            coded: false,
         };
         assert_eq!(by(Some(some)).leftover(), Leftover::Range(&some));
         assert_eq!(

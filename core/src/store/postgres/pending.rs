@@ -60,8 +60,8 @@ impl Pending {
             incidents: Table::new(
                 "INSERT INTO view_incidents",
                 &[
-                    T, T, T, T, T, T, T, T, T, T, T, T, T, I, I, I, B, I, I, I, B, I, I, I, B, B,
-                    I, T, I, T, B,
+                    T, T, T, T, T, T, T, T, T, T, T, T, T, I, I, I, B, B, I, I, I, B, B, I, I, I,
+                    B, B, B, I, T, I, T, B,
                 ],
                 "",
             ),
@@ -194,7 +194,8 @@ impl Pending {
                 .int(r.low.map(big))
                 .int(r.best.map(big))
                 .int(r.high.map(big))
-                .bool(r.open_high);
+                .bool(r.open_high)
+                .bool(r.coded);
         }
         row.bool(v.disputed)
             .int(Some(big(v.sources)))

@@ -32,9 +32,11 @@ CREATE TABLE view_incidents (
     locality TEXT COLLATE "C", category TEXT COLLATE "C" NOT NULL,
     target TEXT COLLATE "C", perpetrator TEXT COLLATE "C", summary TEXT COLLATE "C",
     killed_low BIGINT, killed_best BIGINT, killed_high BIGINT, killed_open_high BOOLEAN NOT NULL,
+    killed_coded BOOLEAN NOT NULL,
     wounded_low BIGINT, wounded_best BIGINT, wounded_high BIGINT, wounded_open_high BOOLEAN NOT NULL,
+    wounded_coded BOOLEAN NOT NULL,
     attackers_killed_low BIGINT, attackers_killed_best BIGINT, attackers_killed_high BIGINT,
-    attackers_killed_open_high BOOLEAN NOT NULL,
+    attackers_killed_open_high BOOLEAN NOT NULL, attackers_killed_coded BOOLEAN NOT NULL,
     disputed BOOLEAN NOT NULL,
     sources BIGINT NOT NULL,
     merged_from TEXT COLLATE "C" NOT NULL,
@@ -99,8 +101,8 @@ pub(super) const TABLES: [&str; 5] = [
 /// The columns [`Db::views_at`] reads for [`ViewColumns::Row`], after the incident and its
 /// last touch.
 const ROW_COLUMNS: &str = "v.date, v.date_start, v.province, v.category,
-    v.killed_low, v.killed_best, v.killed_high, v.killed_open_high,
-    v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high,
+    v.killed_low, v.killed_best, v.killed_high, v.killed_open_high, v.killed_coded,
+    v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high, v.wounded_coded,
     v.sources, v.disputed, v.adjudicated";
 
 /// An optional count column.
@@ -109,12 +111,14 @@ fn opt_u64(r: &Row, at: usize, seq: u64) -> Result<Option<u64>> {
     Ok(v.and_then(|v| u64::try_from(v).ok()))
 }
 
+/// The range of the five columns from `at`: low, best, high, open_high, coded.
 fn range(r: &Row, at: usize, seq: u64) -> Result<Range> {
     Ok(Range {
         low: opt_u64(r, at, seq)?,
         best: opt_u64(r, at + 1, seq)?,
         high: opt_u64(r, at + 2, seq)?,
         open_high: get(r, at + 3, seq)?,
+        coded: get(r, at + 4, seq)?,
     })
 }
 
@@ -134,10 +138,10 @@ fn view_row(r: &Row, last_seq: u64) -> Result<ViewRow> {
         province: get(r, 4, last_seq)?,
         category: get(r, 5, last_seq)?,
         killed: range(r, 6, last_seq)?,
-        wounded: range(r, 10, last_seq)?,
-        sources: get_u64(r, 14, last_seq)?,
-        disputed: get(r, 15, last_seq)?,
-        adjudicated: get(r, 16, last_seq)?,
+        wounded: range(r, 11, last_seq)?,
+        sources: get_u64(r, 16, last_seq)?,
+        disputed: get(r, 17, last_seq)?,
+        adjudicated: get(r, 18, last_seq)?,
     })
 }
 

@@ -27,9 +27,11 @@ CREATE TABLE view_incidents (
     country TEXT, province TEXT NOT NULL, district TEXT, locality TEXT, category TEXT NOT NULL,
     target TEXT, perpetrator TEXT, summary TEXT,
     killed_low INTEGER, killed_best INTEGER, killed_high INTEGER, killed_open_high INTEGER NOT NULL,
+    killed_coded INTEGER NOT NULL,
     wounded_low INTEGER, wounded_best INTEGER, wounded_high INTEGER, wounded_open_high INTEGER NOT NULL,
+    wounded_coded INTEGER NOT NULL,
     attackers_killed_low INTEGER, attackers_killed_best INTEGER, attackers_killed_high INTEGER,
-    attackers_killed_open_high INTEGER NOT NULL,
+    attackers_killed_open_high INTEGER NOT NULL, attackers_killed_coded INTEGER NOT NULL,
     disputed INTEGER NOT NULL,
     sources INTEGER NOT NULL,
     merged_from TEXT NOT NULL,
@@ -95,16 +97,18 @@ DROP TABLE IF EXISTS views_meta;
 /// The columns [`Db::views_at`] reads for [`ViewColumns::Row`], after the incident and its
 /// last touch.
 const ROW_COLUMNS: &str = "v.date, v.date_start, v.province, v.category,
-    v.killed_low, v.killed_best, v.killed_high, v.killed_open_high,
-    v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high,
+    v.killed_low, v.killed_best, v.killed_high, v.killed_open_high, v.killed_coded,
+    v.wounded_low, v.wounded_best, v.wounded_high, v.wounded_open_high, v.wounded_coded,
     v.sources, v.disputed, v.adjudicated";
 
+/// The range of the five columns from `at`: low, best, high, open_high, coded.
 fn range(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Range> {
     Ok(Range {
         low: r.get(at)?,
         best: r.get(at + 1)?,
         high: r.get(at + 2)?,
         open_high: r.get(at + 3)?,
+        coded: r.get(at + 4)?,
     })
 }
 
@@ -129,10 +133,10 @@ fn view_row(r: &rusqlite::Row<'_>, last_seq: u64) -> rusqlite::Result<Result<Vie
         province: r.get(4)?,
         category: r.get(5)?,
         killed: range(r, 6)?,
-        wounded: range(r, 10)?,
-        sources: r.get(14)?,
-        disputed: r.get(15)?,
-        adjudicated: r.get(16)?,
+        wounded: range(r, 11)?,
+        sources: r.get(16)?,
+        disputed: r.get(17)?,
+        adjudicated: r.get(18)?,
     }))
 }
 
@@ -323,7 +327,8 @@ impl Db<'_> {
         self.conn
             .prepare_cached(
                 "INSERT INTO view_incidents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
-                 ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
+                 ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30,
+                 ?31, ?32, ?33)",
             )?
             .execute(params![
                 v.incident,
@@ -343,14 +348,17 @@ impl Db<'_> {
                 v.killed.best,
                 v.killed.high,
                 v.killed.open_high,
+                v.killed.coded,
                 v.wounded.low,
                 v.wounded.best,
                 v.wounded.high,
                 v.wounded.open_high,
+                v.wounded.coded,
                 v.attackers_killed.low,
                 v.attackers_killed.best,
                 v.attackers_killed.high,
                 v.attackers_killed.open_high,
+                v.attackers_killed.coded,
                 v.disputed,
                 v.sources,
                 v.merged_from,
