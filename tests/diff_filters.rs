@@ -183,6 +183,32 @@ fn each_point_of_a_diff_is_read_with_the_descriptions_in_force_there() {
     let out = s.ok(&["diff", "--from", "2020-07-31", "--exclude-parties"]);
     insta::assert_snapshot!("diff_party_described_between_the_points", out);
     assert!(out.contains(PULI_ALAM), "{out}");
+    // The Ministry's figures are absent at the second point because the flag left the
+    // Ministry out there, not because the log removed them: each line says so, as the JSON.
+    assert!(
+        out.contains("Ministry of Defense killed: 8 -> - (the source is left out at seq"),
+        "{out}"
+    );
+    let json = s.ok(&[
+        "diff",
+        "--from",
+        "2020-07-31",
+        "--exclude-parties",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let notes: Vec<&str> = json["incidents"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["note"].as_str())
+        .collect();
+    assert_eq!(notes.len(), 2, "killed and wounded: {json}");
+    assert!(notes[0].ends_with("by --exclude-parties"), "{notes:?}");
+    // A figure the log itself changed carries no note.
+    let scenario = scenario();
+    let plain = scenario.ok(&["diff", "--from", BEFORE, "--json"]);
+    assert!(!plain.contains("\"note\""), "{plain}");
     // Without the flag, the Ministry's figures count at both points.
     let plain = s.ok(&["diff", "--from", "2020-07-31"]);
     assert!(!plain.contains("killed (reconciled)"), "{plain}");

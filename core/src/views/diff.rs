@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Invalid, Result};
 use crate::views::described::SourceBook;
 use crate::views::history::{changes, Change};
-use crate::views::read::{refuse_types_not_described, Restriction};
+use crate::views::read::{refuse_types_not_described, restriction_flags, Restriction};
 use crate::views::{BestPolicy, Filter, Point, Query, Snapshot};
 
 /// How an incident changed between the two points.
@@ -77,7 +77,7 @@ impl crate::views::Reader<'_> {
             self.refuse_names_not_in_log(&filter)?;
         }
         self.best_sources_reported(best, &[&a.states, &b.states])?;
-        let left_out = self.left_out_of_both(&qa, &qb, [&a, &b])?;
+        let restrictions = [self.restriction(&qa)?, self.restriction(&qb)?];
         let mut both: BTreeMap<&str, (Option<_>, Option<_>)> = BTreeMap::new();
         for s in &a.states {
             both.entry(&s.incident).or_default().0 = Some(s);
@@ -93,7 +93,8 @@ impl crate::views::Reader<'_> {
                 (Some(_), None) => "removed",
                 _ => "changed",
             };
-            let changes = changes(old, new, best);
+            let mut changes = changes(old, new, best);
+            say_left_out(&mut changes, &restrictions, [a.seq, b.seq], &filter);
             if !changes.is_empty() {
                 incidents.push(IncidentDiff {
                     incident: id.to_string(),
@@ -102,6 +103,7 @@ impl crate::views::Reader<'_> {
                 });
             }
         }
+        let left_out = left_out_of_both(restrictions, [&a, &b]);
         Ok(Diff {
             from_seq: a.seq,
             to_seq: b.seq,
@@ -110,29 +112,61 @@ impl crate::views::Reader<'_> {
             left_out,
         })
     }
+}
 
-    /// What `--source-type` / `--exclude-parties` left out of a diff of the checked queries
-    /// `qa` and `qb` (whose views are `views`): the sources left out at either point, and
-    /// the incidents not in the diff because no source of theirs is left at any point where
-    /// they are in scope (one with no source left at one point only is in view at the
-    /// other, so in the diff).
-    fn left_out_of_both(
-        &self,
-        qa: &Query,
-        qb: &Query,
-        views: [&Snapshot; 2],
-    ) -> Result<Restriction> {
-        let (mut out, b) = (self.restriction(qa)?, self.restriction(qb)?);
-        out.sources.extend(b.sources);
-        out.undescribed.extend(b.undescribed);
-        out.incidents.extend(b.incidents);
-        let in_view: std::collections::BTreeSet<&str> = views
-            .iter()
-            .flat_map(|v| v.states.iter().map(|s| s.incident.as_str()))
-            .collect();
-        out.incidents.retain(|id| !in_view.contains(id.as_str()));
-        out.incidents.sort();
-        out.incidents.dedup();
-        Ok(out)
+/// Notes each change of a source's figure that is absent at one point only because
+/// `--source-type` / `--exclude-parties` left the source out there (`restrictions` of the
+/// two points, at `seqs`): without the note, `8 -> -` would read as a figure withdrawn.
+fn say_left_out(
+    changes: &mut [Change],
+    restrictions: &[Restriction; 2],
+    seqs: [u64; 2],
+    filter: &Filter,
+) {
+    let [before, after] = restrictions;
+    for c in changes {
+        // `NAME killed`, `NAME wounded civilians`, `NAME attackers killed`: the source's own
+        // figures (a longer name that starts with NAME is another source).
+        let left_out_at = |r: &Restriction| {
+            r.sources.iter().any(|s| {
+                c.field
+                    .strip_prefix(s.as_str())
+                    .and_then(|rest| rest.strip_prefix(' '))
+                    .is_some_and(|rest| {
+                        ["killed", "wounded", "attackers killed"]
+                            .iter()
+                            .any(|m| rest == *m || rest.starts_with(&format!("{m} ")))
+                    })
+            })
+        };
+        let seq = match (&c.old, &c.new) {
+            (Some(_), None) if left_out_at(after) && !left_out_at(before) => seqs[1],
+            (None, Some(_)) if left_out_at(before) && !left_out_at(after) => seqs[0],
+            _ => continue,
+        };
+        c.note = Some(format!(
+            "the source is left out at seq {seq} by {}",
+            restriction_flags(filter)
+        ));
     }
+}
+
+/// What `--source-type` / `--exclude-parties` left out of a diff, from what they left out at
+/// each point (`restrictions`) and the views there: the sources left out at either point,
+/// and the incidents not in the diff because no source of theirs is left at any point where
+/// they are in scope (one with no source left at one point only is in view at the other,
+/// so in the diff).
+fn left_out_of_both(restrictions: [Restriction; 2], views: [&Snapshot; 2]) -> Restriction {
+    let [mut out, b] = restrictions;
+    out.sources.extend(b.sources);
+    out.undescribed.extend(b.undescribed);
+    out.incidents.extend(b.incidents);
+    let in_view: std::collections::BTreeSet<&str> = views
+        .iter()
+        .flat_map(|v| v.states.iter().map(|s| s.incident.as_str()))
+        .collect();
+    out.incidents.retain(|id| !in_view.contains(id.as_str()));
+    out.incidents.sort();
+    out.incidents.dedup();
+    out
 }

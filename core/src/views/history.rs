@@ -23,6 +23,22 @@ pub struct Change {
     pub old: Option<String>,
     /// After.
     pub new: Option<String>,
+    /// Why a value is absent when the log did not remove it: `diff` with `--source-type` or
+    /// `--exclude-parties` says so of a source's figure left out at one of its points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Change {
+    /// A change with no note.
+    fn new(field: impl Into<String>, old: Option<String>, new: Option<String>) -> Change {
+        Change {
+            field: field.into(),
+            old,
+            new,
+            note: None,
+        }
+    }
 }
 
 /// One event in an incident's history and what it changed.
@@ -65,7 +81,7 @@ pub struct History {
 
 fn opt_eq(field: String, old: Option<String>, new: Option<String>, out: &mut Vec<Change>) {
     if old != new {
-        out.push(Change { field, old, new });
+        out.push(Change::new(field, old, new));
     }
 }
 
@@ -108,18 +124,10 @@ fn responsibility_changes(
     };
     let (ra, rb) = (resp(old), resp(new));
     for gone in ra.iter().filter(|r| !rb.contains(r)) {
-        out.push(Change {
-            field: "responsibility".into(),
-            old: Some(gone.clone()),
-            new: None,
-        });
+        out.push(Change::new("responsibility", Some(gone.clone()), None));
     }
     for added in rb.iter().filter(|r| !ra.contains(r)) {
-        out.push(Change {
-            field: "responsibility".into(),
-            old: None,
-            new: Some(added.clone()),
-        });
+        out.push(Change::new("responsibility", None, Some(added.clone())));
     }
 }
 
@@ -133,11 +141,7 @@ pub fn changes(
     if old.is_some() && new.is_none() {
         // Gone from view: its last state is in the previous entry; listing every field as
         // removed would only repeat it.
-        return vec![Change {
-            field: "shown".into(),
-            old: Some("yes".into()),
-            new: Some("no".into()),
-        }];
+        return vec![Change::new("shown", Some("yes".into()), Some("no".into()))];
     }
     let detail =
         |s: Option<&IncidentState>, f: &dyn Fn(&IncidentState) -> Option<String>| s.and_then(f);
@@ -286,6 +290,7 @@ fn redaction_changes(
                     "seq {} ({}), by redaction seq {}",
                     r.event_seq, r.kind, r.redaction_seq
                 )),
+                note: None,
             });
         }
     }
@@ -379,6 +384,7 @@ impl crate::views::Reader<'_> {
                         Some(Payload::IncidentMerged(m)) => format!("no: merged into {}", m.into),
                         _ => "no: its first report was retracted".into(),
                     }),
+                    note: None,
                 });
             }
             entries.push(HistoryEntry {

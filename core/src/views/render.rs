@@ -827,7 +827,11 @@ pub fn sources(rows: &[SourceSummary], width: usize) -> String {
 
 fn change_line(c: &Change) -> String {
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    format!("{}: {} -> {}", c.field, show(&c.old), show(&c.new))
+    let line = format!("{}: {} -> {}", c.field, show(&c.old), show(&c.new));
+    match &c.note {
+        Some(note) => format!("{line} ({note})"),
+        None => line,
+    }
 }
 
 /// `history`: each event and what it changed.
