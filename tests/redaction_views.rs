@@ -8,8 +8,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use chronicle_plugin_host::plugin_file_name;
-use common::{repo_root, set_mode, Scratch};
+use common::{plugin_dir, Scratch};
 use serde_json::Value;
 
 const PULI_ALAM: &str = "2020-07-30-puli-alam";
@@ -141,20 +140,9 @@ fn json_documents_carry_redactions_at_every_point_after_the_erased_event() {
         .all(|i| i.get("redactions").is_none()));
 }
 
-/// A plugin directory in `s` with the markdown and html plugins (built for the test).
+/// A plugin directory in `s` with the plugins these tests export through.
 fn plugins(s: &Scratch) -> PathBuf {
-    let libs = chronicle_plugin_host::testing::build_cdylibs(
-        &repo_root().join("Cargo.toml"),
-        &["chronicle-plugin-markdown", "chronicle-plugin-html"],
-    )
-    .unwrap();
-    let dir = s.path("plugins");
-    std::fs::create_dir(&dir).unwrap();
-    set_mode(&dir, 0o755);
-    for target in ["chronicle_plugin_markdown", "chronicle_plugin_html"] {
-        std::fs::copy(&libs[target], dir.join(plugin_file_name(target))).unwrap();
-    }
-    dir
+    plugin_dir(s, &["chronicle-plugin-markdown", "chronicle-plugin-html"])
 }
 
 /// The markdown and html exports show the redaction on its incident.

@@ -9,8 +9,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use chronicle_plugin_host::plugin_file_name;
-use common::{repo_root, set_mode, Scratch};
+use common::{plugin_dir, repo_root, Scratch};
 use serde_json::{json, Value};
 
 const PULI_ALAM: &str = "2020-07-30-puli-alam";
@@ -43,24 +42,16 @@ fn json(s: &Scratch, args: &[&str]) -> Value {
     serde_json::from_str(&s.ok(args)).unwrap()
 }
 
-/// A plugin directory in `s` with the markdown, html and csv plugins (built for the test).
+/// A plugin directory in `s` with the plugins these tests export through.
 fn plugins(s: &Scratch) -> PathBuf {
-    let names = [
-        "chronicle-plugin-markdown",
-        "chronicle-plugin-html",
-        "chronicle-plugin-csv",
-    ];
-    let libs =
-        chronicle_plugin_host::testing::build_cdylibs(&repo_root().join("Cargo.toml"), &names)
-            .unwrap();
-    let dir = s.path("plugins");
-    std::fs::create_dir(&dir).unwrap();
-    set_mode(&dir, 0o755);
-    for name in names {
-        let target = name.replace('-', "_");
-        std::fs::copy(&libs[&target], dir.join(plugin_file_name(&target))).unwrap();
-    }
-    dir
+    plugin_dir(
+        s,
+        &[
+            "chronicle-plugin-markdown",
+            "chronicle-plugin-html",
+            "chronicle-plugin-csv",
+        ],
+    )
 }
 
 /// The JSON document: AFP's revision (old, new, kind, dates, reason) beside its current

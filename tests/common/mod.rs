@@ -319,6 +319,27 @@ pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A plugin directory `plugins` in `s` holding the shipped plugins of `packages` (package
+/// names, `chronicle-plugin-markdown`...), built for the test with
+/// `chronicle_plugin_host::testing::build_cdylibs`, with the modes the host accepts.
+pub fn plugin_dir(s: &Scratch, packages: &[&str]) -> PathBuf {
+    let libs =
+        chronicle_plugin_host::testing::build_cdylibs(&repo_root().join("Cargo.toml"), packages)
+            .unwrap_or_else(|e| panic!("building the plugins failed: {e}"));
+    let dir = s.path("plugins");
+    std::fs::create_dir(&dir).unwrap();
+    set_mode(&dir, 0o755);
+    for package in packages {
+        let target = package.replace('-', "_");
+        std::fs::copy(
+            &libs[&target],
+            dir.join(chronicle_plugin_host::plugin_file_name(&target)),
+        )
+        .unwrap();
+    }
+    dir
+}
+
 /// Sets a file's mode (the plugin host refuses libraries and directories others can write).
 #[cfg(unix)]
 pub fn set_mode(path: &Path, mode: u32) {
