@@ -171,6 +171,42 @@ fn what_a_newer_chronicle_wrote_is_refused_not_left_out() {
     );
 }
 
+/// A packed state that does not unpack (SQLite keeps the states packed with LZ4: a damaged
+/// page, or a hand edit) is an error that names the incident and says what mends it, never a
+/// panic or a wrong answer; `rebuild` makes the views anew from the events. SQLite-only:
+/// PostgreSQL keeps its states as JSON text.
+#[test]
+fn a_damaged_stored_state_is_named_and_rebuild_mends_it() {
+    let s = Scratch::new();
+    if s.pg.is_some() {
+        return;
+    }
+    puli_alam(&s);
+    let (_, shown, _) = s.run(&["show", "2020-07-30-puli-alam"]);
+    let raw = Connection::open(s.db()).unwrap();
+    for damage in ["x'0800000000ffff'", "x'ffffffff0000'", "'{}'"] {
+        raw.execute_batch(&format!(
+            "UPDATE view_states SET state = {damage} WHERE incident = '2020-07-30-puli-alam'"
+        ))
+        .unwrap();
+        for args in [
+            &["show", "2020-07-30-puli-alam"][..],
+            &["export", "--format", "json"],
+        ] {
+            let (code, out, err) = s.run(args);
+            assert_eq!((code, out.as_str()), (1, ""), "{args:?} {damage}: {err}");
+            assert!(
+                err.contains("the stored state of incident `2020-07-30-puli-alam` (view_states) does not unpack: ")
+                    && err.contains("(the view tables are damaged, not the log: `chronicle rebuild` makes them anew from the events)"),
+                "{args:?} {damage}: {err}"
+            );
+        }
+    }
+    let (code, _, err) = s.run(&["rebuild"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s.run(&["show", "2020-07-30-puli-alam"]).1, shown);
+}
+
 #[test]
 fn triggers_refuse_update_and_delete() {
     // SQLite only (see the top of this file).

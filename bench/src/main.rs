@@ -1292,15 +1292,20 @@ fn scan(db: &Path, hash: bool) -> Result<()> {
     Ok(())
 }
 
-/// Reads the current states, parses them and writes them out as one JSON array.
+/// Reads the current states, unpacks and parses them and writes them out as one JSON array.
 fn baseline_states(db: &Path) -> Result<()> {
     let conn = open(db)?;
     let start = Instant::now();
     let mut stmt =
         conn.prepare("SELECT s.state FROM view_incidents v JOIN view_states s ON s.incident = v.incident ORDER BY v.date_start, v.incident")?;
+    // (The states are packed: LZ4, their length first, as chronicle writes them.)
     let states: Vec<serde_json::Value> = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .map(|s| Ok(serde_json::from_str(&s?)?))
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))?
+        .map(|s| {
+            Ok(serde_json::from_slice(
+                &lz4_flex::decompress_size_prepended(&s?)?,
+            )?)
+        })
         .collect::<Result<_>>()?;
     let out = serde_json::to_vec_pretty(&states)?;
     std::hint::black_box(out.len());

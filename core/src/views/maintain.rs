@@ -30,7 +30,7 @@ use crate::views::reconcile::{self, BestPolicy};
 
 /// The version of the view tables. Changing the tables or what the fold computes bumps it:
 /// a log whose views carry another version is rebuilt when opened.
-pub const VIEWS_VERSION: i64 = 9;
+pub const VIEWS_VERSION: i64 = 10;
 
 /// How often (in events) long operations report progress.
 pub const PROGRESS_EVERY: u64 = 4096;
