@@ -367,9 +367,9 @@ pub fn timeline(db: &Path, args: ListArgs, allow_unknown_place: bool) -> anyhow:
 /// With `--status`, what a table by status cannot count: the incidents whose killed figures
 /// are not (all) broken down by status (empty without `--status`).
 fn status_caveat(log: &EventLog, query: &Query, width: usize) -> anyhow::Result<String> {
-    let ids = log.not_broken_down(query, Measure::Killed)?;
-    let mut out = render::not_broken_down(
-        &ids,
+    let gaps = log.status_gaps(query, Measure::Killed)?;
+    let mut out = render::status_gaps(
+        &gaps,
         "killed",
         "the statuses given may be among them",
         width,

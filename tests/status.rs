@@ -424,6 +424,84 @@ fn the_ghazni_audit_by_status() {
     insta::assert_snapshot!("audit_ghazni_civilians_not_broken_down", out);
 }
 
+/// Aybak: at least 14 killed, at least 11 security forces and 3 militants. Nothing is known
+/// to be left over, but "at least" leaves room for more people, of a status no source gave:
+/// an audit of civilians there must not read "no civilians" as a confident verdict.
+#[test]
+fn an_audit_by_status_names_the_counts_that_may_be_more() {
+    let s = july_with_statuses();
+    let args = [
+        "audit",
+        "--status",
+        "civilians",
+        "--province",
+        "Samangan",
+        "--killed",
+        "1",
+    ];
+    let out = s.ok(&args);
+    insta::assert_snapshot!("audit_samangan_civilians_possibly_more", out);
+    let mut json = args.to_vec();
+    json.push("--json");
+    let report = json_of(&s, &json);
+    assert_eq!(report["verdict"], "above");
+    assert_eq!(report["possibly_more"], json!(["2020-07-13-aybak"]));
+    assert!(report.get("not_broken_down").is_none(), "{report}");
+    // Militants are given there, but the "at least" leaves room for more militants too: an
+    // audit of them names Aybak all the same.
+    let militants = json_of(
+        &s,
+        &[
+            "audit",
+            "--status",
+            "militants",
+            "--province",
+            "Samangan",
+            "--killed",
+            "3",
+            "--json",
+        ],
+    );
+    assert_eq!(militants["verdict"], "within");
+    assert_eq!(militants["possibly_more"], json!(["2020-07-13-aybak"]));
+    // Without --status there is nothing to say.
+    let all = json_of(
+        &s,
+        &[
+            "audit",
+            "--province",
+            "Samangan",
+            "--killed",
+            "14",
+            "--json",
+        ],
+    );
+    assert!(all.get("possibly_more").is_none(), "{all}");
+    // timeline --status says it under the table, and on standard error with --json.
+    let timeline = s.ok(&[
+        "timeline",
+        "--status",
+        "civilians",
+        "--province",
+        "Samangan",
+    ]);
+    assert!(
+        timeline.contains("Possibly more: 1 incident in scope without --status has killed figures that are \"at least\""),
+        "{timeline}"
+    );
+    let (code, out, err) = s.run(&[
+        "timeline",
+        "--status",
+        "civilians",
+        "--province",
+        "Samangan",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(serde_json::from_str::<Value>(&out).is_ok(), "{out}");
+    assert!(err.contains("Possibly more: 1 incident"), "{err}");
+}
+
 #[test]
 fn status_filters_and_groups() {
     let s = july_with_statuses();

@@ -331,9 +331,14 @@ impl EventLog {
     }
 
     /// With `--status`, the incidents the other filters keep whose killed (or wounded) is not
-    /// all broken down by status (see `views::audit`); empty without `--status`.
-    pub fn not_broken_down(&self, q: &Query, m: crate::views::Measure) -> Result<Vec<String>> {
-        self.views().not_broken_down(q, m)
+    /// all broken down by status, or may be more than its statuses cover (see
+    /// `views::audit::StatusGaps`); empty without `--status`.
+    pub fn status_gaps(
+        &self,
+        q: &Query,
+        m: crate::views::Measure,
+    ) -> Result<crate::views::audit::StatusGaps> {
+        self.views().status_gaps(q, m)
     }
 
     /// The incidents (passing `filter` at either point) that differ between `from` and `to`.

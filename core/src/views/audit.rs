@@ -80,6 +80,23 @@ pub struct AuditReport {
     /// sources attributed; these say where it may fall short.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_broken_down: Vec<String>,
+    /// With `--status`: the incidents the other filters keep whose count is broken down in
+    /// full as far as it goes, but is "at least" (the part no status covers is `0+`): more
+    /// people may have been killed or wounded, of a status no source gave, so the claimed
+    /// statuses may hide there too (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub possibly_more: Vec<String>,
+}
+
+/// With `--status`, where the statuses selected may hide, among the incidents the other
+/// filters keep: what a view by status cannot count, and says it cannot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusGaps {
+    /// Incidents whose count has a part above 0 that no status covers (or no status at all).
+    pub not_broken_down: Vec<String>,
+    /// Incidents whose statuses cover every person counted, but whose count is "at least":
+    /// the part no status covers is `0+`, none known but possibly more.
+    pub possibly_more: Vec<String>,
 }
 
 fn complete() -> bool {
@@ -186,7 +203,9 @@ impl crate::views::Reader<'_> {
                     &q.filter.statuses,
                     log_seq,
                 );
-                report.not_broken_down = not_broken_down(&unattributed, claim.measure);
+                let gaps = status_gaps(&unattributed, claim.measure);
+                report.not_broken_down = gaps.not_broken_down;
+                report.possibly_more = gaps.possibly_more;
                 report
             })
             .collect())
@@ -195,12 +214,13 @@ impl crate::views::Reader<'_> {
 
 impl crate::views::Reader<'_> {
     /// With `--status`: the incidents the other filters of `q` keep whose killed (victims and
-    /// attackers) or wounded, as `m` says, is not (all) broken down by status, so that the
-    /// statuses selected may hide in them (empty without `--status`). What `timeline` and
-    /// `summary` by status say they cannot count, and `audit` reports.
-    pub fn not_broken_down(&self, q: &Query, m: Measure) -> Result<Vec<String>> {
+    /// attackers) or wounded, as `m` says, is not (all) broken down by status, or may be more
+    /// than its statuses cover, so that the statuses selected may hide in them (empty without
+    /// `--status`). What `timeline` and `summary` by status say they cannot count, and
+    /// `audit` reports.
+    pub fn status_gaps(&self, q: &Query, m: Measure) -> Result<StatusGaps> {
         let q = &self.checked(q)?;
-        Ok(not_broken_down(&self.without_status(q)?, m))
+        Ok(status_gaps(&self.without_status(q)?, m))
     }
 
     /// The incidents of a checked `q` without its status filter (none without one).
@@ -263,28 +283,38 @@ fn audit_of(
         log_seq,
         statuses: statuses.iter().map(|s| s.name().to_string()).collect(),
         not_broken_down: Vec::new(),
+        possibly_more: Vec::new(),
     }
 }
 
-/// The ids of `incidents` whose killed (victims and attackers) or wounded, as `m` says,
-/// has a part no status covers: a figure above 0 and no status at all, or an
-/// `unattributed` range above 0 (one that is only open, `0+`, is not).
-fn not_broken_down(incidents: &[Incident], m: Measure) -> Vec<String> {
-    incidents
-        .iter()
-        .filter(|i| {
-            let (by, total) = match m {
-                Measure::Wounded => (&i.wounded_by_status, i.wounded),
-                _ => (&i.killed_by_status, i.killed.add(&i.attackers_killed)),
-            };
-            match by.unattributed {
-                _ if by.is_empty() => crate::views::leftover(&total),
-                Some(r) => crate::views::leftover(&r),
-                None => false,
+/// Where the statuses may hide among `incidents`, for killed (victims and attackers) or
+/// wounded as `m` says: a count with a part above 0 that no status covers (no status at all,
+/// or an `unattributed` range above 0) is not broken down; one whose part not covered is only
+/// open (`0+`) may be more ([`crate::views::doc::Leftover::PossiblyMore`]).
+fn status_gaps(incidents: &[Incident], m: Measure) -> StatusGaps {
+    let mut gaps = StatusGaps::default();
+    for i in incidents {
+        let (by, total) = match m {
+            Measure::Wounded => (&i.wounded_by_status, i.wounded),
+            _ => (&i.killed_by_status, i.killed.add(&i.attackers_killed)),
+        };
+        // With no status at all, the whole count is the part not covered.
+        let whole = crate::views::StatusRanges {
+            unattributed: Some(total),
+            ..Default::default()
+        };
+        let by = if by.is_empty() { &whole } else { by };
+        match by.leftover() {
+            crate::views::doc::Leftover::PossiblyMore => {
+                gaps.possibly_more.push(i.incident.clone());
             }
-        })
-        .map(|i| i.incident.clone())
-        .collect()
+            crate::views::doc::Leftover::Range(r) if crate::views::leftover(r) => {
+                gaps.not_broken_down.push(i.incident.clone());
+            }
+            _ => {}
+        }
+    }
+    gaps
 }
 
 #[cfg(test)]

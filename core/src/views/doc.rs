@@ -13,9 +13,9 @@
 
 pub use chronicle_plugin_sdk::view::{
     Adjudication, Assessment, Coordinates, DatePrecision, ExporterInfo, Figure, Filters, Grade,
-    GradeInfo, Group, Incident, LatLon, LogCheckpoint, Point, PointKind, Policy, Provenance,
-    Qualifier, Range, Redaction, Responsibility, Revision, SourceFigures, Stance, StatusFigures,
-    StatusRanges, Totals, ViewDocument as Document, SCHEMA,
+    GradeInfo, Group, Incident, LatLon, Leftover, LogCheckpoint, Point, PointKind, Policy,
+    Provenance, Qualifier, Range, Redaction, Responsibility, Revision, SourceFigures, Stance,
+    StatusFigures, StatusRanges, Totals, ViewDocument as Document, SCHEMA,
 };
 
 use crate::domain::figure::Figure as DomainFigure;

@@ -962,14 +962,19 @@ pub fn audit(a: &AuditReport, width: usize) -> String {
     out.push_str(&redaction_caveat(&a.incidents, width));
     out.push_str(&adjudication_caveat(&a.incidents, width));
     out.push_str(&coded_caveat(a, width));
-    if !a.not_broken_down.is_empty() {
+    let gaps = crate::views::audit::StatusGaps {
+        not_broken_down: a.not_broken_down.clone(),
+        possibly_more: a.possibly_more.clone(),
+    };
+    let caveats = status_gaps(
+        &gaps,
+        &a.measure.replace('_', " "),
+        "the claimed statuses may be among them",
+        width,
+    );
+    if !caveats.is_empty() {
         out.push('\n');
-        out.push_str(&not_broken_down(
-            &a.not_broken_down,
-            &a.measure.replace('_', " "),
-            "the claimed statuses may be among them",
-            width,
-        ));
+        out.push_str(&caveats);
     }
     out.push_str(&leave_out(a, width));
     out
@@ -1008,24 +1013,50 @@ fn coded_caveat(a: &AuditReport, width: usize) -> String {
         )
 }
 
-/// The caveat of a view by status: `Not counted: N incidents in scope without --status have
-/// killed figures not broken down by status (ids); ...`; empty for no incident.
-pub fn not_broken_down(ids: &[String], noun: &str, why: &str, width: usize) -> String {
-    if ids.is_empty() {
-        return String::new();
-    }
-    let one = ids.len() == 1;
-    wrap(
-        &format!(
-            "Not counted: {} {} in scope without --status {} {noun} figures not broken down by status ({}); {why}.",
+/// The caveats of a view by status, paragraphs apart by an empty line: `Not counted: N
+/// incidents in scope without --status have killed figures not broken down by status (ids);
+/// WHY.` and `Possibly more: ...` for the counts that are "at least" beyond what their
+/// statuses cover; empty when there is neither.
+pub fn status_gaps(
+    gaps: &crate::views::audit::StatusGaps,
+    noun: &str,
+    why: &str,
+    width: usize,
+) -> String {
+    let mut paragraphs = Vec::new();
+    let count = |ids: &[String]| {
+        let one = ids.len() == 1;
+        format!(
+            "{} {} in scope without --status {}",
             ids.len(),
             if one { "incident" } else { "incidents" },
             if one { "has" } else { "have" },
-            ids.join(", ")
-        ),
-        "",
-        width,
-    )
+        )
+    };
+    if !gaps.not_broken_down.is_empty() {
+        paragraphs.push(wrap(
+            &format!(
+                "Not counted: {} {noun} figures not broken down by status ({}); {why}.",
+                count(&gaps.not_broken_down),
+                gaps.not_broken_down.join(", ")
+            ),
+            "",
+            width,
+        ));
+    }
+    if !gaps.possibly_more.is_empty() {
+        paragraphs.push(wrap(
+            &format!(
+                "Possibly more: {} {noun} figures that are \"at least\", every person counted broken down by status ({}): more people may have been {}, of a status no source gave; {why}.",
+                count(&gaps.possibly_more),
+                gaps.possibly_more.join(", "),
+                if noun == "wounded" { "wounded" } else { "killed" },
+            ),
+            "",
+            width,
+        ));
+    }
+    paragraphs.join("\n")
 }
 
 /// An incident's killed and wounded as an audit of `statuses` (names) counts them.
