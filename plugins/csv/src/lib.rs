@@ -737,7 +737,6 @@ fn acled_notes(i: &Incident, types: AcledTypes) -> String {
             reported.join("; "),
             attackers(n)
         )),
-        (_, _, Some(n)) => Some(format!("Fatalities include {}.", attackers(n))),
         _ => None,
     };
     // ACLED's own words for a toll nobody stated, which the importer reads back as coded.
@@ -747,6 +746,10 @@ fn acled_notes(i: &Incident, types: AcledTypes) -> String {
         }
         _ => None,
     };
+    // The attackers a total includes, when the coding above did not say them.
+    let include = attackers_killed
+        .filter(|_| coding.is_none())
+        .map(|n| format!("Fatalities include {}.", attackers(n)));
     let no_figure = acled_fatalities(i)
         .is_none()
         .then(|| "No source gave a fatality figure: coded as 0.".to_owned());
@@ -757,7 +760,10 @@ fn acled_notes(i: &Incident, types: AcledTypes) -> String {
             types.sub_event
         )
     });
-    for part in [coding, coded, no_figure, defaulted].into_iter().flatten() {
+    for part in [coding, coded, include, no_figure, defaulted]
+        .into_iter()
+        .flatten()
+    {
         if !notes.is_empty() {
             notes.push(' ');
         }
@@ -927,6 +933,29 @@ mod tests {
         );
         assert_eq!(row.matches("coded as 3").count(), 1, "{row}");
         assert_eq!(coded_in_note(row), Some(3), "what the importer reads");
+    }
+
+    /// A coded toll beside attackers killed: ACLED's words for the coded toll, and the
+    /// attackers the fatalities include (before, the attackers' note took the coded one's
+    /// place, and the notes no longer said the toll was a convention).
+    #[test]
+    fn a_coded_toll_with_attackers_says_both() {
+        let mut doc = chronicle_plugin_sdk::testing::sample_coded_document();
+        let faryab = doc
+            .incidents
+            .iter_mut()
+            .find(|i| i.incident == "2020-07-14-faryab-mosque")
+            .unwrap();
+        faryab.attackers_killed = Range::exact(2);
+        let acled = text(export_document::<Csv>(&doc, &[("layout", "acled")]).unwrap());
+        let row = acled
+            .lines()
+            .find(|l| l.starts_with("2020-07-14-faryab-mosque"))
+            .unwrap();
+        assert!(
+            row.contains("Unknown fatalities coded as 3. Fatalities include 2 attackers."),
+            "{row}"
+        );
     }
 
     /// The value ACLED's words code a toll as, as `import --from acled` reads them (the
