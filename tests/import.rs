@@ -806,3 +806,100 @@ fn an_amendment_imported_from_a_csv_and_given_with_amend_give_the_same_view() {
     assert_eq!(imported["date"], "2022-01-04");
     assert_eq!(imported, view(&by_hand));
 }
+
+/// The sample's rows copied `times` over under new event ids (`AFG63876` becomes
+/// `AFG63876R7`), each copy's fatalities raised by `more` for the ids `raise` picks: a
+/// release larger than the rows an import reads ahead at a time (1024).
+fn acled_copies(
+    s: &Scratch,
+    name: &str,
+    times: usize,
+    raise: impl Fn(usize) -> Option<u64>,
+) -> PathBuf {
+    let (header, rows) = read_csv(&acled_sample());
+    let mut out = Vec::new();
+    for copy in 0..times {
+        for row in &rows {
+            let mut row = row.clone();
+            let n = out.len();
+            let id = format!("{}R{copy}", row["event_id_cnty"]);
+            row.insert("event_id_cnty".into(), id);
+            if let Some(more) = raise(n) {
+                let killed: u64 = row["fatalities"].parse().unwrap();
+                row.insert("fatalities".into(), (killed + more).to_string());
+                let ts: u64 = row["timestamp"].parse().unwrap();
+                row.insert("timestamp".into(), (ts + 1).to_string());
+            }
+            out.push(row);
+        }
+    }
+    let path = s.path(name);
+    write_csv(&path, &header, &out);
+    path
+}
+
+/// An import reads its rows ahead in chunks (one read of the log for a chunk's streams and
+/// ids, which on a server saves three round trips a row): across the chunks' edges, a
+/// revised release corrects exactly the rows it revised, a malformed row is reported as
+/// the first error of the file even when rows before it are still to be applied, and
+/// nothing is written then.
+#[test]
+fn a_release_larger_than_the_read_ahead_imports_and_revises_row_for_row() {
+    let s = Scratch::new();
+    let v1 = acled_copies(&s, "v1.csv", 25, |_| None);
+    let (code, out, err) = s.run(&["import", "--from", "acled", p(&v1)]);
+    assert_eq!(code, 0, "{err}");
+    let rows = 25 * 105;
+    assert_eq!(summary(&out)["rows read"], rows);
+    assert_eq!(summary(&out)["incidents new"], rows);
+    assert_eq!(events(&s).len() as u64, 2 * rows);
+    // Every 7th row revised, on both sides of each chunk's edge (1023, 1024, 1025, ...).
+    let revised = |n: usize| (n % 7 == 0 || !(5..1020).contains(&(n % 1024))).then_some(2);
+    let v2 = acled_copies(&s, "v2.csv", 25, revised);
+    let expected = (0..rows as usize).filter(|n| revised(*n).is_some()).count() as u64;
+    let (code, out, err) = s.run(&["import", "--from", "acled", p(&v2)]);
+    assert_eq!(code, 0, "{err}");
+    let counts = summary(&out);
+    assert_eq!(counts["corrections"], expected, "{out}");
+    assert_eq!(counts["unchanged"], rows - expected, "{out}");
+    assert_eq!(events(&s).len() as u64, 2 * rows + expected);
+    // Row 1025 (line 1026) is the 1025th row: the first of the second chunk.
+    let (header, mut all) = read_csv(&v2);
+    let id = all[1024]["event_id_cnty"].clone();
+    let (_, history, _) = s.run(&["history", &format!("acled-{id}")]);
+    assert!(history.contains("casualties_corrected"), "{history}");
+    // The same release again: nothing.
+    let (code, out, err) = s.run(&["import", "--from", "acled", p(&v2)]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(summary(&out)["unchanged"], rows, "{out}");
+    // Two malformed rows, the first after the first chunk, the second after the second:
+    // the first is the error, and nothing is written.
+    all[1500].insert("fatalities".into(), "many".into());
+    all[2100].insert("event_date".into(), "yesterday".into());
+    let bad = s.path("bad.csv");
+    write_csv(&bad, &header, &all);
+    let before = s.dump();
+    let (code, _, err) = s.run(&["import", "--from", "acled", p(&bad)]);
+    assert_eq!(code, 2, "{err}");
+    let line = |row: usize| {
+        // Each row's notes may span lines: count the lines up to the row as the CSV holds them.
+        let text = std::fs::read_to_string(&bad).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        reader
+            .records()
+            .nth(row)
+            .unwrap()
+            .unwrap()
+            .position()
+            .unwrap()
+            .line()
+    };
+    assert!(
+        err.contains(&format!(
+            "bad.csv:{}: field `fatalities`, value \"many\"",
+            line(1500)
+        )),
+        "{err}"
+    );
+    assert_eq!(s.dump(), before, "nothing was written");
+}

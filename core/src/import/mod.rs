@@ -38,6 +38,10 @@ pub mod ucdp;
 
 use lines::LineCounter;
 
+/// Rows of a dataset mapped and read ahead at a time ([`Run::apply_ahead`]): their streams
+/// and event ids are read from the log in one query each, not one per row.
+const READ_AHEAD: usize = 1024;
+
 /// The province recorded when a row names none (UCDP's country-wide events have an empty
 /// `adm_1`). It is not a place the gazetteer knows, so totals by province show it apart.
 pub const UNKNOWN_PROVINCE: &str = "unknown";
@@ -604,6 +608,11 @@ impl Run<'_> {
         };
         let mut record = csv::StringRecord::new();
         let mut lines: HashMap<String, u64> = HashMap::new();
+        // Rows mapped and not yet applied: applied READ_AHEAD at a time, after one read of
+        // the log for all their streams and ids (on a database server, one round trip for
+        // them instead of three per row). An error is returned only once the rows before it
+        // are applied, so that the first error in the file is the one reported.
+        let mut ahead: Vec<(Mapped, u64)> = Vec::with_capacity(READ_AHEAD);
         loop {
             let read = reader.read_record(&mut record);
             progress(reader.position().byte());
@@ -615,14 +624,17 @@ impl Run<'_> {
                         e.kind(),
                         csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
                     );
-                    let invalid = csv_invalid(e, file, columns.names(), reader.get_mut())?;
-                    if options.skip_invalid && recoverable {
-                        self.summary.rows_read += 1;
-                        self.unknown_ids = true;
-                        self.summary.skipped.push(invalid);
-                        continue;
+                    let invalid = csv_invalid(e, file, columns.names(), reader.get_mut());
+                    match invalid {
+                        Ok(invalid) if options.skip_invalid && recoverable => {
+                            self.summary.rows_read += 1;
+                            self.unknown_ids = true;
+                            self.summary.skipped.push(invalid);
+                            continue;
+                        }
+                        Ok(invalid) => return self.fail(app, &mut ahead, file, invalid.into()),
+                        Err(e) => return self.fail(app, &mut ahead, file, e),
                     }
-                    return Err(invalid.into());
                 }
             }
             self.summary.rows_read += 1;
@@ -638,7 +650,7 @@ impl Run<'_> {
                 Err(invalid) => {
                     let invalid = invalid.at(at);
                     if !options.skip_invalid {
-                        return Err(invalid.into());
+                        return self.fail(app, &mut ahead, file, invalid.into());
                     }
                     match row.key(self.dataset.id_column()) {
                         Ok(key) => {
@@ -658,16 +670,61 @@ impl Run<'_> {
                 )
                 .at(at);
                 if !options.skip_invalid {
-                    return Err(invalid.into());
+                    return self.fail(app, &mut ahead, file, invalid.into());
                 }
                 self.summary.skipped.push(invalid);
                 continue;
             }
             self.seen.insert(mapped.incident.clone(), mapped.revision);
-            self.apply(app, mapped)
+            // In the form the log stores (what the ids hash and what is compared with it).
+            let mapped = Mapped {
+                details: as_stored(&mapped.details),
+                report: as_stored(&mapped.report),
+                ..mapped
+            };
+            ahead.push((mapped, line));
+            if ahead.len() == READ_AHEAD {
+                self.apply_ahead(app, &mut ahead, file)?;
+            }
+        }
+        self.apply_ahead(app, &mut ahead, file)
+    }
+
+    /// Applies the rows read ahead (see [`Run::rows`]), in file order, after reading what
+    /// they will ask of the log in one go: their incidents' streams, and whether the ids of
+    /// the events a new incident's row makes are taken.
+    fn apply_ahead(
+        &mut self,
+        app: &mut Appender<'_>,
+        ahead: &mut Vec<(Mapped, u64)>,
+        file: &str,
+    ) -> Result<()> {
+        let bases: Vec<String> = ahead.iter().map(|(m, _)| self.base_id(m)).collect();
+        let ids: Vec<String> = bases
+            .iter()
+            .flat_map(|b| [format!("{b}:incident"), format!("{b}:report")])
+            .collect();
+        app.prefetch_ids(
+            ids.iter().map(String::as_str).collect(),
+            ahead.iter().map(|(m, _)| m.incident.as_str()).collect(),
+        )?;
+        for ((mapped, line), base) in ahead.drain(..).zip(bases) {
+            self.apply(app, mapped, base)
                 .map_err(|e| e.at(Location::line(file, line)))?;
         }
         Ok(())
+    }
+
+    /// Returns `error`, found after the rows read ahead: theirs first, if one has any.
+    fn fail(
+        &mut self,
+        app: &mut Appender<'_>,
+        ahead: &mut Vec<(Mapped, u64)>,
+        file: &str,
+        error: Error,
+    ) -> Result<()> {
+        self.apply_ahead(app, ahead, file)?;
+        Err(error)
     }
 
     /// The incident's current state, read in the import's transaction through its stream
@@ -773,26 +830,34 @@ impl Run<'_> {
         Ok(matches!(appended, Appended::New { .. }))
     }
 
-    fn apply(&mut self, app: &mut Appender<'_>, m: Mapped) -> Result<()> {
-        let details = as_stored(&m.details);
-        let report = as_stored(&m.report);
+    /// The stem of the ids of the events a row makes: the dataset's prefix, the row's key and
+    /// revision, and a hash of what it maps to (so a retry, or a race of the same import,
+    /// finds its events).
+    fn base_id(&self, m: &Mapped) -> String {
+        let (details, report) = (m.details.clone(), m.report.clone());
         let hash = {
             let mut h = Sha256::new();
-            h.update(Payload::IncidentReported(details.clone()).canonical_json());
+            h.update(Payload::IncidentReported(details).canonical_json());
             h.update(b"\n");
             // The row as mapped before casualty status: the statuses a UCDP row gives are
             // derived from its `killed_breakdown`, which the hash covers, so an event's id
             // stays what it was (a retry or a race of the same import finds its events).
-            let mut hashed = report.clone();
+            let mut hashed = report;
             hashed.killed_by_status.clear();
             hashed.wounded_by_status.clear();
             h.update(Payload::CasualtiesReported(hashed).canonical_json());
             hex::encode(&h.finalize()[..4])
         };
-        let base = match m.revision {
+        match m.revision {
             Some(rev) => format!("{}:{}:{rev}:{hash}", self.dataset.prefix(), m.key),
             None => format!("{}:{}:{hash}", self.dataset.prefix(), m.key),
-        };
+        }
+    }
+
+    /// Appends what the row `m` (in the form the log stores) changes, its event ids made
+    /// from `base` ([`Run::base_id`]).
+    fn apply(&mut self, app: &mut Appender<'_>, m: Mapped, base: String) -> Result<()> {
+        let (details, report) = (m.details.clone(), m.report.clone());
         let Some(current) = self.current(app, &m.incident)? else {
             self.append(
                 app,

@@ -179,13 +179,24 @@ impl<'a> Appender<'a> {
     /// cached until the next prefetch). First writes the views of the events appended
     /// before, while their streams are still cached. Changes nothing of what is appended.
     pub fn prefetch<'e>(&mut self, events: impl IntoIterator<Item = &'e NewEvent>) -> Result<()> {
-        self.batch.flush(&*self.tx)?;
         let mut ids: Vec<&str> = Vec::new();
         let mut incidents: Vec<&str> = Vec::new();
         for e in events {
             ids.extend(e.id.as_deref());
             incidents.push(&e.incident);
         }
+        self.prefetch_ids(ids, incidents)
+    }
+
+    /// [`Appender::prefetch`] for a caller that knows the client ids and incidents of what
+    /// it will append before it makes the events (the importer, whose events depend on what
+    /// it reads): whether `ids` are taken, and the streams of `incidents`.
+    pub(crate) fn prefetch_ids(
+        &mut self,
+        mut ids: Vec<&str>,
+        mut incidents: Vec<&str>,
+    ) -> Result<()> {
+        self.batch.flush(&*self.tx)?;
         ids.sort_unstable();
         ids.dedup();
         incidents.sort_unstable();
