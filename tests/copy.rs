@@ -445,3 +445,75 @@ fn the_help_shows_the_backup_commands() {
         "{log}"
     );
 }
+
+/// A log of `incidents` incidents with three reports each (4 events an incident), appended
+/// from JSON Lines: more events than a copy reads ahead at a time (1024).
+fn larger_log(s: &Scratch, db: &str, incidents: usize) {
+    let mut lines = String::new();
+    for i in 0..incidents {
+        let incident = format!("2020-07-{:02}-kabul-{i}", 1 + i % 28);
+        lines.push_str(&format!(
+            r#"{{"incident":"{incident}","kind":"incident_reported","payload":{{"date":"2020-07-{:02}","province":"Kabul","category":"roadside bombing","source":"Pajhwok"}}}}"#,
+            1 + i % 28
+        ));
+        lines.push('\n');
+        for (k, source) in ["Pajhwok", "TOLOnews", "UNAMA"].iter().enumerate() {
+            lines.push_str(&format!(
+                r#"{{"incident":"{incident}","kind":"casualties_reported","payload":{{"source":"{source}","killed":{},"published":"2020-07-{:02}"}}}}"#,
+                i % 9 + k,
+                1 + i % 28
+            ));
+            lines.push('\n');
+        }
+    }
+    s.write("larger.jsonl", &lines);
+    ok_on(s, db, &["init"]);
+    ok_on(s, db, &["append", "larger.jsonl"]);
+}
+
+/// A copy and a restore read the destination ahead, a chunk of events at a time (one read
+/// for a chunk's ids and streams, which on a server saves round trips per event): across
+/// the chunks' edges the copy is the same log, and a forged id is still refused at its
+/// line, whether the event it repeats is in an earlier chunk or in the same one.
+#[test]
+fn copies_larger_than_the_read_ahead_are_the_same_log_and_still_refuse_forgeries() {
+    let s = Scratch::new();
+    larger_log(&s, "big.db", 650);
+    assert_eq!(head_of(&s, "big.db").split(':').next(), Some("2600"));
+    ok_on(&s, "big.db", &["copy", "--to", "copy.db"]);
+    assert_same_log(&s, "copy.db", "big.db");
+    let lines = ok_on(&s, "big.db", &["log", "--json", "--provenance"]);
+    s.write("big.jsonl", &lines);
+    ok_on(&s, "restored.db", &["init"]);
+    ok_on(&s, "restored.db", &["append", "--restore", "big.jsonl"]);
+    assert_same_log(&s, "restored.db", "big.db");
+    // Line 1500 (second chunk) takes the id of line 10 (first chunk), then line 1100 that
+    // of line 1050 (both in the second chunk).
+    let id_of = |line: &str| {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        v["id"].as_str().unwrap().to_string()
+    };
+    let all: Vec<&str> = lines.lines().collect();
+    for (line, repeats) in [(1500, 10), (1100, 1050)] {
+        let mut forged: Vec<String> = all.iter().map(|l| (*l).to_string()).collect();
+        let (old, new) = (id_of(all[line - 1]), id_of(all[repeats - 1]));
+        forged[line - 1] = forged[line - 1].replacen(&old, &new, 1);
+        s.write("forged.jsonl", &(forged.join("\n") + "\n"));
+        ok_on(&s, &format!("forged-{line}.db"), &["init"]);
+        let (code, _, err) = on(
+            &s,
+            &format!("forged-{line}.db"),
+            &["append", "--restore", "forged.jsonl"],
+        );
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains(&format!("forged.jsonl:{line}: field `id`"))
+                && err.contains(&format!(
+                    "an event with this id is already in the log (seq {repeats})"
+                )),
+            "{err}"
+        );
+        let written = ok_on(&s, &format!("forged-{line}.db"), &["log", "--json"]);
+        assert_eq!(written, "", "nothing was restored");
+    }
+}

@@ -19,6 +19,9 @@
 //! it as it was. A copy that refused what the source holds would not be a copy; what
 //! `verify` accepts, a restore accepts, and the views fold it as a rebuild does.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use crate::domain::event::Payload;
 use crate::domain::upcast::current_version;
 use crate::error::{Error, Invalid, Location, Result};
@@ -85,7 +88,18 @@ struct Restorer<'a> {
     prev: [u8; 32],
     prev_recorded: String,
     events: u64,
+    /// Ids that [`Restorer::prefetch`] found absent from the destination and no restored
+    /// event has taken since: their events need no lookup.
+    free_ids: HashSet<String>,
+    /// The batch record last found in the destination or written to it: the events of one
+    /// batch follow each other, and need it looked up once.
+    last_batch: Option<Arc<crate::record::Batch>>,
 }
+
+/// Events of a restore or a copy read ahead at a time ([`Restorer::prefetch`]): whether
+/// their ids are taken and their streams are read from the destination in one query each,
+/// not one per event (on a database server, each is a round trip).
+const READ_AHEAD: usize = 1024;
 
 impl<'a> Restorer<'a> {
     fn begin(tx: Box<dyn Writes + 'a>) -> Result<Self> {
@@ -114,7 +128,34 @@ impl<'a> Restorer<'a> {
             prev,
             prev_recorded,
             events: 0,
+            free_ids: HashSet::new(),
+            last_batch: None,
         })
+    }
+
+    /// Reads ahead what restoring `events` next will ask of the destination, in one read
+    /// each: whether their ids are taken, and their incidents' streams. First writes the
+    /// views of the events restored before, while their streams are still cached. Changes
+    /// nothing of what is restored or refused.
+    fn prefetch<'e>(&mut self, events: impl IntoIterator<Item = &'e RecordedEvent>) -> Result<()> {
+        self.batch.flush(&*self.tx)?;
+        let mut ids: Vec<&str> = Vec::new();
+        let mut incidents: Vec<&str> = Vec::new();
+        for e in events {
+            ids.push(&e.id);
+            incidents.push(&e.incident);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        incidents.sort_unstable();
+        incidents.dedup();
+        let taken: HashSet<String> = self.tx.present_ids(&ids)?.into_iter().collect();
+        self.free_ids = ids
+            .into_iter()
+            .filter(|id| !taken.contains(*id))
+            .map(str::to_string)
+            .collect();
+        self.batch.streams.prefetch(&*self.tx, &incidents)
     }
 
     /// The seq the next event must have.
@@ -140,7 +181,11 @@ impl<'a> Restorer<'a> {
             Ok(h) => h,
             Err(problem) => return Ok(Err(Refusal::new("hash", &event.hash, problem))),
         };
-        if let Some(batch) = event.seal.batch() {
+        if let Some(batch) = event
+            .seal
+            .batch()
+            .filter(|b| self.last_batch.as_ref() != Some(*b))
+        {
             match self.tx.batch(&batch.id)? {
                 None => self.tx.insert_batch(batch)?,
                 Some(existing) if existing == **batch => {}
@@ -152,6 +197,9 @@ impl<'a> Restorer<'a> {
                     )))
                 }
             }
+        }
+        if let Some(batch) = event.seal.batch() {
+            self.last_batch = Some(batch.clone());
         }
         self.tx.insert_event(&event)?;
         self.growth.push(&*self.tx, &computed)?;
@@ -169,7 +217,12 @@ impl<'a> Restorer<'a> {
     /// What `verify` checks of one event, but the hash; returns its typed payload (`None`
     /// for an erased one).
     fn check(&mut self, event: &RecordedEvent) -> Result<Result<Option<Payload>, Refusal>> {
-        if let Some(existing) = self.tx.event_by_id(&event.id)? {
+        let free = self.free_ids.remove(&event.id);
+        if let Some(existing) = (!free)
+            .then(|| self.tx.event_by_id(&event.id))
+            .transpose()?
+            .flatten()
+        {
             return Ok(Err(Refusal::new(
                 "id",
                 &event.id,
@@ -247,6 +300,71 @@ impl<'a> Restorer<'a> {
         Ok(Ok(Some(payload)))
     }
 
+    /// Checks that a restored line continues the chain (the first, this log's head; each
+    /// next, the line before), then restores its event.
+    fn restore_line(&mut self, loc: Location, line: RecordedLine) -> Result<()> {
+        let (seq, prev) = (self.next_seq(), self.prev_hex());
+        if self.events == 0 && (line.event.seq != seq || line.prev_hash != prev) {
+            let continues = if line.event.seq == 1 && line.prev_hash == genesis_hex() {
+                "the start of a log (it is seq 1)".to_string()
+            } else {
+                format!("{}:{}", line.event.seq.saturating_sub(1), line.prev_hash)
+            };
+            return Err(Refusal::new(
+                "seq",
+                line.event.seq,
+                format!(
+                    "this log's head is {}, but the line continues {continues}; a restore goes into the log it continues (an empty one for a file that starts at seq 1), and nothing was written",
+                    describe(self.head.as_ref())
+                ),
+            )
+            .at(loc));
+        }
+        if line.event.seq != seq {
+            return Err(Refusal::new(
+                "seq",
+                line.event.seq,
+                format!("the line before is seq {}, so this one must be seq {seq}: the lines have a gap or are out of order", seq - 1),
+            )
+            .at(loc));
+        }
+        if line.prev_hash != prev {
+            return Err(Refusal::new(
+                "prev_hash",
+                &line.prev_hash,
+                format!("the line before has hash {prev}: the lines do not chain (one was altered, or they come from different logs)"),
+            )
+            .at(loc));
+        }
+        self.restore(line.event)?.map_err(|refusal| refusal.at(loc))
+    }
+
+    /// Restores an event of the source log `source` scanned by a copy; a gap or a refusal is
+    /// the source's corruption.
+    fn restore_scanned(&mut self, event: RecordedEvent, source: &str) -> Result<()> {
+        let seq = event.seq;
+        let expected = self.next_seq();
+        let refused = if seq == expected {
+            self.restore(event)?.err()
+        } else {
+            Some(Refusal::new(
+                "seq",
+                seq,
+                format!("the sequence has a gap: expected seq {expected}"),
+            ))
+        };
+        match refused {
+            None => Ok(()),
+            Some(f) => Err(Error::Corrupt {
+                seq,
+                problem: format!(
+                    "in the source {source}, field `{}`, value {:?}: {}; nothing was copied",
+                    f.field, f.value, f.problem
+                ),
+            }),
+        }
+    }
+
     /// Writes the views and commits.
     fn commit(mut self) -> Result<Copied> {
         self.batch.flush(&*self.tx)?;
@@ -273,44 +391,36 @@ impl EventLog {
         I: IntoIterator<Item = Result<(Location, RecordedLine)>>,
     {
         let mut r = Restorer::begin(self.store.write()?)?;
-        for item in lines {
-            let (loc, line) = item?;
-            let (seq, prev) = (r.next_seq(), r.prev_hex());
-            if r.events == 0 && (line.event.seq != seq || line.prev_hash != prev) {
-                let continues = if line.event.seq == 1 && line.prev_hash == genesis_hex() {
-                    "the start of a log (it is seq 1)".to_string()
-                } else {
-                    format!("{}:{}", line.event.seq.saturating_sub(1), line.prev_hash)
-                };
-                return Err(Refusal::new(
-                    "seq",
-                    line.event.seq,
-                    format!(
-                        "this log's head is {}, but the line continues {continues}; a restore goes into the log it continues (an empty one for a file that starts at seq 1), and nothing was written",
-                        describe(r.head.as_ref())
-                    ),
-                )
-                .at(loc));
+        let mut lines = lines.into_iter();
+        loop {
+            // READ_AHEAD lines at a time; an unreadable line ends the chunk, and is reported
+            // after the lines before it (the first error in the file is the one reported).
+            let mut chunk = Vec::with_capacity(READ_AHEAD);
+            let mut failed = None;
+            for item in lines.by_ref() {
+                match item {
+                    Ok(ok) => chunk.push(ok),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                if chunk.len() == READ_AHEAD {
+                    break;
+                }
             }
-            if line.event.seq != seq {
-                return Err(Refusal::new(
-                    "seq",
-                    line.event.seq,
-                    format!("the line before is seq {}, so this one must be seq {seq}: the lines have a gap or are out of order", seq - 1),
-                )
-                .at(loc));
+            let last = failed.is_some() || chunk.len() < READ_AHEAD;
+            r.prefetch(chunk.iter().map(|(_, line)| &line.event))?;
+            for (loc, line) in chunk {
+                r.restore_line(loc, line)?;
             }
-            if line.prev_hash != prev {
-                return Err(Refusal::new(
-                    "prev_hash",
-                    &line.prev_hash,
-                    format!("the line before has hash {prev}: the lines do not chain (one was altered, or they come from different logs)"),
-                )
-                .at(loc));
+            if let Some(e) = failed {
+                return Err(e);
             }
-            r.restore(line.event)?.map_err(|refusal| refusal.at(loc))?;
+            if last {
+                return r.commit();
+            }
         }
-        r.commit()
     }
 
     /// Copies this log's events into `dest`, verbatim, with its views, in one transaction of
@@ -331,29 +441,22 @@ impl EventLog {
             ..EventFilter::default()
         };
         let source = self.path().display().to_string();
+        // READ_AHEAD events at a time, their ids and streams read from `dest` in one go.
+        let mut ahead: Vec<RecordedEvent> = Vec::with_capacity(READ_AHEAD);
+        let restore_ahead = |r: &mut Restorer<'_>, ahead: &mut Vec<RecordedEvent>| {
+            r.prefetch(ahead.iter())?;
+            ahead
+                .drain(..)
+                .try_for_each(|event| r.restore_scanned(event, &source))
+        };
         self.store.scan(&filter, &mut |event| {
-            let seq = event.seq;
-            let expected = r.next_seq();
-            let refused = if seq == expected {
-                r.restore(event)?.err()
-            } else {
-                Some(Refusal::new(
-                    "seq",
-                    seq,
-                    format!("the sequence has a gap: expected seq {expected}"),
-                ))
-            };
-            match refused {
-                None => Ok(()),
-                Some(f) => Err(Error::Corrupt {
-                    seq,
-                    problem: format!(
-                        "in the source {source}, field `{}`, value {:?}: {}; nothing was copied",
-                        f.field, f.value, f.problem
-                    ),
-                }),
+            ahead.push(event);
+            if ahead.len() == READ_AHEAD {
+                restore_ahead(&mut r, &mut ahead)?;
             }
+            Ok(())
         })?;
+        restore_ahead(&mut r, &mut ahead)?;
         r.commit()
     }
 
