@@ -594,6 +594,11 @@ pub(crate) fn leftover(r: &Range) -> bool {
     r.best.is_some_and(|b| b > 0) || r.high.is_some_and(|h| h > 0)
 }
 
+/// Is `r` only open, `0+`: none known, possibly more ([`doc::Leftover::PossiblyMore`])?
+fn only_open(r: &Range) -> bool {
+    r.open_high && r.low == Some(0) && r.high == Some(0)
+}
+
 /// What one incident adds to `summary --by status`: one `(status, killed, wounded)` per
 /// status it has people for, and `unattributed` for what no status covers (see
 /// [`GroupBy::Status`]).
@@ -611,12 +616,19 @@ fn status_keys(s: &IncidentState, best: &BestPolicy, out: &mut Vec<(String, Rang
     };
     let killed = whole(&i.killed_by_status, i.killed.add(&i.attackers_killed));
     let wounded = whole(&i.wounded_by_status, i.wounded);
-    // A fully attributed incident (nothing left over) does not count as unattributed; nor
-    // does a leftover that is only open ("at least 14 killed", "at least 14 security
-    // forces": 0+).
-    let nonzero = |r: Option<&Range>| r.filter(|r| leftover(r)).copied();
+    // A fully attributed incident (nothing left over) does not count as unattributed. A
+    // leftover that is only open ("at least 14 killed", "at least 14 security forces": 0+)
+    // does, as 0+: none known, which is not none, so the group's sum is open too (a closed
+    // sum would say no more people can be unaccounted for).
+    let counted = |key: &str, r: Option<&Range>| {
+        r.filter(|r| leftover(r) || (key == "unattributed" && only_open(r)))
+            .copied()
+    };
     for key in StatusRanges::NAMES.iter().copied().chain(["unattributed"]) {
-        let (k, w) = (nonzero(killed.get(key)), nonzero(wounded.get(key)));
+        let (k, w) = (
+            counted(key, killed.get(key)),
+            counted(key, wounded.get(key)),
+        );
         if k.is_none() && w.is_none() {
             continue;
         }

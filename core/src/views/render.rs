@@ -692,7 +692,7 @@ pub fn summary(groups: &[Group], by: GroupBy, width: usize) -> String {
     );
     out.push_str(&wrap(
         if by == GroupBy::Status {
-            "Each status reconciled over the sources that gave it, summed over the incidents: low-high (best); N+ means at least N. Killed counts victims and attackers (attackers as militants unless a source gives militants). Not broken down: the part of the incidents' totals no status covers (a source that gives only a total counts there, never as unknown). An incident counts under every status it has."
+            "Each status reconciled over the sources that gave it, summed over the incidents: low-high (best); N+ means at least N. Killed counts victims and attackers (attackers as militants unless a source gives militants). Not broken down: the part of the incidents' totals no status covers (a source that gives only a total counts there, never as unknown; a total that is \"at least\" and fully broken down counts there as 0+, none known but possibly more). An incident counts under every status it has."
         } else if by == GroupBy::Grade {
             "Sums of the incidents' lows, bests and highs by grade: low-high (best); N+ means at least N. An incident's grade is its latest assessment, else the grade suggested from its sources (docs/views.md, \"Grades\"). Discounted incidents count in their own row and in the total, as everywhere; leave them out with --grade."
         } else if by == GroupBy::Source {
