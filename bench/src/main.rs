@@ -1417,7 +1417,7 @@ fn main() -> Result<()> {
         };
         for size in sizes {
             let c = bench.generate(size)?;
-            pg.size(size, &c.jsonl)?;
+            pg.size(size, &c.jsonl, &c.db)?;
             let _ = std::fs::remove_dir_all(&c.dir);
         }
         pg.print();

@@ -6,6 +6,9 @@
 //!   triggers, made by `chronicle init`) in one transaction, and against its floor: the
 //!   same `COPY` of every row our import wrote (events, batch record, view rows, Merkle
 //!   tree hashes). Only the baseline's transaction is timed.
+//! - copy: `chronicle --db LOG.db copy --to URL` of an SQLite log of the same chronology
+//!   into a new log on the server (a whole process: reading the file, checking and writing
+//!   every event and the views), against the import's floor.
 //! - rebuild, and a view at a point (`summary --at-seq N/2`) against the rebuild.
 //! - 1, 2 and 4 concurrent writers (processes): single-event appends and 50-event batches,
 //!   their total throughput.
@@ -116,8 +119,9 @@ impl PgBench<'_> {
         });
     }
 
-    /// Every PostgreSQL measurement at one size (`jsonl`: the chronology of `size` events).
-    pub(crate) fn size(&mut self, size: u64, jsonl: &Path) -> Result<()> {
+    /// Every PostgreSQL measurement at one size (`jsonl`: the chronology of `size` events;
+    /// `sqlite`: where an SQLite log of it may be made, for the copy).
+    pub(crate) fn size(&mut self, size: u64, jsonl: &Path, sqlite: &Path) -> Result<()> {
         let url = self.fresh("bench_pg_import")?;
         self.time(self.chronicle(&url).arg("init"), "init")?;
         let import = self.time(self.chronicle(&url).arg("append").arg(jsonl), "append")?;
@@ -136,6 +140,30 @@ impl PgBench<'_> {
             import,
             Some(("floor: COPY of every row it wrote", floor)),
             "events, batch, view rows, tree hashes",
+        );
+        // The same chronology as an SQLite log, copied into a new log on the server.
+        for file in [sqlite.to_path_buf(), sqlite.with_extension("db-wal")] {
+            let _ = std::fs::remove_file(file);
+        }
+        let mut local = Command::new(self.chronicle);
+        local.arg("--db").arg(sqlite);
+        self.time(local.arg("init"), "init (SQLite)")?;
+        let mut local = Command::new(self.chronicle);
+        local.arg("--db").arg(sqlite);
+        self.time(local.arg("append").arg(jsonl), "append (SQLite)")?;
+        let copy_url = self.fresh("bench_pg_copy")?;
+        let mut copy = Command::new(self.chronicle);
+        copy.arg("--db")
+            .arg(sqlite)
+            .args(["copy", "--to", &copy_url]);
+        let copied = self.time(&mut copy, "copy")?;
+        self.drop_db("bench_pg_copy")?;
+        self.push(
+            size,
+            "copy (SQLite log -> server)",
+            copied,
+            Some(("floor: COPY of every row it wrote", floor)),
+            "each event checked as verify does",
         );
         let rebuild = self.time(self.chronicle(&url).arg("rebuild"), "rebuild")?;
         self.push(size, "rebuild", rebuild, None, "");
