@@ -167,7 +167,7 @@ impl StreamExporter for Csv {
         }
         if self.acled {
             return out
-                .write_all(&record(&ACLED_COLUMNS)?)
+                .write_all(&record(ACLED_COLUMNS)?)
                 .map_err(|e| e.to_string());
         }
         let t = |cell: String| self.formulas.text(cell);
@@ -192,7 +192,7 @@ impl StreamExporter for Csv {
             }
             (0, true) => Ok(()),
             (_, true) => out
-                .write_all(&record(&acled_row(i, &self.tags, self.formulas))?)
+                .write_all(&record(acled_row(i, &self.tags, self.formulas))?)
                 .map_err(|e| e.to_string()),
             (_, false) => {
                 let row = default_row(i, &self.gathered, self.coded(), self.formulas);

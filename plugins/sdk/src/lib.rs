@@ -249,6 +249,9 @@ pub mod __private {
         }
     }
 
+    /// An export from the document's and the options' JSON bytes.
+    pub type ExportJson = fn(&[u8], &[u8]) -> Result<Vec<u8>, String>;
+
     /// [`run_export`] with the export given as a function of the document's and the
     /// options' bytes (a streamed exporter's version-1 entry point uses it).
     ///
@@ -260,7 +263,7 @@ pub mod __private {
         options: *const u8,
         options_len: usize,
         out: *mut Buffer,
-        export: fn(&[u8], &[u8]) -> Result<Vec<u8>, String>,
+        export: ExportJson,
     ) -> i32 {
         if out.is_null() {
             return STATUS_ERROR;
