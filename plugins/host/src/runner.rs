@@ -292,9 +292,12 @@ pub fn serve(args: impl Iterator<Item = OsString>) -> u8 {
         }
         Ok(request) => serve_request(&request, &mut out),
     };
-    if let Err(e) = &written {
+    match &written {
+        // The parent stopped reading (it refused the output): it knows why.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         // The parent shows the last line of standard error when no reply came.
-        eprintln!("chronicle plugin runner: {e}");
+        Err(e) => eprintln!("chronicle plugin runner: {e}"),
+        Ok(()) => {}
     }
     u8::from(written.is_err())
 }
