@@ -212,3 +212,42 @@ fn a_streamed_export_of_a_large_chronology_fits_a_small_memory_limit() {
     assert!(stderr.contains("ran out of memory"), "{stderr}");
     assert!(!s.path("v1.txt").exists());
 }
+
+/// `--plugin-output` bounds what a streamed plugin writes; a bad size is refused as bad
+/// input, naming the default.
+#[test]
+fn the_output_limit_is_a_flag() {
+    let s = Scratch::demo();
+    let plugins = plugins(&s);
+    let (code, stdout, stderr) = run(
+        &s,
+        &plugins,
+        &[
+            "export",
+            "--format",
+            "stream-misbehave",
+            "--plugin-output",
+            "2MiB",
+        ],
+        Some("flood"),
+    );
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    assert!(
+        stderr.contains("wrote more than the output limit of 2097152 bytes (--plugin-output)"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(
+        &s,
+        &plugins,
+        &[
+            "export",
+            "--format",
+            "stream-misbehave",
+            "--plugin-output",
+            "12",
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("(default 16GiB)"), "{stderr}");
+}
