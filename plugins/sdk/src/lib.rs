@@ -35,6 +35,11 @@
 //! in `catch_unwind`, so a panic in [`Exporter::export`] reaches the host as
 //! an error instead of aborting it. Build plugins with the default
 //! `panic = "unwind"`: with `panic = "abort"` a panic ends the host process.
+//!
+//! An [`Exporter`] holds the whole document and its whole output. For chronologies of any
+//! size, write a [`StreamExporter`] instead (plugin ABI version 2, [`stream`]): it is given
+//! the document's head, then one incident at a time, and writes as it goes; its macro,
+//! [`export_stream_plugin!`], exports a version-1 entry point too.
 
 pub mod abi;
 pub mod safe;
