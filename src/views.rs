@@ -570,7 +570,8 @@ pub fn export(
         match &renderer {
             Renderer::Plugin(host, info) => export_through(host, info, &doc, &options, w),
             Renderer::Json => {
-                serde_json::to_writer_pretty(&mut *w, &doc)?;
+                // As an io::Error, so that a reader gone (a closed pipe) is recognised.
+                serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::from)?;
                 w.write_all(b"\n")?;
                 Ok(())
             }

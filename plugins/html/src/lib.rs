@@ -66,12 +66,13 @@ struct Gathered {
     /// Whether some incident has a status; killed and wounded per status ([`STATUSES`]).
     any_status: bool,
     by_status: [(Range, Range); 5],
-    /// Source -> (reports, citations in order of first appearance, the citations seen).
+    /// Source -> (reports, citations with their order of first appearance).
     sources: BTreeMap<String, Cited>,
 }
 
-/// A source's reports and citations.
-type Cited = (usize, Vec<String>, std::collections::HashSet<String>);
+/// A source's reports, and its citations with the order they first appeared in (each held
+/// once).
+type Cited = (usize, std::collections::HashMap<String, usize>);
 
 impl Gathered {
     fn add(&mut self, i: &Incident) {
@@ -136,9 +137,9 @@ impl Gathered {
             if let Some(e) = self.sources.get_mut(&s.source) {
                 e.0 += 1;
                 if let Some(c) = &s.citation {
-                    if !e.2.contains(c) {
-                        e.2.insert(c.clone());
-                        e.1.push(c.clone());
+                    if !e.1.contains_key(c) {
+                        let n = e.1.len();
+                        e.1.insert(c.clone(), n);
                     }
                 }
             }
@@ -189,8 +190,7 @@ impl StreamExporter for Html {
     }
 
     fn finish(self, out: &mut dyn std::io::Write) -> Result<(), String> {
-        let text = page_tail(&self.head, &self.gathered, &self.footnotes);
-        out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+        write_page_tail(&self.head, &self.gathered, &self.footnotes, out).map_err(|e| e.to_string())
     }
 }
 
@@ -1212,26 +1212,29 @@ fn status_meta(i: &Incident) -> Option<String> {
     Some(format!("Killed by status: {}", parts.join(", ")))
 }
 
-fn sources_section(g: &Gathered) -> String {
-    let sources = &g.sources;
-    let mut out = String::from("<ol class=\"sources\">\n");
-    for (name, (reports, citations, _)) in sources {
-        let _ = write!(
-            out,
+/// The sources' list: each source, its number of reports and its citations in the order
+/// they first appear.
+fn write_sources(g: &Gathered, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    w.write_all(b"<ol class=\"sources\">\n")?;
+    for (name, (reports, citations)) in &g.sources {
+        let mut line = format!(
             "<li><strong>{}</strong>: {reports} report{}",
             esc(name),
             if *reports == 1 { "" } else { "s" }
         );
-        for c in citations {
-            let _ = write!(out, "<br>{}", citation_html(c, c));
+        let mut ordered: Vec<(usize, &str)> =
+            citations.iter().map(|(c, n)| (*n, c.as_str())).collect();
+        ordered.sort_unstable();
+        for (_, c) in ordered {
+            let _ = write!(line, "<br>{}", citation_html(c, c));
         }
         if citations.is_empty() {
-            out.push_str("<br><em>no citation recorded</em>");
+            line.push_str("<br><em>no citation recorded</em>");
         }
-        out.push_str("</li>\n");
+        line.push_str("</li>\n");
+        w.write_all(line.as_bytes())?;
     }
-    out.push_str("</ol>\n");
-    out
+    w.write_all(b"</ol>\n")
 }
 
 fn span(g: &Gathered) -> Option<String> {
@@ -1384,8 +1387,14 @@ fn page_head(doc: &ViewDocument, g: &Gathered) -> String {
     out
 }
 
-/// The page after the timeline's last row.
-fn page_tail(doc: &ViewDocument, g: &Gathered, footnotes: &Footnotes) -> String {
+/// The page after the timeline's last row, the sources' list written a source at a time (at
+/// a million events it lists hundreds of thousands of citations: it is never built whole).
+fn write_page_tail(
+    doc: &ViewDocument,
+    g: &Gathered,
+    footnotes: &Footnotes,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let p = &doc.provenance;
     let mut out = String::new();
     if g.incidents > 0 {
@@ -1402,7 +1411,9 @@ fn page_tail(doc: &ViewDocument, g: &Gathered, footnotes: &Footnotes) -> String 
 
         charts(&mut out, doc, g);
         out.push_str("<h2>Sources</h2>\n");
-        out.push_str(&sources_section(g));
+        w.write_all(out.as_bytes())?;
+        out.clear();
+        write_sources(g, w)?;
     }
     if let Some(c) = &doc.provenance.checkpoint {
         checkpoint_section(&mut out, c);
@@ -1412,7 +1423,7 @@ fn page_tail(doc: &ViewDocument, g: &Gathered, footnotes: &Footnotes) -> String 
         "<footer>Exported from chronicle: {}.</footer>\n</main>\n</body>\n</html>",
         provenance_text(doc)
     );
-    out
+    w.write_all(out.as_bytes())
 }
 
 /// The checkpoint as the lines a newspaper prints under an article (verbatim in a `<pre>`,

@@ -109,7 +109,10 @@ impl StreamExporter for Markdown {
 
     fn finish(self, out: &mut dyn std::io::Write) -> Result<(), String> {
         let doc = self.head.as_ref().ok_or("no head")?;
-        let text = tail_text(doc, &self.seen, &self.notes);
+        if self.seen.incidents > 0 {
+            self.notes.write(out).map_err(|e| e.to_string())?;
+        }
+        let text = tail_text(doc);
         out.write_all(text.as_bytes()).map_err(|e| e.to_string())
     }
 }
@@ -193,10 +196,9 @@ fn provenance_line(doc: &ViewDocument) -> String {
 }
 
 /// Footnotes, numbered in order of first use; identical references share
-/// a number.
+/// a number. Each text is held once (the references at the end list them all).
 #[derive(Debug, Default)]
 struct Notes {
-    texts: Vec<String>,
     /// Each text's number, so that citing stays linear in the number of sources.
     numbers: std::collections::HashMap<String, usize>,
 }
@@ -221,9 +223,28 @@ impl Notes {
         if let Some(&n) = self.numbers.get(&text) {
             return n;
         }
-        self.texts.push(text.clone());
-        self.numbers.insert(text, self.texts.len());
-        self.texts.len()
+        let n = self.numbers.len() + 1;
+        self.numbers.insert(text, n);
+        n
+    }
+
+    /// The references section, a line at a time (at a million events it is tens of MB: it
+    /// is never built whole).
+    fn write(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if self.numbers.is_empty() {
+            return Ok(());
+        }
+        let mut list: Vec<(usize, &str)> = self
+            .numbers
+            .iter()
+            .map(|(text, n)| (*n, text.as_str()))
+            .collect();
+        list.sort_unstable();
+        writeln!(out, "## References\n")?;
+        for (n, text) in list {
+            writeln!(out, "[^{n}]: {text}")?;
+        }
+        writeln!(out)
     }
 }
 
@@ -512,17 +533,9 @@ fn head_text(doc: &ViewDocument, seen: &Seen) -> String {
     out
 }
 
-/// Everything after the last incident's section: the references, the footer, the
-/// checkpoint.
-fn tail_text(doc: &ViewDocument, seen: &Seen, notes: &Notes) -> String {
+/// Everything after the references: the footer, the checkpoint.
+fn tail_text(doc: &ViewDocument) -> String {
     let mut out = String::new();
-    if seen.incidents > 0 && !notes.texts.is_empty() {
-        let _ = writeln!(out, "## References\n");
-        for (n, text) in notes.texts.iter().enumerate() {
-            let _ = writeln!(out, "[^{}]: {text}", n + 1);
-        }
-        out.push('\n');
-    }
     let _ = writeln!(
         out,
         "---\n\n*Exported from chronicle: {}.*",
