@@ -47,6 +47,11 @@ pub struct LimitArgs {
     /// address-space limit, RLIMIT_AS): bytes, or with a unit, e.g. 512MiB, 2GiB.
     #[arg(long, value_name = "SIZE", global = true, default_value = "1GiB", value_parser = parse_size)]
     pub plugin_memory: u64,
+    /// Stop a streamed (ABI 2) plugin that writes more than SIZE (its output goes to a
+    /// temporary file as it comes, never into memory; a runaway plugin would fill the disk).
+    /// An ABI 1 plugin's output is limited to 256 MiB by its ABI.
+    #[arg(long, value_name = "SIZE", global = true, default_value = "16GiB", value_parser = parse_output_size)]
+    pub plugin_output: u64,
     /// Run plugins inside chronicle, without a child process or limits: a crash of the
     /// plugin is a crash of chronicle. Only to measure what isolation costs (the bench).
     #[arg(long, global = true, hide = true)]
@@ -69,9 +74,22 @@ fn parse_timeout(value: &str) -> Result<std::time::Duration, String> {
         })
 }
 
-/// `--plugin-memory`: bytes, or a number with a unit: K, M, G, T (powers of 1024, also
+/// `--plugin-memory`, `--plugin-output`: bytes, or a number with a unit: K, M, G, T (powers of 1024, also
 /// written KiB, MiB, GiB, TiB); at least 1 MiB.
 fn parse_size(value: &str) -> Result<u64, String> {
+    size(value, DEFAULT_MEMORY >> 30)
+}
+
+/// `--plugin-output`: as `--plugin-memory`.
+fn parse_output_size(value: &str) -> Result<u64, String> {
+    size(
+        value,
+        chronicle_plugin_host::DEFAULT_STREAMED_OUTPUT_BYTES >> 30,
+    )
+}
+
+/// A size of at least 1 MiB (`default_gib` for the message).
+fn size(value: &str, default_gib: u64) -> Result<u64, String> {
     let v = value.trim();
     let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
     let (digits, unit) = v.split_at(split);
@@ -91,8 +109,7 @@ fn parse_size(value: &str) -> Result<u64, String> {
         .filter(|n| *n >= 1 << 20)
         .ok_or_else(|| {
             format!(
-                "expected a size of at least 1MiB: bytes, or a number with K, M, G or T (KiB, MiB, GiB, TiB), e.g. 512MiB (default {}GiB)",
-                DEFAULT_MEMORY >> 30
+                "expected a size of at least 1MiB: bytes, or a number with K, M, G or T (KiB, MiB, GiB, TiB), e.g. 512MiB (default {default_gib}GiB)"
             )
         })
 }
@@ -116,6 +133,7 @@ impl PluginArgs {
             let limits = Limits {
                 timeout: self.limits.plugin_timeout,
                 memory: Some(self.limits.plugin_memory),
+                output: self.limits.plugin_output,
             };
             Isolation::Child(RunnerCommand::current_exe(limits).map_err(|e| {
                 anyhow::anyhow!("cannot find the chronicle executable to run plugins in: {e}")

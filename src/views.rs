@@ -18,7 +18,7 @@ use chronicle_core::views::{
     filter_day, BestPolicy, DocumentStream, Filter, GroupBy, Measure, Point, Query, Restriction,
 };
 use chronicle_core::{EventLog, Invalid};
-use chronicle_plugin_host::{PluginHost, PluginInfo};
+use chronicle_plugin_host::{DocumentForm, PluginHost, PluginInfo};
 
 use crate::plugins::PluginArgs;
 use crate::progress::{self, Progress};
@@ -561,32 +561,35 @@ pub fn export(
     doc.provenance_mut().exporter = Some(renderer.exporter());
     // The document is written as it is computed, one incident at a time (at 1M events it is
     // ~700 MB of JSON, ~190,000 incidents: neither is held): to the output for the built-in
-    // format, down the pipe to the plugin's process otherwise; a plugin's output is bytes it
-    // returned. An error met while writing (the log unreadable) is the stream's, not the
-    // serializer's.
-    let plugin_output = match &renderer {
-        Renderer::Json => None,
-        Renderer::Plugin(host, info) => Some(export_through(host, &info.name, &doc, &options)?),
-    };
-    let emit = |w: &mut dyn Write| -> std::io::Result<()> {
-        match &plugin_output {
-            Some(bytes) => w.write_all(bytes),
-            None => {
-                serde_json::to_writer_pretty(&mut *w, &doc)?;
-                w.write_all(b"\n")
+    // format, down the pipe to the plugin's process otherwise. A plugin's output goes to a
+    // temporary file as it comes (a streamed plugin's as it writes it), which becomes
+    // `--out` or is copied to standard output only once the plugin succeeded: a failing
+    // plugin leaves nothing anywhere. An error met while writing (the log unreadable) is the
+    // stream's, not the serializer's.
+    let emit = |w: &mut (dyn Write + Send)| -> anyhow::Result<()> {
+        match &renderer {
+            Renderer::Plugin(host, info) => export_through(host, info, &doc, &options, w),
+            Renderer::Json => {
+                // As an io::Error, so that a reader gone (a closed pipe) is recognised.
+                serde_json::to_writer_pretty(&mut *w, &doc).map_err(std::io::Error::from)?;
+                w.write_all(b"\n")?;
+                Ok(())
             }
         }
     };
     match &args.out {
         None => {
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let written = emit(&mut out);
+            let written = match &renderer {
+                Renderer::Json => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout());
+                    emit(&mut out).and_then(|()| Ok(out.flush()?))
+                }
+                Renderer::Plugin(..) => through_temporary_file(emit),
+            };
             if let Some(e) = doc.take_error() {
                 return Err(e.into());
             }
             written?;
-            out.flush()?;
-            drop(out);
             warn_restriction(&log, &q)?;
         }
         Some(path) => {
@@ -615,18 +618,41 @@ pub fn export(
     Ok(())
 }
 
-/// The bytes plugin `format` of `host` makes of `doc`. The document is serialized on this
-/// thread (it reads the log, whose connection stays here) into 64 KiB chunks passed, at most
-/// 16 at a time, to the thread that runs the export and writes them down the plugin's pipe:
-/// neither side holds the whole document. When the export ends (or fails before reading
-/// it all) the chunks' receiver is dropped, so the serialization stops at its next chunk.
+/// What `emit` writes, to an unnamed temporary file (in `$TMPDIR`), then copied to standard
+/// output once `emit` succeeded: a plugin that fails half-way prints nothing.
+fn through_temporary_file(
+    emit: impl FnOnce(&mut (dyn Write + Send)) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let mut tmp = tempfile::tempfile()
+        .map_err(|e| anyhow::anyhow!("cannot create a temporary file for the export: {e}"))?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut tmp);
+        emit(&mut w)?;
+        w.flush()?;
+    }
+    tmp.seek(SeekFrom::Start(0))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    std::io::copy(&mut tmp, &mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Plugin `info` of `host` makes its output of `doc` into `out`. The document is serialized
+/// on this thread (it reads the log, whose connection stays here), in the form the plugin
+/// takes (whole, or the lines of a streamed plugin), into 64 KiB chunks passed, at most 16
+/// at a time, to the thread that runs the export and writes them down the plugin's pipe:
+/// neither side holds the whole document. When the export ends (or fails before reading it
+/// all) the chunks' receiver is dropped, so the serialization stops at its next chunk.
 fn export_through(
     host: &PluginHost,
-    format: &str,
+    info: &PluginInfo,
     doc: &DocumentStream<'_>,
     options: &BTreeMap<String, String>,
-) -> anyhow::Result<Vec<u8>> {
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
     let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+    let format = info.name.as_str();
     let (exported, written) = std::thread::scope(|s| {
         let plugin = s.spawn(move || {
             let received = std::sync::Mutex::new(received);
@@ -639,14 +665,16 @@ fn export_through(
                 }
                 Ok(())
             };
-            host.export_with(format, &write_doc, options)
+            host.export_to(format, &write_doc, options, out)
         });
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, Chunks(chunks));
-        let written = serde_json::to_writer(&mut out, doc)
-            .map_err(std::io::Error::from)
-            .and_then(|()| out.flush());
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, Chunks(chunks));
+        let written = match info.document_form() {
+            DocumentForm::Whole => serde_json::to_writer(&mut w, doc).map_err(std::io::Error::from),
+            DocumentForm::Lines => doc.write_lines(&mut w),
+        }
+        .and_then(|()| w.flush());
         // Dropping the sender ends the document for the plugin's side.
-        drop(out);
+        drop(w);
         let exported: anyhow::Result<_> = match plugin.join() {
             Ok(r) => r.map_err(anyhow::Error::from),
             Err(_) => Err(anyhow::anyhow!("the export thread panicked")),
@@ -656,9 +684,9 @@ fn export_through(
     if let Some(e) = doc.take_error() {
         return Err(e.into());
     }
-    let exported = exported?;
+    exported?;
     written?;
-    Ok(exported.bytes)
+    Ok(())
 }
 
 /// A writer that sends what it is given, as chunks, to a channel (see [`export_through`]).
@@ -686,7 +714,7 @@ impl Write for Chunks {
 /// 0600. Returns the number of bytes written.
 fn write_atomically(
     path: &Path,
-    emit: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    emit: impl FnOnce(&mut (dyn Write + Send)) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
     use anyhow::Context as _;
     let dir = match path.parent() {
@@ -723,7 +751,12 @@ fn write_atomically(
         inner: std::io::BufWriter::new(tmp.as_file_mut()),
         bytes: 0,
     };
-    emit(&mut out).and_then(|()| out.flush()).map_err(failed)?;
+    // An error of the writing itself names `path`; any other (a plugin's) is its own.
+    emit(&mut out).map_err(|e| match e.downcast::<std::io::Error>() {
+        Ok(io) => failed(io),
+        Err(other) => other,
+    })?;
+    out.flush().map_err(failed)?;
     let written = out.bytes;
     drop(out);
     tmp.as_file().sync_all().map_err(failed)?;

@@ -432,3 +432,29 @@ fn views_catch_up_after_plain_inserts_and_rebuild_on_a_new_version() {
     let fresh = EventLog::open(&fresh_path).unwrap();
     assert_eq!(dump_views(&fresh), full);
 }
+
+/// The export in its lines form (what a streamed plugin is given): each incident of the
+/// document on a line, in order, then the head with the totals and the number of incidents.
+#[test]
+fn the_lines_form_is_the_document_incident_by_incident_then_its_head() {
+    use chronicle_core::views::doc::{DocumentHead, Incident};
+    let dir = tempfile::tempdir().unwrap();
+    let log = scenario(&dir);
+    let origin = "chronicle.example/test";
+    let whole = log.export_checkpointed(&q(), origin, None).unwrap();
+    let stream = log.export_stream(&q(), origin, None).unwrap();
+    let mut bytes = Vec::new();
+    stream.write_lines(&mut bytes).unwrap();
+    assert!(stream.take_error().is_none());
+    let text = String::from_utf8(bytes).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let head: DocumentHead = serde_json::from_str(lines.pop().unwrap()).unwrap();
+    let incidents: Vec<Incident> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(whole.incidents.len() > 1);
+    assert_eq!(incidents, whole.incidents);
+    assert_eq!(head, DocumentHead::of(&whole));
+    assert_eq!(head.incident_count, whole.totals.incidents);
+}

@@ -107,7 +107,7 @@ static const chronicle_plugin_declaration_v1 declaration = {
 };
 
 uint32_t chronicle_plugin_abi_version(void) {
-    return CHRONICLE_PLUGIN_ABI_VERSION;
+    return 1u; /* the oldest (and only) declaration it exports: version 1 */
 }
 
 const chronicle_plugin_declaration_v1 *chronicle_plugin_declare_v1(void) {

@@ -90,7 +90,7 @@ static const chronicle_plugin_declaration_v1 declaration = {
     "Incidents as tab-separated values (built from plugins/c-template)", export_tsv, free_buffer};
 
 CHRONICLE_PLUGIN_EXPORT uint32_t chronicle_plugin_abi_version(void) {
-    return CHRONICLE_PLUGIN_ABI_VERSION;
+    return 1u; /* the oldest (and only) declaration it exports: version 1 */
 }
 CHRONICLE_PLUGIN_EXPORT const chronicle_plugin_declaration_v1 *chronicle_plugin_declare_v1(void) {
     return &declaration;

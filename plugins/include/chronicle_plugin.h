@@ -1,5 +1,5 @@
 /*
- * chronicle_plugin.h - the C ABI of chronicle export plugins, version 1.
+ * chronicle_plugin.h - the C ABI of chronicle export plugins, versions 1 and 2.
  *
  * An export plugin is a shared library that chronicle loads at run time to
  * render a view of the chronology (a JSON "view document", schema
@@ -13,9 +13,18 @@
  *       supports the version returned.
  *
  *   const chronicle_plugin_declaration_v1 *chronicle_plugin_declare_v1(void);
- *       Returns a pointer to a declaration that stays valid and unchanged
- *       as long as the library is loaded (a static). A future ABI version N
- *       adds chronicle_plugin_declare_vN; a plugin may export several.
+ *   const chronicle_plugin_declaration_v2 *chronicle_plugin_declare_v2(void);
+ *       Return a pointer to a declaration that stays valid and unchanged
+ *       as long as the library is loaded (a static). Version 1: the whole
+ *       document in one buffer, the whole output in one buffer. Version 2:
+ *       the document one incident at a time, the output written as it is
+ *       made (streamed; memory that does not grow with the chronology). A
+ *       plugin exports one or both; a host takes the newest it knows.
+ *
+ * chronicle_plugin_abi_version returns a version the host must know: the
+ * oldest declaration the plugin exports (1 for a plugin that exports both,
+ * so that a host from before version 2 loads its version 1), or
+ * CHRONICLE_PLUGIN_ABI_VERSION.
  *
  * The declaration carries its own size (struct_size) and only ever grows at
  * the end: a host reads the fields it knows and ignores what follows; it
@@ -48,8 +57,8 @@
 extern "C" {
 #endif
 
-/* The ABI version described by this header. */
-#define CHRONICLE_PLUGIN_ABI_VERSION 1u
+/* The newest ABI version described by this header. */
+#define CHRONICLE_PLUGIN_ABI_VERSION 2u
 
 /* Status codes returned by the export function. */
 #define CHRONICLE_STATUS_OK 0    /* out holds the exported bytes */
@@ -64,8 +73,13 @@ extern "C" {
  * does not know it reports it as an error with that message. A plugin that
  * returns only 0, 1 and 2 works with every host. */
 
-/* The largest output a host accepts (256 MiB). Larger output is an error. */
+/* The largest output a host accepts in one buffer (version 1: 256 MiB).
+ * Larger output is an error. A version-2 plugin's output is never held; the
+ * host bounds it with its own limit (chronicle: --plugin-output, 16 GiB). */
 #define CHRONICLE_MAX_OUTPUT_BYTES (256u * 1024u * 1024u)
+
+/* The most passes over the incidents a version-2 plugin may declare. */
+#define CHRONICLE_MAX_PASSES 4u
 
 /* Error messages longer than this (64 KiB) are cut by the host. */
 #define CHRONICLE_MAX_MESSAGE_BYTES (64u * 1024u)
@@ -140,7 +154,86 @@ typedef struct chronicle_plugin_declaration_v1 {
     /* Later revisions append fields here and raise struct_size. */
 } chronicle_plugin_declaration_v1;
 
-/* The two symbols a plugin defines. CHRONICLE_PLUGIN_EXPORT makes them
+/* ------------------------------------------------------------------------
+ * Version 2: streamed exports.
+ *
+ * For one export the host calls, on one thread, one call at a time:
+ *   begin(head, options)            once; on success the plugin's state
+ *   for pass in 0 .. passes-1:
+ *     start_pass(state, pass, out)
+ *     incident(state, pass, json, out)   for every incident, in document
+ *                                        order (the same in every pass)
+ *   finish(state, out)
+ *   drop_state(state)               always, once begin succeeded (also
+ *                                   after an error in between)
+ * Any status other than CHRONICLE_STATUS_OK ends the export (then only
+ * drop_state follows); its message goes in *message, which the host set to
+ * {NULL, 0} and hands back to free_fn when not NULL.
+ *
+ * The head is the document without its incidents: a UTF-8 JSON object with
+ * "schema", "provenance", "totals" (over all the incidents, known before the
+ * first) and "incident_count". Each incident is one object of the document's
+ * "incidents" (not NUL-terminated). Input is valid only during the call.
+ *
+ * Output goes through `out`, valid only during the call it is passed to:
+ * out->write(out->ctx, data, len) hands bytes to the host at once (the host
+ * writes them to a temporary file; nothing accumulates). It returns 0, or
+ * non-zero when the host takes no more (its output limit, or the write came
+ * outside a call): stop and return CHRONICLE_STATUS_ERROR; the host reports
+ * its own reason. Declare 2 passes to gather aggregates (a date span, a list
+ * of sources) in pass 0 before writing in pass 1.
+ * ------------------------------------------------------------------------ */
+
+/* Where a version-2 plugin writes its output. */
+typedef struct chronicle_sink {
+    void *ctx;
+    int32_t (*write)(void *ctx, const uint8_t *data, size_t len);
+} chronicle_sink;
+
+typedef int32_t (*chronicle_begin_fn)(const uint8_t *head, size_t head_len,
+                                      const uint8_t *options,
+                                      size_t options_len, void **state,
+                                      chronicle_buffer *message);
+typedef int32_t (*chronicle_start_pass_fn)(void *state, uint32_t pass,
+                                           const chronicle_sink *out,
+                                           chronicle_buffer *message);
+typedef int32_t (*chronicle_incident_fn)(void *state, uint32_t pass,
+                                         const uint8_t *incident,
+                                         size_t incident_len,
+                                         const chronicle_sink *out,
+                                         chronicle_buffer *message);
+typedef int32_t (*chronicle_finish_fn)(void *state, const chronicle_sink *out,
+                                       chronicle_buffer *message);
+typedef void (*chronicle_drop_state_fn)(void *state);
+
+/*
+ * What a version-2 (streamed) plugin declares. As version 1's, it only grows
+ * at the end; no pointer may be NULL.
+ *
+ * Offsets on LP64 platforms: struct_size 0, text 4, passes 8, reserved 12,
+ * name 16, version 24, extension 32, description 40, begin 48,
+ * start_pass 56, incident 64, finish 72, drop_state 80, free_fn 88;
+ * sizeof 96.
+ */
+typedef struct chronicle_plugin_declaration_v2 {
+    uint32_t struct_size;
+    uint32_t text;     /* CHRONICLE_OUTPUT_TEXT or CHRONICLE_OUTPUT_BINARY */
+    uint32_t passes;   /* 1 to CHRONICLE_MAX_PASSES */
+    uint32_t reserved; /* 0 */
+    const char *name;
+    const char *version;
+    const char *extension;
+    const char *description;
+    chronicle_begin_fn begin;
+    chronicle_start_pass_fn start_pass;
+    chronicle_incident_fn incident;
+    chronicle_finish_fn finish;
+    chronicle_drop_state_fn drop_state;
+    chronicle_free_fn free_fn; /* frees message buffers */
+    /* Later revisions append fields here and raise struct_size. */
+} chronicle_plugin_declaration_v2;
+
+/* The symbols a plugin defines. CHRONICLE_PLUGIN_EXPORT makes them
  * visible when building with -fvisibility=hidden or on Windows. */
 #if defined(_WIN32)
 #define CHRONICLE_PLUGIN_EXPORT __declspec(dllexport)
@@ -153,6 +246,8 @@ typedef struct chronicle_plugin_declaration_v1 {
 CHRONICLE_PLUGIN_EXPORT uint32_t chronicle_plugin_abi_version(void);
 CHRONICLE_PLUGIN_EXPORT const chronicle_plugin_declaration_v1 *
 chronicle_plugin_declare_v1(void);
+CHRONICLE_PLUGIN_EXPORT const chronicle_plugin_declaration_v2 *
+chronicle_plugin_declare_v2(void);
 
 #ifdef __cplusplus
 }

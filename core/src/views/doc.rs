@@ -17,6 +17,8 @@ pub use chronicle_plugin_sdk::view::{
     Provenance, Qualifier, Range, Redaction, Responsibility, Revision, SourceFigures, Stance,
     StatusFigures, StatusRanges, Totals, ViewDocument as Document, SCHEMA,
 };
+/// The document without its incidents, which a streamed plugin is given first.
+pub use chronicle_plugin_sdk::DocumentHead;
 
 use crate::domain::figure::Figure as DomainFigure;
 

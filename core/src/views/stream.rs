@@ -118,6 +118,45 @@ impl DocumentStream<'_> {
         })
     }
 
+    /// The document in its "lines" form, what a streamed (ABI version 2) plugin is given:
+    /// each incident as compact JSON on a line of its own, in document order, then the head
+    /// (schema, provenance, totals, `incident_count`: the SDK's `DocumentHead`) on the last
+    /// line, since the totals are known only after the incidents. Memory as for the whole
+    /// document: one incident at a time. An error of the log stops it and is returned
+    /// (also by [`DocumentStream::take_error`]), as is an error of `w`.
+    pub fn write_lines(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut failed = None;
+        let totals = self.for_each_incident(&mut |i| {
+            let written = serde_json::to_writer(&mut *w, &i)
+                .map_err(std::io::Error::from)
+                .and_then(|()| w.write_all(b"\n"));
+            written.map_err(|e| {
+                let problem = e.to_string();
+                failed = Some(e);
+                Error::Corrupt { seq: 0, problem }
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let totals = match totals {
+            Ok(t) => t,
+            Err(e) => {
+                let msg = e.to_string();
+                *self.outcome.borrow_mut() = Some(Err(e));
+                return Err(std::io::Error::other(msg));
+            }
+        };
+        let head = doc::DocumentHead {
+            schema: self.head.schema.clone(),
+            provenance: self.head.provenance.clone(),
+            incident_count: totals.incidents,
+            totals,
+        };
+        serde_json::to_writer(&mut *w, &head).map_err(std::io::Error::from)?;
+        w.write_all(b"\n")
+    }
+
     /// The whole document in memory (for callers that need it as a value).
     pub fn collect(self) -> Result<Document> {
         let mut incidents = Vec::with_capacity(self.keys.len());

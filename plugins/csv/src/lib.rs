@@ -61,37 +61,183 @@
 use chronicle_plugin_sdk::safe::guard_formula;
 use chronicle_plugin_sdk::view::unix_seconds;
 use chronicle_plugin_sdk::{
-    DatePrecision, Exporter, Figure, Incident, Options, Range, StatusRanges, ViewDocument,
+    DatePrecision, DocumentHead, Exporter, Figure, Incident, Options, Range, StatusRanges,
+    StreamExporter, ViewDocument,
 };
 use std::collections::BTreeSet;
+use std::io::Write;
 
-/// The CSV exporter.
+/// The CSV exporter: an export in progress.
+///
+/// Streamed (plugin ABI 2, two passes): the default layout's columns (one pair per source,
+/// the status and coded columns when some incident has them) and its provenance comments
+/// (which incidents were redacted, adjudicated, coded) depend on every incident, so pass 0
+/// gathers them ([`Gathered`]: names and ids, never rows) and pass 1 writes the comments,
+/// the header and one row per incident as it comes. The ACLED layout's columns are fixed:
+/// it writes in pass 1 and ignores pass 0.
 #[derive(Debug)]
-pub struct Csv;
+pub struct Csv {
+    head: ViewDocument,
+    acled: bool,
+    provenance: bool,
+    formulas: Formulas,
+    gathered: Gathered,
+    /// The ACLED layout's `tags` cell (the provenance), the same on every row.
+    tags: String,
+}
 
-impl Exporter for Csv {
+/// What the default layout needs to know about all the incidents before its header.
+#[derive(Debug, Default)]
+struct Gathered {
+    /// The sources appearing in the document, sorted by name.
+    sources: BTreeSet<String>,
+    /// Whether some incident has killed (wounded) figures by status.
+    killed_by_status: bool,
+    wounded_by_status: bool,
+    /// The provenance comments' lists: `ID (seq N, ...)` of the incidents with erased
+    /// events, with an applied adjudication; the ids of those with a coded count.
+    redacted: Vec<String>,
+    adjudicated: Vec<String>,
+    coded: Vec<String>,
+}
+
+impl Gathered {
+    fn add(&mut self, i: &Incident) {
+        for s in &i.sources {
+            if !self.sources.contains(&s.source) {
+                self.sources.insert(s.source.clone());
+            }
+        }
+        self.killed_by_status |= !i.killed_by_status.is_empty();
+        self.wounded_by_status |= !i.wounded_by_status.is_empty();
+        if !i.redactions.is_empty() {
+            let seqs: Vec<String> = i
+                .redactions
+                .iter()
+                .map(|r| r.event_seq.to_string())
+                .collect();
+            self.redacted
+                .push(format!("{} (seq {})", i.incident, seqs.join(", ")));
+        }
+        if let Some(a) = i.adjudication.as_ref().filter(|a| a.applied) {
+            self.adjudicated
+                .push(format!("{} (seq {})", i.incident, a.event_seq));
+        }
+        if has_coded(i) {
+            self.coded.push(i.incident.clone());
+        }
+    }
+}
+
+impl StreamExporter for Csv {
     const NAME: &'static str = "csv";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const EXTENSION: &'static str = "csv";
     const DESCRIPTION: &'static str =
         "One row per incident with ranges and per-source figures; layout=acled for ACLED's columns";
     const TEXT: bool = true;
+    const PASSES: u32 = 2;
 
-    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
+    fn begin(head: &DocumentHead, options: &Options) -> Result<Self, String> {
         options.check_known(&["layout", "provenance", "formulas"])?;
         let layout = options.get_choice("layout", &["default", "acled"], "default")?;
         let provenance = options.get_bool("provenance", true)?;
         let formulas = Formulas {
             guard: options.get_choice("formulas", &["guard", "keep"], "guard")? == "guard",
         };
-        match layout {
-            "acled" => acled(doc, provenance, formulas),
-            _ => default_layout(doc, provenance, formulas),
+        let head = head.document();
+        let tags = if provenance {
+            acled_tags(&head, formulas)
+        } else {
+            String::new()
+        };
+        Ok(Csv {
+            head,
+            acled: layout == "acled",
+            provenance,
+            formulas,
+            gathered: Gathered::default(),
+            tags,
+        })
+    }
+
+    fn start_pass(&mut self, pass: u32, out: &mut dyn Write) -> Result<(), String> {
+        if pass == 0 {
+            return Ok(());
         }
+        if self.acled {
+            return out
+                .write_all(&record(ACLED_COLUMNS)?)
+                .map_err(|e| e.to_string());
+        }
+        let t = |cell: String| self.formulas.text(cell);
+        let mut header = default_header(&status_columns(&self.gathered), self.coded());
+        for s in &self.gathered.sources {
+            header.push(t(format!("{s}_killed")));
+            header.push(t(format!("{s}_wounded")));
+        }
+        if self.provenance {
+            let comments = provenance_comments(&self.head, &self.gathered, self.formulas);
+            out.write_all(comments.as_bytes())
+                .map_err(|e| e.to_string())?;
+        }
+        out.write_all(&record(&header)?).map_err(|e| e.to_string())
+    }
+
+    fn incident(&mut self, pass: u32, i: &Incident, out: &mut dyn Write) -> Result<(), String> {
+        match (pass, self.acled) {
+            (0, false) => {
+                self.gathered.add(i);
+                Ok(())
+            }
+            (0, true) => Ok(()),
+            (_, true) => out
+                .write_all(&record(acled_row(i, &self.tags, self.formulas))?)
+                .map_err(|e| e.to_string()),
+            (_, false) => {
+                let row = default_row(i, &self.gathered, self.coded(), self.formulas);
+                out.write_all(&record(&row)?).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    fn finish(self, _out: &mut dyn Write) -> Result<(), String> {
+        Ok(())
     }
 }
 
-chronicle_plugin_sdk::export_plugin!(Csv);
+impl Csv {
+    /// Whether some incident has a coded count (the coded columns are written).
+    fn coded(&self) -> bool {
+        !self.gathered.coded.is_empty()
+    }
+}
+
+/// The whole document at once (what tests run): the streamed code, fed every incident.
+impl Exporter for Csv {
+    const NAME: &'static str = <Self as StreamExporter>::NAME;
+    const VERSION: &'static str = <Self as StreamExporter>::VERSION;
+    const EXTENSION: &'static str = <Self as StreamExporter>::EXTENSION;
+    const DESCRIPTION: &'static str = <Self as StreamExporter>::DESCRIPTION;
+    const TEXT: bool = true;
+
+    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
+        chronicle_plugin_sdk::stream::export_stream_document::<Self>(doc, options)
+    }
+}
+
+chronicle_plugin_sdk::export_stream_plugin!(Csv);
+
+/// One CSV record, as the `csv` crate writes it.
+fn record<I, T>(cells: I) -> Result<Vec<u8>, String>
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<[u8]>,
+{
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    w.write_record(cells).map_err(|e| e.to_string())?;
+    w.into_inner().map_err(|e| e.to_string())
+}
 
 /// What to do with text cells a spreadsheet would run as formulas.
 #[derive(Debug, Clone, Copy)]
@@ -151,29 +297,13 @@ fn range_cells(r: &Range) -> [String; 4] {
     ]
 }
 
-fn finish(writer: csv::Writer<Vec<u8>>, mut out: Vec<u8>) -> Result<Vec<u8>, String> {
-    let body = writer.into_inner().map_err(|e| e.to_string())?;
-    out.extend_from_slice(&body);
-    Ok(out)
-}
-
-/// The sources appearing in the document, sorted by name.
-fn source_names(doc: &ViewDocument) -> Vec<String> {
-    let names: BTreeSet<&str> = doc
-        .incidents
-        .iter()
-        .flat_map(|i| i.sources.iter().map(|s| s.source.as_str()))
-        .collect();
-    names.into_iter().map(str::to_owned).collect()
-}
-
-fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
+fn provenance_comments(doc: &ViewDocument, g: &Gathered, formulas: Formulas) -> String {
     let p = &doc.provenance;
     let mut lines = vec![
         format!(
             "chronicle export: {} plugin {}, layout default, {}",
-            Csv::NAME,
-            Csv::VERSION,
+            <Csv as StreamExporter>::NAME,
+            <Csv as StreamExporter>::VERSION,
             formulas.describe()
         ),
         format!("log_seq: {}", p.log_seq),
@@ -193,19 +323,7 @@ fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
     }
     // Erased events have no column: the rows only count what was not erased, so say which
     // incidents had some (ids and seqs only; the reasons are in the json export).
-    let redacted: Vec<String> = doc
-        .incidents
-        .iter()
-        .filter(|i| !i.redactions.is_empty())
-        .map(|i| {
-            let seqs: Vec<String> = i
-                .redactions
-                .iter()
-                .map(|r| r.event_seq.to_string())
-                .collect();
-            format!("{} (seq {})", i.incident, seqs.join(", "))
-        })
-        .collect();
+    let redacted = &g.redacted;
     if !redacted.is_empty() {
         lines.push(format!(
             "redacted: events erased by a redaction, counted nowhere here: {}",
@@ -214,14 +332,7 @@ fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
     }
     // The rows' best figures of these incidents are the recorder's decisions (the reasons
     // are in the json export).
-    let adjudicated: Vec<String> = doc
-        .incidents
-        .iter()
-        .filter_map(|i| {
-            let a = i.adjudication.as_ref().filter(|a| a.applied)?;
-            Some(format!("{} (seq {})", i.incident, a.event_seq))
-        })
-        .collect();
+    let adjudicated = &g.adjudicated;
     if !adjudicated.is_empty() {
         lines.push(format!(
             "adjudicated: best figures decided by the recorder, with a reason: {}",
@@ -229,12 +340,7 @@ fn provenance_comments(doc: &ViewDocument, formulas: Formulas) -> String {
         ));
     }
     // The range columns of these incidents hold a coded value, not a stated count.
-    let coded: Vec<&str> = doc
-        .incidents
-        .iter()
-        .filter(|i| has_coded(i))
-        .map(|i| i.incident.as_str())
-        .collect();
+    let coded = &g.coded;
     if !coded.is_empty() {
         lines.push(format!(
             "coded: counts that rest on coded figures only (no source stated a number; a dataset's convention for an unknown toll, e.g. ACLED's 3), kept as their value in the range columns and marked true in killed_coded, wounded_coded, attackers_killed_coded: {}",
@@ -276,14 +382,15 @@ type ByStatusOf = fn(&Incident) -> &StatusRanges;
 /// The measures that get status columns (`killed_civilians_low`, ...): killed, wounded,
 /// each only when some incident of the document has a status for it, so that a document
 /// without statuses has the columns it always had.
-fn status_columns(doc: &ViewDocument) -> Vec<(&'static str, ByStatusOf)> {
-    let measures: [(&'static str, ByStatusOf); 2] = [
-        ("killed", |i| &i.killed_by_status),
-        ("wounded", |i| &i.wounded_by_status),
+fn status_columns(g: &Gathered) -> Vec<(&'static str, ByStatusOf)> {
+    let measures: [(&'static str, ByStatusOf, bool); 2] = [
+        ("killed", |i| &i.killed_by_status, g.killed_by_status),
+        ("wounded", |i| &i.wounded_by_status, g.wounded_by_status),
     ];
     measures
         .into_iter()
-        .filter(|(_, by)| doc.incidents.iter().any(|i| !by(i).is_empty()))
+        .filter(|(_, _, some)| *some)
+        .map(|(measure, by, _)| (measure, by))
         .collect()
 }
 
@@ -374,24 +481,11 @@ fn default_header(status_columns: &[(&'static str, ByStatusOf)], coded: bool) ->
     header
 }
 
-fn default_layout(
-    doc: &ViewDocument,
-    provenance: bool,
-    formulas: Formulas,
-) -> Result<Vec<u8>, String> {
+/// The default layout's row of one incident.
+fn default_row(i: &Incident, g: &Gathered, coded: bool, formulas: Formulas) -> Vec<String> {
     let t = |cell: String| formulas.text(cell);
-    let sources = source_names(doc);
-    let status_columns = status_columns(doc);
-    let coded = doc.incidents.iter().any(has_coded);
-    let mut header = default_header(&status_columns, coded);
-    for s in &sources {
-        header.push(t(format!("{s}_killed")));
-        header.push(t(format!("{s}_wounded")));
-    }
-
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    w.write_record(&header).map_err(|e| e.to_string())?;
-    for i in &doc.incidents {
+    let status_columns = status_columns(g);
+    {
         let (lat, lon, coordinate_source) = match i.map_point() {
             Some((p, source)) => (p.lat.to_string(), p.lon.to_string(), source.as_str()),
             None => (String::new(), String::new(), ""),
@@ -457,19 +551,13 @@ fn default_layout(
                 row.extend(range_cells(&by.get(status).copied().unwrap_or_default()));
             }
         }
-        for name in &sources {
+        for name in &g.sources {
             let s = i.sources.iter().find(|s| &s.source == name);
             row.push(t(s.map(|s| figure_text(&s.killed)).unwrap_or_default()));
             row.push(t(s.map(|s| figure_text(&s.wounded)).unwrap_or_default()));
         }
-        w.write_record(&row).map_err(|e| e.to_string())?;
+        row
     }
-    let head = if provenance {
-        provenance_comments(doc, formulas).into_bytes()
-    } else {
-        Vec::new()
-    };
-    finish(w, head)
 }
 
 /// The ACLED columns holding numbers, by index: `year`, `time_precision`,
@@ -786,21 +874,15 @@ fn acled_tags(doc: &ViewDocument, formulas: Formulas) -> String {
         p.log_hash.as_deref().unwrap_or("none"),
         p.point.code(),
         p.policy.best,
-        Csv::NAME,
-        Csv::VERSION,
+        <Csv as StreamExporter>::NAME,
+        <Csv as StreamExporter>::VERSION,
         formulas.describe()
     )
 }
 
-fn acled(doc: &ViewDocument, provenance: bool, formulas: Formulas) -> Result<Vec<u8>, String> {
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    w.write_record(ACLED_COLUMNS).map_err(|e| e.to_string())?;
-    let tags = if provenance {
-        acled_tags(doc, formulas)
-    } else {
-        String::new()
-    };
-    for i in &doc.incidents {
+/// The ACLED layout's row of one incident (`tags`: the provenance cell).
+fn acled_row(i: &Incident, tags: &str, formulas: Formulas) -> [String; 31] {
+    {
         let types = acled_types(&i.category);
         let (lat, lon) = match i.map_point() {
             Some((p, _)) => (p.lat.to_string(), p.lon.to_string()),
@@ -845,7 +927,7 @@ fn acled(doc: &ViewDocument, provenance: bool, formulas: Formulas) -> Result<Vec
             String::new(),
             acled_notes(i, types),
             num(Some(acled_fatalities(i).unwrap_or(0))),
-            tags.clone(),
+            tags.to_owned(),
             i.last_recorded
                 .as_deref()
                 .and_then(unix_seconds)
@@ -860,9 +942,8 @@ fn acled(doc: &ViewDocument, provenance: bool, formulas: Formulas) -> Result<Vec
                 formulas.text(taken)
             };
         }
-        w.write_record(&row).map_err(|e| e.to_string())?;
+        row
     }
-    finish(w, Vec::new())
 }
 
 #[cfg(test)]
@@ -873,6 +954,26 @@ mod tests {
 
     fn text(bytes: Vec<u8>) -> String {
         String::from_utf8(bytes).unwrap()
+    }
+
+    /// Through the version-2 ABI (one incident at a time, two passes) the bytes are the
+    /// version-1 path's, in every layout.
+    #[test]
+    fn the_streamed_path_gives_the_same_bytes() {
+        use chronicle_plugin_sdk::testing::{export_stream_doc, sample_coded_document};
+        let mut empty = sample_document();
+        empty.incidents.clear();
+        let mut rich = sample_document();
+        rich.incidents[0].killed_by_status.civilians = Some(Range::exact(3));
+        rich.incidents[4].adjudication =
+            Some(chronicle_plugin_sdk::testing::sample_adjudication("why"));
+        for doc in [sample_document(), sample_coded_document(), empty, rich] {
+            for options in [&[][..], &[("layout", "acled")], &[("provenance", "false")]] {
+                let whole = export_document::<Csv>(&doc, options).unwrap();
+                let streamed = export_stream_doc::<Csv>(&doc, options).unwrap();
+                assert_eq!(text(streamed), text(whole));
+            }
+        }
     }
 
     fn parse(csv_text: &str) -> Vec<csv::StringRecord> {

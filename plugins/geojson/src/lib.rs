@@ -17,15 +17,28 @@
 //!   are left out otherwise.
 //!
 //! Options: none. Output: pretty-printed JSON with a final newline.
+//!
+//! Streamed (plugin ABI 2, one pass): the collection's members and `"features": [` are
+//! written from the document's head, then each feature as its incident comes, indented as
+//! `serde_json`'s pretty printer indents it inside the array, then the closing brackets: the
+//! same bytes as the whole collection pretty-printed at once, with one incident in memory.
 
-use chronicle_plugin_sdk::{Exporter, Incident, Options, Range, StatusRanges, ViewDocument};
+use chronicle_plugin_sdk::{
+    DocumentHead, Exporter, Incident, Options, Range, StatusRanges, StreamExporter, ViewDocument,
+};
 use serde::Serialize;
+use std::io::Write;
 
 /// The GeoJSON exporter.
 #[derive(Debug)]
-pub struct GeoJson;
+pub struct GeoJson {
+    /// The collection's opening, written when the pass starts.
+    opening: Vec<u8>,
+    /// Features written so far.
+    features: u64,
+}
 
-impl Exporter for GeoJson {
+impl StreamExporter for GeoJson {
     const NAME: &'static str = "geojson";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const EXTENSION: &'static str = "geojson";
@@ -33,15 +46,64 @@ impl Exporter for GeoJson {
         "RFC 7946 FeatureCollection: one point per incident (reported coordinates or province centroid)";
     const TEXT: bool = true;
 
-    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
+    fn begin(head: &DocumentHead, options: &Options) -> Result<Self, String> {
         options.check_known(&[])?;
-        let mut out = serde_json::to_vec_pretty(&collection(doc)).map_err(|e| e.to_string())?;
-        out.push(b'\n');
-        Ok(out)
+        Ok(GeoJson {
+            opening: begin_collection(head)?,
+            features: 0,
+        })
+    }
+
+    fn start_pass(&mut self, _pass: u32, out: &mut dyn Write) -> Result<(), String> {
+        out.write_all(&self.opening).map_err(|e| e.to_string())
+    }
+
+    fn incident(&mut self, _pass: u32, i: &Incident, out: &mut dyn Write) -> Result<(), String> {
+        // `[` ends the opening; each element starts on a new
+        // line, after a comma but for the first, indented twice (two spaces per level).
+        let json = serde_json::to_string_pretty(&feature(i)).map_err(|e| e.to_string())?;
+        let sep = if self.features == 0 { "\n" } else { ",\n" };
+        self.features += 1;
+        write!(out, "{sep}    {}", json.replace('\n', "\n    ")).map_err(|e| e.to_string())
+    }
+
+    fn finish(self, out: &mut dyn Write) -> Result<(), String> {
+        let end: &[u8] = if self.features == 0 {
+            b"]\n}\n"
+        } else {
+            b"\n  ]\n}\n"
+        };
+        out.write_all(end).map_err(|e| e.to_string())
     }
 }
 
-chronicle_plugin_sdk::export_plugin!(GeoJson);
+/// The collection's opening, up to and including the `[` of `"features"`: written before
+/// the first incident.
+fn begin_collection(head: &DocumentHead) -> Result<Vec<u8>, String> {
+    let doc = head.document();
+    let whole = serde_json::to_string_pretty(&collection(&doc)).map_err(|e| e.to_string())?;
+    // With no features, the pretty printer ends with `"features": []` and the closing brace.
+    let open = whole
+        .strip_suffix("[]\n}")
+        .ok_or("the collection does not end with its features")?;
+    Ok(format!("{open}[").into_bytes())
+}
+
+/// The whole document at once (what tests and the version-1 entry point run): the streamed
+/// code, fed every incident.
+impl Exporter for GeoJson {
+    const NAME: &'static str = <Self as StreamExporter>::NAME;
+    const VERSION: &'static str = <Self as StreamExporter>::VERSION;
+    const EXTENSION: &'static str = <Self as StreamExporter>::EXTENSION;
+    const DESCRIPTION: &'static str = <Self as StreamExporter>::DESCRIPTION;
+    const TEXT: bool = true;
+
+    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
+        chronicle_plugin_sdk::stream::export_stream_document::<Self>(doc, options)
+    }
+}
+
+chronicle_plugin_sdk::export_stream_plugin!(GeoJson);
 
 #[derive(Serialize)]
 struct FeatureCollection<'a> {
@@ -215,8 +277,8 @@ fn collection(doc: &ViewDocument) -> FeatureCollection<'_> {
             generator: &p.generator,
             filters: &p.filters,
             exporter: ExporterInfo {
-                name: GeoJson::NAME,
-                version: GeoJson::VERSION,
+                name: <GeoJson as StreamExporter>::NAME,
+                version: <GeoJson as StreamExporter>::VERSION,
             },
             checkpoint: p.checkpoint.as_ref(),
         },
@@ -350,6 +412,21 @@ mod tests {
         assert!(rfc7946_problems(&v).is_empty());
         let plain = String::from_utf8(export_sample::<GeoJson>(&[]).unwrap()).unwrap();
         assert!(!plain.contains("coded"));
+    }
+
+    #[test]
+    fn the_streamed_path_gives_the_same_bytes() {
+        use chronicle_plugin_sdk::testing::{export_stream_doc, sample_coded_document};
+        let mut empty = sample_document();
+        empty.incidents.clear();
+        for doc in [sample_document(), sample_coded_document(), empty] {
+            let whole = serde_json::to_vec_pretty(&collection(&doc)).unwrap();
+            let streamed = export_stream_doc::<GeoJson>(&doc, &[]).unwrap();
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                String::from_utf8(whole).unwrap() + "\n"
+            );
+        }
     }
 
     #[test]

@@ -343,6 +343,33 @@ pub enum HostError {
         max: usize,
     },
 
+    /// A streamed (version-2) plugin wrote more than the output limit (`--plugin-output`).
+    #[error(
+        "the {format} plugin ({}) wrote more than the output limit of {limit} bytes \
+         (--plugin-output) and was stopped; if the export is just that large, raise the limit \
+         with --plugin-output SIZE",
+        path.display()
+    )]
+    OutputLimit {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
+    /// The output of a plugin could not be written where it goes (a full disk).
+    #[error("cannot write the output of the {format} plugin ({}): {message}", path.display())]
+    OutputFailed {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+
     /// The plugin returned a buffer that breaks the ABI (null with a length).
     #[error("the {format} plugin ({}) returned an invalid buffer: {reason}", path.display())]
     InvalidOutput {

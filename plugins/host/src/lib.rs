@@ -39,12 +39,16 @@
 mod check;
 mod error;
 mod load;
+mod output;
 pub mod runner;
 mod search;
+mod spool;
 pub mod testing;
 
 pub use check::{check_library, CheckItem, CheckOutcome, CheckReport, Verbose, SHOWN_OUTPUT_BYTES};
-pub use chronicle_plugin_sdk::abi::{ABI_VERSION, MAX_OUTPUT_BYTES, MIN_SUPPORTED_ABI_VERSION};
+pub use chronicle_plugin_sdk::abi::{
+    ABI_VERSION, DEFAULT_STREAMED_OUTPUT_BYTES, MAX_OUTPUT_BYTES, MIN_SUPPORTED_ABI_VERSION,
+};
 pub use error::{AncestorProblem, HostError, PathKind, Stage};
 pub use runner::{DocWriter, Isolation, Limits, RunnerCommand};
 pub use search::{
@@ -104,6 +108,29 @@ pub struct PluginInfo {
     /// The kind of directory discovery found it in; `None` when loaded
     /// directly by [`check_library`].
     pub origin: Option<DirOrigin>,
+}
+
+/// The form of the document a plugin is given (what a [`DocWriter`] passed to
+/// [`PluginHost::export_to`] writes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentForm {
+    /// The whole `chronicle.views/1` document, as JSON (ABI version 1).
+    Whole,
+    /// The lines form (ABI version 2): each incident as compact JSON on a line of its own,
+    /// in document order, then the head on the last line: the document without
+    /// `incidents`, with `incident_count` (the SDK's `DocumentHead`).
+    Lines,
+}
+
+impl PluginInfo {
+    /// The form of the document this plugin is given.
+    pub fn document_form(&self) -> DocumentForm {
+        if self.abi_version >= 2 {
+            DocumentForm::Lines
+        } else {
+            DocumentForm::Whole
+        }
+    }
 }
 
 /// The result of an export.
@@ -178,25 +205,31 @@ impl Plugin {
                     path,
                     format: None,
                     trust: options.trust_plugin_dirs,
-                    export: None,
+                    job: runner::Job::Declare,
                 };
-                match runner::call(runner, &call)? {
-                    runner::Answer::Declared(info) | runner::Answer::Returned(info, _) => {
-                        Ok(Plugin {
-                            info,
-                            how: How::Child {
-                                runner: runner.clone(),
-                                trust: options.trust_plugin_dirs,
-                            },
-                        })
-                    }
+                match runner::call(runner, call)? {
+                    runner::Answer::Declared(info)
+                    | runner::Answer::Returned(info, _)
+                    | runner::Answer::Streamed(info, _) => Ok(Plugin {
+                        info,
+                        how: How::Child {
+                            runner: runner.clone(),
+                            trust: options.trust_plugin_dirs,
+                        },
+                    }),
+                    runner::Answer::OutputRefused => Err(HostError::RunnerFailed {
+                        program: runner.program.clone(),
+                        path: path.to_path_buf(),
+                        reason: "answered a declaration with output".to_owned(),
+                    }),
                 }
             }
         }
     }
 
-    /// Export the document `doc` writes, and check what came back.
-    pub(crate) fn export_with(
+    /// Export the document `doc` writes (whole: a version-1 plugin), and check what came
+    /// back.
+    fn export_whole(
         &self,
         doc: DocWriter<'_>,
         options_json: &[u8],
@@ -215,30 +248,146 @@ impl Plugin {
                     path: &self.info.path,
                     format: Some(&self.info.name),
                     trust: *trust,
-                    export: Some((options_json, doc)),
+                    job: runner::Job::Export(options_json, doc),
                 };
-                match runner::call(runner, &call)? {
+                match runner::call(runner, call)? {
                     runner::Answer::Returned(_, returned) => load::interpret(&self.info, returned),
-                    runner::Answer::Declared(_) => Err(HostError::RunnerFailed {
-                        program: runner.program.clone(),
-                        path: self.info.path.clone(),
-                        reason: "answered an export with a declaration".to_owned(),
-                    }),
+                    _ => Err(self.runner_failed(runner, "answered an export with something else")),
                 }
             }
         }
     }
 
-    /// Export `doc_json`.
+    fn runner_failed(&self, runner: &RunnerCommand, reason: &str) -> HostError {
+        HostError::RunnerFailed {
+            program: runner.program.clone(),
+            path: self.info.path.clone(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// Export the document `doc` writes (in the form [`PluginInfo::document_form`] says) to
+    /// `out`. A version-1 plugin's output is written once it is whole and checked; a
+    /// streamed plugin's as it comes, checked on the way (UTF-8 across chunks): on an error
+    /// `out` holds part of an output, which the caller discards. Returns the bytes written.
+    pub(crate) fn export_to(
+        &self,
+        doc: DocWriter<'_>,
+        options_json: &[u8],
+        out: &mut (dyn std::io::Write + Send),
+    ) -> Result<u64, HostError> {
+        let failed = |e: std::io::Error| HostError::OutputFailed {
+            format: self.info.name.clone(),
+            path: self.info.path.clone(),
+            message: e.to_string(),
+        };
+        if self.info.document_form() == DocumentForm::Whole {
+            let output = self.export_whole(doc, options_json)?;
+            out.write_all(&output.bytes).map_err(failed)?;
+            return Ok(output.bytes.len() as u64);
+        }
+        let mut checked = output::Checked::new(out, self.info.text);
+        let returned = match &self.how {
+            How::InProcess(loaded) => {
+                let io = |error| HostError::Io {
+                    path: std::env::temp_dir(),
+                    error,
+                };
+                let mut spool = spool::SpoolWriter::new().map_err(io)?;
+                doc(&mut spool).map_err(io)?;
+                let mut spool = spool.finish().map_err(io)?;
+                let mut take = |b: &[u8]| {
+                    if checked.take(b) {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::other("the output was refused"))
+                    }
+                };
+                let streamed = loaded.stream_with(
+                    &mut spool,
+                    options_json,
+                    DEFAULT_STREAMED_OUTPUT_BYTES,
+                    &mut take,
+                );
+                match streamed {
+                    Ok(returned) => Some(returned),
+                    Err(_) if checked.refused().is_some() => None,
+                    Err(error) => return Err(io(error)),
+                }
+            }
+            How::Child { runner, trust } => {
+                let mut take = |b: &[u8]| checked.take(b);
+                let call = runner::Call {
+                    path: &self.info.path,
+                    format: Some(&self.info.name),
+                    trust: *trust,
+                    job: runner::Job::Stream(options_json, doc, &mut take, runner.limits.output),
+                };
+                match runner::call(runner, call)? {
+                    runner::Answer::Streamed(_, returned) => Some(returned),
+                    runner::Answer::OutputRefused => None,
+                    _ => {
+                        return Err(self.runner_failed(
+                            runner,
+                            "answered a streamed export with something else",
+                        ))
+                    }
+                }
+            }
+        };
+        let refused = |r: output::Refused| match r {
+            output::Refused::Utf8 { valid_up_to } => HostError::InvalidUtf8 {
+                format: self.info.name.clone(),
+                path: self.info.path.clone(),
+                valid_up_to: usize::try_from(valid_up_to).unwrap_or(usize::MAX),
+            },
+            output::Refused::Io(message) => HostError::OutputFailed {
+                format: self.info.name.clone(),
+                path: self.info.path.clone(),
+                message,
+            },
+        };
+        if let Some(r) = checked.refused() {
+            return Err(refused(r.clone()));
+        }
+        let Some(returned) = returned else {
+            return Err(HostError::OutputFailed {
+                format: self.info.name.clone(),
+                path: self.info.path.clone(),
+                message: "the output was refused".to_owned(),
+            });
+        };
+        load::interpret_streamed(&self.info, returned)?;
+        checked.finish().map_err(refused)
+    }
+
+    /// Export `doc_json`, a whole document (turned into the lines form for a streamed
+    /// plugin), into memory.
     pub(crate) fn export(
         &self,
         doc_json: &[u8],
         options_json: &[u8],
     ) -> Result<ExportOutput, HostError> {
-        self.export_with(
-            &|w: &mut dyn std::io::Write| w.write_all(doc_json),
-            options_json,
-        )
+        match self.info.document_form() {
+            DocumentForm::Whole => self.export_whole(
+                &|w: &mut dyn std::io::Write| w.write_all(doc_json),
+                options_json,
+            ),
+            DocumentForm::Lines => {
+                let lines = spool::document_to_lines(doc_json);
+                let mut bytes = Vec::new();
+                self.export_to(
+                    &|w: &mut dyn std::io::Write| w.write_all(&lines),
+                    options_json,
+                    &mut bytes,
+                )?;
+                Ok(ExportOutput {
+                    bytes,
+                    extension: self.info.extension.clone(),
+                    text: self.info.text,
+                })
+            }
+        }
     }
 }
 
@@ -527,40 +676,65 @@ impl PluginHost {
             })
     }
 
-    /// Render `doc_json` (a `chronicle.views/1` document) with the plugin
-    /// for `format`, passing `options` as a JSON object of strings.
+    /// Render `doc_json` (a whole `chronicle.views/1` document) with the plugin
+    /// for `format`, passing `options` as a JSON object of strings. A streamed (version-2)
+    /// plugin is given it in the lines form.
     pub fn export(
         &self,
         format: &str,
         doc_json: &[u8],
         options: &BTreeMap<String, String>,
     ) -> Result<ExportOutput, HostError> {
+        let plugin = self.plugin(format)?;
+        let lines;
+        let doc: &[u8] = match plugin.info.document_form() {
+            DocumentForm::Whole => doc_json,
+            DocumentForm::Lines => {
+                lines = spool::document_to_lines(doc_json);
+                &lines
+            }
+        };
         self.export_with(
             format,
-            &|w: &mut dyn std::io::Write| w.write_all(doc_json),
+            &|w: &mut dyn std::io::Write| w.write_all(doc),
             options,
         )
     }
 
-    /// As [`PluginHost::export`], with the document written by `doc` as it is serialized:
-    /// through a runner, the document streams to the plugin's process and is never held
-    /// whole in this one.
+    /// As [`PluginHost::export`], with the document written by `doc` as it is serialized, in
+    /// the form [`PluginInfo::document_form`] says: through a runner, the document streams
+    /// to the plugin's process and is never held whole in this one. The output is collected
+    /// in memory ([`PluginHost::export_to`] writes it out instead).
     pub fn export_with(
         &self,
         format: &str,
         doc: DocWriter<'_>,
         options: &BTreeMap<String, String>,
     ) -> Result<ExportOutput, HostError> {
-        let Some(plugin) = self.plugins.get(format) else {
-            if let Some(e) = self.broken_format(format) {
-                return Err(e);
-            }
-            return Err(HostError::UnknownFormat {
-                format: format.to_owned(),
-                available: self.plugins.keys().cloned().collect(),
-            });
-        };
-        match plugin.export_with(doc, &options_json(options)) {
+        let mut bytes = Vec::new();
+        self.export_to(format, doc, options, &mut bytes)?;
+        let info = &self.plugin(format)?.info;
+        Ok(ExportOutput {
+            bytes,
+            extension: info.extension.clone(),
+            text: info.text,
+        })
+    }
+
+    /// Export the document `doc` writes (in the form [`PluginInfo::document_form`] says)
+    /// with the plugin for `format` into `out`; returns the number of bytes written. A
+    /// streamed (version-2) plugin's output reaches `out` as the plugin writes it, checked
+    /// on the way; a version-1 plugin's once it is whole. On an error `out` may hold part of
+    /// an output: write to a temporary file and keep it only on success.
+    pub fn export_to(
+        &self,
+        format: &str,
+        doc: DocWriter<'_>,
+        options: &BTreeMap<String, String>,
+        out: &mut (dyn std::io::Write + Send),
+    ) -> Result<u64, HostError> {
+        let plugin = self.plugin(format)?;
+        match plugin.export_to(doc, &options_json(options), out) {
             Err(HostError::PluginFailed {
                 format,
                 path,
@@ -574,6 +748,17 @@ impl PluginHost {
             }
             other => other,
         }
+    }
+
+    /// The plugin for `format`, or why there is none.
+    fn plugin(&self, format: &str) -> Result<&Plugin, HostError> {
+        self.plugins.get(format).ok_or_else(|| {
+            self.broken_format(format)
+                .unwrap_or_else(|| HostError::UnknownFormat {
+                    format: format.to_owned(),
+                    available: self.plugins.keys().cloned().collect(),
+                })
+        })
     }
 }
 

@@ -2,22 +2,48 @@
 //! unsafe code of the host.
 
 use crate::error::{HostError, PathKind};
+use crate::spool::Spool;
 use crate::{ExportOutput, PluginInfo};
 use chronicle_plugin_sdk::abi::{
-    self, AbiVersionFn, Buffer, DeclareV1Fn, ExportFn, FreeFn, PluginDeclarationV1, ABI_VERSION,
-    DECLARATION_V1_SIZE, MAX_MESSAGE_BYTES, MAX_OUTPUT_BYTES, MIN_SUPPORTED_ABI_VERSION,
+    self, AbiVersionFn, BeginFn, Buffer, DeclareV1Fn, DeclareV2Fn, DropStateFn, ExportFn, FinishFn,
+    FreeFn, IncidentFn, PluginDeclarationV1, PluginDeclarationV2, Sink, StartPassFn, ABI_VERSION,
+    DECLARATION_V1_SIZE, DECLARATION_V2_SIZE, MAX_MESSAGE_BYTES, MAX_OUTPUT_BYTES, MAX_PASSES,
+    MIN_SUPPORTED_ABI_VERSION,
 };
 use libloading::Library;
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, c_void, CStr};
 use std::path::Path;
 
-/// A loaded plugin: its description and its two functions. The library it
+/// A loaded plugin: its description and its functions. The library it
 /// came from is never unloaded, so the function pointers stay valid for the
 /// life of the process.
 #[derive(Debug, Clone)]
 pub(crate) struct LoadedPlugin {
     pub(crate) info: PluginInfo,
-    export_fn: ExportFn,
+    calls: Calls,
+}
+
+/// The functions of a declaration.
+#[derive(Debug, Clone, Copy)]
+enum Calls {
+    /// Version 1: one call, the whole document in, the whole output out.
+    V1 {
+        export_fn: ExportFn,
+        free_fn: FreeFn,
+    },
+    /// Version 2: streamed.
+    V2(StreamCalls),
+}
+
+/// The functions of a version-2 declaration.
+#[derive(Debug, Clone, Copy)]
+struct StreamCalls {
+    passes: u32,
+    begin: BeginFn,
+    start_pass: StartPassFn,
+    incident: IncidentFn,
+    finish: FinishFn,
+    drop_state: DropStateFn,
     free_fn: FreeFn,
 }
 
@@ -172,35 +198,42 @@ pub(crate) fn load(path: &Path) -> Result<LoadedPlugin, HostError> {
             max: ABI_VERSION,
         });
     }
-    // Only version 1 exists; a later host dispatches on `version` here.
-    let declare: DeclareV1Fn = symbol(lib, abi::DECLARE_V1_SYMBOL, path)?;
-    // SAFETY: the documented signature of the version-1 declaration symbol.
-    let ptr = unsafe { declare() };
-    if ptr.is_null() {
-        return Err(invalid(
-            path,
-            "chronicle_plugin_declare_v1 returned a null pointer",
-        ));
+    // `version` is a version this host must know (the header's, or the oldest the plugin
+    // serves, so that older hosts load it): take the newest declaration the plugin exports
+    // among all the versions this host knows. A plugin rebuilt against a newer header that
+    // still exports only `declare_v1` keeps working.
+    let mut newest = None;
+    for v in (MIN_SUPPORTED_ABI_VERSION..=ABI_VERSION).rev() {
+        let name = format!("chronicle_plugin_declare_v{v}\0");
+        // SAFETY: only whether the symbol exists is asked; its type is not used.
+        if unsafe { lib.get::<*const c_void>(name.as_bytes()) }.is_ok() {
+            newest = Some(v);
+            break;
+        }
     }
-    if ptr.align_offset(std::mem::align_of::<PluginDeclarationV1>()) != 0 {
-        return Err(invalid(path, "the declaration pointer is misaligned"));
+    match newest {
+        Some(2) => load_v2(lib, path),
+        Some(1) => load_v1(lib, path),
+        // None found: the error names the symbol of the version the plugin returned.
+        _ => Err(HostError::MissingSymbol {
+            path: path.to_path_buf(),
+            symbol: format!("chronicle_plugin_declare_v{version}"),
+        }),
     }
-    // Read the size first: the struct may be smaller than ours.
-    // SAFETY: non-null and aligned; `struct_size` is the first field of
-    // every revision of the declaration.
-    let size = unsafe { std::ptr::addr_of!((*ptr).struct_size).read() };
-    if (size as usize) < DECLARATION_V1_SIZE {
-        return Err(invalid(
-            path,
-            format!(
-                "struct_size is {size} bytes, smaller than the {DECLARATION_V1_SIZE} bytes of a \
-                 version-1 declaration"
-            ),
-        ));
-    }
-    // SAFETY: the plugin states the struct has at least our size.
-    let decl = unsafe { ptr.read() };
-    let name = string_field(decl.name, "name", path)?;
+}
+
+/// The strings and the output kind of a declaration, checked.
+struct Described {
+    name: String,
+    version: String,
+    extension: String,
+    description: String,
+    text: bool,
+}
+
+fn describe(path: &Path, ptrs: [*const c_char; 4], text: u32) -> Result<Described, HostError> {
+    let [name, version, extension, description] = ptrs;
+    let name = string_field(name, "name", path)?;
     if !abi::is_valid_format_name(&name) {
         return Err(invalid(
             path,
@@ -211,11 +244,11 @@ pub(crate) fn load(path: &Path) -> Result<LoadedPlugin, HostError> {
             ),
         ));
     }
-    let version_str = string_field(decl.version, "version", path)?;
+    let version_str = string_field(version, "version", path)?;
     if version_str.trim().is_empty() {
         return Err(invalid(path, "`version` is empty"));
     }
-    let extension = string_field(decl.extension, "extension", path)?;
+    let extension = string_field(extension, "extension", path)?;
     if !abi::is_valid_extension(&extension) {
         return Err(invalid(
             path,
@@ -226,12 +259,88 @@ pub(crate) fn load(path: &Path) -> Result<LoadedPlugin, HostError> {
             ),
         ));
     }
-    let description = string_field(decl.description, "description", path)?;
-    let text = match decl.text {
+    let description = string_field(description, "description", path)?;
+    let text = match text {
         0 => false,
         1 => true,
         other => return Err(invalid(path, format!("`text` is {other}, expected 0 or 1"))),
     };
+    Ok(Described {
+        name,
+        version: version_str,
+        extension,
+        description,
+        text,
+    })
+}
+
+fn info_of(d: Described, abi_version: u32, path: &Path) -> PluginInfo {
+    PluginInfo {
+        name: d.name,
+        version: d.version,
+        abi_version,
+        description: d.description,
+        extension: d.extension,
+        text: d.text,
+        path: path.to_path_buf(),
+        origin: None,
+    }
+}
+
+/// The declaration `declare` returns, read after checking that it is not null, aligned and
+/// at least `min_size` bytes by its own `struct_size`.
+///
+/// # Safety
+/// `declare` returns null or a pointer to a struct whose first field is a `u32`
+/// `struct_size` and that is valid for reads of `struct_size` bytes.
+unsafe fn read_declaration<T: Copy>(
+    ptr: *const T,
+    symbol: &str,
+    min_size: usize,
+    version: u32,
+    path: &Path,
+) -> Result<T, HostError> {
+    if ptr.is_null() {
+        return Err(invalid(path, format!("{symbol} returned a null pointer")));
+    }
+    if ptr.align_offset(std::mem::align_of::<T>()) != 0 {
+        return Err(invalid(path, "the declaration pointer is misaligned"));
+    }
+    // Read the size first: the struct may be smaller than ours.
+    // SAFETY: non-null and aligned; `struct_size` (a u32) is the first field of every
+    // revision of every declaration.
+    let size = unsafe { ptr.cast::<u32>().read() };
+    if (size as usize) < min_size {
+        return Err(invalid(
+            path,
+            format!(
+                "struct_size is {size} bytes, smaller than the {min_size} bytes of a \
+                 version-{version} declaration"
+            ),
+        ));
+    }
+    // SAFETY: the plugin states the struct has at least our size.
+    Ok(unsafe { ptr.read() })
+}
+
+fn load_v1(lib: &'static Library, path: &Path) -> Result<LoadedPlugin, HostError> {
+    let declare: DeclareV1Fn = symbol(lib, abi::DECLARE_V1_SYMBOL, path)?;
+    // SAFETY: the documented signature of the version-1 declaration symbol, and the ABI's
+    // promise about the struct it points to.
+    let decl: PluginDeclarationV1 = unsafe {
+        read_declaration(
+            declare(),
+            "chronicle_plugin_declare_v1",
+            DECLARATION_V1_SIZE,
+            1,
+            path,
+        )
+    }?;
+    let described = describe(
+        path,
+        [decl.name, decl.version, decl.extension, decl.description],
+        decl.text,
+    )?;
     let export_fn = decl
         .export_fn
         .ok_or_else(|| invalid(path, "`export_fn` is a null pointer"))?;
@@ -239,18 +348,54 @@ pub(crate) fn load(path: &Path) -> Result<LoadedPlugin, HostError> {
         .free_fn
         .ok_or_else(|| invalid(path, "`free_fn` is a null pointer"))?;
     Ok(LoadedPlugin {
-        info: PluginInfo {
-            name,
-            version: version_str,
-            abi_version: version,
-            description,
-            extension,
-            text,
-            path: path.to_path_buf(),
-            origin: None,
-        },
-        export_fn,
-        free_fn,
+        info: info_of(described, 1, path),
+        calls: Calls::V1 { export_fn, free_fn },
+    })
+}
+
+fn load_v2(lib: &'static Library, path: &Path) -> Result<LoadedPlugin, HostError> {
+    let declare: DeclareV2Fn = symbol(lib, abi::DECLARE_V2_SYMBOL, path)?;
+    // SAFETY: the documented signature of the version-2 declaration symbol, and the ABI's
+    // promise about the struct it points to.
+    let decl: PluginDeclarationV2 = unsafe {
+        read_declaration(
+            declare(),
+            "chronicle_plugin_declare_v2",
+            DECLARATION_V2_SIZE,
+            2,
+            path,
+        )
+    }?;
+    let described = describe(
+        path,
+        [decl.name, decl.version, decl.extension, decl.description],
+        decl.text,
+    )?;
+    if !(1..=MAX_PASSES).contains(&decl.passes) {
+        return Err(invalid(
+            path,
+            format!("`passes` is {}, expected 1 to {MAX_PASSES}", decl.passes),
+        ));
+    }
+    if decl.reserved != 0 {
+        return Err(invalid(
+            path,
+            format!("`reserved` is {}, expected 0", decl.reserved),
+        ));
+    }
+    let null = |field: &str| invalid(path, format!("`{field}` is a null pointer"));
+    let calls = StreamCalls {
+        passes: decl.passes,
+        begin: decl.begin.ok_or_else(|| null("begin"))?,
+        start_pass: decl.start_pass.ok_or_else(|| null("start_pass"))?,
+        incident: decl.incident.ok_or_else(|| null("incident"))?,
+        finish: decl.finish.ok_or_else(|| null("finish"))?,
+        drop_state: decl.drop_state.ok_or_else(|| null("drop_state"))?,
+        free_fn: decl.free_fn.ok_or_else(|| null("free_fn"))?,
+    };
+    Ok(LoadedPlugin {
+        info: info_of(described, 2, path),
+        calls: Calls::V2(calls),
     })
 }
 
@@ -274,6 +419,10 @@ pub(crate) enum Returned<B> {
     TooLarge(usize),
     /// A null buffer with a length.
     NullWithLength(usize),
+    /// A streamed plugin wrote more than the output limit (this one, in bytes).
+    OutputLimit(u64),
+    /// A streamed plugin broke the ABI while writing (what it did).
+    Misused(String),
 }
 
 impl<B> Returned<B> {
@@ -287,6 +436,94 @@ impl<B> Returned<B> {
             Returned::Unknown(s, m) => Returned::Unknown(s, m),
             Returned::TooLarge(n) => Returned::TooLarge(n),
             Returned::NullWithLength(n) => Returned::NullWithLength(n),
+            Returned::OutputLimit(n) => Returned::OutputLimit(n),
+            Returned::Misused(m) => Returned::Misused(m),
+        }
+    }
+}
+
+/// Why a streamed plugin's sink refused a write.
+#[derive(Debug)]
+enum SinkProblem {
+    /// Past the output limit.
+    Limit,
+    /// A write outside a call (after `finish`, from `drop_state`).
+    Closed,
+    /// A null pointer with a length.
+    NullData(usize),
+    /// Where the output goes failed (the parent is gone).
+    Io(std::io::Error),
+}
+
+/// What a streamed plugin's [`Sink`] points to: where its bytes go, and what went wrong.
+struct SinkState<'a> {
+    /// Whether a call that was given the sink is running.
+    open: bool,
+    written: u64,
+    limit: u64,
+    out: &'a mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    problem: Option<SinkProblem>,
+}
+
+/// The sink's `write`: the bytes passed on at once, or refused (non-zero) for good.
+unsafe extern "C" fn sink_write(ctx: *mut c_void, data: *const u8, len: usize) -> i32 {
+    let taken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `ctx` is the `SinkState` of the running `stream_with`, which outlives every
+        // call it makes into the plugin (and `drop_state`); the plugin runs one call at a time.
+        let state = unsafe { &mut *ctx.cast::<SinkState<'_>>() };
+        if state.problem.is_some() {
+            return 1;
+        }
+        let problem = if !state.open {
+            Some(SinkProblem::Closed)
+        } else if data.is_null() && len > 0 {
+            Some(SinkProblem::NullData(len))
+        } else if state.written.saturating_add(len as u64) > state.limit {
+            Some(SinkProblem::Limit)
+        } else if len == 0 {
+            None
+        } else {
+            // SAFETY: the ABI: `data` is valid for `len` bytes during the call.
+            let bytes = unsafe { std::slice::from_raw_parts(data, len) };
+            (state.out)(bytes).err().map(SinkProblem::Io)
+        };
+        match problem {
+            None => {
+                state.written += len as u64;
+                0
+            }
+            Some(p) => {
+                state.problem = Some(p);
+                1
+            }
+        }
+    }));
+    taken.unwrap_or(1)
+}
+
+impl StreamCalls {
+    /// `None` for status 0; otherwise the failure with its message. The message buffer goes
+    /// back to the plugin's `free_fn` whenever it is not null.
+    fn outcome<B>(&self, status: i32, buffer: Buffer) -> Option<Returned<B>> {
+        let text = if buffer.data.is_null() {
+            String::new()
+        } else {
+            // SAFETY: the ABI: `data` is valid for `len` bytes until freed, below; at most
+            // MAX_MESSAGE_BYTES + 1 are read.
+            let bytes = unsafe {
+                std::slice::from_raw_parts(buffer.data, buffer.len.min(MAX_MESSAGE_BYTES + 1))
+            };
+            let text = message(bytes);
+            // SAFETY: hands the plugin's own buffer back, exactly once.
+            unsafe { (self.free_fn)(buffer.data, buffer.len) };
+            text
+        };
+        match status {
+            abi::STATUS_OK => None,
+            abi::STATUS_ERROR => Some(Returned::Error(text)),
+            abi::STATUS_PANIC => Some(Returned::Panic(text)),
+            abi::STATUS_USAGE => Some(Returned::Usage(text)),
+            other => Some(Returned::Unknown(other, text)),
         }
     }
 }
@@ -310,12 +547,17 @@ impl LoadedPlugin {
         options_json: &[u8],
         f: impl FnOnce(Returned<&[u8]>) -> R,
     ) -> R {
+        let Calls::V1 { export_fn, free_fn } = self.calls else {
+            return f(Returned::Misused(
+                "a streamed (version-2) plugin was called with a whole document".to_owned(),
+            ));
+        };
         let mut out = Buffer::EMPTY;
         // SAFETY: the pointers and lengths describe live slices; `out` is a
         // valid, initialised Buffer. The function pointer stays valid since
         // the library is never unloaded.
         let status = unsafe {
-            (self.export_fn)(
+            (export_fn)(
                 doc_json.as_ptr(),
                 doc_json.len(),
                 options_json.as_ptr(),
@@ -350,8 +592,129 @@ impl LoadedPlugin {
         };
         let result = f(returned);
         // SAFETY: hands the plugin's own buffer back, exactly once.
-        unsafe { (self.free_fn)(out.data, out.len) };
+        unsafe { (free_fn)(out.data, out.len) };
         result
+    }
+
+    /// Whether the plugin is streamed (version 2).
+    pub(crate) fn streams(&self) -> bool {
+        matches!(self.calls, Calls::V2(_))
+    }
+
+    /// Run a streamed (version-2) export: `begin` with the spool's head, then every pass over
+    /// its incidents, then `finish`, and `drop_state` whatever happened once `begin`
+    /// succeeded. What the plugin writes goes to `out` at once; more than `limit` bytes stop
+    /// it. Returns the outcome, with the number of bytes written for a success; `Err` when
+    /// the spool could not be read.
+    pub(crate) fn stream_with(
+        &self,
+        spool: &mut Spool,
+        options_json: &[u8],
+        limit: u64,
+        out: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<Returned<u64>> {
+        let Calls::V2(calls) = self.calls else {
+            return Ok(Returned::Misused(
+                "a version-1 plugin was called as a streamed one".to_owned(),
+            ));
+        };
+        let mut sink_state = SinkState {
+            open: false,
+            written: 0,
+            limit,
+            out,
+            problem: None,
+        };
+        let ctx: *mut SinkState<'_> = &raw mut sink_state;
+        let sink = Sink {
+            ctx: ctx.cast(),
+            write: Some(sink_write),
+        };
+        let mut state: *mut c_void = std::ptr::null_mut();
+        let mut message = Buffer::EMPTY;
+        // SAFETY: live slices and locals, as the ABI requires; the library is never unloaded.
+        let status = unsafe {
+            (calls.begin)(
+                spool.head.as_ptr(),
+                spool.head.len(),
+                options_json.as_ptr(),
+                options_json.len(),
+                &mut state,
+                &mut message,
+            )
+        };
+        if let Some(failed) = calls.outcome(status, message) {
+            return Ok(failed);
+        }
+        // Each call runs with the sink open; `ctx` is only dereferenced by `sink_write`, in
+        // the calls below, one at a time.
+        let open = |on: bool| {
+            // SAFETY: `ctx` points to `sink_state`, alive for this whole function, and no
+            // reference to it is held across this write.
+            unsafe { (*ctx).open = on }
+        };
+        let mut run = || -> std::io::Result<Option<Returned<u64>>> {
+            let mut line = Vec::new();
+            for pass in 0..calls.passes {
+                let mut message = Buffer::EMPTY;
+                open(true);
+                // SAFETY: the state `begin` made, a sink and a message alive for the call.
+                let status = unsafe { (calls.start_pass)(state, pass, &sink, &mut message) };
+                open(false);
+                if let Some(failed) = calls.outcome(status, message) {
+                    return Ok(Some(failed));
+                }
+                let mut incidents = spool.incidents()?;
+                while incidents.next_into(&mut line)? {
+                    let mut message = Buffer::EMPTY;
+                    open(true);
+                    // SAFETY: as above, and `line` a live slice.
+                    let status = unsafe {
+                        (calls.incident)(
+                            state,
+                            pass,
+                            line.as_ptr(),
+                            line.len(),
+                            &sink,
+                            &mut message,
+                        )
+                    };
+                    open(false);
+                    if let Some(failed) = calls.outcome(status, message) {
+                        return Ok(Some(failed));
+                    }
+                }
+            }
+            let mut message = Buffer::EMPTY;
+            open(true);
+            // SAFETY: as above.
+            let status = unsafe { (calls.finish)(state, &sink, &mut message) };
+            open(false);
+            Ok(calls.outcome(status, message))
+        };
+        let ran = run();
+        // SAFETY: the state `begin` made, freed once; the sink stays alive (and closed).
+        unsafe { (calls.drop_state)(state) };
+        let failed = ran?;
+        // SAFETY: every call into the plugin has returned; nothing else refers to it now.
+        let sink_state = unsafe { &mut *ctx };
+        // A refused write decides the outcome, whatever the plugin returned after it.
+        match sink_state.problem.take() {
+            Some(SinkProblem::Io(e)) => return Err(e),
+            Some(SinkProblem::Limit) => return Ok(Returned::OutputLimit(sink_state.limit)),
+            Some(SinkProblem::Closed) => {
+                return Ok(Returned::Misused(
+                    "it wrote to its output outside a call (after `finish` returned, or from \
+                     `drop_state`); the output sink is valid only during the call it is passed to"
+                        .to_owned(),
+                ))
+            }
+            Some(SinkProblem::NullData(len)) => {
+                return Ok(Returned::NullWithLength(len));
+            }
+            None => {}
+        }
+        Ok(failed.unwrap_or(Returned::Ok(sink_state.written)))
     }
 
     /// Run the plugin in this process and check what it returned.
@@ -429,5 +792,26 @@ pub(crate) fn interpret(
             path: path(),
             reason: format!("a null pointer with a length of {len} bytes"),
         }),
+        Returned::OutputLimit(limit) => Err(HostError::OutputLimit {
+            format: format(),
+            path: path(),
+            limit,
+        }),
+        Returned::Misused(reason) => Err(HostError::InvalidOutput {
+            format: format(),
+            path: path(),
+            reason,
+        }),
+    }
+}
+
+/// Check what a streamed plugin returned: the number of bytes it wrote, or the error.
+pub(crate) fn interpret_streamed(
+    info: &PluginInfo,
+    returned: Returned<u64>,
+) -> Result<u64, HostError> {
+    match returned {
+        Returned::Ok(n) => Ok(n),
+        other => interpret(info, other.map(|_| Vec::new())).map(|_| 0),
     }
 }

@@ -25,7 +25,9 @@
 
 use crate::error::{HostError, PathKind, Stage};
 use crate::load::{self, Returned};
+use crate::spool::Spool;
 use crate::PluginInfo;
+use chronicle_plugin_sdk::abi::DEFAULT_STREAMED_OUTPUT_BYTES;
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::io::{BufWriter, Read, Write};
@@ -89,14 +91,18 @@ pub struct Limits {
     /// Address space the plugin may add to what the runner holds when it loads it (the
     /// request, the document included), in bytes; `None`: no limit.
     pub memory: Option<u64>,
+    /// The most a streamed (version-2) plugin may write, in bytes (a version-1 plugin's
+    /// output is bounded by the ABI's `MAX_OUTPUT_BYTES`).
+    pub output: u64,
 }
 
 impl Default for Limits {
-    /// [`DEFAULT_TIMEOUT`], [`DEFAULT_MEMORY`].
+    /// [`DEFAULT_TIMEOUT`], [`DEFAULT_MEMORY`], [`DEFAULT_STREAMED_OUTPUT_BYTES`].
     fn default() -> Self {
         Limits {
             timeout: DEFAULT_TIMEOUT,
             memory: Some(DEFAULT_MEMORY),
+            output: DEFAULT_STREAMED_OUTPUT_BYTES,
         }
     }
 }
@@ -198,6 +204,8 @@ enum WireReturned {
     Unknown { status: i32, message: String },
     TooLarge { len: u64 },
     NullWithLength { len: u64 },
+    OutputLimit { limit: u64 },
+    Misused { reason: String },
 }
 
 /// The runner's reply: one line of JSON.
@@ -205,8 +213,12 @@ enum WireReturned {
 enum Reply {
     /// `declare`: the library's declaration.
     Declared(WireInfo),
-    /// `export`: the declaration, and what the export returned.
+    /// `export`: the declaration, and what the export returned. After `Streaming`, the
+    /// last line, following the output's frames and the empty frame that ends them.
     Returned(WireInfo, WireReturned),
+    /// `stream`: the declaration; the output follows in frames (a u32 length,
+    /// little-endian, then that many bytes), an empty frame ends it, then `Returned`.
+    Streaming(WireInfo),
     /// The library could not be loaded.
     Refused(WireLoadError),
     /// The request made no sense.
@@ -216,26 +228,40 @@ enum Reply {
 // ---------------------------------------------------------------------------------------
 // The runner's side.
 
+/// What the runner is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// Read the declaration.
+    Declare,
+    /// A version-1 export: the whole document in.
+    Export,
+    /// A version-2 export: the document's lines in, the output out in frames.
+    Stream,
+}
+
 /// The runner's request, from its arguments.
 struct Request {
-    export: bool,
+    op: Op,
     path: PathBuf,
     trust: bool,
     memory: Option<u64>,
+    output_limit: u64,
 }
 
 fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Request, String> {
-    let export = match args.next().as_deref().and_then(|a| a.to_str()) {
-        Some("declare") => false,
-        Some("export") => true,
+    let op = match args.next().as_deref().and_then(|a| a.to_str()) {
+        Some("declare") => Op::Declare,
+        Some("export") => Op::Export,
+        Some("stream") => Op::Stream,
         other => return Err(format!("unknown operation {other:?}")),
     };
     let path = PathBuf::from(args.next().ok_or("no library path")?);
     let mut request = Request {
-        export,
+        op,
         path,
         trust: false,
         memory: None,
+        output_limit: DEFAULT_STREAMED_OUTPUT_BYTES,
     };
     while let Some(arg) = args.next() {
         match arg.to_str() {
@@ -243,6 +269,10 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Request, Strin
             Some("--memory") => {
                 let n = args.next().and_then(|v| v.to_str()?.parse().ok());
                 request.memory = Some(n.ok_or("--memory takes a number of bytes")?);
+            }
+            Some("--output-limit") => {
+                let n = args.next().and_then(|v| v.to_str()?.parse().ok());
+                request.output_limit = n.ok_or("--output-limit takes a number of bytes")?;
             }
             _ => return Err(format!("unknown argument {arg:?}")),
         }
@@ -255,41 +285,59 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Request, Strin
 /// request that makes no sense, 1 when the reply could not be written.
 pub fn serve(args: impl Iterator<Item = OsString>) -> u8 {
     let mut out = private_stdout();
-    let reply = |out: &mut dyn Write, reply: &Reply, bytes: &[u8]| -> std::io::Result<()> {
-        serde_json::to_writer(&mut *out, reply)?;
-        out.write_all(b"\n")?;
-        out.write_all(bytes)?;
-        out.flush()
-    };
     let written = match parse_args(args) {
         Err(e) => {
             let _ = reply(&mut out, &Reply::BadRequest(e), &[]);
             return 2;
         }
-        Ok(request) => serve_request(&request, &mut |r, b| reply(&mut out, r, b)),
+        Ok(request) => serve_request(&request, &mut out),
     };
+    match &written {
+        // The parent stopped reading (it refused the output): it knows why.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        // The parent shows the last line of standard error when no reply came.
+        Err(e) => eprintln!("chronicle plugin runner: {e}"),
+        Ok(()) => {}
+    }
     u8::from(written.is_err())
 }
 
-type ReplyFn<'a> = dyn FnMut(&Reply, &[u8]) -> std::io::Result<()> + 'a;
+/// Write one reply line, then `bytes`, and flush.
+fn reply(out: &mut dyn Write, reply: &Reply, bytes: &[u8]) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, reply)?;
+    out.write_all(b"\n")?;
+    out.write_all(bytes)?;
+    out.flush()
+}
 
-fn serve_request(request: &Request, reply: &mut ReplyFn<'_>) -> std::io::Result<()> {
+/// The largest frame of a streamed export's output.
+const FRAME_BYTES: usize = 1 << 20;
+
+fn serve_request(request: &Request, out: &mut dyn Write) -> std::io::Result<()> {
     let mut input = Vec::new();
     let mut options = Vec::new();
-    if request.export {
+    let mut spool = None;
+    if request.op != Op::Declare {
         let mut stdin = std::io::stdin().lock();
         let mut len = [0u8; 8];
         let read = stdin.read_exact(&mut len).and_then(|()| {
             let len = usize::try_from(u64::from_le_bytes(len)).unwrap_or(usize::MAX);
             options = vec![0; len.min(1 << 24)];
             stdin.read_exact(&mut options)?;
-            stdin.read_to_end(&mut input).map(drop)
+            match request.op {
+                // The document's lines wait in a temporary file, not in memory.
+                Op::Stream => Spool::from_lines(&mut stdin).map(|s| spool = Some(s)),
+                _ => stdin.read_to_end(&mut input).map(drop),
+            }
         });
         if let Err(e) = read {
-            return reply(
-                &Reply::BadRequest(format!("cannot read the request: {e}")),
-                &[],
-            );
+            let what = if request.op == Op::Stream {
+                "cannot read the request (the document is spooled to a temporary file in \
+                 $TMPDIR)"
+            } else {
+                "cannot read the request"
+            };
+            return reply(out, &Reply::BadRequest(format!("{what}: {e}")), &[]);
         }
     }
     if let Some(extra) = request.memory {
@@ -299,7 +347,7 @@ fn serve_request(request: &Request, reply: &mut ReplyFn<'_>) -> std::io::Result<
         .and_then(|()| load::load(&request.path));
     let plugin = match plugin {
         Ok(p) => p,
-        Err(e) => return reply(&Reply::Refused(WireLoadError::from_host(e)), &[]),
+        Err(e) => return reply(out, &Reply::Refused(WireLoadError::from_host(e)), &[]),
     };
     let info = || WireInfo {
         name: plugin.info.name.clone(),
@@ -309,28 +357,72 @@ fn serve_request(request: &Request, reply: &mut ReplyFn<'_>) -> std::io::Result<
         extension: plugin.info.extension.clone(),
         text: plugin.info.text,
     };
-    if !request.export {
-        return reply(&Reply::Declared(info()), &[]);
+    match (request.op, spool) {
+        (Op::Declare, _) => reply(out, &Reply::Declared(info()), &[]),
+        (Op::Stream, Some(mut spool)) if plugin.streams() => {
+            reply(out, &Reply::Streaming(info()), &[])?;
+            let mut frames = |bytes: &[u8]| -> std::io::Result<()> {
+                for frame in bytes.chunks(FRAME_BYTES) {
+                    // A frame is at most FRAME_BYTES, so its length fits.
+                    out.write_all(&(frame.len() as u32).to_le_bytes())?;
+                    out.write_all(frame)?;
+                }
+                Ok(())
+            };
+            let returned =
+                plugin.stream_with(&mut spool, &options, request.output_limit, &mut frames)?;
+            out.write_all(&0u32.to_le_bytes())?;
+            reply(out, &Reply::Returned(info(), wire_of(returned)), &[])
+        }
+        (Op::Export, _) if !plugin.streams() => plugin.call_with(&input, &options, |returned| {
+            let bytes: &[u8] = match &returned {
+                Returned::Ok(bytes) => bytes,
+                _ => &[],
+            };
+            let wire = wire_of(returned.map(|b| len64(b.len())));
+            reply(out, &Reply::Returned(info(), wire), bytes)
+        }),
+        _ => reply(
+            out,
+            &Reply::BadRequest(format!(
+                "the library declares ABI version {} now, which this request was not made \
+                 for (was it replaced since chronicle read it?)",
+                plugin.info.abi_version
+            )),
+            &[],
+        ),
     }
-    plugin.call_with(&input, &options, |returned| {
-        let (wire, bytes): (WireReturned, &[u8]) = match returned {
-            Returned::Ok(bytes) => (
-                WireReturned::Ok {
-                    len: len64(bytes.len()),
-                },
-                bytes,
-            ),
-            Returned::Error(message) => (WireReturned::Error { message }, &[]),
-            Returned::Panic(message) => (WireReturned::Panic { message }, &[]),
-            Returned::Usage(message) => (WireReturned::Usage { message }, &[]),
-            Returned::Unknown(status, message) => (WireReturned::Unknown { status, message }, &[]),
-            Returned::TooLarge(len) => (WireReturned::TooLarge { len: len64(len) }, &[]),
-            Returned::NullWithLength(len) => {
-                (WireReturned::NullWithLength { len: len64(len) }, &[])
-            }
-        };
-        reply(&Reply::Returned(info(), wire), bytes)
-    })
+}
+
+/// What a call returned, as it crosses the pipe (the output's length for a success).
+fn wire_of(returned: Returned<u64>) -> WireReturned {
+    match returned {
+        Returned::Ok(len) => WireReturned::Ok { len },
+        Returned::Error(message) => WireReturned::Error { message },
+        Returned::Panic(message) => WireReturned::Panic { message },
+        Returned::Usage(message) => WireReturned::Usage { message },
+        Returned::Unknown(status, message) => WireReturned::Unknown { status, message },
+        Returned::TooLarge(len) => WireReturned::TooLarge { len: len64(len) },
+        Returned::NullWithLength(len) => WireReturned::NullWithLength { len: len64(len) },
+        Returned::OutputLimit(limit) => WireReturned::OutputLimit { limit },
+        Returned::Misused(reason) => WireReturned::Misused { reason },
+    }
+}
+
+/// What crossed the pipe, back as what was returned.
+fn returned_of(wire: WireReturned) -> Returned<u64> {
+    let to_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    match wire {
+        WireReturned::Ok { len } => Returned::Ok(len),
+        WireReturned::Error { message } => Returned::Error(message),
+        WireReturned::Panic { message } => Returned::Panic(message),
+        WireReturned::Usage { message } => Returned::Usage(message),
+        WireReturned::Unknown { status, message } => Returned::Unknown(status, message),
+        WireReturned::TooLarge { len } => Returned::TooLarge(to_usize(len)),
+        WireReturned::NullWithLength { len } => Returned::NullWithLength(to_usize(len)),
+        WireReturned::OutputLimit { limit } => Returned::OutputLimit(limit),
+        WireReturned::Misused { reason } => Returned::Misused(reason),
+    }
 }
 
 fn len64(n: usize) -> u64 {
@@ -414,6 +506,25 @@ pub(crate) enum Answer {
     Declared(PluginInfo),
     /// An export's declaration and what it returned.
     Returned(PluginInfo, Returned<Vec<u8>>),
+    /// A streamed export's declaration and what it returned (its output went to the
+    /// caller's function as it came; the number of bytes for a success).
+    Streamed(PluginInfo, Returned<u64>),
+    /// The caller's function refused a streamed export's output: it knows why.
+    OutputRefused,
+}
+
+/// Takes a streamed export's output as it comes; `false` refuses it (and stops the export).
+pub(crate) type OutputFn<'a> = dyn FnMut(&[u8]) -> bool + Send + 'a;
+
+/// What a call asks of the runner.
+pub(crate) enum Job<'a> {
+    /// Read the declaration.
+    Declare,
+    /// A version-1 export with these options and this document (written whole).
+    Export(&'a [u8], DocWriter<'a>),
+    /// A version-2 export with these options and this document (written in its lines form:
+    /// the incidents, then the head), the output to this function, and this limit.
+    Stream(&'a [u8], DocWriter<'a>, &'a mut OutputFn<'a>, u64),
 }
 
 /// What the parent knows of the plugin when it asks.
@@ -422,20 +533,34 @@ pub(crate) struct Call<'a> {
     /// The format, when the declaration was read before (for messages).
     pub(crate) format: Option<&'a str>,
     pub(crate) trust: bool,
-    /// `None`: read the declaration; else export with these options and this document.
-    pub(crate) export: Option<(&'a [u8], DocWriter<'a>)>,
+    pub(crate) job: Job<'a>,
 }
 
 /// How the runner ended.
 struct Ended {
     status: ExitStatus,
     timed_out: bool,
-    stdout: Vec<u8>,
+    stdout: Replied,
     stderr: String,
 }
 
+/// What was read of the runner's standard output.
+enum Replied {
+    /// All of it (a declaration, a version-1 export, or a refusal).
+    Whole(Vec<u8>),
+    /// A streamed export: the first line (`Streaming`), then the output's frames (passed
+    /// on), then what followed the end frame (the last reply line), if it came.
+    Streamed {
+        first: Vec<u8>,
+        passed: u64,
+        ended: bool,
+        refused: bool,
+        rest: Vec<u8>,
+    },
+}
+
 /// Run one call in a runner and read its reply.
-pub(crate) fn call(runner: &RunnerCommand, call: &Call<'_>) -> Result<Answer, HostError> {
+pub(crate) fn call(runner: &RunnerCommand, call: Call<'_>) -> Result<Answer, HostError> {
     let failed = |reason: String| HostError::RunnerFailed {
         program: runner.program.clone(),
         path: call.path.to_path_buf(),
@@ -444,10 +569,10 @@ pub(crate) fn call(runner: &RunnerCommand, call: &Call<'_>) -> Result<Answer, Ho
     let mut command = Command::new(&runner.program);
     command
         .args(&runner.args)
-        .arg(if call.export.is_some() {
-            "export"
-        } else {
-            "declare"
+        .arg(match call.job {
+            Job::Declare => "declare",
+            Job::Export(..) => "export",
+            Job::Stream(..) => "stream",
         })
         .arg(std::path::absolute(call.path).unwrap_or_else(|_| call.path.to_path_buf()));
     if call.trust {
@@ -456,42 +581,102 @@ pub(crate) fn call(runner: &RunnerCommand, call: &Call<'_>) -> Result<Answer, Ho
     if let Some(memory) = runner.limits.memory {
         command.arg("--memory").arg(memory.to_string());
     }
+    if let Job::Stream(.., limit) = call.job {
+        command.arg("--output-limit").arg(limit.to_string());
+    }
+    let declare = matches!(call.job, Job::Declare);
     command
-        .stdin(if call.export.is_some() {
-            Stdio::piped()
-        } else {
+        .stdin(if declare {
             Stdio::null()
+        } else {
+            Stdio::piped()
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let child = command
         .spawn()
         .map_err(|e| failed(format!("cannot be started: {e}")))?;
-    let ended = exchange(child, call.export, runner.limits.timeout)
-        .map_err(|e| failed(format!("failed: {e}")))?;
-    let stage = if call.export.is_some() {
-        Stage::Export
-    } else {
+    let stage = if declare {
         Stage::Declaration
+    } else {
+        Stage::Export
     };
+    let (path, format) = (call.path, call.format);
+    let ended = exchange(child, call.job, runner.limits.timeout)
+        .map_err(|e| failed(format!("failed: {e}")))?;
+    if let Replied::Streamed { refused: true, .. } = ended.stdout {
+        return Ok(Answer::OutputRefused);
+    }
     if ended.timed_out {
         return Err(HostError::PluginTimedOut {
-            format: call.format.map(str::to_owned),
-            path: call.path.to_path_buf(),
+            format: format.map(str::to_owned),
+            path: path.to_path_buf(),
             during: stage,
             limit: runner.limits.timeout,
         });
     }
-    if let Some(answer) = parse_reply(&ended.stdout, call.path, &runner.program) {
+    let answer = match &ended.stdout {
+        Replied::Whole(bytes) => parse_reply(bytes, path, &runner.program),
+        Replied::Streamed {
+            first,
+            passed,
+            ended: true,
+            rest,
+            ..
+        } => parse_streamed(first, *passed, rest, path, &runner.program),
+        Replied::Streamed { first, .. } => match parse_reply(first, path, &runner.program) {
+            // Not a stream after all (a refusal): the whole reply is that line.
+            Some(Ok(Answer::Declared(_))) | None => None,
+            other => other,
+        },
+    };
+    if let Some(answer) = answer {
         return answer;
     }
-    Err(died(runner, call, stage, ended))
+    Err(died(runner, format, path, stage, ended))
+}
+
+/// A streamed export's last reply line, after `passed` bytes of output.
+fn parse_streamed(
+    first: &[u8],
+    passed: u64,
+    rest: &[u8],
+    path: &Path,
+    program: &Path,
+) -> Option<Result<Answer, HostError>> {
+    let streaming: Reply = serde_json::from_slice(first.strip_suffix(b"\n")?).ok()?;
+    let Reply::Streaming(_) = streaming else {
+        return None;
+    };
+    let line = rest.strip_suffix(b"\n")?;
+    match serde_json::from_slice(line).ok()? {
+        Reply::Returned(info, wire) => {
+            let returned = returned_of(wire);
+            if let Returned::Ok(len) = returned {
+                if len != passed {
+                    return None;
+                }
+            }
+            Some(Ok(Answer::Streamed(info.into_info(path), returned)))
+        }
+        _ => Some(Err(HostError::RunnerFailed {
+            program: program.to_path_buf(),
+            path: path.to_path_buf(),
+            reason: "ended a streamed export with something other than its outcome".to_owned(),
+        })),
+    }
 }
 
 /// The error for a runner that ended without a whole reply.
-fn died(runner: &RunnerCommand, call: &Call<'_>, stage: Stage, ended: Ended) -> HostError {
-    let format = call.format.map(str::to_owned);
-    let path = call.path.to_path_buf();
+fn died(
+    runner: &RunnerCommand,
+    format: Option<&str>,
+    path: &Path,
+    stage: Stage,
+    ended: Ended,
+) -> HostError {
+    let format = format.map(str::to_owned);
+    let path = path.to_path_buf();
     let signal = exit_signal(ended.status);
     // Rust's allocation failure message: the plugin's allocator met the address-space limit.
     if let (Some(limit), Some(_)) = (runner.limits.memory, signal) {
@@ -559,11 +744,12 @@ pub fn signal_name(signal: i32) -> &'static str {
 
 /// Write the request, read the reply and standard error, wait for the end, and kill the
 /// runner at `timeout`. Standard error is passed through to ours as it comes.
-fn exchange(
-    mut child: Child,
-    export: Option<(&[u8], DocWriter<'_>)>,
-    timeout: Duration,
-) -> std::io::Result<Ended> {
+fn exchange(mut child: Child, job: Job<'_>, timeout: Duration) -> std::io::Result<Ended> {
+    let (export, output) = match job {
+        Job::Declare => (None, None),
+        Job::Export(options, doc) => (Some((options, doc)), None),
+        Job::Stream(options, doc, output, _) => (Some((options, doc)), Some(output)),
+    };
     let deadline = Instant::now() + timeout;
     let stdin = child.stdin.take();
     let mut stdout = child.stdout.take().ok_or(std::io::ErrorKind::BrokenPipe)?;
@@ -593,10 +779,20 @@ fn exchange(
             }
         });
         let reader = s.spawn(move || {
-            let mut bytes = Vec::new();
-            let read = stdout.read_to_end(&mut bytes);
+            let read = match output {
+                None => {
+                    let mut bytes = Vec::new();
+                    stdout
+                        .read_to_end(&mut bytes)
+                        .map(|_| Replied::Whole(bytes))
+                }
+                Some(output) => read_streamed(&mut stdout, output),
+            };
+            // Closing the pipe stops a runner whose output was refused (its next write
+            // fails).
+            drop(stdout);
             drop(done);
-            read.map(|_| bytes)
+            read
         });
         let tail = s.spawn(move || pass_through(stderr));
         let mut timed_out = false;
@@ -629,6 +825,69 @@ fn exchange(
             stdout,
             stderr,
         })
+    })
+}
+
+/// Read a streamed export's reply: the first line, then the frames (each passed to
+/// `output` as it comes, until it refuses one), then the rest.
+fn read_streamed(stdout: &mut impl Read, output: &mut OutputFn<'_>) -> std::io::Result<Replied> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, stdout);
+    let mut first = Vec::new();
+    std::io::BufRead::read_until(&mut reader, b'\n', &mut first)?;
+    let (mut passed, mut ended, mut refused) = (0u64, false, false);
+    let mut rest = Vec::new();
+    let streaming = matches!(
+        first
+            .strip_suffix(b"\n")
+            .map(serde_json::from_slice::<Reply>),
+        Some(Ok(Reply::Streaming(_)))
+    );
+    if !streaming {
+        // A refusal, or a runner that died: the first line is the whole reply.
+        reader.read_to_end(&mut first)?;
+        return Ok(Replied::Streamed {
+            first,
+            passed,
+            ended,
+            refused,
+            rest,
+        });
+    }
+    let mut frame = Vec::new();
+    loop {
+        let mut len = [0u8; 4];
+        match reader.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(e),
+        }
+        let len = u32::from_le_bytes(len) as usize;
+        if len == 0 {
+            ended = true;
+            reader.read_to_end(&mut rest)?;
+            break;
+        }
+        frame.resize(len.min(FRAME_BYTES), 0);
+        if len > FRAME_BYTES {
+            break;
+        }
+        match reader.read_exact(&mut frame) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(e),
+        }
+        if !output(&frame) {
+            refused = true;
+            break;
+        }
+        passed += len as u64;
+    }
+    Ok(Replied::Streamed {
+        first,
+        passed,
+        ended,
+        refused,
+        rest,
     })
 }
 
@@ -680,6 +939,7 @@ fn parse_reply(stdout: &[u8], path: &Path, program: &Path) -> Option<Result<Answ
     let rest = &stdout[newline + 1..];
     let to_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
     Some(match reply {
+        Reply::Streaming(_) => return None,
         Reply::Declared(info) => Ok(Answer::Declared(info.into_info(path))),
         Reply::Refused(e) => Err(e.into_host(path, program)),
         Reply::BadRequest(reason) => Err(HostError::RunnerFailed {
@@ -700,7 +960,7 @@ fn parse_reply(stdout: &[u8], path: &Path, program: &Path) -> Option<Result<Answ
                 WireReturned::Usage { message } => Returned::Usage(message),
                 WireReturned::Unknown { status, message } => Returned::Unknown(status, message),
                 WireReturned::TooLarge { len } => Returned::TooLarge(to_usize(len)),
-                WireReturned::NullWithLength { len } => Returned::NullWithLength(to_usize(len)),
+                other => returned_of(other).map(|_| Vec::new()),
             };
             Ok(Answer::Returned(info.into_info(path), returned))
         }
@@ -716,9 +976,13 @@ mod tests {
         let args = |a: &[&str]| parse_args(a.iter().map(OsString::from));
         let r = args(&["export", "/p/lib.so", "--trust", "--memory", "1024"])
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(r.export && r.trust);
+        assert!(r.op == Op::Export && r.trust);
+        assert_eq!(r.output_limit, DEFAULT_STREAMED_OUTPUT_BYTES);
         assert_eq!(r.memory, Some(1024));
         assert_eq!(r.path, PathBuf::from("/p/lib.so"));
+        let r = args(&["stream", "/p/lib.so", "--output-limit", "4096"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.op, r.output_limit), (Op::Stream, 4096));
         assert!(args(&["unload", "/p"]).is_err());
         assert!(args(&["declare"]).is_err());
         assert!(args(&["declare", "/p", "--memory", "lots"]).is_err());

@@ -8,7 +8,7 @@
 mod support;
 
 use chronicle_plugin_host::{check_library, plugin_file_name};
-use chronicle_plugin_sdk::abi::{Buffer, PluginDeclarationV1};
+use chronicle_plugin_sdk::abi::{Buffer, PluginDeclarationV1, PluginDeclarationV2, Sink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::*;
@@ -111,6 +111,24 @@ int main(void) {
         (unsigned long)sizeof(chronicle_buffer),
         (unsigned long)offsetof(chronicle_buffer, len),
         (unsigned long)CHRONICLE_MAX_OUTPUT_BYTES);
+    printf("%lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu\n",
+        (unsigned long)sizeof(chronicle_plugin_declaration_v2),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, text),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, passes),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, reserved),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, name),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, version),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, extension),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, description),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, begin),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, start_pass),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, incident),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, finish),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, drop_state),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, free_fn),
+        (unsigned long)sizeof(chronicle_sink),
+        (unsigned long)offsetof(chronicle_sink, write),
+        (unsigned long)CHRONICLE_MAX_PASSES);
     return 0;
 }
 "#,
@@ -140,6 +158,52 @@ int main(void) {
         size_of::<Buffer>(),
         offset_of!(Buffer, len),
         chronicle_plugin_sdk::abi::MAX_OUTPUT_BYTES,
+        size_of::<PluginDeclarationV2>(),
+        offset_of!(PluginDeclarationV2, text),
+        offset_of!(PluginDeclarationV2, passes),
+        offset_of!(PluginDeclarationV2, reserved),
+        offset_of!(PluginDeclarationV2, name),
+        offset_of!(PluginDeclarationV2, version),
+        offset_of!(PluginDeclarationV2, extension),
+        offset_of!(PluginDeclarationV2, description),
+        offset_of!(PluginDeclarationV2, begin),
+        offset_of!(PluginDeclarationV2, start_pass),
+        offset_of!(PluginDeclarationV2, incident),
+        offset_of!(PluginDeclarationV2, finish),
+        offset_of!(PluginDeclarationV2, drop_state),
+        offset_of!(PluginDeclarationV2, free_fn),
+        size_of::<Sink>(),
+        offset_of!(Sink, write),
+        chronicle_plugin_sdk::abi::MAX_PASSES as usize,
     ];
     assert_eq!(c, rust);
+}
+
+/// A streamed (version-2) plugin in C, `plugins/c-example/stream.c`: the header's version-2
+/// types work, its output comes back whole, and `plugins check` passes it.
+#[test]
+fn a_streamed_c_plugin_exports_through_the_host() {
+    let dir = plugin_dir();
+    let lib = dir
+        .path()
+        .join(plugin_file_name("chronicle_plugin_c_stream"));
+    let mut cmd = cc();
+    cmd.args(["-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg(plugins_dir().join("c-example/stream.c"));
+    run(cmd);
+    set_mode(&lib, 0o755);
+    let host = discover(&[dir.path()]).unwrap();
+    assert_eq!(host.get("c-stream").unwrap().abi_version, 2);
+    let out = host.export("c-stream", &sample(), &opts(&[])).unwrap();
+    assert_eq!(
+        String::from_utf8(out.bytes).unwrap(),
+        "5 incidents of 5, in 2 passes\n"
+    );
+    let err = host
+        .export("c-stream", &sample(), &opts(&[("x", "1")]))
+        .unwrap_err();
+    assert!(err.is_bad_input(), "{err}");
+    let report = check_library(&lib, &isolated()).unwrap();
+    assert!(report.passed(), "{report}");
 }

@@ -28,31 +28,186 @@
 use chronicle_plugin_sdk::safe::citation_link;
 use chronicle_plugin_sdk::view::{civil_from_days, days_from_civil, human_date, parse_day};
 use chronicle_plugin_sdk::{
-    DatePrecision, Exporter, Incident, LogCheckpoint, Options, Range, SourceFigures, StatusRanges,
-    ViewDocument,
+    DatePrecision, DocumentHead, Exporter, Incident, LogCheckpoint, Options, Range, SourceFigures,
+    StatusRanges, StreamExporter, ViewDocument,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// The HTML exporter.
+/// The HTML exporter: an export in progress.
+///
+/// Streamed (plugin ABI 2, two passes): the title, the cards, the footnotes (sentences
+/// repeated across notes), the charts and the sources list need every incident, so pass 0
+/// gathers them ([`Gathered`]: per-day and per-status sums, sentence counts, each source's
+/// citations, never the incidents); pass 1 writes the page's head, then a timeline row per
+/// incident as it comes; the rest of the page ends the export.
 #[derive(Debug)]
-pub struct Html;
+pub struct Html {
+    head: ViewDocument,
+    gathered: Gathered,
+    /// Numbered when pass 1 starts.
+    footnotes: Footnotes,
+}
 
-impl Exporter for Html {
+/// What the page needs to know about all the incidents.
+#[derive(Debug, Default)]
+struct Gathered {
+    incidents: u64,
+    first: Option<String>,
+    last: Option<String>,
+    disputed: u64,
+    coded: u64,
+    /// Sentence -> (notes it is in, where it first appeared); and the next position.
+    sentences: BTreeMap<String, (usize, usize)>,
+    position: usize,
+    /// Killed and wounded per day (day-precise incidents), and the others' number.
+    days: BTreeMap<i64, (Range, Range)>,
+    imprecise: usize,
+    /// Whether some incident has a status; killed and wounded per status ([`STATUSES`]).
+    any_status: bool,
+    by_status: [(Range, Range); 5],
+    /// Source -> (reports, citations with their order of first appearance).
+    sources: BTreeMap<String, Cited>,
+}
+
+/// A source's reports, and its citations with the order they first appeared in (each held
+/// once).
+type Cited = (usize, std::collections::HashMap<String, usize>);
+
+impl Gathered {
+    fn add(&mut self, i: &Incident) {
+        self.incidents += 1;
+        if self
+            .first
+            .as_deref()
+            .is_none_or(|f| i.date_start.as_str() < f)
+        {
+            self.first = Some(i.date_start.clone());
+        }
+        if self.last.as_deref().is_none_or(|l| i.date_end.as_str() > l) {
+            self.last = Some(i.date_end.clone());
+        }
+        self.disputed += u64::from(i.disputed);
+        self.coded += u64::from(i.killed.coded || i.wounded.coded || i.attackers_killed.coded);
+        for note in i.sources.iter().filter_map(|s| s.note.as_deref()) {
+            let mut in_this_note = sentences(note);
+            in_this_note.sort_unstable();
+            in_this_note.dedup();
+            for sentence in in_this_note {
+                match self.sentences.get_mut(sentence) {
+                    Some(e) => e.0 += 1,
+                    None => {
+                        self.sentences
+                            .insert(sentence.to_owned(), (1, self.position));
+                    }
+                }
+                self.position += 1;
+            }
+        }
+        match (i.date_precision, parse_day(&i.date_start)) {
+            (DatePrecision::Day, Some((y, m, d))) => {
+                let e = self.days.entry(days_from_civil(y, m, d)).or_default();
+                e.0 = e.0.add(&i.killed);
+                e.1 = e.1.add(&i.wounded);
+            }
+            _ => self.imprecise += 1,
+        }
+        self.any_status |= !(i.killed_by_status.is_empty() && i.wounded_by_status.is_empty());
+        let whole = |by: &StatusRanges, total: Range| {
+            let mut by = *by;
+            if by.is_empty() && !total.is_unknown() {
+                by.unattributed = Some(total);
+            }
+            by
+        };
+        let killed = whole(&i.killed_by_status, i.killed.add(&i.attackers_killed));
+        let wounded = whole(&i.wounded_by_status, i.wounded);
+        for ((key, _), sum) in STATUSES.iter().zip(self.by_status.iter_mut()) {
+            if let Some(r) = killed.get(key) {
+                sum.0 = sum.0.add(r);
+            }
+            if let Some(r) = wounded.get(key) {
+                sum.1 = sum.1.add(r);
+            }
+        }
+        for s in &i.sources {
+            if !self.sources.contains_key(&s.source) {
+                self.sources.insert(s.source.clone(), Cited::default());
+            }
+            if let Some(e) = self.sources.get_mut(&s.source) {
+                e.0 += 1;
+                if let Some(c) = &s.citation {
+                    if !e.1.contains_key(c) {
+                        let n = e.1.len();
+                        e.1.insert(c.clone(), n);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl StreamExporter for Html {
     const NAME: &'static str = "html";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const EXTENSION: &'static str = "html";
     const DESCRIPTION: &'static str =
         "Self-contained HTML page: timeline table and SVG charts per day and per province";
     const TEXT: bool = true;
+    const PASSES: u32 = 2;
 
-    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
+    fn begin(head: &DocumentHead, options: &Options) -> Result<Self, String> {
         options.check_known(&[])?;
-        Ok(render(doc).into_bytes())
+        Ok(Html {
+            head: head.document(),
+            gathered: Gathered::default(),
+            footnotes: Footnotes::default(),
+        })
+    }
+
+    fn start_pass(&mut self, pass: u32, out: &mut dyn std::io::Write) -> Result<(), String> {
+        if pass == 1 {
+            self.footnotes = footnotes(&self.gathered);
+            let text = page_head(&self.head, &self.gathered);
+            out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn incident(
+        &mut self,
+        pass: u32,
+        i: &Incident,
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), String> {
+        if pass == 0 {
+            self.gathered.add(i);
+            return Ok(());
+        }
+        let mut row = String::new();
+        timeline_row(&mut row, i, &self.footnotes);
+        out.write_all(row.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    fn finish(self, out: &mut dyn std::io::Write) -> Result<(), String> {
+        write_page_tail(&self.head, &self.gathered, &self.footnotes, out).map_err(|e| e.to_string())
     }
 }
 
-chronicle_plugin_sdk::export_plugin!(Html);
+/// The whole document at once (what tests run): the streamed code, fed every incident.
+impl Exporter for Html {
+    const NAME: &'static str = <Self as StreamExporter>::NAME;
+    const VERSION: &'static str = <Self as StreamExporter>::VERSION;
+    const EXTENSION: &'static str = <Self as StreamExporter>::EXTENSION;
+    const DESCRIPTION: &'static str = <Self as StreamExporter>::DESCRIPTION;
+    const TEXT: bool = true;
+
+    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
+        chronicle_plugin_sdk::stream::export_stream_document::<Self>(doc, options)
+    }
+}
+
+chronicle_plugin_sdk::export_stream_plugin!(Html);
 
 /// Escape text for HTML content and quoted attribute values.
 pub fn esc(text: &str) -> String {
@@ -282,24 +437,8 @@ fn sentences(note: &str) -> Vec<&str> {
 
 /// The sentences repeated in the notes of at least [`FOOTNOTE_MIN_NOTES`] reports, in the
 /// order they first appear.
-fn footnotes(doc: &ViewDocument) -> Footnotes {
-    // Sentence -> (notes it is in, where it first appeared).
-    let mut seen: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    let mut position = 0;
-    for note in doc
-        .incidents
-        .iter()
-        .flat_map(|i| &i.sources)
-        .filter_map(|s| s.note.as_deref())
-    {
-        let mut in_this_note = sentences(note);
-        in_this_note.sort_unstable();
-        in_this_note.dedup();
-        for sentence in in_this_note {
-            seen.entry(sentence).or_insert((0, position)).0 += 1;
-            position += 1;
-        }
-    }
+fn footnotes(g: &Gathered) -> Footnotes {
+    let seen = g.sentences.iter().map(|(k, v)| (k.as_str(), *v));
     let mut kept: Vec<(&str, usize, usize)> = seen
         .into_iter()
         .filter(|(_, (notes, _))| *notes >= FOOTNOTE_MIN_NOTES)
@@ -880,19 +1019,8 @@ fn legend() -> String {
 }
 
 /// Killed and wounded per day, over the day-precise incidents.
-fn per_day(doc: &ViewDocument) -> Option<String> {
-    let mut days: BTreeMap<i64, (Range, Range)> = BTreeMap::new();
-    let mut imprecise = 0;
-    for i in &doc.incidents {
-        match (i.date_precision, parse_day(&i.date_start)) {
-            (DatePrecision::Day, Some((y, m, d))) => {
-                let e = days.entry(days_from_civil(y, m, d)).or_default();
-                e.0 = e.0.add(&i.killed);
-                e.1 = e.1.add(&i.wounded);
-            }
-            _ => imprecise += 1,
-        }
-    }
+fn per_day(g: &Gathered) -> Option<String> {
+    let (days, imprecise) = (&g.days, g.imprecise);
     let (&first, _) = days.first_key_value()?;
     let (&last, _) = days.last_key_value()?;
     // A continuous axis shows the quiet days too, up to about two months.
@@ -1001,11 +1129,11 @@ fn per_province(doc: &ViewDocument) -> Option<String> {
 
 /// The charts, each under its heading: per day, per province, by casualty status (each
 /// when it has something to draw).
-fn charts(out: &mut String, doc: &ViewDocument) {
+fn charts(out: &mut String, doc: &ViewDocument, g: &Gathered) {
     let charts = [
-        ("Per day", per_day(doc)),
+        ("Per day", per_day(g)),
         ("Per province", per_province(doc)),
-        ("By casualty status", per_status(doc)),
+        ("By casualty status", per_status(g)),
     ];
     for (heading, chart) in charts {
         if let Some(chart) = chart {
@@ -1027,41 +1155,18 @@ const STATUSES: [(&str, &str); 5] = [
 /// Killed and wounded by casualty status, summed over the incidents that have a status
 /// (an incident without any counts as not broken down), a bar per status some incident
 /// has; `None` when no incident has one.
-fn per_status(doc: &ViewDocument) -> Option<String> {
-    if doc
-        .incidents
-        .iter()
-        .all(|i| i.killed_by_status.is_empty() && i.wounded_by_status.is_empty())
-    {
+fn per_status(g: &Gathered) -> Option<String> {
+    if !g.any_status {
         return None;
     }
-    let whole = |by: &StatusRanges, total: Range| {
-        let mut by = *by;
-        if by.is_empty() && !total.is_unknown() {
-            by.unattributed = Some(total);
-        }
-        by
-    };
     let bars: Vec<Bar> = STATUSES
         .iter()
-        .map(|(key, label)| {
-            let mut bar = Bar {
-                label: (*label).to_owned(),
-                sublabel: String::new(),
-                killed: Range::default(),
-                wounded: Range::default(),
-            };
-            for i in &doc.incidents {
-                let killed = whole(&i.killed_by_status, i.killed.add(&i.attackers_killed));
-                let wounded = whole(&i.wounded_by_status, i.wounded);
-                if let Some(r) = killed.get(key) {
-                    bar.killed = bar.killed.add(r);
-                }
-                if let Some(r) = wounded.get(key) {
-                    bar.wounded = bar.wounded.add(r);
-                }
-            }
-            bar
+        .zip(&g.by_status)
+        .map(|((_, label), (killed, wounded))| Bar {
+            label: (*label).to_owned(),
+            sublabel: String::new(),
+            killed: *killed,
+            wounded: *wounded,
         })
         .filter(|bar| !(bar.killed.is_unknown() && bar.wounded.is_unknown()))
         .collect();
@@ -1107,44 +1212,33 @@ fn status_meta(i: &Incident) -> Option<String> {
     Some(format!("Killed by status: {}", parts.join(", ")))
 }
 
-fn sources_section(doc: &ViewDocument) -> String {
-    // Source -> (reports, citations in order of first appearance, the citations seen).
-    type Cited<'a> = (usize, Vec<&'a str>, std::collections::HashSet<&'a str>);
-    let mut sources: BTreeMap<&str, Cited<'_>> = BTreeMap::new();
-    for i in &doc.incidents {
-        for s in &i.sources {
-            let e = sources.entry(&s.source).or_default();
-            e.0 += 1;
-            if let Some(c) = &s.citation {
-                if e.2.insert(c.as_str()) {
-                    e.1.push(c);
-                }
-            }
-        }
-    }
-    let mut out = String::from("<ol class=\"sources\">\n");
-    for (name, (reports, citations, _)) in &sources {
-        let _ = write!(
-            out,
+/// The sources' list: each source, its number of reports and its citations in the order
+/// they first appear.
+fn write_sources(g: &Gathered, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    w.write_all(b"<ol class=\"sources\">\n")?;
+    for (name, (reports, citations)) in &g.sources {
+        let mut line = format!(
             "<li><strong>{}</strong>: {reports} report{}",
             esc(name),
             if *reports == 1 { "" } else { "s" }
         );
-        for c in citations {
-            let _ = write!(out, "<br>{}", citation_html(c, c));
+        let mut ordered: Vec<(usize, &str)> =
+            citations.iter().map(|(c, n)| (*n, c.as_str())).collect();
+        ordered.sort_unstable();
+        for (_, c) in ordered {
+            let _ = write!(line, "<br>{}", citation_html(c, c));
         }
         if citations.is_empty() {
-            out.push_str("<br><em>no citation recorded</em>");
+            line.push_str("<br><em>no citation recorded</em>");
         }
-        out.push_str("</li>\n");
+        line.push_str("</li>\n");
+        w.write_all(line.as_bytes())?;
     }
-    out.push_str("</ol>\n");
-    out
+    w.write_all(b"</ol>\n")
 }
 
-fn span(doc: &ViewDocument) -> Option<String> {
-    let start = doc.incidents.iter().map(|i| i.date_start.as_str()).min()?;
-    let end = doc.incidents.iter().map(|i| i.date_end.as_str()).max()?;
+fn span(g: &Gathered) -> Option<String> {
+    let (start, end) = (g.first.as_deref()?, g.last.as_deref()?);
     Some(if start == end {
         human_date(start)
     } else {
@@ -1162,8 +1256,8 @@ fn provenance_text(doc: &ViewDocument) -> String {
         esc(&p.point.describe()),
         esc(&p.policy.best),
         esc(&p.generator),
-        Html::NAME,
-        Html::VERSION
+        <Html as StreamExporter>::NAME,
+        <Html as StreamExporter>::VERSION
     );
     let filters: Vec<String> = p
         .filters
@@ -1197,12 +1291,8 @@ fn best_detail(r: &Range) -> String {
 
 /// Under the timeline, when some incident has a count that rests on coded figures only:
 /// what the `coded` badge means, and that the totals and charts count it as its value.
-fn coded_note(doc: &ViewDocument) -> String {
-    let n = doc
-        .incidents
-        .iter()
-        .filter(|i| i.killed.coded || i.wounded.coded || i.attackers_killed.coded)
-        .count();
+fn coded_note(g: &Gathered) -> String {
+    let n = g.coded;
     if n == 0 {
         return String::new();
     }
@@ -1217,8 +1307,16 @@ fn coded_note(doc: &ViewDocument) -> String {
 
 /// Render the page.
 pub fn render(doc: &ViewDocument) -> String {
+    let out =
+        chronicle_plugin_sdk::stream::export_stream_document::<Html>(doc, &Options::default())
+            .unwrap_or_default();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The page up to the timeline's first row (`doc` is the head, `g` what pass 0 gathered).
+fn page_head(doc: &ViewDocument, g: &Gathered) -> String {
     let p = &doc.provenance;
-    let title = match span(doc) {
+    let title = match span(g) {
         Some(s) => format!("Chronology: {s}"),
         None => "Chronology".to_owned(),
     };
@@ -1228,8 +1326,8 @@ pub fn render(doc: &ViewDocument) -> String {
     let _ = writeln!(
         out,
         "<meta name=\"generator\" content=\"chronicle-plugin-{} {}; {}\">",
-        Html::NAME,
-        Html::VERSION,
+        <Html as StreamExporter>::NAME,
+        <Html as StreamExporter>::VERSION,
         esc(&p.generator)
     );
     for (name, value) in [
@@ -1245,11 +1343,11 @@ pub fn render(doc: &ViewDocument) -> String {
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>\n<main>");
     let _ = writeln!(out, "<h1>{}</h1>", esc(&title));
 
-    if doc.incidents.is_empty() {
+    if g.incidents == 0 {
         out.push_str("<p class=\"lede\">No incidents match this view.</p>\n");
     } else {
         let t = &doc.totals;
-        let disputed = doc.incidents.iter().filter(|i| i.disputed).count();
+        let disputed = g.disputed;
         let provinces: Vec<String> = t.by_province.iter().map(|g| g.key.clone()).collect();
         let _ = writeln!(
             out,
@@ -1285,12 +1383,23 @@ pub fn render(doc: &ViewDocument) -> String {
         out.push_str("</div>\n");
 
         out.push_str("<h2>Timeline</h2>\n<div class=\"table-wrap\">\n<table class=\"timeline\">\n<thead><tr><th>Date</th><th>Place</th><th>Incident</th><th>Killed</th><th>Wounded</th><th>Sources' figures</th></tr></thead>\n<tbody>\n");
-        let footnotes = footnotes(doc);
-        for i in &doc.incidents {
-            timeline_row(&mut out, i, &footnotes);
-        }
+    }
+    out
+}
+
+/// The page after the timeline's last row, the sources' list written a source at a time (at
+/// a million events it lists hundreds of thousands of citations: it is never built whole).
+fn write_page_tail(
+    doc: &ViewDocument,
+    g: &Gathered,
+    footnotes: &Footnotes,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let p = &doc.provenance;
+    let mut out = String::new();
+    if g.incidents > 0 {
         out.push_str("</tbody>\n</table>\n</div>\n");
-        out.push_str(&footnotes_html(&footnotes));
+        out.push_str(&footnotes_html(footnotes));
         let _ = writeln!(
             out,
             "<p class=\"meta\">Ranges run from the lowest to the highest figure any source gave; \
@@ -1298,11 +1407,13 @@ pub fn render(doc: &ViewDocument) -> String {
              disputed figures.</p>",
             esc(&p.policy.best)
         );
-        out.push_str(&coded_note(doc));
+        out.push_str(&coded_note(g));
 
-        charts(&mut out, doc);
+        charts(&mut out, doc, g);
         out.push_str("<h2>Sources</h2>\n");
-        out.push_str(&sources_section(doc));
+        w.write_all(out.as_bytes())?;
+        out.clear();
+        write_sources(g, w)?;
     }
     if let Some(c) = &doc.provenance.checkpoint {
         checkpoint_section(&mut out, c);
@@ -1312,7 +1423,7 @@ pub fn render(doc: &ViewDocument) -> String {
         "<footer>Exported from chronicle: {}.</footer>\n</main>\n</body>\n</html>",
         provenance_text(doc)
     );
-    out
+    w.write_all(out.as_bytes())
 }
 
 /// The checkpoint as the lines a newspaper prints under an article (verbatim in a `<pre>`,
@@ -1350,6 +1461,22 @@ mod tests {
 
     fn text(bytes: Vec<u8>) -> String {
         String::from_utf8(bytes).unwrap()
+    }
+
+    /// Through the version-2 ABI (one incident at a time, two passes) the bytes are the
+    /// version-1 path's.
+    #[test]
+    fn the_streamed_path_gives_the_same_bytes() {
+        use chronicle_plugin_sdk::testing::{export_stream_doc, sample_coded_document};
+        let mut empty = sample_document();
+        empty.incidents.clear();
+        let mut rich = sample_document();
+        rich.incidents[0].killed_by_status.civilians = Some(Range::exact(3));
+        for doc in [sample_document(), sample_coded_document(), empty, rich] {
+            let whole = export_document::<Html>(&doc, &[]).unwrap();
+            let streamed = export_stream_doc::<Html>(&doc, &[]).unwrap();
+            assert_eq!(text(streamed), text(whole));
+        }
     }
 
     #[test]

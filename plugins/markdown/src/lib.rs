@@ -13,33 +13,124 @@
 //! it as its value.
 //!
 //! Options: none.
+//!
+//! Streamed (plugin ABI 2, two passes): the title and the summary table need the date span,
+//! the countries and the number of disputed and coded incidents, so pass 0 gathers them;
+//! pass 1 writes the head, then each incident's section as it comes; the references and the
+//! footer end the export. Held in memory: those aggregates and the references (one line
+//! per distinct citation, which the list at the end needs), never the incidents.
 
 use chronicle_plugin_sdk::safe::citation_link;
 use chronicle_plugin_sdk::view::human_date;
 use chronicle_plugin_sdk::{
-    Exporter, Figure, Incident, LogCheckpoint, Options, Range, SourceFigures, ViewDocument,
+    DocumentHead, Exporter, Figure, Incident, LogCheckpoint, Options, Range, SourceFigures,
+    StreamExporter, ViewDocument,
 };
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-/// The Markdown exporter.
-#[derive(Debug)]
-pub struct Markdown;
+/// The Markdown exporter: an export in progress.
+#[derive(Debug, Default)]
+pub struct Markdown {
+    /// The document without its incidents.
+    head: Option<ViewDocument>,
+    /// Gathered in pass 0.
+    seen: Seen,
+    /// The references cited so far (pass 1).
+    notes: Notes,
+}
 
-impl Exporter for Markdown {
+/// What the head of the chronology needs to know about all its incidents.
+#[derive(Debug, Default)]
+struct Seen {
+    incidents: u64,
+    /// The earliest `date_start` and the latest `date_end`.
+    first: Option<String>,
+    last: Option<String>,
+    countries: BTreeSet<String>,
+    disputed: u64,
+    coded: u64,
+}
+
+impl StreamExporter for Markdown {
     const NAME: &'static str = "markdown";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const EXTENSION: &'static str = "md";
     const DESCRIPTION: &'static str =
         "Encyclopedia-style chronology: summary box, dated incidents, every source's figures, references";
     const TEXT: bool = true;
+    const PASSES: u32 = 2;
 
-    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
+    fn begin(head: &DocumentHead, options: &Options) -> Result<Self, String> {
         options.check_known(&[])?;
-        Ok(render(doc).into_bytes())
+        Ok(Markdown {
+            head: Some(head.document()),
+            ..Markdown::default()
+        })
+    }
+
+    fn start_pass(&mut self, pass: u32, out: &mut dyn std::io::Write) -> Result<(), String> {
+        if pass == 1 {
+            let doc = self.head.as_ref().ok_or("no head")?;
+            let text = head_text(doc, &self.seen);
+            out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn incident(
+        &mut self,
+        pass: u32,
+        i: &Incident,
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), String> {
+        if pass == 0 {
+            let s = &mut self.seen;
+            s.incidents += 1;
+            if s.first.as_deref().is_none_or(|f| i.date_start.as_str() < f) {
+                s.first = Some(i.date_start.clone());
+            }
+            if s.last.as_deref().is_none_or(|l| i.date_end.as_str() > l) {
+                s.last = Some(i.date_end.clone());
+            }
+            if let Some(c) = &i.country {
+                if !s.countries.contains(c) {
+                    s.countries.insert(c.clone());
+                }
+            }
+            s.disputed += u64::from(i.disputed);
+            s.coded += u64::from(has_coded(i));
+            return Ok(());
+        }
+        let mut text = String::new();
+        incident_section(&mut text, i, &mut self.notes);
+        out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    fn finish(self, out: &mut dyn std::io::Write) -> Result<(), String> {
+        let doc = self.head.as_ref().ok_or("no head")?;
+        if self.seen.incidents > 0 {
+            self.notes.write(out).map_err(|e| e.to_string())?;
+        }
+        let text = tail_text(doc);
+        out.write_all(text.as_bytes()).map_err(|e| e.to_string())
     }
 }
 
-chronicle_plugin_sdk::export_plugin!(Markdown);
+/// The whole document at once (what tests run): the streamed code, fed every incident.
+impl Exporter for Markdown {
+    const NAME: &'static str = <Self as StreamExporter>::NAME;
+    const VERSION: &'static str = <Self as StreamExporter>::VERSION;
+    const EXTENSION: &'static str = <Self as StreamExporter>::EXTENSION;
+    const DESCRIPTION: &'static str = <Self as StreamExporter>::DESCRIPTION;
+    const TEXT: bool = true;
+
+    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
+        chronicle_plugin_sdk::stream::export_stream_document::<Self>(doc, options)
+    }
+}
+
+chronicle_plugin_sdk::export_stream_plugin!(Markdown);
 
 /// Escape text for Markdown inline content (CommonMark backslash escapes
 /// for every character that could start markup, including raw HTML).
@@ -93,8 +184,8 @@ fn provenance_line(doc: &ViewDocument) -> String {
         p.point.describe(),
         p.policy.best,
         p.generator,
-        Markdown::NAME,
-        Markdown::VERSION
+        <Markdown as StreamExporter>::NAME,
+        <Markdown as StreamExporter>::VERSION
     );
     let filters = p.filters.entries();
     if !filters.is_empty() {
@@ -105,10 +196,9 @@ fn provenance_line(doc: &ViewDocument) -> String {
 }
 
 /// Footnotes, numbered in order of first use; identical references share
-/// a number.
-#[derive(Default)]
+/// a number. Each text is held once (the references at the end list them all).
+#[derive(Debug, Default)]
 struct Notes {
-    texts: Vec<String>,
     /// Each text's number, so that citing stays linear in the number of sources.
     numbers: std::collections::HashMap<String, usize>,
 }
@@ -133,9 +223,28 @@ impl Notes {
         if let Some(&n) = self.numbers.get(&text) {
             return n;
         }
-        self.texts.push(text.clone());
-        self.numbers.insert(text, self.texts.len());
-        self.texts.len()
+        let n = self.numbers.len() + 1;
+        self.numbers.insert(text, n);
+        n
+    }
+
+    /// The references section, a line at a time (at a million events it is tens of MB: it
+    /// is never built whole).
+    fn write(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if self.numbers.is_empty() {
+            return Ok(());
+        }
+        let mut list: Vec<(usize, &str)> = self
+            .numbers
+            .iter()
+            .map(|(text, n)| (*n, text.as_str()))
+            .collect();
+        list.sort_unstable();
+        writeln!(out, "## References\n")?;
+        for (n, text) in list {
+            writeln!(out, "[^{n}]: {text}")?;
+        }
+        writeln!(out)
     }
 }
 
@@ -303,9 +412,8 @@ fn incident_section(out: &mut String, i: &Incident, notes: &mut Notes) {
 }
 
 /// The date span of the document, as an encyclopedia writes it.
-fn span(doc: &ViewDocument) -> Option<String> {
-    let start = doc.incidents.iter().map(|i| i.date_start.as_str()).min()?;
-    let end = doc.incidents.iter().map(|i| i.date_end.as_str()).max()?;
+fn span(seen: &Seen) -> Option<String> {
+    let (start, end) = (seen.first.as_deref()?, seen.last.as_deref()?);
     Some(if start == end {
         human_date(start)
     } else {
@@ -313,14 +421,7 @@ fn span(doc: &ViewDocument) -> Option<String> {
     })
 }
 
-fn places(doc: &ViewDocument) -> String {
-    let mut countries: Vec<&str> = doc
-        .incidents
-        .iter()
-        .filter_map(|i| i.country.as_deref())
-        .collect();
-    countries.sort_unstable();
-    countries.dedup();
+fn places(doc: &ViewDocument, seen: &Seen) -> String {
     let provinces: Vec<String> = doc.totals.by_province.iter().map(|g| esc(&g.key)).collect();
     let noun = if provinces.len() == 1 {
         "province"
@@ -328,8 +429,8 @@ fn places(doc: &ViewDocument) -> String {
         "provinces"
     };
     let mut text = format!("{} {noun}", join_and(&provinces));
-    if !countries.is_empty() {
-        let c: Vec<String> = countries.iter().map(|c| esc(c)).collect();
+    if !seen.countries.is_empty() {
+        let c: Vec<String> = seen.countries.iter().map(|c| esc(c)).collect();
         let _ = write!(text, ", {}", join_and(&c));
     }
     text
@@ -352,86 +453,89 @@ fn per_province(doc: &ViewDocument, pick: fn(&chronicle_plugin_sdk::Group) -> &R
 
 /// Render the whole document.
 pub fn render(doc: &ViewDocument) -> String {
+    let out =
+        chronicle_plugin_sdk::stream::export_stream_document::<Markdown>(doc, &Options::default())
+            .unwrap_or_default();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Everything before the first incident's section: the provenance comment, the title, the
+/// summary table and its notes (`doc` is the head, `seen` what pass 0 gathered).
+fn head_text(doc: &ViewDocument, seen: &Seen) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "<!-- chronicle export: {} -->\n",
         comment_safe(&provenance_line(doc))
     );
-    let title = match span(doc) {
+    let title = match span(seen) {
         Some(s) => format!("Chronology: {s}"),
         None => "Chronology".to_owned(),
     };
     let _ = writeln!(out, "# {}\n", esc(&title));
 
-    if doc.incidents.is_empty() {
+    if seen.incidents == 0 {
         let _ = writeln!(out, "No incidents match this view.\n");
-    } else {
-        let disputed = doc.incidents.iter().filter(|i| i.disputed).count();
-        let t = &doc.totals;
-        let _ = writeln!(out, "| Summary | |\n|---|---|");
-        let _ = writeln!(
-            out,
-            "| **Date** | {} |",
-            span(doc).map(|s| esc(&s)).unwrap_or_default()
-        );
-        let _ = writeln!(out, "| **Location** | {} |", places(doc));
-        let _ = writeln!(
-            out,
-            "| **Incidents** | {}{} |",
-            t.incidents,
-            if disputed > 0 {
-                format!(" ({disputed} with disputed figures)")
-            } else {
-                String::new()
-            }
-        );
-        let _ = writeln!(out, "| **Fatalities** | {} |", t.killed.describe());
-        let _ = writeln!(out, "| **Injuries** | {} |", t.wounded.describe());
-        let _ = writeln!(
-            out,
-            "| **Fatalities by province** | {} |",
-            per_province(doc, |g| &g.killed)
-        );
-        let _ = writeln!(
-            out,
-            "| **Injuries by province** | {} |\n",
-            per_province(doc, |g| &g.wounded)
-        );
-        let _ = writeln!(
-            out,
-            "Figures are ranges over the sources' reports (low–high); \"best\" follows the {} \
-             policy; \"14+\" means at least 14, possibly more.\n",
-            esc(&doc.provenance.policy.best)
-        );
-        let coded = doc.incidents.iter().filter(|i| has_coded(i)).count();
-        if coded > 0 {
-            let _ = writeln!(
-                out,
-                "{} {} a count marked {}\n",
-                coded,
-                if coded == 1 {
-                    "incident has"
-                } else {
-                    "incidents have"
-                },
-                esc(Range::CODED_NOTE)
-            );
-        }
-
-        let _ = writeln!(out, "## Incidents\n");
-        let mut notes = Notes::default();
-        for i in &doc.incidents {
-            incident_section(&mut out, i, &mut notes);
-        }
-        if !notes.texts.is_empty() {
-            let _ = writeln!(out, "## References\n");
-            for (n, text) in notes.texts.iter().enumerate() {
-                let _ = writeln!(out, "[^{}]: {text}", n + 1);
-            }
-            out.push('\n');
-        }
+        return out;
     }
+    let disputed = seen.disputed;
+    let t = &doc.totals;
+    let _ = writeln!(out, "| Summary | |\n|---|---|");
+    let _ = writeln!(
+        out,
+        "| **Date** | {} |",
+        span(seen).map(|s| esc(&s)).unwrap_or_default()
+    );
+    let _ = writeln!(out, "| **Location** | {} |", places(doc, seen));
+    let _ = writeln!(
+        out,
+        "| **Incidents** | {}{} |",
+        t.incidents,
+        if disputed > 0 {
+            format!(" ({disputed} with disputed figures)")
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(out, "| **Fatalities** | {} |", t.killed.describe());
+    let _ = writeln!(out, "| **Injuries** | {} |", t.wounded.describe());
+    let _ = writeln!(
+        out,
+        "| **Fatalities by province** | {} |",
+        per_province(doc, |g| &g.killed)
+    );
+    let _ = writeln!(
+        out,
+        "| **Injuries by province** | {} |\n",
+        per_province(doc, |g| &g.wounded)
+    );
+    let _ = writeln!(
+        out,
+        "Figures are ranges over the sources' reports (low–high); \"best\" follows the {} \
+         policy; \"14+\" means at least 14, possibly more.\n",
+        esc(&doc.provenance.policy.best)
+    );
+    let coded = seen.coded;
+    if coded > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} a count marked {}\n",
+            coded,
+            if coded == 1 {
+                "incident has"
+            } else {
+                "incidents have"
+            },
+            esc(Range::CODED_NOTE)
+        );
+    }
+    let _ = writeln!(out, "## Incidents\n");
+    out
+}
+
+/// Everything after the references: the footer, the checkpoint.
+fn tail_text(doc: &ViewDocument) -> String {
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "---\n\n*Exported from chronicle: {}.*",
@@ -479,6 +583,20 @@ mod tests {
     fn sample_snapshot() {
         let out = text(export_sample::<Markdown>(&[]).unwrap());
         insta::assert_snapshot!("sample", out);
+    }
+
+    /// Through the version-2 ABI (one incident at a time, two passes) the bytes are the
+    /// version-1 path's.
+    #[test]
+    fn the_streamed_path_gives_the_same_bytes() {
+        use chronicle_plugin_sdk::testing::{export_stream_doc, sample_coded_document};
+        let mut empty = sample_document();
+        empty.incidents.clear();
+        for doc in [sample_document(), sample_coded_document(), empty] {
+            let whole = export_document::<Markdown>(&doc, &[]).unwrap();
+            let streamed = export_stream_doc::<Markdown>(&doc, &[]).unwrap();
+            assert_eq!(text(streamed), text(whole));
+        }
     }
 
     #[test]

@@ -7,14 +7,21 @@
 //! - `uint32_t chronicle_plugin_abi_version(void)`, whose shape never
 //!   changes: the host calls it first and only goes on if it supports the
 //!   version returned;
-//! - `const chronicle_plugin_declaration_v1 *chronicle_plugin_declare_v1(void)`
-//!   (the version is in the name), returning a pointer to a static
-//!   [`PluginDeclarationV1`] that lives as long as the library.
+//! - `const chronicle_plugin_declaration_vN *chronicle_plugin_declare_vN(void)`
+//!   (the version is in the name), returning a pointer to a static declaration
+//!   ([`PluginDeclarationV1`]: the whole document in one buffer, the output in one buffer;
+//!   [`PluginDeclarationV2`]: the document one incident at a time, the output written as it
+//!   is made, through a [`Sink`]) that lives as long as the library. A plugin may export
+//!   both.
+//!
+//! `chronicle_plugin_abi_version` returns the *oldest* version whose declaration the plugin
+//! exports; a host takes the newest declaration it finds among the versions it supports
+//! from that one up (see `docs/plugin-abi.md`, "Versioning").
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
-/// The ABI version this SDK implements.
-pub const ABI_VERSION: u32 = 1;
+/// The ABI version this SDK implements (the newest a host built with it loads).
+pub const ABI_VERSION: u32 = 2;
 
 /// The oldest ABI version a host built with this SDK loads.
 pub const MIN_SUPPORTED_ABI_VERSION: u32 = 1;
@@ -24,6 +31,9 @@ pub const ABI_VERSION_SYMBOL: &[u8] = b"chronicle_plugin_abi_version\0";
 
 /// Name of the version-1 declaration symbol (NUL-terminated).
 pub const DECLARE_V1_SYMBOL: &[u8] = b"chronicle_plugin_declare_v1\0";
+
+/// Name of the version-2 declaration symbol (NUL-terminated).
+pub const DECLARE_V2_SYMBOL: &[u8] = b"chronicle_plugin_declare_v2\0";
 
 /// Status: success; the buffer holds the exported bytes.
 pub const STATUS_OK: i32 = 0;
@@ -37,9 +47,19 @@ pub const STATUS_PANIC: i32 = 2;
 /// "Status codes").
 pub const STATUS_USAGE: i32 = 3;
 
-/// The largest output a host accepts, in bytes (256 MiB). A plugin that
-/// returns more gets an error instead of an export.
+/// The largest output a host accepts in one buffer (version 1), in bytes (256 MiB). A
+/// plugin that returns more gets an error instead of an export. A version-2 plugin's output
+/// is never held: it is bounded by the host's output limit instead
+/// ([`DEFAULT_STREAMED_OUTPUT_BYTES`]).
 pub const MAX_OUTPUT_BYTES: usize = 256 * 1024 * 1024;
+
+/// The default bound of a version-2 (streamed) export's output, in bytes (16 GiB): nothing
+/// is held in memory, so it only stops a runaway plugin from filling the disk; chronicle's
+/// `--plugin-output SIZE` changes it.
+pub const DEFAULT_STREAMED_OUTPUT_BYTES: u64 = 16 << 30;
+
+/// The most passes over the incidents a version-2 plugin may declare.
+pub const MAX_PASSES: u32 = 4;
 
 /// Error and panic messages longer than this (64 KiB) are cut by the host.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -124,6 +144,113 @@ pub struct PluginDeclarationV1 {
     /// Frees what `export` returned.
     pub free_fn: Option<FreeFn>,
 }
+
+/// Where a version-2 plugin writes its output: `write(ctx, data, len)` hands `len` bytes to
+/// the host, which forwards them at once (nothing accumulates on either side).
+///
+/// Valid only during the call it is passed to (`start_pass`, `incident`, `finish`): a
+/// plugin never keeps it. `write` returns 0 when the host took the bytes, anything else when
+/// it takes no more (the output limit is reached, the reader is gone, or the sink is used
+/// outside a call): the plugin should then stop and return [`STATUS_ERROR`]; the host reports
+/// its own reason, whatever the plugin returns.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Sink {
+    /// The host's context, passed back to `write`.
+    pub ctx: *mut c_void,
+    /// Takes `len` bytes at `data` (null only when `len` is 0).
+    pub write: Option<SinkWriteFn>,
+}
+
+/// `int32_t (*write)(void *ctx, const uint8_t *data, size_t len)`: 0 when the bytes were
+/// taken.
+pub type SinkWriteFn = unsafe extern "C" fn(ctx: *mut c_void, data: *const u8, len: usize) -> i32;
+
+/// `const chronicle_plugin_declaration_v2 *chronicle_plugin_declare_v2(void)`
+pub type DeclareV2Fn = unsafe extern "C" fn() -> *const PluginDeclarationV2;
+
+/// Starts a streamed export.
+///
+/// `head`/`head_len`: the document without its incidents (UTF-8 JSON: `schema`,
+/// `provenance`, `totals`, `incident_count`); `options`/`options_len` as for
+/// [`ExportFn`]. On success the plugin stores its state (any pointer, null included) in
+/// `*state` and returns [`STATUS_OK`]; otherwise a status and a message in `*message`.
+pub type BeginFn = unsafe extern "C" fn(
+    head: *const u8,
+    head_len: usize,
+    options: *const u8,
+    options_len: usize,
+    state: *mut *mut c_void,
+    message: *mut Buffer,
+) -> i32;
+
+/// Starts pass `pass` (0-based) over the incidents; may write.
+pub type StartPassFn = unsafe extern "C" fn(
+    state: *mut c_void,
+    pass: u32,
+    out: *const Sink,
+    message: *mut Buffer,
+) -> i32;
+
+/// One incident (UTF-8 JSON, one object of the document's `incidents`) in pass `pass`;
+/// may write.
+pub type IncidentFn = unsafe extern "C" fn(
+    state: *mut c_void,
+    pass: u32,
+    incident: *const u8,
+    incident_len: usize,
+    out: *const Sink,
+    message: *mut Buffer,
+) -> i32;
+
+/// Ends the export after the last pass; may write.
+pub type FinishFn =
+    unsafe extern "C" fn(state: *mut c_void, out: *const Sink, message: *mut Buffer) -> i32;
+
+/// Frees the state `begin` made. Called exactly once after a successful `begin`, whatever
+/// happened since (also after an error).
+pub type DropStateFn = unsafe extern "C" fn(state: *mut c_void);
+
+/// What a version-2 plugin declares about itself: a streamed exporter.
+///
+/// The host calls `begin` with the head of the document, then for each pass `start_pass`
+/// and `incident` for every incident in document order, then `finish`, then `drop_state`.
+/// Grows only at the end, as [`PluginDeclarationV1`].
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct PluginDeclarationV2 {
+    /// `sizeof` the struct as the plugin was compiled.
+    pub struct_size: u32,
+    /// 1 when the output is UTF-8 text, 0 when it is binary.
+    pub text: u32,
+    /// How many times the host goes over the incidents: 1 to [`MAX_PASSES`].
+    pub passes: u32,
+    /// 0 (room for flags).
+    pub reserved: u32,
+    /// Format name, as in version 1.
+    pub name: *const c_char,
+    /// Plugin version.
+    pub version: *const c_char,
+    /// File extension without the dot.
+    pub extension: *const c_char,
+    /// One-line description.
+    pub description: *const c_char,
+    /// Starts an export.
+    pub begin: Option<BeginFn>,
+    /// Starts a pass.
+    pub start_pass: Option<StartPassFn>,
+    /// One incident.
+    pub incident: Option<IncidentFn>,
+    /// Ends the export.
+    pub finish: Option<FinishFn>,
+    /// Frees the state.
+    pub drop_state: Option<DropStateFn>,
+    /// Frees a message buffer.
+    pub free_fn: Option<FreeFn>,
+}
+
+/// The size of the version-2 declaration: the smallest `struct_size` a host accepts.
+pub const DECLARATION_V2_SIZE: usize = std::mem::size_of::<PluginDeclarationV2>();
 
 /// The size of the version-1 declaration: the smallest `struct_size` a
 /// host accepts.
@@ -218,6 +345,13 @@ mod tests {
             assert_eq!(offset_of!(PluginDeclarationV1, free_fn), 48);
             assert_eq!(DECLARATION_V1_SIZE, 56);
             assert_eq!(size_of::<Buffer>(), 16);
+            assert_eq!(offset_of!(PluginDeclarationV2, passes), 8);
+            assert_eq!(offset_of!(PluginDeclarationV2, name), 16);
+            assert_eq!(offset_of!(PluginDeclarationV2, begin), 48);
+            assert_eq!(offset_of!(PluginDeclarationV2, drop_state), 80);
+            assert_eq!(offset_of!(PluginDeclarationV2, free_fn), 88);
+            assert_eq!(DECLARATION_V2_SIZE, 96);
+            assert_eq!(size_of::<Sink>(), 16);
         }
     }
 }

@@ -35,9 +35,15 @@
 //! in `catch_unwind`, so a panic in [`Exporter::export`] reaches the host as
 //! an error instead of aborting it. Build plugins with the default
 //! `panic = "unwind"`: with `panic = "abort"` a panic ends the host process.
+//!
+//! An [`Exporter`] holds the whole document and its whole output. For chronologies of any
+//! size, write a [`StreamExporter`] instead (plugin ABI version 2, [`stream`]): it is given
+//! the document's head, then one incident at a time, and writes as it goes; its macro,
+//! [`export_stream_plugin!`], exports a version-1 entry point too.
 
 pub mod abi;
 pub mod safe;
+pub mod stream;
 pub mod testing;
 pub mod view;
 
@@ -45,6 +51,7 @@ pub mod view;
 /// write JSON (or read [`Options`] values as JSON) with the same version, without a
 /// dependency of its own.
 pub use serde_json;
+pub use stream::{export_stream_json, DocumentHead, StreamExporter};
 pub use view::{
     human_date, parse_day, CoordinateSource, Coordinates, DatePrecision, ExporterInfo, Figure,
     Filters, Group, Incident, LatLon, Leftover, LogCheckpoint, Options, Point, PointKind, Policy,
@@ -130,6 +137,14 @@ pub mod __private {
     // SAFETY: the pointers inside point to immutable statics and functions.
     unsafe impl Sync for StaticDeclaration {}
 
+    /// A version-2 declaration that can live in a `static`, as [`StaticDeclaration`].
+    #[repr(transparent)]
+    #[derive(Debug)]
+    pub struct StaticDeclarationV2(pub crate::abi::PluginDeclarationV2);
+
+    // SAFETY: the pointers inside point to immutable statics and functions.
+    unsafe impl Sync for StaticDeclarationV2 {}
+
     /// `s` followed by a NUL, as an array of exactly `N = s.len() + 1`
     /// bytes. Fails to compile (in a const context) when `s` holds a NUL.
     pub const fn nul_terminated<const N: usize>(s: &str) -> [u8; N] {
@@ -160,7 +175,7 @@ pub mod __private {
     /// # Safety
     /// `ptr` must be null (then `len` is ignored) or valid for `len` reads
     /// for the lifetime `'a`.
-    unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    pub unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
         if ptr.is_null() || len == 0 {
             &[]
         } else {
@@ -226,21 +241,62 @@ pub mod __private {
         options_len: usize,
         out: *mut Buffer,
     ) -> i32 {
+        // SAFETY: this function's contract is `run_export_with`'s.
+        unsafe {
+            run_export_with(
+                doc,
+                doc_len,
+                options,
+                options_len,
+                out,
+                crate::export_json::<E>,
+            )
+        }
+    }
+
+    /// An export from the document's and the options' JSON bytes.
+    pub type ExportJson = fn(&[u8], &[u8]) -> Result<Vec<u8>, String>;
+
+    /// [`run_export`] with the export given as a function of the document's and the
+    /// options' bytes (a streamed exporter's version-1 entry point uses it).
+    ///
+    /// # Safety
+    /// As [`run_export`].
+    pub unsafe fn run_export_with(
+        doc: *const u8,
+        doc_len: usize,
+        options: *const u8,
+        options_len: usize,
+        out: *mut Buffer,
+        export: ExportJson,
+    ) -> i32 {
         if out.is_null() {
             return STATUS_ERROR;
         }
-        install_panic_hook();
-        let was_in_export = IN_EXPORT.with(|f| f.replace(true));
-        drop(crate::view::take_usage_error());
-        let result = catch_unwind(AssertUnwindSafe(|| {
+        let (status, payload) = guarded(|| {
             // SAFETY: this function's contract is `bytes`'s: each pointer is null or valid for
             // reads of its length, for as long as this call (which outlives the slices).
             let (doc, options) = unsafe { (bytes(doc, doc_len), bytes(options, options_len)) };
-            crate::export_json::<E>(doc, options)
-        }));
+            export(doc, options)
+        });
+        // SAFETY: `out` was checked non-null above, and the caller guarantees that a non-null
+        // `out` is valid for a write of a `Buffer`; `write` does not read or drop the old value.
+        unsafe { out.write(into_buffer(payload)) };
+        status
+    }
+
+    /// Run `f` as a call through the ABI: a panic is caught (status 2 with its message and
+    /// location, kept off the host's stderr), an `Err` that is (or quotes) a usage error an
+    /// [`Options`](crate::Options) helper made is status 3, any other `Err` status 1. Returns
+    /// the status and the bytes for the buffer (the output, or the message).
+    pub fn guarded(f: impl FnOnce() -> Result<Vec<u8>, String>) -> (i32, Vec<u8>) {
+        install_panic_hook();
+        let was_in_export = IN_EXPORT.with(|f| f.replace(true));
+        drop(crate::view::take_usage_error());
+        let result = catch_unwind(AssertUnwindSafe(f));
         IN_EXPORT.with(|f| f.set(was_in_export));
         let usage = crate::view::take_usage_error();
-        let (status, payload) = match result {
+        match result {
             Ok(Ok(bytes)) => (STATUS_OK, bytes),
             // The error is (or quotes) a usage error an `Options` helper made: the user's
             // options are at fault, not the plugin or the document.
@@ -257,11 +313,12 @@ pub mod __private {
                 let _ = catch_unwind(AssertUnwindSafe(move || drop(panic)));
                 (STATUS_PANIC, message.into_bytes())
             }
-        };
-        // SAFETY: `out` was checked non-null above, and the caller guarantees that a non-null
-        // `out` is valid for a write of a `Buffer`; `write` does not read or drop the old value.
-        unsafe { out.write(into_buffer(payload)) };
-        status
+        }
+    }
+
+    /// A message (or output) as a buffer the plugin's `free_fn` takes back.
+    pub fn message_buffer(bytes: Vec<u8>) -> Buffer {
+        into_buffer(bytes)
     }
 
     /// The body of the exported `free` function.
@@ -353,7 +410,8 @@ macro_rules! export_plugin {
 
             #[unsafe(no_mangle)]
             pub extern "C" fn chronicle_plugin_abi_version() -> u32 {
-                __abi::ABI_VERSION
+                // The oldest (and only) version served: a version-1 declaration.
+                1
             }
 
             #[unsafe(no_mangle)]
@@ -510,7 +568,7 @@ mod tests {
                 chronicle_plugin_declare_v1(),
             )
         };
-        assert_eq!(version, abi::ABI_VERSION);
+        assert_eq!(version, 1);
         // SAFETY: points to a static.
         let decl = unsafe { &*decl };
         assert_eq!(decl.struct_size as usize, abi::DECLARATION_V1_SIZE);

@@ -16,7 +16,7 @@ use crate::view::{
     Incident, LatLon, LogCheckpoint, Options, Point, PointKind, Policy, Provenance, Qualifier,
     Range, Responsibility, SourceFigures, Stance, Totals, ViewDocument, SCHEMA,
 };
-use crate::Exporter;
+use crate::{DocumentHead, Exporter, StreamExporter};
 use std::collections::BTreeMap;
 
 const ARTICLE: &str = "https://en.wikipedia.org/wiki/July_2020_Afghanistan_attacks";
@@ -532,6 +532,111 @@ pub fn export_document<E: Exporter>(
     let doc = serde_json::to_vec(doc).map_err(|e| e.to_string())?;
     let options = serde_json::to_vec(&options(pairs)).map_err(|e| e.to_string())?;
     crate::export_json::<E>(&doc, &options)
+}
+
+/// Run the streamed exporter `E` on [`sample_document`] through the version-2 ABI, as the
+/// host calls it ([`export_stream_doc`]).
+pub fn export_stream_sample<E: StreamExporter>(pairs: &[(&str, &str)]) -> Result<Vec<u8>, String> {
+    export_stream_doc::<E>(&sample_document(), pairs)
+}
+
+/// Run the streamed exporter `E` on `doc` through the version-2 ABI functions the SDK's
+/// macro exports, as the host calls them: the head and options as JSON to `begin`, each
+/// incident as JSON to `incident` once per pass, the output through a sink, `drop_state` at
+/// the end whatever happened. An error is the plugin's message (prefixed by its status
+/// when that is not 1).
+pub fn export_stream_doc<E: StreamExporter>(
+    doc: &ViewDocument,
+    pairs: &[(&str, &str)],
+) -> Result<Vec<u8>, String> {
+    use crate::abi::{Buffer, Sink, STATUS_ERROR, STATUS_OK};
+    use crate::stream::glue;
+    use std::ffi::c_void;
+
+    unsafe extern "C" fn collect(ctx: *mut c_void, data: *const u8, len: usize) -> i32 {
+        // SAFETY: `ctx` is the `Vec` below, alive during the calls; `data` is valid for `len`.
+        unsafe {
+            let out = &mut *ctx.cast::<Vec<u8>>();
+            if len > 0 {
+                out.extend_from_slice(std::slice::from_raw_parts(data, len));
+            }
+        }
+        0
+    }
+    fn taken(status: i32, message: Buffer) -> Result<(), String> {
+        if status == STATUS_OK {
+            return Ok(());
+        }
+        let text = if message.data.is_null() {
+            String::new()
+        } else {
+            // SAFETY: a buffer the SDK's glue made, freed once here.
+            unsafe {
+                let text =
+                    String::from_utf8_lossy(std::slice::from_raw_parts(message.data, message.len))
+                        .into_owned();
+                crate::__private::free_buffer(message.data, message.len);
+                text
+            }
+        };
+        Err(if status == STATUS_ERROR {
+            text
+        } else {
+            format!("status {status}: {text}")
+        })
+    }
+
+    let head = serde_json::to_vec(&DocumentHead::of(doc)).map_err(|e| e.to_string())?;
+    let options = serde_json::to_vec(&options(pairs)).map_err(|e| e.to_string())?;
+    let incidents: Vec<Vec<u8>> = doc
+        .incidents
+        .iter()
+        .map(serde_json::to_vec)
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut out: Vec<u8> = Vec::new();
+    let sink = Sink {
+        ctx: (&raw mut out).cast(),
+        write: Some(collect),
+    };
+    let mut state: *mut c_void = std::ptr::null_mut();
+    let mut message = Buffer::EMPTY;
+    // SAFETY: the pointers describe live slices and locals, as the ABI requires.
+    let status = unsafe {
+        glue::begin::<E>(
+            head.as_ptr(),
+            head.len(),
+            options.as_ptr(),
+            options.len(),
+            &mut state,
+            &mut message,
+        )
+    };
+    taken(status, message)?;
+    let run = || -> Result<(), String> {
+        for pass in 0..E::PASSES {
+            let mut message = Buffer::EMPTY;
+            // SAFETY: the state `begin` made; the sink and message are locals.
+            let status = unsafe { glue::start_pass::<E>(state, pass, &sink, &mut message) };
+            taken(status, message)?;
+            for i in &incidents {
+                let mut message = Buffer::EMPTY;
+                // SAFETY: as above, and `i` a live slice.
+                let status = unsafe {
+                    glue::incident::<E>(state, pass, i.as_ptr(), i.len(), &sink, &mut message)
+                };
+                taken(status, message)?;
+            }
+        }
+        let mut message = Buffer::EMPTY;
+        // SAFETY: as above.
+        let status = unsafe { glue::finish::<E>(state, &sink, &mut message) };
+        taken(status, message)
+    };
+    let result = run();
+    // SAFETY: the state `begin` made, dropped once.
+    unsafe { glue::drop_state::<E>(state) };
+    result.map(|()| out)
 }
 
 #[cfg(test)]

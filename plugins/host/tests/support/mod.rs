@@ -28,6 +28,9 @@ pub const PACKAGES: &[&str] = &[
     "chronicle-testplugin-claims-json",
     "chronicle-testplugin-misbehave",
     "chronicle-testplugin-declare-crash",
+    "chronicle-testplugin-stream-misbehave",
+    "chronicle-testplugin-stream-raw",
+    "chronicle-testplugin-stream-null-incident",
 ];
 
 /// The built libraries, by target name (`chronicle_testplugin_misbehave`).
