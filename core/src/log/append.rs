@@ -191,23 +191,9 @@ impl<'a> Appender<'a> {
     /// [`Appender::prefetch`] for a caller that knows the client ids and incidents of what
     /// it will append before it makes the events (the importer, whose events depend on what
     /// it reads): whether `ids` are taken, and the streams of `incidents`.
-    pub(crate) fn prefetch_ids(
-        &mut self,
-        mut ids: Vec<&str>,
-        mut incidents: Vec<&str>,
-    ) -> Result<()> {
-        self.batch.flush(&*self.tx)?;
-        ids.sort_unstable();
-        ids.dedup();
-        incidents.sort_unstable();
-        incidents.dedup();
-        let taken: HashSet<String> = self.tx.present_ids(&ids)?.into_iter().collect();
-        self.free_ids = ids
-            .into_iter()
-            .filter(|id| !taken.contains(*id))
-            .map(str::to_string)
-            .collect();
-        self.batch.streams.prefetch(&*self.tx, &incidents)
+    pub(crate) fn prefetch_ids(&mut self, ids: Vec<&str>, incidents: Vec<&str>) -> Result<()> {
+        self.free_ids = self.batch.read_ahead(&*self.tx, ids, incidents)?;
+        Ok(())
     }
 
     /// The incident's current version (0 when it has no events).

@@ -138,24 +138,12 @@ impl<'a> Restorer<'a> {
     /// views of the events restored before, while their streams are still cached. Changes
     /// nothing of what is restored or refused.
     fn prefetch<'e>(&mut self, events: impl IntoIterator<Item = &'e RecordedEvent>) -> Result<()> {
-        self.batch.flush(&*self.tx)?;
-        let mut ids: Vec<&str> = Vec::new();
-        let mut incidents: Vec<&str> = Vec::new();
-        for e in events {
-            ids.push(&e.id);
-            incidents.push(&e.incident);
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        incidents.sort_unstable();
-        incidents.dedup();
-        let taken: HashSet<String> = self.tx.present_ids(&ids)?.into_iter().collect();
-        self.free_ids = ids
+        let (ids, incidents) = events
             .into_iter()
-            .filter(|id| !taken.contains(*id))
-            .map(str::to_string)
-            .collect();
-        self.batch.streams.prefetch(&*self.tx, &incidents)
+            .map(|e| (e.id.as_str(), e.incident.as_str()))
+            .unzip();
+        self.free_ids = self.batch.read_ahead(&*self.tx, ids, incidents)?;
+        Ok(())
     }
 
     /// The seq the next event must have.

@@ -13,7 +13,7 @@
 //! recomputes the few that were touched after `n` from their events up to `n` (see
 //! [`super::point`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -274,6 +274,32 @@ impl Batch {
             self.flush(tx)?;
         }
         Ok(())
+    }
+
+    /// Reads ahead what appending (or restoring) events with these client `ids` to these
+    /// `incidents` will ask of the log, one read each instead of one or two per event (on a
+    /// database server, each read is a round trip): first writes the views of the events
+    /// before, while their streams are still cached; then pins the incidents' streams in the
+    /// cache. Returns the ids not in the log.
+    pub fn read_ahead(
+        &mut self,
+        tx: &dyn Writes,
+        mut ids: Vec<&str>,
+        mut incidents: Vec<&str>,
+    ) -> Result<HashSet<String>> {
+        self.flush(tx)?;
+        ids.sort_unstable();
+        ids.dedup();
+        incidents.sort_unstable();
+        incidents.dedup();
+        let taken: HashSet<String> = tx.present_ids(&ids)?.into_iter().collect();
+        let free = ids
+            .into_iter()
+            .filter(|id| !taken.contains(*id))
+            .map(str::to_string)
+            .collect();
+        self.streams.prefetch(tx, &incidents)?;
+        Ok(free)
     }
 
     /// Recomputes every root touched since the last flush, once each, writes its rows, and

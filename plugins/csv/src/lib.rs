@@ -61,8 +61,8 @@
 use chronicle_plugin_sdk::safe::guard_formula;
 use chronicle_plugin_sdk::view::unix_seconds;
 use chronicle_plugin_sdk::{
-    DatePrecision, DocumentHead, Exporter, Figure, Incident, Options, Range, StatusRanges,
-    StreamExporter, ViewDocument,
+    DatePrecision, DocumentHead, Figure, Incident, Options, Range, StatusRanges, StreamExporter,
+    ViewDocument,
 };
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -213,19 +213,8 @@ impl Csv {
     }
 }
 
-/// The whole document at once (what tests run): the streamed code, fed every incident.
-impl Exporter for Csv {
-    const NAME: &'static str = <Self as StreamExporter>::NAME;
-    const VERSION: &'static str = <Self as StreamExporter>::VERSION;
-    const EXTENSION: &'static str = <Self as StreamExporter>::EXTENSION;
-    const DESCRIPTION: &'static str = <Self as StreamExporter>::DESCRIPTION;
-    const TEXT: bool = true;
-
-    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
-        chronicle_plugin_sdk::stream::export_stream_document::<Self>(doc, options)
-    }
-}
-
+// Also `impl Exporter for Csv` (the whole document at once, what the tests run): the
+// streamed code, fed every incident.
 chronicle_plugin_sdk::export_stream_plugin!(Csv);
 
 /// One CSV record, as the `csv` crate writes it.

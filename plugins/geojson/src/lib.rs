@@ -24,7 +24,7 @@
 //! same bytes as the whole collection pretty-printed at once, with one incident in memory.
 
 use chronicle_plugin_sdk::{
-    DocumentHead, Exporter, Incident, Options, Range, StatusRanges, StreamExporter, ViewDocument,
+    DocumentHead, Incident, Options, Range, StatusRanges, StreamExporter, ViewDocument,
 };
 use serde::Serialize;
 use std::io::Write;
@@ -89,20 +89,8 @@ fn begin_collection(head: &DocumentHead) -> Result<Vec<u8>, String> {
     Ok(format!("{open}[").into_bytes())
 }
 
-/// The whole document at once (what tests and the version-1 entry point run): the streamed
-/// code, fed every incident.
-impl Exporter for GeoJson {
-    const NAME: &'static str = <Self as StreamExporter>::NAME;
-    const VERSION: &'static str = <Self as StreamExporter>::VERSION;
-    const EXTENSION: &'static str = <Self as StreamExporter>::EXTENSION;
-    const DESCRIPTION: &'static str = <Self as StreamExporter>::DESCRIPTION;
-    const TEXT: bool = true;
-
-    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
-        chronicle_plugin_sdk::stream::export_stream_document::<Self>(doc, options)
-    }
-}
-
+// Also `impl Exporter for GeoJson` (the whole document at once, what the tests run): the
+// streamed code, fed every incident.
 chronicle_plugin_sdk::export_stream_plugin!(GeoJson);
 
 #[derive(Serialize)]

@@ -28,7 +28,7 @@
 use chronicle_plugin_sdk::safe::citation_link;
 use chronicle_plugin_sdk::view::{civil_from_days, days_from_civil, human_date, parse_day};
 use chronicle_plugin_sdk::{
-    DatePrecision, DocumentHead, Exporter, Incident, LogCheckpoint, Options, Range, SourceFigures,
+    DatePrecision, DocumentHead, Incident, LogCheckpoint, Options, Range, SourceFigures,
     StatusRanges, StreamExporter, ViewDocument,
 };
 use std::collections::BTreeMap;
@@ -194,19 +194,8 @@ impl StreamExporter for Html {
     }
 }
 
-/// The whole document at once (what tests run): the streamed code, fed every incident.
-impl Exporter for Html {
-    const NAME: &'static str = <Self as StreamExporter>::NAME;
-    const VERSION: &'static str = <Self as StreamExporter>::VERSION;
-    const EXTENSION: &'static str = <Self as StreamExporter>::EXTENSION;
-    const DESCRIPTION: &'static str = <Self as StreamExporter>::DESCRIPTION;
-    const TEXT: bool = true;
-
-    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
-        chronicle_plugin_sdk::stream::export_stream_document::<Self>(doc, options)
-    }
-}
-
+// Also `impl Exporter for Html` (the whole document at once, what the tests run): the
+// streamed code, fed every incident.
 chronicle_plugin_sdk::export_stream_plugin!(Html);
 
 /// Escape text for HTML content and quoted attribute values.

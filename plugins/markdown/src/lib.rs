@@ -23,8 +23,8 @@
 use chronicle_plugin_sdk::safe::citation_link;
 use chronicle_plugin_sdk::view::human_date;
 use chronicle_plugin_sdk::{
-    DocumentHead, Exporter, Figure, Incident, LogCheckpoint, Options, Range, SourceFigures,
-    StreamExporter, ViewDocument,
+    DocumentHead, Figure, Incident, LogCheckpoint, Options, Range, SourceFigures, StreamExporter,
+    ViewDocument,
 };
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -117,19 +117,8 @@ impl StreamExporter for Markdown {
     }
 }
 
-/// The whole document at once (what tests run): the streamed code, fed every incident.
-impl Exporter for Markdown {
-    const NAME: &'static str = <Self as StreamExporter>::NAME;
-    const VERSION: &'static str = <Self as StreamExporter>::VERSION;
-    const EXTENSION: &'static str = <Self as StreamExporter>::EXTENSION;
-    const DESCRIPTION: &'static str = <Self as StreamExporter>::DESCRIPTION;
-    const TEXT: bool = true;
-
-    fn export(doc: &ViewDocument, options: &Options) -> Result<Vec<u8>, String> {
-        chronicle_plugin_sdk::stream::export_stream_document::<Self>(doc, options)
-    }
-}
-
+// Also `impl Exporter for Markdown` (the whole document at once, what the tests run): the
+// streamed code, fed every incident.
 chronicle_plugin_sdk::export_stream_plugin!(Markdown);
 
 /// Escape text for Markdown inline content (CommonMark backslash escapes

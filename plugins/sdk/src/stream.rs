@@ -429,7 +429,9 @@ pub mod glue {
 /// [`StreamExporter`] type given: `chronicle_plugin_abi_version` (returning 1, the oldest
 /// version it serves), `chronicle_plugin_declare_v2` (streamed) and
 /// `chronicle_plugin_declare_v1` (the whole document in one buffer, for a chronicle from
-/// before version 2; the same code runs, fed the whole document).
+/// before version 2; the same code runs, fed the whole document). It also implements
+/// [`Exporter`](crate::Exporter) for the type, the same way (what the SDK's
+/// [`testing`](crate::testing) helpers take): the streamed code, fed every incident.
 ///
 /// ```ignore
 /// chronicle_plugin_sdk::export_stream_plugin!(MyFormat);
@@ -437,6 +439,21 @@ pub mod glue {
 #[macro_export]
 macro_rules! export_stream_plugin {
     ($exporter:ty) => {
+        impl $crate::Exporter for $exporter {
+            const NAME: &'static str = <$exporter as $crate::StreamExporter>::NAME;
+            const VERSION: &'static str = <$exporter as $crate::StreamExporter>::VERSION;
+            const EXTENSION: &'static str = <$exporter as $crate::StreamExporter>::EXTENSION;
+            const DESCRIPTION: &'static str = <$exporter as $crate::StreamExporter>::DESCRIPTION;
+            const TEXT: bool = <$exporter as $crate::StreamExporter>::TEXT;
+
+            fn export(
+                doc: &$crate::view::ViewDocument,
+                options: &$crate::Options,
+            ) -> ::std::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
+                $crate::stream::export_stream_document::<$exporter>(doc, options)
+            }
+        }
+
         const _: () = {
             use $crate::abi as __abi;
             use $crate::StreamExporter as __Exporter;
