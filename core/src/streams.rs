@@ -7,12 +7,11 @@
 //! time travel fold incidents from it. It is only valid inside one transaction (or one read
 //! of a log no one appends to): another process may append between two transactions.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashSet};
 
 use crate::domain::event::Payload;
 use crate::error::Result;
 use crate::record::RecordedEvent;
-use std::collections::HashSet;
 
 use crate::store::{MergeRef, Reads, StreamRow};
 

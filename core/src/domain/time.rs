@@ -151,19 +151,16 @@ impl FromStr for IncidentDate {
 impl fmt::Display for IncidentDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.precision {
-            DatePrecision::Day => write!(f, "{}", self.start.format("%Y-%m-%d")),
+            // A date's Display is its `%Y-%m-%d` (see the test `a_dates_display_is_its_iso_day`),
+            // without parsing a format string for every date a rebuild writes.
+            DatePrecision::Day => write!(f, "{}", self.start),
             DatePrecision::Week => {
                 let w = self.start.iso_week();
                 write!(f, "{}-W{:02}", w.year(), w.week())
             }
             DatePrecision::Month => write!(f, "{}", self.start.format("%Y-%m")),
             DatePrecision::Year => write!(f, "{}", self.start.format("%Y")),
-            DatePrecision::Range => write!(
-                f,
-                "{}/{}",
-                self.start.format("%Y-%m-%d"),
-                self.end.format("%Y-%m-%d")
-            ),
+            DatePrecision::Range => write!(f, "{}/{}", self.start, self.end),
         }
     }
 }
@@ -282,7 +279,7 @@ impl FromStr for Published {
 impl fmt::Display for Published {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Published::Day(d) => write!(f, "{}", d.format("%Y-%m-%d")),
+            Published::Day(d) => write!(f, "{d}"),
             Published::At(t) => f.write_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
         }
     }
@@ -324,6 +321,18 @@ pub fn parse_recorded(s: &str) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_dates_display_is_its_iso_day() {
+        // The views and the JSON document write dates with Display; it must stay the
+        // `%Y-%m-%d` they were written with, at every year chrono holds.
+        for year in [-10_000, -1, 0, 1, 999, 1900, 2020, 9999, 10_000, 262_000] {
+            for (month, day) in [(1, 1), (2, 28), (12, 31)] {
+                let d = NaiveDate::from_ymd_opt(year, month, day).unwrap();
+                assert_eq!(d.to_string(), d.format("%Y-%m-%d").to_string(), "{year}");
+            }
+        }
+    }
 
     #[test]
     fn incident_date_forms() {

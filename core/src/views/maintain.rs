@@ -13,7 +13,9 @@
 //! recomputes the few that were touched after `n` from their events up to `n` (see
 //! [`super::point`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use foldhash::HashMap;
 
 use chrono::{DateTime, Utc};
 
@@ -387,8 +389,8 @@ fn rows_of(state: &IncidentState) -> Result<IncidentRows<'_>> {
     let incident = IncidentRow {
         incident: &state.incident,
         date: d.date.to_string(),
-        date_start: d.date.start.format("%Y-%m-%d").to_string(),
-        date_end: d.date.end.format("%Y-%m-%d").to_string(),
+        date_start: d.date.start.to_string(),
+        date_end: d.date.end.to_string(),
         date_precision: d.date.precision.as_str(),
         country: d.country.as_deref(),
         province: &d.province,

@@ -406,8 +406,8 @@ pub fn incident_doc(state: &IncidentState, policy: &BestPolicy) -> Incident {
     Incident {
         incident: state.incident.clone(),
         date: d.date.to_string(),
-        date_start: d.date.start.format("%Y-%m-%d").to_string(),
-        date_end: d.date.end.format("%Y-%m-%d").to_string(),
+        date_start: d.date.start.to_string(),
+        date_end: d.date.end.to_string(),
         date_precision: d.date.precision,
         country: d.country.clone(),
         province: d.province.clone(),
