@@ -117,6 +117,7 @@ static const chronicle_plugin_declaration_v2 declaration = {
     finish,
     drop_state,
     free_buffer,
+    NULL, /* passes_fn: every export takes both passes */
 };
 
 CHRONICLE_PLUGIN_EXPORT uint32_t chronicle_plugin_abi_version(void) {

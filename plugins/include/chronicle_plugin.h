@@ -159,7 +159,9 @@ typedef struct chronicle_plugin_declaration_v1 {
  *
  * For one export the host calls, on one thread, one call at a time:
  *   begin(head, options)            once; on success the plugin's state
- *   for pass in 0 .. passes-1:
+ *   n = passes_fn(state)            when not NULL (revision 2.1), else
+ *                                   n = passes; 1 <= n <= passes
+ *   for pass in 0 .. n-1:
  *     start_pass(state, pass, out)
  *     incident(state, pass, json, out)   for every incident, in document
  *                                        order (the same in every pass)
@@ -181,7 +183,10 @@ typedef struct chronicle_plugin_declaration_v1 {
  * non-zero when the host takes no more (its output limit, or the write came
  * outside a call): stop and return CHRONICLE_STATUS_ERROR; the host reports
  * its own reason. Declare 2 passes to gather aggregates (a date span, a list
- * of sources) in pass 0 before writing in pass 1.
+ * of sources) in pass 0 before writing in pass 1. When some options need no
+ * gathering pass, set passes_fn to say how many passes an export needs once
+ * begin has seen its options; a host older than revision 2.1 does not call
+ * it and runs all `passes`, so give it the passes you skip as no-ops.
  * ------------------------------------------------------------------------ */
 
 /* Where a version-2 plugin writes its output. */
@@ -205,15 +210,20 @@ typedef int32_t (*chronicle_incident_fn)(void *state, uint32_t pass,
 typedef int32_t (*chronicle_finish_fn)(void *state, const chronicle_sink *out,
                                        chronicle_buffer *message);
 typedef void (*chronicle_drop_state_fn)(void *state);
+/* Revision 2.1: how many passes this export needs (1 to the declared
+ * `passes`), asked once after a successful begin. */
+typedef uint32_t (*chronicle_passes_fn)(void *state);
 
 /*
  * What a version-2 (streamed) plugin declares. As version 1's, it only grows
- * at the end; no pointer may be NULL.
+ * at the end; no pointer may be NULL except passes_fn.
  *
  * Offsets on LP64 platforms: struct_size 0, text 4, passes 8, reserved 12,
  * name 16, version 24, extension 32, description 40, begin 48,
- * start_pass 56, incident 64, finish 72, drop_state 80, free_fn 88;
- * sizeof 96.
+ * start_pass 56, incident 64, finish 72, drop_state 80, free_fn 88,
+ * passes_fn 96; sizeof 104. The first revision (2.0) ended at free_fn
+ * (sizeof 96): hosts accept both, and read passes_fn only when struct_size
+ * covers it.
  */
 typedef struct chronicle_plugin_declaration_v2 {
     uint32_t struct_size;
@@ -230,6 +240,8 @@ typedef struct chronicle_plugin_declaration_v2 {
     chronicle_finish_fn finish;
     chronicle_drop_state_fn drop_state;
     chronicle_free_fn free_fn; /* frees message buffers */
+    /* Revision 2.1: NULL, or how many passes an export needs. */
+    chronicle_passes_fn passes_fn;
     /* Later revisions append fields here and raise struct_size. */
 } chronicle_plugin_declaration_v2;
 

@@ -69,12 +69,13 @@ use std::io::Write;
 
 /// The CSV exporter: an export in progress.
 ///
-/// Streamed (plugin ABI 2, two passes): the default layout's columns (one pair per source,
-/// the status and coded columns when some incident has them) and its provenance comments
-/// (which incidents were redacted, adjudicated, coded) depend on every incident, so pass 0
-/// gathers them ([`Gathered`]: names and ids, never rows) and pass 1 writes the comments,
-/// the header and one row per incident as it comes. The ACLED layout's columns are fixed:
-/// it writes in pass 1 and ignores pass 0.
+/// Streamed (plugin ABI 2): the default layout's columns (one pair per source, the status
+/// and coded columns when some incident has them) and its provenance comments (which
+/// incidents were redacted, adjudicated, coded) depend on every incident, so it takes two
+/// passes: pass 0 gathers them ([`Gathered`]: names and ids, never rows) and pass 1 writes
+/// the comments, the header and one row per incident as it comes. The ACLED layout's
+/// columns are fixed: it reads the incidents once ([`StreamExporter::passes`]), writing its
+/// header and its rows in pass 0.
 #[derive(Debug)]
 pub struct Csv {
     head: ViewDocument,
@@ -161,14 +162,22 @@ impl StreamExporter for Csv {
         })
     }
 
-    fn start_pass(&mut self, pass: u32, out: &mut dyn Write) -> Result<(), String> {
-        if pass == 0 {
-            return Ok(());
+    fn passes(&self) -> u32 {
+        if self.acled {
+            1
+        } else {
+            2
         }
+    }
+
+    fn start_pass(&mut self, pass: u32, out: &mut dyn Write) -> Result<(), String> {
         if self.acled {
             return out
                 .write_all(&record(ACLED_COLUMNS)?)
                 .map_err(|e| e.to_string());
+        }
+        if pass == 0 {
+            return Ok(());
         }
         let t = |cell: String| self.formulas.text(cell);
         let mut header = default_header(&status_columns(&self.gathered), self.coded());
@@ -186,14 +195,13 @@ impl StreamExporter for Csv {
 
     fn incident(&mut self, pass: u32, i: &Incident, out: &mut dyn Write) -> Result<(), String> {
         match (pass, self.acled) {
+            (_, true) => out
+                .write_all(&record(acled_row(i, &self.tags, self.formulas))?)
+                .map_err(|e| e.to_string()),
             (0, false) => {
                 self.gathered.add(i);
                 Ok(())
             }
-            (0, true) => Ok(()),
-            (_, true) => out
-                .write_all(&record(acled_row(i, &self.tags, self.formulas))?)
-                .map_err(|e| e.to_string()),
             (_, false) => {
                 let row = default_row(i, &self.gathered, self.coded(), self.formulas);
                 out.write_all(&record(&row)?).map_err(|e| e.to_string())

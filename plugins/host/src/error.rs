@@ -344,11 +344,14 @@ pub enum HostError {
     },
 
     /// A streamed (version-2) plugin wrote more than the output limit (`--plugin-output`).
+    /// The limit is said in the largest unit that divides it (`16 GiB`), as the memory
+    /// limit's message does, so that it reads as `--plugin-output` takes it.
     #[error(
-        "the {format} plugin ({}) wrote more than the output limit of {limit} bytes \
+        "the {format} plugin ({}) wrote more than the output limit of {} \
          (--plugin-output) and was stopped; if the export is just that large, raise the limit \
          with --plugin-output SIZE",
-        path.display()
+        path.display(),
+        bytes(*limit)
     )]
     OutputLimit {
         /// The format.
@@ -368,6 +371,40 @@ pub enum HostError {
         path: PathBuf,
         /// Why.
         message: String,
+    },
+
+    /// A streamed (version-2) plugin wrote to its output sink when no call it was given to
+    /// was running (kept the sink and used it from `drop_state`, or from another thread).
+    #[error(
+        "the {format} plugin ({}) wrote to its output {when}: the output sink is valid only \
+         during the call it is passed to, so the export was refused",
+        path.display()
+    )]
+    WroteOutsideCall {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// When, in words: "from `drop_state`, after `finish` had returned".
+        when: String,
+    },
+
+    /// A streamed (version-2) plugin's `passes_fn` asked for more passes than it declares,
+    /// or none.
+    #[error(
+        "the {format} plugin ({}) asked for {asked} passes over the incidents (its \
+         `passes_fn`), but its declaration allows 1 to {declared} (`passes`)",
+        path.display()
+    )]
+    InvalidPasses {
+        /// The format.
+        format: String,
+        /// The library.
+        path: PathBuf,
+        /// What `passes_fn` returned.
+        asked: u32,
+        /// The declaration's `passes`.
+        declared: u32,
     },
 
     /// The plugin returned a buffer that breaks the ABI (null with a length).

@@ -6,11 +6,12 @@ use crate::spool::Spool;
 use crate::{ExportOutput, PluginInfo};
 use chronicle_plugin_sdk::abi::{
     self, AbiVersionFn, BeginFn, Buffer, DeclareV1Fn, DeclareV2Fn, DropStateFn, ExportFn, FinishFn,
-    FreeFn, IncidentFn, PluginDeclarationV1, PluginDeclarationV2, Sink, StartPassFn, ABI_VERSION,
-    DECLARATION_V1_SIZE, DECLARATION_V2_SIZE, MAX_MESSAGE_BYTES, MAX_OUTPUT_BYTES, MAX_PASSES,
-    MIN_SUPPORTED_ABI_VERSION,
+    FreeFn, IncidentFn, PassesFn, PluginDeclarationV1, PluginDeclarationV2, Sink, StartPassFn,
+    ABI_VERSION, DECLARATION_V1_SIZE, DECLARATION_V2_0_SIZE, MAX_MESSAGE_BYTES, MAX_OUTPUT_BYTES,
+    MAX_PASSES, MIN_SUPPORTED_ABI_VERSION,
 };
 use libloading::Library;
+use std::cell::Cell;
 use std::ffi::{c_char, c_void, CStr};
 use std::path::Path;
 
@@ -38,7 +39,11 @@ enum Calls {
 /// The functions of a version-2 declaration.
 #[derive(Debug, Clone, Copy)]
 struct StreamCalls {
+    /// The most passes an export makes (all of them without `passes_fn`).
     passes: u32,
+    /// How many passes one export needs, asked after `begin` (revision 2.1; `None` for a
+    /// declaration of the first revision, or a null pointer).
+    passes_fn: Option<PassesFn>,
     begin: BeginFn,
     start_pass: StartPassFn,
     incident: IncidentFn,
@@ -178,16 +183,25 @@ fn string_field(ptr: *const c_char, field: &str, path: &Path) -> Result<String, 
 
 /// Load the library at `path` and read its declaration.
 pub(crate) fn load(path: &Path) -> Result<LoadedPlugin, HostError> {
+    load_knowing(path, ABI_VERSION)
+}
+
+/// Load the library at `path` as a host that knows the ABI versions up to `newest` only (at
+/// least [`MIN_SUPPORTED_ABI_VERSION`], at most [`ABI_VERSION`]): [`load`] with `newest` =
+/// [`ABI_VERSION`]; with 1, what a chronicle from before version 2 does (tests use it to try
+/// the version-1 entry point of a streamed plugin).
+pub(crate) fn load_knowing(path: &Path, newest: u32) -> Result<LoadedPlugin, HostError> {
+    let newest = newest.clamp(MIN_SUPPORTED_ABI_VERSION, ABI_VERSION);
     let lib = open(path)?;
     let abi_version_fn: AbiVersionFn = symbol(lib, abi::ABI_VERSION_SYMBOL, path)?;
     // SAFETY: the symbol has this signature in every ABI version.
     let version = unsafe { abi_version_fn() };
-    if version > ABI_VERSION {
+    if version > newest {
         return Err(HostError::AbiTooNew {
             path: path.to_path_buf(),
             found: version,
             min: MIN_SUPPORTED_ABI_VERSION,
-            max: ABI_VERSION,
+            max: newest,
         });
     }
     if version < MIN_SUPPORTED_ABI_VERSION {
@@ -195,23 +209,23 @@ pub(crate) fn load(path: &Path) -> Result<LoadedPlugin, HostError> {
             path: path.to_path_buf(),
             found: version,
             min: MIN_SUPPORTED_ABI_VERSION,
-            max: ABI_VERSION,
+            max: newest,
         });
     }
     // `version` is a version this host must know (the header's, or the oldest the plugin
     // serves, so that older hosts load it): take the newest declaration the plugin exports
     // among all the versions this host knows. A plugin rebuilt against a newer header that
     // still exports only `declare_v1` keeps working.
-    let mut newest = None;
-    for v in (MIN_SUPPORTED_ABI_VERSION..=ABI_VERSION).rev() {
+    let mut found = None;
+    for v in (MIN_SUPPORTED_ABI_VERSION..=newest).rev() {
         let name = format!("chronicle_plugin_declare_v{v}\0");
         // SAFETY: only whether the symbol exists is asked; its type is not used.
         if unsafe { lib.get::<*const c_void>(name.as_bytes()) }.is_ok() {
-            newest = Some(v);
+            found = Some(v);
             break;
         }
     }
-    match newest {
+    match found {
         Some(2) => load_v2(lib, path),
         Some(1) => load_v1(lib, path),
         // None found: the error names the symbol of the version the plugin returned.
@@ -288,11 +302,14 @@ fn info_of(d: Described, abi_version: u32, path: &Path) -> PluginInfo {
 }
 
 /// The declaration `declare` returns, read after checking that it is not null, aligned and
-/// at least `min_size` bytes by its own `struct_size`.
+/// at least `min_size` bytes by its own `struct_size`. Only the bytes its `struct_size`
+/// covers are read: the fields of a later revision that an older plugin lacks are zero
+/// (null pointers, `None`).
 ///
 /// # Safety
 /// `declare` returns null or a pointer to a struct whose first field is a `u32`
-/// `struct_size` and that is valid for reads of `struct_size` bytes.
+/// `struct_size` and that is valid for reads of `struct_size` bytes. All-zero bytes are a
+/// valid `T` (integers, raw pointers, `Option`s of function pointers).
 unsafe fn read_declaration<T: Copy>(
     ptr: *const T,
     symbol: &str,
@@ -319,8 +336,15 @@ unsafe fn read_declaration<T: Copy>(
             ),
         ));
     }
-    // SAFETY: the plugin states the struct has at least our size.
-    Ok(unsafe { ptr.read() })
+    let known = (size as usize).min(std::mem::size_of::<T>());
+    let mut decl = std::mem::MaybeUninit::<T>::zeroed();
+    // SAFETY: the plugin states its struct is valid for `size` bytes, and `decl` has room for
+    // `size_of::<T>()`: `known` is at most both. All-zero is a valid `T` (the caller's
+    // contract), so the bytes beyond `known` leave it valid.
+    Ok(unsafe {
+        std::ptr::copy_nonoverlapping(ptr.cast::<u8>(), decl.as_mut_ptr().cast::<u8>(), known);
+        decl.assume_init()
+    })
 }
 
 fn load_v1(lib: &'static Library, path: &Path) -> Result<LoadedPlugin, HostError> {
@@ -361,7 +385,7 @@ fn load_v2(lib: &'static Library, path: &Path) -> Result<LoadedPlugin, HostError
         read_declaration(
             declare(),
             "chronicle_plugin_declare_v2",
-            DECLARATION_V2_SIZE,
+            DECLARATION_V2_0_SIZE,
             2,
             path,
         )
@@ -386,6 +410,7 @@ fn load_v2(lib: &'static Library, path: &Path) -> Result<LoadedPlugin, HostError
     let null = |field: &str| invalid(path, format!("`{field}` is a null pointer"));
     let calls = StreamCalls {
         passes: decl.passes,
+        passes_fn: decl.passes_fn,
         begin: decl.begin.ok_or_else(|| null("begin"))?,
         start_pass: decl.start_pass.ok_or_else(|| null("start_pass"))?,
         incident: decl.incident.ok_or_else(|| null("incident"))?,
@@ -423,6 +448,12 @@ pub(crate) enum Returned<B> {
     OutputLimit(u64),
     /// A streamed plugin broke the ABI while writing (what it did).
     Misused(String),
+    /// A streamed plugin wrote to its sink when no call it was given to was running (when:
+    /// "from `drop_state`, after `finish` had returned").
+    WroteOutsideCall(String),
+    /// A streamed plugin's `passes_fn` asked for a number of passes outside 1 to its
+    /// declared `passes`.
+    BadPasses { asked: u32, declared: u32 },
 }
 
 impl<B> Returned<B> {
@@ -438,6 +469,8 @@ impl<B> Returned<B> {
             Returned::NullWithLength(n) => Returned::NullWithLength(n),
             Returned::OutputLimit(n) => Returned::OutputLimit(n),
             Returned::Misused(m) => Returned::Misused(m),
+            Returned::WroteOutsideCall(w) => Returned::WroteOutsideCall(w),
+            Returned::BadPasses { asked, declared } => Returned::BadPasses { asked, declared },
         }
     }
 }
@@ -447,8 +480,9 @@ impl<B> Returned<B> {
 enum SinkProblem {
     /// Past the output limit.
     Limit,
-    /// A write outside a call (after `finish`, from `drop_state`).
-    Closed,
+    /// A write outside a call: after the call `after` had returned, from `drop_state` or
+    /// not.
+    Closed { after: &'static str, dropping: bool },
     /// A null pointer with a length.
     NullData(usize),
     /// Where the output goes failed (the parent is gone).
@@ -459,6 +493,11 @@ enum SinkProblem {
 struct SinkState<'a> {
     /// Whether a call that was given the sink is running.
     open: bool,
+    /// The last call that was given the sink (`start_pass`, `incident`, `finish`), or
+    /// `begin` before the first: for the message of a write outside a call.
+    last_call: &'static str,
+    /// Whether `drop_state` is running.
+    dropping: bool,
     written: u64,
     limit: u64,
     out: &'a mut dyn FnMut(&[u8]) -> std::io::Result<()>,
@@ -475,7 +514,10 @@ unsafe extern "C" fn sink_write(ctx: *mut c_void, data: *const u8, len: usize) -
             return 1;
         }
         let problem = if !state.open {
-            Some(SinkProblem::Closed)
+            Some(SinkProblem::Closed {
+                after: state.last_call,
+                dropping: state.dropping,
+            })
         } else if data.is_null() && len > 0 {
             Some(SinkProblem::NullData(len))
         } else if state.written.saturating_add(len as u64) > state.limit {
@@ -501,7 +543,85 @@ unsafe extern "C" fn sink_write(ctx: *mut c_void, data: *const u8, len: usize) -
     taken.unwrap_or(1)
 }
 
+thread_local! {
+    /// How many passes over the incidents the streamed exports run in this process have
+    /// made on this thread (for tests: [`crate::testing::passes_run_on_this_thread`]).
+    static PASSES_RUN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many passes streamed exports in this process have made on this thread.
+pub(crate) fn passes_run() -> u64 {
+    PASSES_RUN.with(Cell::get)
+}
+
 impl StreamCalls {
+    /// Everything between `begin` and `drop_state`: ask how many passes (`passes_fn`, else
+    /// the declared `passes`), run them over the spool's incidents, then `finish`. `Some`
+    /// outcome when the plugin failed (or asked for passes it did not declare); `None` when
+    /// every call returned 0.
+    fn run(
+        &self,
+        state: *mut c_void,
+        sink: &Sink,
+        ctx: *mut SinkState<'_>,
+        spool: &mut Spool,
+    ) -> std::io::Result<Option<Returned<u64>>> {
+        // Each call runs with the sink open; `ctx` is only dereferenced by `sink_write`, in
+        // the calls below, one at a time.
+        let open = |call: Option<&'static str>| {
+            // SAFETY: `ctx` points to the caller's `SinkState`, alive while it runs this, and
+            // no reference to it is held across this write.
+            unsafe {
+                (*ctx).open = call.is_some();
+                if let Some(call) = call {
+                    (*ctx).last_call = call;
+                }
+            }
+        };
+        let passes = match self.passes_fn {
+            // SAFETY: the state `begin` made; the library is never unloaded.
+            Some(passes_fn) => unsafe { passes_fn(state) },
+            None => self.passes,
+        };
+        if !(1..=self.passes).contains(&passes) {
+            return Ok(Some(Returned::BadPasses {
+                asked: passes,
+                declared: self.passes,
+            }));
+        }
+        let mut line = Vec::new();
+        for pass in 0..passes {
+            PASSES_RUN.with(|n| n.set(n.get() + 1));
+            let mut message = Buffer::EMPTY;
+            open(Some("start_pass"));
+            // SAFETY: the state `begin` made, a sink and a message alive for the call.
+            let status = unsafe { (self.start_pass)(state, pass, sink, &mut message) };
+            open(None);
+            if let Some(failed) = self.outcome(status, message) {
+                return Ok(Some(failed));
+            }
+            let mut incidents = spool.incidents()?;
+            while incidents.next_into(&mut line)? {
+                let mut message = Buffer::EMPTY;
+                open(Some("incident"));
+                // SAFETY: as above, and `line` a live slice.
+                let status = unsafe {
+                    (self.incident)(state, pass, line.as_ptr(), line.len(), sink, &mut message)
+                };
+                open(None);
+                if let Some(failed) = self.outcome(status, message) {
+                    return Ok(Some(failed));
+                }
+            }
+        }
+        let mut message = Buffer::EMPTY;
+        open(Some("finish"));
+        // SAFETY: as above.
+        let status = unsafe { (self.finish)(state, sink, &mut message) };
+        open(None);
+        Ok(self.outcome(status, message))
+    }
+
     /// `None` for status 0; otherwise the failure with its message. The message buffer goes
     /// back to the plugin's `free_fn` whenever it is not null.
     fn outcome<B>(&self, status: i32, buffer: Buffer) -> Option<Returned<B>> {
@@ -601,11 +721,12 @@ impl LoadedPlugin {
         matches!(self.calls, Calls::V2(_))
     }
 
-    /// Run a streamed (version-2) export: `begin` with the spool's head, then every pass over
-    /// its incidents, then `finish`, and `drop_state` whatever happened once `begin`
-    /// succeeded. What the plugin writes goes to `out` at once; more than `limit` bytes stop
-    /// it. Returns the outcome, with the number of bytes written for a success; `Err` when
-    /// the spool could not be read.
+    /// Run a streamed (version-2) export: `begin` with the spool's head, then the passes the
+    /// plugin asks for (`passes_fn`, else its declared `passes`) over the spool's incidents,
+    /// then `finish`, and `drop_state` whatever happened once `begin` succeeded. What the
+    /// plugin writes goes to `out` at once; more than `limit` bytes stop it. Returns the
+    /// outcome, with the number of bytes written for a success; `Err` when the spool could
+    /// not be read.
     pub(crate) fn stream_with(
         &self,
         spool: &mut Spool,
@@ -620,6 +741,8 @@ impl LoadedPlugin {
         };
         let mut sink_state = SinkState {
             open: false,
+            last_call: "begin",
+            dropping: false,
             written: 0,
             limit,
             out,
@@ -646,53 +769,10 @@ impl LoadedPlugin {
         if let Some(failed) = calls.outcome(status, message) {
             return Ok(failed);
         }
-        // Each call runs with the sink open; `ctx` is only dereferenced by `sink_write`, in
-        // the calls below, one at a time.
-        let open = |on: bool| {
-            // SAFETY: `ctx` points to `sink_state`, alive for this whole function, and no
-            // reference to it is held across this write.
-            unsafe { (*ctx).open = on }
-        };
-        let mut run = || -> std::io::Result<Option<Returned<u64>>> {
-            let mut line = Vec::new();
-            for pass in 0..calls.passes {
-                let mut message = Buffer::EMPTY;
-                open(true);
-                // SAFETY: the state `begin` made, a sink and a message alive for the call.
-                let status = unsafe { (calls.start_pass)(state, pass, &sink, &mut message) };
-                open(false);
-                if let Some(failed) = calls.outcome(status, message) {
-                    return Ok(Some(failed));
-                }
-                let mut incidents = spool.incidents()?;
-                while incidents.next_into(&mut line)? {
-                    let mut message = Buffer::EMPTY;
-                    open(true);
-                    // SAFETY: as above, and `line` a live slice.
-                    let status = unsafe {
-                        (calls.incident)(
-                            state,
-                            pass,
-                            line.as_ptr(),
-                            line.len(),
-                            &sink,
-                            &mut message,
-                        )
-                    };
-                    open(false);
-                    if let Some(failed) = calls.outcome(status, message) {
-                        return Ok(Some(failed));
-                    }
-                }
-            }
-            let mut message = Buffer::EMPTY;
-            open(true);
-            // SAFETY: as above.
-            let status = unsafe { (calls.finish)(state, &sink, &mut message) };
-            open(false);
-            Ok(calls.outcome(status, message))
-        };
-        let ran = run();
+        let ran = calls.run(state, &sink, ctx, spool);
+        // SAFETY: `ctx` points to `sink_state`, alive for this whole function; no reference
+        // to it is held across this write. A write from `drop_state` is refused as such.
+        unsafe { (*ctx).dropping = true };
         // SAFETY: the state `begin` made, freed once; the sink stays alive (and closed).
         unsafe { (calls.drop_state)(state) };
         let failed = ran?;
@@ -702,12 +782,13 @@ impl LoadedPlugin {
         match sink_state.problem.take() {
             Some(SinkProblem::Io(e)) => return Err(e),
             Some(SinkProblem::Limit) => return Ok(Returned::OutputLimit(sink_state.limit)),
-            Some(SinkProblem::Closed) => {
-                return Ok(Returned::Misused(
-                    "it wrote to its output outside a call (after `finish` returned, or from \
-                     `drop_state`); the output sink is valid only during the call it is passed to"
-                        .to_owned(),
-                ))
+            Some(SinkProblem::Closed { after, dropping }) => {
+                let when = if dropping {
+                    format!("from `drop_state`, after `{after}` had returned")
+                } else {
+                    format!("after `{after}` had returned, outside any call (from another thread?)")
+                };
+                return Ok(Returned::WroteOutsideCall(when));
             }
             Some(SinkProblem::NullData(len)) => {
                 return Ok(Returned::NullWithLength(len));
@@ -802,6 +883,17 @@ pub(crate) fn interpret(
             path: path(),
             reason,
         }),
+        Returned::WroteOutsideCall(when) => Err(HostError::WroteOutsideCall {
+            format: format(),
+            path: path(),
+            when,
+        }),
+        Returned::BadPasses { asked, declared } => Err(HostError::InvalidPasses {
+            format: format(),
+            path: path(),
+            asked,
+            declared,
+        }),
     }
 }
 
@@ -813,5 +905,33 @@ pub(crate) fn interpret_streamed(
     match returned {
         Returned::Ok(n) => Ok(n),
         other => interpret(info, other.map(|_| Vec::new())).map(|_| 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A declaration of the first revision of version 2 (96 bytes) is read only as far as
+    /// its `struct_size`: what lies beyond (here bytes that are not a null pointer) is never
+    /// taken for its `passes_fn`.
+    #[test]
+    fn a_declaration_is_read_only_as_far_as_its_struct_size() {
+        #[repr(C, align(8))]
+        struct Memory([u8; DECLARATION_V2_0_SIZE + 8]);
+        let mut memory = Memory([0; DECLARATION_V2_0_SIZE + 8]);
+        memory.0[..4].copy_from_slice(&(DECLARATION_V2_0_SIZE as u32).to_ne_bytes());
+        memory.0[8..12].copy_from_slice(&2u32.to_ne_bytes());
+        memory.0[DECLARATION_V2_0_SIZE..].fill(0xab);
+        let ptr = memory.0.as_ptr().cast::<PluginDeclarationV2>();
+        // SAFETY: `ptr` is aligned and valid for `struct_size` bytes (and 8 more); all-zero
+        // is a valid declaration.
+        let decl = unsafe {
+            read_declaration(ptr, "declare", DECLARATION_V2_0_SIZE, 2, Path::new("/p.so"))
+        };
+        let decl = decl.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(decl.passes, 2);
+        assert!(decl.passes_fn.is_none());
+        assert!(decl.begin.is_none() && decl.name.is_null());
     }
 }

@@ -206,6 +206,8 @@ enum WireReturned {
     NullWithLength { len: u64 },
     OutputLimit { limit: u64 },
     Misused { reason: String },
+    WroteOutsideCall { when: String },
+    BadPasses { asked: u32, declared: u32 },
 }
 
 /// The runner's reply: one line of JSON.
@@ -406,6 +408,8 @@ fn wire_of(returned: Returned<u64>) -> WireReturned {
         Returned::NullWithLength(len) => WireReturned::NullWithLength { len: len64(len) },
         Returned::OutputLimit(limit) => WireReturned::OutputLimit { limit },
         Returned::Misused(reason) => WireReturned::Misused { reason },
+        Returned::WroteOutsideCall(when) => WireReturned::WroteOutsideCall { when },
+        Returned::BadPasses { asked, declared } => WireReturned::BadPasses { asked, declared },
     }
 }
 
@@ -422,6 +426,8 @@ fn returned_of(wire: WireReturned) -> Returned<u64> {
         WireReturned::NullWithLength { len } => Returned::NullWithLength(to_usize(len)),
         WireReturned::OutputLimit { limit } => Returned::OutputLimit(limit),
         WireReturned::Misused { reason } => Returned::Misused(reason),
+        WireReturned::WroteOutsideCall { when } => Returned::WroteOutsideCall(when),
+        WireReturned::BadPasses { asked, declared } => Returned::BadPasses { asked, declared },
     }
 }
 

@@ -9,9 +9,43 @@
 //! this nested build does not deadlock; when everything is already built it
 //! takes a fraction of a second.
 
+use crate::{ExportOutput, HostError, PluginInfo};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// How many passes over the incidents the streamed exports run in this process
+/// ([`Isolation::InProcess`](crate::Isolation::InProcess)) have made on the calling thread:
+/// a test reads it before and after an export to count the host's replays of the spool.
+/// (Exports through a runner run their passes in the runner's process, not counted here.)
+pub fn passes_run_on_this_thread() -> u64 {
+    crate::load::passes_run()
+}
+
+/// Load the library at `path` in this process as a host that knows only the ABI versions
+/// up to `newest_abi` would (`1`: a chronicle from before version 2, which takes
+/// `chronicle_plugin_declare_v1`, hands it the whole document and takes its output in one
+/// buffer), and export `doc_json` (a whole `chronicle.views/1` document) with `options`
+/// through the declaration that host takes. Returns what it read of the declaration (its
+/// `abi_version` is the version used) and the checked output. No trust check: `path` is a
+/// library the test built.
+///
+/// There is no such switch on the command line: a user's chronicle always takes the newest
+/// declaration it knows.
+pub fn export_knowing_only(
+    newest_abi: u32,
+    path: &Path,
+    doc_json: &[u8],
+    options: &BTreeMap<String, String>,
+) -> Result<(PluginInfo, ExportOutput), HostError> {
+    let loaded = crate::load::load_knowing(path, newest_abi)?;
+    let plugin = crate::Plugin {
+        info: loaded.info.clone(),
+        how: crate::How::InProcess(loaded),
+    };
+    let out = plugin.export(doc_json, &crate::options_json(options))?;
+    Ok((plugin.info, out))
+}
 
 /// The target directory and profile the running test binary was built
 /// into, from its path `<target-dir>/<profile-dir>/deps/<test-binary>`.

@@ -111,7 +111,7 @@ int main(void) {
         (unsigned long)sizeof(chronicle_buffer),
         (unsigned long)offsetof(chronicle_buffer, len),
         (unsigned long)CHRONICLE_MAX_OUTPUT_BYTES);
-    printf("%lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu\n",
+    printf("%lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu\n",
         (unsigned long)sizeof(chronicle_plugin_declaration_v2),
         (unsigned long)offsetof(chronicle_plugin_declaration_v2, text),
         (unsigned long)offsetof(chronicle_plugin_declaration_v2, passes),
@@ -126,6 +126,7 @@ int main(void) {
         (unsigned long)offsetof(chronicle_plugin_declaration_v2, finish),
         (unsigned long)offsetof(chronicle_plugin_declaration_v2, drop_state),
         (unsigned long)offsetof(chronicle_plugin_declaration_v2, free_fn),
+        (unsigned long)offsetof(chronicle_plugin_declaration_v2, passes_fn),
         (unsigned long)sizeof(chronicle_sink),
         (unsigned long)offsetof(chronicle_sink, write),
         (unsigned long)CHRONICLE_MAX_PASSES);
@@ -172,6 +173,7 @@ int main(void) {
         offset_of!(PluginDeclarationV2, finish),
         offset_of!(PluginDeclarationV2, drop_state),
         offset_of!(PluginDeclarationV2, free_fn),
+        offset_of!(PluginDeclarationV2, passes_fn),
         size_of::<Sink>(),
         offset_of!(Sink, write),
         chronicle_plugin_sdk::abi::MAX_PASSES as usize,

@@ -5,9 +5,11 @@
 
 mod support;
 
+use chronicle_plugin_host::testing::{export_knowing_only, passes_run_on_this_thread};
 use chronicle_plugin_host::{
     check_library, CheckOutcome, HostError, HostOptions, Isolation, Limits, PluginHost, Stage,
 };
+use std::time::Duration;
 use support::*;
 
 macro_rules! snap {
@@ -194,7 +196,11 @@ fn breaking_the_stream_protocol_is_refused() {
                 &opts(&[("mode", "write-after-finish")]),
             )
             .unwrap_err();
-        assert!(matches!(err, HostError::InvalidOutput { .. }), "{err:?}");
+        assert!(
+            matches!(err, HostError::WroteOutsideCall { ref when, .. }
+                if when == "from `drop_state`, after `finish` had returned"),
+            "{err:?}"
+        );
         snap!("stream_write_after_finish", err.to_string());
         let err = host
             .export("stream-raw", &sample(), &opts(&[("mode", "status-7")]))
@@ -236,4 +242,156 @@ fn check_runs_a_streamed_plugin_through_version_2() {
     let shipped = check_library(&lib("chronicle_plugin_markdown"), &isolated()).unwrap();
     assert!(shipped.passed(), "{shipped}");
     assert!(matches!(isolated().isolation, Isolation::Child(_)));
+}
+
+/// The passes an export makes depend on its options (`passes_fn`, revision 2.1): csv's
+/// default layout gathers its columns in a first pass (2 passes), its ACLED layout has fixed
+/// columns (1 pass); the bytes are those of the version-1 entry point, which runs the same
+/// passes over the whole document.
+#[test]
+fn the_passes_of_an_export_depend_on_its_options() {
+    let (_dir, host) = host_of("chronicle_plugin_csv", "csv", &HostOptions::default());
+    let (_dir2, isolated_host) = host_of("chronicle_plugin_csv", "csv", &isolated());
+    for (options, passes) in [
+        (&[][..], 2),
+        (&[("layout", "default")][..], 2),
+        (&[("layout", "acled")][..], 1),
+        (&[("layout", "acled"), ("provenance", "no")][..], 1),
+    ] {
+        let before = passes_run_on_this_thread();
+        let out = host.export("csv", &sample(), &opts(options)).unwrap();
+        assert_eq!(passes_run_on_this_thread() - before, passes, "{options:?}");
+        let through_runner = isolated_host
+            .export("csv", &sample(), &opts(options))
+            .unwrap();
+        assert_eq!(out, through_runner, "{options:?}");
+        let (_, v1) =
+            export_knowing_only(1, &lib("chronicle_plugin_csv"), &sample(), &opts(options))
+                .unwrap();
+        assert_eq!(out.bytes, v1.bytes, "{options:?}");
+    }
+}
+
+/// The host runs the passes `passes_fn` asks for, in the runner and in process, and
+/// refuses a count outside the declared range.
+#[test]
+fn the_host_runs_the_passes_a_plugin_asks_for() {
+    for options in [isolated(), HostOptions::default()] {
+        let (_dir, host) = host_of("chronicle_testplugin_stream_raw", "stream_raw", &options);
+        let export = |mode: &str| {
+            host.export("stream-raw", &sample(), &opts(&[("mode", mode)]))
+                .map(|out| String::from_utf8(out.bytes).unwrap())
+        };
+        // It declares 2 passes; each start_pass writes a line, each incident counts.
+        assert_eq!(export("passes-1").unwrap(), "pass 0\nraw: 5 incidents");
+        assert_eq!(
+            export("passes-2").unwrap(),
+            "pass 0\npass 1\nraw: 10 incidents"
+        );
+        let err = export("passes-3").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                HostError::InvalidPasses {
+                    asked: 3,
+                    declared: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        snap!("stream_invalid_passes", err.to_string());
+    }
+}
+
+/// A plugin built against the first release of version 2 (a 96-byte declaration, no
+/// `passes_fn`) still loads, and every export runs its declared passes.
+#[test]
+fn a_declaration_of_the_first_revision_runs_its_declared_passes() {
+    for options in [isolated(), HostOptions::default()] {
+        let (_dir, host) = host_of("chronicle_testplugin_stream_hang", "stream_hang", &options);
+        assert_eq!(host.get("stream-hang").unwrap().abi_version, 2);
+        let before = passes_run_on_this_thread();
+        let out = host.export("stream-hang", &sample(), &opts(&[])).unwrap();
+        assert_eq!(out.bytes, b"pass 0\npass 1\nhang: 10 incidents");
+        if options.isolation == Isolation::InProcess {
+            assert_eq!(passes_run_on_this_thread() - before, 2);
+        }
+    }
+}
+
+/// A version-2 plugin that stops answering mid-stream, after some output reached the host,
+/// is stopped at the time limit like a version-1 plugin.
+#[test]
+fn a_plugin_hanging_mid_stream_is_stopped_at_the_time_limit() {
+    let limits = Limits {
+        timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let (_dir, host) = host_of(
+        "chronicle_testplugin_stream_hang",
+        "stream_hang",
+        &with_limits(limits),
+    );
+    let started = std::time::Instant::now();
+    let err = host
+        .export("stream-hang", &sample(), &opts(&[("mode", "hang")]))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HostError::PluginTimedOut {
+                during: Stage::Export,
+                limit,
+                ..
+            } if limit == Duration::from_secs(1)
+        ),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    snap!("stream_timeout", err.to_string());
+}
+
+/// A host that knows only version 1 (a chronicle from before version 2) loads the shipped
+/// streamed plugins through `chronicle_plugin_declare_v1` (they return 1 from
+/// `chronicle_plugin_abi_version`), hands them the whole document, and gets the bytes this
+/// host streams; a plugin that exports only `declare_v2` tells it to upgrade.
+#[test]
+fn a_host_that_knows_only_version_1_gets_the_same_bytes_through_declare_v1() {
+    for (format, options) in [
+        ("markdown", &[][..]),
+        ("csv", &[][..]),
+        ("csv", &[("layout", "acled")][..]),
+        ("geojson", &[][..]),
+        ("html", &[][..]),
+    ] {
+        let target = format!("chronicle_plugin_{format}");
+        let (info, v1) = export_knowing_only(1, &lib(&target), &sample(), &opts(options))
+            .unwrap_or_else(|e| panic!("{format}: {e}"));
+        assert_eq!((info.name.as_str(), info.abi_version), (format, 1));
+        let (_dir, host) = host_of(&target, format, &isolated());
+        assert_eq!(host.get(format).unwrap().abi_version, 2);
+        let streamed = host.export(format, &sample(), &opts(options)).unwrap();
+        assert_eq!(v1, streamed, "{format} {options:?}");
+        let (info, v2) = export_knowing_only(2, &lib(&target), &sample(), &opts(options)).unwrap();
+        assert_eq!((info.abi_version, &v2), (2, &streamed));
+    }
+    let err = export_knowing_only(
+        1,
+        &lib("chronicle_testplugin_stream_raw"),
+        &sample(),
+        &opts(&[]),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HostError::AbiTooNew {
+                found: 2,
+                max: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }

@@ -211,6 +211,12 @@ pub type FinishFn =
 /// happened since (also after an error).
 pub type DropStateFn = unsafe extern "C" fn(state: *mut c_void);
 
+/// How many passes over the incidents this export needs, now that `begin` has seen its
+/// options: 1 to the declaration's `passes`. Called once, after a successful `begin` and
+/// before the first `start_pass` (revision 2.1 of the declaration; see
+/// [`PluginDeclarationV2::passes_fn`]).
+pub type PassesFn = unsafe extern "C" fn(state: *mut c_void) -> u32;
+
 /// What a version-2 plugin declares about itself: a streamed exporter.
 ///
 /// The host calls `begin` with the head of the document, then for each pass `start_pass`
@@ -223,7 +229,9 @@ pub struct PluginDeclarationV2 {
     pub struct_size: u32,
     /// 1 when the output is UTF-8 text, 0 when it is binary.
     pub text: u32,
-    /// How many times the host goes over the incidents: 1 to [`MAX_PASSES`].
+    /// How many times the host goes over the incidents: 1 to [`MAX_PASSES`]. With a
+    /// [`passes_fn`](Self::passes_fn), the most any export needs (what a host that does not
+    /// know `passes_fn` runs).
     pub passes: u32,
     /// 0 (room for flags).
     pub reserved: u32,
@@ -247,10 +255,22 @@ pub struct PluginDeclarationV2 {
     pub drop_state: Option<DropStateFn>,
     /// Frees a message buffer.
     pub free_fn: Option<FreeFn>,
+    /// Revision 2.1 (`struct_size` at least [`DECLARATION_V2_SIZE`], 104 bytes on LP64): how
+    /// many passes this export needs, asked once after `begin`, so that the count can depend
+    /// on the options (a layout that needs no gathering pass). May be null: then every
+    /// export runs `passes` passes, as with a declaration of the first revision (96 bytes),
+    /// whose plugins a host keeps loading.
+    pub passes_fn: Option<PassesFn>,
 }
 
-/// The size of the version-2 declaration: the smallest `struct_size` a host accepts.
+/// The size of the version-2 declaration as this SDK defines it (revision 2.1, with
+/// `passes_fn`): the `struct_size` the SDK's plugins declare.
 pub const DECLARATION_V2_SIZE: usize = std::mem::size_of::<PluginDeclarationV2>();
+
+/// The size of the first revision of the version-2 declaration (2.0, without `passes_fn`;
+/// 96 bytes on LP64): the smallest `struct_size` a host accepts. A host reads only the
+/// fields a plugin's `struct_size` covers.
+pub const DECLARATION_V2_0_SIZE: usize = std::mem::offset_of!(PluginDeclarationV2, passes_fn);
 
 /// The size of the version-1 declaration: the smallest `struct_size` a
 /// host accepts.
@@ -350,7 +370,9 @@ mod tests {
             assert_eq!(offset_of!(PluginDeclarationV2, begin), 48);
             assert_eq!(offset_of!(PluginDeclarationV2, drop_state), 80);
             assert_eq!(offset_of!(PluginDeclarationV2, free_fn), 88);
-            assert_eq!(DECLARATION_V2_SIZE, 96);
+            assert_eq!(DECLARATION_V2_0_SIZE, 96);
+            assert_eq!(offset_of!(PluginDeclarationV2, passes_fn), 96);
+            assert_eq!(DECLARATION_V2_SIZE, 104);
             assert_eq!(size_of::<Sink>(), 16);
         }
     }

@@ -8,7 +8,8 @@
 //! output as it goes; it holds only what it chooses to keep (aggregates). A format that must
 //! know something about all the incidents before it writes its first byte (a date span in a
 //! title, a list of sources in a header) declares two passes: it gathers in pass 0 and
-//! writes in pass 1.
+//! writes in pass 1. When only some of its options need the gathering pass, it says so in
+//! [`StreamExporter::passes`], and the other exports read the incidents once.
 //!
 //! ```
 //! use chronicle_plugin_sdk::{DocumentHead, Incident, Options, StreamExporter};
@@ -118,11 +119,22 @@ pub trait StreamExporter: Sized {
     const TEXT: bool;
     /// How many times the incidents are given: 1, or 2 for a format that gathers
     /// aggregates in pass 0 and writes in pass 1 (at most
-    /// [`MAX_PASSES`](crate::abi::MAX_PASSES)).
+    /// [`MAX_PASSES`](crate::abi::MAX_PASSES)). With [`passes`](Self::passes), the most any
+    /// export needs.
     const PASSES: u32 = 1;
 
     /// Start an export of the document whose head is `head`, with `options`.
     fn begin(head: &DocumentHead, options: &Options) -> Result<Self, String>;
+
+    /// How many passes this export needs, its options known (asked once, right after
+    /// [`begin`](Self::begin)): 1 to [`PASSES`](Self::PASSES); by default `PASSES`. A format
+    /// whose gathering pass serves only some layouts returns 1 for the others, and is then
+    /// given pass 0 only, also by a chronicle that does not ask (from the first release of
+    /// ABI version 2: the SDK skips the passes beyond this for it). A value outside 1 to
+    /// `PASSES` fails the export (status 2, as a panic: a bug of the plugin).
+    fn passes(&self) -> u32 {
+        Self::PASSES
+    }
 
     /// Start pass `pass` (0-based).
     fn start_pass(&mut self, pass: u32, out: &mut dyn Write) -> Result<(), String> {
@@ -185,7 +197,7 @@ pub fn export_stream_document<E: StreamExporter>(
     let head = DocumentHead::of(doc);
     let mut out = Vec::new();
     let mut e = E::begin(&head, options)?;
-    for pass in 0..E::PASSES {
+    for pass in 0..passes_of(&e)? {
         e.start_pass(pass, &mut out)?;
         for i in &doc.incidents {
             e.incident(pass, i, &mut out)?;
@@ -193,6 +205,22 @@ pub fn export_stream_document<E: StreamExporter>(
     }
     e.finish(&mut out)?;
     Ok(out)
+}
+
+/// The passes `e` needs ([`StreamExporter::passes`]), checked to be 1 to `E::PASSES`.
+pub(crate) fn passes_of<E: StreamExporter>(e: &E) -> Result<u32, String> {
+    let passes = e.passes();
+    if (1..=E::PASSES).contains(&passes) {
+        Ok(passes)
+    } else {
+        Err(format!(
+            "{} {}: StreamExporter::passes returned {passes}, but the plugin declares 1 to {} \
+             passes (StreamExporter::PASSES)",
+            E::NAME,
+            E::VERSION,
+            E::PASSES
+        ))
+    }
 }
 
 /// Parse a whole view document and options from their JSON bytes and run `E` over it
@@ -213,17 +241,18 @@ pub mod glue {
     //! The version-2 entry points [`export_stream_plugin!`](crate::export_stream_plugin)
     //! exports; not a stable API.
 
-    use super::{check_schema, parse_options, DocumentHead, StreamExporter};
+    use super::{check_schema, parse_options, passes_of, DocumentHead, StreamExporter};
     use crate::__private::{bytes, guarded, message_buffer};
     use crate::abi::{Buffer, Sink, STATUS_ERROR, STATUS_OK};
     use crate::Incident;
     use std::ffi::c_void;
     use std::io::{BufWriter, Write};
 
-    /// An export in progress: the exporter until `finish` takes it, and the number of the
-    /// incident being read (for messages).
+    /// An export in progress: the exporter until `finish` takes it, the passes it needs, and
+    /// the number of the incident being read (for messages).
     struct State<E> {
         exporter: Option<E>,
+        passes: u32,
         seen: u64,
     }
 
@@ -317,12 +346,17 @@ pub mod glue {
             let head: DocumentHead = serde_json::from_slice(head)
                 .map_err(|e| format!("the view document's head is not valid: {e}"))?;
             let options = parse_options(options)?;
-            started = Some(E::begin(&head, &options)?);
+            let exporter = E::begin(&head, &options)?;
+            // A count outside the declared range is the plugin's bug: reported as a panic
+            // (status 2), never taken for a refused option.
+            let passes = passes_of(&exporter).unwrap_or_else(|bug| std::panic::panic_any(bug));
+            started = Some((exporter, passes));
             Ok(Vec::new())
         });
-        if let (STATUS_OK, Some(exporter)) = (status, started) {
+        if let (STATUS_OK, Some((exporter, passes))) = (status, started) {
             let boxed = Box::new(State {
                 exporter: Some(exporter),
+                passes,
                 seen: 0,
             });
             // SAFETY: checked non-null; the ABI makes it valid for a write.
@@ -347,6 +381,10 @@ pub mod glue {
             // SAFETY: the ABI's contract: the state `begin` made, a sink valid for the call.
             unsafe {
                 let state = state_mut::<E>(state)?;
+                if pass >= state.passes {
+                    // A host that does not ask `passes` runs every declared pass.
+                    return Ok(Vec::new());
+                }
                 state.seen = 0;
                 let e = state.exporter.as_mut().ok_or(FINISHED)?;
                 with_sink(out, |w| e.start_pass(pass, w))
@@ -373,6 +411,9 @@ pub mod glue {
             // sink valid for the call.
             unsafe {
                 let state = state_mut::<E>(state)?;
+                if pass >= state.passes {
+                    return Ok(Vec::new());
+                }
                 state.seen += 1;
                 let n = state.seen;
                 let e = state.exporter.as_mut().ok_or(FINISHED)?;
@@ -406,6 +447,19 @@ pub mod glue {
         });
         // SAFETY: the caller's contract.
         unsafe { answer(status, payload, message) }
+    }
+
+    /// `passes_fn`: the passes the export needs, as `begin` found them (the declared
+    /// `PASSES` for a null state, which no host passes).
+    ///
+    /// # Safety
+    /// The ABI's contract for `passes_fn`.
+    pub unsafe extern "C" fn passes<E: StreamExporter>(state: *mut c_void) -> u32 {
+        // SAFETY: the ABI's contract: the state `begin` made, not yet dropped.
+        match unsafe { state_mut::<E>(state) } {
+            Ok(state) => state.passes,
+            Err(_) => E::PASSES,
+        }
     }
 
     /// `drop_state`: the state `begin` made, freed (a panic while dropping is swallowed: it
@@ -505,6 +559,7 @@ macro_rules! export_stream_plugin {
                     finish: Some($crate::stream::glue::finish::<$exporter>),
                     drop_state: Some($crate::stream::glue::drop_state::<$exporter>),
                     free_fn: Some(__free),
+                    passes_fn: Some($crate::stream::glue::passes::<$exporter>),
                 });
 
             unsafe extern "C" fn __export(
@@ -550,4 +605,151 @@ macro_rules! export_stream_plugin {
             }
         };
     };
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::abi::{Buffer, Sink, STATUS_OK, STATUS_PANIC};
+    use crate::testing::{export_stream_sample, sample_document};
+    use std::ffi::c_void;
+
+    /// Writes what it is given; gathers in pass 0 only with `gather=yes` (`passes=N` makes it
+    /// ask for N passes, right or wrong).
+    struct Counted {
+        passes: u32,
+    }
+
+    impl StreamExporter for Counted {
+        const NAME: &'static str = "counted";
+        const VERSION: &'static str = "0";
+        const EXTENSION: &'static str = "txt";
+        const DESCRIPTION: &'static str = "counts";
+        const TEXT: bool = true;
+        const PASSES: u32 = 2;
+
+        fn begin(_head: &DocumentHead, options: &Options) -> Result<Self, String> {
+            let gather = options.get_bool("gather", false)?;
+            let passes = match options.get("passes") {
+                Some(n) => n.parse().map_err(|_| "passes: a number")?,
+                None => 1 + u32::from(gather),
+            };
+            Ok(Counted { passes })
+        }
+
+        fn passes(&self) -> u32 {
+            self.passes
+        }
+
+        fn start_pass(&mut self, pass: u32, out: &mut dyn Write) -> Result<(), String> {
+            writeln!(out, "pass {pass}").map_err(|e| e.to_string())
+        }
+
+        fn incident(&mut self, pass: u32, i: &Incident, out: &mut dyn Write) -> Result<(), String> {
+            writeln!(out, "{pass} {}", i.incident).map_err(|e| e.to_string())
+        }
+
+        fn finish(self, out: &mut dyn Write) -> Result<(), String> {
+            out.write_all(b"end").map_err(|e| e.to_string())
+        }
+    }
+
+    fn passes_in(out: &[u8]) -> Vec<String> {
+        String::from_utf8_lossy(out)
+            .lines()
+            .filter(|l| l.starts_with("pass "))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_passes_depend_on_the_options() {
+        let once = export_stream_sample::<Counted>(&[]).unwrap();
+        assert_eq!(passes_in(&once), ["pass 0"]);
+        let twice = export_stream_sample::<Counted>(&[("gather", "yes")]).unwrap();
+        assert_eq!(passes_in(&twice), ["pass 0", "pass 1"]);
+        // The version-1 entry point (the whole document) runs as many.
+        let doc = sample_document();
+        let whole = export_stream_document::<Counted>(&doc, &crate::testing::options(&[]));
+        assert_eq!(whole.unwrap(), once);
+    }
+
+    #[test]
+    fn a_count_outside_the_declared_range_is_the_plugins_bug() {
+        for n in ["0", "3"] {
+            let err = export_stream_sample::<Counted>(&[("passes", n)]).unwrap_err();
+            assert!(
+                err.starts_with(&format!("status {STATUS_PANIC}: ")),
+                "{err}"
+            );
+            assert!(
+                err.contains(&format!(
+                    "counted 0: StreamExporter::passes returned {n}, but the plugin declares 1 \
+                     to 2 passes"
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    unsafe extern "C" fn collect(ctx: *mut c_void, data: *const u8, len: usize) -> i32 {
+        // SAFETY: `ctx` is the test's `Vec`, alive during the calls; `data` is valid for `len`.
+        unsafe {
+            (*ctx.cast::<Vec<u8>>()).extend_from_slice(std::slice::from_raw_parts(data, len))
+        };
+        0
+    }
+
+    /// A host from the first release of version 2 does not call `passes_fn`: it runs the
+    /// declared passes, and the SDK hands the exporter only those it asked for.
+    #[test]
+    fn a_host_that_does_not_ask_gets_the_same_bytes() {
+        let doc = sample_document();
+        let head = serde_json::to_vec(&DocumentHead::of(&doc)).unwrap();
+        let mut out: Vec<u8> = Vec::new();
+        let sink = Sink {
+            ctx: (&raw mut out).cast(),
+            write: Some(collect),
+        };
+        let mut state: *mut c_void = std::ptr::null_mut();
+        let mut message = Buffer::EMPTY;
+        // SAFETY: live slices and locals, as the ABI requires; the state is used as `begin`
+        // made it and dropped once.
+        unsafe {
+            let status = glue::begin::<Counted>(
+                head.as_ptr(),
+                head.len(),
+                b"{}".as_ptr(),
+                2,
+                &mut state,
+                &mut message,
+            );
+            assert_eq!(status, STATUS_OK);
+            for pass in 0..Counted::PASSES {
+                assert_eq!(
+                    glue::start_pass::<Counted>(state, pass, &sink, &mut message),
+                    STATUS_OK
+                );
+                for i in &doc.incidents {
+                    let json = serde_json::to_vec(i).unwrap();
+                    let status = glue::incident::<Counted>(
+                        state,
+                        pass,
+                        json.as_ptr(),
+                        json.len(),
+                        &sink,
+                        &mut message,
+                    );
+                    assert_eq!(status, STATUS_OK);
+                }
+            }
+            assert_eq!(
+                glue::finish::<Counted>(state, &sink, &mut message),
+                STATUS_OK
+            );
+            glue::drop_state::<Counted>(state);
+        }
+        assert_eq!(out, export_stream_sample::<Counted>(&[]).unwrap());
+    }
 }

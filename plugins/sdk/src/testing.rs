@@ -542,7 +542,7 @@ pub fn export_stream_sample<E: StreamExporter>(pairs: &[(&str, &str)]) -> Result
 
 /// Run the streamed exporter `E` on `doc` through the version-2 ABI functions the SDK's
 /// macro exports, as the host calls them: the head and options as JSON to `begin`, each
-/// incident as JSON to `incident` once per pass, the output through a sink, `drop_state` at
+/// incident as JSON to `incident` once per pass (as many as `passes_fn` asks), the output through a sink, `drop_state` at
 /// the end whatever happened. An error is the plugin's message (prefixed by its status
 /// when that is not 1).
 pub fn export_stream_doc<E: StreamExporter>(
@@ -613,8 +613,10 @@ pub fn export_stream_doc<E: StreamExporter>(
         )
     };
     taken(status, message)?;
+    // SAFETY: the state `begin` made.
+    let passes = unsafe { glue::passes::<E>(state) };
     let run = || -> Result<(), String> {
-        for pass in 0..E::PASSES {
+        for pass in 0..passes {
             let mut message = Buffer::EMPTY;
             // SAFETY: the state `begin` made; the sink and message are locals.
             let status = unsafe { glue::start_pass::<E>(state, pass, &sink, &mut message) };

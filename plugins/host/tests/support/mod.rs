@@ -31,6 +31,7 @@ pub const PACKAGES: &[&str] = &[
     "chronicle-testplugin-stream-misbehave",
     "chronicle-testplugin-stream-raw",
     "chronicle-testplugin-stream-null-incident",
+    "chronicle-testplugin-stream-hang",
 ];
 
 /// The built libraries, by target name (`chronicle_testplugin_misbehave`).

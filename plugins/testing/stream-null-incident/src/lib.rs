@@ -52,6 +52,7 @@ static DECLARATION: Declaration = Declaration(PluginDeclarationV2 {
     finish: Some(finish),
     drop_state: Some(drop_state),
     free_fn: Some(free),
+    passes_fn: None,
 });
 
 /// The ABI version symbol: 2, the version of the only declaration.

@@ -4,7 +4,10 @@
 //! - `write-after-finish`: keeps the output sink it is given in `finish` and writes through
 //!   it from `drop_state`, after the call (the host refuses the export);
 //! - `status-7`: writes a line, then returns the status 7 (unknown to the host) with a
-//!   message at the second incident.
+//!   message at the second incident;
+//! - `passes-1`, `passes-2`, `passes-3`: its `passes_fn` asks for that many passes (it
+//!   declares 2; 3 is refused by the host), and each `start_pass` writes `pass N`. In the
+//!   other modes it asks for 1 pass.
 
 use chronicle_plugin_sdk::abi::{Buffer, PluginDeclarationV2, Sink, DECLARATION_V2_SIZE};
 use std::ffi::c_void;
@@ -16,6 +19,8 @@ unsafe impl Sync for Declaration {}
 /// An export in progress.
 struct State {
     mode: &'static str,
+    /// What `passes_fn` answers.
+    passes: u32,
     seen: u64,
     kept: Option<Sink>,
 }
@@ -57,11 +62,23 @@ unsafe extern "C" fn begin(
         "write-after-finish"
     } else if has(b"\"status-7\"") {
         "status-7"
+    } else if has(b"\"passes-2\"") {
+        "passes-2"
+    } else if has(b"\"passes-3\"") {
+        "passes-3"
+    } else if has(b"\"passes-1\"") {
+        "passes-1"
     } else {
         "ok"
     };
+    let passes = match mode {
+        "passes-2" => 2,
+        "passes-3" => 3,
+        _ => 1,
+    };
     let boxed = Box::new(State {
         mode,
+        passes,
         seen: 0,
         kept: None,
     });
@@ -70,12 +87,23 @@ unsafe extern "C" fn begin(
     0
 }
 
+unsafe extern "C" fn passes(state: *mut c_void) -> u32 {
+    // SAFETY: the state `begin` made.
+    unsafe { (*state.cast::<State>()).passes }
+}
+
 unsafe extern "C" fn start_pass(
-    _state: *mut c_void,
-    _pass: u32,
-    _out: *const Sink,
+    state: *mut c_void,
+    pass: u32,
+    out: *const Sink,
     _message: *mut Buffer,
 ) -> i32 {
+    // SAFETY: the state `begin` made; the sink valid for the call.
+    unsafe {
+        if (*state.cast::<State>()).mode.starts_with("passes-") {
+            write(&*out, format!("pass {pass}\n").as_bytes());
+        }
+    }
     0
 }
 
@@ -134,7 +162,7 @@ unsafe extern "C" fn free(data: *mut u8, len: usize) {
 static DECLARATION: Declaration = Declaration(PluginDeclarationV2 {
     struct_size: DECLARATION_V2_SIZE as u32,
     text: 1,
-    passes: 1,
+    passes: 2,
     reserved: 0,
     name: c"stream-raw".as_ptr(),
     version: c"0.0.1".as_ptr(),
@@ -146,6 +174,7 @@ static DECLARATION: Declaration = Declaration(PluginDeclarationV2 {
     finish: Some(finish),
     drop_state: Some(drop_state),
     free_fn: Some(free),
+    passes_fn: Some(passes),
 });
 
 /// The ABI version symbol: 2, the version of the only declaration.
