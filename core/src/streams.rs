@@ -18,6 +18,10 @@ use crate::store::{MergeRef, Reads, StreamRow};
 /// Cached events kept before the stream cache is emptied (it reloads what it needs).
 const CACHE_EVENTS: usize = 50_000;
 
+/// The size of the filter of dropped incidents (1 MiB), tuned for a million of them: past
+/// that, more new incidents are needlessly read from the store, as they were before it.
+const DROPPED_BITS: usize = 1 << 23;
+
 /// An event as the streams and the fold need it: its payload parsed.
 #[derive(Debug, Clone)]
 pub(crate) struct Ev {
@@ -179,8 +183,10 @@ pub(crate) struct Streams {
     /// (1-2% of their time).
     complete: bool,
     /// The incidents whose stream or merges a complete cache dropped (trimmed or
-    /// forgotten): read from the store again when needed.
-    dropped: HashSet<String>,
+    /// forgotten), read from the store again when needed: a Bloom filter of
+    /// [`DROPPED_BITS`], made at the first drop, so that memory stays flat however many
+    /// incidents a replay passes. An incident it wrongly says was dropped is only read.
+    dropped: Option<fastbloom::BloomFilter>,
     /// [`CACHE_EVENTS`] (smaller in the tests of trimming).
     cache_events: usize,
 }
@@ -200,13 +206,17 @@ impl Streams {
     /// Whether `incident` is known to have no events and no merges up to the horizon
     /// without reading the store (see [`Streams::complete`]).
     fn known_empty(&self, incident: &str) -> bool {
-        self.complete && !self.dropped.contains(incident)
+        self.complete && !self.dropped.as_ref().is_some_and(|d| d.contains(incident))
     }
 
     /// Notes that a complete cache dropped what it held of `incident`.
-    fn drop_note(complete: bool, dropped: &mut HashSet<String>, incident: &str) {
-        if complete && !dropped.contains(incident) {
-            dropped.insert(incident.to_string());
+    fn drop_note(complete: bool, dropped: &mut Option<fastbloom::BloomFilter>, incident: &str) {
+        if complete {
+            dropped
+                .get_or_insert_with(|| {
+                    fastbloom::BloomFilter::with_num_bits(DROPPED_BITS).expected_items(1_000_000)
+                })
+                .insert(incident);
         }
     }
 
@@ -645,7 +655,7 @@ mod tests {
                 }
             }
             assert!(
-                cache_events > 10 || !streams.dropped.is_empty(),
+                cache_events > 10 || streams.dropped.is_some(),
                 "never trimmed"
             );
         }
