@@ -271,20 +271,15 @@ impl Streams {
     pub fn trim(&mut self) {
         if self.cached_events > self.trim_above.max(self.cache_events) {
             let (pinned, complete, dropped) = (&self.pinned, self.complete, &mut self.dropped);
-            self.streams.retain(|k, _| {
-                let keep = pinned.contains(k);
-                if !keep {
-                    Self::drop_note(complete, dropped, k);
+            let mut keep = |incident: &String| {
+                let pinned = pinned.contains(incident);
+                if !pinned {
+                    Self::drop_note(complete, dropped, incident);
                 }
-                keep
-            });
-            self.merges_into.retain(|k, _| {
-                let keep = pinned.contains(k);
-                if !keep {
-                    Self::drop_note(complete, dropped, k);
-                }
-                keep
-            });
+                pinned
+            };
+            self.streams.retain(|k, _| keep(k));
+            self.merges_into.retain(|k, _| keep(k));
             self.cached_events = self.streams.values().map(Stream::cached).sum();
             self.trim_above = self.cached_events + self.cache_events;
         }
