@@ -333,7 +333,10 @@ impl Bench {
             size,
             &ours,
             Some(("bare INSERT, same rows and indexes", base.time())),
-            Some(1.0 / 0.6),
+            // The first performance issue's target (<= 1.67) compared a log that keeps views
+            // with bare inserts; issue 15 replaced it with the peer and the floor below. A
+            // figure only.
+            None,
             bytes,
             &format!("{} incidents", c.stats.incidents),
         );
@@ -461,7 +464,9 @@ impl Bench {
             size,
             &ours,
             Some(("bare scan + parse", base.time())),
-            Some(2.0),
+            // As for the import: the first issue's target (<= 2) compared writing the views
+            // with a bare scan; issue 15's are the peer's projection and the floor. A figure.
+            None,
             bytes,
             "",
         );
