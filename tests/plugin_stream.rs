@@ -65,6 +65,19 @@ fn without_skipped(stderr: &str) -> String {
         .collect()
 }
 
+/// Asserts that no temporary file of an export to `out.txt` is left in the scratch directory.
+fn assert_no_temporary_beside_out(s: &Scratch) {
+    let left: Vec<String> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("out.txt") && n != "out.txt")
+        .collect();
+    assert!(
+        left.is_empty(),
+        "temporary files left beside --out: {left:?}"
+    );
+}
+
 fn run(s: &Scratch, plugins: &str, args: &[&str], mode: Option<&str>) -> (i32, String, String) {
     let mut c = s.cmd(args);
     c.args(["--plugin-dir", plugins])
@@ -106,12 +119,7 @@ fn a_plugin_failing_half_way_leaves_no_output_anywhere() {
                 "{mode}"
             );
             if to_file {
-                // The build directory (the executable's) holds the shipped plugins too.
-                let stderr: String = stderr
-                    .lines()
-                    .filter(|l| !l.starts_with("warning: skipped"))
-                    .map(|l| format!("{l}\n"))
-                    .collect();
+                let stderr = without_skipped(&stderr);
                 t.push_str(&format!(
                     "$ CHRONICLE_TESTPLUGIN_MODE={mode} chronicle {}\n[exit {got}]\n{stderr}\n",
                     args.join(" ")
@@ -119,13 +127,7 @@ fn a_plugin_failing_half_way_leaves_no_output_anywhere() {
             }
         }
     }
-    // No temporary file is left beside --out.
-    let left: Vec<String> = std::fs::read_dir(s.dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("out.txt") && n != "out.txt")
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert_no_temporary_beside_out(&s);
     insta::assert_snapshot!("stream_failures", t);
 }
 
@@ -303,12 +305,7 @@ fn a_streamed_plugin_hanging_mid_stream_is_stopped_at_the_time_limit() {
             without_skipped(&stderr)
         ));
     }
-    let left: Vec<String> = std::fs::read_dir(s.dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("out.txt") && n != "out.txt")
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert_no_temporary_beside_out(&s);
     insta::assert_snapshot!("stream_timeout", t);
     // Without the hang the same plugin (a declaration of ABI 2's first release) exports.
     let (code, stdout, stderr) = run(&s, &plugins, &["export", "--format", "stream-hang"], None);
