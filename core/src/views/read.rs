@@ -647,7 +647,7 @@ fn best_source_unknown(
     .into()
 }
 
-/// What `--source-type` and `--exclude-parties` left out of a view ([`Reader::restriction`]).
+/// What `--source-type` and `--exclude-parties` left out of a view ([`EventLog::restriction`](crate::EventLog::restriction)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Restriction {
     /// The sources whose figures were left out somewhere in scope.
