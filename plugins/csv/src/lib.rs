@@ -72,7 +72,7 @@ use std::io::Write;
 /// Streamed (plugin ABI 2): the default layout's columns (one pair per source, the status
 /// and coded columns when some incident has them) and its provenance comments (which
 /// incidents were redacted, adjudicated, coded) depend on every incident, so it takes two
-/// passes: pass 0 gathers them ([`Gathered`]: names and ids, never rows) and pass 1 writes
+/// passes: pass 0 gathers them (`Gathered`: names and ids, never rows) and pass 1 writes
 /// the comments, the header and one row per incident as it comes. The ACLED layout's
 /// columns are fixed: it reads the incidents once ([`StreamExporter::passes`]), writing its
 /// header and its rows in pass 0.

@@ -13,7 +13,7 @@
 //! - standard input (`export`): the options JSON's length (u64, little-endian), the options
 //!   JSON, then the document until end of file (written as it is serialized: the parent
 //!   never holds the serialized document);
-//! - standard output: one line of JSON, a [`Reply`], then for an export that returned output,
+//! - standard output: one line of JSON, a `Reply`, then for an export that returned output,
 //!   exactly that many bytes, written from the plugin's own buffer.
 //!
 //! The runner checks trust itself (unless `--trust`) before it loads anything, reads the

@@ -38,7 +38,7 @@ use std::fmt::Write as _;
 ///
 /// Streamed (plugin ABI 2, two passes): the title, the cards, the footnotes (sentences
 /// repeated across notes), the charts and the sources list need every incident, so pass 0
-/// gathers them ([`Gathered`]: per-day and per-status sums, sentence counts, each source's
+/// gathers them (`Gathered`: per-day and per-status sums, sentence counts, each source's
 /// citations, never the incidents); pass 1 writes the page's head, then a timeline row per
 /// incident as it comes; the rest of the page ends the export.
 #[derive(Debug)]
