@@ -949,6 +949,16 @@ mod tests {
     use super::*;
     use chronicle_plugin_sdk::testing::{export_document, export_sample, sample_document};
 
+    /// The Faryab mosque's row of `doc` exported with the ACLED layout.
+    fn faryab_acled_row(doc: &ViewDocument) -> String {
+        let acled = text(export_document::<Csv>(doc, &[("layout", "acled")]).unwrap());
+        acled
+            .lines()
+            .find(|l| l.starts_with("2020-07-14-faryab-mosque"))
+            .unwrap()
+            .to_string()
+    }
+
     fn text(bytes: Vec<u8>) -> String {
         String::from_utf8(bytes).unwrap()
     }
@@ -1020,17 +1030,13 @@ mod tests {
                 ("2020-07-30-puli-alam", "12", "false", "false"),
             ]
         );
-        let acled = text(export_document::<Csv>(&doc, &[("layout", "acled")]).unwrap());
-        let row = acled
-            .lines()
-            .find(|l| l.starts_with("2020-07-14-faryab-mosque"))
-            .unwrap();
+        let row = faryab_acled_row(&doc);
         assert!(
             row.contains("the toll is unknown. Unknown fatalities coded as 3. "),
             "{row}"
         );
         assert_eq!(row.matches("coded as 3").count(), 1, "{row}");
-        assert_eq!(coded_in_note(row), Some(3), "what the importer reads");
+        assert_eq!(coded_in_note(&row), Some(3), "what the importer reads");
     }
 
     /// A coded toll beside attackers killed: ACLED's words for the coded toll, and the
@@ -1045,11 +1051,7 @@ mod tests {
             .find(|i| i.incident == "2020-07-14-faryab-mosque")
             .unwrap();
         faryab.attackers_killed = Range::exact(2);
-        let acled = text(export_document::<Csv>(&doc, &[("layout", "acled")]).unwrap());
-        let row = acled
-            .lines()
-            .find(|l| l.starts_with("2020-07-14-faryab-mosque"))
-            .unwrap();
+        let row = faryab_acled_row(&doc);
         assert!(
             row.contains("Unknown fatalities coded as 3. Fatalities include 2 attackers."),
             "{row}"
